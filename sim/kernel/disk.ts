@@ -1,0 +1,270 @@
+// A node's disk: files whose content the process sees (appended, in the page cache) and the part
+// that is durable (flushed). What a crash keeps depends on its kind:
+//   kill          the process dies, the OS survives: everything appended survives
+//   powerFailure  the machine loses power: only durable data survives
+//   diskLoss      the disk is replaced: nothing survives
+// Like Linux, the disk writes dirty data back on its own once it is `writebackMs` old
+// (vm.dirty_expire_centisecs, 30 s by default), so a power failure loses at most that window of
+// unflushed appends. Truncation and deletion are metadata operations and are durable at once.
+
+import { assert } from './assert.ts';
+import type { Ms } from './time.ts';
+
+export type CrashKind = 'kill' | 'powerFailure' | 'diskLoss';
+export const CRASH_KINDS: readonly CrashKind[] = ['kill', 'powerFailure', 'diskLoss'];
+
+export interface DiskOptions {
+  /** Dirty data older than this is written back by the OS; null: never (only explicit flushes). */
+  readonly writebackMs?: Ms | null;
+}
+
+export interface DiskStats {
+  readonly appendedBytes: number;
+  readonly flushedBytes: number;
+  readonly flushes: number;
+}
+
+interface DiskFile {
+  /** Drops everything not durable at `nowMs`. */
+  loseUnflushed(nowMs: Ms): void;
+  flush(): void;
+}
+
+/** An append-only file of records (a log segment, the metadata log): append, flush, truncate. */
+export class LogFile<T> implements DiskFile {
+  readonly #records: T[] = [];
+  /** endBytes[i]: bytes of records 0..i inclusive. */
+  readonly #endBytes: number[] = [];
+  readonly #appendedAtMs: Ms[] = [];
+  #flushedLength = 0;
+  readonly #disk: Disk;
+
+  constructor(disk: Disk) {
+    this.#disk = disk;
+  }
+
+  get length(): number {
+    return this.#records.length;
+  }
+
+  /** Records known durable by an explicit flush (write-back may have made more durable). */
+  get flushedLength(): number {
+    return this.#flushedLength;
+  }
+
+  get sizeBytes(): number {
+    return this.#bytesBefore(this.#records.length);
+  }
+
+  get flushedBytes(): number {
+    return this.#bytesBefore(this.#flushedLength);
+  }
+
+  at(index: number): T {
+    assert(
+      index >= 0 && index < this.#records.length,
+      `log read at ${index} outside [0, ${this.#records.length})`,
+    );
+    return this.#records[index] as T;
+  }
+
+  /** Everything appended, as the running process sees it. */
+  records(): readonly T[] {
+    return this.#records;
+  }
+
+  append(record: T, sizeBytes = 1): void {
+    assert(
+      Number.isSafeInteger(sizeBytes) && sizeBytes >= 0,
+      `sizeBytes must be a non-negative integer (got ${sizeBytes})`,
+    );
+    this.#records.push(record);
+    this.#endBytes.push(this.sizeBytes + sizeBytes);
+    this.#appendedAtMs.push(this.#disk.nowMs());
+    this.#disk.noteAppended(sizeBytes);
+  }
+
+  flush(): void {
+    if (this.#flushedLength === this.#records.length) return;
+    this.#disk.noteFlushed(this.sizeBytes - this.flushedBytes);
+    this.#flushedLength = this.#records.length;
+  }
+
+  /** Keeps the first `length` records; durable at once. */
+  truncate(length: number): void {
+    assert(
+      Number.isSafeInteger(length) && length >= 0,
+      `truncate length must be a non-negative integer (got ${length})`,
+    );
+    assert(
+      length <= this.#records.length,
+      `truncate to ${length} beyond the end ${this.#records.length}`,
+    );
+    this.#records.length = length;
+    this.#endBytes.length = length;
+    this.#appendedAtMs.length = length;
+    this.#flushedLength = Math.min(this.#flushedLength, length);
+  }
+
+  /** How many records would survive a power failure now. */
+  durableLength(nowMs: Ms): number {
+    const writebackMs = this.#disk.writebackMs;
+    if (writebackMs === null) return this.#flushedLength;
+    // Append times never decrease: binary search the first record still dirty.
+    const cutoffMs = nowMs - writebackMs;
+    let low = this.#flushedLength;
+    let high = this.#records.length;
+    while (low < high) {
+      const middle = (low + high) >> 1;
+      if ((this.#appendedAtMs[middle] as Ms) <= cutoffMs) low = middle + 1;
+      else high = middle;
+    }
+    return low;
+  }
+
+  loseUnflushed(nowMs: Ms): void {
+    const durable = this.durableLength(nowMs);
+    this.#flushedLength = durable;
+    this.truncate(durable);
+  }
+
+  #bytesBefore(length: number): number {
+    return length === 0 ? 0 : (this.#endBytes[length - 1] as number);
+  }
+}
+
+/** A small file rewritten whole (a checkpoint, the quorum state): write, then flush to make it durable. */
+export class CheckpointFile<T> implements DiskFile {
+  #current: T | undefined;
+  #durable: T | undefined;
+  #writtenAtMs: Ms = 0;
+  #dirty = false;
+  readonly #disk: Disk;
+
+  constructor(disk: Disk) {
+    this.#disk = disk;
+  }
+
+  read(): T | undefined {
+    return this.#current;
+  }
+
+  write(value: T, sizeBytes = 1): void {
+    this.#current = value;
+    this.#writtenAtMs = this.#disk.nowMs();
+    this.#dirty = true;
+    this.#disk.noteAppended(sizeBytes);
+  }
+
+  /** Write, fsync, rename: durable when it returns. */
+  writeDurably(value: T, sizeBytes = 1): void {
+    this.write(value, sizeBytes);
+    this.flush();
+  }
+
+  flush(): void {
+    if (!this.#dirty) return;
+    this.#durable = this.#current;
+    this.#dirty = false;
+    this.#disk.noteFlushed(1);
+  }
+
+  get isDirty(): boolean {
+    return this.#dirty;
+  }
+
+  loseUnflushed(nowMs: Ms): void {
+    if (!this.#dirty) return;
+    const writebackMs = this.#disk.writebackMs;
+    if (writebackMs !== null && this.#writtenAtMs <= nowMs - writebackMs) {
+      this.flush();
+      return;
+    }
+    this.#current = this.#durable;
+    this.#dirty = false;
+  }
+}
+
+export class Disk {
+  readonly writebackMs: Ms | null;
+  readonly nowMs: () => Ms;
+  readonly #files = new Map<string, DiskFile>();
+  #appendedBytes = 0;
+  #flushedBytes = 0;
+  #flushes = 0;
+
+  constructor(nowMs: () => Ms, options: DiskOptions = {}) {
+    this.nowMs = nowMs;
+    this.writebackMs = options.writebackMs === undefined ? 30_000 : options.writebackMs;
+  }
+
+  /** The log file `name`, created empty if absent. */
+  log<T>(name: string): LogFile<T> {
+    return this.#file(name, LogFile, () => new LogFile<T>(this)) as LogFile<T>;
+  }
+
+  /** The checkpoint file `name`, created empty if absent. */
+  checkpoint<T>(name: string): CheckpointFile<T> {
+    return this.#file(name, CheckpointFile, () => new CheckpointFile<T>(this)) as CheckpointFile<T>;
+  }
+
+  has(name: string): boolean {
+    return this.#files.has(name);
+  }
+
+  /** File names in creation order. */
+  names(): string[] {
+    return [...this.#files.keys()];
+  }
+
+  /** Removes a file; durable at once. */
+  delete(name: string): void {
+    this.#files.delete(name);
+  }
+
+  flushAll(): void {
+    for (const file of this.#files.values()) file.flush();
+  }
+
+  /** Applies a crash of the given kind to what is stored. */
+  crash(kind: CrashKind): void {
+    if (kind === 'kill') return;
+    if (kind === 'diskLoss') {
+      this.#files.clear();
+      return;
+    }
+    const nowMs = this.nowMs();
+    for (const file of this.#files.values()) file.loseUnflushed(nowMs);
+  }
+
+  get stats(): DiskStats {
+    return {
+      appendedBytes: this.#appendedBytes,
+      flushedBytes: this.#flushedBytes,
+      flushes: this.#flushes,
+    };
+  }
+
+  noteAppended(bytes: number): void {
+    this.#appendedBytes += bytes;
+  }
+
+  noteFlushed(bytes: number): void {
+    this.#flushedBytes += bytes;
+    this.#flushes++;
+  }
+
+  #file(
+    name: string,
+    kind: abstract new (disk: Disk) => DiskFile,
+    create: () => DiskFile,
+  ): DiskFile {
+    let file = this.#files.get(name);
+    if (file === undefined) {
+      file = create();
+      this.#files.set(name, file);
+    }
+    assert(file instanceof kind, `disk file "${name}" exists with another kind`);
+    return file;
+  }
+}

@@ -1,0 +1,536 @@
+// The network: TCP-like connections between nodes. Messages on one connection (source → target)
+// arrive in the order they were sent; separate connections are independent and may overtake each
+// other. Each message takes a latency drawn from its link's distribution, plus any extra latency
+// and serialisation time of a slowed link.
+//
+// Faults:
+// - partitions block links, silently (messages are lost and senders learn of it only through
+//   their own timeouts, as with a pulled cable) or by refusing connections (`reject`: the sender
+//   is told at once). Blocking a link breaks its connection: what was on the wire is lost too, and
+//   after a heal messages travel on a new connection, so TCP's no-gaps order is never broken.
+// - slow links: extra latency and a bandwidth limit (a slow follower).
+// - clogs: messages arriving on a clogged link are held, in order, until it is released.
+// - chaos for non-TCP modes: random drops and duplicates (duplicates may arrive out of order).
+// A crash never purges messages on the wire: a request from a node's previous incarnation can still
+// arrive after it restarts.
+
+import { assert, assertNever, BoundExceededError } from './assert.ts';
+import type { Rng } from './rng.ts';
+import { type Scheduler, SimEvent } from './scheduler.ts';
+import { assertMs, type Ms } from './time.ts';
+
+export type NodeId = string;
+
+export interface Message {
+  readonly kind: string;
+}
+
+export type LatencyDistribution =
+  | { readonly kind: 'constant'; readonly ms: Ms }
+  | { readonly kind: 'uniform'; readonly minMs: Ms; readonly maxMs: Ms }
+  /**
+   * A piecewise-linear quantile function: points of [quantile, ms] from [0, min] to [1, max], with
+   * quantiles and milliseconds non-decreasing. `[[0, 1], [0.5, 2], [0.99, 10], [1, 200]]` gives a
+   * median of 2 ms and a long tail.
+   */
+  | { readonly kind: 'quantiles'; readonly points: readonly (readonly [number, Ms])[] };
+
+export type BlockMode = 'silent' | 'reject';
+
+export interface LinkSlowness {
+  /** Added to every message's latency. */
+  readonly extraLatencyMs?: Ms;
+  /** Bytes per second the link can carry; messages queue behind each other. Absent: unlimited. */
+  readonly bandwidthBytesPerSec?: number;
+}
+
+export interface ChaosOptions {
+  readonly dropProbability: number;
+  readonly duplicateProbability: number;
+}
+
+/** Where the network hands a message or a refusal: the node host. */
+export interface Endpoint<M extends Message> {
+  readonly id: NodeId;
+  /** True when a message now would be refused (process gone, OS up: the port is closed). */
+  refusesConnections(): boolean;
+  /** True when the endpoint takes messages at all (false: silently gone). */
+  isReachable(): boolean;
+  deliver(source: NodeId, message: M): void;
+  /** The connection to `target` was refused or reset; `message` did not arrive. */
+  unreachable(target: NodeId, message: M): void;
+}
+
+export interface NetworkOptions {
+  readonly latency?: LatencyDistribution;
+  /** Most messages in flight at once over the whole network. */
+  readonly inFlightMax?: number;
+  /** Most messages a clogged link may hold. */
+  readonly heldMax?: number;
+}
+
+interface Link<M extends Message> {
+  readonly source: NodeId;
+  readonly target: NodeId;
+  /** Bumped whenever the connection breaks; messages of an older generation are lost. */
+  generation: number;
+  /** How each past generation broke (index: generation). */
+  readonly breakModes: BlockMode[];
+  blocked: BlockMode | null;
+  latency: LatencyDistribution | null;
+  extraLatencyMs: Ms;
+  bandwidthBytesPerSec: number;
+  busyUntilMs: Ms;
+  lastArrivalMs: Ms;
+  clogged: boolean;
+  readonly held: Delivery<M>[];
+  draining: boolean;
+}
+
+class Delivery<M extends Message> extends SimEvent {
+  constructor(
+    readonly network: Network<M>,
+    readonly link: Link<M>,
+    readonly generation: number,
+    readonly id: number,
+    readonly message: M,
+    readonly sentAtMs: Ms,
+  ) {
+    super();
+  }
+
+  fire(): void {
+    this.network.arrive(this);
+  }
+}
+
+class Drain<M extends Message> extends SimEvent {
+  constructor(
+    readonly network: Network<M>,
+    readonly link: Link<M>,
+  ) {
+    super();
+  }
+
+  fire(): void {
+    this.network.drainOne(this.link);
+  }
+}
+
+class Refusal<M extends Message> extends SimEvent {
+  constructor(
+    readonly network: Network<M>,
+    readonly link: Link<M>,
+    readonly message: M,
+  ) {
+    super();
+  }
+
+  fire(): void {
+    this.network.notifyUnreachable(this.link, this.message);
+  }
+}
+
+export class Network<M extends Message> {
+  readonly #scheduler: Scheduler;
+  readonly #rng: Rng;
+  readonly #endpoints = new Map<NodeId, Endpoint<M>>();
+  readonly #links = new Map<NodeId, Map<NodeId, Link<M>>>();
+  readonly #inFlightMax: number;
+  readonly #heldMax: number;
+  #latency: LatencyDistribution;
+  #chaos: ChaosOptions | null = null;
+  #inFlight = 0;
+  #messageIdNext = 0;
+  #delivered = 0;
+  #dropped = 0;
+
+  constructor(scheduler: Scheduler, rng: Rng, options: NetworkOptions = {}) {
+    this.#scheduler = scheduler;
+    this.#rng = rng;
+    this.#latency = validateLatency(options.latency ?? { kind: 'uniform', minMs: 1, maxMs: 3 });
+    this.#inFlightMax = options.inFlightMax ?? 1_000_000;
+    this.#heldMax = options.heldMax ?? 100_000;
+  }
+
+  get stats(): { sent: number; delivered: number; dropped: number; inFlight: number } {
+    return {
+      sent: this.#messageIdNext,
+      delivered: this.#delivered,
+      dropped: this.#dropped,
+      inFlight: this.#inFlight,
+    };
+  }
+
+  attach(endpoint: Endpoint<M>): void {
+    assert(!this.#endpoints.has(endpoint.id), `node "${endpoint.id}" is already on the network`);
+    this.#endpoints.set(endpoint.id, endpoint);
+    this.#links.set(endpoint.id, new Map());
+  }
+
+  nodeIds(): NodeId[] {
+    return [...this.#endpoints.keys()];
+  }
+
+  send(source: NodeId, target: NodeId, message: M, sizeBytes = 0): void {
+    const link = this.#link(source, target);
+    const nowMs = this.#scheduler.nowMs;
+    const id = this.#messageIdNext++;
+    if (link.blocked !== null) {
+      this.#drop(link, id, message, 'partition');
+      if (link.blocked === 'reject')
+        this.#scheduler.schedule(new Refusal(this, link, message), nowMs);
+      return;
+    }
+    const chaos = this.#chaos;
+    if (chaos !== null && chaos.dropProbability > 0 && this.#rng.chance(chaos.dropProbability)) {
+      this.#drop(link, id, message, 'chaos');
+      return;
+    }
+    let departMs = nowMs;
+    if (link.bandwidthBytesPerSec > 0) {
+      const transmitMs = Math.ceil((sizeBytes * 1000) / link.bandwidthBytesPerSec);
+      departMs = Math.max(nowMs, link.busyUntilMs) + transmitMs;
+      link.busyUntilMs = departMs;
+    }
+    const latencyMs = this.#drawLatency(link) + link.extraLatencyMs;
+    const arrivalMs = Math.max(departMs + latencyMs, link.lastArrivalMs);
+    link.lastArrivalMs = arrivalMs;
+    this.#enqueue(new Delivery(this, link, link.generation, id, message, nowMs), arrivalMs);
+    if (
+      chaos !== null &&
+      chaos.duplicateProbability > 0 &&
+      this.#rng.chance(chaos.duplicateProbability)
+    ) {
+      const duplicateMs = nowMs + this.#drawLatency(link) + link.extraLatencyMs;
+      this.#enqueue(new Delivery(this, link, link.generation, id, message, nowMs), duplicateMs);
+    }
+  }
+
+  /** Called by a delivery event when its message reaches the target's side of the link. */
+  arrive(delivery: Delivery<M>): void {
+    const link = delivery.link;
+    if (delivery.generation !== link.generation) {
+      this.#inFlight--;
+      this.#drop(link, delivery.id, delivery.message, 'connection-broken');
+      if (link.breakModes[delivery.generation] === 'reject')
+        this.notifyUnreachable(link, delivery.message);
+      return;
+    }
+    if (link.clogged || link.held.length > 0) {
+      if (link.held.length >= this.#heldMax) {
+        throw new BoundExceededError(
+          'heldMax',
+          this.#heldMax,
+          `link ${link.source} → ${link.target} is clogged`,
+        );
+      }
+      link.held.push(delivery);
+      return;
+    }
+    this.#inFlight--;
+    this.#handOver(delivery);
+  }
+
+  /** Releases one held message of a draining link, then schedules the next. */
+  drainOne(link: Link<M>): void {
+    if (link.clogged) {
+      link.draining = false;
+      return;
+    }
+    const delivery = link.held.shift();
+    if (delivery === undefined) {
+      link.draining = false;
+      return;
+    }
+    this.#inFlight--;
+    if (delivery.generation !== link.generation) {
+      this.#drop(link, delivery.id, delivery.message, 'connection-broken');
+      if (link.breakModes[delivery.generation] === 'reject')
+        this.notifyUnreachable(link, delivery.message);
+    } else {
+      this.#handOver(delivery);
+    }
+    if (link.held.length > 0)
+      this.#scheduler.schedule(new Drain(this, link), this.#scheduler.nowMs);
+    else link.draining = false;
+  }
+
+  notifyUnreachable(link: Link<M>, message: M): void {
+    const sourceEndpoint = this.#endpoints.get(link.source);
+    if (sourceEndpoint !== undefined) sourceEndpoint.unreachable(link.target, message);
+  }
+
+  // ---- faults -------------------------------------------------------------------------------
+
+  /** Cuts every link between nodes of different groups, both ways. Nodes in no group keep all links. */
+  partition(groups: readonly (readonly NodeId[])[], mode: BlockMode = 'silent'): void {
+    const groupOf = new Map<NodeId, number>();
+    groups.forEach((group, index) => {
+      for (const node of group) {
+        this.#endpoint(node);
+        assert(!groupOf.has(node), `node "${node}" appears in two partition groups`);
+        groupOf.set(node, index);
+      }
+    });
+    for (const [source, sourceGroup] of groupOf) {
+      for (const [target, targetGroup] of groupOf) {
+        if (sourceGroup !== targetGroup) this.#block(this.#link(source, target), mode);
+      }
+    }
+  }
+
+  /** Cuts the links from every source to every target, one way only: targets still reach sources. */
+  partitionOneWay(
+    sources: readonly NodeId[],
+    targets: readonly NodeId[],
+    mode: BlockMode = 'silent',
+  ): void {
+    for (const source of sources) {
+      for (const target of targets) {
+        if (source !== target) this.#block(this.#link(source, target), mode);
+      }
+    }
+  }
+
+  /** Cuts a node off from every other node, both ways. */
+  isolate(node: NodeId, mode: BlockMode = 'silent'): void {
+    const others = this.nodeIds().filter((other) => other !== node);
+    this.partitionOneWay([node], others, mode);
+    this.partitionOneWay(others, [node], mode);
+  }
+
+  /** Restores every blocked link (on new connections). Slowness and clogs stay. */
+  heal(): void {
+    for (const link of this.#allLinks()) link.blocked = null;
+  }
+
+  /** True when a message from source to target would currently be blocked. */
+  isBlocked(source: NodeId, target: NodeId): boolean {
+    return this.#links.get(source)?.get(target)?.blocked != null;
+  }
+
+  /** Slows every link to and from `node`. */
+  slowNode(node: NodeId, slowness: LinkSlowness): void {
+    for (const other of this.nodeIds()) {
+      if (other === node) continue;
+      this.slowLink(node, other, slowness);
+      this.slowLink(other, node, slowness);
+    }
+  }
+
+  slowLink(source: NodeId, target: NodeId, slowness: LinkSlowness): void {
+    const link = this.#link(source, target);
+    link.extraLatencyMs = assertMs(slowness.extraLatencyMs ?? 0, 'extraLatencyMs');
+    const bandwidth = slowness.bandwidthBytesPerSec ?? 0;
+    assert(
+      Number.isFinite(bandwidth) && bandwidth >= 0,
+      `bandwidthBytesPerSec must be ≥ 0 (got ${bandwidth})`,
+    );
+    link.bandwidthBytesPerSec = bandwidth;
+  }
+
+  /** Removes all slowness, everywhere. */
+  unslowAll(): void {
+    for (const link of this.#allLinks()) {
+      link.extraLatencyMs = 0;
+      link.bandwidthBytesPerSec = 0;
+    }
+  }
+
+  /** Holds every message that arrives on source → target until `release`. */
+  clog(source: NodeId, target: NodeId): void {
+    this.#link(source, target).clogged = true;
+  }
+
+  clogNode(node: NodeId): void {
+    for (const other of this.nodeIds()) {
+      if (other === node) continue;
+      this.clog(node, other);
+      this.clog(other, node);
+    }
+  }
+
+  release(source: NodeId, target: NodeId): void {
+    const link = this.#link(source, target);
+    link.clogged = false;
+    if (link.held.length > 0 && !link.draining) {
+      link.draining = true;
+      this.#scheduler.schedule(new Drain(this, link), this.#scheduler.nowMs);
+    }
+  }
+
+  releaseAll(): void {
+    for (const link of this.#allLinks()) {
+      if (link.clogged) this.release(link.source, link.target);
+    }
+  }
+
+  /** Sets the latency distribution of every link without one of its own. */
+  setLatency(latency: LatencyDistribution): void {
+    this.#latency = validateLatency(latency);
+  }
+
+  setLinkLatency(source: NodeId, target: NodeId, latency: LatencyDistribution | null): void {
+    this.#link(source, target).latency = latency === null ? null : validateLatency(latency);
+  }
+
+  /** Random drops and duplicates (not TCP-like); null turns them off. */
+  setChaos(chaos: ChaosOptions | null): void {
+    if (chaos !== null) {
+      for (const [name, value] of Object.entries(chaos)) {
+        assert(value >= 0 && value <= 1, `${name} must be in [0, 1] (got ${value})`);
+      }
+    }
+    this.#chaos = chaos;
+  }
+
+  // ---- internals -----------------------------------------------------------------------------
+
+  #handOver(delivery: Delivery<M>): void {
+    const link = delivery.link;
+    const target = this.#endpoint(link.target);
+    if (!target.isReachable()) {
+      const refused = target.refusesConnections();
+      this.#drop(link, delivery.id, delivery.message, refused ? 'refused' : 'node-down');
+      if (refused) this.notifyUnreachable(link, delivery.message);
+      return;
+    }
+    this.#delivered++;
+    this.#scheduler.trace.emit(link.target, 'net.deliver', {
+      source: link.source,
+      type: delivery.message.kind,
+      msg: delivery.id,
+      sentAtMs: delivery.sentAtMs,
+    });
+    target.deliver(link.source, delivery.message);
+  }
+
+  #enqueue(delivery: Delivery<M>, arrivalMs: Ms): void {
+    if (this.#inFlight >= this.#inFlightMax) {
+      throw new BoundExceededError(
+        'inFlightMax',
+        this.#inFlightMax,
+        'too many messages on the wire',
+      );
+    }
+    this.#inFlight++;
+    this.#scheduler.schedule(delivery, arrivalMs);
+  }
+
+  #drop(link: Link<M>, id: number, message: M, reason: string): void {
+    this.#dropped++;
+    this.#scheduler.trace.emit(link.target, 'net.drop', {
+      source: link.source,
+      type: message.kind,
+      msg: id,
+      reason,
+    });
+  }
+
+  #block(link: Link<M>, mode: BlockMode): void {
+    if (link.blocked === null) {
+      link.breakModes[link.generation] = mode;
+      link.generation++;
+    }
+    link.blocked = mode;
+  }
+
+  #drawLatency(link: Link<M>): Ms {
+    const latency = link.latency ?? this.#latency;
+    switch (latency.kind) {
+      case 'constant':
+        return latency.ms;
+      case 'uniform':
+        return this.#rng.int(latency.minMs, latency.maxMs);
+      case 'quantiles':
+        return quantileLatency(latency.points, this.#rng.next());
+      default:
+        return assertNever(latency, 'latency distribution');
+    }
+  }
+
+  #endpoint(node: NodeId): Endpoint<M> {
+    const endpoint = this.#endpoints.get(node);
+    assert(endpoint !== undefined, `unknown node "${node}" on the network`);
+    return endpoint;
+  }
+
+  #link(source: NodeId, target: NodeId): Link<M> {
+    const outgoing = this.#links.get(source);
+    assert(outgoing !== undefined, `unknown source node "${source}" on the network`);
+    let link = outgoing.get(target);
+    if (link === undefined) {
+      this.#endpoint(target);
+      link = {
+        source,
+        target,
+        generation: 0,
+        breakModes: [],
+        blocked: null,
+        latency: null,
+        extraLatencyMs: 0,
+        bandwidthBytesPerSec: 0,
+        busyUntilMs: 0,
+        lastArrivalMs: 0,
+        clogged: false,
+        held: [],
+        draining: false,
+      };
+      outgoing.set(target, link);
+    }
+    return link;
+  }
+
+  *#allLinks(): Generator<Link<M>> {
+    for (const outgoing of this.#links.values()) yield* outgoing.values();
+  }
+}
+
+function quantileLatency(points: readonly (readonly [number, Ms])[], draw: number): Ms {
+  for (let i = 1; i < points.length; i++) {
+    const [q1, ms1] = points[i] as readonly [number, Ms];
+    if (draw <= q1) {
+      const [q0, ms0] = points[i - 1] as readonly [number, Ms];
+      const fraction = q1 === q0 ? 1 : (draw - q0) / (q1 - q0);
+      return Math.round(ms0 + fraction * (ms1 - ms0));
+    }
+  }
+  return (points[points.length - 1] as readonly [number, Ms])[1];
+}
+
+export function validateLatency(latency: LatencyDistribution): LatencyDistribution {
+  switch (latency.kind) {
+    case 'constant':
+      assertMs(latency.ms, 'latency ms');
+      break;
+    case 'uniform':
+      assertMs(latency.minMs, 'latency minMs');
+      assertMs(latency.maxMs, 'latency maxMs');
+      assert(
+        latency.minMs <= latency.maxMs,
+        `latency needs minMs ≤ maxMs (got ${latency.minMs} > ${latency.maxMs})`,
+      );
+      break;
+    case 'quantiles': {
+      const points = latency.points;
+      assert(points.length >= 2, 'latency quantiles need at least two points');
+      assert(points[0]?.[0] === 0, 'latency quantiles must start at quantile 0');
+      assert(points[points.length - 1]?.[0] === 1, 'latency quantiles must end at quantile 1');
+      for (let i = 0; i < points.length; i++) {
+        const [quantile, ms] = points[i] as readonly [number, Ms];
+        assertMs(ms, `latency quantiles[${i}] ms`);
+        if (i === 0) continue;
+        const [previousQuantile, previousMs] = points[i - 1] as readonly [number, Ms];
+        assert(
+          quantile >= previousQuantile && ms >= previousMs,
+          `latency quantiles[${i}] must not decrease`,
+        );
+      }
+      break;
+    }
+    default:
+      assertNever(latency, 'latency distribution');
+  }
+  return latency;
+}

@@ -1,0 +1,391 @@
+// A node host runs one protocol machine and applies the kernel's faults to it. The machine reaches
+// the world only through its context (now, send, timers, disk, rng, trace). Each start builds a
+// new machine, an incarnation, from the disk alone; timers of a dead incarnation never fire.
+//
+// Lifecycle:  down --start--> up --pause--> paused --(resume)--> up
+//             up/paused/stopping --crash(kind)--> down      up --stop--> stopping --stopped--> down
+// While paused (a GC pause, SIGSTOP) the node handles nothing: messages and timers wait, in order,
+// and are handled when it resumes.
+
+import { assert } from './assert.ts';
+import type { CrashKind, Disk } from './disk.ts';
+import type { Endpoint, Message, Network, NodeId } from './network.ts';
+import type { Rng } from './rng.ts';
+import { type Scheduler, SimEvent } from './scheduler.ts';
+import { assertMs, type Ms } from './time.ts';
+import type { TraceFields } from './trace.ts';
+
+export type NodeStatus = 'down' | 'up' | 'paused' | 'stopping';
+
+/** Why a node is down: never started, a crash kind, or a graceful stop. */
+export type DownReason = 'never-started' | CrashKind | 'stop';
+
+export interface TimerHandle {
+  readonly label: string;
+}
+
+/** The machine's only window on the world. */
+export interface NodeContext<M extends Message> {
+  readonly nodeId: NodeId;
+  /** 1 for the first start, then one more per restart. */
+  readonly incarnation: number;
+  readonly nowMs: Ms;
+  readonly disk: Disk;
+  /** The node's own random stream; it continues across incarnations. */
+  readonly rng: Rng;
+  send(target: NodeId, message: M, sizeBytes?: number): void;
+  setTimer(delayMs: Ms, label: string, fire: () => void): TimerHandle;
+  cancelTimer(handle: TimerHandle): void;
+  trace(kind: string, fields?: TraceFields): void;
+  /** Ends a graceful shutdown begun by `Machine.stop`. */
+  stopped(): void;
+}
+
+export interface Machine<M extends Message> {
+  /** The node has (re)started; the machine was just built from the disk. */
+  start(): void;
+  onMessage(source: NodeId, message: M): void;
+  /** A connection to `target` was refused or reset; `message` was not delivered. */
+  onUnreachable?(target: NodeId, message: M): void;
+  /** Begins a graceful shutdown; call `context.stopped()` when done. Absent: stops at once. */
+  stop?(): void;
+}
+
+export type MachineFactory<M extends Message> = (context: NodeContext<M>) => Machine<M>;
+
+type Deferred<M extends Message> =
+  | { readonly kind: 'message'; readonly source: NodeId; readonly message: M }
+  | { readonly kind: 'unreachable'; readonly target: NodeId; readonly message: M }
+  | { readonly kind: 'timer'; readonly timer: Timer<M> };
+
+class Timer<M extends Message> extends SimEvent implements TimerHandle {
+  constructor(
+    readonly host: NodeHost<M>,
+    readonly context: Context<M>,
+    readonly label: string,
+    readonly action: () => void,
+  ) {
+    super();
+  }
+
+  fire(): void {
+    this.host.fireTimer(this);
+  }
+}
+
+class HostEvent<M extends Message> extends SimEvent {
+  constructor(
+    readonly host: NodeHost<M>,
+    readonly what: 'resume' | 'drain' | 'stop-timeout',
+    readonly incarnation: number,
+  ) {
+    super();
+  }
+
+  fire(): void {
+    this.host.hostEvent(this);
+  }
+}
+
+class Context<M extends Message> implements NodeContext<M> {
+  alive = true;
+
+  constructor(
+    readonly host: NodeHost<M>,
+    readonly incarnation: number,
+  ) {}
+
+  get nodeId(): NodeId {
+    return this.host.id;
+  }
+
+  get nowMs(): Ms {
+    return this.host.scheduler.nowMs;
+  }
+
+  get disk(): Disk {
+    return this.host.disk;
+  }
+
+  get rng(): Rng {
+    return this.host.rng;
+  }
+
+  send(target: NodeId, message: M, sizeBytes?: number): void {
+    this.#assertAlive('send');
+    this.host.network.send(this.host.id, target, message, sizeBytes);
+  }
+
+  setTimer(delayMs: Ms, label: string, fire: () => void): TimerHandle {
+    this.#assertAlive('setTimer');
+    const timer = new Timer(this.host, this, label, fire);
+    this.host.scheduler.schedule(
+      timer,
+      this.host.scheduler.nowMs + assertMs(delayMs, 'timer delayMs'),
+    );
+    return timer;
+  }
+
+  cancelTimer(handle: TimerHandle): void {
+    assert(
+      handle instanceof Timer && handle.context === this,
+      'cancelTimer: a timer of another node or incarnation',
+    );
+    handle.cancelled = true;
+  }
+
+  trace(kind: string, fields?: TraceFields): void {
+    this.#assertAlive('trace');
+    this.host.scheduler.trace.emit(this.host.id, kind, fields);
+  }
+
+  stopped(): void {
+    this.#assertAlive('stopped');
+    this.host.finishStop();
+  }
+
+  #assertAlive(what: string): void {
+    assert(this.alive, `${this.host.id}: ${what} from dead incarnation ${this.incarnation}`);
+  }
+}
+
+export interface NodeHostOptions {
+  /** A graceful stop that has not finished by then becomes a kill. */
+  readonly stopTimeoutMs?: Ms;
+  /** Most messages and timers waiting while paused. */
+  readonly deferredMax?: number;
+}
+
+export class NodeHost<M extends Message> implements Endpoint<M> {
+  readonly id: NodeId;
+  readonly scheduler: Scheduler;
+  readonly network: Network<M>;
+  readonly disk: Disk;
+  readonly rng: Rng;
+  readonly #factory: MachineFactory<M>;
+  readonly #stopTimeoutMs: Ms;
+  readonly #deferredMax: number;
+  #status: NodeStatus = 'down';
+  #downReason: DownReason = 'never-started';
+  #incarnation = 0;
+  #context: Context<M> | null = null;
+  #machine: Machine<M> | null = null;
+  readonly #deferred: Deferred<M>[] = [];
+  #deferredHead = 0;
+
+  constructor(
+    id: NodeId,
+    scheduler: Scheduler,
+    network: Network<M>,
+    disk: Disk,
+    rng: Rng,
+    factory: MachineFactory<M>,
+    options: NodeHostOptions = {},
+  ) {
+    this.id = id;
+    this.scheduler = scheduler;
+    this.network = network;
+    this.disk = disk;
+    this.rng = rng;
+    this.#factory = factory;
+    this.#stopTimeoutMs = options.stopTimeoutMs ?? 30_000;
+    this.#deferredMax = options.deferredMax ?? 100_000;
+    network.attach(this);
+  }
+
+  get status(): NodeStatus {
+    return this.#status;
+  }
+
+  get downReason(): DownReason | null {
+    return this.#status === 'down' ? this.#downReason : null;
+  }
+
+  get incarnation(): number {
+    return this.#incarnation;
+  }
+
+  /** The running machine (null while down). For checkers and tests; protocol code never reaches across nodes. */
+  get machine(): Machine<M> | null {
+    return this.#machine;
+  }
+
+  /** Starts (or restarts) the node: a new incarnation built from the disk alone. */
+  start(): void {
+    assert(this.#status === 'down', `${this.id}: start while ${this.#status}`);
+    this.#incarnation++;
+    this.#status = 'up';
+    const context = new Context(this, this.#incarnation);
+    this.#context = context;
+    this.#trace('node.start', { incarnation: this.#incarnation, after: this.#downReason });
+    this.#machine = this.#factory(context);
+    this.#machine.start();
+  }
+
+  crash(kind: CrashKind): void {
+    assert(this.#status !== 'down', `${this.id}: crash while down`);
+    const before = this.disk.stats;
+    this.#kill(kind);
+    this.disk.crash(kind);
+    this.#trace('node.crash', {
+      kind,
+      incarnation: this.#incarnation,
+      flushedBytes: before.flushedBytes,
+    });
+  }
+
+  /** Begins a graceful shutdown through the machine's own path; a kill if it overruns stopTimeoutMs. */
+  stop(): void {
+    assert(this.#status === 'up', `${this.id}: stop while ${this.#status}`);
+    const machine = this.#machine as Machine<M>;
+    this.#status = 'stopping';
+    this.#trace('node.stopping', { incarnation: this.#incarnation });
+    this.scheduler.schedule(
+      new HostEvent(this, 'stop-timeout', this.#incarnation),
+      this.scheduler.nowMs + this.#stopTimeoutMs,
+    );
+    if (machine.stop === undefined) this.finishStop();
+    else machine.stop();
+  }
+
+  /** Freezes the node for `durationMs`: it handles nothing until then. */
+  pause(durationMs: Ms): void {
+    assert(this.#status === 'up', `${this.id}: pause while ${this.#status}`);
+    this.#status = 'paused';
+    this.#trace('node.pause', { durationMs });
+    this.scheduler.schedule(
+      new HostEvent(this, 'resume', this.#incarnation),
+      this.scheduler.nowMs + assertMs(durationMs, 'pause durationMs'),
+    );
+  }
+
+  finishStop(): void {
+    assert(this.#status === 'stopping', `${this.id}: stopped() while ${this.#status}`);
+    this.disk.flushAll();
+    this.#kill('stop');
+    this.#trace('node.stopped', { incarnation: this.#incarnation });
+  }
+
+  // ---- Endpoint ------------------------------------------------------------------------------
+
+  isReachable(): boolean {
+    return this.#status !== 'down';
+  }
+
+  refusesConnections(): boolean {
+    // The process is gone but the machine's OS is up: a closed port answers with a reset.
+    return this.#status === 'down' && (this.#downReason === 'kill' || this.#downReason === 'stop');
+  }
+
+  deliver(source: NodeId, message: M): void {
+    if (this.#mustDefer()) {
+      this.#defer({ kind: 'message', source, message });
+      return;
+    }
+    (this.#machine as Machine<M>).onMessage(source, message);
+  }
+
+  unreachable(target: NodeId, message: M): void {
+    if (this.#status === 'down') return;
+    if (this.#mustDefer()) {
+      this.#defer({ kind: 'unreachable', target, message });
+      return;
+    }
+    this.#machine?.onUnreachable?.(target, message);
+  }
+
+  // ---- events --------------------------------------------------------------------------------
+
+  fireTimer(timer: Timer<M>): void {
+    if (!timer.context.alive || timer.cancelled) return;
+    if (this.#mustDefer()) {
+      this.#defer({ kind: 'timer', timer });
+      return;
+    }
+    this.#trace('timer', { label: timer.label });
+    timer.action();
+  }
+
+  hostEvent(event: HostEvent<M>): void {
+    if (event.incarnation !== this.#incarnation || this.#status === 'down') return;
+    switch (event.what) {
+      case 'resume':
+        if (this.#status !== 'paused') return;
+        this.#status = 'up';
+        this.#trace('node.resume', { deferred: this.#deferred.length - this.#deferredHead });
+        this.#drainDeferred();
+        return;
+      case 'drain':
+        this.#drainDeferred();
+        return;
+      case 'stop-timeout':
+        if (this.#status !== 'stopping') return;
+        this.#trace('node.stop-timeout', { timeoutMs: this.#stopTimeoutMs });
+        this.crash('kill');
+        return;
+    }
+  }
+
+  // ---- internals -----------------------------------------------------------------------------
+
+  #kill(reason: DownReason): void {
+    if (this.#context !== null) this.#context.alive = false;
+    this.#context = null;
+    this.#machine = null;
+    this.#status = 'down';
+    this.#downReason = reason;
+    this.#deferred.length = 0;
+    this.#deferredHead = 0;
+  }
+
+  #defer(item: Deferred<M>): void {
+    if (this.#deferred.length - this.#deferredHead >= this.#deferredMax) {
+      throw new Error(`${this.id}: bound deferredMax = ${this.#deferredMax} exceeded while paused`);
+    }
+    this.#deferred.push(item);
+  }
+
+  /** While inputs wait (paused, or still draining after a pause), new ones queue behind them. */
+  #mustDefer(): boolean {
+    return this.#status === 'paused' || this.#deferredHead < this.#deferred.length;
+  }
+
+  /**
+   * Handles one deferred input, then yields to the scheduler for the next (same millisecond), so
+   * per-step checks run between them. While inputs remain and the node is up, a drain is pending.
+   */
+  #drainDeferred(): void {
+    if (this.#status !== 'up') return;
+    const item = this.#deferred[this.#deferredHead];
+    if (item === undefined) return;
+    this.#deferredHead++;
+    if (this.#deferredHead === this.#deferred.length) {
+      this.#deferred.length = 0;
+      this.#deferredHead = 0;
+    }
+    switch (item.kind) {
+      case 'message':
+        (this.#machine as Machine<M>).onMessage(item.source, item.message);
+        break;
+      case 'unreachable':
+        this.#machine?.onUnreachable?.(item.target, item.message);
+        break;
+      case 'timer':
+        if (item.timer.context.alive && !item.timer.cancelled) {
+          this.#trace('timer', { label: item.timer.label });
+          item.timer.action();
+        }
+        break;
+    }
+    if (this.#status === 'up' && this.#deferredHead < this.#deferred.length) {
+      this.scheduler.schedule(
+        new HostEvent(this, 'drain', this.#incarnation),
+        this.scheduler.nowMs,
+      );
+    }
+  }
+
+  #trace(kind: string, fields?: TraceFields): void {
+    this.scheduler.trace.emit(this.id, kind, fields);
+  }
+}

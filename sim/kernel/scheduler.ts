@@ -1,0 +1,181 @@
+// The one loop: pop the next event, advance the clock to it, fire it, run the per-step checks.
+// Idle time is skipped (the clock jumps to the next event). Every run has bounds; passing one is
+// an error that names it, never a silent stop.
+
+import { BoundExceededError } from './assert.ts';
+import { EventQueue, type QueueEntry } from './event-queue.ts';
+import { assertMs, Clock, type Ms } from './time.ts';
+import { Trace, type TraceOptions } from './trace.ts';
+
+/** Something that happens at a simulated time. Subclasses carry their own data and `fire`. */
+export abstract class SimEvent implements QueueEntry {
+  atMs: Ms = 0;
+  seq = 0;
+  cancelled = false;
+  abstract fire(): void;
+}
+
+/** A callback at a time: faults, scenario steps, resumptions. */
+export class ActionEvent extends SimEvent {
+  constructor(
+    readonly label: string,
+    readonly action: () => void,
+  ) {
+    super();
+  }
+
+  fire(): void {
+    this.action();
+  }
+}
+
+export interface RunBounds {
+  /** Most events this call may process. */
+  readonly eventsMax: number;
+  /** Most simulated milliseconds this call may advance the clock. */
+  readonly timeMsMax: Ms;
+}
+
+export interface RunSummary {
+  readonly events: number;
+  readonly elapsedMs: Ms;
+}
+
+export interface SchedulerOptions {
+  /** Most events pending at once. */
+  readonly pendingMax?: number;
+  readonly trace?: TraceOptions;
+}
+
+export class IdleError extends Error {
+  override name = 'IdleError';
+}
+
+export class Scheduler {
+  readonly clock = new Clock();
+  readonly queue: EventQueue<SimEvent>;
+  readonly trace: Trace;
+  readonly #stepChecks: (() => void)[] = [];
+  #eventsFired = 0;
+
+  constructor(options: SchedulerOptions = {}) {
+    this.queue = new EventQueue<SimEvent>(options.pendingMax ?? 1_000_000);
+    this.trace = new Trace(this.clock, options.trace);
+  }
+
+  get nowMs(): Ms {
+    return this.clock.nowMs;
+  }
+
+  /** Events fired since the start (cancelled ones are not counted). */
+  get eventsFired(): number {
+    return this.#eventsFired;
+  }
+
+  schedule(event: SimEvent, atMs: Ms): SimEvent {
+    if (atMs < this.clock.nowMs) {
+      throw new RangeError(
+        `cannot schedule in the past (now ${this.clock.nowMs} ms, asked ${atMs} ms)`,
+      );
+    }
+    event.atMs = atMs;
+    this.queue.push(event);
+    return event;
+  }
+
+  /** Runs `action` after `delayMs` of simulated time. Cancel with `cancel(handle)`. */
+  after(delayMs: Ms, label: string, action: () => void): ActionEvent {
+    assertMs(delayMs, 'delayMs');
+    const event = new ActionEvent(label, action);
+    this.schedule(event, this.clock.nowMs + delayMs);
+    return event;
+  }
+
+  cancel(event: SimEvent): void {
+    event.cancelled = true;
+  }
+
+  /** A check that runs after every event (per-step invariants). It throws or records on failure. */
+  addStepCheck(check: () => void): void {
+    this.#stepChecks.push(check);
+  }
+
+  /** Fires the next live event. False when nothing is pending. */
+  step(): boolean {
+    for (;;) {
+      const event = this.queue.pop();
+      if (event === undefined) return false;
+      if (event.cancelled) continue;
+      this.clock.advanceTo(event.atMs);
+      this.#eventsFired++;
+      event.fire();
+      const checks = this.#stepChecks;
+      for (let i = 0; i < checks.length; i++) (checks[i] as () => void)();
+      return true;
+    }
+  }
+
+  /**
+   * Fires events until `predicate` holds (checked before each event). Throws BoundExceededError
+   * when the bounds pass first, and IdleError when nothing is pending and the predicate is false.
+   */
+  runUntil(predicate: () => boolean, bounds: RunBounds): RunSummary {
+    const startMs = this.clock.nowMs;
+    const deadlineMs = startMs + assertMs(bounds.timeMsMax, 'timeMsMax');
+    const startEvents = this.#eventsFired;
+    while (!predicate()) {
+      const events = this.#eventsFired - startEvents;
+      if (events >= bounds.eventsMax) {
+        throw new BoundExceededError(
+          'eventsMax',
+          bounds.eventsMax,
+          `condition still false at ${this.clock.nowMs} ms`,
+        );
+      }
+      const next = this.#peekLive();
+      if (next === undefined) {
+        throw new IdleError(
+          `nothing pending at ${this.clock.nowMs} ms and the condition is still false`,
+        );
+      }
+      if (next.atMs > deadlineMs) {
+        throw new BoundExceededError(
+          'timeMsMax',
+          bounds.timeMsMax,
+          `condition still false at ${deadlineMs} ms`,
+        );
+      }
+      this.step();
+    }
+    return { events: this.#eventsFired - startEvents, elapsedMs: this.clock.nowMs - startMs };
+  }
+
+  /** Fires every event due within `durationMs`, then sets the clock to the end of that span. */
+  runFor(durationMs: Ms, eventsMax: number): RunSummary {
+    const startMs = this.clock.nowMs;
+    const endMs = startMs + assertMs(durationMs, 'durationMs');
+    const startEvents = this.#eventsFired;
+    for (;;) {
+      const next = this.#peekLive();
+      if (next === undefined || next.atMs > endMs) break;
+      if (this.#eventsFired - startEvents >= eventsMax) {
+        throw new BoundExceededError(
+          'eventsMax',
+          eventsMax,
+          `runFor(${durationMs}) reached ${this.clock.nowMs} ms of ${endMs} ms`,
+        );
+      }
+      this.step();
+    }
+    this.clock.advanceTo(endMs);
+    return { events: this.#eventsFired - startEvents, elapsedMs: durationMs };
+  }
+
+  #peekLive(): SimEvent | undefined {
+    for (;;) {
+      const next = this.queue.peek();
+      if (next === undefined || !next.cancelled) return next;
+      this.queue.pop();
+    }
+  }
+}
