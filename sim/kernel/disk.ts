@@ -7,7 +7,7 @@
 // (vm.dirty_expire_centisecs, 30 s by default), so a power failure loses at most that window of
 // unflushed appends. Truncation and deletion are metadata operations and are durable at once.
 
-import { assert } from './assert.ts';
+import { AssertionError } from './assert.ts';
 import type { Ms } from './time.ts';
 
 export type CrashKind = 'kill' | 'powerFailure' | 'diskLoss';
@@ -61,10 +61,8 @@ export class LogFile<T> implements DiskFile {
   }
 
   at(index: number): T {
-    assert(
-      index >= 0 && index < this.#records.length,
-      `log read at ${index} outside [0, ${this.#records.length})`,
-    );
+    if (!(index >= 0 && index < this.#records.length))
+      throw new AssertionError(`log read at ${index} outside [0, ${this.#records.length})`);
     return this.#records[index] as T;
   }
 
@@ -74,12 +72,12 @@ export class LogFile<T> implements DiskFile {
   }
 
   append(record: T, sizeBytes = 1): void {
-    assert(
-      Number.isSafeInteger(sizeBytes) && sizeBytes >= 0,
-      `sizeBytes must be a non-negative integer (got ${sizeBytes})`,
-    );
+    if (!(Number.isSafeInteger(sizeBytes) && sizeBytes >= 0))
+      throw new AssertionError(`sizeBytes must be a non-negative integer (got ${sizeBytes})`);
+    // Before the push: sizeBytes reads the end of the last record, which the push would move.
+    const endBytes = this.sizeBytes + sizeBytes;
     this.#records.push(record);
-    this.#endBytes.push(this.sizeBytes + sizeBytes);
+    this.#endBytes.push(endBytes);
     this.#appendedAtMs.push(this.#disk.nowMs());
     this.#disk.noteAppended(sizeBytes);
   }
@@ -92,14 +90,10 @@ export class LogFile<T> implements DiskFile {
 
   /** Keeps the first `length` records; durable at once. */
   truncate(length: number): void {
-    assert(
-      Number.isSafeInteger(length) && length >= 0,
-      `truncate length must be a non-negative integer (got ${length})`,
-    );
-    assert(
-      length <= this.#records.length,
-      `truncate to ${length} beyond the end ${this.#records.length}`,
-    );
+    if (!(Number.isSafeInteger(length) && length >= 0))
+      throw new AssertionError(`truncate length must be a non-negative integer (got ${length})`);
+    if (!(length <= this.#records.length))
+      throw new AssertionError(`truncate to ${length} beyond the end ${this.#records.length}`);
     this.#records.length = length;
     this.#endBytes.length = length;
     this.#appendedAtMs.length = length;
@@ -138,6 +132,8 @@ export class CheckpointFile<T> implements DiskFile {
   #current: T | undefined;
   #durable: T | undefined;
   #writtenAtMs: Ms = 0;
+  /** Size of the current value: what a flush writes. */
+  #currentSizeBytes = 0;
   #dirty = false;
   readonly #disk: Disk;
 
@@ -151,6 +147,7 @@ export class CheckpointFile<T> implements DiskFile {
 
   write(value: T, sizeBytes = 1): void {
     this.#current = value;
+    this.#currentSizeBytes = sizeBytes;
     this.#writtenAtMs = this.#disk.nowMs();
     this.#dirty = true;
     this.#disk.noteAppended(sizeBytes);
@@ -166,7 +163,7 @@ export class CheckpointFile<T> implements DiskFile {
     if (!this.#dirty) return;
     this.#durable = this.#current;
     this.#dirty = false;
-    this.#disk.noteFlushed(1);
+    this.#disk.noteFlushed(this.#currentSizeBytes);
   }
 
   get isDirty(): boolean {
@@ -264,7 +261,8 @@ export class Disk {
       file = create();
       this.#files.set(name, file);
     }
-    assert(file instanceof kind, `disk file "${name}" exists with another kind`);
+    if (!(file instanceof kind))
+      throw new AssertionError(`disk file "${name}" exists with another kind`);
     return file;
   }
 }

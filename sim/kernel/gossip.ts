@@ -4,7 +4,7 @@
 // checkpoint; a graceful stop flushes and says goodbye. A seed also draws a fault schedule:
 // partitions of each shape, crashes of each kind, restarts, stops, pauses, slow links and clogs.
 
-import { assert } from './assert.ts';
+import { AssertionError } from './assert.ts';
 import { CRASH_KINDS } from './disk.ts';
 import type { NodeId } from './network.ts';
 import type { Machine, NodeContext } from './node.ts';
@@ -119,7 +119,8 @@ export function buildGossipWorld(
   options: GossipOptions,
   trace?: TraceOptions,
 ): World<GossipMessage> {
-  assert(options.nodes >= 2, `gossip needs at least 2 nodes (got ${options.nodes})`);
+  if (!(options.nodes >= 2))
+    throw new AssertionError(`gossip needs at least 2 nodes (got ${options.nodes})`);
   const world = new World<GossipMessage>(trace === undefined ? { seed } : { seed, trace });
   const ids = gossipNodeIds(options.nodes);
   for (const id of ids) {

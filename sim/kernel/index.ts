@@ -55,7 +55,7 @@ export {
 } from './time.ts';
 export {
   ChromeTraceWriter,
-  RollingHash,
+  firstDifference,
   Trace,
   type TraceEvent,
   type TraceFields,

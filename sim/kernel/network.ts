@@ -14,7 +14,7 @@
 // A crash never purges messages on the wire: a request from a node's previous incarnation can still
 // arrive after it restarts.
 
-import { assert, assertNever, BoundExceededError } from './assert.ts';
+import { AssertionError, assert, assertNever, BoundExceededError } from './assert.ts';
 import type { Rng } from './rng.ts';
 import { type Scheduler, SimEvent } from './scheduler.ts';
 import { assertMs, type Ms } from './time.ts';
@@ -69,9 +69,10 @@ export interface NetworkOptions {
   readonly heldMax?: number;
 }
 
-interface Link<M extends Message> {
+export interface Link<M extends Message> {
   readonly source: NodeId;
   readonly target: NodeId;
+  readonly targetEndpoint: Endpoint<M>;
   /** Bumped whenever the connection breaks; messages of an older generation are lost. */
   generation: number;
   /** How each past generation broke (index: generation). */
@@ -88,6 +89,10 @@ interface Link<M extends Message> {
 }
 
 class Delivery<M extends Message> extends SimEvent {
+  atMs = 0;
+  seq = 0;
+  cancelled = false;
+
   constructor(
     readonly network: Network<M>,
     readonly link: Link<M>,
@@ -105,6 +110,10 @@ class Delivery<M extends Message> extends SimEvent {
 }
 
 class Drain<M extends Message> extends SimEvent {
+  atMs = 0;
+  seq = 0;
+  cancelled = false;
+
   constructor(
     readonly network: Network<M>,
     readonly link: Link<M>,
@@ -118,6 +127,10 @@ class Drain<M extends Message> extends SimEvent {
 }
 
 class Refusal<M extends Message> extends SimEvent {
+  atMs = 0;
+  seq = 0;
+  cancelled = false;
+
   constructor(
     readonly network: Network<M>,
     readonly link: Link<M>,
@@ -128,6 +141,19 @@ class Refusal<M extends Message> extends SimEvent {
 
   fire(): void {
     this.network.notifyUnreachable(this.link, this.message);
+  }
+}
+
+export class Port<M extends Message> {
+  constructor(
+    readonly network: Network<M>,
+    readonly source: NodeId,
+    readonly outgoing: Map<NodeId, Link<M>>,
+  ) {}
+
+  send(target: NodeId, message: M, sizeBytes = 0): void {
+    const link = this.outgoing.get(target) ?? this.network.linkFor(this.source, target);
+    this.network.sendOnLink(link, message, sizeBytes);
   }
 }
 
@@ -163,7 +189,8 @@ export class Network<M extends Message> {
   }
 
   attach(endpoint: Endpoint<M>): void {
-    assert(!this.#endpoints.has(endpoint.id), `node "${endpoint.id}" is already on the network`);
+    if (this.#endpoints.has(endpoint.id))
+      throw new AssertionError(`node "${endpoint.id}" is already on the network`);
     this.#endpoints.set(endpoint.id, endpoint);
     this.#links.set(endpoint.id, new Map());
   }
@@ -173,7 +200,23 @@ export class Network<M extends Message> {
   }
 
   send(source: NodeId, target: NodeId, message: M, sizeBytes = 0): void {
-    const link = this.#link(source, target);
+    this.sendOnLink(this.#link(source, target), message, sizeBytes);
+  }
+
+  /** A sender bound to `source`, which skips looking the source up on every message. */
+  port(source: NodeId): Port<M> {
+    const outgoing = this.#links.get(source);
+    if (outgoing === undefined)
+      throw new AssertionError(`unknown source node "${source}" on the network`);
+    return new Port(this, source, outgoing);
+  }
+
+  /** For Port: the link source → target, created on first use. */
+  linkFor(source: NodeId, target: NodeId): Link<M> {
+    return this.#link(source, target);
+  }
+
+  sendOnLink(link: Link<M>, message: M, sizeBytes: number): void {
     const nowMs = this.#scheduler.nowMs;
     const id = this.#messageIdNext++;
     if (link.blocked !== null) {
@@ -269,7 +312,8 @@ export class Network<M extends Message> {
     groups.forEach((group, index) => {
       for (const node of group) {
         this.#endpoint(node);
-        assert(!groupOf.has(node), `node "${node}" appears in two partition groups`);
+        if (groupOf.has(node))
+          throw new AssertionError(`node "${node}" appears in two partition groups`);
         groupOf.set(node, index);
       }
     });
@@ -323,10 +367,8 @@ export class Network<M extends Message> {
     const link = this.#link(source, target);
     link.extraLatencyMs = assertMs(slowness.extraLatencyMs ?? 0, 'extraLatencyMs');
     const bandwidth = slowness.bandwidthBytesPerSec ?? 0;
-    assert(
-      Number.isFinite(bandwidth) && bandwidth >= 0,
-      `bandwidthBytesPerSec must be ≥ 0 (got ${bandwidth})`,
-    );
+    if (!(Number.isFinite(bandwidth) && bandwidth >= 0))
+      throw new AssertionError(`bandwidthBytesPerSec must be ≥ 0 (got ${bandwidth})`);
     link.bandwidthBytesPerSec = bandwidth;
   }
 
@@ -379,7 +421,8 @@ export class Network<M extends Message> {
   setChaos(chaos: ChaosOptions | null): void {
     if (chaos !== null) {
       for (const [name, value] of Object.entries(chaos)) {
-        assert(value >= 0 && value <= 1, `${name} must be in [0, 1] (got ${value})`);
+        if (!(value >= 0 && value <= 1))
+          throw new AssertionError(`${name} must be in [0, 1] (got ${value})`);
       }
     }
     this.#chaos = chaos;
@@ -389,7 +432,7 @@ export class Network<M extends Message> {
 
   #handOver(delivery: Delivery<M>): void {
     const link = delivery.link;
-    const target = this.#endpoint(link.target);
+    const target = link.targetEndpoint;
     if (!target.isReachable()) {
       const refused = target.refusesConnections();
       this.#drop(link, delivery.id, delivery.message, refused ? 'refused' : 'node-down');
@@ -397,12 +440,13 @@ export class Network<M extends Message> {
       return;
     }
     this.#delivered++;
-    this.#scheduler.trace.emit(link.target, 'net.deliver', {
-      source: link.source,
-      type: delivery.message.kind,
-      msg: delivery.id,
-      sentAtMs: delivery.sentAtMs,
-    });
+    this.#scheduler.trace.emitDelivery(
+      link.target,
+      link.source,
+      delivery.message.kind,
+      delivery.id,
+      delivery.sentAtMs,
+    );
     target.deliver(link.source, delivery.message);
   }
 
@@ -452,19 +496,21 @@ export class Network<M extends Message> {
 
   #endpoint(node: NodeId): Endpoint<M> {
     const endpoint = this.#endpoints.get(node);
-    assert(endpoint !== undefined, `unknown node "${node}" on the network`);
+    if (!(endpoint !== undefined))
+      throw new AssertionError(`unknown node "${node}" on the network`);
     return endpoint;
   }
 
   #link(source: NodeId, target: NodeId): Link<M> {
     const outgoing = this.#links.get(source);
-    assert(outgoing !== undefined, `unknown source node "${source}" on the network`);
+    if (!(outgoing !== undefined))
+      throw new AssertionError(`unknown source node "${source}" on the network`);
     let link = outgoing.get(target);
     if (link === undefined) {
-      this.#endpoint(target);
       link = {
         source,
         target,
+        targetEndpoint: this.#endpoint(target),
         generation: 0,
         breakModes: [],
         blocked: null,
@@ -507,10 +553,10 @@ export function validateLatency(latency: LatencyDistribution): LatencyDistributi
     case 'uniform':
       assertMs(latency.minMs, 'latency minMs');
       assertMs(latency.maxMs, 'latency maxMs');
-      assert(
-        latency.minMs <= latency.maxMs,
-        `latency needs minMs ≤ maxMs (got ${latency.minMs} > ${latency.maxMs})`,
-      );
+      if (!(latency.minMs <= latency.maxMs))
+        throw new AssertionError(
+          `latency needs minMs ≤ maxMs (got ${latency.minMs} > ${latency.maxMs})`,
+        );
       break;
     case 'quantiles': {
       const points = latency.points;
@@ -522,10 +568,8 @@ export function validateLatency(latency: LatencyDistribution): LatencyDistributi
         assertMs(ms, `latency quantiles[${i}] ms`);
         if (i === 0) continue;
         const [previousQuantile, previousMs] = points[i - 1] as readonly [number, Ms];
-        assert(
-          quantile >= previousQuantile && ms >= previousMs,
-          `latency quantiles[${i}] must not decrease`,
-        );
+        if (!(quantile >= previousQuantile && ms >= previousMs))
+          throw new AssertionError(`latency quantiles[${i}] must not decrease`);
       }
       break;
     }

@@ -7,9 +7,9 @@
 // While paused (a GC pause, SIGSTOP) the node handles nothing: messages and timers wait, in order,
 // and are handled when it resumes.
 
-import { assert } from './assert.ts';
+import { AssertionError, assert } from './assert.ts';
 import type { CrashKind, Disk } from './disk.ts';
-import type { Endpoint, Message, Network, NodeId } from './network.ts';
+import type { Endpoint, Message, Network, NodeId, Port } from './network.ts';
 import type { Rng } from './rng.ts';
 import { type Scheduler, SimEvent } from './scheduler.ts';
 import { assertMs, type Ms } from './time.ts';
@@ -59,6 +59,10 @@ type Deferred<M extends Message> =
   | { readonly kind: 'timer'; readonly timer: Timer<M> };
 
 class Timer<M extends Message> extends SimEvent implements TimerHandle {
+  atMs = 0;
+  seq = 0;
+  cancelled = false;
+
   constructor(
     readonly host: NodeHost<M>,
     readonly context: Context<M>,
@@ -74,6 +78,10 @@ class Timer<M extends Message> extends SimEvent implements TimerHandle {
 }
 
 class HostEvent<M extends Message> extends SimEvent {
+  atMs = 0;
+  seq = 0;
+  cancelled = false;
+
   constructor(
     readonly host: NodeHost<M>,
     readonly what: 'resume' | 'drain' | 'stop-timeout',
@@ -89,11 +97,14 @@ class HostEvent<M extends Message> extends SimEvent {
 
 class Context<M extends Message> implements NodeContext<M> {
   alive = true;
+  readonly #port: Port<M>;
 
   constructor(
     readonly host: NodeHost<M>,
     readonly incarnation: number,
-  ) {}
+  ) {
+    this.#port = host.port;
+  }
 
   get nodeId(): NodeId {
     return this.host.id;
@@ -113,7 +124,7 @@ class Context<M extends Message> implements NodeContext<M> {
 
   send(target: NodeId, message: M, sizeBytes?: number): void {
     this.#assertAlive('send');
-    this.host.network.send(this.host.id, target, message, sizeBytes);
+    this.#port.send(target, message, sizeBytes);
   }
 
   setTimer(delayMs: Ms, label: string, fire: () => void): TimerHandle {
@@ -145,7 +156,10 @@ class Context<M extends Message> implements NodeContext<M> {
   }
 
   #assertAlive(what: string): void {
-    assert(this.alive, `${this.host.id}: ${what} from dead incarnation ${this.incarnation}`);
+    if (!this.alive)
+      throw new AssertionError(
+        `${this.host.id}: ${what} from dead incarnation ${this.incarnation}`,
+      );
   }
 }
 
@@ -160,6 +174,8 @@ export class NodeHost<M extends Message> implements Endpoint<M> {
   readonly id: NodeId;
   readonly scheduler: Scheduler;
   readonly network: Network<M>;
+  /** This node's sending side of the network. */
+  readonly port: Port<M>;
   readonly disk: Disk;
   readonly rng: Rng;
   readonly #factory: MachineFactory<M>;
@@ -191,6 +207,7 @@ export class NodeHost<M extends Message> implements Endpoint<M> {
     this.#stopTimeoutMs = options.stopTimeoutMs ?? 30_000;
     this.#deferredMax = options.deferredMax ?? 100_000;
     network.attach(this);
+    this.port = network.port(id);
   }
 
   get status(): NodeStatus {
@@ -212,7 +229,8 @@ export class NodeHost<M extends Message> implements Endpoint<M> {
 
   /** Starts (or restarts) the node: a new incarnation built from the disk alone. */
   start(): void {
-    assert(this.#status === 'down', `${this.id}: start while ${this.#status}`);
+    if (!(this.#status === 'down'))
+      throw new AssertionError(`${this.id}: start while ${this.#status}`);
     this.#incarnation++;
     this.#status = 'up';
     const context = new Context(this, this.#incarnation);
@@ -223,7 +241,7 @@ export class NodeHost<M extends Message> implements Endpoint<M> {
   }
 
   crash(kind: CrashKind): void {
-    assert(this.#status !== 'down', `${this.id}: crash while down`);
+    if (!(this.#status !== 'down')) throw new AssertionError(`${this.id}: crash while down`);
     const before = this.disk.stats;
     this.#kill(kind);
     this.disk.crash(kind);
@@ -236,7 +254,8 @@ export class NodeHost<M extends Message> implements Endpoint<M> {
 
   /** Begins a graceful shutdown through the machine's own path; a kill if it overruns stopTimeoutMs. */
   stop(): void {
-    assert(this.#status === 'up', `${this.id}: stop while ${this.#status}`);
+    if (!(this.#status === 'up'))
+      throw new AssertionError(`${this.id}: stop while ${this.#status}`);
     const machine = this.#machine as Machine<M>;
     this.#status = 'stopping';
     this.#trace('node.stopping', { incarnation: this.#incarnation });
@@ -250,7 +269,8 @@ export class NodeHost<M extends Message> implements Endpoint<M> {
 
   /** Freezes the node for `durationMs`: it handles nothing until then. */
   pause(durationMs: Ms): void {
-    assert(this.#status === 'up', `${this.id}: pause while ${this.#status}`);
+    if (!(this.#status === 'up'))
+      throw new AssertionError(`${this.id}: pause while ${this.#status}`);
     this.#status = 'paused';
     this.#trace('node.pause', { durationMs });
     this.scheduler.schedule(
@@ -260,7 +280,8 @@ export class NodeHost<M extends Message> implements Endpoint<M> {
   }
 
   finishStop(): void {
-    assert(this.#status === 'stopping', `${this.id}: stopped() while ${this.#status}`);
+    if (!(this.#status === 'stopping'))
+      throw new AssertionError(`${this.id}: stopped() while ${this.#status}`);
     this.disk.flushAll();
     this.#kill('stop');
     this.#trace('node.stopped', { incarnation: this.#incarnation });
@@ -350,12 +371,18 @@ export class NodeHost<M extends Message> implements Endpoint<M> {
     return this.#status === 'paused' || this.#deferredHead < this.#deferred.length;
   }
 
+  /** Up or stopping: a stopping node still handles messages and timers (its shutdown runs on them). */
+  #handlesInputs(): boolean {
+    return this.#status === 'up' || this.#status === 'stopping';
+  }
+
   /**
    * Handles one deferred input, then yields to the scheduler for the next (same millisecond), so
-   * per-step checks run between them. While inputs remain and the node is up, a drain is pending.
+   * per-step checks run between them. While inputs remain and the node is up (or stopping), a
+   * drain is pending.
    */
   #drainDeferred(): void {
-    if (this.#status !== 'up') return;
+    if (!this.#handlesInputs()) return;
     const item = this.#deferred[this.#deferredHead];
     if (item === undefined) return;
     this.#deferredHead++;
@@ -377,7 +404,7 @@ export class NodeHost<M extends Message> implements Endpoint<M> {
         }
         break;
     }
-    if (this.#status === 'up' && this.#deferredHead < this.#deferred.length) {
+    if (this.#handlesInputs() && this.#deferredHead < this.#deferred.length) {
       this.scheduler.schedule(
         new HostEvent(this, 'drain', this.#incarnation),
         this.scheduler.nowMs,

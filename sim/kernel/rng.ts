@@ -3,7 +3,7 @@
 // one less message) never shifts the draws of another.
 
 import seedrandom from 'seedrandom';
-import { assert } from './assert.ts';
+import { AssertionError, assert } from './assert.ts';
 
 export interface RngState {
   readonly seed: string;
@@ -32,7 +32,8 @@ export class Rng {
    */
   fork(label: string): Rng {
     assert(label.length > 0, 'rng fork label must not be empty');
-    assert(!this.#forkedLabels.has(label), `rng stream "${this.seed}" already forked "${label}"`);
+    if (this.#forkedLabels.has(label))
+      throw new AssertionError(`rng stream "${this.seed}" already forked "${label}"`);
     this.#forkedLabels.add(label);
     return new Rng(`${this.seed}/${label}`);
   }
@@ -44,27 +45,19 @@ export class Rng {
 
   /** Uniform integer in [minInclusive, maxInclusive]. */
   int(minInclusive: number, maxInclusive: number): number {
-    assert(
-      Number.isSafeInteger(minInclusive),
-      `rng.int min must be an integer (got ${minInclusive})`,
-    );
-    assert(
-      Number.isSafeInteger(maxInclusive),
-      `rng.int max must be an integer (got ${maxInclusive})`,
-    );
-    assert(
-      minInclusive <= maxInclusive,
-      `rng.int needs min ≤ max (got ${minInclusive} > ${maxInclusive})`,
-    );
+    if (!Number.isSafeInteger(minInclusive))
+      throw new AssertionError(`rng.int min must be an integer (got ${minInclusive})`);
+    if (!Number.isSafeInteger(maxInclusive))
+      throw new AssertionError(`rng.int max must be an integer (got ${maxInclusive})`);
+    if (!(minInclusive <= maxInclusive))
+      throw new AssertionError(`rng.int needs min ≤ max (got ${minInclusive} > ${maxInclusive})`);
     return minInclusive + Math.floor(this.#next() * (maxInclusive - minInclusive + 1));
   }
 
   /** True with the given probability. */
   chance(probability: number): boolean {
-    assert(
-      probability >= 0 && probability <= 1,
-      `probability must be in [0, 1] (got ${probability})`,
-    );
+    if (!(probability >= 0 && probability <= 1))
+      throw new AssertionError(`probability must be in [0, 1] (got ${probability})`);
     if (probability === 0) return false;
     if (probability === 1) return true;
     return this.#next() < probability;

@@ -26,77 +26,84 @@ export interface TraceOptions {
   readonly sink?: TraceSink;
 }
 
-const FNV_PRIME = 0x01000193;
+const PRIME = 0x01000193;
 const MURMUR_M = 0x5bd1e995;
+const TAG_NUMBER = 1;
+const TAG_STRING = 2;
+const TAG_TRUE = 3;
+const TAG_FALSE = 4;
+const TAG_NULL = 5;
 
-/** Two independent 32-bit lanes (FNV-1a and a murmur-style mix): a 64-bit rolling fingerprint. */
-export class RollingHash {
-  #a = 0x811c9dc5 | 0;
-  #b = 0x2545f491 | 0;
+/**
+ * The trace's fingerprint is two 32-bit lanes. Lane a takes every word of every event (multiply
+ * by the FNV prime, then rotate so high bits reach low ones); lane b folds lane a in, murmur-style,
+ * once per event. Together: a 64-bit fingerprint of the whole sequence, at a few operations a word.
+ */
+function mixWord(hash: number, word: number): number {
+  const product = Math.imul(hash ^ word, PRIME);
+  return (product << 13) | (product >>> 19);
+}
 
-  mixInt32(value: number): void {
-    this.#a = Math.imul(this.#a ^ value, FNV_PRIME);
-    let k = Math.imul(value, MURMUR_M);
-    k ^= k >>> 24;
-    this.#b = Math.imul(this.#b, MURMUR_M) ^ Math.imul(k, MURMUR_M);
+/** A 32-bit fingerprint of one string (its code units, then its length). */
+function hashString(value: string): number {
+  let hash = 0x811c9dc5 | 0;
+  for (let i = 0; i < value.length; i++) hash = Math.imul(hash ^ value.charCodeAt(i), PRIME);
+  return mixWord(hash, value.length);
+}
+
+function mixNumber(hash: number, value: number): number {
+  if ((value | 0) === value) return mixWord(hash, value);
+  if (Number.isSafeInteger(value)) {
+    return mixWord(
+      mixWord(hash, (value % 0x1_0000_0000) | 0),
+      Math.floor(value / 0x1_0000_0000) | 0,
+    );
+  }
+  return mixWord(hash, hashString(String(value)));
+}
+
+function mixValue(hash: number, value: TraceValue): number {
+  if (typeof value === 'number') return mixNumber(mixWord(hash, TAG_NUMBER), value);
+  if (typeof value === 'string') return mixWord(mixWord(hash, TAG_STRING), hashString(value));
+  if (typeof value === 'boolean') return mixWord(hash, value ? TAG_TRUE : TAG_FALSE);
+  return mixWord(hash, TAG_NULL);
+}
+
+const DELIVER_HASHES = {
+  kind: hashString('net.deliver'),
+  source: hashString('source'),
+  type: hashString('type'),
+  msg: hashString('msg'),
+  sentAtMs: hashString('sentAtMs'),
+};
+
+class DeliveryTraceEvent implements TraceEvent {
+  constructor(
+    readonly index: number,
+    readonly atMs: Ms,
+    readonly node: string,
+    readonly source: string,
+    readonly type: string,
+    readonly msg: number,
+    readonly sentAtMs: Ms,
+  ) {}
+
+  get kind(): string {
+    return 'net.deliver';
   }
 
-  mixNumber(value: number): void {
-    if ((value | 0) === value) {
-      this.mixInt32(value);
-    } else if (Number.isSafeInteger(value)) {
-      this.mixInt32((value % 0x1_0000_0000) | 0);
-      this.mixInt32(Math.floor(value / 0x1_0000_0000) | 0);
-    } else {
-      this.mixString(String(value));
-    }
-  }
-
-  mixString(value: string): void {
-    let a = this.#a;
-    let b = this.#b;
-    for (let i = 0; i < value.length; i++) {
-      const code = value.charCodeAt(i);
-      a = Math.imul(a ^ code, FNV_PRIME);
-      b = Math.imul(b ^ code, MURMUR_M);
-      b ^= b >>> 15;
-    }
-    // The length closes the string so that ("ab", "c") and ("a", "bc") differ.
-    this.#a = a;
-    this.#b = b;
-    this.mixInt32(value.length);
-  }
-
-  mixValue(value: TraceValue): void {
-    if (typeof value === 'number') {
-      this.mixInt32(1);
-      this.mixNumber(value);
-    } else if (typeof value === 'string') {
-      this.mixInt32(2);
-      this.mixString(value);
-    } else if (typeof value === 'boolean') {
-      this.mixInt32(value ? 3 : 4);
-    } else {
-      this.mixInt32(5);
-    }
-  }
-
-  /** 16 hex digits. */
-  digest(): string {
-    let b = this.#b;
-    b ^= b >>> 13;
-    b = Math.imul(b, MURMUR_M);
-    b ^= b >>> 15;
-    return (this.#a >>> 0).toString(16).padStart(8, '0') + (b >>> 0).toString(16).padStart(8, '0');
+  get fields(): TraceFields {
+    return { source: this.source, type: this.type, msg: this.msg, sentAtMs: this.sentAtMs };
   }
 }
 
 export class Trace {
   readonly #clock: Clock;
-  readonly #hash = new RollingHash();
   readonly #ring: (TraceEvent | undefined)[];
   readonly #sink: TraceSink | undefined;
   #count = 0;
+  #laneA = 0x811c9dc5 | 0;
+  #laneB = 0x2545f491 | 0;
 
   constructor(clock: Clock, options: TraceOptions = {}) {
     const ringCapacity = options.ringCapacity ?? 10_000;
@@ -113,9 +120,15 @@ export class Trace {
     return this.#count;
   }
 
-  /** The fingerprint of every event so far. */
+  /** The fingerprint of every event so far: 16 hex digits. */
   get hash(): string {
-    return this.#hash.digest();
+    let b = this.#laneB;
+    b ^= b >>> 13;
+    b = Math.imul(b, MURMUR_M);
+    b ^= b >>> 15;
+    return (
+      (this.#laneA >>> 0).toString(16).padStart(8, '0') + (b >>> 0).toString(16).padStart(8, '0')
+    );
   }
 
   get ringCapacity(): number {
@@ -124,17 +137,40 @@ export class Trace {
 
   emit(node: string, kind: string, fields?: TraceFields): void {
     const atMs = this.#clock.nowMs;
-    const hash = this.#hash;
-    hash.mixNumber(atMs);
-    hash.mixString(node);
-    hash.mixString(kind);
+    let hash = mixNumber(this.#laneA, atMs);
+    hash = mixWord(hash, hashString(node));
+    hash = mixWord(hash, hashString(kind));
     if (fields !== undefined) {
-      for (const key in fields) {
-        hash.mixString(key);
-        hash.mixValue(fields[key] as TraceValue);
-      }
+      // Field order is the object's insertion order, fixed by the code that emits the event.
+      for (const key in fields)
+        hash = mixValue(mixWord(hash, hashString(key)), fields[key] as TraceValue);
     }
-    const event: TraceEvent = { index: this.#count, atMs, node, kind, fields };
+    this.#record(hash, { index: this.#count, atMs, node, kind, fields });
+  }
+
+  /**
+   * The hottest event of all, a delivered message, without building its fields unless someone
+   * reads them. Hashes exactly as `emit(target, 'net.deliver', { source, type, msg, sentAtMs })`.
+   */
+  emitDelivery(target: string, source: string, type: string, msg: number, sentAtMs: Ms): void {
+    const atMs = this.#clock.nowMs;
+    let hash = mixNumber(this.#laneA, atMs);
+    hash = mixWord(hash, hashString(target));
+    hash = mixWord(hash, DELIVER_HASHES.kind);
+    hash = mixWord(mixWord(mixWord(hash, DELIVER_HASHES.source), TAG_STRING), hashString(source));
+    hash = mixWord(mixWord(mixWord(hash, DELIVER_HASHES.type), TAG_STRING), hashString(type));
+    hash = mixNumber(mixWord(mixWord(hash, DELIVER_HASHES.msg), TAG_NUMBER), msg);
+    hash = mixNumber(mixWord(mixWord(hash, DELIVER_HASHES.sentAtMs), TAG_NUMBER), sentAtMs);
+    this.#record(
+      hash,
+      new DeliveryTraceEvent(this.#count, atMs, target, source, type, msg, sentAtMs),
+    );
+  }
+
+  #record(hash: number, event: TraceEvent): void {
+    this.#laneA = hash;
+    const b = Math.imul(this.#laneB ^ hash, MURMUR_M);
+    this.#laneB = b ^ (b >>> 15);
     this.#ring[this.#count % this.#ring.length] = event;
     this.#count++;
     if (this.#sink !== undefined) this.#sink(event);
@@ -151,15 +187,27 @@ export class Trace {
   }
 }
 
-/** One line of JSON Lines export: the event with its fields flattened beside atMs, node, kind. */
+const JSON_LINE_KEYS: ReadonlySet<string> = new Set(['index', 'atMs', 'node', 'kind']);
+
+/**
+ * One line of JSON Lines export: the event with its fields flattened beside index, atMs, node,
+ * kind. A field named like one of those (a crash's `kind`) is written as `field.<name>`, so that it
+ * neither replaces the event's own key nor is lost.
+ */
 export function traceEventToJsonLine(event: TraceEvent): string {
-  return JSON.stringify({
+  const line: Record<string, TraceValue> = {
     index: event.index,
     atMs: event.atMs,
     node: event.node,
     kind: event.kind,
-    ...event.fields,
-  });
+  };
+  const fields = event.fields;
+  if (fields !== undefined) {
+    for (const key in fields) {
+      line[JSON_LINE_KEYS.has(key) ? `field.${key}` : key] = fields[key] as TraceValue;
+    }
+  }
+  return JSON.stringify(line);
 }
 
 /**
@@ -253,4 +301,28 @@ export class ChromeTraceWriter {
     }
     return `,\n${text}`;
   }
+}
+
+function describeEvent(event: TraceEvent): string {
+  return traceEventToJsonLine(event);
+}
+
+/**
+ * Where two runs that should be identical part ways: the first event that differs (or the first
+ * one only one run has), described in full. Undefined when the lists are equal.
+ */
+export function firstDifference(
+  left: readonly TraceEvent[],
+  right: readonly TraceEvent[],
+): string | undefined {
+  const length = Math.min(left.length, right.length);
+  for (let index = 0; index < length; index++) {
+    const a = describeEvent(left[index] as TraceEvent);
+    const b = describeEvent(right[index] as TraceEvent);
+    if (a !== b) return `event ${index} differs:\n  first run:  ${a}\n  second run: ${b}`;
+  }
+  if (left.length === right.length) return undefined;
+  const longer = left.length > right.length ? left : right;
+  const which = left.length > right.length ? 'first' : 'second';
+  return `only the ${which} run has event ${length}: ${describeEvent(longer[length] as TraceEvent)}`;
 }

@@ -2,7 +2,7 @@
 // per node with its own disk and random stream. Its methods are the verbs a scenario uses
 // (partition, heal, crash, restart, slow, clog, pause, runFor); each fault is traced.
 
-import { assert } from './assert.ts';
+import { AssertionError } from './assert.ts';
 import { type CrashKind, Disk } from './disk.ts';
 import {
   type BlockMode,
@@ -66,8 +66,8 @@ export class World<M extends Message> {
 
   /** Adds a node (down until `start`). */
   addNode(id: NodeId, factory: MachineFactory<M>): NodeHost<M> {
-    assert(id !== WORLD_NODE, `"${WORLD_NODE}" is reserved`);
-    assert(!this.#hosts.has(id), `node "${id}" already exists`);
+    if (!(id !== WORLD_NODE)) throw new AssertionError(`"${WORLD_NODE}" is reserved`);
+    if (this.#hosts.has(id)) throw new AssertionError(`node "${id}" already exists`);
     const disk = new Disk(() => this.scheduler.nowMs, {
       writebackMs: this.#options.writebackMs === undefined ? 30_000 : this.#options.writebackMs,
     });
@@ -86,7 +86,7 @@ export class World<M extends Message> {
 
   node(id: NodeId): NodeHost<M> {
     const host = this.#hosts.get(id);
-    assert(host !== undefined, `unknown node "${id}"`);
+    if (!(host !== undefined)) throw new AssertionError(`unknown node "${id}"`);
     return host;
   }
 

@@ -1,0 +1,186 @@
+// The kafkasim command line (DESIGN.md, "CLI contract"). Exit codes: 0 the expected outcome,
+// 1 an unexpected one, 2 bad input or usage, with one clear line on stderr and no stack trace.
+
+import { Command, CommanderError, Option } from 'commander';
+import { makeChalk } from './color.ts';
+import { runDemo } from './demo.ts';
+import { parseNonNegativeInteger, parsePositiveInteger, UsageError } from './errors.ts';
+import { parseTraceFormat, TRACE_FORMATS } from './trace-file.ts';
+
+const EXIT_OK = 0;
+const EXIT_UNEXPECTED = 1;
+const EXIT_USAGE = 2;
+
+/** Commands of DESIGN.md's contract that are not built yet, and the issue that brings each. */
+const NOT_BUILT: Readonly<Record<string, string>> = {
+  list: 'the named-scenarios issue (#5)',
+  run: 'the named-scenarios issue (#5)',
+  fuzz: 'the fuzz issue (#6)',
+  repro: 'the fuzz issue (#6)',
+  shrink: 'the fuzz issue (#6)',
+  bugs: 'the replication and KRaft issues (#3, #4)',
+};
+
+function write(text: string): void {
+  process.stdout.write(text);
+}
+
+function notBuilt(name: string): never {
+  throw new UsageError(
+    `${name} is not built yet; it comes with ${NOT_BUILT[name]}. Try "kafkasim demo".`,
+  );
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+function generationOptions(command: Command): Command {
+  return command
+    .option('--mode <mode>', 'controller mode: kraft, zk or both', 'kraft')
+    .option('--profile <name>', 'generation profile: small, standard or large', 'small')
+    .option('--bug <name>', 'switch a historical bug back on (repeatable)', collect, []);
+}
+
+function buildProgram(): Command {
+  const program = new Command('kafkasim')
+    .description(
+      'A deterministic simulator of Apache Kafka clusters: scenarios, fuzzing, minimal failing traces.',
+    )
+    .version('0.1.0')
+    .showHelpAfterError(false)
+    .exitOverride()
+    .configureOutput({
+      outputError: (text, writeErr) => writeErr(`${oneLine(text)}\n`),
+    });
+
+  program
+    .command('list')
+    .description('list the named scenarios')
+    .option('--json', 'print a JSON array')
+    .action(() => notBuilt('list'));
+
+  program
+    .command('run')
+    .description('run a named scenario or a scenario JSON file')
+    .argument('<scenario>', 'scenario name or file.json')
+    .option('--seed <n>', 'seed')
+    .option('--mode <mode>', 'controller mode: kraft or zk', 'kraft')
+    .option('--bug <name>', 'switch a historical bug back on (repeatable)', collect, [])
+    .option('--set <key=value>', 'override a config (repeatable)', collect, [])
+    .option('--json', 'print one JSON object')
+    .option('--trace <file>', 'write the trace')
+    .addOption(
+      new Option('--trace-format <format>', 'trace format').choices(TRACE_FORMATS).default('jsonl'),
+    )
+    .option('--history <file>', "write the clients' history as JSON Lines")
+    .option('--verbose', 'show every message')
+    .action(() => notBuilt('run'));
+
+  generationOptions(
+    program
+      .command('fuzz')
+      .description('run many seeds with random faults and check every invariant')
+      .option('--seeds <n>', 'how many seeds', '100')
+      .option('--start-seed <n>', 'first seed', '1')
+      .option('--jobs <n>', 'worker threads (default: the number of cores)')
+      .option('--shard <k/n>', 'run shard k of n of the seed range')
+      .option('--keep-going', 'collect every failure instead of stopping at the first')
+      .option('--json', 'print one JSON object')
+      .option('--out <dir>', 'where failing traces go'),
+  ).action(() => notBuilt('fuzz'));
+
+  generationOptions(
+    program
+      .command('repro')
+      .description('rerun one fuzz seed exactly and explain its violation')
+      .argument('<seed>')
+      .option('--json', 'print one JSON object')
+      .option('--trace <file>', 'write the trace')
+      .option('--history <file>', "write the clients' history as JSON Lines"),
+  ).action(() => notBuilt('repro'));
+
+  generationOptions(
+    program
+      .command('shrink')
+      .description('shrink a failing seed to a minimal scenario JSON')
+      .argument('<seed>')
+      .option('--out <file>', 'where the scenario JSON goes'),
+  ).action(() => notBuilt('shrink'));
+
+  program
+    .command('bugs')
+    .description('list the historical-bug switches')
+    .option('--json', 'print a JSON array')
+    .action(() => notBuilt('bugs'));
+
+  program
+    .command('demo')
+    .description('run the simulation kernel alone: nodes gossiping under random faults')
+    .option('--seed <n>', 'seed', '1')
+    .option('--nodes <n>', 'how many nodes (2 to 26)', '5')
+    .option('--seconds <n>', 'simulated seconds', '20')
+    .option('--json', 'print one JSON object')
+    .option('--trace <file>', 'write the trace')
+    .option('--trace-format <format>', `trace format: ${TRACE_FORMATS.join(' or ')}`, 'jsonl')
+    .option('--verbose', 'show every event, messages and timers included')
+    .action((raw: Record<string, string | boolean | undefined>) => {
+      const nodes = parsePositiveInteger('--nodes', String(raw['nodes']));
+      if (nodes < 2 || nodes > 26)
+        throw new UsageError(`--nodes must be between 2 and 26 (got ${nodes})`);
+      const seconds = parsePositiveInteger('--seconds', String(raw['seconds']));
+      if (seconds > 3600) throw new UsageError(`--seconds must be at most 3600 (got ${seconds})`);
+      const code = runDemo(
+        {
+          seed: parseNonNegativeInteger('--seed', String(raw['seed'])),
+          nodes,
+          seconds,
+          json: raw['json'] === true,
+          verbose: raw['verbose'] === true,
+          trace: typeof raw['trace'] === 'string' ? raw['trace'] : undefined,
+          traceFormat: parseTraceFormat(String(raw['traceFormat'])),
+        },
+        makeChalk(process.stdout, process.env),
+        write,
+      );
+      process.exitCode = code;
+    });
+
+  return program;
+}
+
+/** Commander's "error: …\n(Did you mean …?)" as one line. */
+function oneLine(text: string): string {
+  return `kafkasim: ${text
+    .replace(/^error: /, '')
+    .replace(/\s*\n\s*/g, ' ')
+    .replace(/\(Did you mean/, '(did you mean')
+    .trim()}`;
+}
+
+function main(argv: readonly string[]): void {
+  try {
+    buildProgram().parse(argv as string[]);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      const ok =
+        error.code === 'commander.helpDisplayed' ||
+        error.code === 'commander.version' ||
+        error.code === 'commander.help';
+      process.exitCode = ok ? EXIT_OK : EXIT_USAGE;
+      return;
+    }
+    if (error instanceof UsageError) {
+      process.stderr.write(`kafkasim: ${error.message}\n`);
+      process.exitCode = EXIT_USAGE;
+      return;
+    }
+    // Not a user's mistake: a bug in kafkasim. Show everything.
+    process.stderr.write(
+      `kafkasim: internal error (a bug in kafkasim, please report it)\n${(error as Error).stack ?? String(error)}\n`,
+    );
+    process.exitCode = EXIT_UNEXPECTED;
+  }
+}
+
+main(process.argv);

@@ -1,0 +1,40 @@
+// "Did you mean …?" for unknown names: the closest candidate by edit distance, if close enough.
+
+export function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, index) => index);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const substitution = (previous[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current.push(
+        Math.min((previous[j] as number) + 1, (current[j - 1] as number) + 1, substitution),
+      );
+    }
+    previous = current;
+  }
+  return previous[b.length] as number;
+}
+
+/** The candidate closest to `name`, or undefined when none is within a third of its length (at least 2). */
+export function closest(name: string, candidates: readonly string[]): string | undefined {
+  const limit = Math.max(2, Math.floor(name.length / 3));
+  let best: string | undefined;
+  let bestDistance = Number.POSITIVE_INFINITY;
+  for (const candidate of candidates) {
+    const distance =
+      candidate.startsWith(name) || name.startsWith(candidate) ? 1 : editDistance(name, candidate);
+    if (distance < bestDistance) {
+      best = candidate;
+      bestDistance = distance;
+    }
+  }
+  return bestDistance <= limit ? best : undefined;
+}
+
+/** `unknown scenario "x" (did you mean "y"?)`, or without the hint when nothing is close. */
+export function unknownName(what: string, name: string, candidates: readonly string[]): string {
+  const hint = closest(name, candidates);
+  return hint === undefined
+    ? `unknown ${what} "${name}"`
+    : `unknown ${what} "${name}" (did you mean "${hint}"?)`;
+}

@@ -1,0 +1,73 @@
+// Streams a run's trace to a file as it happens (memory stays bounded on long runs): JSON Lines,
+// or Chrome trace-event JSON that opens in Perfetto (ui.perfetto.dev) or chrome://tracing.
+
+import { closeSync, openSync, writeSync } from 'node:fs';
+import {
+  ChromeTraceWriter,
+  type TraceEvent,
+  type TraceSink,
+  traceEventToJsonLine,
+} from '../sim/kernel/trace.ts';
+import { UsageError } from './errors.ts';
+
+export const TRACE_FORMATS = ['jsonl', 'chrome'] as const;
+export type TraceFormat = (typeof TRACE_FORMATS)[number];
+
+export function parseTraceFormat(text: string): TraceFormat {
+  const format = TRACE_FORMATS.find((each) => each === text);
+  if (format === undefined) {
+    throw new UsageError(
+      `--trace-format must be one of ${TRACE_FORMATS.join(', ')} (got "${text}")`,
+    );
+  }
+  return format;
+}
+
+export interface TraceFile {
+  readonly sink: TraceSink;
+  close(): void;
+}
+
+const FLUSH_CHARS = 1 << 16;
+
+export function openTraceFile(path: string, format: TraceFormat): TraceFile {
+  let fd: number;
+  try {
+    fd = openSync(path, 'w');
+  } catch (error) {
+    throw new UsageError(
+      `cannot write the trace to ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`,
+    );
+  }
+  let buffer: string[] = [];
+  let bufferedChars = 0;
+  const write = (text: string): void => {
+    buffer.push(text);
+    bufferedChars += text.length;
+    if (bufferedChars >= FLUSH_CHARS) flush();
+  };
+  const flush = (): void => {
+    if (buffer.length === 0) return;
+    writeSync(fd, buffer.join(''));
+    buffer = [];
+    bufferedChars = 0;
+  };
+  let sink: TraceSink;
+  let footer = '';
+  if (format === 'jsonl') {
+    sink = (event: TraceEvent) => write(`${traceEventToJsonLine(event)}\n`);
+  } else {
+    const chrome = new ChromeTraceWriter();
+    write(chrome.begin());
+    sink = (event: TraceEvent) => write(chrome.event(event));
+    footer = chrome.end();
+  }
+  return {
+    sink,
+    close(): void {
+      write(footer);
+      flush();
+      closeSync(fd);
+    },
+  };
+}

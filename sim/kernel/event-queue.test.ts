@@ -1,0 +1,143 @@
+import { fc, it } from '@fast-check/vitest';
+import { describe, expect } from 'vitest';
+import { BoundExceededError } from './assert.ts';
+import { EventQueue } from './event-queue.ts';
+
+interface Entry {
+  atMs: number;
+  seq: number;
+  /** Position among all pushes, set by the test: the insertion order. */
+  readonly pushIndex: number;
+}
+
+type Command = { readonly op: 'push'; readonly atMs: number } | { readonly op: 'pop' };
+
+const commandArbitrary: fc.Arbitrary<Command> = fc.oneof(
+  // A narrow range of times, so that many events share a millisecond.
+  {
+    arbitrary: fc.record({
+      op: fc.constant('push' as const),
+      atMs: fc.integer({ min: 0, max: 8 }),
+    }),
+    weight: 3,
+  },
+  { arbitrary: fc.record({ op: fc.constant('pop' as const) }), weight: 2 },
+);
+
+function byTimeThenInsertion(a: Entry, b: Entry): number {
+  return a.atMs - b.atMs || a.pushIndex - b.pushIndex;
+}
+
+describe('EventQueue', () => {
+  it.prop([fc.array(commandArbitrary, { maxLength: 200 })], { numRuns: 300 })(
+    'pops the earliest pending event, ties in insertion order',
+    (commands) => {
+      const queue = new EventQueue<Entry>(1_000);
+      const model: Entry[] = [];
+      let pushIndex = 0;
+      for (const command of commands) {
+        if (command.op === 'push') {
+          const entry: Entry = { atMs: command.atMs, seq: -1, pushIndex: pushIndex++ };
+          queue.push(entry);
+          model.push(entry);
+        } else {
+          model.sort(byTimeThenInsertion);
+          expect(queue.pop()).toBe(model.shift());
+        }
+        expect(queue.size).toBe(model.length);
+        model.sort(byTimeThenInsertion);
+        expect(queue.peek()).toBe(model[0]);
+        expect(queue.peekAtMs()).toBe(model[0]?.atMs ?? Number.POSITIVE_INFINITY);
+      }
+      // Draining what is left also comes out in (atMs, insertion) order.
+      const drained: Entry[] = [];
+      for (let entry = queue.pop(); entry !== undefined; entry = queue.pop()) drained.push(entry);
+      expect(drained).toEqual(model);
+      expect(queue.pop()).toBeUndefined();
+      expect(queue.pushed).toBe(pushIndex);
+    },
+  );
+
+  it.prop([fc.array(fc.integer({ min: 0, max: 1_000 }), { minLength: 1, maxLength: 100 })])(
+    'stamps seq in push order and pops a non-decreasing (atMs, seq) sequence',
+    (times) => {
+      const queue = new EventQueue<Entry>(1_000);
+      times.forEach((atMs, pushIndex) => {
+        queue.push({ atMs, seq: -1, pushIndex });
+      });
+      let previous: Entry | undefined;
+      for (let entry = queue.pop(); entry !== undefined; entry = queue.pop()) {
+        expect(entry.seq).toBe(entry.pushIndex);
+        if (previous !== undefined) {
+          const inOrder =
+            previous.atMs < entry.atMs ||
+            (previous.atMs === entry.atMs && previous.seq < entry.seq);
+          expect(inOrder).toBe(true);
+        }
+        previous = entry;
+      }
+    },
+  );
+
+  it.prop(
+    [
+      fc.array(fc.integer({ min: 0, max: 50 }), { minLength: 1_500, maxLength: 5_000 }),
+      fc.integer({ min: 2, max: 5 }),
+    ],
+    { numRuns: 10 },
+  )('keeps the order when it grows far past its first capacity', (times, popEvery) => {
+    const queue = new EventQueue<Entry>(10_000);
+    const popped: Entry[] = [];
+    times.forEach((atMs, pushIndex) => {
+      queue.push({ atMs, seq: -1, pushIndex });
+      // Pop now and then, so that growth happens with a heap in every shape.
+      if (pushIndex % popEvery === 0) popped.push(queue.pop() as Entry);
+    });
+    const rest: Entry[] = [];
+    for (let entry = queue.pop(); entry !== undefined; entry = queue.pop()) rest.push(entry);
+    expect(popped.length + rest.length).toBe(times.length);
+    expect(rest).toEqual(rest.slice().sort(byTimeThenInsertion));
+    // Each pop took the minimum of what was pending: replay with a sorted model.
+    const model: Entry[] = [];
+    const replayed: Entry[] = [];
+    const entries = [...popped, ...rest].sort((a, b) => a.pushIndex - b.pushIndex);
+    entries.forEach((entry, pushIndex) => {
+      model.push(entry);
+      if (pushIndex % popEvery === 0) {
+        let best = 0;
+        for (let i = 1; i < model.length; i++) {
+          if (byTimeThenInsertion(model[i] as Entry, model[best] as Entry) < 0) best = i;
+        }
+        replayed.push(model.splice(best, 1)[0] as Entry);
+      }
+    });
+    expect(popped).toEqual(replayed);
+  });
+
+  it('throws BoundExceededError naming pendingMax when too many events are pending', () => {
+    const queue = new EventQueue<Entry>(3);
+    for (let pushIndex = 0; pushIndex < 3; pushIndex++) queue.push({ atMs: 1, seq: -1, pushIndex });
+    let error: unknown;
+    try {
+      queue.push({ atMs: 1, seq: -1, pushIndex: 3 });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(BoundExceededError);
+    expect((error as BoundExceededError).bound).toBe('pendingMax');
+    expect((error as BoundExceededError).limit).toBe(3);
+    expect((error as BoundExceededError).message).toMatch(/pendingMax = 3/);
+    expect(queue.size).toBe(3);
+    // The bound is on pending events, not on pushes: after a pop there is room again.
+    queue.pop();
+    queue.push({ atMs: 1, seq: -1, pushIndex: 4 });
+    expect(queue.size).toBe(3);
+  });
+
+  it('is empty when nothing was pushed', () => {
+    const queue = new EventQueue<Entry>(1);
+    expect(queue.peek()).toBeUndefined();
+    expect(queue.pop()).toBeUndefined();
+    expect(queue.size).toBe(0);
+  });
+});

@@ -1,0 +1,411 @@
+import { fc, it } from '@fast-check/vitest';
+import { describe, expect } from 'vitest';
+import type { NodeId } from './network.ts';
+import type { Machine, NodeContext } from './node.ts';
+import { Clock } from './time.ts';
+import {
+  ChromeTraceWriter,
+  Trace,
+  type TraceEvent,
+  type TraceFields,
+  type TraceValue,
+  traceEventToJsonLine,
+} from './trace.ts';
+import { World } from './world.ts';
+
+interface EventSpec {
+  readonly delayMs: number;
+  readonly node: string;
+  readonly kind: string;
+  readonly fields: Record<string, TraceValue> | undefined;
+}
+
+const valueArbitrary: fc.Arbitrary<TraceValue> = fc.oneof(
+  fc.integer(),
+  fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
+  fc.double({ noNaN: true, noDefaultInfinity: true }),
+  fc.string({ maxLength: 8 }),
+  fc.boolean(),
+  fc.constant(null),
+);
+
+const eventArbitrary: fc.Arbitrary<EventSpec> = fc.record({
+  delayMs: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 5_000_000_000 })),
+  node: fc.string({ maxLength: 6 }),
+  kind: fc.string({ maxLength: 10 }),
+  fields: fc.option(fc.dictionary(fc.string({ maxLength: 6 }), valueArbitrary, { maxKeys: 4 }), {
+    nil: undefined,
+  }),
+});
+
+function hashOf(events: readonly EventSpec[]): string {
+  const clock = new Clock();
+  const trace = new Trace(clock, { ringCapacity: 1 });
+  for (const event of events) {
+    clock.advanceTo(clock.nowMs + event.delayMs);
+    trace.emit(event.node, event.kind, event.fields);
+  }
+  return trace.hash;
+}
+
+/** A different value of the same or another type. */
+function otherValue(value: TraceValue, choice: number): TraceValue {
+  if (choice % 2 === 1) {
+    // Another type with the same text: 1 vs "1", true vs "true", null vs "null".
+    return typeof value === 'string' ? (value === '' ? 0 : null) : String(value);
+  }
+  if (typeof value === 'number') return Number.isSafeInteger(value) ? value + 1 : value * 2 + 1;
+  if (typeof value === 'string') return `${value}x`;
+  if (typeof value === 'boolean') return !value;
+  return false;
+}
+
+type Mutation =
+  | 'delay'
+  | 'node'
+  | 'kind'
+  | 'fieldKey'
+  | 'fieldValue'
+  | 'fieldValueType'
+  | 'fieldAdded';
+
+function mutate(event: EventSpec, mutation: Mutation): EventSpec {
+  const fields = event.fields ?? {};
+  const keys = Object.keys(fields);
+  switch (mutation) {
+    case 'delay':
+      return { ...event, delayMs: event.delayMs + 1 };
+    case 'node':
+      return { ...event, node: `${event.node}x` };
+    case 'kind':
+      return { ...event, kind: `${event.kind}.x` };
+    case 'fieldAdded':
+      return { ...event, fields: { ...fields, [`${keys.join('')}+`]: 0 } };
+  }
+  const key = keys[0];
+  if (key === undefined) return { ...event, fields: { added: 1 } };
+  const value = fields[key] as TraceValue;
+  if (mutation === 'fieldKey') {
+    const renamed: Record<string, TraceValue> = {};
+    for (const each of keys)
+      renamed[each === key ? `${keys.join('')}~` : each] = fields[each] as TraceValue;
+    return { ...event, fields: renamed };
+  }
+  return {
+    ...event,
+    fields: { ...fields, [key]: otherValue(value, mutation === 'fieldValueType' ? 1 : 0) },
+  };
+}
+
+describe('Trace hash', () => {
+  it.prop([fc.array(eventArbitrary, { minLength: 1, maxLength: 20 })], { numRuns: 200 })(
+    'is the same for the same events',
+    (events) => {
+      expect(hashOf(events)).toBe(hashOf(events.map((event) => ({ ...event }))));
+      expect(hashOf(events)).toMatch(/^[0-9a-f]{16}$/);
+    },
+  );
+
+  it.prop(
+    [
+      fc.array(eventArbitrary, { minLength: 1, maxLength: 12 }),
+      fc.nat(),
+      fc.constantFrom<Mutation>(
+        'delay',
+        'node',
+        'kind',
+        'fieldKey',
+        'fieldValue',
+        'fieldValueType',
+        'fieldAdded',
+      ),
+    ],
+    { numRuns: 400 },
+  )('changes when any field of any event changes', (events, position, mutation) => {
+    const index = position % events.length;
+    const changed = events.map((event, each) => (each === index ? mutate(event, mutation) : event));
+    expect(hashOf(changed)).not.toBe(hashOf(events));
+  });
+
+  it('tells apart values that print alike and strings split differently', () => {
+    const variants: (TraceFields | undefined)[] = [
+      { v: 1 },
+      { v: '1' },
+      { v: true },
+      { v: 'true' },
+      { v: null },
+      { v: 'null' },
+      { v: 0 },
+      { v: 2 ** 32 },
+      { v: 2 ** 32 + 1 },
+      { v: -(2 ** 32) },
+      { v: 1.5 },
+      { v: '1.5' },
+      { ab: 'c' },
+      { a: 'bc' },
+      { a: 1, b: 2 },
+      { b: 2, a: 1 },
+    ];
+    const hashes = variants.map((fields) => hashOf([{ delayMs: 0, node: 'n', kind: 'k', fields }]));
+    expect(new Set(hashes).size).toBe(variants.length);
+    expect(hashOf([{ delayMs: 0, node: 'ab', kind: 'c', fields: undefined }])).not.toBe(
+      hashOf([{ delayMs: 0, node: 'a', kind: 'bc', fields: undefined }]),
+    );
+  });
+
+  it.prop(
+    [
+      fc.string({ maxLength: 5 }),
+      fc.string({ maxLength: 5 }),
+      fc.string({ maxLength: 5 }),
+      fc.nat(),
+      fc.nat(),
+    ],
+    { numRuns: 100 },
+  )(
+    'emitDelivery hashes and records exactly as the equivalent emit',
+    (target, source, type, msg, sentAtMs) => {
+      const clockA = new Clock();
+      const clockB = new Clock();
+      const eventsA: TraceEvent[] = [];
+      const eventsB: TraceEvent[] = [];
+      const a = new Trace(clockA, { sink: (event) => eventsA.push(event) });
+      const b = new Trace(clockB, { sink: (event) => eventsB.push(event) });
+      clockA.advanceTo(sentAtMs + 7);
+      clockB.advanceTo(sentAtMs + 7);
+      a.emit(target, 'net.deliver', { source, type, msg, sentAtMs });
+      b.emitDelivery(target, source, type, msg, sentAtMs);
+      expect(b.hash).toBe(a.hash);
+      const [expected] = eventsA as [TraceEvent];
+      const [actual] = eventsB as [TraceEvent];
+      expect({ ...actual, kind: actual.kind, fields: actual.fields }).toMatchObject({
+        ...expected,
+      });
+      expect(traceEventToJsonLine(actual)).toBe(traceEventToJsonLine(expected));
+    },
+  );
+});
+
+describe('Trace ring and sink', () => {
+  it('keeps the newest events in order, up to its capacity', () => {
+    const clock = new Clock();
+    const trace = new Trace(clock, { ringCapacity: 3 });
+    expect(trace.recent()).toEqual([]);
+    trace.emit('n', 'first');
+    clock.advanceTo(5);
+    trace.emit('n', 'second', { x: 1 });
+    expect(trace.recent().map((event) => [event.index, event.atMs, event.kind])).toEqual([
+      [0, 0, 'first'],
+      [1, 5, 'second'],
+    ]);
+    for (let i = 2; i < 10; i++) trace.emit('n', `e${i}`);
+    expect(trace.count).toBe(10);
+    expect(trace.ringCapacity).toBe(3);
+    expect(trace.recent().map((event) => event.index)).toEqual([7, 8, 9]);
+    expect(trace.recent().map((event) => event.kind)).toEqual(['e7', 'e8', 'e9']);
+    expect(trace.recent(2).map((event) => event.index)).toEqual([8, 9]);
+    expect(trace.recent(100).map((event) => event.index)).toEqual([7, 8, 9]);
+    expect(trace.recent(0)).toEqual([]);
+    expect(() => new Trace(clock, { ringCapacity: 0 })).toThrow(
+      /ringCapacity must be a positive integer/,
+    );
+    expect(() => new Trace(clock, { ringCapacity: 1.5 })).toThrow(RangeError);
+  });
+
+  it('hands every event to the sink, in order, including those gone from the ring', () => {
+    const clock = new Clock();
+    const received: TraceEvent[] = [];
+    const trace = new Trace(clock, { ringCapacity: 2, sink: (event) => received.push(event) });
+    for (let i = 0; i < 50; i++) {
+      clock.advanceTo(i * 3);
+      trace.emit(`n${i % 4}`, 'tick', { i });
+    }
+    expect(received).toHaveLength(50);
+    expect(received.map((event) => event.index)).toEqual(Array.from({ length: 50 }, (_, i) => i));
+    expect(received[17]).toEqual({
+      index: 17,
+      atMs: 51,
+      node: 'n1',
+      kind: 'tick',
+      fields: { i: 17 },
+    });
+    expect(trace.recent()).toEqual(received.slice(48));
+  });
+});
+
+describe('traceEventToJsonLine', () => {
+  it('flattens the fields beside index, atMs, node and kind', () => {
+    const line = traceEventToJsonLine({
+      index: 4,
+      atMs: 1_250,
+      node: 'b1',
+      kind: 'net.drop',
+      fields: { source: 'b2', msg: 9, reason: 'partition', late: true, none: null },
+    });
+    expect(line).not.toContain('\n');
+    expect(JSON.parse(line)).toEqual({
+      index: 4,
+      atMs: 1_250,
+      node: 'b1',
+      kind: 'net.drop',
+      source: 'b2',
+      msg: 9,
+      reason: 'partition',
+      late: true,
+      none: null,
+    });
+    expect(
+      JSON.parse(
+        traceEventToJsonLine({
+          index: 0,
+          atMs: 0,
+          node: 'world',
+          kind: 'fault.heal',
+          fields: undefined,
+        }),
+      ),
+    ).toEqual({
+      index: 0,
+      atMs: 0,
+      node: 'world',
+      kind: 'fault.heal',
+    });
+  });
+
+  it("never lets a field replace the event's own keys, and keeps the field", () => {
+    const events: TraceEvent[] = [];
+    const world = new World<{ kind: 'none' }>({
+      seed: 1,
+      trace: { sink: (event) => events.push(event) },
+    });
+    world.addNode('b1', () => ({ start() {}, onMessage() {} }));
+    world.node('b1').start();
+    world.crash('b1', 'powerFailure');
+    const lines = events.map(
+      (event) => JSON.parse(traceEventToJsonLine(event)) as Record<string, unknown>,
+    );
+    expect(lines.map((line) => line['kind'])).toEqual(events.map((event) => event.kind));
+    expect(lines.map((line) => line['node'])).toEqual(events.map((event) => event.node));
+    expect(lines.find((line) => line['kind'] === 'node.crash')).toMatchObject({
+      node: 'b1',
+      'field.kind': 'powerFailure',
+    });
+    expect(lines.find((line) => line['kind'] === 'fault.crash')).toMatchObject({
+      node: 'world',
+      target: 'b1',
+      'field.kind': 'powerFailure',
+    });
+  });
+});
+
+// ---- Chrome trace export -------------------------------------------------------------------------
+
+interface Ping {
+  readonly kind: 'ping';
+}
+
+class Pinger implements Machine<Ping> {
+  constructor(
+    readonly context: NodeContext<Ping>,
+    readonly peer: NodeId,
+  ) {}
+
+  start(): void {
+    this.context.setTimer(5, 'ping', () => this.context.send(this.peer, { kind: 'ping' }));
+  }
+
+  onMessage(): void {}
+}
+
+interface ChromeEvent {
+  readonly name: string;
+  readonly ph: string;
+  readonly pid: number;
+  readonly tid: number;
+  readonly ts?: number;
+  readonly id?: number;
+  readonly cat?: string;
+  readonly bp?: string;
+  readonly args?: Record<string, unknown>;
+}
+
+describe('ChromeTraceWriter', () => {
+  it('writes valid JSON with a named track per node, an instant per event and a flow per delivery', () => {
+    const writer = new ChromeTraceWriter();
+    let text = writer.begin();
+    const events: TraceEvent[] = [];
+    const world = new World<Ping>({
+      seed: 7,
+      latency: { kind: 'constant', ms: 3 },
+      trace: {
+        sink: (event) => {
+          events.push(event);
+          text += writer.event(event);
+        },
+      },
+    });
+    world.addNode('b1', (context) => new Pinger(context, 'b2'));
+    world.addNode('b2', (context) => new Pinger(context, 'b1'));
+    world.node('b1').start();
+    world.node('b2').start();
+    world.runFor(100);
+    world.heal();
+    text += writer.end();
+
+    const parsed = JSON.parse(text) as { displayTimeUnit: string; traceEvents: ChromeEvent[] };
+    expect(parsed.displayTimeUnit).toBe('ms');
+    const traceEvents = parsed.traceEvents;
+
+    const threadNames = traceEvents.filter(
+      (event) => event.ph === 'M' && event.name === 'thread_name',
+    );
+    const tidOf = new Map(threadNames.map((event) => [event.args?.['name'] as string, event.tid]));
+    expect([...tidOf.keys()]).toEqual(['b1', 'b2', 'world']);
+    expect(new Set(tidOf.values()).size).toBe(3);
+
+    const instants = traceEvents.filter((event) => event.ph === 'i');
+    expect(instants).toHaveLength(events.length);
+    instants.forEach((instant, index) => {
+      const event = events[index] as TraceEvent;
+      expect(instant.name).toBe(event.kind);
+      expect(instant.tid).toBe(tidOf.get(event.node));
+      expect(instant.ts).toBe(event.atMs * 1000);
+      expect(instant.args?.['index']).toBe(event.index);
+    });
+
+    const deliveries = events.filter((event) => event.kind === 'net.deliver');
+    expect(deliveries).toHaveLength(2);
+    const starts = traceEvents.filter((event) => event.ph === 's');
+    const finishes = traceEvents.filter((event) => event.ph === 'f');
+    expect(starts).toHaveLength(2);
+    expect(finishes).toHaveLength(2);
+    deliveries.forEach((delivery, index) => {
+      const fields = delivery.fields as TraceFields;
+      const start = starts[index] as ChromeEvent;
+      const finish = finishes[index] as ChromeEvent;
+      expect(start).toMatchObject({
+        name: 'ping',
+        cat: 'flow',
+        id: fields['msg'],
+        tid: tidOf.get(fields['source'] as string),
+        ts: (fields['sentAtMs'] as number) * 1000,
+      });
+      expect(finish).toMatchObject({
+        name: 'ping',
+        cat: 'flow',
+        bp: 'e',
+        id: fields['msg'],
+        tid: tidOf.get(delivery.node),
+        ts: delivery.atMs * 1000,
+      });
+    });
+  });
+
+  it('writes a valid empty trace', () => {
+    const writer = new ChromeTraceWriter();
+    expect(JSON.parse(writer.begin() + writer.end())).toEqual({
+      displayTimeUnit: 'ms',
+      traceEvents: [],
+    });
+  });
+});
