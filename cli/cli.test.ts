@@ -142,7 +142,7 @@ describe('kafkasim command line', { timeout: 60_000 }, () => {
     expect(result.code).toBe(0);
     const trace = JSON.parse(readFileSync(path, 'utf8'));
     const names = trace.traceEvents.filter(
-      (event: { ph: string }) => event.ph === 'M' && event.name === 'thread_name',
+      (event: { ph: string; name: string }) => event.ph === 'M' && event.name === 'thread_name',
     );
     expect(names.map((event: { args: { name: string } }) => event.args.name)).toEqual(
       expect.arrayContaining(['n1', 'n2', 'n3', 'n4', 'n5', 'world']),

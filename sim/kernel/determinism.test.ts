@@ -44,7 +44,7 @@ describe('kernel determinism', () => {
       for (const event of recordedRun(seed).events) {
         if (event.kind.startsWith('fault.') || event.kind.startsWith('node.'))
           kinds.add(event.kind);
-        if (event.kind === 'node.crash') kinds.add(`crash:${event.fields?.['kind']}`);
+        if (event.kind === 'node.crash') kinds.add(`crash:${event.fields?.['crash']}`);
         if (event.kind === 'net.drop') kinds.add(`drop:${event.fields?.['reason']}`);
       }
     }
@@ -76,9 +76,9 @@ describe('kernel determinism', () => {
     const pinned = [1, 2, 3].map((seed) => runGossip(seed, OPTIONS).traceHash);
     expect(pinned).toMatchInlineSnapshot(`
       [
-        "fc5c844dbfb9a932",
-        "f4ef34177361bdca",
-        "4e518d9e294a2338",
+        "46092c1bd838cb69",
+        "42aaeb91c9e50021",
+        "f4d1414e2c94649e",
       ]
     `);
   });

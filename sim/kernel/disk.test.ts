@@ -301,4 +301,19 @@ describe('Disk', () => {
     expect(new Disk(() => 0, { writebackMs: null }).writebackMs).toBeNull();
     expect(new Disk(() => 0, { writebackMs: 5 }).writebackMs).toBe(5);
   });
+
+  it('says how many records each crash kind lost', () => {
+    const { disk } = manualDisk(null);
+    const log = disk.log<string>('log');
+    const checkpoint = disk.checkpoint<string>('checkpoint');
+    log.append('a');
+    log.flush();
+    log.append('b');
+    log.append('c');
+    checkpoint.write('x');
+    expect(disk.crash('kill')).toBe(0);
+    expect(disk.crash('powerFailure')).toBe(3);
+    log.append('d');
+    expect(disk.crash('diskLoss')).toBe(2);
+  });
 });

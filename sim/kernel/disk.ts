@@ -25,8 +25,10 @@ export interface DiskStats {
 }
 
 interface DiskFile {
-  /** Drops everything not durable at `nowMs`. */
-  loseUnflushed(nowMs: Ms): void;
+  /** Drops everything not durable at `nowMs`; returns how many records (or checkpoint writes) it lost. */
+  loseUnflushed(nowMs: Ms): number;
+  /** Records held now (1 for a written checkpoint). */
+  readonly recordCount: number;
   flush(): void;
 }
 
@@ -116,10 +118,16 @@ export class LogFile<T> implements DiskFile {
     return low;
   }
 
-  loseUnflushed(nowMs: Ms): void {
+  get recordCount(): number {
+    return this.#records.length;
+  }
+
+  loseUnflushed(nowMs: Ms): number {
     const durable = this.durableLength(nowMs);
+    const lost = this.#records.length - durable;
     this.#flushedLength = durable;
     this.truncate(durable);
+    return lost;
   }
 
   #bytesBefore(length: number): number {
@@ -170,15 +178,20 @@ export class CheckpointFile<T> implements DiskFile {
     return this.#dirty;
   }
 
-  loseUnflushed(nowMs: Ms): void {
-    if (!this.#dirty) return;
+  get recordCount(): number {
+    return this.#current === undefined ? 0 : 1;
+  }
+
+  loseUnflushed(nowMs: Ms): number {
+    if (!this.#dirty) return 0;
     const writebackMs = this.#disk.writebackMs;
     if (writebackMs !== null && this.#writtenAtMs <= nowMs - writebackMs) {
       this.flush();
-      return;
+      return 0;
     }
     this.#current = this.#durable;
     this.#dirty = false;
+    return 1;
   }
 }
 
@@ -224,14 +237,21 @@ export class Disk {
   }
 
   /** Applies a crash of the given kind to what is stored. */
-  crash(kind: CrashKind): void {
-    if (kind === 'kill') return;
+  /**
+   * Applies a crash of the given kind to what is stored. Returns how many records it lost (a
+   * checkpoint that reverts counts as one).
+   */
+  crash(kind: CrashKind): number {
+    let lost = 0;
+    if (kind === 'kill') return lost;
     if (kind === 'diskLoss') {
+      for (const file of this.#files.values()) lost += file.recordCount;
       this.#files.clear();
-      return;
+      return lost;
     }
     const nowMs = this.nowMs();
-    for (const file of this.#files.values()) file.loseUnflushed(nowMs);
+    for (const file of this.#files.values()) lost += file.loseUnflushed(nowMs);
+    return lost;
   }
 
   get stats(): DiskStats {

@@ -242,14 +242,9 @@ export class NodeHost<M extends Message> implements Endpoint<M> {
 
   crash(kind: CrashKind): void {
     if (!(this.#status !== 'down')) throw new AssertionError(`${this.id}: crash while down`);
-    const before = this.disk.stats;
     this.#kill(kind);
-    this.disk.crash(kind);
-    this.#trace('node.crash', {
-      kind,
-      incarnation: this.#incarnation,
-      flushedBytes: before.flushedBytes,
-    });
+    const lostRecords = this.disk.crash(kind);
+    this.#trace('node.crash', { crash: kind, incarnation: this.#incarnation, lostRecords });
   }
 
   /** Begins a graceful shutdown through the machine's own path; a kill if it overruns stopTimeoutMs. */

@@ -83,6 +83,17 @@ describe('Scheduler', () => {
     expect(scheduler.nowMs).toBeLessThanOrEqual(300);
   });
 
+  it('runUntil fires an event exactly at the deadline and none a millisecond after it', () => {
+    const scheduler = new Scheduler();
+    const fired: number[] = [];
+    for (const atMs of [100, 101]) scheduler.after(atMs, 'event', () => fired.push(atMs));
+    expect(() => scheduler.runUntil(() => false, { eventsMax: 10, timeMsMax: 100 })).toThrow(
+      BoundExceededError,
+    );
+    expect(fired).toEqual([100]);
+    expect(scheduler.nowMs).toBe(100);
+  });
+
   it('runUntil throws IdleError when nothing is pending and the predicate is false', () => {
     const scheduler = new Scheduler();
     let fired = 0;

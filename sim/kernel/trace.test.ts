@@ -274,6 +274,27 @@ describe('traceEventToJsonLine', () => {
 
   it("never lets a field replace the event's own keys, and keeps the field", () => {
     const events: TraceEvent[] = [];
+    const trace = new Trace(new Clock(), { sink: (event) => events.push(event) });
+    trace.emit('b1', 'node.odd', { kind: 'kill', node: 'b9', index: 7, atMs: 5, other: 1 });
+    const line = JSON.parse(traceEventToJsonLine(events[0] as TraceEvent)) as Record<
+      string,
+      unknown
+    >;
+    expect(line).toEqual({
+      index: 0,
+      atMs: 0,
+      node: 'b1',
+      kind: 'node.odd',
+      'field.kind': 'kill',
+      'field.node': 'b9',
+      'field.index': 7,
+      'field.atMs': 5,
+      other: 1,
+    });
+  });
+
+  it('names the crash kind of crash events in the JSON Lines', () => {
+    const events: TraceEvent[] = [];
     const world = new World<{ kind: 'none' }>({
       seed: 1,
       trace: { sink: (event) => events.push(event) },
@@ -284,16 +305,15 @@ describe('traceEventToJsonLine', () => {
     const lines = events.map(
       (event) => JSON.parse(traceEventToJsonLine(event)) as Record<string, unknown>,
     );
-    expect(lines.map((line) => line['kind'])).toEqual(events.map((event) => event.kind));
-    expect(lines.map((line) => line['node'])).toEqual(events.map((event) => event.node));
     expect(lines.find((line) => line['kind'] === 'node.crash')).toMatchObject({
       node: 'b1',
-      'field.kind': 'powerFailure',
+      crash: 'powerFailure',
+      lostRecords: 0,
     });
     expect(lines.find((line) => line['kind'] === 'fault.crash')).toMatchObject({
       node: 'world',
       target: 'b1',
-      'field.kind': 'powerFailure',
+      crash: 'powerFailure',
     });
   });
 });

@@ -128,7 +128,7 @@ export class World<M extends Message> {
   }
 
   crash(node: NodeId, kind: CrashKind): void {
-    this.#fault('fault.crash', { target: node, kind });
+    this.#fault('fault.crash', { target: node, crash: kind });
     this.node(node).crash(kind);
   }
 
