@@ -76,9 +76,9 @@ describe('kernel determinism', () => {
     const pinned = [1, 2, 3].map((seed) => runGossip(seed, OPTIONS).traceHash);
     expect(pinned).toMatchInlineSnapshot(`
       [
-        "46092c1bd838cb69",
-        "42aaeb91c9e50021",
-        "f4d1414e2c94649e",
+        "cdcf52178991c971",
+        "54262899c2288bdf",
+        "b87e4d5db98330b7",
       ]
     `);
   });

@@ -4,10 +4,15 @@ import { BoundExceededError } from './assert.ts';
 import { EventQueue } from './event-queue.ts';
 
 interface Entry {
-  atMs: number;
+  readonly atMs: number;
+  /** The sequence number the queue handed out for this entry. */
   seq: number;
   /** Position among all pushes, set by the test: the insertion order. */
   readonly pushIndex: number;
+}
+
+function pushEntry(queue: EventQueue<Entry>, entry: Entry): void {
+  entry.seq = queue.push(entry, entry.atMs);
 }
 
 type Command = { readonly op: 'push'; readonly atMs: number } | { readonly op: 'pop' };
@@ -38,7 +43,7 @@ describe('EventQueue', () => {
       for (const command of commands) {
         if (command.op === 'push') {
           const entry: Entry = { atMs: command.atMs, seq: -1, pushIndex: pushIndex++ };
-          queue.push(entry);
+          pushEntry(queue, entry);
           model.push(entry);
         } else {
           model.sort(byTimeThenInsertion);
@@ -63,7 +68,7 @@ describe('EventQueue', () => {
     (times) => {
       const queue = new EventQueue<Entry>(1_000);
       times.forEach((atMs, pushIndex) => {
-        queue.push({ atMs, seq: -1, pushIndex });
+        pushEntry(queue, { atMs, seq: -1, pushIndex });
       });
       let previous: Entry | undefined;
       for (let entry = queue.pop(); entry !== undefined; entry = queue.pop()) {
@@ -89,7 +94,7 @@ describe('EventQueue', () => {
     const queue = new EventQueue<Entry>(10_000);
     const popped: Entry[] = [];
     times.forEach((atMs, pushIndex) => {
-      queue.push({ atMs, seq: -1, pushIndex });
+      pushEntry(queue, { atMs, seq: -1, pushIndex });
       // Pop now and then, so that growth happens with a heap in every shape.
       if (pushIndex % popEvery === 0) popped.push(queue.pop() as Entry);
     });
@@ -116,10 +121,11 @@ describe('EventQueue', () => {
 
   it('throws BoundExceededError naming pendingMax when too many events are pending', () => {
     const queue = new EventQueue<Entry>(3);
-    for (let pushIndex = 0; pushIndex < 3; pushIndex++) queue.push({ atMs: 1, seq: -1, pushIndex });
+    for (let pushIndex = 0; pushIndex < 3; pushIndex++)
+      pushEntry(queue, { atMs: 1, seq: -1, pushIndex });
     let error: unknown;
     try {
-      queue.push({ atMs: 1, seq: -1, pushIndex: 3 });
+      pushEntry(queue, { atMs: 1, seq: -1, pushIndex: 3 });
     } catch (caught) {
       error = caught;
     }
@@ -130,7 +136,7 @@ describe('EventQueue', () => {
     expect(queue.size).toBe(3);
     // The bound is on pending events, not on pushes: after a pop there is room again.
     queue.pop();
-    queue.push({ atMs: 1, seq: -1, pushIndex: 4 });
+    pushEntry(queue, { atMs: 1, seq: -1, pushIndex: 4 });
     expect(queue.size).toBe(3);
   });
 

@@ -1,20 +1,15 @@
 // The pending events: a binary min-heap ordered by (atMs, seq). `seq` is assigned on push and
 // only grows, so events due at the same millisecond leave in the order they were scheduled.
 //
-// The keys live in typed arrays beside the entries, so the heap's comparisons read plain numbers
-// and never touch the entries themselves: the simulation has many event classes, and property
-// loads across many classes (megamorphic, in V8's terms) made the heap several times slower.
+// The keys live in typed arrays beside the entries and the queue never reads or writes an entry:
+// the simulation has many event classes, and property loads and stores across many classes
+// (megamorphic, in V8's terms) made the heap several times slower.
 
 import { BoundExceededError } from './assert.ts';
 
-export interface QueueEntry {
-  atMs: number;
-  seq: number;
-}
-
 const INITIAL_CAPACITY = 1024;
 
-export class EventQueue<T extends QueueEntry> {
+export class EventQueue<T> {
   #atMs = new Float64Array(INITIAL_CAPACITY);
   #seqs = new Float64Array(INITIAL_CAPACITY);
   #entries: (T | undefined)[] = new Array<T | undefined>(INITIAL_CAPACITY);
@@ -32,15 +27,13 @@ export class EventQueue<T extends QueueEntry> {
     return this.#seqNext;
   }
 
-  /** Adds `entry` at `entry.atMs`, stamping its `seq`. */
-  push(entry: T): void {
+  /** Adds `entry`, due at `atMs`; returns its sequence number. */
+  push(entry: T, atMs: number): number {
     if (this.#size >= this.pendingMax) {
       throw new BoundExceededError('pendingMax', this.pendingMax, 'too many pending events');
     }
     if (this.#size === this.#entries.length) this.#grow();
-    const atMs = entry.atMs;
     const seq = this.#seqNext++;
-    entry.seq = seq;
     const atMsKeys = this.#atMs;
     const seqKeys = this.#seqs;
     const entries = this.#entries;
@@ -57,6 +50,7 @@ export class EventQueue<T extends QueueEntry> {
     atMsKeys[index] = atMs;
     seqKeys[index] = seq;
     entries[index] = entry;
+    return seq;
   }
 
   peek(): T | undefined {

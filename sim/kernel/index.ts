@@ -10,7 +10,7 @@ export {
   type DiskStats,
   LogFile,
 } from './disk.ts';
-export { EventQueue, type QueueEntry } from './event-queue.ts';
+export { EventQueue } from './event-queue.ts';
 export {
   type BlockMode,
   type ChaosOptions,

@@ -89,8 +89,6 @@ export interface Link<M extends Message> {
 }
 
 class Delivery<M extends Message> extends SimEvent {
-  atMs = 0;
-  seq = 0;
   cancelled = false;
 
   constructor(
@@ -110,8 +108,6 @@ class Delivery<M extends Message> extends SimEvent {
 }
 
 class Drain<M extends Message> extends SimEvent {
-  atMs = 0;
-  seq = 0;
   cancelled = false;
 
   constructor(
@@ -127,8 +123,6 @@ class Drain<M extends Message> extends SimEvent {
 }
 
 class Refusal<M extends Message> extends SimEvent {
-  atMs = 0;
-  seq = 0;
   cancelled = false;
 
   constructor(
@@ -151,8 +145,15 @@ export class Port<M extends Message> {
     readonly outgoing: Map<NodeId, Link<M>>,
   ) {}
 
+  #lastLink: Link<M> | undefined;
+
   send(target: NodeId, message: M, sizeBytes = 0): void {
-    const link = this.outgoing.get(target) ?? this.network.linkFor(this.source, target);
+    // Nodes talk to few peers, often the same one many times in a row.
+    let link = this.#lastLink;
+    if (link === undefined || link.target !== target) {
+      link = this.outgoing.get(target) ?? this.network.linkFor(this.source, target);
+      this.#lastLink = link;
+    }
     this.network.sendOnLink(link, message, sizeBytes);
   }
 }

@@ -59,8 +59,6 @@ type Deferred<M extends Message> =
   | { readonly kind: 'timer'; readonly timer: Timer<M> };
 
 class Timer<M extends Message> extends SimEvent implements TimerHandle {
-  atMs = 0;
-  seq = 0;
   cancelled = false;
 
   constructor(
@@ -78,8 +76,6 @@ class Timer<M extends Message> extends SimEvent implements TimerHandle {
 }
 
 class HostEvent<M extends Message> extends SimEvent {
-  atMs = 0;
-  seq = 0;
   cancelled = false;
 
   constructor(

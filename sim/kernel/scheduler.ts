@@ -3,27 +3,23 @@
 // an error that names it, never a silent stop.
 
 import { BoundExceededError } from './assert.ts';
-import { EventQueue, type QueueEntry } from './event-queue.ts';
+import { EventQueue } from './event-queue.ts';
 import { assertMs, Clock, type Ms } from './time.ts';
 import { Trace, type TraceOptions } from './trace.ts';
 
 /**
- * Something that happens at a simulated time. Subclasses carry their own data and `fire`, and
- * each declares the three queue fields itself (`atMs = 0; seq = 0; cancelled = false;`): fields
- * initialised in a shared base constructor are stored into objects of every event class from one
- * place, which V8 turns into slow megamorphic stores (measured: 40 % of the kernel's time).
+ * Something that happens at a simulated time (the queue keeps the time). Subclasses carry their
+ * own data and `fire`, and each declares `cancelled = false;` itself: a field initialised in a
+ * shared base constructor is stored into objects of every event class from one place, which V8
+ * turns into slow megamorphic stores (measured: 40 % of the kernel's time).
  */
-export abstract class SimEvent implements QueueEntry {
-  abstract atMs: Ms;
-  abstract seq: number;
+export abstract class SimEvent {
   abstract cancelled: boolean;
   abstract fire(): void;
 }
 
 /** A callback at a time: faults, scenario steps, resumptions. */
 export class ActionEvent extends SimEvent {
-  atMs = 0;
-  seq = 0;
   cancelled = false;
 
   constructor(
@@ -87,8 +83,7 @@ export class Scheduler {
         `cannot schedule in the past (now ${this.clock.nowMs} ms, asked ${atMs} ms)`,
       );
     }
-    event.atMs = atMs;
-    this.queue.push(event);
+    this.queue.push(event, atMs);
     return event;
   }
 
@@ -152,13 +147,13 @@ export class Scheduler {
           `condition still false at ${this.clock.nowMs} ms`,
         );
       }
-      const next = this.#peekLive();
-      if (next === undefined) {
+      const nextAtMs = this.#nextLiveAtMs();
+      if (nextAtMs === Number.POSITIVE_INFINITY) {
         throw new IdleError(
           `nothing pending at ${this.clock.nowMs} ms and the condition is still false`,
         );
       }
-      if (next.atMs > deadlineMs) {
+      if (nextAtMs > deadlineMs) {
         throw new BoundExceededError(
           'timeMsMax',
           bounds.timeMsMax,
@@ -176,8 +171,7 @@ export class Scheduler {
     const endMs = startMs + assertMs(durationMs, 'durationMs');
     const startEvents = this.#eventsFired;
     for (;;) {
-      const next = this.#peekLive();
-      if (next === undefined || next.atMs > endMs) break;
+      if (this.#nextLiveAtMs() > endMs) break;
       if (this.#eventsFired - startEvents >= eventsMax) {
         throw new BoundExceededError(
           'eventsMax',
@@ -191,10 +185,12 @@ export class Scheduler {
     return { events: this.#eventsFired - startEvents, elapsedMs: durationMs };
   }
 
-  #peekLive(): SimEvent | undefined {
+  /** The time of the next event that will fire (cancelled ones are dropped); Infinity when none. */
+  #nextLiveAtMs(): Ms {
     for (;;) {
       const next = this.queue.peek();
-      if (next === undefined || !next.cancelled) return next;
+      if (next === undefined) return Number.POSITIVE_INFINITY;
+      if (!next.cancelled) return this.queue.peekAtMs();
       this.queue.pop();
     }
   }

@@ -35,13 +35,12 @@ const TAG_FALSE = 4;
 const TAG_NULL = 5;
 
 /**
- * The trace's fingerprint is two 32-bit lanes. Lane a takes every word of every event (multiply
- * by the FNV prime, then rotate so high bits reach low ones); lane b folds lane a in, murmur-style,
- * once per event. Together: a 64-bit fingerprint of the whole sequence, at a few operations a word.
+ * The trace's fingerprint is two 32-bit lanes. Lane a takes every word of every event (xor, then
+ * multiply by the FNV prime) and folds its high bits down once per event; lane b folds lane a in,
+ * murmur-style, once per event. Together: a 64-bit fingerprint of the whole sequence, at a few operations a word.
  */
 function mixWord(hash: number, word: number): number {
-  const product = Math.imul(hash ^ word, PRIME);
-  return (product << 13) | (product >>> 19);
+  return Math.imul(hash ^ word, PRIME);
 }
 
 /** A 32-bit fingerprint of one string (its code units, then its length). */
@@ -69,6 +68,8 @@ function mixValue(hash: number, value: TraceValue): number {
   return mixWord(hash, TAG_NULL);
 }
 
+const NO_FIELDS: TraceFields = Object.freeze({});
+
 const DELIVER_HASHES = {
   kind: hashString('net.deliver'),
   source: hashString('source'),
@@ -77,31 +78,68 @@ const DELIVER_HASHES = {
   sentAtMs: hashString('sentAtMs'),
 };
 
-class DeliveryTraceEvent implements TraceEvent {
-  constructor(
-    readonly index: number,
-    readonly atMs: Ms,
-    readonly node: string,
-    readonly source: string,
-    readonly type: string,
-    readonly msg: number,
-    readonly sentAtMs: Ms,
-  ) {}
+/**
+ * The recent events, column by column: recording a delivered message stores a few numbers and
+ * string references and allocates nothing (an object per event, kept alive for a whole ring's
+ * worth of events, outlived the young generation and made the garbage collector a main cost).
+ * Objects are built only for a sink or when someone reads the ring.
+ */
+class Ring {
+  readonly capacity: number;
+  readonly atMs: Float64Array;
+  readonly node: string[];
+  readonly kind: string[];
+  readonly fields: (TraceFields | undefined)[];
+  /** Delivered messages (kind net.deliver, fields undefined): source, type, msg, sentAtMs. */
+  readonly source: string[];
+  readonly type: string[];
+  readonly msg: Float64Array;
+  readonly sentAtMs: Float64Array;
 
-  get kind(): string {
-    return 'net.deliver';
+  constructor(capacity: number) {
+    this.capacity = capacity;
+    this.atMs = new Float64Array(capacity);
+    this.node = new Array<string>(capacity).fill('');
+    this.kind = new Array<string>(capacity).fill('');
+    this.fields = new Array<TraceFields | undefined>(capacity).fill(undefined);
+    this.source = new Array<string>(capacity).fill('');
+    this.type = new Array<string>(capacity).fill('');
+    this.msg = new Float64Array(capacity);
+    this.sentAtMs = new Float64Array(capacity);
   }
 
-  get fields(): TraceFields {
-    return { source: this.source, type: this.type, msg: this.msg, sentAtMs: this.sentAtMs };
+  event(index: number): TraceEvent {
+    const slot = index % this.capacity;
+    const atMs = this.atMs[slot] as number;
+    const node = this.node[slot] as string;
+    const kind = this.kind[slot] as string;
+    const fields = this.fields[slot];
+    if (fields === NO_FIELDS) return { index, atMs, node, kind, fields: undefined };
+    if (fields !== undefined || kind !== DELIVER_KIND) return { index, atMs, node, kind, fields };
+    return {
+      index,
+      atMs,
+      node,
+      kind,
+      fields: {
+        source: this.source[slot] as string,
+        type: this.type[slot] as string,
+        msg: this.msg[slot] as number,
+        sentAtMs: this.sentAtMs[slot] as number,
+      },
+    };
   }
 }
 
+const DELIVER_KIND = 'net.deliver';
+
 export class Trace {
   readonly #clock: Clock;
-  readonly #ring: (TraceEvent | undefined)[];
+  readonly #ring: Ring;
   readonly #sink: TraceSink | undefined;
   #count = 0;
+  /** The ring slot of the next event (count modulo capacity, without dividing). */
+  #slot = 0;
   #laneA = 0x811c9dc5 | 0;
   #laneB = 0x2545f491 | 0;
 
@@ -111,7 +149,7 @@ export class Trace {
       throw new RangeError(`ringCapacity must be a positive integer (got ${ringCapacity})`);
     }
     this.#clock = clock;
-    this.#ring = new Array<TraceEvent | undefined>(ringCapacity);
+    this.#ring = new Ring(ringCapacity);
     this.#sink = options.sink;
   }
 
@@ -132,7 +170,7 @@ export class Trace {
   }
 
   get ringCapacity(): number {
-    return this.#ring.length;
+    return this.#ring.capacity;
   }
 
   emit(node: string, kind: string, fields?: TraceFields): void {
@@ -145,12 +183,19 @@ export class Trace {
       for (const key in fields)
         hash = mixValue(mixWord(hash, hashString(key)), fields[key] as TraceValue);
     }
-    this.#record(hash, { index: this.#count, atMs, node, kind, fields });
+    const ring = this.#ring;
+    const slot = this.#slot;
+    ring.atMs[slot] = atMs;
+    ring.node[slot] = node;
+    ring.kind[slot] = kind;
+    // An event with no fields stores an empty object, so that it is never read as a delivery.
+    ring.fields[slot] = fields ?? NO_FIELDS;
+    this.#advance(hash);
   }
 
   /**
-   * The hottest event of all, a delivered message, without building its fields unless someone
-   * reads them. Hashes exactly as `emit(target, 'net.deliver', { source, type, msg, sentAtMs })`.
+   * The hottest event of all, a delivered message, recorded without building its fields.
+   * Hashes and reads back exactly as `emit(target, 'net.deliver', { source, type, msg, sentAtMs })`.
    */
   emitDelivery(target: string, source: string, type: string, msg: number, sentAtMs: Ms): void {
     const atMs = this.#clock.nowMs;
@@ -161,27 +206,37 @@ export class Trace {
     hash = mixWord(mixWord(mixWord(hash, DELIVER_HASHES.type), TAG_STRING), hashString(type));
     hash = mixNumber(mixWord(mixWord(hash, DELIVER_HASHES.msg), TAG_NUMBER), msg);
     hash = mixNumber(mixWord(mixWord(hash, DELIVER_HASHES.sentAtMs), TAG_NUMBER), sentAtMs);
-    this.#record(
-      hash,
-      new DeliveryTraceEvent(this.#count, atMs, target, source, type, msg, sentAtMs),
-    );
+    const ring = this.#ring;
+    const slot = this.#slot;
+    ring.atMs[slot] = atMs;
+    ring.node[slot] = target;
+    ring.kind[slot] = DELIVER_KIND;
+    ring.fields[slot] = undefined;
+    ring.source[slot] = source;
+    ring.type[slot] = type;
+    ring.msg[slot] = msg;
+    ring.sentAtMs[slot] = sentAtMs;
+    this.#advance(hash);
   }
 
-  #record(hash: number, event: TraceEvent): void {
+  #advance(eventHash: number): void {
+    // Each word's step is a bijection of the lane, so no single change is ever lost; this fold,
+    // once per event, carries high bits down into the low ones that the next words multiply.
+    const hash = eventHash ^ (eventHash >>> 15);
     this.#laneA = hash;
     const b = Math.imul(this.#laneB ^ hash, MURMUR_M);
     this.#laneB = b ^ (b >>> 15);
-    this.#ring[this.#count % this.#ring.length] = event;
-    this.#count++;
-    if (this.#sink !== undefined) this.#sink(event);
+    const index = this.#count++;
+    if (++this.#slot === this.#ring.capacity) this.#slot = 0;
+    if (this.#sink !== undefined) this.#sink(this.#ring.event(index));
   }
 
   /** The most recent events still in memory, oldest first. */
-  recent(limit = this.#ring.length): TraceEvent[] {
-    const available = Math.min(this.#count, this.#ring.length, limit);
+  recent(limit = this.#ring.capacity): TraceEvent[] {
+    const available = Math.min(this.#count, this.#ring.capacity, limit);
     const result: TraceEvent[] = [];
     for (let index = this.#count - available; index < this.#count; index++) {
-      result.push(this.#ring[index % this.#ring.length] as TraceEvent);
+      result.push(this.#ring.event(index));
     }
     return result;
   }
