@@ -94,7 +94,7 @@ export class LogFile<T> implements DiskFile {
   truncate(length: number): void {
     if (!(Number.isSafeInteger(length) && length >= 0))
       throw new AssertionError(`truncate length must be a non-negative integer (got ${length})`);
-    if (!(length <= this.#records.length))
+    if (length > this.#records.length)
       throw new AssertionError(`truncate to ${length} beyond the end ${this.#records.length}`);
     this.#records.length = length;
     this.#endBytes.length = length;

@@ -119,7 +119,7 @@ export function buildGossipWorld(
   options: GossipOptions,
   trace?: TraceOptions,
 ): World<GossipMessage> {
-  if (!(options.nodes >= 2))
+  if (options.nodes < 2)
     throw new AssertionError(`gossip needs at least 2 nodes (got ${options.nodes})`);
   const world = new World<GossipMessage>(trace === undefined ? { seed } : { seed, trace });
   const ids = gossipNodeIds(options.nodes);

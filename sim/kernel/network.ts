@@ -497,14 +497,13 @@ export class Network<M extends Message> {
 
   #endpoint(node: NodeId): Endpoint<M> {
     const endpoint = this.#endpoints.get(node);
-    if (!(endpoint !== undefined))
-      throw new AssertionError(`unknown node "${node}" on the network`);
+    if (endpoint === undefined) throw new AssertionError(`unknown node "${node}" on the network`);
     return endpoint;
   }
 
   #link(source: NodeId, target: NodeId): Link<M> {
     const outgoing = this.#links.get(source);
-    if (!(outgoing !== undefined))
+    if (outgoing === undefined)
       throw new AssertionError(`unknown source node "${source}" on the network`);
     let link = outgoing.get(target);
     if (link === undefined) {
@@ -554,7 +553,7 @@ export function validateLatency(latency: LatencyDistribution): LatencyDistributi
     case 'uniform':
       assertMs(latency.minMs, 'latency minMs');
       assertMs(latency.maxMs, 'latency maxMs');
-      if (!(latency.minMs <= latency.maxMs))
+      if (latency.minMs > latency.maxMs)
         throw new AssertionError(
           `latency needs minMs ≤ maxMs (got ${latency.minMs} > ${latency.maxMs})`,
         );

@@ -433,3 +433,22 @@ describe('NodeContext', () => {
     expect(context('b').rng).toBe(live.rng);
   });
 });
+
+describe('bounds', () => {
+  it('names deferredMax when a paused node has too many inputs waiting', () => {
+    const world = new World<Note>({ seed: 1, host: { deferredMax: 2 } });
+    world.addNode('a', (context) => ({
+      start() {
+        for (let seq = 0; seq < 3; seq++) context.send('b', { kind: 'note', seq });
+      },
+      onMessage() {},
+    }));
+    world.addNode('b', () => ({ start() {}, onMessage() {} }));
+    world.node('b').start();
+    world.node('b').pause(1_000);
+    world.node('a').start();
+    expect(() => world.runFor(100)).toThrow(
+      /bound deferredMax = 2 exceeded: b has too many inputs waiting/,
+    );
+  });
+});

@@ -7,7 +7,7 @@
 // While paused (a GC pause, SIGSTOP) the node handles nothing: messages and timers wait, in order,
 // and are handled when it resumes.
 
-import { AssertionError, assert } from './assert.ts';
+import { AssertionError, assert, BoundExceededError } from './assert.ts';
 import type { CrashKind, Disk } from './disk.ts';
 import type { Endpoint, Message, Network, NodeId, Port } from './network.ts';
 import type { Rng } from './rng.ts';
@@ -225,7 +225,7 @@ export class NodeHost<M extends Message> implements Endpoint<M> {
 
   /** Starts (or restarts) the node: a new incarnation built from the disk alone. */
   start(): void {
-    if (!(this.#status === 'down'))
+    if (this.#status !== 'down')
       throw new AssertionError(`${this.id}: start while ${this.#status}`);
     this.#incarnation++;
     this.#status = 'up';
@@ -237,7 +237,7 @@ export class NodeHost<M extends Message> implements Endpoint<M> {
   }
 
   crash(kind: CrashKind): void {
-    if (!(this.#status !== 'down')) throw new AssertionError(`${this.id}: crash while down`);
+    if (this.#status === 'down') throw new AssertionError(`${this.id}: crash while down`);
     this.#kill(kind);
     const lostRecords = this.disk.crash(kind);
     this.#trace('node.crash', { crash: kind, incarnation: this.#incarnation, lostRecords });
@@ -245,8 +245,7 @@ export class NodeHost<M extends Message> implements Endpoint<M> {
 
   /** Begins a graceful shutdown through the machine's own path; a kill if it overruns stopTimeoutMs. */
   stop(): void {
-    if (!(this.#status === 'up'))
-      throw new AssertionError(`${this.id}: stop while ${this.#status}`);
+    if (this.#status !== 'up') throw new AssertionError(`${this.id}: stop while ${this.#status}`);
     const machine = this.#machine as Machine<M>;
     this.#status = 'stopping';
     this.#trace('node.stopping', { incarnation: this.#incarnation });
@@ -260,8 +259,7 @@ export class NodeHost<M extends Message> implements Endpoint<M> {
 
   /** Freezes the node for `durationMs`: it handles nothing until then. */
   pause(durationMs: Ms): void {
-    if (!(this.#status === 'up'))
-      throw new AssertionError(`${this.id}: pause while ${this.#status}`);
+    if (this.#status !== 'up') throw new AssertionError(`${this.id}: pause while ${this.#status}`);
     this.#status = 'paused';
     this.#trace('node.pause', { durationMs });
     this.scheduler.schedule(
@@ -271,7 +269,7 @@ export class NodeHost<M extends Message> implements Endpoint<M> {
   }
 
   finishStop(): void {
-    if (!(this.#status === 'stopping'))
+    if (this.#status !== 'stopping')
       throw new AssertionError(`${this.id}: stopped() while ${this.#status}`);
     this.disk.flushAll();
     this.#kill('stop');
@@ -352,7 +350,11 @@ export class NodeHost<M extends Message> implements Endpoint<M> {
 
   #defer(item: Deferred<M>): void {
     if (this.#deferred.length - this.#deferredHead >= this.#deferredMax) {
-      throw new Error(`${this.id}: bound deferredMax = ${this.#deferredMax} exceeded while paused`);
+      throw new BoundExceededError(
+        'deferredMax',
+        this.#deferredMax,
+        `${this.id} has too many inputs waiting`,
+      );
     }
     this.#deferred.push(item);
   }

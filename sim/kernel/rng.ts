@@ -49,7 +49,7 @@ export class Rng {
       throw new AssertionError(`rng.int min must be an integer (got ${minInclusive})`);
     if (!Number.isSafeInteger(maxInclusive))
       throw new AssertionError(`rng.int max must be an integer (got ${maxInclusive})`);
-    if (!(minInclusive <= maxInclusive))
+    if (minInclusive > maxInclusive)
       throw new AssertionError(`rng.int needs min ≤ max (got ${minInclusive} > ${maxInclusive})`);
     return minInclusive + Math.floor(this.#next() * (maxInclusive - minInclusive + 1));
   }

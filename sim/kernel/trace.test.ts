@@ -345,12 +345,15 @@ interface ChromeEvent {
   readonly ts?: number;
   readonly id?: number;
   readonly cat?: string;
-  readonly bp?: string;
+  readonly dur?: number;
+  readonly bind_id?: number;
+  readonly flow_in?: boolean;
+  readonly flow_out?: boolean;
   readonly args?: Record<string, unknown>;
 }
 
 describe('ChromeTraceWriter', () => {
-  it('writes valid JSON with a named track per node, an instant per event and a flow per delivery', () => {
+  it('writes valid JSON with a named track per node, an instant per event and a bound flow per delivery', () => {
     const writer = new ChromeTraceWriter();
     let text = writer.begin();
     const events: TraceEvent[] = [];
@@ -383,40 +386,40 @@ describe('ChromeTraceWriter', () => {
     expect([...tidOf.keys()]).toEqual(['b1', 'b2', 'world']);
     expect(new Set(tidOf.values()).size).toBe(3);
 
+    const deliveries = events.filter((event) => event.kind === 'net.deliver');
+    expect(deliveries).toHaveLength(2);
     const instants = traceEvents.filter((event) => event.ph === 'i');
-    expect(instants).toHaveLength(events.length);
+    const others = events.filter((event) => event.kind !== 'net.deliver');
+    expect(instants).toHaveLength(others.length);
     instants.forEach((instant, index) => {
-      const event = events[index] as TraceEvent;
+      const event = others[index] as TraceEvent;
       expect(instant.name).toBe(event.kind);
       expect(instant.tid).toBe(tidOf.get(event.node));
       expect(instant.ts).toBe(event.atMs * 1000);
       expect(instant.args?.['index']).toBe(event.index);
     });
 
-    const deliveries = events.filter((event) => event.kind === 'net.deliver');
-    expect(deliveries).toHaveLength(2);
-    const starts = traceEvents.filter((event) => event.ph === 's');
-    const finishes = traceEvents.filter((event) => event.ph === 'f');
-    expect(starts).toHaveLength(2);
-    expect(finishes).toHaveLength(2);
+    const slices = traceEvents.filter((event) => event.ph === 'X');
+    const sends = slices.filter((event) => event.flow_out === true);
+    const receives = slices.filter((event) => event.flow_in === true);
+    expect(sends).toHaveLength(2);
+    expect(receives).toHaveLength(2);
     deliveries.forEach((delivery, index) => {
       const fields = delivery.fields as TraceFields;
-      const start = starts[index] as ChromeEvent;
-      const finish = finishes[index] as ChromeEvent;
-      expect(start).toMatchObject({
-        name: 'ping',
-        cat: 'flow',
-        id: fields['msg'],
+      expect(sends[index]).toMatchObject({
+        name: 'send ping',
+        dur: 0,
+        bind_id: fields['msg'],
         tid: tidOf.get(fields['source'] as string),
         ts: (fields['sentAtMs'] as number) * 1000,
       });
-      expect(finish).toMatchObject({
-        name: 'ping',
-        cat: 'flow',
-        bp: 'e',
-        id: fields['msg'],
+      expect(receives[index]).toMatchObject({
+        name: 'net.deliver',
+        dur: 0,
+        bind_id: fields['msg'],
         tid: tidOf.get(delivery.node),
         ts: delivery.atMs * 1000,
+        args: { index: delivery.index, source: fields['source'] },
       });
     });
   });

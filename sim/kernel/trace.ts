@@ -267,8 +267,9 @@ export function traceEventToJsonLine(event: TraceEvent): string {
 
 /**
  * Streams a run as Chrome trace-event JSON (opens in Perfetto or chrome://tracing): one track per
- * node, an instant per event, and a flow arrow from sender to receiver for every delivered message
- * (events of kind `net.deliver` that carry `source`, `msg` and `sentAtMs`).
+ * node, an instant per event, and for every delivered message (events of kind `net.deliver` that
+ * carry `source`, `msg` and `sentAtMs`) a zero-length slice at the sender and one at the receiver,
+ * joined by a flow arrow (the flow-v2 `bind_id` form, which Perfetto binds to those slices).
  */
 export class ChromeTraceWriter {
   readonly #trackIds = new Map<string, number>();
@@ -283,42 +284,54 @@ export class ChromeTraceWriter {
     const parts: string[] = [];
     const tid = this.#track(event.node, parts);
     const ts = event.atMs * 1000;
+    const name = event.kind;
+    const cat = event.kind.split('.')[0];
     const args = { index: event.index, ...event.fields };
-    parts.push(
-      JSON.stringify({
-        name: event.kind,
-        cat: event.kind.split('.')[0],
-        ph: 'i',
-        s: 't',
-        pid: 1,
-        tid,
-        ts,
-        args,
-      }),
-    );
     const fields = event.fields;
-    if (event.kind === 'net.deliver' && fields !== undefined) {
-      const source = fields['source'];
-      const msg = fields['msg'];
-      const sentAtMs = fields['sentAtMs'];
-      if (typeof source === 'string' && typeof msg === 'number' && typeof sentAtMs === 'number') {
-        const sourceTid = this.#track(source, parts);
-        const name = String(fields['type'] ?? 'message');
-        parts.push(
-          JSON.stringify({
-            name,
-            cat: 'flow',
-            ph: 's',
-            id: msg,
-            pid: 1,
-            tid: sourceTid,
-            ts: sentAtMs * 1000,
-          }),
-        );
-        parts.push(
-          JSON.stringify({ name, cat: 'flow', ph: 'f', bp: 'e', id: msg, pid: 1, tid, ts }),
-        );
-      }
+    const source = fields?.['source'];
+    const msg = fields?.['msg'];
+    const sentAtMs = fields?.['sentAtMs'];
+    if (
+      event.kind === 'net.deliver' &&
+      typeof source === 'string' &&
+      typeof msg === 'number' &&
+      typeof sentAtMs === 'number'
+    ) {
+      // A delivery is a zero-length slice bound to a matching slice at the sender: Perfetto draws
+      // an arrow between slices that share a bind_id (flow_out at the sender, flow_in here).
+      const sourceTid = this.#track(source, parts);
+      const type = String(fields?.['type'] ?? 'message');
+      const sendArgs = { msg, target: event.node };
+      parts.push(
+        JSON.stringify({
+          name: `send ${type}`,
+          cat,
+          ph: 'X',
+          dur: 0,
+          pid: 1,
+          tid: sourceTid,
+          ts: sentAtMs * 1000,
+          bind_id: msg,
+          flow_out: true,
+          args: sendArgs,
+        }),
+      );
+      parts.push(
+        JSON.stringify({
+          name,
+          cat,
+          ph: 'X',
+          dur: 0,
+          pid: 1,
+          tid,
+          ts,
+          bind_id: msg,
+          flow_in: true,
+          args,
+        }),
+      );
+    } else {
+      parts.push(JSON.stringify({ name, cat, ph: 'i', s: 't', pid: 1, tid, ts, args }));
     }
     return this.#join(parts);
   }

@@ -66,7 +66,7 @@ export class World<M extends Message> {
 
   /** Adds a node (down until `start`). */
   addNode(id: NodeId, factory: MachineFactory<M>): NodeHost<M> {
-    if (!(id !== WORLD_NODE)) throw new AssertionError(`"${WORLD_NODE}" is reserved`);
+    if (id === WORLD_NODE) throw new AssertionError(`"${WORLD_NODE}" is reserved`);
     if (this.#hosts.has(id)) throw new AssertionError(`node "${id}" already exists`);
     const disk = new Disk(() => this.scheduler.nowMs, {
       writebackMs: this.#options.writebackMs === undefined ? 30_000 : this.#options.writebackMs,
@@ -86,7 +86,7 @@ export class World<M extends Message> {
 
   node(id: NodeId): NodeHost<M> {
     const host = this.#hosts.get(id);
-    if (!(host !== undefined)) throw new AssertionError(`unknown node "${id}"`);
+    if (host === undefined) throw new AssertionError(`unknown node "${id}"`);
     return host;
   }
 
