@@ -153,6 +153,14 @@ export class CheckpointFile<T> implements DiskFile {
     return this.#current;
   }
 
+  /** What a power failure now would leave (for checkers: the durable truth). */
+  readDurable(nowMs: Ms = this.#disk.nowMs()): T | undefined {
+    const writebackMs = this.#disk.writebackMs;
+    if (!this.#dirty) return this.#current;
+    if (writebackMs !== null && this.#writtenAtMs <= nowMs - writebackMs) return this.#current;
+    return this.#durable;
+  }
+
   write(value: T, sizeBytes = 1): void {
     this.#current = value;
     this.#currentSizeBytes = sizeBytes;

@@ -355,6 +355,22 @@ export class Network<M extends Message> {
     return this.#links.get(source)?.get(target)?.blocked != null;
   }
 
+  /** True when messages from source to target are being held (clogged, or still draining). */
+  isClogged(source: NodeId, target: NodeId): boolean {
+    const link = this.#links.get(source)?.get(target);
+    return link !== undefined && (link.clogged || link.held.length > 0);
+  }
+
+  /** True when messages flow freely both ways between a and b (no partition, no clog). */
+  isConnected(a: NodeId, b: NodeId): boolean {
+    return (
+      !this.isBlocked(a, b) &&
+      !this.isBlocked(b, a) &&
+      !this.isClogged(a, b) &&
+      !this.isClogged(b, a)
+    );
+  }
+
   /** Slows every link to and from `node`. */
   slowNode(node: NodeId, slowness: LinkSlowness): void {
     for (const other of this.nodeIds()) {

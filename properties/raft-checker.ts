@@ -1,0 +1,371 @@
+// The metadata quorum's invariants (KAFKA.md), checked after every event:
+//   raft-election-safety        at most one leader per epoch; persisted epochs never decrease
+//   raft-log-matching           committed entries agree on every voter; a committed entry is never
+//                               lost (it stays on a majority of the voters' disks)
+//   raft-hw-monotonic           a node's high watermark never decreases within an incarnation and
+//                               never passes what a leader committed
+//   metadata-staleness-bounded  an observer (broker) with two-way connectivity to a majority of the
+//                               voters and to the current leader has applied every record
+//                               committed more than 1.5 × fetch timeout + 2 × election timeout ago
+// The checker reads each node's disk (the truth a restart rebuilds from) and running state. A
+// voter's disk loss is outside the contract: every Raft violation after one is reported as an
+// allowed loss (`voter-disk-loss`).
+
+import { RAFT_LOG_FILE, type RaftEntry } from '../sim/kafka/raft/log.ts';
+import type { RaftMessage } from '../sim/kafka/raft/messages.ts';
+import {
+  QUORUM_STATE_FILE,
+  type QuorumState,
+  type RaftConfig,
+  type RaftNode,
+} from '../sim/kafka/raft/raft-node.ts';
+import type { LogFile } from '../sim/kernel/disk.ts';
+import type { NodeId } from '../sim/kernel/network.ts';
+import type { NodeHost } from '../sim/kernel/node.ts';
+import type { Ms } from '../sim/kernel/time.ts';
+import type { TraceEvent } from '../sim/kernel/trace.ts';
+import type { World } from '../sim/kernel/world.ts';
+import type { Violation, ViolationLog } from './violation.ts';
+
+/** How a checker finds a node's Raft state: the running node, or null while it is down. */
+export type RaftOf = (host: NodeHost<RaftMessage>) => RaftNode | null;
+
+interface CommittedEntry {
+  readonly epoch: number;
+  readonly id: string;
+  readonly atMs: Ms;
+}
+
+interface LogView {
+  /** Length of the log prefix verified to match the committed entries. */
+  verifiedUpTo: number;
+  /** The entry at verifiedUpTo - 1 when verified (a different object there means a rewrite). */
+  lastVerified: RaftEntry | undefined;
+  durableEpoch: number;
+}
+
+interface HighWatermarkView {
+  incarnation: number;
+  highWatermark: number;
+}
+
+interface ObserverView {
+  connectedSinceMs: Ms | null;
+  leader: NodeId | null;
+}
+
+export function entryId(entry: RaftEntry): string {
+  return entry.payload.type === 'record'
+    ? entry.payload.id
+    : `leader-change:${entry.payload.leaderId}`;
+}
+
+/** The staleness bound: 1.5 × fetch timeout + 2 × the longest election timeout. */
+export function stalenessBoundMs(config: Omit<RaftConfig, 'voters'>): Ms {
+  return (
+    Math.floor((config.fetchTimeoutMs * 3) / 2) +
+    2 * (config.electionTimeoutMs + config.electionBackoffMaxMs)
+  );
+}
+
+export class RaftChecker {
+  readonly #world: World<RaftMessage>;
+  readonly #raftOf: RaftOf;
+  readonly #log: ViolationLog;
+  readonly #voters: readonly NodeId[];
+  readonly #observers: readonly NodeId[];
+  readonly #leaders = new Map<number, NodeId>();
+  readonly #committed: CommittedEntry[] = [];
+  readonly #views = new Map<NodeId, LogView>();
+  readonly #nodes: readonly NodeId[];
+  readonly #highWatermarks = new Map<NodeId, HighWatermarkView>();
+  readonly #observerViews = new Map<NodeId, ObserverView>();
+  readonly #stalenessBoundMs: Ms;
+  #voterDiskLost: NodeId | null = null;
+
+  constructor(
+    world: World<RaftMessage>,
+    config: RaftConfig,
+    observers: readonly NodeId[],
+    raftOf: RaftOf,
+    log: ViolationLog,
+  ) {
+    this.#world = world;
+    this.#raftOf = raftOf;
+    this.#log = log;
+    this.#voters = config.voters;
+    this.#observers = observers;
+    this.#stalenessBoundMs = stalenessBoundMs(config);
+    this.#nodes = [...this.#voters, ...observers];
+    for (const node of this.#nodes) {
+      this.#views.set(node, { verifiedUpTo: 0, lastVerified: undefined, durableEpoch: 0 });
+    }
+    for (const observer of observers)
+      this.#observerViews.set(observer, { connectedSinceMs: null, leader: null });
+  }
+
+  get majority(): number {
+    return Math.floor(this.#voters.length / 2) + 1;
+  }
+
+  /** Entries known committed so far (the longest high watermark any leader reached). */
+  get committedLength(): number {
+    return this.#committed.length;
+  }
+
+  /** Feed every trace event here: the checker notes voters' disk losses. */
+  onTraceEvent(event: TraceEvent): void {
+    if (
+      event.kind === 'node.crash' &&
+      event.fields?.['crash'] === 'diskLoss' &&
+      this.#voters.includes(event.node)
+    ) {
+      this.#voterDiskLost ??= event.node;
+      const view = this.#views.get(event.node);
+      if (view !== undefined) {
+        view.verifiedUpTo = 0;
+        view.lastVerified = undefined;
+        view.durableEpoch = 0;
+      }
+    }
+  }
+
+  /** Runs every per-event check. */
+  check(): void {
+    this.#checkLeaders();
+    this.#recordCommits();
+    for (const node of this.#nodes) this.#checkNodeLog(node);
+    this.#checkCommittedOnMajority();
+    this.#checkHighWatermarks();
+    for (const observer of this.#observers) this.#checkStaleness(observer);
+  }
+
+  #report(violation: Omit<Violation, 'atMs'>): void {
+    const atMs = this.#world.nowMs;
+    if (this.#voterDiskLost !== null) {
+      this.#log.allow({
+        reason: 'voter-disk-loss',
+        atMs,
+        message: `after ${this.#voterDiskLost} lost its disk: ${violation.message}`,
+      });
+      return;
+    }
+    this.#log.report({ ...violation, atMs });
+  }
+
+  #checkLeaders(): void {
+    for (const voter of this.#voters) {
+      const host = this.#world.node(voter);
+      const raft = this.#raftOf(host);
+      if (raft?.isLeader) {
+        const known = this.#leaders.get(raft.epoch);
+        if (known === undefined) this.#leaders.set(raft.epoch, voter);
+        else if (known !== voter) {
+          this.#report({
+            invariant: 'raft-election-safety',
+            message: `two metadata leaders in epoch ${raft.epoch}: ${known} and ${voter}`,
+            nodes: [known, voter],
+            epoch: raft.epoch,
+          });
+        }
+      }
+      const view = this.#views.get(voter) as LogView;
+      const durable = host.disk.has(QUORUM_STATE_FILE)
+        ? host.disk.checkpoint<QuorumState>(QUORUM_STATE_FILE).readDurable()
+        : undefined;
+      const durableEpoch = durable?.epoch ?? 0;
+      if (durableEpoch < view.durableEpoch) {
+        this.#report({
+          invariant: 'raft-election-safety',
+          message: `${voter}'s persisted epoch went back from ${view.durableEpoch} to ${durableEpoch}`,
+          nodes: [voter],
+          epoch: durableEpoch,
+        });
+      }
+      view.durableEpoch = Math.max(view.durableEpoch, durableEpoch);
+    }
+  }
+
+  /** A leader's high watermark commits its log up to there. */
+  #recordCommits(): void {
+    for (const voter of this.#voters) {
+      const raft = this.#raftOf(this.#world.node(voter));
+      if (raft === null || !raft.isLeader || raft.highWatermark <= this.#committed.length) continue;
+      const log = this.#logOf(voter);
+      const upTo = Math.min(raft.highWatermark, log.length);
+      for (let offset = this.#committed.length; offset < upTo; offset++) {
+        const entry = log.at(offset);
+        this.#committed.push({ epoch: entry.epoch, id: entryId(entry), atMs: this.#world.nowMs });
+      }
+    }
+  }
+
+  #logOf(node: NodeId): LogFile<RaftEntry> {
+    return this.#world.node(node).disk.log<RaftEntry>(RAFT_LOG_FILE);
+  }
+
+  /**
+   * Verifies, incrementally, how much of a node's log agrees with the committed entries. A
+   * different entry at a committed offset is fine while it is an uncommitted leftover the leader
+   * will truncate (another epoch, above the node's own high watermark); it breaks the invariant
+   * when it has the committed entry's epoch (two entries of one epoch at one offset) or when the
+   * node already treats it as committed (below its high watermark).
+   */
+  #checkNodeLog(node: NodeId): void {
+    const view = this.#views.get(node) as LogView;
+    const host = this.#world.node(node);
+    if (!host.disk.has(RAFT_LOG_FILE)) {
+      view.verifiedUpTo = 0;
+      view.lastVerified = undefined;
+      return;
+    }
+    const log = this.#logOf(node);
+    if (view.verifiedUpTo > log.length) {
+      view.verifiedUpTo = log.length;
+      view.lastVerified = log.length === 0 ? undefined : log.at(log.length - 1);
+    } else if (view.verifiedUpTo > 0 && log.at(view.verifiedUpTo - 1) !== view.lastVerified) {
+      view.verifiedUpTo = 0;
+      view.lastVerified = undefined;
+    }
+    const end = Math.min(log.length, this.#committed.length);
+    for (let offset = view.verifiedUpTo; offset < end; offset++) {
+      const entry = log.at(offset);
+      const committed = this.#committed[offset] as CommittedEntry;
+      if (entry.epoch === committed.epoch && entryId(entry) === committed.id) {
+        view.verifiedUpTo = offset + 1;
+        view.lastVerified = entry;
+        continue;
+      }
+      const highWatermark = this.#raftOf(host)?.highWatermark ?? 0;
+      if (entry.epoch === committed.epoch || offset < highWatermark) {
+        const why =
+          entry.epoch === committed.epoch
+            ? 'in the same epoch'
+            : `below its high watermark ${highWatermark}`;
+        this.#report({
+          invariant: 'raft-log-matching',
+          message: `${node} holds ${entryId(entry)} (epoch ${entry.epoch}) at offset ${offset} ${why}, where ${committed.id} (epoch ${committed.epoch}) was committed`,
+          nodes: [node],
+          epoch: entry.epoch,
+          offset,
+        });
+      }
+      return;
+    }
+  }
+
+  /** Every committed entry stays on a majority of the voters' disks. */
+  #checkCommittedOnMajority(): void {
+    const length = this.#committed.length;
+    if (length === 0) return;
+    const held = this.#voters.map((voter) => (this.#views.get(voter) as LogView).verifiedUpTo);
+    held.sort((a, b) => b - a);
+    const onMajority = held[this.majority - 1] as number;
+    if (onMajority < length) {
+      const holders = this.#voters.filter(
+        (voter) => (this.#views.get(voter) as LogView).verifiedUpTo > onMajority,
+      );
+      this.#report({
+        invariant: 'raft-log-matching',
+        message: `committed entry ${(this.#committed[onMajority] as CommittedEntry).id} at offset ${onMajority} is lost: only on ${holders.join(', ') || 'no voter'}, not a majority of ${this.#voters.length}`,
+        nodes: holders,
+        offset: onMajority,
+      });
+      // Report a lost entry once: forget what can no longer be on a majority.
+      this.#committed.length = onMajority;
+    }
+  }
+
+  #checkHighWatermarks(): void {
+    for (const node of [...this.#voters, ...this.#observers]) {
+      const host = this.#world.node(node);
+      const raft = this.#raftOf(host);
+      if (raft === null) continue;
+      const highWatermark = raft.highWatermark;
+      const seen = this.#highWatermarks.get(node);
+      if (
+        seen !== undefined &&
+        seen.incarnation === host.incarnation &&
+        highWatermark < seen.highWatermark
+      ) {
+        this.#report({
+          invariant: 'raft-hw-monotonic',
+          message: `${node}'s metadata high watermark went back from ${seen.highWatermark} to ${highWatermark}`,
+          nodes: [node],
+          offset: highWatermark,
+        });
+      }
+      if (highWatermark > this.#committed.length && !raft.isLeader) {
+        this.#report({
+          invariant: 'raft-hw-monotonic',
+          message: `${node}'s metadata high watermark ${highWatermark} is past what any leader committed (${this.#committed.length})`,
+          nodes: [node],
+          offset: highWatermark,
+        });
+      }
+      this.#highWatermarks.set(node, { incarnation: host.incarnation, highWatermark });
+    }
+  }
+
+  /** The up voter that leads the highest epoch, if any. */
+  #currentLeader(): NodeId | null {
+    let leader: NodeId | null = null;
+    let epoch = -1;
+    for (const voter of this.#voters) {
+      const raft = this.#raftOf(this.#world.node(voter));
+      if (raft?.isLeader && this.#world.node(voter).status === 'up' && raft.epoch > epoch) {
+        leader = voter;
+        epoch = raft.epoch;
+      }
+    }
+    return leader;
+  }
+
+  #checkStaleness(observer: NodeId): void {
+    const view = this.#observerViews.get(observer) as ObserverView;
+    const host = this.#world.node(observer);
+    const raft = this.#raftOf(host);
+    const leader = this.#currentLeader();
+    const network = this.#world.network;
+    const connected =
+      raft !== null &&
+      host.status === 'up' &&
+      leader !== null &&
+      network.isConnected(observer, leader) &&
+      this.#voters.filter(
+        (voter) => this.#world.node(voter).status === 'up' && network.isConnected(observer, voter),
+      ).length >= this.majority;
+    if (!connected || leader !== view.leader) {
+      view.connectedSinceMs = connected ? this.#world.nowMs : null;
+      view.leader = connected ? leader : null;
+      return;
+    }
+    const nowMs = this.#world.nowMs;
+    const since = view.connectedSinceMs;
+    if (since === null || nowMs - since < this.#stalenessBoundMs) return;
+    const cutoffMs = nowMs - this.#stalenessBoundMs;
+    const required = this.#committedBefore(cutoffMs);
+    if (raft.highWatermark < required) {
+      this.#report({
+        invariant: 'metadata-staleness-bounded',
+        message: `${observer} has applied metadata up to offset ${raft.highWatermark} only, though ${required} entries were committed before ${cutoffMs} ms and it has reached the leader ${leader} and a majority of voters since ${since} ms`,
+        nodes: [observer, leader],
+        offset: raft.highWatermark,
+      });
+      // Once per episode: wait for the next stretch of connectivity.
+      view.connectedSinceMs = nowMs;
+    }
+  }
+
+  /** How many committed entries were committed at or before `cutoffMs`. */
+  #committedBefore(cutoffMs: Ms): number {
+    let low = 0;
+    let high = this.#committed.length;
+    while (low < high) {
+      const middle = (low + high) >> 1;
+      if ((this.#committed[middle] as CommittedEntry).atMs <= cutoffMs) low = middle + 1;
+      else high = middle;
+    }
+    return low;
+  }
+}

@@ -1,0 +1,211 @@
+// One run of the metadata quorum on its own: voters (controllers) and observers (brokers) running
+// the Raft layer, a fault schedule, then the heal phase, with every invariant checked after every
+// event and the liveness checks at the end:
+//   leader-elected-after-heal  a leader is elected within the staleness bound after healing, and
+//                              the quorum commits new entries after that
+//   (observers catching up is metadata-staleness-bounded, checked per event)
+
+import { type Fault, healEverything, scheduleFaults, type TimedFault } from '../sim/faults.ts';
+import { type Bugs, NO_BUGS } from '../sim/kafka/bugs.ts';
+import type { RaftMessage } from '../sim/kafka/raft/messages.ts';
+import { QuorumMachine } from '../sim/kafka/raft/quorum-machine.ts';
+import { DEFAULT_RAFT_CONFIG, type RaftConfig } from '../sim/kafka/raft/raft-node.ts';
+import type { NodeId } from '../sim/kernel/network.ts';
+import type { Ms } from '../sim/kernel/time.ts';
+import type { TraceEvent } from '../sim/kernel/trace.ts';
+import { World } from '../sim/kernel/world.ts';
+import { RaftChecker, stalenessBoundMs } from './raft-checker.ts';
+import { type AllowedLoss, type Violation, ViolationLog } from './violation.ts';
+
+export interface QuorumRunOptions {
+  readonly seed: number | string;
+  readonly voters: number;
+  readonly observers: number;
+  readonly bugs?: Bugs;
+  readonly faults?: readonly TimedFault[];
+  /** Faults fire during [0, faultPhaseMs); then everything heals. */
+  readonly faultPhaseMs: Ms;
+  readonly healPhaseMs: Ms;
+  readonly appendEveryMs?: Ms;
+  readonly raft?: Partial<Omit<RaftConfig, 'voters'>>;
+  /** Receives every trace event (for tests that look at the run). */
+  readonly onTraceEvent?: (event: TraceEvent) => void;
+}
+
+export interface QuorumRunResult {
+  readonly violations: readonly Violation[];
+  readonly allowed: readonly AllowedLoss[];
+  /** How often each invariant broke. */
+  readonly counts: ReadonlyMap<string, number>;
+  readonly traceHash: string;
+  readonly events: number;
+  readonly committed: number;
+  readonly world: World<RaftMessage>;
+}
+
+export function voterIds(count: number): NodeId[] {
+  return Array.from({ length: count }, (_, index) => `c${index + 1}`);
+}
+
+export function observerIds(count: number): NodeId[] {
+  return Array.from({ length: count }, (_, index) => `b${index + 1}`);
+}
+
+export function quorumMachineOf(world: World<RaftMessage>, node: NodeId): QuorumMachine | null {
+  return world.node(node).machine as QuorumMachine | null;
+}
+
+export function runQuorum(options: QuorumRunOptions): QuorumRunResult {
+  const voters = voterIds(options.voters);
+  const observers = observerIds(options.observers);
+  // A small fetch cap (a few dozen entries) makes catching up take several fetches, as with a
+  // large metadata log in Kafka: more interleavings for the checkers to see.
+  const config: RaftConfig = {
+    ...DEFAULT_RAFT_CONFIG,
+    fetchMaxBytes: 2_048,
+    ...options.raft,
+    voters,
+  };
+  const bugs = options.bugs ?? NO_BUGS;
+  const log = new ViolationLog();
+  let checker: RaftChecker | null = null;
+  const world = new World<RaftMessage>({
+    seed: options.seed,
+    trace: {
+      ringCapacity: 2_000,
+      sink: (event) => {
+        checker?.onTraceEvent(event);
+        options.onTraceEvent?.(event);
+      },
+    },
+  });
+  const machineOptions = { raft: config, bugs, appendEveryMs: options.appendEveryMs ?? 100 };
+  for (const node of [...voters, ...observers])
+    world.addNode(node, (context) => new QuorumMachine(context, machineOptions));
+  const raftChecker = new RaftChecker(
+    world,
+    config,
+    observers,
+    (host) => (host.machine as QuorumMachine | null)?.raft ?? null,
+    log,
+  );
+  checker = raftChecker;
+  world.scheduler.addStepCheck(() => raftChecker.check());
+  for (const node of [...voters, ...observers]) world.node(node).start();
+
+  scheduleFaults(
+    world,
+    (options.faults ?? []).filter((fault) => fault.atMs < options.faultPhaseMs),
+    (reference) => resolveQuorumRole(world, voters, reference),
+  );
+  const liveness = new LivenessWatch(world, voters);
+  world.scheduler.addStepCheck(() => liveness.observe());
+  world.at(options.faultPhaseMs, 'heal-phase', () => {
+    healEverything(world);
+    liveness.healedAt(world.nowMs, raftChecker.committedLength);
+  });
+  const endMs = options.faultPhaseMs + options.healPhaseMs;
+  world.runFor(endMs, 50_000_000);
+  liveness.finish(log, stalenessBoundMs(config), raftChecker.committedLength);
+  return {
+    violations: log.violations,
+    allowed: log.allowed,
+    counts: log.counts(),
+    traceHash: world.traceHash,
+    events: world.scheduler.eventsFired,
+    committed: raftChecker.committedLength,
+    world,
+  };
+}
+
+/** Roles a fault may name: `@leader` (the metadata leader of the highest epoch), `@follower` (a voter following it). */
+export const QUORUM_ROLES = ['@leader', '@follower'] as const;
+
+export function resolveQuorumRole(
+  world: World<RaftMessage>,
+  voters: readonly NodeId[],
+  reference: NodeId,
+): NodeId | null {
+  let leader: NodeId | null = null;
+  let epoch = -1;
+  for (const voter of voters) {
+    const raft = quorumMachineOf(world, voter)?.raft;
+    if (raft?.isLeader && raft.epoch > epoch) {
+      leader = voter;
+      epoch = raft.epoch;
+    }
+  }
+  if (reference === '@leader') return leader;
+  if (reference === '@follower') {
+    return (
+      voters.find(
+        (voter) => voter !== leader && quorumMachineOf(world, voter)?.raft.role === 'follower',
+      ) ?? null
+    );
+  }
+  return null;
+}
+
+/** Watches who leads after the heal, for the liveness checks. */
+class LivenessWatch {
+  readonly #world: World<RaftMessage>;
+  readonly #voters: readonly NodeId[];
+  #healedAtMs: Ms | null = null;
+  #committedAtHeal = 0;
+  #leader: string | null = null;
+  #leaderSinceMs: Ms = 0;
+
+  constructor(world: World<RaftMessage>, voters: readonly NodeId[]) {
+    this.#world = world;
+    this.#voters = voters;
+  }
+
+  healedAt(atMs: Ms, committed: number): void {
+    this.#healedAtMs = atMs;
+    this.#committedAtHeal = committed;
+  }
+
+  observe(): void {
+    if (this.#healedAtMs === null) return;
+    let current: string | null = null;
+    let epoch = -1;
+    for (const voter of this.#voters) {
+      const raft = quorumMachineOf(this.#world, voter)?.raft;
+      if (raft?.isLeader && raft.epoch > epoch) {
+        current = `${voter}@${raft.epoch}`;
+        epoch = raft.epoch;
+      }
+    }
+    if (current !== this.#leader) {
+      this.#leader = current;
+      this.#leaderSinceMs = this.#world.nowMs;
+    }
+  }
+
+  finish(log: ViolationLog, boundMs: Ms, committed: number): void {
+    const healedAtMs = this.#healedAtMs;
+    if (healedAtMs === null) return;
+    const atMs = this.#world.nowMs;
+    if (this.#leader === null) {
+      log.report({
+        invariant: 'leader-elected-after-heal',
+        atMs,
+        message: `no metadata leader ${atMs - healedAtMs} ms after the heal`,
+      });
+    } else if (this.#leaderSinceMs > healedAtMs + boundMs) {
+      log.report({
+        invariant: 'leader-elected-after-heal',
+        atMs,
+        message: `the metadata leader ${this.#leader} took over at ${this.#leaderSinceMs} ms, more than ${boundMs} ms after the heal at ${healedAtMs} ms`,
+      });
+    } else if (committed <= this.#committedAtHeal) {
+      log.report({
+        invariant: 'leader-elected-after-heal',
+        atMs,
+        message: `the metadata quorum committed nothing after the heal (still ${committed} entries)`,
+      });
+    }
+  }
+}
+
+export type { Fault };

@@ -1,0 +1,49 @@
+// What a checker reports: a broken invariant, or a loss the durability contract allows.
+
+import type { Ms } from '../sim/kernel/time.ts';
+
+export interface Violation {
+  readonly invariant: string;
+  readonly atMs: Ms;
+  readonly message: string;
+  readonly nodes?: readonly string[];
+  readonly epoch?: number;
+  readonly offset?: number;
+}
+
+export interface AllowedLoss {
+  readonly reason: string;
+  readonly atMs: Ms;
+  readonly message: string;
+}
+
+/** Collects violations, keeping the first of each invariant and counting the rest. */
+export class ViolationLog {
+  readonly violations: Violation[] = [];
+  readonly allowed: AllowedLoss[] = [];
+  readonly #counts = new Map<string, number>();
+  readonly #perInvariantMax: number;
+
+  constructor(perInvariantMax = 5) {
+    this.#perInvariantMax = perInvariantMax;
+  }
+
+  report(violation: Violation): void {
+    const count = this.#counts.get(violation.invariant) ?? 0;
+    this.#counts.set(violation.invariant, count + 1);
+    if (count < this.#perInvariantMax) this.violations.push(violation);
+  }
+
+  allow(loss: AllowedLoss): void {
+    if (this.allowed.length < 100) this.allowed.push(loss);
+  }
+
+  /** How many times each invariant broke (also those past the kept examples). */
+  counts(): ReadonlyMap<string, number> {
+    return this.#counts;
+  }
+
+  has(invariant: string): boolean {
+    return this.#counts.has(invariant);
+  }
+}

@@ -1,0 +1,56 @@
+// The historical-bug switches (KAFKA.md, "Historical bugs"). Each brings back one behaviour that
+// Kafka once had, as one small named branch at the place the fix lives, so that the fuzzer and
+// the checkers can be judged on whether they find it. Only switches that exist in the model are
+// listed: the bug-zoo tests run every one of them.
+
+export interface BugSwitch {
+  readonly name: string;
+  readonly description: string;
+  /** The invariant the switch is meant to break. */
+  readonly breaks: string;
+  /** Where the fix lives (KIP, JIRA, paper section). */
+  readonly source: string;
+}
+
+export const BUG_SWITCHES = [
+  {
+    name: 'raft-vote-ignores-log',
+    description:
+      'a metadata voter grants its vote without comparing logs, so a candidate missing committed entries can win',
+    breaks: 'raft-log-matching',
+    source: 'Raft §5.4.1',
+  },
+  {
+    name: 'raft-commit-old-epoch',
+    description:
+      'the metadata leader advances the high watermark over entries of an older epoch by counting replicas',
+    breaks: 'raft-log-matching',
+    source: 'Raft §5.4.2',
+  },
+  {
+    name: 'raft-vote-not-persisted',
+    description:
+      'a voter answers a vote before flushing it, so after a power failure it can vote twice in one epoch',
+    breaks: 'raft-election-safety',
+    source: 'KIP-595',
+  },
+  {
+    name: 'raft-no-check-quorum',
+    description:
+      'a metadata leader cut off from the other voters never resigns and keeps serving stale metadata',
+    breaks: 'metadata-staleness-bounded',
+    source: 'KAFKA-15489',
+  },
+] as const satisfies readonly BugSwitch[];
+
+export type BugName = (typeof BUG_SWITCHES)[number]['name'];
+
+export const BUG_NAMES: readonly BugName[] = BUG_SWITCHES.map((bug) => bug.name);
+
+export type Bugs = ReadonlySet<BugName>;
+
+export const NO_BUGS: Bugs = new Set<BugName>();
+
+export function isBugName(name: string): name is BugName {
+  return (BUG_NAMES as readonly string[]).includes(name);
+}
