@@ -20,7 +20,7 @@ import {
   type RaftNode,
 } from '../sim/kafka/raft/raft-node.ts';
 import type { LogFile } from '../sim/kernel/disk.ts';
-import type { NodeId } from '../sim/kernel/network.ts';
+import type { Message, NodeId } from '../sim/kernel/network.ts';
 import type { NodeHost } from '../sim/kernel/node.ts';
 import type { Ms } from '../sim/kernel/time.ts';
 import type { TraceEvent } from '../sim/kernel/trace.ts';
@@ -28,7 +28,7 @@ import type { World } from '../sim/kernel/world.ts';
 import type { Violation, ViolationLog } from './violation.ts';
 
 /** How a checker finds a node's Raft state: the running node, or null while it is down. */
-export type RaftOf = (host: NodeHost<RaftMessage>) => RaftNode | null;
+export type RaftOf<M extends Message> = (host: NodeHost<M>) => RaftNode | null;
 
 interface CommittedEntry {
   readonly epoch: number;
@@ -68,9 +68,9 @@ export function stalenessBoundMs(config: Omit<RaftConfig, 'voters'>): Ms {
   );
 }
 
-export class RaftChecker {
-  readonly #world: World<RaftMessage>;
-  readonly #raftOf: RaftOf;
+export class RaftChecker<M extends Message = RaftMessage> {
+  readonly #world: World<M>;
+  readonly #raftOf: RaftOf<M>;
   readonly #log: ViolationLog;
   readonly #voters: readonly NodeId[];
   readonly #observers: readonly NodeId[];
@@ -84,10 +84,10 @@ export class RaftChecker {
   #voterDiskLost: NodeId | null = null;
 
   constructor(
-    world: World<RaftMessage>,
+    world: World<M>,
     config: RaftConfig,
     observers: readonly NodeId[],
-    raftOf: RaftOf,
+    raftOf: RaftOf<M>,
     log: ViolationLog,
   ) {
     this.#world = world;

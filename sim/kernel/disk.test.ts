@@ -1,5 +1,5 @@
-import { fc, it } from '@fast-check/vitest';
-import { describe, expect } from 'vitest';
+import { fc, test } from '@fast-check/vitest';
+import { describe, expect, it } from 'vitest';
 import { CRASH_KINDS, type CrashKind, Disk, type LogFile } from './disk.ts';
 
 /** A disk on a clock the test moves by hand. */
@@ -52,7 +52,7 @@ interface ModelRecord {
 }
 
 describe('LogFile under crashes', () => {
-  it.prop(
+  test.prop(
     [
       fc.array(operationArbitrary, { maxLength: 120 }),
       fc.constantFrom<number | null>(null, 5_000, 30_000),

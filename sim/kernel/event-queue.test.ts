@@ -1,5 +1,5 @@
-import { fc, it } from '@fast-check/vitest';
-import { describe, expect } from 'vitest';
+import { fc, test } from '@fast-check/vitest';
+import { describe, expect, it } from 'vitest';
 import { BoundExceededError } from './assert.ts';
 import { EventQueue } from './event-queue.ts';
 
@@ -34,7 +34,7 @@ function byTimeThenInsertion(a: Entry, b: Entry): number {
 }
 
 describe('EventQueue', () => {
-  it.prop([fc.array(commandArbitrary, { maxLength: 200 })], { numRuns: 300 })(
+  test.prop([fc.array(commandArbitrary, { maxLength: 200 })], { numRuns: 300 })(
     'pops the earliest pending event, ties in insertion order',
     (commands) => {
       const queue = new EventQueue<Entry>(1_000);
@@ -63,7 +63,7 @@ describe('EventQueue', () => {
     },
   );
 
-  it.prop([fc.array(fc.integer({ min: 0, max: 1_000 }), { minLength: 1, maxLength: 100 })])(
+  test.prop([fc.array(fc.integer({ min: 0, max: 1_000 }), { minLength: 1, maxLength: 100 })])(
     'stamps seq in push order and pops a non-decreasing (atMs, seq) sequence',
     (times) => {
       const queue = new EventQueue<Entry>(1_000);
@@ -84,7 +84,7 @@ describe('EventQueue', () => {
     },
   );
 
-  it.prop(
+  test.prop(
     [
       fc.array(fc.integer({ min: 0, max: 50 }), { minLength: 1_500, maxLength: 5_000 }),
       fc.integer({ min: 2, max: 5 }),

@@ -1,5 +1,5 @@
-import { fc, it } from '@fast-check/vitest';
-import { describe, expect } from 'vitest';
+import { fc, test } from '@fast-check/vitest';
+import { describe, expect, it } from 'vitest';
 import { BoundExceededError } from './assert.ts';
 import {
   type BlockMode,
@@ -236,9 +236,12 @@ function linkKeys(): string[] {
 }
 
 describe('Network: per-connection FIFO', () => {
-  it.prop([fc.array(fc.oneof(...tcpOperations), { maxLength: 80 }), fc.string({ maxLength: 4 })], {
-    numRuns: 150,
-  })(
+  test.prop(
+    [fc.array(fc.oneof(...tcpOperations), { maxLength: 80 }), fc.string({ maxLength: 4 })],
+    {
+      numRuns: 150,
+    },
+  )(
     'delivers every message of a connection, in send order, under random latencies, slowness and clogs',
     (operations, seed) => {
       const world = setup({ latency: { kind: 'uniform', minMs: 0, maxMs: 50 } }, seed);
@@ -257,7 +260,7 @@ describe('Network: per-connection FIFO', () => {
     },
   );
 
-  it.prop(
+  test.prop(
     [
       fc.array(fc.oneof(...tcpOperations, ...faultOperations), { maxLength: 80 }),
       fc.string({ maxLength: 4 }),

@@ -1,5 +1,5 @@
-import { fc, it } from '@fast-check/vitest';
-import { describe, expect } from 'vitest';
+import { fc, test } from '@fast-check/vitest';
+import { describe, expect, it } from 'vitest';
 import { AssertionError } from './assert.ts';
 import { Rng } from './rng.ts';
 
@@ -20,7 +20,7 @@ describe('Rng', () => {
     }
   });
 
-  it.prop([fc.string(), fc.nat({ max: 200 }), fc.string({ minLength: 1 })], { numRuns: 50 })(
+  test.prop([fc.string(), fc.nat({ max: 200 }), fc.string({ minLength: 1 })], { numRuns: 50 })(
     'forks a stream that does not depend on how much the parent has drawn',
     (seed, drawnBefore, label) => {
       const fresh = new Rng(seed).fork(label);
@@ -59,7 +59,7 @@ describe('Rng', () => {
     expect(() => rng.fork('faults')).not.toThrow();
   });
 
-  it.prop([fc.string(), fc.nat({ max: 100 })], { numRuns: 50 })(
+  test.prop([fc.string(), fc.nat({ max: 100 })], { numRuns: 50 })(
     'continues exactly where it was after save and restore',
     (seed, drawnBefore) => {
       const rng = new Rng(seed);
@@ -76,7 +76,7 @@ describe('Rng', () => {
     },
   );
 
-  it.prop(
+  test.prop(
     [
       fc.string(),
       fc.integer({ min: -1_000_000_000, max: 1_000_000_000 }),
@@ -94,7 +94,7 @@ describe('Rng', () => {
     }
   });
 
-  it.prop([fc.maxSafeInteger(), fc.maxSafeInteger()], { numRuns: 100 })(
+  test.prop([fc.maxSafeInteger(), fc.maxSafeInteger()], { numRuns: 100 })(
     'int stays within bounds at the edges of the safe integers',
     (x, y) => {
       const min = Math.min(x, y);
@@ -146,7 +146,7 @@ describe('Rng', () => {
     expect(() => rng.pick([])).toThrow(/non-empty/);
   });
 
-  it.prop([fc.string(), fc.array(fc.integer(), { maxLength: 50 })], { numRuns: 100 })(
+  test.prop([fc.string(), fc.array(fc.integer(), { maxLength: 50 })], { numRuns: 100 })(
     'shuffled is a permutation and leaves its input alone',
     (seed, items) => {
       const input = items.slice();

@@ -1,5 +1,5 @@
-import { fc, it } from '@fast-check/vitest';
-import { describe, expect } from 'vitest';
+import { fc, test } from '@fast-check/vitest';
+import { describe, expect, it } from 'vitest';
 import type { NodeId } from './network.ts';
 import type { Machine, NodeContext } from './node.ts';
 import { Clock } from './time.ts';
@@ -98,7 +98,7 @@ function mutate(event: EventSpec, mutation: Mutation): EventSpec {
 }
 
 describe('Trace hash', () => {
-  it.prop([fc.array(eventArbitrary, { minLength: 1, maxLength: 20 })], { numRuns: 200 })(
+  test.prop([fc.array(eventArbitrary, { minLength: 1, maxLength: 20 })], { numRuns: 200 })(
     'is the same for the same events',
     (events) => {
       expect(hashOf(events)).toBe(hashOf(events.map((event) => ({ ...event }))));
@@ -106,7 +106,7 @@ describe('Trace hash', () => {
     },
   );
 
-  it.prop(
+  test.prop(
     [
       fc.array(eventArbitrary, { minLength: 1, maxLength: 12 }),
       fc.nat(),
@@ -153,7 +153,7 @@ describe('Trace hash', () => {
     );
   });
 
-  it.prop(
+  test.prop(
     [
       fc.string({ maxLength: 5 }),
       fc.string({ maxLength: 5 }),

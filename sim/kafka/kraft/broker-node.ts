@@ -1,0 +1,278 @@
+// A broker's control plane in KRaft mode: an observer of the metadata quorum that replays the
+// committed records into its own image, registers with the active controller (a fresh incarnation
+// id per start; the registration record's offset is its broker epoch), heartbeats, is fenced and
+// unfenced, and shuts down through a controlled shutdown (it leaves every leadership first).
+// The replication issue adds the partitions this broker stores to the same machine.
+
+import type { Machine, NodeContext, TimerHandle } from '../../kernel/node.ts';
+import type { Ms } from '../../kernel/time.ts';
+import type { Bugs } from '../bugs.ts';
+import type {
+  BrokerHeartbeatResponse,
+  BrokerRegistrationResponse,
+  ControlRequest,
+  ControlResponse,
+} from '../controller/messages.ts';
+import { MetadataImage } from '../controller/metadata-image.ts';
+import type { MetadataRecord } from '../controller/records.ts';
+import { type ClusterMessage, isRaftMessage } from '../messages.ts';
+import { type RaftConfig, RaftNode } from '../raft/raft-node.ts';
+
+export interface BrokerConfig {
+  readonly raft: RaftConfig;
+  /** broker.heartbeat.interval.ms (2000) */
+  readonly heartbeatIntervalMs: Ms;
+  /** How long a control request may go unanswered before it is sent again. */
+  readonly requestTimeoutMs: Ms;
+  /** Wait before registering again after DUPLICATE_BROKER_REGISTRATION or an error. */
+  readonly registrationBackoffMs: Ms;
+}
+
+export type BrokerState =
+  | 'registering'
+  | 'fenced'
+  | 'running'
+  | 'pending-controlled-shutdown'
+  | 'stopped';
+
+/** On disk: written by a clean shutdown, read and removed by the next start (KIP-966). */
+export const CLEAN_SHUTDOWN_FILE = 'clean-shutdown';
+
+interface Outstanding {
+  readonly request: ControlRequest;
+  readonly timer: TimerHandle;
+}
+
+export class KraftBroker implements Machine<ClusterMessage> {
+  readonly raft: RaftNode;
+  /** The committed metadata, replayed in order. */
+  readonly image = new MetadataImage();
+  readonly #context: NodeContext<ClusterMessage>;
+  readonly #config: BrokerConfig;
+  readonly incarnationId: string;
+  readonly #previousBrokerEpoch: number;
+  #state: BrokerState = 'registering';
+  #brokerEpoch: number | null = null;
+  #replayedUpTo = 0;
+  #requestIdNext = 0;
+  #outstanding: Outstanding | null = null;
+  #controllerHint: string | null = null;
+  #voterIndex = 0;
+  #heartbeatTimer: TimerHandle | null = null;
+
+  constructor(context: NodeContext<ClusterMessage>, config: BrokerConfig, bugs: Bugs) {
+    this.#context = context;
+    this.#config = config;
+    this.raft = new RaftNode(context, config.raft, bugs, {
+      onHighWatermark: (highWatermark) => this.#replayTo(highWatermark),
+    });
+    this.incarnationId = `${context.nodeId}-${context.incarnation}-${context.rng.int(0, 0xffffff).toString(16)}`;
+    const marker = context.disk.checkpoint<{ brokerEpoch: number }>(CLEAN_SHUTDOWN_FILE);
+    this.#previousBrokerEpoch = marker.read()?.brokerEpoch ?? -1;
+  }
+
+  get state(): BrokerState {
+    return this.#state;
+  }
+
+  get brokerEpoch(): number | null {
+    return this.#brokerEpoch;
+  }
+
+  /** The last metadata offset applied (-1: none). */
+  get metadataOffset(): number {
+    return this.#replayedUpTo - 1;
+  }
+
+  start(): void {
+    // The marker speaks for one start only: a crash after this one is unclean again.
+    this.#context.disk.delete(CLEAN_SHUTDOWN_FILE);
+    this.raft.start();
+    this.#register();
+  }
+
+  onMessage(source: string, message: ClusterMessage): void {
+    if (isRaftMessage(message)) {
+      this.raft.handle(source, message);
+      return;
+    }
+    if (message.kind === 'broker.register-response') this.#onRegisterResponse(source, message);
+    else if (message.kind === 'broker.heartbeat-response')
+      this.#onHeartbeatResponse(source, message);
+  }
+
+  onUnreachable(target: string, message: ClusterMessage): void {
+    if (isRaftMessage(message)) {
+      this.raft.unreachable(target, message);
+      return;
+    }
+    if (this.#outstanding?.request === message) this.#retryElsewhere(target);
+  }
+
+  /** Controlled shutdown: ask the controller, go when it says so (the host kills us if it never does). */
+  stop(): void {
+    if (this.#brokerEpoch === null) {
+      this.#finishStop();
+      return;
+    }
+    this.#state = 'pending-controlled-shutdown';
+    this.#context.trace('broker.controlled-shutdown', { brokerEpoch: this.#brokerEpoch });
+    this.#sendHeartbeat();
+  }
+
+  // ---- registration and heartbeats -----------------------------------------------------------
+
+  #register(): void {
+    this.#state = 'registering';
+    this.#send({
+      kind: 'broker.register',
+      requestId: this.#requestIdNext++,
+      brokerId: this.#context.nodeId,
+      incarnationId: this.incarnationId,
+      previousBrokerEpoch: this.#previousBrokerEpoch,
+    });
+  }
+
+  #onRegisterResponse(source: string, response: BrokerRegistrationResponse): void {
+    if (!this.#isAnswer(response)) return;
+    this.#clearOutstanding();
+    if (response.error === 'NONE') {
+      this.#brokerEpoch = response.brokerEpoch;
+      this.#controllerHint = source;
+      this.#state = 'fenced';
+      this.#context.trace('broker.registered', {
+        brokerEpoch: response.brokerEpoch,
+        controller: source,
+      });
+      this.#sendHeartbeat();
+      return;
+    }
+    this.#context.trace('broker.register-failed', { error: response.error });
+    this.#controllerHint = response.controllerId;
+    const delayMs =
+      response.error === 'NOT_CONTROLLER' && response.controllerId !== null
+        ? 0
+        : this.#config.registrationBackoffMs;
+    this.#context.setTimer(delayMs, 'broker.register-retry', () => {
+      if (this.#state === 'registering' && this.#outstanding === null) this.#register();
+    });
+  }
+
+  #sendHeartbeat(): void {
+    if (this.#brokerEpoch === null || this.#outstanding !== null) return;
+    this.#send({
+      kind: 'broker.heartbeat',
+      requestId: this.#requestIdNext++,
+      brokerId: this.#context.nodeId,
+      brokerEpoch: this.#brokerEpoch,
+      currentMetadataOffset: this.metadataOffset,
+      wantFence: false,
+      wantShutDown: this.#state === 'pending-controlled-shutdown',
+    });
+  }
+
+  #scheduleHeartbeat(delayMs: Ms): void {
+    if (this.#heartbeatTimer !== null) this.#context.cancelTimer(this.#heartbeatTimer);
+    this.#heartbeatTimer = this.#context.setTimer(delayMs, 'broker.heartbeat', () => {
+      this.#heartbeatTimer = null;
+      this.#sendHeartbeat();
+    });
+  }
+
+  #onHeartbeatResponse(source: string, response: BrokerHeartbeatResponse): void {
+    if (!this.#isAnswer(response)) return;
+    this.#clearOutstanding();
+    if (response.error === 'STALE_BROKER_EPOCH') {
+      // The controller no longer knows this registration: register again, same incarnation.
+      this.#context.trace('broker.stale-epoch', { brokerEpoch: this.#brokerEpoch });
+      this.#brokerEpoch = null;
+      this.#register();
+      return;
+    }
+    if (response.error !== 'NONE') {
+      this.#controllerHint = response.controllerId;
+      this.#scheduleHeartbeat(this.#config.registrationBackoffMs / 10);
+      return;
+    }
+    this.#controllerHint = source;
+    if (this.#state === 'pending-controlled-shutdown') {
+      if (response.shouldShutDown) {
+        this.#finishStop();
+        return;
+      }
+      this.#scheduleHeartbeat(this.#config.heartbeatIntervalMs / 4);
+      return;
+    }
+    const state: BrokerState = response.isFenced ? 'fenced' : 'running';
+    if (state !== this.#state)
+      this.#context.trace('broker.state', { state, brokerEpoch: this.#brokerEpoch });
+    this.#state = state;
+    this.#scheduleHeartbeat(this.#config.heartbeatIntervalMs);
+  }
+
+  #finishStop(): void {
+    if (this.#brokerEpoch !== null) {
+      this.#context.disk
+        .checkpoint<{ brokerEpoch: number }>(CLEAN_SHUTDOWN_FILE)
+        .writeDurably({ brokerEpoch: this.#brokerEpoch });
+    }
+    this.#state = 'stopped';
+    this.#context.stopped();
+  }
+
+  // ---- requests to the active controller -----------------------------------------------------
+
+  #target(): string {
+    const known = this.#controllerHint ?? this.raft.leaderId;
+    if (known !== null) return known;
+    const voters = this.#config.raft.voters;
+    return voters[this.#voterIndex++ % voters.length] as string;
+  }
+
+  #send(request: ControlRequest): void {
+    const target = this.#target();
+    this.#context.send(target, request, 64);
+    const timer = this.#context.setTimer(
+      this.#config.requestTimeoutMs,
+      'broker.request-timeout',
+      () => {
+        if (this.#outstanding?.request === request) this.#retryElsewhere(target);
+      },
+    );
+    this.#outstanding = { request, timer };
+  }
+
+  /** No answer (or a refused connection): forget the hint and send the request again, shortly. */
+  #retryElsewhere(target: string): void {
+    const outstanding = this.#outstanding;
+    if (outstanding === null) return;
+    this.#clearOutstanding();
+    if (this.#controllerHint === target) this.#controllerHint = null;
+    if (this.raft.leaderId === target) this.#voterIndex++;
+    // Like Kafka's reconnect backoff: a refused connection is not retried in the same instant.
+    this.#context.setTimer(this.#config.registrationBackoffMs / 10, 'broker.request-retry', () => {
+      if (this.#outstanding !== null || this.#state === 'stopped') return;
+      if (outstanding.request.kind === 'broker.register') this.#register();
+      else this.#sendHeartbeat();
+    });
+  }
+
+  #isAnswer(response: ControlResponse): boolean {
+    return this.#outstanding !== null && this.#outstanding.request.requestId === response.requestId;
+  }
+
+  #clearOutstanding(): void {
+    if (this.#outstanding !== null) this.#context.cancelTimer(this.#outstanding.timer);
+    this.#outstanding = null;
+  }
+
+  #replayTo(highWatermark: number): void {
+    const log = this.raft.log;
+    const upTo = Math.min(highWatermark, log.endOffset);
+    for (let offset = this.#replayedUpTo; offset < upTo; offset++) {
+      const payload = log.entry(offset).payload;
+      if (payload.type === 'record') this.image.apply(payload.record as MetadataRecord, offset);
+    }
+    this.#replayedUpTo = Math.max(this.#replayedUpTo, upTo);
+  }
+}

@@ -1,0 +1,106 @@
+// A KRaft-mode cluster: controllers (the metadata quorum's voters), brokers (its observers) and an
+// admin client, on one simulated world.
+
+import type { NodeId } from '../../kernel/network.ts';
+import { World, type WorldOptions } from '../../kernel/world.ts';
+import { type Bugs, NO_BUGS } from '../bugs.ts';
+import { AdminClient } from '../clients/admin.ts';
+import type { ClusterMessage } from '../messages.ts';
+import { DEFAULT_RAFT_CONFIG, type RaftConfig } from '../raft/raft-node.ts';
+import { type BrokerConfig, KraftBroker } from './broker-node.ts';
+import { type ControllerConfig, KraftController } from './controller-node.ts';
+
+export interface KraftClusterSpec {
+  readonly seed: number | string;
+  readonly controllers: number;
+  readonly brokers: number;
+  readonly bugs?: Bugs;
+  readonly raft?: Partial<Omit<RaftConfig, 'voters'>>;
+  readonly brokerSessionTimeoutMs?: number;
+  readonly elr?: boolean;
+  readonly trace?: WorldOptions['trace'];
+}
+
+export interface KraftCluster {
+  readonly world: World<ClusterMessage>;
+  readonly controllers: readonly NodeId[];
+  readonly brokers: readonly NodeId[];
+  readonly admin: NodeId;
+  readonly raftConfig: RaftConfig;
+}
+
+export const ADMIN_NODE = 'admin';
+
+export function controllerIds(count: number): NodeId[] {
+  return Array.from({ length: count }, (_, index) => `c${index + 1}`);
+}
+
+export function brokerIds(count: number): NodeId[] {
+  return Array.from({ length: count }, (_, index) => `b${index + 1}`);
+}
+
+/** Builds and starts every node. */
+export function buildKraftCluster(spec: KraftClusterSpec): KraftCluster {
+  const controllers = controllerIds(spec.controllers);
+  const brokers = brokerIds(spec.brokers);
+  const raftConfig: RaftConfig = { ...DEFAULT_RAFT_CONFIG, ...spec.raft, voters: controllers };
+  const bugs = spec.bugs ?? NO_BUGS;
+  const world = new World<ClusterMessage>(
+    spec.trace === undefined ? { seed: spec.seed } : { seed: spec.seed, trace: spec.trace },
+  );
+  const controllerConfig: ControllerConfig = {
+    raft: raftConfig,
+    brokerSessionTimeoutMs: spec.brokerSessionTimeoutMs ?? 9_000,
+    sessionCheckEveryMs: 500,
+    elr: spec.elr ?? true,
+  };
+  const brokerConfig: BrokerConfig = {
+    raft: raftConfig,
+    heartbeatIntervalMs: 2_000,
+    requestTimeoutMs: 2_000,
+    registrationBackoffMs: 1_000,
+  };
+  for (const id of controllers)
+    world.addNode(id, (context) => new KraftController(context, controllerConfig, bugs));
+  for (const id of brokers)
+    world.addNode(id, (context) => new KraftBroker(context, brokerConfig, bugs));
+  world.addNode(
+    ADMIN_NODE,
+    (context) =>
+      new AdminClient(context, {
+        controllers,
+        requestTimeoutMs: 2_000,
+        attemptsMax: 20,
+        retryBackoffMs: 100,
+      }),
+  );
+  for (const id of [...controllers, ...brokers, ADMIN_NODE]) world.node(id).start();
+  return { world, controllers, brokers, admin: ADMIN_NODE, raftConfig };
+}
+
+/** The running controller machine of node `id` (null while down, or when `id` is not a controller). */
+export function controllerOf(cluster: KraftCluster, id: NodeId): KraftController | null {
+  const machine = cluster.world.node(id).machine;
+  return machine instanceof KraftController ? machine : null;
+}
+
+/** The running broker machine of node `id` (null while down, or when `id` is not a broker). */
+export function brokerOf(cluster: KraftCluster, id: NodeId): KraftBroker | null {
+  const machine = cluster.world.node(id).machine;
+  return machine instanceof KraftBroker ? machine : null;
+}
+
+export function adminOf(cluster: KraftCluster): AdminClient {
+  return cluster.world.node(ADMIN_NODE).machine as AdminClient;
+}
+
+/** The active controller (the metadata leader of the highest epoch), if any. */
+export function activeController(cluster: KraftCluster): KraftController | null {
+  let active: KraftController | null = null;
+  for (const id of cluster.controllers) {
+    const controller = controllerOf(cluster, id);
+    if (controller?.isActive && (active === null || controller.raft.epoch > active.raft.epoch))
+      active = controller;
+  }
+  return active;
+}

@@ -1,0 +1,528 @@
+// A KRaft controller: a voter of the metadata quorum and, while it leads, the active controller.
+// - The active controller applies its own records to its image as it appends them, and answers a
+//   write request only once its records are committed. A newly elected leader first replays its
+//   whole log to the end before it acts (KAFKA-17333); one that loses leadership rebuilds its image
+//   from the committed records alone (what it appended may be truncated).
+// - Brokers register (a RegisterBroker record whose offset is the broker epoch), then heartbeat.
+//   A broker whose session (9 s) expires is fenced and its leaderships move away; a fenced broker
+//   that has caught up with the metadata is unfenced; a broker asking for a controlled shutdown
+//   loses its leaderships first and is told to shut down when it leads nothing.
+// - A broker that restarts cannot register again while its previous incarnation's session is
+//   alive (DUPLICATE_BROKER_REGISTRATION).
+
+import type { Machine, NodeContext, TimerHandle } from '../../kernel/node.ts';
+import type { Ms } from '../../kernel/time.ts';
+import type { Bugs } from '../bugs.ts';
+import type {
+  AlterPartitionRequest,
+  BrokerHeartbeatRequest,
+  BrokerRegistrationRequest,
+  ControlError,
+  ControlRequest,
+  CreateTopicResult,
+  CreateTopicsRequest,
+  UnregisterBrokerRequest,
+} from '../controller/messages.ts';
+import { MetadataImage } from '../controller/metadata-image.ts';
+import {
+  alterPartition,
+  createTopicRecords,
+  recordsForBrokerUnavailable,
+  recordsForBrokerUsable,
+  recordsForUncleanElection,
+  recordsForUncleanRestart,
+} from '../controller/partition-control.ts';
+import { type BrokerId, type MetadataRecord, recordSizeBytes } from '../controller/records.ts';
+import { type ClusterMessage, isRaftMessage } from '../messages.ts';
+import { type RaftConfig, RaftNode } from '../raft/raft-node.ts';
+
+export interface ControllerConfig {
+  readonly raft: RaftConfig;
+  /** broker.session.timeout.ms (9000) */
+  readonly brokerSessionTimeoutMs: Ms;
+  /** How often the active controller looks for expired sessions and unclean elections. */
+  readonly sessionCheckEveryMs: Ms;
+  /** Eligible leader replicas (KIP-966), on by default in KRaft. */
+  readonly elr: boolean;
+}
+
+interface Session {
+  readonly brokerEpoch: number;
+  lastHeartbeatMs: Ms;
+}
+
+interface PendingWrite {
+  /** Answer once the log is committed past this offset. */
+  readonly offset: number;
+  readonly respond: () => void;
+  readonly fail: () => void;
+}
+
+export class KraftController implements Machine<ClusterMessage> {
+  readonly raft: RaftNode;
+  /** Committed records (and, while active, what this controller appended since). */
+  image = new MetadataImage();
+  readonly #context: NodeContext<ClusterMessage>;
+  readonly #config: ControllerConfig;
+  readonly #sessions = new Map<BrokerId, Session>();
+  readonly #pending: PendingWrite[] = [];
+  /** The next log offset to replay into the image. */
+  #replayedUpTo = 0;
+  #active = false;
+  #sessionTimer: TimerHandle | null = null;
+  #recordsAppended = 0;
+
+  constructor(context: NodeContext<ClusterMessage>, config: ControllerConfig, bugs: Bugs) {
+    this.#context = context;
+    this.#config = config;
+    this.raft = new RaftNode(context, config.raft, bugs, {
+      onHighWatermark: (highWatermark) => this.#onCommitted(highWatermark),
+      onBecomeLeader: () => this.#activate(),
+      onResign: () => this.#deactivate(),
+    });
+  }
+
+  get isActive(): boolean {
+    return this.#active;
+  }
+
+  /** The next metadata log offset to replay: the image holds everything before it. */
+  get replayedUpTo(): number {
+    return this.#replayedUpTo;
+  }
+
+  start(): void {
+    this.raft.start();
+  }
+
+  onMessage(source: string, message: ClusterMessage): void {
+    if (isRaftMessage(message)) {
+      this.raft.handle(source, message);
+      return;
+    }
+    if (message.kind.endsWith('-response')) return;
+    this.#onRequest(source, message as ControlRequest);
+  }
+
+  onUnreachable(target: string, message: ClusterMessage): void {
+    if (isRaftMessage(message)) this.raft.unreachable(target, message);
+  }
+
+  stop(): void {
+    this.raft.shutdown();
+    this.#context.setTimer(5, 'shutdown', () => this.#context.stopped());
+  }
+
+  // ---- activation ----------------------------------------------------------------------------
+
+  #activate(): void {
+    // KAFKA-17333: replay everything in the log, committed or not, before acting.
+    this.#replayTo(this.raft.log.endOffset);
+    this.#active = true;
+    const nowMs = this.#context.nowMs;
+    this.#sessions.clear();
+    // A new active controller gives every registered broker a fresh session.
+    for (const broker of this.image.brokers.values()) {
+      this.#sessions.set(broker.brokerId, {
+        brokerEpoch: broker.brokerEpoch,
+        lastHeartbeatMs: nowMs,
+      });
+    }
+    this.#context.trace('controller.active', {
+      epoch: this.raft.epoch,
+      replayedUpTo: this.#replayedUpTo,
+    });
+    this.#scheduleSessionCheck();
+  }
+
+  #deactivate(): void {
+    if (!this.#active) return;
+    this.#active = false;
+    if (this.#sessionTimer !== null) this.#context.cancelTimer(this.#sessionTimer);
+    this.#sessionTimer = null;
+    this.#sessions.clear();
+    for (const pending of this.#pending.splice(0)) pending.fail();
+    // What this controller appended may never commit: rebuild from the committed records alone.
+    this.image = new MetadataImage();
+    this.#replayedUpTo = 0;
+    this.#replayTo(this.raft.highWatermark);
+    this.#context.trace('controller.inactive', {
+      epoch: this.raft.epoch,
+      replayedUpTo: this.#replayedUpTo,
+    });
+  }
+
+  #onCommitted(highWatermark: number): void {
+    if (!this.#active) this.#replayTo(highWatermark);
+    while (this.#pending.length > 0 && (this.#pending[0] as PendingWrite).offset < highWatermark) {
+      (this.#pending.shift() as PendingWrite).respond();
+    }
+  }
+
+  #replayTo(endOffset: number): void {
+    const log = this.raft.log;
+    const upTo = Math.min(endOffset, log.endOffset);
+    for (let offset = this.#replayedUpTo; offset < upTo; offset++) {
+      const payload = log.entry(offset).payload;
+      if (payload.type === 'record') this.image.apply(payload.record as MetadataRecord, offset);
+    }
+    this.#replayedUpTo = Math.max(this.#replayedUpTo, upTo);
+  }
+
+  /** Appends records as the active controller, applying each as it goes; returns the last offset. */
+  #append(records: readonly MetadataRecord[]): number {
+    let offset = -1;
+    for (const record of records) {
+      const id = `${this.#context.nodeId}-${this.raft.epoch}-${this.#recordsAppended++}`;
+      const appended = this.raft.appendRecord(id, record, recordSizeBytes(record));
+      if (appended === null)
+        throw new Error(`${this.#context.nodeId}: append while not the metadata leader`);
+      this.image.apply(record, appended);
+      this.#replayedUpTo = appended + 1;
+      offset = appended;
+    }
+    return offset;
+  }
+
+  /** Appends, then answers once committed (or at once when there was nothing to write). */
+  #write(records: readonly MetadataRecord[], respond: () => void, fail: () => void): void {
+    this.#afterCommit(this.#append(records), respond, fail);
+  }
+
+  /** Answers once the log is committed past `offset` (-1: nothing written, answer now). */
+  #afterCommit(offset: number, respond: () => void, fail: () => void): void {
+    if (offset < this.raft.highWatermark) respond();
+    else this.#pending.push({ offset, respond, fail });
+  }
+
+  // ---- requests ------------------------------------------------------------------------------
+
+  #onRequest(source: string, request: ControlRequest): void {
+    if (!this.#active) {
+      this.#notController(source, request);
+      return;
+    }
+    switch (request.kind) {
+      case 'broker.register':
+        this.#onRegister(source, request);
+        return;
+      case 'broker.heartbeat':
+        this.#onHeartbeat(source, request);
+        return;
+      case 'admin.create-topics':
+        this.#onCreateTopics(source, request);
+        return;
+      case 'admin.unregister-broker':
+        this.#onUnregister(source, request);
+        return;
+      case 'broker.alter-partition':
+        this.#onAlterPartition(source, request);
+        return;
+    }
+  }
+
+  #notController(source: string, request: ControlRequest): void {
+    const leader = this.raft.leaderId;
+    const controllerId = leader === this.#context.nodeId ? null : leader;
+    this.#reply(source, request, 'NOT_CONTROLLER', controllerId);
+  }
+
+  /** An error answer of the right shape for any request. */
+  #reply(
+    source: string,
+    request: ControlRequest,
+    error: ControlError,
+    controllerId: string | null,
+  ): void {
+    const requestId = request.requestId;
+    switch (request.kind) {
+      case 'broker.register':
+        this.#context.send(source, {
+          kind: 'broker.register-response',
+          requestId,
+          error,
+          brokerEpoch: -1,
+          controllerId,
+        });
+        return;
+      case 'broker.heartbeat':
+        this.#context.send(source, {
+          kind: 'broker.heartbeat-response',
+          requestId,
+          error,
+          isCaughtUp: false,
+          isFenced: true,
+          shouldShutDown: false,
+          controllerId,
+        });
+        return;
+      case 'admin.create-topics':
+        this.#context.send(source, {
+          kind: 'admin.create-topics-response',
+          requestId,
+          error,
+          results: [],
+          controllerId,
+        });
+        return;
+      case 'admin.unregister-broker':
+        this.#context.send(source, {
+          kind: 'admin.unregister-broker-response',
+          requestId,
+          error,
+          controllerId,
+        });
+        return;
+      case 'broker.alter-partition':
+        this.#context.send(source, {
+          kind: 'broker.alter-partition-response',
+          requestId,
+          error,
+          state: null,
+          controllerId,
+        });
+        return;
+    }
+  }
+
+  #hasLiveSession(brokerId: BrokerId): boolean {
+    const session = this.#sessions.get(brokerId);
+    if (session === undefined) return false;
+    const broker = this.image.broker(brokerId);
+    if (broker === undefined || broker.brokerEpoch !== session.brokerEpoch || broker.fenced)
+      return false;
+    return this.#context.nowMs - session.lastHeartbeatMs <= this.#config.brokerSessionTimeoutMs;
+  }
+
+  #onRegister(source: string, request: BrokerRegistrationRequest): void {
+    const existing = this.image.broker(request.brokerId);
+    if (
+      existing !== undefined &&
+      existing.incarnationId !== request.incarnationId &&
+      this.#hasLiveSession(request.brokerId)
+    ) {
+      this.#reply(source, request, 'DUPLICATE_BROKER_REGISTRATION', null);
+      return;
+    }
+    const records: MetadataRecord[] = [];
+    if (existing !== undefined && !existing.fenced) {
+      records.push({
+        type: 'FenceBroker',
+        brokerId: request.brokerId,
+        brokerEpoch: existing.brokerEpoch,
+      });
+    }
+    // The broker epoch is the offset of the registration record (after any fence before it).
+    const brokerEpoch = this.raft.log.endOffset + records.length;
+    records.push({
+      type: 'RegisterBroker',
+      brokerId: request.brokerId,
+      incarnationId: request.incarnationId,
+      brokerEpoch,
+    });
+    this.#append(records);
+    // Each batch is computed on the image the previous one produced: changes to one partition
+    // computed from the same image would not stack.
+    const elr = { elr: this.#config.elr };
+    let lastOffset = this.#append(recordsForBrokerUnavailable(this.image, request.brokerId, elr));
+    if (request.previousBrokerEpoch < 0) {
+      lastOffset = Math.max(
+        lastOffset,
+        this.#append(recordsForUncleanRestart(this.image, request.brokerId)),
+      );
+    }
+    this.#sessions.set(request.brokerId, { brokerEpoch, lastHeartbeatMs: this.#context.nowMs });
+    this.#context.trace('controller.register', {
+      broker: request.brokerId,
+      brokerEpoch,
+      clean: request.previousBrokerEpoch >= 0,
+    });
+    const respond = () =>
+      this.#context.send(source, {
+        kind: 'broker.register-response',
+        requestId: request.requestId,
+        error: 'NONE',
+        brokerEpoch,
+        controllerId: null,
+      });
+    const fail = () => this.#reply(source, request, 'NOT_CONTROLLER', null);
+    this.#afterCommit(Math.max(brokerEpoch, lastOffset), respond, fail);
+  }
+
+  #onHeartbeat(source: string, request: BrokerHeartbeatRequest): void {
+    const broker = this.image.broker(request.brokerId);
+    if (broker === undefined || broker.brokerEpoch !== request.brokerEpoch) {
+      this.#reply(source, request, 'STALE_BROKER_EPOCH', null);
+      return;
+    }
+    this.#sessions.set(request.brokerId, {
+      brokerEpoch: request.brokerEpoch,
+      lastHeartbeatMs: this.#context.nowMs,
+    });
+    const isCaughtUp = request.currentMetadataOffset >= broker.brokerEpoch;
+    const records: MetadataRecord[] = [];
+    let shouldShutDown = false;
+    if (request.wantShutDown) {
+      if (!broker.inControlledShutdown && !broker.fenced) {
+        records.push({
+          type: 'BrokerInControlledShutdown',
+          brokerId: broker.brokerId,
+          brokerEpoch: broker.brokerEpoch,
+        });
+      }
+    } else if (broker.fenced && !request.wantFence && isCaughtUp) {
+      records.push({
+        type: 'UnfenceBroker',
+        brokerId: broker.brokerId,
+        brokerEpoch: broker.brokerEpoch,
+      });
+    }
+    this.#append(records);
+    if (request.wantShutDown) {
+      this.#append(
+        recordsForBrokerUnavailable(this.image, broker.brokerId, { elr: this.#config.elr }),
+      );
+      // Done when it leads nothing: it is fenced and told to go.
+      shouldShutDown = !this.image
+        .allPartitions()
+        .some((partition) => partition.leader === broker.brokerId);
+      if (shouldShutDown && !(this.image.broker(broker.brokerId)?.fenced ?? true)) {
+        this.#append([
+          { type: 'FenceBroker', brokerId: broker.brokerId, brokerEpoch: broker.brokerEpoch },
+        ]);
+      }
+    } else if (records.length > 0) {
+      this.#append(recordsForBrokerUsable(this.image, broker.brokerId, { elr: this.#config.elr }));
+    }
+    const current = this.image.broker(broker.brokerId);
+    this.#context.send(source, {
+      kind: 'broker.heartbeat-response',
+      requestId: request.requestId,
+      error: 'NONE',
+      isCaughtUp,
+      isFenced: current?.fenced ?? true,
+      shouldShutDown,
+      controllerId: null,
+    });
+  }
+
+  #onCreateTopics(source: string, request: CreateTopicsRequest): void {
+    const results: CreateTopicResult[] = [];
+    let lastOffset = -1;
+    for (const spec of request.topics) {
+      // Appended topic by topic, so that a name twice in one request is refused the second time.
+      const topicId = `${spec.name}-${this.raft.log.endOffset}`;
+      const startIndex = this.#context.rng.int(0, 1_000_000);
+      const created = createTopicRecords(this.image, spec, topicId, startIndex);
+      if (created.error !== 'NONE') {
+        results.push({
+          name: spec.name,
+          error: created.error,
+          message: created.message,
+          topicId: null,
+        });
+        continue;
+      }
+      lastOffset = this.#append(created.records);
+      results.push({ name: spec.name, error: 'NONE', message: '', topicId });
+    }
+    const respond = () =>
+      this.#context.send(source, {
+        kind: 'admin.create-topics-response',
+        requestId: request.requestId,
+        error: 'NONE',
+        results,
+        controllerId: null,
+      });
+    this.#afterCommit(lastOffset, respond, () =>
+      this.#reply(source, request, 'NOT_CONTROLLER', null),
+    );
+  }
+
+  #onUnregister(source: string, request: UnregisterBrokerRequest): void {
+    const broker = this.image.broker(request.brokerId);
+    if (broker === undefined) {
+      this.#reply(source, request, 'BROKER_ID_NOT_REGISTERED', null);
+      return;
+    }
+    const records: MetadataRecord[] = [
+      ...recordsForBrokerUnavailable(this.image, request.brokerId, { elr: this.#config.elr }),
+    ];
+    records.push({
+      type: 'UnregisterBroker',
+      brokerId: broker.brokerId,
+      brokerEpoch: broker.brokerEpoch,
+    });
+    this.#sessions.delete(request.brokerId);
+    const respond = () =>
+      this.#context.send(source, {
+        kind: 'admin.unregister-broker-response',
+        requestId: request.requestId,
+        error: 'NONE',
+        controllerId: null,
+      });
+    this.#write(records, respond, () => this.#reply(source, request, 'NOT_CONTROLLER', null));
+  }
+
+  #onAlterPartition(source: string, request: AlterPartitionRequest): void {
+    const result = alterPartition(this.image, request, {
+      elr: this.#config.elr,
+      checkPartitionEpoch: true,
+      checkBrokerEpoch: true,
+    });
+    if (result.error !== 'NONE') {
+      this.#reply(source, request, result.error, null);
+      return;
+    }
+    const respond = () =>
+      this.#context.send(source, {
+        kind: 'broker.alter-partition-response',
+        requestId: request.requestId,
+        error: 'NONE',
+        state: result.state,
+        controllerId: null,
+      });
+    this.#write([result.record], respond, () =>
+      this.#reply(source, request, 'NOT_CONTROLLER', null),
+    );
+  }
+
+  // ---- sessions ------------------------------------------------------------------------------
+
+  #scheduleSessionCheck(): void {
+    this.#sessionTimer = this.#context.setTimer(
+      this.#config.sessionCheckEveryMs,
+      'controller.session-check',
+      () => {
+        this.#sessionTimer = null;
+        if (!this.#active) return;
+        this.#fenceExpiredSessions();
+        this.#append(recordsForUncleanElection(this.image));
+        this.#scheduleSessionCheck();
+      },
+    );
+  }
+
+  #fenceExpiredSessions(): void {
+    const nowMs = this.#context.nowMs;
+    for (const broker of [...this.image.brokers.values()]) {
+      if (broker.fenced) continue;
+      const session = this.#sessions.get(broker.brokerId);
+      const lastMs =
+        session?.brokerEpoch === broker.brokerEpoch
+          ? session.lastHeartbeatMs
+          : Number.NEGATIVE_INFINITY;
+      if (nowMs - lastMs <= this.#config.brokerSessionTimeoutMs) continue;
+      this.#context.trace('controller.session-expired', {
+        broker: broker.brokerId,
+        brokerEpoch: broker.brokerEpoch,
+      });
+      this.#append([
+        { type: 'FenceBroker', brokerId: broker.brokerId, brokerEpoch: broker.brokerEpoch },
+      ]);
+      this.#append(
+        recordsForBrokerUnavailable(this.image, broker.brokerId, { elr: this.#config.elr }),
+      );
+    }
+  }
+}

@@ -1,0 +1,10 @@
+// Every message of the simulated Kafka cluster, as one discriminated union on `kind`.
+
+import type { ControlMessage } from './controller/messages.ts';
+import type { RaftMessage } from './raft/messages.ts';
+
+export type ClusterMessage = RaftMessage | ControlMessage;
+
+export function isRaftMessage(message: ClusterMessage): message is RaftMessage {
+  return message.kind.startsWith('raft.');
+}
