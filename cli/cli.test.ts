@@ -60,6 +60,7 @@ describe('kafkasim command line', { timeout: 60_000 }, () => {
 
   it('says which issue brings a command not built yet, exit 2', () => {
     expectUsageError(kafkasim(['fuzz']), /fuzz is not built yet/);
+    expectUsageError(kafkasim(['list']), /list is not built yet/);
     expectUsageError(kafkasim(['run', 'acks-all-leader-crash']), /run is not built yet/);
   });
 
@@ -151,5 +152,19 @@ describe('kafkasim command line', { timeout: 60_000 }, () => {
       trace.traceEvents.filter((event: Record<string, unknown>) => event[key] === true);
     expect(flows('flow_out').length).toBeGreaterThan(100);
     expect(flows('flow_in').length).toBe(flows('flow_out').length);
+  });
+
+  it('lists the historical-bug switches, as text and as JSON', () => {
+    const text = kafkasim(['bugs']);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/^ {2}raft-vote-ignores-log +a metadata voter grants/m);
+    const json = kafkasim(['bugs', '--json']);
+    expect(json.code).toBe(0);
+    const bugs = JSON.parse(json.stdout) as { name: string; description: string; breaks: string }[];
+    expect(bugs.map((bug) => bug.name)).toContain('raft-no-check-quorum');
+    for (const bug of bugs) {
+      expect(bug.description.length).toBeGreaterThan(20);
+      expect(bug.breaks).toMatch(/^[a-z-]+$/);
+    }
   });
 });

@@ -2,6 +2,7 @@
 // 1 an unexpected one, 2 bad input or usage, with one clear line on stderr and no stack trace.
 
 import { Command, CommanderError, Option } from 'commander';
+import { BUG_SWITCHES } from '../sim/kafka/bugs.ts';
 import { makeChalk } from './color.ts';
 import { runDemo } from './demo.ts';
 import { parseNonNegativeInteger, parsePositiveInteger, UsageError } from './errors.ts';
@@ -18,7 +19,6 @@ const NOT_BUILT: Readonly<Record<string, string>> = {
   fuzz: 'the fuzz issue (#6)',
   repro: 'the fuzz issue (#6)',
   shrink: 'the fuzz issue (#6)',
-  bugs: 'the replication and KRaft issues (#3, #4)',
 };
 
 function write(text: string): void {
@@ -112,7 +112,23 @@ function buildProgram(): Command {
     .command('bugs')
     .description('list the historical-bug switches')
     .option('--json', 'print a JSON array')
-    .action(() => notBuilt('bugs'));
+    .action((raw: { json?: boolean }) => {
+      if (raw.json === true) {
+        write(
+          `${JSON.stringify(BUG_SWITCHES.map((bug) => ({ name: bug.name, description: bug.description, breaks: bug.breaks, source: bug.source })))}\n`,
+        );
+        return;
+      }
+      const chalk = makeChalk(process.stdout, process.env);
+      const width = Math.max(...BUG_SWITCHES.map((bug) => bug.name.length));
+      write(
+        `${chalk.bold('historical-bug switches')} (kafkasim run|fuzz --bug NAME brings one back)\n\n`,
+      );
+      for (const bug of BUG_SWITCHES) {
+        write(`  ${chalk.bold(bug.name.padEnd(width))}  ${bug.description}\n`);
+        write(`  ${''.padEnd(width)}  ${chalk.dim(`breaks ${bug.breaks} · ${bug.source}`)}\n`);
+      }
+    });
 
   program
     .command('demo')
