@@ -6,7 +6,6 @@
 import { AssertionError } from '../../kernel/assert.ts';
 import type {
   BrokerId,
-  LeaderRecoveryState,
   MetadataRecord,
   PartitionChangeRecord,
   PartitionRecord,
@@ -22,18 +21,8 @@ export interface BrokerRegistration {
   readonly inControlledShutdown: boolean;
 }
 
-export interface PartitionState {
-  readonly topicId: TopicId;
-  readonly partition: number;
-  readonly replicas: readonly BrokerId[];
-  readonly isr: readonly BrokerId[];
-  readonly elr: readonly BrokerId[];
-  readonly lastKnownElr: readonly BrokerId[];
-  readonly leader: BrokerId | null;
-  readonly leaderEpoch: number;
-  readonly partitionEpoch: number;
-  readonly leaderRecoveryState: LeaderRecoveryState;
-}
+/** A partition's state: what its Partition record says, with every change replayed on top. */
+export type PartitionState = Omit<PartitionRecord, 'type'>;
 
 export interface TopicState {
   readonly topicId: TopicId;

@@ -19,6 +19,7 @@
 // elected or added to the ISR.
 
 import { assert } from '../../kernel/assert.ts';
+import type { AlterPartitionRequest } from './messages.ts';
 import { type MetadataImage, type PartitionState, partitionAfterChange } from './metadata-image.ts';
 import type {
   BrokerId,
@@ -288,15 +289,7 @@ export function recordsForUncleanElection(image: MetadataImage): PartitionChange
 // ---- AlterPartition ---------------------------------------------------------------------------
 
 /** The partition part of an AlterPartition request, sent by the partition's leader. */
-export interface AlterPartitionData {
-  readonly brokerId: BrokerId;
-  readonly brokerEpoch: number;
-  readonly topicId: TopicId;
-  readonly partition: number;
-  readonly leaderEpoch: number;
-  readonly partitionEpoch: number;
-  readonly newIsr: readonly BrokerId[];
-}
+export type AlterPartitionData = Omit<AlterPartitionRequest, 'kind' | 'requestId'>;
 
 export interface AlterPartitionOptions extends ElrOptions {
   /** false: the `no-partition-epoch-cas` bug (KIP-497): no leader- nor partition-epoch check. */
