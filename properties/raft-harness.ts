@@ -9,7 +9,11 @@ import { type Fault, healEverything, scheduleFaults, type TimedFault } from '../
 import { type Bugs, NO_BUGS } from '../sim/kafka/bugs.ts';
 import type { RaftMessage } from '../sim/kafka/raft/messages.ts';
 import { QuorumMachine } from '../sim/kafka/raft/quorum-machine.ts';
-import { DEFAULT_RAFT_CONFIG, type RaftConfig } from '../sim/kafka/raft/raft-node.ts';
+import {
+  DEFAULT_RAFT_CONFIG,
+  type RaftConfig,
+  type RaftNode,
+} from '../sim/kafka/raft/raft-node.ts';
 import type { NodeId } from '../sim/kernel/network.ts';
 import type { Ms } from '../sim/kernel/time.ts';
 import type { TraceEvent } from '../sim/kernel/trace.ts';
@@ -95,8 +99,9 @@ export function runQuorum(options: QuorumRunOptions): QuorumRunResult {
 
   scheduleFaults(
     world,
-    (options.faults ?? []).filter((fault) => fault.atMs < options.faultPhaseMs),
+    options.faults ?? [],
     (reference) => resolveQuorumRole(world, voters, reference),
+    options.faultPhaseMs,
   );
   const liveness = new LivenessWatch(world, voters);
   world.scheduler.addStepCheck(() => liveness.observe());
@@ -118,32 +123,62 @@ export function runQuorum(options: QuorumRunOptions): QuorumRunResult {
   };
 }
 
-/** Roles a fault may name: `@leader` (the metadata leader of the highest epoch), `@follower` (a voter following it). */
-export const QUORUM_ROLES = ['@leader', '@follower'] as const;
+/**
+ * Roles a fault may name, resolved when it fires (null when no voter fits, and the fault does nothing):
+ *   `@leader`           the metadata leader of the highest epoch
+ *   `@new-leader`       that leader while nothing of its own epoch is committed yet (its high
+ *                       watermark has not passed its leader-change entry)
+ *   `@follower`         a voter following it
+ *   `@voted`            a voter that granted its vote in its epoch and knows no leader yet (Kafka's
+ *                       UnattachedState with a voted key): the vote is all it holds of the election
+ */
+export const QUORUM_ROLES = ['@leader', '@new-leader', '@follower', '@voted'] as const;
 
 export function resolveQuorumRole(
   world: World<RaftMessage>,
   voters: readonly NodeId[],
   reference: NodeId,
 ): NodeId | null {
+  const raftOf = (voter: NodeId) => quorumMachineOf(world, voter)?.raft ?? null;
+  switch (reference) {
+    case '@leader':
+      return highestLeader(voters, raftOf);
+    case '@new-leader': {
+      const leader = highestLeader(voters, raftOf);
+      const raft = leader === null ? null : raftOf(leader);
+      return raft !== null && raft.highWatermark <= raft.epochStartOffset ? leader : null;
+    }
+    case '@follower': {
+      const leader = highestLeader(voters, raftOf);
+      return voters.find((voter) => voter !== leader && raftOf(voter)?.role === 'follower') ?? null;
+    }
+    case '@voted':
+      return (
+        voters.find((voter) => {
+          const raft = raftOf(voter);
+          return raft?.role === 'unattached' && raft.votedId !== null && raft.votedId !== voter;
+        }) ?? null
+      );
+    default:
+      return null;
+  }
+}
+
+/** The up voter leading the highest epoch, if any. */
+function highestLeader(
+  voters: readonly NodeId[],
+  raftOf: (voter: NodeId) => RaftNode | null,
+): NodeId | null {
   let leader: NodeId | null = null;
   let epoch = -1;
   for (const voter of voters) {
-    const raft = quorumMachineOf(world, voter)?.raft;
+    const raft = raftOf(voter);
     if (raft?.isLeader && raft.epoch > epoch) {
       leader = voter;
       epoch = raft.epoch;
     }
   }
-  if (reference === '@leader') return leader;
-  if (reference === '@follower') {
-    return (
-      voters.find(
-        (voter) => voter !== leader && quorumMachineOf(world, voter)?.raft.role === 'follower',
-      ) ?? null
-    );
-  }
-  return null;
+  return leader;
 }
 
 /** Watches who leads after the heal, for the liveness checks. */

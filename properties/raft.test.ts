@@ -1,9 +1,9 @@
 // The KRaft metadata quorum: the counterparts of Kafka's own Raft simulation tests, as named
-// scenarios, then property tests over random fault schedules, then the historical-bug switches.
+// scenarios, then property tests over random fault schedules (the historical-bug switches are
+// hunted in raft-bugs.test.ts).
 
 import { describe, expect, it } from 'vitest';
 import type { TimedFault } from '../sim/faults.ts';
-import type { BugName } from '../sim/kafka/bugs.ts';
 import type { TraceEvent } from '../sim/kernel/trace.ts';
 import { sampleFaultSchedule } from './fault-arbitraries.ts';
 import {
@@ -13,6 +13,7 @@ import {
   runQuorum,
   voterIds,
 } from './raft-harness.ts';
+import { QUORUM_PROFILES } from './raft-profiles.ts';
 
 interface Observed {
   readonly result: QuorumRunResult;
@@ -209,9 +210,16 @@ const FAULT_NODES = (voters: number) => [
   '@follower',
 ];
 
-function randomRun(seed: number, voters: number, bug: BugName | null): QuorumRunResult {
+/**
+ * A seed's schedule: the general swarm (every family, no aim) for one seed in five, else one of
+ * the bug-hunting profiles (raft-profiles.ts) in turn, with the Raft settings it runs with.
+ */
+function randomRun(seed: number, voters: number): QuorumRunResult {
+  const profile = QUORUM_PROFILES[seed % (QUORUM_PROFILES.length + 1)];
   const faults = sampleFaultSchedule(
-    { nodes: FAULT_NODES(voters), startMs: 0, endMs: 30_000, faultsMax: 20 },
+    profile === undefined
+      ? { nodes: FAULT_NODES(voters), startMs: 0, endMs: 30_000, faultsMax: 20 }
+      : profile.faults(voters, 30_000),
     seed,
   );
   return runQuorum({
@@ -221,7 +229,7 @@ function randomRun(seed: number, voters: number, bug: BugName | null): QuorumRun
     faultPhaseMs: 30_000,
     healPhaseMs: 15_000,
     faults,
-    bugs: new Set(bug === null ? [] : [bug]),
+    ...(profile?.raft === undefined ? {} : { raft: profile.raft }),
   });
 }
 
@@ -231,7 +239,7 @@ describe('metadata quorum under random faults', () => {
       timeout: 120_000,
     }, () => {
       for (let seed = 1; seed <= 40; seed++) {
-        const result = randomRun(seed, voters, null);
+        const result = randomRun(seed, voters);
         expect(
           result.violations,
           `seed ${seed}: ${result.violations.map((violation) => violation.message).join('\n')}`,
@@ -239,39 +247,4 @@ describe('metadata quorum under random faults', () => {
       }
     });
   }
-});
-
-describe('historical-bug switches of the metadata quorum', () => {
-  // Seeds-to-find measured when the budget was set: 84 (3 voters) and 106 (5 voters).
-  for (const [voters, budget] of [
-    [3, 150],
-    [5, 150],
-  ] as const) {
-    it(`raft-vote-ignores-log: random faults lose a committed entry within ${budget} seeds (${voters} voters)`, {
-      timeout: 300_000,
-    }, () => {
-      let found: number | null = null;
-      for (let seed = 1; seed <= budget && found === null; seed++) {
-        if (randomRun(seed, voters, 'raft-vote-ignores-log').counts.has('raft-log-matching'))
-          found = seed;
-      }
-      console.log(`raft-vote-ignores-log (${voters} voters): found at seed ${found}`);
-      expect(found).not.toBeNull();
-      expect(randomRun(found as number, voters, null).violations).toEqual([]);
-    });
-  }
-
-  it('raft-no-check-quorum: an isolated leader keeps serving a bridging broker stale metadata', () => {
-    // The leader is cut off from the other voters but not from the brokers, which bridge the split.
-    const faults: TimedFault[] = [
-      { atMs: 5_000, kind: 'partition', groups: [['@leader'], ['c1', 'c2', 'c3']], mode: 'silent' },
-    ];
-    const buggy = run({
-      faults,
-      bugs: new Set(['raft-no-check-quorum']),
-      faultPhaseMs: 30_000,
-    }).result;
-    expect(buggy.counts.has('metadata-staleness-bounded')).toBe(true);
-    expect(run({ faults, faultPhaseMs: 30_000 }).result.violations).toEqual([]);
-  });
 });

@@ -21,9 +21,22 @@ export type Fault =
       readonly targets: readonly NodeId[];
       readonly mode: BlockMode;
     }
-  | { readonly kind: 'isolate'; readonly node: NodeId; readonly mode: BlockMode }
+  /** Cut a node off; with `healAfterMs`, heal every partition that long after. */
+  | {
+      readonly kind: 'isolate';
+      readonly node: NodeId;
+      readonly mode: BlockMode;
+      readonly healAfterMs?: Ms;
+    }
   | { readonly kind: 'heal' }
   | { readonly kind: 'crash'; readonly node: NodeId; readonly crash: CrashKind }
+  /** Crash a node, then restart that same node `downMs` later (a power cycle, a reboot). */
+  | {
+      readonly kind: 'bounce';
+      readonly node: NodeId;
+      readonly crash: CrashKind;
+      readonly downMs: Ms;
+    }
   | { readonly kind: 'restart'; readonly node: NodeId }
   | { readonly kind: 'stop'; readonly node: NodeId }
   | { readonly kind: 'pause'; readonly node: NodeId; readonly durationMs: Ms }
@@ -32,12 +45,18 @@ export type Fault =
   | { readonly kind: 'clog'; readonly source: NodeId; readonly target: NodeId }
   | { readonly kind: 'release' };
 
-export type TimedFault = Fault & { readonly atMs: Ms };
+/**
+ * A fault and when it fires. With `awaitMs`, a fault whose role references do not all resolve at
+ * `atMs` waits up to that long and fires right after the first event that makes them resolve:
+ * "crash the first voter that grants a vote after 10 s" (see resolveFault).
+ */
+export type TimedFault = Fault & { readonly atMs: Ms; readonly awaitMs?: Ms };
 
 /**
  * A fault may name a node by role instead of id: `@leader` is resolved when the fault fires (the
  * current metadata leader, say), so a schedule can say "isolate the leader" without knowing who
- * will lead. A reference that resolves to nothing makes the fault do nothing.
+ * will lead. A reference that resolves to nothing makes the fault do nothing (or, with `awaitMs`,
+ * wait for the role).
  */
 export type NodeResolver = (reference: NodeId) => NodeId | null;
 
@@ -82,6 +101,7 @@ export function resolveFault(fault: Fault, resolve: NodeResolver): Fault | null 
     }
     case 'isolate':
     case 'crash':
+    case 'bounce':
     case 'restart':
     case 'stop':
     case 'pause':
@@ -108,17 +128,23 @@ export function resolveFault(fault: Fault, resolve: NodeResolver): Fault | null 
 export type FaultKind = Fault['kind'];
 
 /**
- * Applies one fault now. A fault that does not fit the node's state (crash a node that is down,
- * restart one that is up, pause one that is not up) does nothing: schedules are drawn blind, and
- * shrinking removes faults, so each must make sense on its own.
+ * Applies one fault now; false when a role reference resolved to nothing. A fault that does not
+ * fit the node's state (crash a node that is down, restart one that is up, pause one that is not
+ * up) does nothing: schedules are drawn blind, and shrinking removes faults, so each must make
+ * sense on its own.
  */
 export function applyFault<M extends Message>(
   world: World<M>,
   unresolved: Fault,
   resolve: NodeResolver = noRoles,
-): void {
+): boolean {
   const fault = resolveFault(unresolved, resolve);
-  if (fault === null) return;
+  if (fault === null) return false;
+  applyResolved(world, fault);
+  return true;
+}
+
+function applyResolved<M extends Message>(world: World<M>, fault: Fault): void {
   switch (fault.kind) {
     case 'partition':
       world.partition(fault.groups, fault.mode);
@@ -128,6 +154,8 @@ export function applyFault<M extends Message>(
       return;
     case 'isolate':
       world.isolate(fault.node, fault.mode);
+      if (fault.healAfterMs !== undefined)
+        world.at(world.nowMs + fault.healAfterMs, 'fault heal', () => world.heal());
       return;
     case 'heal':
       world.heal();
@@ -135,6 +163,15 @@ export function applyFault<M extends Message>(
     case 'crash':
       if (world.node(fault.node).status !== 'down') world.crash(fault.node, fault.crash);
       return;
+    case 'bounce': {
+      const node = fault.node;
+      if (world.node(node).status === 'down') return;
+      world.crash(node, fault.crash);
+      world.at(world.nowMs + fault.downMs, 'fault restart', () => {
+        if (world.node(node).status === 'down') world.restart(node);
+      });
+      return;
+    }
     case 'restart':
       if (world.node(fault.node).status === 'down') world.restart(fault.node);
       return;
@@ -161,15 +198,42 @@ export function applyFault<M extends Message>(
   }
 }
 
-/** Schedules every fault of a schedule on the world's clock. */
+/**
+ * Schedules every fault of a schedule on the world's clock, those before `endMs` only (the end of
+ * a fault phase). A fault that awaits its roles is checked again after every event until they
+ * resolve or its wait runs out (at `endMs` at the latest); it then fires at once, before the next
+ * event, on the nodes the roles name at that moment.
+ */
 export function scheduleFaults<M extends Message>(
   world: World<M>,
   faults: readonly TimedFault[],
   resolve: NodeResolver = noRoles,
+  endMs: Ms = Number.POSITIVE_INFINITY,
 ): void {
-  for (const fault of faults) {
-    world.at(fault.atMs, `fault ${fault.kind}`, () => applyFault(world, fault, resolve));
+  const awaiting: { readonly fault: TimedFault; readonly untilMs: Ms }[] = [];
+  const timed = faults.filter((fault) => fault.atMs < endMs);
+  for (const fault of timed) {
+    world.at(fault.atMs, `fault ${fault.kind}`, () => {
+      if (applyFault(world, fault, resolve) || fault.awaitMs === undefined) return;
+      // The wait ends before endMs: nothing fires once the fault phase is over.
+      awaiting.push({ fault, untilMs: Math.min(fault.atMs + fault.awaitMs, endMs - 1) });
+    });
   }
+  if (!timed.some((fault) => fault.awaitMs !== undefined)) return;
+  world.scheduler.addStepCheck(() => {
+    for (let index = 0; index < awaiting.length; ) {
+      const { fault, untilMs } = awaiting[index] as (typeof awaiting)[number];
+      const expired = world.nowMs > untilMs;
+      const resolved = expired ? null : resolveFault(fault, resolve);
+      if (!expired && resolved === null) {
+        index++;
+        continue;
+      }
+      awaiting.splice(index, 1);
+      // Fired here, between two events: the next awaiting fault already sees its effect.
+      if (resolved !== null) applyResolved(world, resolved);
+    }
+  });
 }
 
 /** The heal phase's first step: every partition, slow link and clog gone; every down node restarted. */

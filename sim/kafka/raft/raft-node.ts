@@ -189,6 +189,11 @@ export class RaftNode {
     return this.#highWatermark;
   }
 
+  /** As leader: the offset of this epoch's leader-change entry (Kafka's LeaderState epochStartOffset). */
+  get epochStartOffset(): number {
+    return this.#epochStartOffset;
+  }
+
   get isLeader(): boolean {
     return this.#role === 'leader';
   }
