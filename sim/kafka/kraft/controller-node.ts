@@ -360,50 +360,68 @@ export class KraftController implements Machine<ClusterMessage> {
       lastHeartbeatMs: this.#context.nowMs,
     });
     const isCaughtUp = request.currentMetadataOffset >= broker.brokerEpoch;
-    const records: MetadataRecord[] = [];
-    let shouldShutDown = false;
-    if (request.wantShutDown) {
-      if (!broker.inControlledShutdown && !broker.fenced) {
-        records.push({
-          type: 'BrokerInControlledShutdown',
-          brokerId: broker.brokerId,
-          brokerEpoch: broker.brokerEpoch,
-        });
-      }
-    } else if (broker.fenced && !request.wantFence && isCaughtUp) {
-      records.push({
-        type: 'UnfenceBroker',
-        brokerId: broker.brokerId,
-        brokerEpoch: broker.brokerEpoch,
+    const { lastOffset, shouldShutDown } = request.wantShutDown
+      ? this.#controlledShutdownStep(broker.brokerId, broker.brokerEpoch)
+      : this.#maybeUnfence(
+          broker.brokerId,
+          broker.brokerEpoch,
+          broker.fenced && !request.wantFence && isCaughtUp,
+        );
+    // A state change is answered once committed, as Kafka's controller does.
+    const respond = () =>
+      this.#context.send(source, {
+        kind: 'broker.heartbeat-response',
+        requestId: request.requestId,
+        error: 'NONE',
+        isCaughtUp,
+        isFenced: this.image.broker(broker.brokerId)?.fenced ?? true,
+        shouldShutDown,
+        controllerId: null,
       });
+    this.#afterCommit(lastOffset, respond, () =>
+      this.#reply(source, request, 'NOT_CONTROLLER', null),
+    );
+  }
+
+  /** Unfences a caught-up broker and elects it where it is now the best choice. */
+  #maybeUnfence(
+    brokerId: BrokerId,
+    brokerEpoch: number,
+    unfence: boolean,
+  ): { lastOffset: number; shouldShutDown: boolean } {
+    if (!unfence) return { lastOffset: -1, shouldShutDown: false };
+    let lastOffset = this.#append([{ type: 'UnfenceBroker', brokerId, brokerEpoch }]);
+    lastOffset = Math.max(
+      lastOffset,
+      this.#append(recordsForBrokerUsable(this.image, brokerId, { elr: this.#config.elr })),
+    );
+    return { lastOffset, shouldShutDown: false };
+  }
+
+  /** Moves leadership away from a broker shutting down; when it leads nothing, fences it and lets it go. */
+  #controlledShutdownStep(
+    brokerId: BrokerId,
+    brokerEpoch: number,
+  ): { lastOffset: number; shouldShutDown: boolean } {
+    const broker = this.image.broker(brokerId);
+    let lastOffset = -1;
+    if (broker !== undefined && !broker.inControlledShutdown && !broker.fenced) {
+      lastOffset = this.#append([{ type: 'BrokerInControlledShutdown', brokerId, brokerEpoch }]);
     }
-    this.#append(records);
-    if (request.wantShutDown) {
-      this.#append(
-        recordsForBrokerUnavailable(this.image, broker.brokerId, { elr: this.#config.elr }),
+    lastOffset = Math.max(
+      lastOffset,
+      this.#append(recordsForBrokerUnavailable(this.image, brokerId, { elr: this.#config.elr })),
+    );
+    const shouldShutDown = !this.image
+      .allPartitions()
+      .some((partition) => partition.leader === brokerId);
+    if (shouldShutDown && !(this.image.broker(brokerId)?.fenced ?? true)) {
+      lastOffset = Math.max(
+        lastOffset,
+        this.#append([{ type: 'FenceBroker', brokerId, brokerEpoch }]),
       );
-      // Done when it leads nothing: it is fenced and told to go.
-      shouldShutDown = !this.image
-        .allPartitions()
-        .some((partition) => partition.leader === broker.brokerId);
-      if (shouldShutDown && !(this.image.broker(broker.brokerId)?.fenced ?? true)) {
-        this.#append([
-          { type: 'FenceBroker', brokerId: broker.brokerId, brokerEpoch: broker.brokerEpoch },
-        ]);
-      }
-    } else if (records.length > 0) {
-      this.#append(recordsForBrokerUsable(this.image, broker.brokerId, { elr: this.#config.elr }));
     }
-    const current = this.image.broker(broker.brokerId);
-    this.#context.send(source, {
-      kind: 'broker.heartbeat-response',
-      requestId: request.requestId,
-      error: 'NONE',
-      isCaughtUp,
-      isFenced: current?.fenced ?? true,
-      shouldShutDown,
-      controllerId: null,
-    });
+    return { lastOffset, shouldShutDown };
   }
 
   #onCreateTopics(source: string, request: CreateTopicsRequest): void {
