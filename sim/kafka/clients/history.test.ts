@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest';
+import { History } from './history.ts';
+
+function clock() {
+  let nowMs = 0;
+  return {
+    now: () => nowMs,
+    at(ms: number) {
+      nowMs = ms;
+    },
+  };
+}
+
+describe('History', () => {
+  it("writes DESIGN.md's JSON Lines shape: invoke, then ok with the offset", () => {
+    const time = clock();
+    const history = new History(time.now);
+    time.at(1200);
+    const send = history.invoke('producer-1', 'send', {
+      acks: 'all',
+      topic: 't',
+      partition: 0,
+      key: 'k1',
+      value: 'p1-0',
+    });
+    time.at(1231);
+    history.ok(send, { offset: 0 });
+    expect(history.toJsonLines()).toBe(
+      '{"index":0,"atMs":1200,"process":"producer-1","type":"invoke","f":"send","acks":"all","topic":"t","partition":0,"key":"k1","value":"p1-0"}\n' +
+        '{"index":1,"atMs":1231,"process":"producer-1","type":"ok","f":"send","acks":"all","topic":"t","partition":0,"key":"k1","value":"p1-0","offset":0}\n',
+    );
+  });
+
+  it('records fail only when no attempt could have written', () => {
+    const history = new History(() => 0);
+    const clean = history.invoke('p', 'send', {
+      acks: 'all',
+      topic: 't',
+      partition: 0,
+      value: 'a',
+    });
+    history.fail(clean, 'NOT_ENOUGH_REPLICAS');
+    const timedOut = history.invoke('p', 'send', {
+      acks: 'all',
+      topic: 't',
+      partition: 0,
+      value: 'b',
+    });
+    history.markIndeterminate(timedOut, 'REQUEST_TIMED_OUT');
+    // A later retry failed cleanly, but the first attempt may still have written.
+    history.fail(timedOut, 'NOT_ENOUGH_REPLICAS');
+    const completions = history.entries.filter((entry) => entry.type !== 'invoke');
+    expect(completions.map((entry) => [entry.value, entry.type, entry.error])).toEqual([
+      ['a', 'fail', 'NOT_ENOUGH_REPLICAS'],
+      ['b', 'info', 'REQUEST_TIMED_OUT'],
+    ]);
+  });
+
+  it('completes each operation exactly once and closes with final reads', () => {
+    const history = new History(() => 5);
+    const poll = history.invoke('consumer-1', 'poll', { topic: 't', partition: 0 });
+    expect(history.openCount).toBe(1);
+    history.ok(poll, { records: [[0, 'k1', 'p1-0']] });
+    expect(history.openCount).toBe(0);
+    expect(() => history.ok(poll)).toThrow(/operation 0 is not open/);
+    history.finalRead('b2', 't', 0, [[0, 'k1', 'p1-0']]);
+    expect(history.entries.at(-1)).toEqual({
+      index: 2,
+      atMs: 5,
+      process: 'final-reader',
+      type: 'ok',
+      f: 'final-read',
+      topic: 't',
+      partition: 0,
+      records: [[0, 'k1', 'p1-0']],
+      replica: 'b2',
+    });
+  });
+
+  it('names its bound when a run records too much', () => {
+    const history = new History(() => 0, 2);
+    history.invoke('p', 'poll', { topic: 't', partition: 0 });
+    history.invoke('p', 'poll', { topic: 't', partition: 0 });
+    expect(() => history.invoke('p', 'poll', { topic: 't', partition: 0 })).toThrow(
+      /entriesMax = 2/,
+    );
+  });
+});

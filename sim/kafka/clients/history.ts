@@ -1,0 +1,156 @@
+// The clients' history, in the shape of Jepsen's Kafka workload (DESIGN.md, "--history FILE"):
+// every client operation is an `invoke` followed by exactly one completion:
+//   ok    it happened (a send was acknowledged at an offset, a poll returned records)
+//   fail  it definitely did not happen: no attempt could have written
+//   info  indeterminate: some attempt timed out or got NOT_ENOUGH_REPLICAS_AFTER_APPEND, so the
+//         record may still become visible, even if a later retry failed cleanly
+// The `final-read` lines, one per replica and partition after the heal phase, close the history.
+// The history is the input of the end-of-run checkers; it is written as JSON Lines for external ones.
+
+import { AssertionError } from '../../kernel/assert.ts';
+import type { Ms } from '../../kernel/time.ts';
+
+export type OperationType = 'invoke' | 'ok' | 'fail' | 'info';
+export type OperationFunction = 'send' | 'poll' | 'final-read';
+export type Acks = '0' | '1' | 'all';
+
+/** A record as histories list them: [offset, key, value]. */
+export type HistoryRecord = readonly [number, string | null, string | null];
+
+export interface HistoryEntry {
+  readonly index: number;
+  readonly atMs: Ms;
+  readonly process: string;
+  readonly type: OperationType;
+  readonly f: OperationFunction;
+  readonly acks?: Acks;
+  readonly topic: string;
+  readonly partition: number;
+  readonly key?: string | null;
+  readonly value?: string | null;
+  readonly offset?: number;
+  readonly error?: string;
+  readonly records?: readonly HistoryRecord[];
+  readonly replica?: string;
+}
+
+type Fields = Omit<HistoryEntry, 'index' | 'atMs' | 'process' | 'type' | 'f'>;
+
+interface OpenOperation {
+  readonly process: string;
+  readonly f: OperationFunction;
+  readonly fields: Fields;
+  /** Set when any attempt may have written: the operation can no longer `fail`. */
+  indeterminate: string | null;
+}
+
+export class History {
+  readonly #entries: HistoryEntry[] = [];
+  readonly #open = new Map<number, OpenOperation>();
+  readonly #nowMs: () => Ms;
+  readonly #entriesMax: number;
+  #operationIdNext = 0;
+
+  constructor(nowMs: () => Ms, entriesMax = 5_000_000) {
+    this.#nowMs = nowMs;
+    this.#entriesMax = entriesMax;
+  }
+
+  get entries(): readonly HistoryEntry[] {
+    return this.#entries;
+  }
+
+  /** Operations invoked and not yet completed. */
+  get openCount(): number {
+    return this.#open.size;
+  }
+
+  /** Starts an operation; returns its id for the completion. */
+  invoke(process: string, f: OperationFunction, fields: Fields): number {
+    const id = this.#operationIdNext++;
+    this.#open.set(id, { process, f, fields, indeterminate: null });
+    this.#push(process, 'invoke', f, fields);
+    return id;
+  }
+
+  /** An attempt of the operation may have written (a timeout, NOT_ENOUGH_REPLICAS_AFTER_APPEND). */
+  markIndeterminate(operationId: number, error: string): void {
+    const operation = this.#operation(operationId);
+    operation.indeterminate ??= error;
+  }
+
+  ok(operationId: number, fields: Partial<Fields> = {}): void {
+    this.#complete(operationId, 'ok', fields);
+  }
+
+  /**
+   * The operation did not happen. An operation with an indeterminate attempt is recorded as `info`
+   * (with that attempt's error) instead: a later clean failure cannot undo a write that may exist.
+   */
+  fail(operationId: number, error: string): void {
+    const operation = this.#operation(operationId);
+    if (operation.indeterminate !== null)
+      this.#complete(operationId, 'info', { error: operation.indeterminate });
+    else this.#complete(operationId, 'fail', { error });
+  }
+
+  info(operationId: number, error: string): void {
+    this.#complete(operationId, 'info', { error });
+  }
+
+  /** One replica's whole partition after healing (closes the history). */
+  finalRead(
+    replica: string,
+    topic: string,
+    partition: number,
+    records: readonly HistoryRecord[],
+  ): void {
+    this.#push('final-reader', 'ok', 'final-read', { topic, partition, replica, records });
+  }
+
+  /** JSON Lines, one operation a line, keys in a fixed order. */
+  toJsonLines(): string {
+    return this.#entries.map((entry) => `${JSON.stringify(entry)}\n`).join('');
+  }
+
+  #operation(operationId: number): OpenOperation {
+    const operation = this.#open.get(operationId);
+    if (operation === undefined)
+      throw new AssertionError(`history: operation ${operationId} is not open`);
+    return operation;
+  }
+
+  #complete(
+    operationId: number,
+    type: Exclude<OperationType, 'invoke'>,
+    fields: Partial<Fields>,
+  ): void {
+    const operation = this.#operation(operationId);
+    this.#open.delete(operationId);
+    this.#push(operation.process, type, operation.f, { ...operation.fields, ...fields });
+  }
+
+  #push(process: string, type: OperationType, f: OperationFunction, fields: Fields): void {
+    if (this.#entries.length >= this.#entriesMax) {
+      throw new AssertionError(`history: bound entriesMax = ${this.#entriesMax} exceeded`);
+    }
+    const { acks, topic, partition, key, value, offset, error, records, replica } = fields;
+    const entry: HistoryEntry = {
+      index: this.#entries.length,
+      atMs: this.#nowMs(),
+      process,
+      type,
+      f,
+      ...(acks === undefined ? {} : { acks }),
+      topic,
+      partition,
+      ...(key === undefined ? {} : { key }),
+      ...(value === undefined ? {} : { value }),
+      ...(offset === undefined ? {} : { offset }),
+      ...(error === undefined ? {} : { error }),
+      ...(records === undefined ? {} : { records }),
+      ...(replica === undefined ? {} : { replica }),
+    };
+    this.#entries.push(entry);
+  }
+}
