@@ -1,0 +1,106 @@
+import { describe, expect, it } from 'vitest';
+import { type LeaderRules, LeaderState } from './leader-state.ts';
+
+const RULES: LeaderRules = {
+  replicaLagTimeMaxMs: 30_000,
+  effectiveMinIsr: 2,
+  isrJoinOnStaleHighWatermark: false,
+  highWatermarkIgnoresMinIsr: false,
+};
+const ALL_ELIGIBLE = () => true;
+
+function leader(isr = ['b1', 'b2', 'b3'], epochStartOffset = 10, highWatermark = 10): LeaderState {
+  return new LeaderState({
+    leaderId: 'b1',
+    leaderEpoch: 3,
+    epochStartOffset,
+    replicas: ['b1', 'b2', 'b3'],
+    isr,
+    highWatermark,
+    nowMs: 0,
+  });
+}
+
+describe('LeaderState', () => {
+  it('advances the high watermark to the smallest log end offset of the ISR', () => {
+    const state = leader();
+    state.recordFetch('b2', 15, 20, 100);
+    state.recordFetch('b3', 12, 20, 100);
+    expect(state.maybeAdvanceHighWatermark(20, 100, RULES, ALL_ELIGIBLE)).toBe(true);
+    expect(state.highWatermark).toBe(12);
+    // Never backwards.
+    state.recordFetch('b3', 11, 20, 200);
+    expect(state.maybeAdvanceHighWatermark(20, 200, RULES, ALL_ELIGIBLE)).toBe(false);
+    expect(state.highWatermark).toBe(12);
+  });
+
+  it('holds the high watermark while the ISR is below the effective min ISR (KAFKA-15583)', () => {
+    const state = leader(['b1']);
+    expect(state.maybeAdvanceHighWatermark(20, 100, RULES, () => false)).toBe(false);
+    expect(state.highWatermark).toBe(10);
+    expect(
+      state.maybeAdvanceHighWatermark(
+        20,
+        100,
+        { ...RULES, highWatermarkIgnoresMinIsr: true },
+        () => false,
+      ),
+    ).toBe(true);
+    expect(state.highWatermark).toBe(20);
+  });
+
+  it('counts caught-up eligible followers outside the ISR, not lagging or fenced ones', () => {
+    const state = leader(['b1', 'b2']);
+    state.recordFetch('b2', 20, 20, 100);
+    state.recordFetch('b3', 14, 14, 100); // caught up with the leader as it was then
+    expect(state.maybeAdvanceHighWatermark(20, 100, RULES, ALL_ELIGIBLE)).toBe(true);
+    expect(state.highWatermark).toBe(14);
+    // Fenced (not eligible): it no longer holds the high watermark back.
+    expect(state.maybeAdvanceHighWatermark(20, 100, RULES, (id) => id !== 'b3')).toBe(true);
+    expect(state.highWatermark).toBe(20);
+  });
+
+  it('finds ISR members that have not caught up within replica.lag.time.max.ms', () => {
+    const state = leader();
+    state.recordFetch('b2', 20, 20, 1_000);
+    state.recordFetch('b3', 5, 20, 1_000);
+    expect(state.laggingMembers(30_000, RULES)).toEqual([]);
+    expect(state.laggingMembers(30_001, RULES)).toEqual(['b3']);
+    expect(state.laggingMembers(31_001, RULES)).toEqual(['b2', 'b3']);
+  });
+
+  it('lets a follower join only after fetching in this epoch and reaching the HW and the epoch start (KAFKA-7128)', () => {
+    const state = leader(['b1', 'b2'], 30, 25);
+    expect(state.joinableFollowers(RULES)).toEqual([]);
+    state.recordFetch('b3', 26, 40, 100);
+    // Past the (stale) high watermark but not the epoch start offset.
+    expect(state.joinableFollowers(RULES)).toEqual([]);
+    expect(state.joinableFollowers({ ...RULES, isrJoinOnStaleHighWatermark: true })).toEqual([
+      'b3',
+    ]);
+    state.recordFetch('b3', 30, 40, 200);
+    expect(state.joinableFollowers(RULES)).toEqual(['b3']);
+  });
+
+  it('uses the maximal ISR while an AlterPartition is pending (KIP-497)', () => {
+    const state = leader(['b1', 'b2']);
+    state.recordFetch('b2', 30, 30, 100);
+    state.recordFetch('b3', 12, 30, 100);
+    state.proposeIsr(['b1', 'b2', 'b3']);
+    expect(state.maximalIsr).toEqual(['b1', 'b2', 'b3']);
+    expect(() => state.proposeIsr(['b1'])).toThrow(/already pending/);
+    state.maybeAdvanceHighWatermark(30, 100, RULES, () => false);
+    expect(state.highWatermark).toBe(12);
+    state.completeIsrChange(null);
+    expect(state.isr).toEqual(['b1', 'b2']);
+    expect(state.maximalIsr).toEqual(['b1', 'b2']);
+    state.proposeIsr(['b1', 'b2', 'b3']);
+    state.completeIsrChange(['b1', 'b2', 'b3']);
+    expect(state.isr).toEqual(['b1', 'b2', 'b3']);
+  });
+
+  it('refuses a leader outside its ISR and a proposal that drops the leader', () => {
+    expect(() => leader(['b2', 'b3'])).toThrow(/not in its ISR/);
+    expect(() => leader().proposeIsr(['b2'])).toThrow(/leaves out the leader/);
+  });
+});

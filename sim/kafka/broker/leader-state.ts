@@ -1,0 +1,201 @@
+// What a partition leader knows about its followers, and the rules it applies with it
+// (Kafka's Partition and ReplicaState):
+// - a follower's log end offset and "caught up" time come from its fetches: a fetch at or past the
+//   leader's log end offset (as of the previous fetch) means it was caught up then;
+// - ISR shrink: a follower not caught up within replica.lag.time.max.ms (30 s) leaves the ISR;
+// - ISR expand (KAFKA-7128): a follower rejoins once it has fetched in the current leader epoch
+//   and reached both the high watermark and the leader's epoch start offset (the `isr-join-stale-hw`
+//   behaviour checks the high watermark only);
+// - while an AlterPartition is pending, the leader uses the maximal ISR (current ∪ pending
+//   additions) for the high watermark (KIP-497);
+// - the high watermark is the smallest log end offset among the maximal ISR (the leader included)
+//   and the caught-up eligible followers not yet in it, and it advances only while |ISR| ≥ min(min.insync.replicas, replication factor) (KAFKA-15583;
+//   the `hw-ignores-min-isr` behaviour drops that condition). It never goes backwards.
+// Pure state and functions: the broker feeds fetches in and sends the AlterPartition requests out.
+
+import { AssertionError } from '../../kernel/assert.ts';
+import type { Ms } from '../../kernel/time.ts';
+import type { BrokerId } from '../controller/records.ts';
+
+export interface FollowerProgress {
+  readonly brokerId: BrokerId;
+  /** The follower's log end offset as its last fetch said (-1: unknown). */
+  logEndOffset: number;
+  /** The last time a fetch showed it caught up with the leader. */
+  lastCaughtUpMs: Ms;
+  /** The leader's log end offset when the follower last fetched (what "caught up" is measured against). */
+  leaderEndOffsetAtLastFetch: number;
+  /** When the follower last fetched. */
+  lastFetchMs: Ms;
+  /** Whether it has fetched in the current leader epoch. */
+  fetchedInEpoch: boolean;
+}
+
+export interface LeaderRules {
+  /** replica.lag.time.max.ms (30000) */
+  readonly replicaLagTimeMaxMs: Ms;
+  /** min(min.insync.replicas, replication factor) */
+  readonly effectiveMinIsr: number;
+  /** KAFKA-7128 off: join the ISR on reaching the (possibly stale) high watermark alone. */
+  readonly isrJoinOnStaleHighWatermark: boolean;
+  /** KAFKA-15583 off: advance the high watermark below min ISR too. */
+  readonly highWatermarkIgnoresMinIsr: boolean;
+}
+
+export class LeaderState {
+  readonly leaderId: BrokerId;
+  readonly leaderEpoch: number;
+  /** The offset of the first record of this leader epoch in the leader's log. */
+  readonly epochStartOffset: number;
+  readonly #followers = new Map<BrokerId, FollowerProgress>();
+  /** The ISR the controller last confirmed. */
+  #isr: readonly BrokerId[];
+  /** An ISR change sent in an AlterPartition and not yet answered. */
+  #pendingIsr: readonly BrokerId[] | null = null;
+  #highWatermark: number;
+
+  constructor(input: {
+    leaderId: BrokerId;
+    leaderEpoch: number;
+    epochStartOffset: number;
+    replicas: readonly BrokerId[];
+    isr: readonly BrokerId[];
+    highWatermark: number;
+    nowMs: Ms;
+  }) {
+    if (!input.isr.includes(input.leaderId)) {
+      throw new AssertionError(`leader ${input.leaderId} not in its ISR [${input.isr.join(',')}]`);
+    }
+    this.leaderId = input.leaderId;
+    this.leaderEpoch = input.leaderEpoch;
+    this.epochStartOffset = input.epochStartOffset;
+    this.#isr = input.isr;
+    this.#highWatermark = input.highWatermark;
+    for (const brokerId of input.replicas) {
+      if (brokerId === input.leaderId) continue;
+      // A new leader gives every follower a full lag window before it may be removed (Kafka resets
+      // lastCaughtUpTime for ISR members when it becomes leader).
+      this.#followers.set(brokerId, {
+        brokerId,
+        logEndOffset: -1,
+        lastCaughtUpMs: input.isr.includes(brokerId) ? input.nowMs : Number.NEGATIVE_INFINITY,
+        leaderEndOffsetAtLastFetch: -1,
+        lastFetchMs: Number.NEGATIVE_INFINITY,
+        fetchedInEpoch: false,
+      });
+    }
+  }
+
+  get isr(): readonly BrokerId[] {
+    return this.#isr;
+  }
+
+  get pendingIsr(): readonly BrokerId[] | null {
+    return this.#pendingIsr;
+  }
+
+  /** The committed ISR plus any member a pending AlterPartition adds (KIP-497). */
+  get maximalIsr(): readonly BrokerId[] {
+    const pending = this.#pendingIsr;
+    if (pending === null) return this.#isr;
+    return [...this.#isr, ...pending.filter((brokerId) => !this.#isr.includes(brokerId))];
+  }
+
+  get highWatermark(): number {
+    return this.#highWatermark;
+  }
+
+  follower(brokerId: BrokerId): FollowerProgress | undefined {
+    return this.#followers.get(brokerId);
+  }
+
+  /**
+   * A follower fetched at `fetchOffset` (after the epoch check passed): record its progress. It
+   * was caught up if it fetched at or past the leader's log end offset now, or at or past the
+   * leader's log end offset of its previous fetch (then it caught up as of that fetch).
+   */
+  recordFetch(
+    brokerId: BrokerId,
+    fetchOffset: number,
+    leaderLogEndOffset: number,
+    nowMs: Ms,
+  ): void {
+    const follower = this.#followers.get(brokerId);
+    if (follower === undefined)
+      throw new AssertionError(`${brokerId} is not a follower of this partition`);
+    if (fetchOffset >= leaderLogEndOffset) follower.lastCaughtUpMs = nowMs;
+    else if (
+      follower.leaderEndOffsetAtLastFetch >= 0 &&
+      fetchOffset >= follower.leaderEndOffsetAtLastFetch
+    ) {
+      follower.lastCaughtUpMs = Math.max(follower.lastCaughtUpMs, follower.lastFetchMs);
+    }
+    follower.logEndOffset = fetchOffset;
+    follower.leaderEndOffsetAtLastFetch = leaderLogEndOffset;
+    follower.lastFetchMs = nowMs;
+    follower.fetchedInEpoch = true;
+  }
+
+  /** ISR members (not the leader) that have not caught up within replica.lag.time.max.ms. */
+  laggingMembers(nowMs: Ms, rules: LeaderRules): BrokerId[] {
+    return this.#isr.filter((brokerId) => {
+      if (brokerId === this.leaderId) return false;
+      const follower = this.#followers.get(brokerId);
+      return follower === undefined || nowMs - follower.lastCaughtUpMs > rules.replicaLagTimeMaxMs;
+    });
+  }
+
+  /** Followers out of the ISR that may join it now (KAFKA-7128). */
+  joinableFollowers(rules: LeaderRules): BrokerId[] {
+    const result: BrokerId[] = [];
+    for (const follower of this.#followers.values()) {
+      if (this.maximalIsr.includes(follower.brokerId) || !follower.fetchedInEpoch) continue;
+      const reachedHighWatermark = follower.logEndOffset >= this.#highWatermark;
+      const reachedEpochStart = follower.logEndOffset >= this.epochStartOffset;
+      if (reachedHighWatermark && (reachedEpochStart || rules.isrJoinOnStaleHighWatermark))
+        result.push(follower.brokerId);
+    }
+    return result;
+  }
+
+  /** Records an AlterPartition sent; the maximal ISR counts its additions until it is answered. */
+  proposeIsr(isr: readonly BrokerId[]): void {
+    if (this.#pendingIsr !== null) throw new AssertionError('an AlterPartition is already pending');
+    if (!isr.includes(this.leaderId))
+      throw new AssertionError(`proposed ISR [${isr.join(',')}] leaves out the leader`);
+    this.#pendingIsr = isr;
+  }
+
+  /** The controller answered: the committed ISR (null: the proposal was refused). */
+  completeIsrChange(isr: readonly BrokerId[] | null): void {
+    this.#pendingIsr = null;
+    if (isr !== null) this.#isr = isr;
+  }
+
+  /**
+   * Advances the high watermark to the smallest log end offset among the maximal ISR and the
+   * followers that are caught up (within the lag time) and eligible (registered, unfenced, not
+   * shutting down) though not yet in the ISR, as Kafka's maybeIncrementLeaderHW does, if that is
+   * larger and the ISR is large enough; returns whether it moved.
+   */
+  maybeAdvanceHighWatermark(
+    leaderLogEndOffset: number,
+    nowMs: Ms,
+    rules: LeaderRules,
+    isEligible: (brokerId: BrokerId) => boolean,
+  ): boolean {
+    if (this.#isr.length < rules.effectiveMinIsr && !rules.highWatermarkIgnoresMinIsr) return false;
+    const maximalIsr = this.maximalIsr;
+    let candidate = leaderLogEndOffset;
+    for (const follower of this.#followers.values()) {
+      const inIsr = maximalIsr.includes(follower.brokerId);
+      const caughtUp =
+        nowMs - follower.lastCaughtUpMs <= rules.replicaLagTimeMaxMs &&
+        isEligible(follower.brokerId);
+      if (inIsr || caughtUp) candidate = Math.min(candidate, follower.logEndOffset);
+    }
+    if (candidate <= this.#highWatermark) return false;
+    this.#highWatermark = candidate;
+    return true;
+  }
+}
