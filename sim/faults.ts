@@ -241,5 +241,22 @@ export function healEverything<M extends Message>(world: World<M>): void {
   world.heal();
   world.unslowAll();
   world.releaseAll();
-  for (const host of world.nodes()) if (host.status === 'down') world.restart(host.id);
+  for (const host of world.nodes()) {
+    if (host.status === 'down') world.restart(host.id);
+    else if (host.status === 'stopping') restartWhenStopped(world, host.id, HEAL_STOP_WAIT_MS);
+  }
+}
+
+/** How long the heal phase waits for a graceful stop under way to finish (the host's stop timeout). */
+const HEAL_STOP_WAIT_MS: Ms = 31_000;
+const HEAL_POLL_MS: Ms = 100;
+
+/** A node still shutting down when the heal begins is restarted as soon as it is down. */
+function restartWhenStopped<M extends Message>(world: World<M>, node: NodeId, waitMs: Ms): void {
+  world.at(world.nowMs + HEAL_POLL_MS, 'heal restart', () => {
+    const status = world.node(node).status;
+    if (status === 'down') world.restart(node);
+    else if (status === 'stopping' && waitMs > HEAL_POLL_MS)
+      restartWhenStopped(world, node, waitMs - HEAL_POLL_MS);
+  });
 }
