@@ -1,0 +1,424 @@
+// A partition's log on a broker's disk: record batches stamped with the epoch of the leader that
+// appended them, and the leader-epoch cache (epoch → start offset) checkpointed beside it.
+// Modelled on Kafka's UnifiedLog and LeaderEpochFileCache. One file of batches for now; segments,
+// retention and compaction come later behind the same interface. Nothing here knows the high
+// watermark: the replica decides what to expose, the log only stores.
+
+import { AssertionError, assert } from '../../kernel/assert.ts';
+import type { CheckpointFile, Disk, LogFile } from '../../kernel/disk.ts';
+import { assertMs, type Ms } from '../../kernel/time.ts';
+
+/** Kafka's UNDEFINED_EPOCH: no epoch (an empty log's last epoch, an unknown epoch in a lookup). */
+export const UNDEFINED_EPOCH = -1;
+/** Kafka's UNDEFINED_EPOCH_OFFSET: the end offset of an epoch the log cannot place. */
+export const UNDEFINED_EPOCH_OFFSET = -1;
+
+/** Kafka's record batch header (RecordBatch V2: 61 bytes). */
+export const BATCH_OVERHEAD_BYTES = 61;
+/** A record's framing (length, attributes, deltas, key and value lengths, headers: varints). */
+export const RECORD_OVERHEAD_BYTES = 7;
+/** One line of the leader-epoch checkpoint ("epoch startOffset"). */
+const CHECKPOINT_ENTRY_BYTES = 16;
+
+/** A record as a producer sends it, before the leader gives it an offset. */
+export interface RecordInput {
+  readonly key: string | null;
+  readonly value: string | null;
+  /** Idempotent producer fields, when the producer has them. */
+  readonly producerId?: number;
+  readonly sequence?: number;
+}
+
+export interface LogRecord extends RecordInput {
+  readonly offset: number;
+}
+
+export interface RecordBatch {
+  readonly baseOffset: number;
+  readonly lastOffset: number;
+  /** The epoch of the leader that appended it (Kafka's partitionLeaderEpoch). */
+  readonly leaderEpoch: number;
+  readonly records: readonly LogRecord[];
+  readonly sizeBytes: number;
+  /** When the leader appended it; a follower keeps the leader's value. */
+  readonly appendedAtMs: Ms;
+}
+
+/** A leader-epoch cache entry: the first offset written in `epoch`. */
+export interface EpochEntry {
+  readonly epoch: number;
+  readonly startOffset: number;
+}
+
+/** An OffsetsForLeaderEpoch answer. */
+export interface EpochEndOffset {
+  readonly epoch: number;
+  readonly endOffset: number;
+}
+
+export interface PartitionLogOptions {
+  /**
+   * The KIP-101 epoch lookup (KAFKA-6361, fixed by KIP-279): answer the requested epoch and the
+   * start of the next larger epoch, even for an epoch this log never had.
+   */
+  readonly kip101Lookup?: boolean;
+}
+
+const UNDEFINED_END: EpochEndOffset = { epoch: UNDEFINED_EPOCH, endOffset: UNDEFINED_EPOCH_OFFSET };
+
+export function partitionLogFileName(partition: string): string {
+  return `${partition}/log`;
+}
+
+export function leaderEpochCheckpointFileName(partition: string): string {
+  return `${partition}/leader-epoch-checkpoint`;
+}
+
+/** The size a batch of these records takes on disk. */
+export function batchSizeBytes(records: readonly RecordInput[]): number {
+  let sizeBytes = BATCH_OVERHEAD_BYTES;
+  for (const record of records) {
+    sizeBytes += RECORD_OVERHEAD_BYTES + (record.key?.length ?? 0) + (record.value?.length ?? 0);
+  }
+  return sizeBytes;
+}
+
+export class PartitionLog {
+  readonly partition: string;
+  readonly #disk: Disk;
+  readonly #file: LogFile<RecordBatch>;
+  readonly #checkpoint: CheckpointFile<readonly EpochEntry[]>;
+  readonly #kip101Lookup: boolean;
+  /** The leader-epoch cache: epochs and start offsets both strictly increasing. */
+  #epochs: EpochEntry[] = [];
+  /** Bumped on every truncation that removed batches, so checkers know when to look again. */
+  truncations = 0;
+
+  /** Opens the partition's files on `disk` and recovers from what they hold (a restart). */
+  constructor(disk: Disk, partition: string, options: PartitionLogOptions = {}) {
+    assert(partition.length > 0, 'partition name must not be empty');
+    this.partition = partition;
+    this.#disk = disk;
+    this.#kip101Lookup = options.kip101Lookup ?? false;
+    this.#file = disk.log<RecordBatch>(partitionLogFileName(partition));
+    this.#checkpoint = disk.checkpoint<readonly EpochEntry[]>(
+      leaderEpochCheckpointFileName(partition),
+    );
+    this.#recover();
+  }
+
+  /** The first offset in the log (0 until retention exists). */
+  get logStartOffset(): number {
+    return 0;
+  }
+
+  /** The offset the next appended record gets (LEO). */
+  get logEndOffset(): number {
+    const length = this.#file.length;
+    return length === 0 ? this.logStartOffset : this.#file.at(length - 1).lastOffset + 1;
+  }
+
+  /** The epoch of the last batch (UNDEFINED_EPOCH for an empty log). */
+  get lastEpoch(): number {
+    const last = this.#epochs[this.#epochs.length - 1];
+    return last === undefined ? UNDEFINED_EPOCH : last.epoch;
+  }
+
+  /** The LEO a power failure now would leave (flushed or written back by the OS). */
+  get flushedOffset(): number {
+    const durable = this.#file.durableLength(this.#disk.nowMs());
+    return durable === 0 ? this.logStartOffset : this.#file.at(durable - 1).lastOffset + 1;
+  }
+
+  get sizeBytes(): number {
+    return this.#file.sizeBytes;
+  }
+
+  /** Every batch, oldest first. */
+  batches(): readonly RecordBatch[] {
+    return this.#file.records();
+  }
+
+  /** The leader-epoch cache, oldest first (a copy, for checkers). */
+  epochEntries(): EpochEntry[] {
+    return [...this.#epochs];
+  }
+
+  /** Appends `records` as one batch at the LEO, stamped with `leaderEpoch`; returns the batch. */
+  appendAsLeader(records: readonly RecordInput[], leaderEpoch: number, nowMs: Ms): RecordBatch {
+    assert(records.length > 0, `${this.partition}: appendAsLeader with no records`);
+    assertMs(nowMs, 'nowMs');
+    const baseOffset = this.logEndOffset;
+    const batch: RecordBatch = {
+      baseOffset,
+      lastOffset: baseOffset + records.length - 1,
+      leaderEpoch,
+      records: records.map((record, index) => ({ ...record, offset: baseOffset + index })),
+      sizeBytes: batchSizeBytes(records),
+      appendedAtMs: nowMs,
+    };
+    this.#append(batch);
+    return batch;
+  }
+
+  /** Appends a batch fetched from the leader, keeping its offsets: it must start at the LEO. */
+  appendAsFollower(batch: RecordBatch): void {
+    const logEndOffset = this.logEndOffset;
+    if (batch.baseOffset !== logEndOffset) {
+      throw new AssertionError(
+        `${this.partition}: follower batch at ${batch.baseOffset} does not start at the LEO ${logEndOffset}`,
+      );
+    }
+    this.#append(batch);
+  }
+
+  /**
+   * Whole batches from the one holding `fetchOffset`, capped by `maxBytes` but at least one batch
+   * if there is any (KIP-74). `fetchOffset` must lie in [logStartOffset, logEndOffset]: the caller
+   * answers OFFSET_OUT_OF_RANGE before reading.
+   */
+  read(fetchOffset: number, maxBytes: number): RecordBatch[] {
+    assert(
+      Number.isSafeInteger(maxBytes) && maxBytes >= 0,
+      `maxBytes must be a non-negative integer (got ${maxBytes})`,
+    );
+    this.#assertOffsetInRange(fetchOffset, 'read');
+    const batches: RecordBatch[] = [];
+    let bytes = 0;
+    for (
+      let index = this.#indexOfBatchEndingAtOrAfter(fetchOffset);
+      index < this.#file.length;
+      index++
+    ) {
+      const batch = this.#file.at(index);
+      if (batches.length > 0 && bytes + batch.sizeBytes > maxBytes) break;
+      batches.push(batch);
+      bytes += batch.sizeBytes;
+    }
+    return batches;
+  }
+
+  /**
+   * Removes every batch whose last offset is ≥ `offset` (whole batches, as Kafka does: the LEO
+   * becomes the base offset of the first removed batch) and the epoch entries starting at or past
+   * the new LEO. Durable at once. An offset at or past the LEO changes nothing.
+   */
+  truncateTo(offset: number): void {
+    this.#assertOffsetAtLeastStart(offset, 'truncateTo');
+    const index = this.#indexOfBatchEndingAtOrAfter(offset);
+    if (index === this.#file.length) return;
+    this.#file.truncate(index);
+    this.truncations++;
+    const logEndOffset = this.logEndOffset;
+    assert(logEndOffset <= offset, `${this.partition}: truncated LEO ${logEndOffset} > ${offset}`);
+    if (this.#truncateEpochsFromEnd(logEndOffset)) this.#writeCheckpoint('durably');
+  }
+
+  /** Makes the log durable, and the epoch checkpoint if it changed since its last flush. */
+  flush(): void {
+    this.#file.flush();
+    if (this.#checkpoint.isDirty) this.#checkpoint.flush();
+  }
+
+  /**
+   * The OffsetsForLeaderEpoch answer (KIP-279): the largest epoch ≤ `epoch` this log knows and the
+   * offset where it ends (the start of the next larger epoch, or the LEO for the latest). An epoch
+   * below every known epoch (or UNDEFINED_EPOCH, or an empty log) gives UNDEFINED.
+   * With `kip101Lookup` the answer keeps the requested epoch (KAFKA-6361).
+   */
+  endOffsetForEpoch(epoch: number): EpochEndOffset {
+    assert(
+      Number.isSafeInteger(epoch) && epoch >= UNDEFINED_EPOCH,
+      `epoch must be an integer ≥ ${UNDEFINED_EPOCH} (got ${epoch})`,
+    );
+    if (epoch === UNDEFINED_EPOCH) return UNDEFINED_END;
+    const higher = this.#indexOfFirstEpochAbove(epoch);
+    if (higher === 0) return UNDEFINED_END;
+    const next = this.#epochs[higher];
+    const endOffset = next === undefined ? this.logEndOffset : next.startOffset;
+    if (this.#kip101Lookup) return { epoch, endOffset };
+    return { epoch: (this.#epochs[higher - 1] as EpochEntry).epoch, endOffset };
+  }
+
+  /**
+   * Where `epoch` starts in this log (KAFKA-7128: a follower joins the ISR only once it reaches
+   * its leader's epoch start). An epoch above every epoch in the log has no records yet and would
+   * start at the LEO; an older epoch the log has no records of gives null.
+   */
+  leaderEpochStartOffset(epoch: number): number | null {
+    if (epoch > this.lastEpoch) return this.logEndOffset;
+    const entry = this.#epochs.find((candidate) => candidate.epoch === epoch);
+    return entry === undefined ? null : entry.startOffset;
+  }
+
+  #append(batch: RecordBatch): void {
+    this.#assertBatchWellFormed(batch);
+    const lastEpoch = this.lastEpoch;
+    if (batch.leaderEpoch < lastEpoch) {
+      throw new AssertionError(
+        `${this.partition}: appending epoch ${batch.leaderEpoch} after epoch ${lastEpoch}`,
+      );
+    }
+    this.#file.append(batch, batch.sizeBytes);
+    if (batch.leaderEpoch > lastEpoch) {
+      this.#epochs.push({ epoch: batch.leaderEpoch, startOffset: batch.baseOffset });
+      this.#writeCheckpoint('lazily');
+    }
+  }
+
+  /** Rebuilds the running state from the files alone, as a restarted broker does. */
+  #recover(): void {
+    let expectedOffset = this.logStartOffset;
+    let lastEpoch = UNDEFINED_EPOCH;
+    for (const batch of this.#file.records()) {
+      this.#assertBatchWellFormed(batch);
+      assert(
+        batch.baseOffset === expectedOffset,
+        `${this.partition}: recovered batch at ${batch.baseOffset}, expected ${expectedOffset}`,
+      );
+      assert(
+        batch.leaderEpoch >= lastEpoch,
+        `${this.partition}: recovered epoch ${batch.leaderEpoch} after epoch ${lastEpoch}`,
+      );
+      expectedOffset = batch.lastOffset + 1;
+      lastEpoch = batch.leaderEpoch;
+    }
+    const loaded = this.#checkpoint.read() ?? [];
+    this.#epochs = [...loaded];
+    this.#assertEpochsIncreasing();
+    // Entries past the recovered log end go (the checkpoint may be newer than the log)...
+    this.#truncateEpochsFromEnd(this.logEndOffset);
+    // ...and recovered batches the checkpoint missed are assigned again, as segment recovery does.
+    for (const batch of this.#file.records()) {
+      if (batch.leaderEpoch > this.lastEpoch) {
+        this.#epochs.push({ epoch: batch.leaderEpoch, startOffset: batch.baseOffset });
+      }
+    }
+    this.#assertEpochsMatchBatches();
+    if (!sameEntries(loaded, this.#epochs)) this.#writeCheckpoint('lazily');
+  }
+
+  /** Drops the epoch entries starting at or past `endOffset`; true when any went. */
+  #truncateEpochsFromEnd(endOffset: number): boolean {
+    const before = this.#epochs.length;
+    while (this.#epochs.length > 0) {
+      const last = this.#epochs[this.#epochs.length - 1] as EpochEntry;
+      if (last.startOffset < endOffset) break;
+      this.#epochs.pop();
+    }
+    return this.#epochs.length < before;
+  }
+
+  #writeCheckpoint(how: 'lazily' | 'durably'): void {
+    const entries: readonly EpochEntry[] = [...this.#epochs];
+    const sizeBytes = CHECKPOINT_ENTRY_BYTES * (entries.length + 1);
+    if (how === 'durably') this.#checkpoint.writeDurably(entries, sizeBytes);
+    else this.#checkpoint.write(entries, sizeBytes);
+  }
+
+  /** The index of the first batch whose last offset is ≥ `offset` (the length if none). */
+  #indexOfBatchEndingAtOrAfter(offset: number): number {
+    let low = 0;
+    let high = this.#file.length;
+    while (low < high) {
+      const middle = (low + high) >> 1;
+      if (this.#file.at(middle).lastOffset < offset) low = middle + 1;
+      else high = middle;
+    }
+    return low;
+  }
+
+  /** The index of the first epoch entry with an epoch > `epoch` (the length if none). */
+  #indexOfFirstEpochAbove(epoch: number): number {
+    let low = 0;
+    let high = this.#epochs.length;
+    while (low < high) {
+      const middle = (low + high) >> 1;
+      if ((this.#epochs[middle] as EpochEntry).epoch <= epoch) low = middle + 1;
+      else high = middle;
+    }
+    return low;
+  }
+
+  #assertBatchWellFormed(batch: RecordBatch): void {
+    const where = `${this.partition}: batch at ${batch.baseOffset}`;
+    assert(
+      Number.isSafeInteger(batch.baseOffset) && batch.baseOffset >= 0,
+      `${where}: bad base offset`,
+    );
+    assert(batch.records.length > 0, `${where}: no records`);
+    assert(
+      batch.lastOffset === batch.baseOffset + batch.records.length - 1,
+      `${where}: last offset ${batch.lastOffset} does not match ${batch.records.length} records`,
+    );
+    batch.records.forEach((record, index) => {
+      assert(
+        record.offset === batch.baseOffset + index,
+        `${where}: record ${index} has offset ${record.offset}`,
+      );
+    });
+    assert(
+      Number.isSafeInteger(batch.leaderEpoch) && batch.leaderEpoch >= 0,
+      `${where}: bad leader epoch ${batch.leaderEpoch}`,
+    );
+    assert(
+      Number.isSafeInteger(batch.sizeBytes) && batch.sizeBytes >= 0,
+      `${where}: bad size ${batch.sizeBytes}`,
+    );
+  }
+
+  #assertEpochsIncreasing(): void {
+    for (let index = 1; index < this.#epochs.length; index++) {
+      const previous = this.#epochs[index - 1] as EpochEntry;
+      const entry = this.#epochs[index] as EpochEntry;
+      assert(entry.epoch > previous.epoch, `${this.partition}: epoch cache epochs not increasing`);
+      assert(
+        entry.startOffset > previous.startOffset,
+        `${this.partition}: epoch cache start offsets not increasing`,
+      );
+    }
+  }
+
+  /** Each entry starts at the first batch of its epoch, and every epoch in the log has one. */
+  #assertEpochsMatchBatches(): void {
+    const expected: EpochEntry[] = [];
+    for (const batch of this.#file.records()) {
+      const last = expected[expected.length - 1];
+      if (last === undefined || batch.leaderEpoch > last.epoch) {
+        expected.push({ epoch: batch.leaderEpoch, startOffset: batch.baseOffset });
+      }
+    }
+    if (!sameEntries(expected, this.#epochs)) {
+      throw new AssertionError(
+        `${this.partition}: epoch cache ${formatEntries(this.#epochs)} does not match the batches ${formatEntries(expected)}`,
+      );
+    }
+  }
+
+  #assertOffsetAtLeastStart(offset: number, what: string): void {
+    assert(
+      Number.isSafeInteger(offset) && offset >= this.logStartOffset,
+      `${this.partition}: ${what} offset ${offset} below the log start ${this.logStartOffset}`,
+    );
+  }
+
+  #assertOffsetInRange(offset: number, what: string): void {
+    this.#assertOffsetAtLeastStart(offset, what);
+    assert(
+      offset <= this.logEndOffset,
+      `${this.partition}: ${what} offset ${offset} past the LEO ${this.logEndOffset}`,
+    );
+  }
+}
+
+function sameEntries(left: readonly EpochEntry[], right: readonly EpochEntry[]): boolean {
+  if (left.length !== right.length) return false;
+  return left.every((entry, index) => {
+    const other = right[index] as EpochEntry;
+    return entry.epoch === other.epoch && entry.startOffset === other.startOffset;
+  });
+}
+
+function formatEntries(entries: readonly EpochEntry[]): string {
+  return `[${entries.map((entry) => `${entry.epoch}@${entry.startOffset}`).join(', ')}]`;
+}
