@@ -6,12 +6,11 @@
 
 import { healEverything, scheduleFaults, type TimedFault } from '../sim/faults.ts';
 import type { Bugs } from '../sim/kafka/bugs.ts';
-import { MetadataImage } from '../sim/kafka/controller/metadata-image.ts';
+import { MetadataImage, replayLog } from '../sim/kafka/controller/metadata-image.ts';
 import {
   effectiveMinIsr,
   partitionInvariantViolation,
 } from '../sim/kafka/controller/partition-control.ts';
-import type { MetadataRecord } from '../sim/kafka/controller/records.ts';
 import {
   activeController,
   adminOf,
@@ -26,7 +25,7 @@ import type { RaftNode } from '../sim/kafka/raft/raft-node.ts';
 import type { NodeId } from '../sim/kernel/network.ts';
 import type { Ms } from '../sim/kernel/time.ts';
 import { RaftChecker } from './raft-checker.ts';
-import { type AllowedLoss, type Violation, ViolationLog } from './violation.ts';
+import { type CheckedRun, ViolationLog } from './violation.ts';
 
 export interface KraftRunOptions {
   readonly seed: number;
@@ -38,12 +37,7 @@ export interface KraftRunOptions {
   readonly healPhaseMs: Ms;
 }
 
-export interface KraftRunResult {
-  readonly violations: readonly Violation[];
-  readonly allowed: readonly AllowedLoss[];
-  readonly counts: ReadonlyMap<string, number>;
-  readonly traceHash: string;
-  readonly events: number;
+export interface KraftRunResult extends CheckedRun {
   readonly cluster: KraftCluster;
 }
 
@@ -115,10 +109,7 @@ export function runKraft(options: KraftRunOptions): KraftRunResult {
 /** The image that replaying the active controller's log up to `upTo` gives. */
 function replayCommitted(active: KraftController, upTo: number): MetadataImage {
   const image = new MetadataImage();
-  for (let offset = 0; offset < upTo; offset++) {
-    const payload = active.raft.log.entry(offset).payload;
-    if (payload.type === 'record') image.apply(payload.record as MetadataRecord, offset);
-  }
+  replayLog(image, active.raft.log, 0, upTo);
   return image;
 }
 

@@ -19,7 +19,7 @@ import type { Ms } from '../sim/kernel/time.ts';
 import type { TraceEvent } from '../sim/kernel/trace.ts';
 import { World } from '../sim/kernel/world.ts';
 import { RaftChecker, stalenessBoundMs } from './raft-checker.ts';
-import { type AllowedLoss, type Violation, ViolationLog } from './violation.ts';
+import { type CheckedRun, ViolationLog } from './violation.ts';
 
 export interface QuorumRunOptions {
   readonly seed: number | string;
@@ -36,13 +36,7 @@ export interface QuorumRunOptions {
   readonly onTraceEvent?: (event: TraceEvent) => void;
 }
 
-export interface QuorumRunResult {
-  readonly violations: readonly Violation[];
-  readonly allowed: readonly AllowedLoss[];
-  /** How often each invariant broke. */
-  readonly counts: ReadonlyMap<string, number>;
-  readonly traceHash: string;
-  readonly events: number;
+export interface QuorumRunResult extends CheckedRun {
   readonly committed: number;
   readonly world: World<RaftMessage>;
 }

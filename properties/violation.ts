@@ -47,3 +47,13 @@ export class ViolationLog {
     return this.#counts.has(invariant);
   }
 }
+
+/** What every checked run reports, whatever it simulated. */
+export interface CheckedRun {
+  readonly violations: readonly Violation[];
+  readonly allowed: readonly AllowedLoss[];
+  /** How often each invariant broke (also past the kept examples). */
+  readonly counts: ReadonlyMap<string, number>;
+  readonly traceHash: string;
+  readonly events: number;
+}

@@ -4,6 +4,7 @@
 // records give equal images (`describe` renders one for comparison).
 
 import { AssertionError } from '../../kernel/assert.ts';
+import type { RaftLog } from '../raft/log.ts';
 import type {
   BrokerId,
   MetadataRecord,
@@ -196,4 +197,22 @@ export function partitionAfterChange(
 
 function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * Replays the metadata records among log entries [fromOffset, toOffset) into `image` (leader-change
+ * entries carry none); returns where replay stopped (toOffset, clamped to the log end).
+ */
+export function replayLog(
+  image: MetadataImage,
+  log: RaftLog,
+  fromOffset: number,
+  toOffset: number,
+): number {
+  const upTo = Math.min(toOffset, log.endOffset);
+  for (let offset = fromOffset; offset < upTo; offset++) {
+    const payload = log.entry(offset).payload;
+    if (payload.type === 'record') image.apply(payload.record as MetadataRecord, offset);
+  }
+  return Math.max(fromOffset, upTo);
 }

@@ -13,8 +13,7 @@ import type {
   ControlRequest,
   ControlResponse,
 } from '../controller/messages.ts';
-import { MetadataImage } from '../controller/metadata-image.ts';
-import type { MetadataRecord } from '../controller/records.ts';
+import { MetadataImage, replayLog } from '../controller/metadata-image.ts';
 import { type ClusterMessage, isRaftMessage } from '../messages.ts';
 import { type RaftConfig, RaftNode } from '../raft/raft-node.ts';
 
@@ -267,12 +266,6 @@ export class KraftBroker implements Machine<ClusterMessage> {
   }
 
   #replayTo(highWatermark: number): void {
-    const log = this.raft.log;
-    const upTo = Math.min(highWatermark, log.endOffset);
-    for (let offset = this.#replayedUpTo; offset < upTo; offset++) {
-      const payload = log.entry(offset).payload;
-      if (payload.type === 'record') this.image.apply(payload.record as MetadataRecord, offset);
-    }
-    this.#replayedUpTo = Math.max(this.#replayedUpTo, upTo);
+    this.#replayedUpTo = replayLog(this.image, this.raft.log, this.#replayedUpTo, highWatermark);
   }
 }

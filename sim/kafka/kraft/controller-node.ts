@@ -23,7 +23,7 @@ import type {
   CreateTopicsRequest,
   UnregisterBrokerRequest,
 } from '../controller/messages.ts';
-import { MetadataImage } from '../controller/metadata-image.ts';
+import { MetadataImage, replayLog } from '../controller/metadata-image.ts';
 import {
   alterPartition,
   createTopicRecords,
@@ -160,13 +160,7 @@ export class KraftController implements Machine<ClusterMessage> {
   }
 
   #replayTo(endOffset: number): void {
-    const log = this.raft.log;
-    const upTo = Math.min(endOffset, log.endOffset);
-    for (let offset = this.#replayedUpTo; offset < upTo; offset++) {
-      const payload = log.entry(offset).payload;
-      if (payload.type === 'record') this.image.apply(payload.record as MetadataRecord, offset);
-    }
-    this.#replayedUpTo = Math.max(this.#replayedUpTo, upTo);
+    this.#replayedUpTo = replayLog(this.image, this.raft.log, this.#replayedUpTo, endOffset);
   }
 
   /** Appends records as the active controller, applying each as it goes; returns the last offset. */
