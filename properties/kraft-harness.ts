@@ -25,7 +25,7 @@ import type { RaftNode } from '../sim/kafka/raft/raft-node.ts';
 import type { NodeId } from '../sim/kernel/network.ts';
 import type { Ms } from '../sim/kernel/time.ts';
 import { RaftChecker } from './raft-checker.ts';
-import { type CheckedRun, ViolationLog } from './violation.ts';
+import { type CheckedRun, checkedRunOf, ViolationLog } from './violation.ts';
 
 export interface KraftRunOptions {
   readonly seed: number;
@@ -97,11 +97,7 @@ export function runKraft(options: KraftRunOptions): KraftRunResult {
   world.runFor(options.faultPhaseMs + options.healPhaseMs, 50_000_000);
   checkConverged(cluster, log);
   return {
-    violations: log.violations,
-    allowed: log.allowed,
-    counts: log.counts(),
-    traceHash: world.traceHash,
-    events: world.scheduler.eventsFired,
+    ...checkedRunOf(log, world),
     cluster,
   };
 }

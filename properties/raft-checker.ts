@@ -137,7 +137,9 @@ export class RaftChecker<M extends Message = RaftMessage> {
     for (const node of this.#nodes) this.#checkNodeLog(node);
     this.#checkCommittedOnMajority();
     this.#checkHighWatermarks();
-    for (const observer of this.#observers) this.#checkStaleness(observer);
+    if (this.#observers.length === 0) return;
+    const leader = this.#currentLeader();
+    for (const observer of this.#observers) this.#checkStaleness(observer, leader);
   }
 
   #report(violation: Omit<Violation, 'atMs'>): void {
@@ -321,11 +323,10 @@ export class RaftChecker<M extends Message = RaftMessage> {
     return leader;
   }
 
-  #checkStaleness(observer: NodeId): void {
+  #checkStaleness(observer: NodeId, leader: NodeId | null): void {
     const view = this.#observerViews.get(observer) as ObserverView;
     const host = this.#world.node(observer);
     const raft = this.#raftOf(host);
-    const leader = this.#currentLeader();
     const network = this.#world.network;
     const connected =
       raft !== null &&

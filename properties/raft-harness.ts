@@ -19,7 +19,7 @@ import type { Ms } from '../sim/kernel/time.ts';
 import type { TraceEvent } from '../sim/kernel/trace.ts';
 import { World } from '../sim/kernel/world.ts';
 import { RaftChecker, stalenessBoundMs } from './raft-checker.ts';
-import { type CheckedRun, ViolationLog } from './violation.ts';
+import { type CheckedRun, checkedRunOf, ViolationLog } from './violation.ts';
 
 export interface QuorumRunOptions {
   readonly seed: number | string;
@@ -107,11 +107,7 @@ export function runQuorum(options: QuorumRunOptions): QuorumRunResult {
   world.runFor(endMs, 50_000_000);
   liveness.finish(log, stalenessBoundMs(config), raftChecker.committedLength);
   return {
-    violations: log.violations,
-    allowed: log.allowed,
-    counts: log.counts(),
-    traceHash: world.traceHash,
-    events: world.scheduler.eventsFired,
+    ...checkedRunOf(log, world),
     committed: raftChecker.committedLength,
     world,
   };

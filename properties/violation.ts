@@ -1,6 +1,8 @@
 // What a checker reports: a broken invariant, or a loss the durability contract allows.
 
+import type { Message } from '../sim/kernel/network.ts';
 import type { Ms } from '../sim/kernel/time.ts';
+import type { World } from '../sim/kernel/world.ts';
 
 export interface Violation {
   readonly invariant: string;
@@ -56,4 +58,15 @@ export interface CheckedRun {
   readonly counts: ReadonlyMap<string, number>;
   readonly traceHash: string;
   readonly events: number;
+}
+
+/** The common part of a run's result: what the log collected, and the world's fingerprint. */
+export function checkedRunOf<M extends Message>(log: ViolationLog, world: World<M>): CheckedRun {
+  return {
+    violations: log.violations,
+    allowed: log.allowed,
+    counts: log.counts(),
+    traceHash: world.traceHash,
+    events: world.scheduler.eventsFired,
+  };
 }
