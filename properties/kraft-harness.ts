@@ -90,8 +90,9 @@ export function runKraft(options: KraftRunOptions): KraftRunResult {
   );
   scheduleFaults(
     world,
-    (options.faults ?? []).filter((fault) => fault.atMs < options.faultPhaseMs),
+    options.faults ?? [],
     (reference) => resolveKraftRole(cluster, reference),
+    options.faultPhaseMs,
   );
   world.at(options.faultPhaseMs, 'heal-phase', () => healEverything(world));
   world.runFor(options.faultPhaseMs + options.healPhaseMs, 50_000_000);
