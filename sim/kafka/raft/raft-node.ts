@@ -241,8 +241,7 @@ export class RaftNode {
   /** Appends a record as leader; returns its offset, or null when not the leader. */
   appendRecord(id: string, record: unknown, sizeBytes = 100): number | null {
     if (this.#role !== 'leader') return null;
-    const offset = this.#appendAsLeader({ type: 'record', id, record }, sizeBytes);
-    return offset;
+    return this.#appendAsLeader({ type: 'record', id, record }, sizeBytes);
   }
 
   // ---- messages ------------------------------------------------------------------------------
@@ -428,7 +427,7 @@ export class RaftNode {
       progress.lastFetchMs = this.host.nowMs;
       this.#maybeAdvanceHighWatermark();
     }
-    if (request.fetchOffset < this.log.endOffset || request.fetchOffset < 0) {
+    if (request.fetchOffset < this.log.endOffset) {
       this.#answerFetch(source, request, 'NONE');
       return;
     }
