@@ -6,7 +6,11 @@
 
 import { healEverything, scheduleFaults, type TimedFault } from '../sim/faults.ts';
 import type { Bugs } from '../sim/kafka/bugs.ts';
-import { MetadataImage, replayLog } from '../sim/kafka/controller/metadata-image.ts';
+import {
+  MetadataImage,
+  type PartitionState,
+  replayLog,
+} from '../sim/kafka/controller/metadata-image.ts';
 import {
   effectiveMinIsr,
   partitionInvariantViolation,
@@ -103,6 +107,13 @@ export function runKraft(options: KraftRunOptions): KraftRunResult {
   };
 }
 
+/** A leaderless partition Kafka leaves offline on purpose: no ISR, no ELR, no last known leader. */
+function isOfflineByDesign(partition: PartitionState): boolean {
+  return (
+    partition.isr.length === 0 && partition.elr.length === 0 && partition.lastKnownElr.length === 0
+  );
+}
+
 /** The image that replaying the active controller's log up to `upTo` gives. */
 function replayCommitted(active: KraftController, upTo: number): MetadataImage {
   const image = new MetadataImage();
@@ -110,7 +121,7 @@ function replayCommitted(active: KraftController, upTo: number): MetadataImage {
   return image;
 }
 
-function checkConverged(cluster: KraftCluster, log: ViolationLog): void {
+export function checkConverged(cluster: KraftCluster, log: ViolationLog): void {
   const atMs = cluster.world.nowMs;
   const active = activeController(cluster);
   if (active === null) {
@@ -177,11 +188,19 @@ function checkConverged(cluster: KraftCluster, log: ViolationLog): void {
         effectiveMinIsr(topic.configs, partition.replicas.length),
       );
       if (problem !== null) log.report({ invariant: 'isr-valid', atMs, message: problem });
-      if (partition.leader === null) {
+      if (partition.leader === null && isOfflineByDesign(partition)) {
+        // KIP-966: every replica that could lead left the ISR and ELR through an unclean shutdown;
+        // Kafka keeps the partition offline (rather than lose data) until an unclean election.
+        log.allow({
+          reason: 'offline-after-unclean-shutdowns',
+          atMs,
+          message: `${topic.name}-${partition.partition} stays offline: its ISR and ELR emptied and every replica restarted uncleanly`,
+        });
+      } else if (partition.leader === null) {
         log.report({
           invariant: 'leader-elected-after-heal',
           atMs,
-          message: `${topic.name}-${partition.partition} has no leader after healing`,
+          message: `${topic.name}-${partition.partition} has no leader after healing (ISR [${partition.isr.join(',')}], ELR [${partition.elr.join(',')}])`,
         });
       }
     }

@@ -40,6 +40,6 @@ describe('pinned trace hashes', () => {
       healPhaseMs: 20_000,
     });
     expect(result.violations).toEqual([]);
-    expect(result.traceHash).toMatchInlineSnapshot(`"20c04917ceaeeb33"`);
+    expect(result.traceHash).toMatchInlineSnapshot(`"9a0da38e0db09413"`);
   });
 });

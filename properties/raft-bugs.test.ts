@@ -118,8 +118,10 @@ function hunt(
 }
 
 describe('historical-bug switches of the metadata quorum, found by random faults', () => {
-  it('hunts every switch', () => {
-    expect(HUNTS.map((each) => each.bug).sort()).toEqual([...BUG_NAMES].sort());
+  it('hunts every switch of the metadata quorum', () => {
+    expect(HUNTS.map((each) => each.bug).sort()).toEqual(
+      BUG_NAMES.filter((name) => name.startsWith('raft-')).sort(),
+    );
   });
 
   for (const { bug, profile, budgets } of HUNTS) {

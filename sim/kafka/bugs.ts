@@ -14,6 +14,61 @@ export interface BugSwitch {
 
 export const BUG_SWITCHES = [
   {
+    name: 'truncate-to-hw',
+    description:
+      'a follower truncates to its own (possibly stale) high watermark when it follows a new leader or restarts, instead of asking the leader by epoch',
+    breaks: 'acked-write-durable',
+    source: 'KIP-101, KAFKA-1211',
+  },
+  {
+    name: 'epoch-lookup-kip101',
+    description:
+      'the epoch lookup answers the requested epoch with the start of the next larger epoch, so a follower keeps records of an epoch the leader never had',
+    breaks: 'committed-prefix-agrees',
+    source: 'KIP-279, KAFKA-6361',
+  },
+  {
+    name: 'no-current-epoch-fencing',
+    description:
+      'fetches do not carry or check the current leader epoch, so a replica serves or follows a leader epoch it does not know',
+    breaks: 'committed-prefix-agrees',
+    source: 'KIP-320',
+  },
+  {
+    name: 'isr-join-stale-hw',
+    description:
+      "a follower joins the ISR on reaching the leader's (possibly stale) high watermark, before the leader's epoch start offset",
+    breaks: 'acked-write-durable',
+    source: 'KAFKA-7128',
+  },
+  {
+    name: 'hw-ignores-min-isr',
+    description: 'the high watermark advances while the ISR is smaller than min.insync.replicas',
+    breaks: 'committed-read-stable',
+    source: 'KAFKA-15583',
+  },
+  {
+    name: 'no-partition-epoch-cas',
+    description:
+      "AlterPartition is applied without the leader-epoch and partition-epoch checks, so a zombie leader's ISR change lands",
+    breaks: 'acked-write-durable',
+    source: 'KIP-497',
+  },
+  {
+    name: 'no-elr',
+    description:
+      'no eligible leader replicas and no unclean-shutdown exclusion: the last ISR member is re-elected after losing unflushed data',
+    breaks: 'acked-write-durable',
+    source: 'KIP-966',
+  },
+  {
+    name: 'no-broker-epoch',
+    description:
+      'fetches and ISR changes from a previous incarnation of a broker are accepted, so a replica that lost its data joins the ISR on its old fetches',
+    breaks: 'acked-write-durable',
+    source: 'KIP-380, KIP-903',
+  },
+  {
     name: 'raft-vote-ignores-log',
     description:
       'a metadata voter grants its vote without comparing logs, so a candidate missing committed entries can win',

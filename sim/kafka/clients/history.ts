@@ -87,15 +87,15 @@ export class History {
    * The operation did not happen. An operation with an indeterminate attempt is recorded as `info`
    * (with that attempt's error) instead: a later clean failure cannot undo a write that may exist.
    */
-  fail(operationId: number, error: string): void {
+  fail(operationId: number, error: string, fields: Partial<Fields> = {}): void {
     const operation = this.#operation(operationId);
     if (operation.indeterminate !== null)
-      this.#complete(operationId, 'info', { error: operation.indeterminate });
-    else this.#complete(operationId, 'fail', { error });
+      this.#complete(operationId, 'info', { ...fields, error: operation.indeterminate });
+    else this.#complete(operationId, 'fail', { ...fields, error });
   }
 
-  info(operationId: number, error: string): void {
-    this.#complete(operationId, 'info', { error });
+  info(operationId: number, error: string, fields: Partial<Fields> = {}): void {
+    this.#complete(operationId, 'info', { ...fields, error });
   }
 
   /** One replica's whole partition after healing (closes the history). */

@@ -103,6 +103,57 @@ export interface UnregisterBrokerResponse {
   readonly controllerId: string | null;
 }
 
+/** Kafka's DeleteTopics, by name. */
+export interface DeleteTopicsRequest {
+  readonly kind: 'admin.delete-topics';
+  readonly requestId: number;
+  readonly names: readonly string[];
+}
+
+export interface DeleteTopicResult {
+  readonly name: string;
+  readonly error: ControlError;
+  readonly message: string;
+  /** The id of the topic deleted (null on an error). */
+  readonly topicId: TopicId | null;
+}
+
+export interface DeleteTopicsResponse {
+  readonly kind: 'admin.delete-topics-response';
+  readonly requestId: number;
+  readonly error: ControlError;
+  /** One per name, in the request's order. */
+  readonly results: readonly DeleteTopicResult[];
+  readonly controllerId: string | null;
+}
+
+/** Kafka's NewPartitions.increaseTo(totalCount): the topic's new partition count. */
+export interface CreatePartitionsSpec {
+  readonly name: string;
+  readonly totalCount: number;
+}
+
+export interface CreatePartitionsRequest {
+  readonly kind: 'admin.create-partitions';
+  readonly requestId: number;
+  readonly topics: readonly CreatePartitionsSpec[];
+}
+
+export interface CreatePartitionsResult {
+  readonly name: string;
+  readonly error: ControlError;
+  readonly message: string;
+}
+
+export interface CreatePartitionsResponse {
+  readonly kind: 'admin.create-partitions-response';
+  readonly requestId: number;
+  readonly error: ControlError;
+  /** One per topic, in the request's order. */
+  readonly results: readonly CreatePartitionsResult[];
+  readonly controllerId: string | null;
+}
+
 export interface AlterPartitionRequest {
   readonly kind: 'broker.alter-partition';
   readonly requestId: number;
@@ -113,6 +164,8 @@ export interface AlterPartitionRequest {
   readonly leaderEpoch: number;
   readonly partitionEpoch: number;
   readonly newIsr: readonly BrokerId[];
+  /** KIP-903: the broker epoch each member of the new ISR fetched with (absent: unchecked). */
+  readonly newIsrEpochs?: readonly { readonly brokerId: BrokerId; readonly brokerEpoch: number }[];
 }
 
 export interface AlterPartitionResponse {
@@ -129,13 +182,17 @@ export type ControlRequest =
   | BrokerHeartbeatRequest
   | CreateTopicsRequest
   | UnregisterBrokerRequest
-  | AlterPartitionRequest;
+  | AlterPartitionRequest
+  | DeleteTopicsRequest
+  | CreatePartitionsRequest;
 
 export type ControlResponse =
   | BrokerRegistrationResponse
   | BrokerHeartbeatResponse
   | CreateTopicsResponse
   | UnregisterBrokerResponse
-  | AlterPartitionResponse;
+  | AlterPartitionResponse
+  | DeleteTopicsResponse
+  | CreatePartitionsResponse;
 
 export type ControlMessage = ControlRequest | ControlResponse;

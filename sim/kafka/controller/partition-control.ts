@@ -19,7 +19,7 @@
 // elected or added to the ISR.
 
 import { assert } from '../../kernel/assert.ts';
-import type { AlterPartitionRequest } from './messages.ts';
+import type { AlterPartitionRequest, CreatePartitionsSpec } from './messages.ts';
 import { type MetadataImage, type PartitionState, partitionAfterChange } from './metadata-image.ts';
 import type {
   BrokerId,
@@ -27,6 +27,7 @@ import type {
   MetadataRecord,
   PartitionChangeRecord,
   PartitionRecord,
+  RemoveTopicRecord,
   TopicConfigs,
   TopicId,
 } from './records.ts';
@@ -84,15 +85,9 @@ export function createTopicRecords(
     Number.isInteger(configs.minInsyncReplicas) && configs.minInsyncReplicas >= 1,
     `minInsyncReplicas must be an integer ≥ 1 (got ${configs.minInsyncReplicas})`,
   );
-  const start = ((startIndex % brokers.length) + brokers.length) % brokers.length;
   const records: MetadataRecord[] = [{ type: 'Topic', name: request.name, topicId, configs }];
-  for (let partition = 0; partition < request.numPartitions; partition++) {
-    const replicas: BrokerId[] = [];
-    for (let index = 0; index < request.replicationFactor; index++) {
-      replicas.push(brokers[(start + partition + index) % brokers.length] as BrokerId);
-    }
-    records.push(initialPartition(topicId, partition, replicas));
-  }
+  const assignment = { brokers, startIndex, replicationFactor: request.replicationFactor };
+  records.push(...roundRobinPartitions(topicId, assignment, 0, request.numPartitions));
   return { error: 'NONE', records };
 }
 
@@ -381,14 +376,16 @@ function checkAlterPartition(
     const message = `partition epoch ${request.partitionEpoch} of ${name} is not the current ${current.partitionEpoch}`;
     return { error: 'INVALID_UPDATE_VERSION', message };
   }
-  return checkNewIsr(image, current, request.newIsr);
+  return checkNewIsr(image, current, request, options.checkBrokerEpoch);
 }
 
 function checkNewIsr(
   image: MetadataImage,
   current: PartitionState,
-  newIsr: readonly BrokerId[],
+  request: AlterPartitionData,
+  checkBrokerEpochs: boolean,
 ): AlterPartitionCheck {
+  const { newIsr } = request;
   const name = `${current.topicId}-${current.partition}`;
   const isValidIsr =
     new Set(newIsr).size === newIsr.length && newIsr.every((id) => current.replicas.includes(id));
@@ -403,6 +400,18 @@ function checkNewIsr(
   const ineligible = newIsr.filter((brokerId) => !image.isUsable(brokerId));
   if (ineligible.length > 0) {
     const message = `new ISR [${newIsr.join(',')}] of ${name} holds fenced, shutting-down or unregistered [${ineligible.join(',')}]`;
+    return { error: 'INELIGIBLE_REPLICA', message };
+  }
+  // KIP-903: a member added on the strength of a previous incarnation's fetches is refused.
+  const stale = checkBrokerEpochs
+    ? (request.newIsrEpochs ?? []).filter(
+        (entry) =>
+          !current.isr.includes(entry.brokerId) &&
+          image.broker(entry.brokerId)?.brokerEpoch !== entry.brokerEpoch,
+      )
+    : [];
+  if (stale.length > 0) {
+    const message = `new ISR [${newIsr.join(',')}] of ${name} adds [${stale.map((entry) => `${entry.brokerId}@${entry.brokerEpoch}`).join(',')}], not their registered broker epochs`;
     return { error: 'INELIGIBLE_REPLICA', message };
   }
   return { error: 'NONE', current };
@@ -619,4 +628,166 @@ function sameList(a: readonly BrokerId[], b: readonly BrokerId[]): boolean {
 
 function sameMembers(a: readonly BrokerId[], b: readonly BrokerId[]): boolean {
   return a.length === b.length && a.every((id) => b.includes(id));
+}
+
+// ---- replica assignment -----------------------------------------------------------------------
+
+interface RoundRobinAssignment {
+  /** The usable brokers, sorted by id. */
+  readonly brokers: readonly BrokerId[];
+  /** Where partition 0's replicas start, taken modulo the brokers (negative ones too). */
+  readonly startIndex: number;
+  readonly replicationFactor: number;
+}
+
+/**
+ * The Partition records of partitions [fromPartition, toPartition): partition p's replicas are the
+ * RF brokers from (start + p), round-robin; every replica starts in the ISR, the first leads.
+ */
+function roundRobinPartitions(
+  topicId: TopicId,
+  assignment: RoundRobinAssignment,
+  fromPartition: number,
+  toPartition: number,
+): PartitionRecord[] {
+  const { brokers, startIndex, replicationFactor } = assignment;
+  assert(brokers.length >= 1, `no usable broker to assign ${topicId} to`);
+  assert(
+    replicationFactor <= brokers.length,
+    `replicationFactor must be ≤ usable brokers (got ${replicationFactor} > ${brokers.length})`,
+  );
+  const start = ((startIndex % brokers.length) + brokers.length) % brokers.length;
+  const records: PartitionRecord[] = [];
+  for (let partition = fromPartition; partition < toPartition; partition++) {
+    const replicas: BrokerId[] = [];
+    for (let index = 0; index < replicationFactor; index++) {
+      replicas.push(brokers[(start + partition + index) % brokers.length] as BrokerId);
+    }
+    records.push(initialPartition(topicId, partition, replicas));
+  }
+  return records;
+}
+
+// ---- topic deletion ---------------------------------------------------------------------------
+
+export type DeleteTopicError = 'NONE' | 'UNKNOWN_TOPIC_OR_PARTITION' | 'INVALID_REQUEST';
+
+export interface DeleteTopicOutcome {
+  readonly name: string;
+  readonly error: DeleteTopicError;
+  readonly message: string;
+  /** The id of the topic removed (null on an error). */
+  readonly topicId: TopicId | null;
+}
+
+export interface DeleteTopicsOutcome {
+  /** One RemoveTopic record per topic deleted, in the order of the names. */
+  readonly records: RemoveTopicRecord[];
+  /** One result per name, in the order of the names. */
+  readonly results: DeleteTopicOutcome[];
+}
+
+/**
+ * Kafka's DeleteTopics by name: a RemoveTopic record for each existing topic (replaying it drops
+ * the topic and all its partitions; brokers drop their replicas). A name the image does not know
+ * gets UNKNOWN_TOPIC_OR_PARTITION; a name given twice gets INVALID_REQUEST at each occurrence and
+ * is not deleted (Kafka's ControllerApis: "Duplicate topic name.").
+ */
+export function deleteTopicRecords(
+  image: MetadataImage,
+  names: readonly string[],
+): DeleteTopicsOutcome {
+  const seen = new Set<string>();
+  const duplicates = new Set<string>();
+  for (const name of names) {
+    if (seen.has(name)) duplicates.add(name);
+    seen.add(name);
+  }
+  const records: RemoveTopicRecord[] = [];
+  const results: DeleteTopicOutcome[] = [];
+  for (const name of names) {
+    if (duplicates.has(name)) {
+      const message = `topic '${name}' is named more than once`;
+      results.push({ name, error: 'INVALID_REQUEST', message, topicId: null });
+      continue;
+    }
+    const topic = image.topicByName(name);
+    if (topic === undefined) {
+      const message = `no topic '${name}'`;
+      results.push({ name, error: 'UNKNOWN_TOPIC_OR_PARTITION', message, topicId: null });
+      continue;
+    }
+    records.push({ type: 'RemoveTopic', topicId: topic.topicId });
+    results.push({ name, error: 'NONE', message: '', topicId: topic.topicId });
+  }
+  return { records, results };
+}
+
+// ---- partition creation -----------------------------------------------------------------------
+
+export type CreatePartitionsOutcome =
+  | { readonly error: 'NONE'; readonly records: PartitionRecord[] }
+  | {
+      readonly error:
+        | 'UNKNOWN_TOPIC_OR_PARTITION'
+        | 'INVALID_PARTITIONS'
+        | 'INVALID_REPLICATION_FACTOR';
+      readonly message: string;
+    };
+
+/**
+ * Kafka's CreatePartitions (NewPartitions.increaseTo): Partition records for the partitions from
+ * the current count up to `totalCount`, with the topic's replication factor (that of partition 0),
+ * assigned as createTopicRecords does: partition p's replicas are the RF usable brokers from
+ * (start + p). With `assignmentStartIndex` as the start and the same usable brokers, the new
+ * partitions get what creating the topic with `totalCount` partitions would have given them. The
+ * existing partitions are left as they are.
+ */
+export function createPartitionsRecords(
+  image: MetadataImage,
+  request: CreatePartitionsSpec,
+  startIndex: number,
+): CreatePartitionsOutcome {
+  assert(Number.isInteger(startIndex), `startIndex must be an integer (got ${startIndex})`);
+  const { name, totalCount } = request;
+  const topic = image.topicByName(name);
+  if (topic === undefined) {
+    return { error: 'UNKNOWN_TOPIC_OR_PARTITION', message: `no topic '${name}'` };
+  }
+  const currentCount = topic.partitions.size;
+  if (!Number.isInteger(totalCount) || totalCount <= currentCount) {
+    return {
+      error: 'INVALID_PARTITIONS',
+      message: `topic '${name}' has ${currentCount} partition(s); ${totalCount} would not be an increase`,
+    };
+  }
+  const first = topic.partitions.get(0);
+  assert(first !== undefined, `topic '${name}' has no partition 0`);
+  const replicationFactor = first.replicas.length;
+  const brokers = usableBrokersSorted(image);
+  if (replicationFactor > brokers.length) {
+    return {
+      error: 'INVALID_REPLICATION_FACTOR',
+      message: `replicationFactor ${replicationFactor} of topic '${name}' must be ≤ usable brokers (got ${replicationFactor} > ${brokers.length})`,
+    };
+  }
+  const assignment = { brokers, startIndex, replicationFactor };
+  return {
+    error: 'NONE',
+    records: roundRobinPartitions(topic.topicId, assignment, currentCount, totalCount),
+  };
+}
+
+/**
+ * Where the round-robin of an existing topic started, among the usable brokers sorted by id: the
+ * index of partition 0's first replica, else of the first broker after it (Kafka's AdminZkClient
+ * continues a topic's assignment this way when partitions are added); 0 for an unknown topic.
+ */
+export function assignmentStartIndex(image: MetadataImage, name: string): number {
+  const first = image.topicByName(name)?.partitions.get(0)?.replicas[0];
+  if (first === undefined) return 0;
+  const index = usableBrokersSorted(image).findIndex(
+    (brokerId) => compareBrokerIds(brokerId, first) >= 0,
+  );
+  return Math.max(0, index);
 }

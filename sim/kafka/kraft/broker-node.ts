@@ -2,10 +2,18 @@
 // committed records into its own image, registers with the active controller (a fresh incarnation
 // id per start; the registration record's offset is its broker epoch), heartbeats, is fenced and
 // unfenced, and shuts down through a controlled shutdown (it leaves every leadership first).
-// The replication issue adds the partitions this broker stores to the same machine.
+// Its data plane, the partitions it stores, is the ReplicaManager: it starts once the broker has
+// registered and replayed the metadata up to its own registration, and follows every metadata
+// change after that.
 
 import type { Machine, NodeContext, TimerHandle } from '../../kernel/node.ts';
 import type { Ms } from '../../kernel/time.ts';
+import { isDataMessage } from '../broker/messages.ts';
+import {
+  DEFAULT_REPLICA_CONFIG,
+  type ReplicaConfig,
+  ReplicaManager,
+} from '../broker/replica-manager.ts';
 import type { Bugs } from '../bugs.ts';
 import type {
   BrokerHeartbeatResponse,
@@ -25,7 +33,15 @@ export interface BrokerConfig {
   readonly requestTimeoutMs: Ms;
   /** Wait before registering again after DUPLICATE_BROKER_REGISTRATION or an error. */
   readonly registrationBackoffMs: Ms;
+  readonly replica: ReplicaConfig;
 }
+
+export const DEFAULT_BROKER_CONFIG: Omit<BrokerConfig, 'raft'> = {
+  heartbeatIntervalMs: 2_000,
+  requestTimeoutMs: 2_000,
+  registrationBackoffMs: 1_000,
+  replica: DEFAULT_REPLICA_CONFIG,
+};
 
 export type BrokerState =
   | 'registering'
@@ -46,6 +62,8 @@ export class KraftBroker implements Machine<ClusterMessage> {
   readonly raft: RaftNode;
   /** The committed metadata, replayed in order. */
   readonly image = new MetadataImage();
+  /** The partitions this broker stores. */
+  readonly replicaManager: ReplicaManager;
   readonly #context: NodeContext<ClusterMessage>;
   readonly #config: BrokerConfig;
   readonly incarnationId: string;
@@ -64,6 +82,11 @@ export class KraftBroker implements Machine<ClusterMessage> {
     this.#config = config;
     this.raft = new RaftNode(context, config.raft, bugs, {
       onHighWatermark: (highWatermark) => this.#replayTo(highWatermark),
+    });
+    this.replicaManager = new ReplicaManager(context, config.replica, bugs, {
+      image: () => this.image,
+      brokerEpoch: () => this.#brokerEpoch,
+      controller: () => this.#target(),
     });
     this.incarnationId = `${context.nodeId}-${context.incarnation}-${context.rng.int(0, 0xffffff).toString(16)}`;
     const marker = context.disk.checkpoint<{ brokerEpoch: number }>(CLEAN_SHUTDOWN_FILE);
@@ -95,6 +118,14 @@ export class KraftBroker implements Machine<ClusterMessage> {
       this.raft.handle(source, message);
       return;
     }
+    if (isDataMessage(message)) {
+      this.replicaManager.handle(source, message);
+      return;
+    }
+    if (message.kind === 'broker.alter-partition-response') {
+      this.replicaManager.onAlterPartitionResponse(message);
+      return;
+    }
     if (message.kind === 'broker.register-response') this.#onRegisterResponse(source, message);
     else if (message.kind === 'broker.heartbeat-response')
       this.#onHeartbeatResponse(source, message);
@@ -103,6 +134,10 @@ export class KraftBroker implements Machine<ClusterMessage> {
   onUnreachable(target: string, message: ClusterMessage): void {
     if (isRaftMessage(message)) {
       this.raft.unreachable(target, message);
+      return;
+    }
+    if (isDataMessage(message) || message.kind === 'broker.alter-partition') {
+      this.replicaManager.unreachable(target, message);
       return;
     }
     if (this.#outstanding?.request === message) this.#retryElsewhere(target);
@@ -144,6 +179,7 @@ export class KraftBroker implements Machine<ClusterMessage> {
         controller: source,
       });
       this.#sendHeartbeat();
+      this.#maybeStartReplicas();
       return;
     }
     this.#context.trace('broker.register-failed', { error: response.error });
@@ -210,6 +246,7 @@ export class KraftBroker implements Machine<ClusterMessage> {
   }
 
   #finishStop(): void {
+    this.replicaManager.shutdown();
     if (this.#brokerEpoch !== null) {
       this.#context.disk
         .checkpoint<{ brokerEpoch: number }>(CLEAN_SHUTDOWN_FILE)
@@ -266,6 +303,16 @@ export class KraftBroker implements Machine<ClusterMessage> {
   }
 
   #replayTo(highWatermark: number): void {
+    const before = this.#replayedUpTo;
     this.#replayedUpTo = replayLog(this.image, this.raft.log, this.#replayedUpTo, highWatermark);
+    if (this.#replayedUpTo === before) return;
+    this.#maybeStartReplicas();
+    this.replicaManager.applyMetadata();
+  }
+
+  /** The data plane starts once the metadata includes this incarnation's registration. */
+  #maybeStartReplicas(): void {
+    if (this.#brokerEpoch !== null && this.metadataOffset >= this.#brokerEpoch)
+      this.replicaManager.start();
   }
 }

@@ -3,11 +3,12 @@
 
 import type { NodeId } from '../../kernel/network.ts';
 import { World, type WorldOptions } from '../../kernel/world.ts';
+import type { ReplicaConfig } from '../broker/replica-manager.ts';
 import { type Bugs, NO_BUGS } from '../bugs.ts';
 import { AdminClient } from '../clients/admin.ts';
 import type { ClusterMessage } from '../messages.ts';
 import { DEFAULT_RAFT_CONFIG, type RaftConfig } from '../raft/raft-node.ts';
-import { type BrokerConfig, KraftBroker } from './broker-node.ts';
+import { type BrokerConfig, DEFAULT_BROKER_CONFIG, KraftBroker } from './broker-node.ts';
 import { type ControllerConfig, KraftController } from './controller-node.ts';
 
 export interface KraftClusterSpec {
@@ -18,6 +19,7 @@ export interface KraftClusterSpec {
   readonly raft?: Partial<Omit<RaftConfig, 'voters'>>;
   readonly brokerSessionTimeoutMs?: number;
   readonly elr?: boolean;
+  readonly replica?: Partial<ReplicaConfig>;
   readonly trace?: WorldOptions['trace'];
 }
 
@@ -52,13 +54,14 @@ export function buildKraftCluster(spec: KraftClusterSpec): KraftCluster {
     raft: raftConfig,
     brokerSessionTimeoutMs: spec.brokerSessionTimeoutMs ?? 9_000,
     sessionCheckEveryMs: 500,
-    elr: spec.elr ?? true,
+    elr: spec.elr ?? !bugs.has('no-elr'),
   };
   const brokerConfig: BrokerConfig = {
+    ...DEFAULT_BROKER_CONFIG,
+    ...(spec.replica === undefined
+      ? {}
+      : { replica: { ...DEFAULT_BROKER_CONFIG.replica, ...spec.replica } }),
     raft: raftConfig,
-    heartbeatIntervalMs: 2_000,
-    requestTimeoutMs: 2_000,
-    registrationBackoffMs: 1_000,
   };
   for (const id of controllers)
     world.addNode(id, (context) => new KraftController(context, controllerConfig, bugs));
@@ -69,6 +72,7 @@ export function buildKraftCluster(spec: KraftClusterSpec): KraftCluster {
     (context) =>
       new AdminClient(context, {
         controllers,
+        bootstrapBrokers: brokers,
         requestTimeoutMs: 2_000,
         attemptsMax: 20,
         retryBackoffMs: 100,

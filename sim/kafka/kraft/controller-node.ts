@@ -19,14 +19,20 @@ import type {
   BrokerRegistrationRequest,
   ControlError,
   ControlRequest,
+  CreatePartitionsRequest,
+  CreatePartitionsResult,
   CreateTopicResult,
   CreateTopicsRequest,
+  DeleteTopicsRequest,
   UnregisterBrokerRequest,
 } from '../controller/messages.ts';
 import { MetadataImage, replayLog } from '../controller/metadata-image.ts';
 import {
   alterPartition,
+  assignmentStartIndex,
+  createPartitionsRecords,
   createTopicRecords,
+  deleteTopicRecords,
   recordsForBrokerUnavailable,
   recordsForBrokerUsable,
   recordsForUncleanElection,
@@ -64,6 +70,7 @@ export class KraftController implements Machine<ClusterMessage> {
   image = new MetadataImage();
   readonly #context: NodeContext<ClusterMessage>;
   readonly #config: ControllerConfig;
+  readonly #bugs: Bugs;
   readonly #sessions = new Map<BrokerId, Session>();
   readonly #pending: PendingWrite[] = [];
   /** The next log offset to replay into the image. */
@@ -75,6 +82,7 @@ export class KraftController implements Machine<ClusterMessage> {
   constructor(context: NodeContext<ClusterMessage>, config: ControllerConfig, bugs: Bugs) {
     this.#context = context;
     this.#config = config;
+    this.#bugs = bugs;
     this.raft = new RaftNode(context, config.raft, bugs, {
       onHighWatermark: (highWatermark) => this.#onCommitted(highWatermark),
       onBecomeLeader: () => this.#activate(),
@@ -206,6 +214,12 @@ export class KraftController implements Machine<ClusterMessage> {
       case 'admin.create-topics':
         this.#onCreateTopics(source, request);
         return;
+      case 'admin.delete-topics':
+        this.#onDeleteTopics(source, request);
+        return;
+      case 'admin.create-partitions':
+        this.#onCreatePartitions(source, request);
+        return;
       case 'admin.unregister-broker':
         this.#onUnregister(source, request);
         return;
@@ -253,6 +267,24 @@ export class KraftController implements Machine<ClusterMessage> {
       case 'admin.create-topics':
         this.#context.send(source, {
           kind: 'admin.create-topics-response',
+          requestId,
+          error,
+          results: [],
+          controllerId,
+        });
+        return;
+      case 'admin.delete-topics':
+        this.#context.send(source, {
+          kind: 'admin.delete-topics-response',
+          requestId,
+          error,
+          results: [],
+          controllerId,
+        });
+        return;
+      case 'admin.create-partitions':
+        this.#context.send(source, {
+          kind: 'admin.create-partitions-response',
           requestId,
           error,
           results: [],
@@ -451,6 +483,46 @@ export class KraftController implements Machine<ClusterMessage> {
     );
   }
 
+  #onDeleteTopics(source: string, request: DeleteTopicsRequest): void {
+    const { records, results } = deleteTopicRecords(this.image, request.names);
+    const respond = () =>
+      this.#context.send(source, {
+        kind: 'admin.delete-topics-response',
+        requestId: request.requestId,
+        error: 'NONE',
+        results,
+        controllerId: null,
+      });
+    this.#write(records, respond, () => this.#reply(source, request, 'NOT_CONTROLLER', null));
+  }
+
+  #onCreatePartitions(source: string, request: CreatePartitionsRequest): void {
+    const results: CreatePartitionsResult[] = [];
+    let lastOffset = -1;
+    for (const spec of request.topics) {
+      // Appended topic by topic, so that a topic twice in one request sees its first increase.
+      const startIndex = assignmentStartIndex(this.image, spec.name);
+      const created = createPartitionsRecords(this.image, spec, startIndex);
+      if (created.error !== 'NONE') {
+        results.push({ name: spec.name, error: created.error, message: created.message });
+        continue;
+      }
+      lastOffset = this.#append(created.records);
+      results.push({ name: spec.name, error: 'NONE', message: '' });
+    }
+    const respond = () =>
+      this.#context.send(source, {
+        kind: 'admin.create-partitions-response',
+        requestId: request.requestId,
+        error: 'NONE',
+        results,
+        controllerId: null,
+      });
+    this.#afterCommit(lastOffset, respond, () =>
+      this.#reply(source, request, 'NOT_CONTROLLER', null),
+    );
+  }
+
   #onUnregister(source: string, request: UnregisterBrokerRequest): void {
     const broker = this.image.broker(request.brokerId);
     if (broker === undefined) {
@@ -479,8 +551,8 @@ export class KraftController implements Machine<ClusterMessage> {
   #onAlterPartition(source: string, request: AlterPartitionRequest): void {
     const result = alterPartition(this.image, request, {
       elr: this.#config.elr,
-      checkPartitionEpoch: true,
-      checkBrokerEpoch: true,
+      checkPartitionEpoch: !this.#bugs.has('no-partition-epoch-cas'),
+      checkBrokerEpoch: !this.#bugs.has('no-broker-epoch'),
     });
     if (result.error !== 'NONE') {
       this.#reply(source, request, result.error, null);

@@ -1,0 +1,721 @@
+// The data path's invariants (KAFKA.md), with the durability contract decided per record.
+//
+// After every event (cheap: O(1) per replica unless something changed):
+//   hw-within-log            log start ≤ HW ≤ LEO on every replica
+//   committed-prefix-agrees  a replica's HW covers only the records committed at those offsets
+//   committed-read-stable    a leader's HW never goes backwards within its epoch
+//   single-leader-per-epoch  at most one broker leads a partition in a leader epoch; epochs grow
+//   isr-valid, leader-in-isr every committed partition change, replayed: ISR and ELR disjoint
+//                            subsets of the replicas, the leader in the ISR, no fenced or
+//                            shutting-down broker added to the ISR or elected
+// and the ledger: each replica's log is shadowed (values by offset), so every append, truncation
+// and crash loss is seen with its cause; a record is committed once any replica's HW covers it.
+// A committed record that no replica holds any more is a loss, judged at once: allowed when every
+// replica that held it lost it in its own lossy crash (`lossy-crashes`), or by truncation after an
+// unclean election (`unclean-election`), or (ZooKeeper mode) when the last ISR member lost it and
+// was re-elected (`last-replica-standing`); otherwise a violation.
+//
+// At the end, after healing: acked-write-durable (every acknowledged write, per its acks),
+// committed-read-stable (every consumer read), acked-fully-replicated, committed-prefix-agrees on
+// the final logs, no-duplicates (idempotent producers), writes-resolve.
+
+import type { Replica } from '../sim/kafka/broker/replica-manager.ts';
+import type { History, HistoryEntry } from '../sim/kafka/clients/history.ts';
+import { MetadataImage, partitionAfterChange } from '../sim/kafka/controller/metadata-image.ts';
+import {
+  effectiveMinIsr,
+  partitionInvariantViolation,
+} from '../sim/kafka/controller/partition-control.ts';
+import type { MetadataRecord } from '../sim/kafka/controller/records.ts';
+import { activeController, brokerOf, type KraftCluster } from '../sim/kafka/kraft/cluster.ts';
+import type { DownReason } from '../sim/kernel/node.ts';
+import type { Ms } from '../sim/kernel/time.ts';
+import type { TraceEvent } from '../sim/kernel/trace.ts';
+import type { ViolationLog } from './violation.ts';
+
+export type LossReason =
+  | 'acks-0'
+  | 'acks-1'
+  | 'lossy-crashes'
+  | 'unclean-election'
+  | 'last-replica-standing';
+
+type RemovalCause = 'lossy-crash' | 'truncation' | 'unclean' | 'restart';
+
+interface ValueInfo {
+  readonly value: string;
+  readonly key: string | null;
+  /** Where it sits (the first offset it was seen at). */
+  readonly offset: number;
+  /** Brokers holding it now (down brokers keep what their disk has until they restart). */
+  readonly holders: Set<string>;
+  readonly everHeld: Set<string>;
+  readonly lostBy: Map<string, RemovalCause>;
+  committedAtMs: Ms | null;
+  /** The loss was reported (as a violation or an allowed loss). */
+  judged: boolean;
+}
+
+interface Committed {
+  readonly value: string;
+  readonly atMs: Ms;
+  readonly by: string;
+}
+
+/** A record's identity: its value at its offset (a retried write without idempotence sits twice). */
+function recordId(offset: number, value: string): string {
+  return `${offset}|${value}`;
+}
+
+class PartitionLedger {
+  readonly key: string;
+  readonly committed: (Committed | undefined)[] = [];
+  /** Every record ever appended anywhere, by recordId. */
+  readonly values = new Map<string, ValueInfo>();
+  /** Value → the offsets it was appended at. */
+  readonly offsetsOf = new Map<string, number[]>();
+  /** Leader epochs won by an unclean election, with when. */
+  readonly uncleanElections: { epoch: number; atMs: Ms }[] = [];
+  /** Epoch → the broker that led in it. */
+  readonly leaders = new Map<number, string>();
+
+  constructor(key: string) {
+    this.key = key;
+  }
+}
+
+interface Shadow {
+  readonly broker: string;
+  readonly key: string;
+  replica: Replica;
+  truncations: number;
+  readonly values: (string | null)[];
+  highWatermark: number;
+  /** The broker's lossy crash count when this shadow last matched its log. */
+  lossyCrashesSeen: number;
+  /** The HW of a leader in its epoch (for monotonicity), -1 when not leading. */
+  leaderEpochSeen: number;
+  leaderHighWatermark: number;
+}
+
+export interface DataCheckerOptions {
+  readonly cluster: KraftCluster;
+  readonly history: History;
+  readonly log: ViolationLog;
+  /** ZooKeeper mode allows `last-replica-standing`; KRaft (ELR) does not. */
+  readonly mode: 'kraft' | 'zk';
+}
+
+export class DataChecker {
+  readonly #cluster: KraftCluster;
+  readonly #history: History;
+  readonly #log: ViolationLog;
+  readonly #mode: 'kraft' | 'zk';
+  readonly #image = new MetadataImage();
+  #replayedUpTo = 0;
+  readonly #ledgers = new Map<string, PartitionLedger>();
+  readonly #shadows = new Map<string, Shadow>();
+  /** Per broker: lossy crashes (power failure, disk loss) so far, and the incarnation last counted. */
+  readonly #lossyCrashes = new Map<string, { count: number; incarnation: number }>();
+
+  constructor(options: DataCheckerOptions) {
+    this.#cluster = options.cluster;
+    this.#history = options.history;
+    this.#log = options.log;
+    this.#mode = options.mode;
+  }
+
+  /** The committed metadata as the checker replayed it. */
+  get image(): MetadataImage {
+    return this.#image;
+  }
+
+  ledger(key: string): PartitionLedger {
+    let ledger = this.#ledgers.get(key);
+    if (ledger === undefined) {
+      ledger = new PartitionLedger(key);
+      this.#ledgers.set(key, ledger);
+    }
+    return ledger;
+  }
+
+  /** Trace events the checker cares about: leaders taking office. */
+  onTraceEvent(event: TraceEvent): void {
+    if (event.kind !== 'replica.leader') return;
+    const key = String(event.fields?.partition);
+    const epoch = Number(event.fields?.leaderEpoch);
+    const ledger = this.ledger(key);
+    const previous = ledger.leaders.get(epoch);
+    if (previous !== undefined && previous !== event.node) {
+      this.#log.report({
+        invariant: 'single-leader-per-epoch',
+        atMs: event.atMs,
+        message: `${key}: ${event.node} and ${previous} both lead in leader epoch ${epoch}`,
+        nodes: [previous, event.node],
+        epoch,
+      });
+    }
+    ledger.leaders.set(epoch, event.node);
+  }
+
+  /** After every event. */
+  check(): void {
+    this.#syncMetadata();
+    const world = this.#cluster.world;
+    for (const brokerId of this.#cluster.brokers) {
+      const host = world.node(brokerId);
+      if (host.status === 'down') {
+        this.#noteDown(brokerId, host.downReason, host.incarnation);
+        continue;
+      }
+      const broker = brokerOf(this.#cluster, brokerId);
+      if (broker === null) continue;
+      for (const replica of broker.replicaManager.replicaMap.values())
+        this.#syncReplica(brokerId, replica);
+    }
+  }
+
+  #noteDown(brokerId: string, reason: DownReason | null, incarnation: number): void {
+    if (reason !== 'powerFailure' && reason !== 'diskLoss') return;
+    const seen = this.#lossyCrashes.get(brokerId) ?? { count: 0, incarnation: -1 };
+    if (seen.incarnation === incarnation) return;
+    this.#lossyCrashes.set(brokerId, { count: seen.count + 1, incarnation });
+  }
+
+  #lossyCrashCount(brokerId: string): number {
+    return this.#lossyCrashes.get(brokerId)?.count ?? 0;
+  }
+
+  // ---- metadata ------------------------------------------------------------------------------
+
+  #syncMetadata(): void {
+    const active = activeController(this.#cluster);
+    if (active === null) return;
+    const log = active.raft.log;
+    const upTo = Math.min(active.raft.highWatermark, log.endOffset);
+    const atMs = this.#cluster.world.nowMs;
+    for (let offset = this.#replayedUpTo; offset < upTo; offset++) {
+      const payload = log.entry(offset).payload;
+      if (payload.type !== 'record') continue;
+      const record = payload.record as MetadataRecord;
+      if (record.type === 'PartitionChange') this.#checkPartitionChange(record, atMs);
+      this.#image.apply(record, offset);
+      if (record.type === 'Partition' || record.type === 'PartitionChange') {
+        const state = this.#image.partition(record.topicId, record.partition);
+        const topic = this.#image.topics.get(record.topicId);
+        if (state !== undefined && topic !== undefined) {
+          const problem = partitionInvariantViolation(
+            state,
+            effectiveMinIsr(topic.configs, state.replicas.length),
+          );
+          if (problem !== null) {
+            this.#log.report({
+              invariant: problem.includes('leader') ? 'leader-in-isr' : 'isr-valid',
+              atMs,
+              message: `metadata offset ${offset}: ${problem}`,
+              epoch: state.leaderEpoch,
+            });
+          }
+        }
+      }
+    }
+    this.#replayedUpTo = Math.max(this.#replayedUpTo, upTo);
+  }
+
+  #checkPartitionChange(record: MetadataRecord & { type: 'PartitionChange' }, atMs: Ms): void {
+    const before = this.#image.partition(record.topicId, record.partition);
+    if (before === undefined) return;
+    const after = partitionAfterChange(before, record);
+    const key = `${record.topicId}-${record.partition}`;
+    const added = after.isr.filter((id) => !before.isr.includes(id));
+    const unusable = added.filter((id) => !this.#image.isUsable(id));
+    if (unusable.length > 0) {
+      this.#log.report({
+        invariant: 'isr-valid',
+        atMs,
+        message: `${key}: fenced, shutting-down or unregistered [${unusable.join(',')}] added to the ISR (leader epoch ${after.leaderEpoch})`,
+        nodes: unusable,
+        epoch: after.leaderEpoch,
+      });
+    }
+    if (after.leader !== before.leader && after.leader !== null) {
+      if (!this.#image.isUsable(after.leader)) {
+        this.#log.report({
+          invariant: 'isr-valid',
+          atMs,
+          message: `${key}: fenced, shutting-down or unregistered ${after.leader} elected in leader epoch ${after.leaderEpoch}`,
+          nodes: [after.leader],
+          epoch: after.leaderEpoch,
+        });
+      }
+      if (after.leaderRecoveryState === 'RECOVERING')
+        this.ledger(key).uncleanElections.push({ epoch: after.leaderEpoch, atMs });
+    }
+  }
+
+  // ---- the ledger ----------------------------------------------------------------------------
+
+  #syncReplica(brokerId: string, replica: Replica): void {
+    const id = `${brokerId}|${replica.key}`;
+    let shadow = this.#shadows.get(id);
+    if (shadow === undefined) {
+      shadow = {
+        broker: brokerId,
+        key: replica.key,
+        replica,
+        truncations: 0,
+        values: [],
+        highWatermark: 0,
+        lossyCrashesSeen: this.#lossyCrashCount(brokerId),
+        leaderEpochSeen: -1,
+        leaderHighWatermark: -1,
+      };
+      this.#shadows.set(id, shadow);
+      // A replica first seen after a restart (the checker saw none before): its log is what it is.
+      shadow.truncations = replica.log.truncations;
+    }
+    if (shadow.replica !== replica) this.#onReopened(shadow, replica);
+    else if (replica.log.truncations !== shadow.truncations) {
+      shadow.truncations = replica.log.truncations;
+      this.#removeFrom(shadow, replica.logEndOffset, this.#truncationCause(shadow, replica));
+    }
+    if (replica.logEndOffset > shadow.values.length) this.#appendTo(shadow, replica);
+    this.#checkHighWatermark(shadow, replica);
+  }
+
+  /** The broker restarted (or the topic's replica was recreated): what did the disk keep? */
+  #onReopened(shadow: Shadow, replica: Replica): void {
+    // A lossy crash since the shadow last matched the log (there may have been kills after it).
+    const lossyCrashes = this.#lossyCrashCount(shadow.broker);
+    const lossy = lossyCrashes > shadow.lossyCrashesSeen;
+    shadow.lossyCrashesSeen = lossyCrashes;
+    // Records past what the disk kept were lost in the crash; a truncation since the log was opened
+    // (a new follower truncating at once) removed the rest.
+    this.#removeFrom(shadow, replica.openedLogEndOffset, lossy ? 'lossy-crash' : 'restart');
+    shadow.replica = replica;
+    shadow.truncations = replica.log.truncations;
+    shadow.highWatermark = Math.min(shadow.highWatermark, replica.highWatermark);
+    shadow.leaderEpochSeen = -1;
+    shadow.leaderHighWatermark = -1;
+    if (replica.logEndOffset < shadow.values.length)
+      this.#removeFrom(shadow, replica.logEndOffset, this.#truncationCause(shadow, replica));
+    // The kept prefix must be the records the shadow saw (a crash keeps a prefix).
+    const last = replica.logEndOffset - 1;
+    if (last >= 0 && last < shadow.values.length) {
+      const value = valueAt(replica, last);
+      if (value !== shadow.values[last]) {
+        this.#log.report({
+          invariant: 'committed-prefix-agrees',
+          atMs: this.#cluster.world.nowMs,
+          message: `${shadow.key} on ${shadow.broker}: after a restart offset ${last} holds ${value}, before it held ${shadow.values[last]}`,
+          nodes: [shadow.broker],
+          offset: last,
+        });
+      }
+    }
+  }
+
+  #truncationCause(shadow: Shadow, replica: Replica): RemovalCause {
+    const ledger = this.ledger(shadow.key);
+    return ledger.uncleanElections.some((election) => election.epoch <= replica.leaderEpoch)
+      ? 'unclean'
+      : 'truncation';
+  }
+
+  #removeFrom(shadow: Shadow, endOffset: number, cause: RemovalCause): void {
+    if (endOffset >= shadow.values.length) return;
+    const ledger = this.ledger(shadow.key);
+    const from = Math.max(0, endOffset);
+    const removed = shadow.values.splice(from);
+    for (let index = 0; index < removed.length; index++) {
+      const value = removed[index];
+      if (value == null) continue;
+      const info = ledger.values.get(recordId(from + index, value));
+      if (info === undefined) continue;
+      info.holders.delete(shadow.broker);
+      info.lostBy.set(shadow.broker, cause);
+      if (info.holders.size === 0 && info.committedAtMs !== null && !info.judged)
+        this.#judgeLoss(ledger, info, 'committed-read-stable');
+    }
+    shadow.highWatermark = Math.min(shadow.highWatermark, shadow.values.length);
+  }
+
+  #appendTo(shadow: Shadow, replica: Replica): void {
+    const ledger = this.ledger(shadow.key);
+    const from = shadow.values.length;
+    for (const batch of replica.log.read(from, Number.MAX_SAFE_INTEGER)) {
+      for (const record of batch.records) {
+        if (record.offset < from) continue;
+        const value = record.value;
+        shadow.values.push(value);
+        if (value === null) continue;
+        const id = recordId(record.offset, value);
+        let info = ledger.values.get(id);
+        if (info === undefined) {
+          info = {
+            value,
+            key: record.key,
+            offset: record.offset,
+            holders: new Set(),
+            everHeld: new Set(),
+            lostBy: new Map(),
+            committedAtMs: null,
+            judged: false,
+          };
+          ledger.values.set(id, info);
+          const offsets = ledger.offsetsOf.get(value);
+          if (offsets === undefined) ledger.offsetsOf.set(value, [record.offset]);
+          else offsets.push(record.offset);
+        }
+        info.holders.add(shadow.broker);
+        info.everHeld.add(shadow.broker);
+        info.lostBy.delete(shadow.broker);
+      }
+    }
+  }
+
+  #checkHighWatermark(shadow: Shadow, replica: Replica): void {
+    const atMs = this.#cluster.world.nowMs;
+    const highWatermark = replica.highWatermark;
+    if (highWatermark < replica.log.logStartOffset || highWatermark > replica.logEndOffset) {
+      this.#log.report({
+        invariant: 'hw-within-log',
+        atMs,
+        message: `${shadow.key} on ${shadow.broker}: HW ${highWatermark} outside [${replica.log.logStartOffset}, ${replica.logEndOffset}]`,
+        nodes: [shadow.broker],
+        offset: highWatermark,
+      });
+    }
+    if (replica.role === 'leader') {
+      if (
+        shadow.leaderEpochSeen === replica.leaderEpoch &&
+        highWatermark < shadow.leaderHighWatermark
+      ) {
+        this.#log.report({
+          invariant: 'committed-read-stable',
+          atMs,
+          message: `${shadow.key}: leader ${shadow.broker}'s HW went back from ${shadow.leaderHighWatermark} to ${highWatermark} in leader epoch ${replica.leaderEpoch}`,
+          nodes: [shadow.broker],
+          epoch: replica.leaderEpoch,
+        });
+      }
+      shadow.leaderEpochSeen = replica.leaderEpoch;
+      shadow.leaderHighWatermark = highWatermark;
+    }
+    if (highWatermark <= shadow.highWatermark) {
+      shadow.highWatermark = Math.min(highWatermark, shadow.values.length);
+      return;
+    }
+    const ledger = this.ledger(shadow.key);
+    const upTo = Math.min(highWatermark, shadow.values.length);
+    for (let offset = shadow.highWatermark; offset < upTo; offset++) {
+      const value = shadow.values[offset] ?? null;
+      if (value === null) continue;
+      const committed = ledger.committed[offset];
+      if (committed === undefined) {
+        ledger.committed[offset] = { value, atMs, by: shadow.broker };
+        const info = ledger.values.get(recordId(offset, value));
+        if (info !== undefined && info.committedAtMs === null) info.committedAtMs = atMs;
+        continue;
+      }
+      if (committed.value === value) continue;
+      // Another record now sits below a HW where a committed one sat: the committed one is lost.
+      const info = ledger.values.get(recordId(offset, committed.value));
+      ledger.committed[offset] = { value, atMs, by: shadow.broker };
+      const mine = ledger.values.get(recordId(offset, value));
+      if (mine !== undefined && mine.committedAtMs === null) mine.committedAtMs = atMs;
+      if (info !== undefined && !info.judged) {
+        this.#judgeLoss(
+          ledger,
+          info,
+          replica.role === 'leader' ? 'committed-read-stable' : 'committed-prefix-agrees',
+          `${shadow.broker}'s HW ${highWatermark} covers ${value} at offset ${offset}, where ${committed.value} was committed by ${committed.by} at ${committed.atMs} ms`,
+        );
+      }
+    }
+    shadow.highWatermark = upTo;
+  }
+
+  /** Why a committed record may be gone, or null when the contract does not allow it. */
+  #allowedReason(info: ValueInfo): LossReason | null {
+    const causes = [...info.lostBy.values()];
+    if (causes.includes('unclean')) return 'unclean-election';
+    if (
+      info.everHeld.size > 0 &&
+      [...info.everHeld].every((id) => info.lostBy.get(id) === 'lossy-crash')
+    )
+      return 'lossy-crashes';
+    if (this.#mode === 'zk' && causes.includes('lossy-crash')) return 'last-replica-standing';
+    return null;
+  }
+
+  #judgeLoss(ledger: PartitionLedger, info: ValueInfo, invariant: string, detail?: string): void {
+    info.judged = true;
+    const atMs = this.#cluster.world.nowMs;
+    const reason = this.#allowedReason(info);
+    const how = [...info.everHeld]
+      .map(
+        (id) =>
+          `${id}: ${info.holders.has(id) ? 'holds it' : (info.lostBy.get(id) ?? 'never had it')}`,
+      )
+      .join(', ');
+    const message = `${ledger.key}: committed record ${info.value} (offset ${info.offset}, committed at ${info.committedAtMs} ms) is lost (${how})${detail === undefined ? '' : `; ${detail}`}`;
+    if (reason !== null) this.#log.allow({ reason, atMs, message });
+    else
+      this.#log.report({
+        invariant,
+        atMs,
+        message,
+        offset: info.offset,
+        nodes: [...info.everHeld],
+      });
+  }
+
+  // ---- the end of the run --------------------------------------------------------------------
+
+  /** After healing: the history against the final logs. */
+  finish(options: { readonly idempotent: boolean }): void {
+    this.check();
+    const atMs = this.#cluster.world.nowMs;
+    const finalLogs = this.#finalRead();
+    const reads = new Map<string, Map<string, { offset: number; value: string }>>();
+    for (const entry of this.#history.entries) {
+      if (entry.f === 'poll' && entry.type === 'ok') this.#noteReads(entry, reads);
+    }
+    // Every consumer read: a record committed at that offset, and still there (or lost as allowed).
+    for (const [key, records] of reads) {
+      const ledger = this.ledger(key);
+      for (const { offset, value } of records.values()) {
+        const info = ledger.values.get(recordId(offset, value));
+        if (info === undefined || info.committedAtMs === null) {
+          this.#log.report({
+            invariant: 'committed-read-stable',
+            atMs,
+            message: `${key}: a consumer read ${value} at offset ${offset}, which no replica's HW ever covered there`,
+            offset,
+          });
+          continue;
+        }
+        this.#judgeFinal(key, finalLogs, info, 'committed-read-stable');
+      }
+    }
+    // Every acknowledged write, per its acks.
+    for (const entry of this.#history.entries) {
+      if (entry.f !== 'send' || entry.type !== 'ok' || entry.value == null) continue;
+      const key = this.#keyOf(entry.topic, entry.partition);
+      if (key === null) continue;
+      const ledger = this.ledger(key);
+      // acks=0 has no offset: any offset the value was appended at.
+      const offsets =
+        entry.offset === undefined ? (ledger.offsetsOf.get(entry.value) ?? []) : [entry.offset];
+      const infos = offsets.flatMap((offset) => {
+        const info = ledger.values.get(recordId(offset, entry.value as string));
+        return info === undefined ? [] : [info];
+      });
+      const committed = infos.filter((info) => info.committedAtMs !== null);
+      if (committed.length === 0) {
+        const leaderLog = finalLogs.get(key);
+        if (offsets.some((offset) => leaderLog?.values[offset] === entry.value)) continue;
+        if (entry.acks === 'all') {
+          this.#log.report({
+            invariant: 'acked-write-durable',
+            atMs,
+            message: `${key}: acks=all write ${entry.value} acknowledged at offset ${entry.offset} was never committed there and is gone`,
+            ...(entry.offset === undefined ? {} : { offset: entry.offset }),
+          });
+        } else {
+          this.#log.allow({
+            reason: entry.acks === '0' ? 'acks-0' : 'acks-1',
+            atMs,
+            message: `${key}: acks=${entry.acks} write ${entry.value} (offset ${entry.offset ?? '?'}) was never committed and is gone`,
+          });
+        }
+        continue;
+      }
+      for (const info of committed) this.#judgeFinal(key, finalLogs, info, 'acked-write-durable');
+    }
+    this.#checkFinalReplicas(finalLogs, atMs);
+    if (options.idempotent) this.#checkNoDuplicates(finalLogs, atMs);
+    for (const entry of this.#openSends()) {
+      this.#log.report({
+        invariant: 'writes-resolve',
+        atMs,
+        message: `${entry.process}'s write ${entry.value} to ${entry.topic}-${entry.partition} is still unresolved after healing`,
+      });
+    }
+  }
+
+  /** A consumer's reads, as distinct (offset, value) records per partition. */
+  #noteReads(
+    entry: HistoryEntry,
+    reads: Map<string, Map<string, { offset: number; value: string }>>,
+  ): void {
+    const key = this.#keyOf(entry.topic, entry.partition);
+    if (key === null) return;
+    let records = reads.get(key);
+    if (records === undefined) {
+      records = new Map();
+      reads.set(key, records);
+    }
+    for (const [offset, , value] of entry.records ?? []) {
+      if (value !== null) records.set(recordId(offset, value), { offset, value });
+    }
+  }
+
+  /** A committed record missing from the final leader's log: judge it once. */
+  #judgeFinal(
+    key: string,
+    finalLogs: ReadonlyMap<string, FinalLog>,
+    info: ValueInfo,
+    invariant: string,
+  ): void {
+    if (info.judged) return;
+    const leaderLog = finalLogs.get(key);
+    if (leaderLog === undefined) {
+      // Offline (no leader): the record must still be on some replica's disk.
+      if (info.holders.size === 0) this.#judgeLoss(this.ledger(key), info, invariant);
+      return;
+    }
+    if (leaderLog.values[info.offset] === info.value) return;
+    this.#judgeLoss(
+      this.ledger(key),
+      info,
+      invariant,
+      `the final leader ${leaderLog.broker} does not hold it`,
+    );
+  }
+
+  #keyOf(topic: string, partition: number): string | null {
+    const topicId = this.#image.topicIdsByName.get(topic);
+    return topicId === undefined ? null : `${topicId}-${partition}`;
+  }
+
+  /** Every replica's log, written to the history as final reads; returns the leaders' logs. */
+  #finalRead(): Map<string, FinalLog> {
+    const leaders = new Map<string, FinalLog>();
+    for (const topic of this.#image.topics.values()) {
+      const numbers = [...topic.partitions.keys()].sort((a, b) => a - b);
+      for (const number of numbers) {
+        const state = topic.partitions.get(number);
+        if (state === undefined) continue;
+        for (const brokerId of state.replicas) {
+          const replica = brokerOf(this.#cluster, brokerId)?.replicaManager.replica(
+            topic.topicId,
+            number,
+          );
+          if (replica === undefined) continue;
+          const records = replica.log
+            .batches()
+            .flatMap((batch) =>
+              batch.records.map((record) => [record.offset, record.key, record.value] as const),
+            );
+          this.#history.finalRead(brokerId, topic.name, number, records);
+          if (brokerId === state.leader) {
+            leaders.set(`${topic.topicId}-${number}`, {
+              broker: brokerId,
+              values: records.map((record) => record[2]),
+              highWatermark: replica.highWatermark,
+            });
+          }
+        }
+      }
+    }
+    return leaders;
+  }
+
+  /** After healing every replica holds the leader's log and the ISR is full again. */
+  #checkFinalReplicas(leaders: ReadonlyMap<string, FinalLog>, atMs: Ms): void {
+    for (const topic of this.#image.topics.values()) {
+      for (const state of topic.partitions.values()) {
+        const key = `${topic.topicId}-${state.partition}`;
+        const leaderLog = leaders.get(key);
+        if (leaderLog === undefined) continue;
+        if (state.isr.length !== state.replicas.length) {
+          this.#log.report({
+            invariant: 'acked-fully-replicated',
+            atMs,
+            message: `${key}: ISR [${state.isr.join(',')}] is not all replicas [${state.replicas.join(',')}] after healing`,
+            epoch: state.leaderEpoch,
+          });
+        }
+        for (const brokerId of state.replicas) {
+          if (brokerId === leaderLog.broker) continue;
+          const replica = brokerOf(this.#cluster, brokerId)?.replicaManager.replica(
+            topic.topicId,
+            state.partition,
+          );
+          const values = replica === undefined ? [] : valuesOf(replica);
+          const committedEnd = Math.min(leaderLog.highWatermark, replica?.highWatermark ?? 0);
+          for (let offset = 0; offset < committedEnd; offset++) {
+            if (values[offset] !== leaderLog.values[offset]) {
+              this.#log.report({
+                invariant: 'committed-prefix-agrees',
+                atMs,
+                message: `${key}: below the HW ${brokerId} holds ${values[offset]} at offset ${offset}, the leader ${leaderLog.broker} ${leaderLog.values[offset]}`,
+                offset,
+                nodes: [brokerId, leaderLog.broker],
+              });
+              break;
+            }
+          }
+          if (values.length < leaderLog.highWatermark) {
+            this.#log.report({
+              invariant: 'acked-fully-replicated',
+              atMs,
+              message: `${key}: ${brokerId} ends at offset ${values.length}, below the leader ${leaderLog.broker}'s HW ${leaderLog.highWatermark}, after healing`,
+              nodes: [brokerId],
+            });
+          }
+        }
+      }
+    }
+  }
+
+  #checkNoDuplicates(leaders: ReadonlyMap<string, FinalLog>, atMs: Ms): void {
+    for (const [key, leaderLog] of leaders) {
+      const seen = new Map<string, number>();
+      for (let offset = 0; offset < leaderLog.values.length; offset++) {
+        const value = leaderLog.values[offset];
+        if (value == null) continue;
+        const first = seen.get(value);
+        if (first !== undefined) {
+          this.#log.report({
+            invariant: 'no-duplicates',
+            atMs,
+            message: `${key}: ${value} appears at offsets ${first} and ${offset} with idempotence on`,
+            offset,
+          });
+          break;
+        }
+        seen.set(value, offset);
+      }
+    }
+  }
+
+  #openSends(): HistoryEntry[] {
+    const open = new Map<string, HistoryEntry>();
+    for (const entry of this.#history.entries) {
+      if (entry.f !== 'send' || entry.value == null) continue;
+      if (entry.type === 'invoke') open.set(entry.value, entry);
+      else open.delete(entry.value);
+    }
+    return [...open.values()];
+  }
+}
+
+interface FinalLog {
+  readonly broker: string;
+  readonly values: readonly (string | null)[];
+  readonly highWatermark: number;
+}
+
+function valueAt(replica: Replica, offset: number): string | null {
+  for (const batch of replica.log.read(offset, 0)) {
+    for (const record of batch.records) if (record.offset === offset) return record.value;
+  }
+  return null;
+}
+
+function valuesOf(replica: Replica): (string | null)[] {
+  return replica.log.batches().flatMap((batch) => batch.records.map((record) => record.value));
+}

@@ -1,0 +1,1159 @@
+// A broker's data plane (Kafka's ReplicaManager, Partition and ReplicaFetcherThread):
+// - the roles come from the committed metadata: a partition whose leader is this broker is led at
+//   the image's leader epoch, any other partition this broker replicates is followed;
+// - a follower fetches from its leader with one fetch session per source broker covering every
+//   partition it follows there (long poll), carrying the fetch offset, the last fetched epoch and
+//   its current leader epoch; the leader answers records and its high watermark, or the epoch and
+//   offset where the follower's log diverges (the follower truncates and fetches again), or a
+//   fencing error;
+// - a leader tracks its followers (LeaderState), shrinks the ISR of followers that lag more than
+//   replica.lag.time.max.ms, expands it on the KAFKA-7128 rule, and sends every ISR change to the
+//   controller as an AlterPartition with its leader and partition epochs (one at a time);
+// - produce with acks 0, 1 and all (acks=all waits for the high watermark; NOT_ENOUGH_REPLICAS
+//   before the append, NOT_ENOUGH_REPLICAS_AFTER_APPEND, REQUEST_TIMED_OUT), with idempotent
+//   producers' sequence checks; consumers read below the high watermark;
+// - every partition's log on disk, the high watermarks checkpointed every 5 s.
+// The switches of the historical bugs sit at the places the fixes live (see bugs.ts).
+
+import { AssertionError } from '../../kernel/assert.ts';
+import type { NodeContext, TimerHandle } from '../../kernel/node.ts';
+import type { Ms } from '../../kernel/time.ts';
+import type { Bugs } from '../bugs.ts';
+import type { AlterPartitionResponse } from '../controller/messages.ts';
+import type { MetadataImage, PartitionState } from '../controller/metadata-image.ts';
+import { effectiveMinIsr } from '../controller/partition-control.ts';
+import type { BrokerId, TopicId } from '../controller/records.ts';
+import type { ClusterMessage } from '../messages.ts';
+import {
+  PartitionLog,
+  type RecordBatch,
+  type RecordInput,
+  UNDEFINED_EPOCH,
+} from '../storage/partition-log.ts';
+import { type LeaderRules, LeaderState } from './leader-state.ts';
+import {
+  type DataError,
+  type DataMessage,
+  type FetchPartition,
+  type FetchPartitionResponse,
+  type FetchRequest,
+  type FetchResponse,
+  fetchResponseSizeBytes,
+  type InitProducerIdRequest,
+  type MetadataRequest,
+  type PartitionMetadata,
+  type ProduceRequest,
+  type TopicMetadata,
+} from './messages.ts';
+
+export interface ReplicaConfig {
+  /** replica.lag.time.max.ms (30000) */
+  readonly replicaLagTimeMaxMs: Ms;
+  /** replica.fetch.wait.max.ms (500) */
+  readonly replicaFetchWaitMaxMs: Ms;
+  /** replica.fetch.max.bytes (1 MiB) */
+  readonly replicaFetchMaxBytes: number;
+  /** replica.fetch.backoff.ms (1000): after a failed fetch. */
+  readonly replicaFetchBackoffMs: Ms;
+  /** replica.socket.timeout.ms (30000): a fetch unanswered this long is sent again. */
+  readonly replicaSocketTimeoutMs: Ms;
+  /** replica.high.watermark.checkpoint.interval.ms (5000) */
+  readonly highWatermarkCheckpointIntervalMs: Ms;
+  /** flush.ms: null (Kafka's default) leaves flushing to the OS. */
+  readonly flushIntervalMs: Ms | null;
+  /** How long an AlterPartition may go unanswered before it is sent again. */
+  readonly alterPartitionTimeoutMs: Ms;
+}
+
+export const DEFAULT_REPLICA_CONFIG: ReplicaConfig = {
+  replicaLagTimeMaxMs: 30_000,
+  replicaFetchWaitMaxMs: 500,
+  replicaFetchMaxBytes: 1_048_576,
+  replicaFetchBackoffMs: 1_000,
+  replicaSocketTimeoutMs: 30_000,
+  highWatermarkCheckpointIntervalMs: 5_000,
+  flushIntervalMs: null,
+  alterPartitionTimeoutMs: 5_000,
+};
+
+/** What the broker's control plane gives its data plane. */
+export interface ReplicaHost {
+  /** The committed metadata, as this broker has replayed it. */
+  image(): MetadataImage;
+  /** This incarnation's broker epoch, once registered. */
+  brokerEpoch(): number | null;
+  /** Where an AlterPartition goes: the active controller as far as the broker knows. */
+  controller(): string;
+}
+
+export const HIGH_WATERMARK_CHECKPOINT_FILE = 'replication-offset-checkpoint';
+
+/** The name of a partition: its directory on disk and its key in every map. */
+export function partitionKey(topicId: TopicId, partition: number): string {
+  return `${topicId}-${partition}`;
+}
+
+export type ReplicaRole = 'leader' | 'follower' | 'none';
+
+/** Idempotent producer state of one producer on one partition (the last batches, Kafka keeps 5). */
+interface ProducerEntry {
+  lastSequence: number;
+  readonly recent: { firstSequence: number; lastSequence: number; baseOffset: number }[];
+}
+
+interface PendingProduce {
+  readonly source: string;
+  readonly request: ProduceRequest;
+  /** The produce is done once the high watermark passes this offset. */
+  readonly lastOffset: number;
+  readonly baseOffset: number;
+  readonly leaderEpoch: number;
+  readonly timer: TimerHandle;
+}
+
+/** One partition replica on this broker. */
+export class Replica {
+  readonly topicId: TopicId;
+  readonly topicName: string;
+  readonly partition: number;
+  readonly key: string;
+  readonly log: PartitionLog;
+  highWatermark: number;
+  /** The log end offset the log was opened with (what the disk kept, before any truncation). */
+  readonly openedLogEndOffset: number;
+  role: ReplicaRole = 'none';
+  /** The metadata this replica last applied (leader epoch -1: none yet). */
+  leaderEpoch = -1;
+  partitionEpoch = -1;
+  leaderId: BrokerId | null = null;
+  leaderState: LeaderState | null = null;
+  /** Follower: whether the fetcher may fetch it now, and when again if not. */
+  fetchable = false;
+  fetchRetryAtMs: Ms = 0;
+  /** Follower broker epochs, as their last fetches said (KIP-903). */
+  readonly followerEpochs = new Map<BrokerId, number>();
+  pendingProduces: PendingProduce[] = [];
+  producers: Map<number, ProducerEntry> | null = null;
+  producersAtTruncation = -1;
+  alterPartitionInFlight: { readonly requestId: number; readonly timer: TimerHandle } | null = null;
+
+  constructor(
+    topicId: TopicId,
+    topicName: string,
+    partition: number,
+    log: PartitionLog,
+    highWatermark: number,
+  ) {
+    this.topicId = topicId;
+    this.topicName = topicName;
+    this.partition = partition;
+    this.key = partitionKey(topicId, partition);
+    this.log = log;
+    this.openedLogEndOffset = log.logEndOffset;
+    this.highWatermark = Math.min(highWatermark, log.logEndOffset);
+  }
+
+  get logEndOffset(): number {
+    return this.log.logEndOffset;
+  }
+}
+
+interface HeldFetch {
+  readonly source: string;
+  readonly request: FetchRequest;
+  readonly timer: TimerHandle;
+}
+
+interface Fetcher {
+  readonly leaderId: BrokerId;
+  inFlight: {
+    readonly requestId: number;
+    readonly timer: TimerHandle;
+    readonly offsets: Map<string, number>;
+  } | null;
+  wakeTimer: TimerHandle | null;
+}
+
+export class ReplicaManager {
+  readonly #context: NodeContext<ClusterMessage>;
+  readonly #config: ReplicaConfig;
+  readonly #bugs: Bugs;
+  readonly #host: ReplicaHost;
+  readonly #replicas = new Map<string, Replica>();
+  readonly #fetchers = new Map<BrokerId, Fetcher>();
+  readonly #heldFetches: HeldFetch[] = [];
+  readonly #alterPartitionRequests = new Map<number, string>();
+  #requestIdNext = 0;
+  #producerIdNext = 0;
+  #started = false;
+
+  constructor(
+    context: NodeContext<ClusterMessage>,
+    config: ReplicaConfig,
+    bugs: Bugs,
+    host: ReplicaHost,
+  ) {
+    this.#context = context;
+    this.#config = config;
+    this.#bugs = bugs;
+    this.#host = host;
+  }
+
+  /** Every replica this broker holds, in the order it first saw them. */
+  replicas(): readonly Replica[] {
+    return [...this.#replicas.values()];
+  }
+
+  /** The replicas by partition key, for checkers that look after every event (no copy). */
+  get replicaMap(): ReadonlyMap<string, Replica> {
+    return this.#replicas;
+  }
+
+  replica(topicId: TopicId, partition: number): Replica | undefined {
+    return this.#replicas.get(partitionKey(topicId, partition));
+  }
+
+  /**
+   * The broker has registered and replayed the metadata up to its own registration: open the logs
+   * on disk and take the roles the metadata gives (a restart: the logs come back as the crash left
+   * them, with the last checkpointed high watermarks).
+   */
+  start(): void {
+    if (this.#started) return;
+    this.#started = true;
+    this.#scheduleEvery(this.#config.replicaLagTimeMaxMs / 2, 'replica.isr-check', () =>
+      this.#checkIsrs(),
+    );
+    this.#scheduleEvery(
+      this.#config.highWatermarkCheckpointIntervalMs,
+      'replica.hw-checkpoint',
+      () => this.#checkpointHighWatermarks(),
+    );
+    const flushMs = this.#config.flushIntervalMs;
+    if (flushMs !== null) {
+      this.#scheduleEvery(flushMs, 'replica.flush', () => {
+        for (const replica of this.#replicas.values()) replica.log.flush();
+      });
+    }
+    this.applyMetadata();
+  }
+
+  /** The metadata changed: take the roles it gives, drop the replicas of deleted topics. */
+  applyMetadata(): void {
+    if (!this.#started) return;
+    const image = this.#host.image();
+    const me = this.#context.nodeId;
+    const seen = new Set<string>();
+    for (const topic of image.topics.values()) {
+      for (const state of topic.partitions.values()) {
+        if (!state.replicas.includes(me)) continue;
+        const key = partitionKey(state.topicId, state.partition);
+        seen.add(key);
+        const replica = this.#replicas.get(key) ?? this.#openReplica(state, topic.name);
+        this.#applyPartitionState(replica, state);
+      }
+    }
+    for (const replica of [...this.#replicas.values()]) {
+      if (!seen.has(replica.key)) this.#deleteReplica(replica);
+    }
+    this.#wakeFetchers();
+  }
+
+  /** A clean shutdown: everything to disk. */
+  shutdown(): void {
+    for (const replica of this.#replicas.values()) replica.log.flush();
+    this.#checkpointHighWatermarks();
+  }
+
+  handle(source: string, message: DataMessage): void {
+    switch (message.kind) {
+      case 'client.metadata':
+        this.#onMetadata(source, message);
+        return;
+      case 'client.init-producer-id':
+        this.#onInitProducerId(source, message);
+        return;
+      case 'client.produce':
+        this.#onProduce(source, message);
+        return;
+      case 'fetch':
+        this.#onFetch(source, message);
+        return;
+      case 'fetch-response':
+        this.#onFetchResponse(source, message);
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** A request of ours could not be delivered (refused connection). */
+  unreachable(target: string, message: ClusterMessage): void {
+    if (message.kind === 'fetch') {
+      const fetcher = this.#fetchers.get(target);
+      if (fetcher?.inFlight?.requestId === message.requestId) this.#fetchFailed(fetcher);
+    } else if (message.kind === 'broker.alter-partition') {
+      const key = this.#alterPartitionRequests.get(message.requestId);
+      const replica = key === undefined ? undefined : this.#replicas.get(key);
+      if (replica?.alterPartitionInFlight?.requestId === message.requestId)
+        this.#abandonAlterPartition(replica);
+    }
+  }
+
+  // ---- metadata and roles --------------------------------------------------------------------
+
+  #openReplica(state: PartitionState, topicName: string): Replica {
+    const key = partitionKey(state.topicId, state.partition);
+    const log = new PartitionLog(this.#context.disk, key, {
+      kip101Lookup: this.#bugs.has('epoch-lookup-kip101'),
+    });
+    const checkpoint = this.#context.disk
+      .checkpoint<Record<string, number>>(HIGH_WATERMARK_CHECKPOINT_FILE)
+      .read();
+    const replica = new Replica(
+      state.topicId,
+      topicName,
+      state.partition,
+      log,
+      checkpoint?.[key] ?? 0,
+    );
+    this.#replicas.set(key, replica);
+    return replica;
+  }
+
+  #deleteReplica(replica: Replica): void {
+    this.#resign(replica, 'NOT_LEADER_OR_FOLLOWER');
+    this.#replicas.delete(replica.key);
+    for (const name of this.#context.disk.names()) {
+      if (name.startsWith(`${replica.key}/`)) this.#context.disk.delete(name);
+    }
+    this.#context.trace('replica.deleted', { partition: replica.key });
+  }
+
+  #applyPartitionState(replica: Replica, state: PartitionState): void {
+    const me = this.#context.nodeId;
+    if (state.leaderEpoch < replica.leaderEpoch) return;
+    const newEpoch = state.leaderEpoch > replica.leaderEpoch;
+    if (state.leader === me) {
+      if (newEpoch || replica.role !== 'leader') this.#becomeLeader(replica, state);
+      else if (state.partitionEpoch > replica.partitionEpoch) {
+        // Same leader epoch, new ISR (our own AlterPartition, or the controller's doing).
+        replica.partitionEpoch = state.partitionEpoch;
+        replica.leaderState?.completeIsrChange(state.isr);
+        this.#clearAlterPartition(replica);
+        this.#maybeAdvanceHighWatermark(replica);
+      }
+      return;
+    }
+    if (newEpoch || replica.role !== 'follower') this.#becomeFollower(replica, state);
+    replica.partitionEpoch = state.partitionEpoch;
+  }
+
+  #becomeLeader(replica: Replica, state: PartitionState): void {
+    this.#resign(replica, 'NOT_LEADER_OR_FOLLOWER');
+    this.#removeFromFetcher(replica);
+    const nowMs = this.#context.nowMs;
+    replica.role = 'leader';
+    replica.leaderId = this.#context.nodeId;
+    replica.leaderEpoch = state.leaderEpoch;
+    replica.partitionEpoch = state.partitionEpoch;
+    replica.followerEpochs.clear();
+    replica.producers = null;
+    replica.leaderState = new LeaderState({
+      leaderId: this.#context.nodeId,
+      leaderEpoch: state.leaderEpoch,
+      epochStartOffset: replica.logEndOffset,
+      replicas: state.replicas,
+      isr: state.isr,
+      highWatermark: replica.highWatermark,
+      nowMs,
+    });
+    this.#context.trace('replica.leader', {
+      partition: replica.key,
+      leaderEpoch: state.leaderEpoch,
+      logEndOffset: replica.logEndOffset,
+      highWatermark: replica.highWatermark,
+      isr: state.isr.join(','),
+    });
+    this.#maybeAdvanceHighWatermark(replica);
+  }
+
+  #becomeFollower(replica: Replica, state: PartitionState): void {
+    this.#resign(replica, 'NOT_LEADER_OR_FOLLOWER');
+    this.#removeFromFetcher(replica);
+    replica.role = 'follower';
+    replica.leaderId = state.leader;
+    replica.leaderEpoch = state.leaderEpoch;
+    replica.partitionEpoch = state.partitionEpoch;
+    this.#context.trace('replica.follower', {
+      partition: replica.key,
+      leaderEpoch: state.leaderEpoch,
+      leader: state.leader ?? '-',
+      logEndOffset: replica.logEndOffset,
+      highWatermark: replica.highWatermark,
+    });
+    if (this.#bugs.has('truncate-to-hw') && replica.highWatermark < replica.logEndOffset) {
+      // Before KIP-101 a new follower truncated to its own high watermark, which may be stale.
+      this.#truncate(replica, replica.highWatermark, 'become-follower-hw');
+    }
+    if (state.leader !== null) {
+      replica.fetchable = true;
+      replica.fetchRetryAtMs = 0;
+      this.#fetcherFor(state.leader);
+    }
+  }
+
+  /** Leadership is gone: fail what waits on it. */
+  #resign(replica: Replica, error: DataError): void {
+    if (replica.role !== 'leader') return;
+    for (const pending of replica.pendingProduces.splice(0)) {
+      this.#context.cancelTimer(pending.timer);
+      this.#respondProduce(pending.source, pending.request, error, -1, -1);
+    }
+    this.#clearAlterPartition(replica);
+    replica.leaderState = null;
+    replica.role = 'none';
+    this.#answerHeldFetches(replica.key);
+  }
+
+  // ---- the leader ----------------------------------------------------------------------------
+
+  #rules(replica: Replica): LeaderRules {
+    const image = this.#host.image();
+    const topic = image.topics.get(replica.topicId);
+    const replicationFactor = image.partition(replica.topicId, replica.partition)?.replicas.length;
+    const minIsr =
+      topic === undefined || replicationFactor === undefined
+        ? 1
+        : effectiveMinIsr(topic.configs, replicationFactor);
+    return {
+      replicaLagTimeMaxMs: this.#config.replicaLagTimeMaxMs,
+      effectiveMinIsr: minIsr,
+      isrJoinOnStaleHighWatermark: this.#bugs.has('isr-join-stale-hw'),
+      highWatermarkIgnoresMinIsr: this.#bugs.has('hw-ignores-min-isr'),
+    };
+  }
+
+  /** Eligible for the ISR and the high watermark: registered in the epoch it fetched with, unfenced, not shutting down. */
+  #isEligible(replica: Replica, brokerId: BrokerId): boolean {
+    const image = this.#host.image();
+    if (!image.isUsable(brokerId)) return false;
+    if (this.#bugs.has('no-broker-epoch')) return true;
+    return replica.followerEpochs.get(brokerId) === image.broker(brokerId)?.brokerEpoch;
+  }
+
+  #maybeAdvanceHighWatermark(replica: Replica): void {
+    const state = replica.leaderState;
+    if (state === null) return;
+    const moved = state.maybeAdvanceHighWatermark(
+      replica.logEndOffset,
+      this.#context.nowMs,
+      this.#rules(replica),
+      (brokerId) => this.#isEligible(replica, brokerId),
+    );
+    if (!moved) return;
+    replica.highWatermark = state.highWatermark;
+    this.#completeProduces(replica);
+    this.#answerHeldFetches(replica.key, true);
+  }
+
+  #completeProduces(replica: Replica): void {
+    if (replica.pendingProduces.length === 0) return;
+    const remaining: PendingProduce[] = [];
+    for (const pending of replica.pendingProduces) {
+      if (pending.lastOffset < replica.highWatermark) {
+        this.#context.cancelTimer(pending.timer);
+        // Kafka checks the ISR again once the high watermark passed the batch.
+        const state = replica.leaderState as LeaderState;
+        const error: DataError =
+          state.maximalIsr.length < this.#rules(replica).effectiveMinIsr
+            ? 'NOT_ENOUGH_REPLICAS_AFTER_APPEND'
+            : 'NONE';
+        this.#respondProduce(
+          pending.source,
+          pending.request,
+          error,
+          pending.baseOffset,
+          pending.leaderEpoch,
+        );
+      } else remaining.push(pending);
+    }
+    replica.pendingProduces = remaining;
+  }
+
+  #checkIsrs(): void {
+    const nowMs = this.#context.nowMs;
+    for (const replica of this.#replicas.values()) {
+      const state = replica.leaderState;
+      if (state === null) continue;
+      this.#maybeAdvanceHighWatermark(replica);
+      if (state.pendingIsr !== null || replica.alterPartitionInFlight !== null) continue;
+      const lagging = state.laggingMembers(nowMs, this.#rules(replica));
+      if (lagging.length === 0) continue;
+      this.#context.trace('replica.isr-shrink', {
+        partition: replica.key,
+        lagging: lagging.join(','),
+      });
+      this.#proposeIsr(
+        replica,
+        state.isr.filter((brokerId) => !lagging.includes(brokerId)),
+      );
+    }
+  }
+
+  #maybeExpandIsr(replica: Replica): void {
+    const state = replica.leaderState;
+    if (state === null || state.pendingIsr !== null || replica.alterPartitionInFlight !== null)
+      return;
+    const joiners = state
+      .joinableFollowers(this.#rules(replica))
+      .filter((brokerId) => this.#isEligible(replica, brokerId));
+    if (joiners.length === 0) return;
+    this.#context.trace('replica.isr-expand', {
+      partition: replica.key,
+      joining: joiners.join(','),
+    });
+    this.#proposeIsr(replica, [...state.isr, ...joiners]);
+  }
+
+  #proposeIsr(replica: Replica, isr: readonly BrokerId[]): void {
+    const state = replica.leaderState as LeaderState;
+    const brokerEpoch = this.#host.brokerEpoch();
+    if (brokerEpoch === null) return;
+    state.proposeIsr(isr);
+    this.#sendAlterPartition(replica, brokerEpoch, isr);
+  }
+
+  #sendAlterPartition(replica: Replica, brokerEpoch: number, isr: readonly BrokerId[]): void {
+    const requestId = this.#requestIdNext++;
+    const image = this.#host.image();
+    this.#alterPartitionRequests.set(requestId, replica.key);
+    const target = this.#host.controller();
+    this.#context.send(
+      target,
+      {
+        kind: 'broker.alter-partition',
+        requestId,
+        brokerId: this.#context.nodeId,
+        brokerEpoch,
+        topicId: replica.topicId,
+        partition: replica.partition,
+        leaderEpoch: replica.leaderEpoch,
+        partitionEpoch: replica.partitionEpoch,
+        newIsr: isr,
+        // KIP-903: the broker epochs the new members fetched with.
+        newIsrEpochs: isr.map((brokerId) => ({
+          brokerId,
+          brokerEpoch:
+            brokerId === this.#context.nodeId
+              ? brokerEpoch
+              : (replica.followerEpochs.get(brokerId) ?? image.broker(brokerId)?.brokerEpoch ?? -1),
+        })),
+      },
+      64,
+    );
+    const timer = this.#context.setTimer(
+      this.#config.alterPartitionTimeoutMs,
+      'replica.alter-partition-timeout',
+      () => {
+        if (replica.alterPartitionInFlight?.requestId === requestId)
+          this.#abandonAlterPartition(replica);
+      },
+    );
+    replica.alterPartitionInFlight = { requestId, timer };
+  }
+
+  /** No answer: forget the proposal; the next check proposes again from what is known then. */
+  #abandonAlterPartition(replica: Replica): void {
+    this.#clearAlterPartition(replica);
+  }
+
+  #clearAlterPartition(replica: Replica): void {
+    const inFlight = replica.alterPartitionInFlight;
+    if (inFlight !== null) {
+      this.#context.cancelTimer(inFlight.timer);
+      this.#alterPartitionRequests.delete(inFlight.requestId);
+    }
+    replica.alterPartitionInFlight = null;
+    if (replica.leaderState?.pendingIsr != null) replica.leaderState.completeIsrChange(null);
+  }
+
+  onAlterPartitionResponse(response: AlterPartitionResponse): void {
+    const key = this.#alterPartitionRequests.get(response.requestId);
+    const replica = key === undefined ? undefined : this.#replicas.get(key);
+    if (replica === undefined || replica.alterPartitionInFlight?.requestId !== response.requestId)
+      return;
+    const state = replica.leaderState;
+    this.#context.cancelTimer(replica.alterPartitionInFlight.timer);
+    this.#alterPartitionRequests.delete(response.requestId);
+    replica.alterPartitionInFlight = null;
+    if (state === null) return;
+    if (response.error === 'NONE' && response.state !== null) {
+      if (response.state.leaderEpoch === replica.leaderEpoch) {
+        state.completeIsrChange(response.state.isr);
+        replica.partitionEpoch = Math.max(replica.partitionEpoch, response.state.partitionEpoch);
+      } else state.completeIsrChange(null);
+      this.#context.trace('replica.isr-changed', {
+        partition: replica.key,
+        isr: state.isr.join(','),
+        partitionEpoch: replica.partitionEpoch,
+      });
+      this.#maybeAdvanceHighWatermark(replica);
+      return;
+    }
+    this.#context.trace('replica.isr-change-failed', {
+      partition: replica.key,
+      error: response.error,
+    });
+    state.completeIsrChange(null);
+  }
+
+  // ---- produce -------------------------------------------------------------------------------
+
+  #onProduce(source: string, request: ProduceRequest): void {
+    const image = this.#host.image();
+    const topicId = image.topicIdsByName.get(request.topic);
+    const replica = topicId === undefined ? undefined : this.replica(topicId, request.partition);
+    if (replica === undefined || replica.role !== 'leader' || replica.leaderState === null) {
+      const known = topicId !== undefined && image.partition(topicId, request.partition);
+      this.#respondProduce(
+        source,
+        request,
+        known ? 'NOT_LEADER_OR_FOLLOWER' : 'UNKNOWN_TOPIC_OR_PARTITION',
+        -1,
+        -1,
+      );
+      return;
+    }
+    const state = replica.leaderState;
+    const rules = this.#rules(replica);
+    if (request.acks === 'all' && state.isr.length < rules.effectiveMinIsr) {
+      this.#respondProduce(source, request, 'NOT_ENOUGH_REPLICAS', -1, -1);
+      return;
+    }
+    const sequenceCheck = this.#checkSequence(replica, request.records);
+    let baseOffset: number;
+    let lastOffset: number;
+    let leaderEpoch = replica.leaderEpoch;
+    if (sequenceCheck.kind === 'out-of-order') {
+      this.#respondProduce(source, request, 'OUT_OF_ORDER_SEQUENCE_NUMBER', -1, -1);
+      return;
+    }
+    if (sequenceCheck.kind === 'duplicate') {
+      baseOffset = sequenceCheck.baseOffset;
+      lastOffset = baseOffset + request.records.length - 1;
+      leaderEpoch = -1;
+    } else {
+      const batch = replica.log.appendAsLeader(
+        request.records,
+        replica.leaderEpoch,
+        this.#context.nowMs,
+      );
+      baseOffset = batch.baseOffset;
+      lastOffset = batch.lastOffset;
+      this.#noteProducerBatch(replica, batch);
+      this.#answerHeldFetches(replica.key);
+    }
+    this.#context.trace('replica.append', {
+      partition: replica.key,
+      baseOffset,
+      records: request.records.length,
+      acks: request.acks,
+      duplicate: sequenceCheck.kind === 'duplicate',
+    });
+    if (request.acks === '0') return;
+    this.#maybeAdvanceHighWatermark(replica);
+    if (request.acks === '1' || lastOffset < replica.highWatermark) {
+      this.#respondProduce(source, request, 'NONE', baseOffset, leaderEpoch);
+      return;
+    }
+    const timer = this.#context.setTimer(request.timeoutMs, 'replica.produce-timeout', () => {
+      const index = replica.pendingProduces.findIndex((pending) => pending.timer === timer);
+      if (index < 0) return;
+      replica.pendingProduces.splice(index, 1);
+      this.#respondProduce(source, request, 'REQUEST_TIMED_OUT', -1, -1);
+    });
+    replica.pendingProduces.push({
+      source,
+      request,
+      lastOffset,
+      baseOffset,
+      leaderEpoch,
+      timer,
+    });
+  }
+
+  #respondProduce(
+    source: string,
+    request: ProduceRequest,
+    error: DataError,
+    baseOffset: number,
+    leaderEpoch: number,
+  ): void {
+    if (request.acks === '0') return;
+    this.#context.send(
+      source,
+      {
+        kind: 'client.produce-response',
+        requestId: request.requestId,
+        topic: request.topic,
+        partition: request.partition,
+        error,
+        baseOffset: error === 'NONE' ? baseOffset : -1,
+        leaderEpoch: error === 'NONE' ? leaderEpoch : -1,
+      },
+      48,
+    );
+  }
+
+  /** Kafka's producer state: the last sequence and last batches of each idempotent producer. */
+  #producersOf(replica: Replica): Map<number, ProducerEntry> {
+    if (replica.producers !== null && replica.producersAtTruncation === replica.log.truncations)
+      return replica.producers;
+    const producers = new Map<number, ProducerEntry>();
+    replica.producers = producers;
+    replica.producersAtTruncation = replica.log.truncations;
+    for (const batch of replica.log.batches()) this.#noteProducerBatch(replica, batch);
+    return producers;
+  }
+
+  #noteProducerBatch(replica: Replica, batch: RecordBatch): void {
+    const producers = replica.producers;
+    if (producers === null) return;
+    const first = batch.records[0];
+    const last = batch.records[batch.records.length - 1];
+    if (first?.producerId === undefined || first.sequence === undefined || last === undefined)
+      return;
+    const lastSequence = last.sequence ?? first.sequence;
+    const entry = producers.get(first.producerId) ?? { lastSequence: -1, recent: [] };
+    entry.lastSequence = lastSequence;
+    entry.recent.push({
+      firstSequence: first.sequence,
+      lastSequence,
+      baseOffset: batch.baseOffset,
+    });
+    if (entry.recent.length > 5) entry.recent.shift();
+    producers.set(first.producerId, entry);
+  }
+
+  #checkSequence(
+    replica: Replica,
+    records: readonly RecordInput[],
+  ): { kind: 'append' } | { kind: 'duplicate'; baseOffset: number } | { kind: 'out-of-order' } {
+    const first = records[0];
+    if (first?.producerId === undefined || first.sequence === undefined) return { kind: 'append' };
+    const entry = this.#producersOf(replica).get(first.producerId);
+    if (entry === undefined)
+      return first.sequence === 0 ? { kind: 'append' } : { kind: 'out-of-order' };
+    const cached = entry.recent.find((batch) => batch.firstSequence === first.sequence);
+    if (cached !== undefined) return { kind: 'duplicate', baseOffset: cached.baseOffset };
+    if (first.sequence === entry.lastSequence + 1) return { kind: 'append' };
+    return { kind: 'out-of-order' };
+  }
+
+  #onInitProducerId(source: string, request: InitProducerIdRequest): void {
+    const brokerEpoch = this.#host.brokerEpoch();
+    this.#context.send(
+      source,
+      {
+        kind: 'client.init-producer-id-response',
+        requestId: request.requestId,
+        error: brokerEpoch === null ? 'BROKER_NOT_AVAILABLE' : 'NONE',
+        // Unique: broker epochs are distinct metadata offsets, the counter is per incarnation.
+        producerId: brokerEpoch === null ? -1 : brokerEpoch * 1_000_000 + this.#producerIdNext++,
+      },
+      32,
+    );
+  }
+
+  // ---- fetch: the leader's side --------------------------------------------------------------
+
+  #onFetch(source: string, request: FetchRequest): void {
+    const partitions = this.#answerFetch(request);
+    const hasData = partitions.some(
+      (partition) =>
+        partition.error !== 'NONE' ||
+        partition.divergingEpoch !== null ||
+        partition.batches.length > 0,
+    );
+    if (hasData || request.maxWaitMs <= 0) {
+      this.#sendFetchResponse(source, request, partitions);
+      return;
+    }
+    const timer = this.#context.setTimer(request.maxWaitMs, 'replica.fetch-wait', () => {
+      const index = this.#heldFetches.findIndex((held) => held.timer === timer);
+      if (index < 0) return;
+      this.#heldFetches.splice(index, 1);
+      this.#sendFetchResponse(source, request, this.#answerFetch(request));
+    });
+    this.#heldFetches.push({ source, request, timer });
+  }
+
+  /**
+   * Answers the held fetches that include `key`: on an append (followers) or a high watermark
+   * move (`highWatermarkMoved`: consumers, and followers learn it too), or a lost leadership.
+   */
+  #answerHeldFetches(key: string, highWatermarkMoved = false): void {
+    if (this.#heldFetches.length === 0) return;
+    const keep: HeldFetch[] = [];
+    const answer: HeldFetch[] = [];
+    for (const held of this.#heldFetches) {
+      const includes = held.request.partitions.some(
+        (partition) => partitionKey(partition.topicId, partition.partition) === key,
+      );
+      const consumer = held.request.replicaId === null;
+      if (includes && (!highWatermarkMoved || consumer)) answer.push(held);
+      else keep.push(held);
+    }
+    if (answer.length === 0) return;
+    this.#heldFetches.length = 0;
+    this.#heldFetches.push(...keep);
+    for (const held of answer) {
+      this.#context.cancelTimer(held.timer);
+      this.#sendFetchResponse(held.source, held.request, this.#answerFetch(held.request));
+    }
+  }
+
+  #sendFetchResponse(
+    source: string,
+    request: FetchRequest,
+    partitions: readonly FetchPartitionResponse[],
+  ): void {
+    const response: FetchResponse = {
+      kind: 'fetch-response',
+      requestId: request.requestId,
+      partitions,
+    };
+    this.#context.send(source, response, fetchResponseSizeBytes(response));
+  }
+
+  /** Reads every partition of a fetch (again, when a held fetch is answered). */
+  #answerFetch(request: FetchRequest): FetchPartitionResponse[] {
+    const responses: FetchPartitionResponse[] = [];
+    let bytesLeft = request.maxBytes;
+    for (const fetch of request.partitions) {
+      const response = this.#answerFetchPartition(request, fetch, bytesLeft);
+      for (const batch of response.batches) bytesLeft -= batch.sizeBytes;
+      responses.push(response);
+    }
+    return responses;
+  }
+
+  #answerFetchPartition(
+    request: FetchRequest,
+    fetch: FetchPartition,
+    bytesLeft: number,
+  ): FetchPartitionResponse {
+    const replica = this.replica(fetch.topicId, fetch.partition);
+    const base = {
+      topicId: fetch.topicId,
+      partition: fetch.partition,
+      highWatermark: -1,
+      logStartOffset: -1,
+      logEndOffset: -1,
+      leaderEpoch: -1,
+      divergingEpoch: null,
+      batches: [],
+    };
+    if (replica === undefined) return { ...base, error: 'UNKNOWN_TOPIC_OR_PARTITION' };
+    const fencing = !this.#bugs.has('no-current-epoch-fencing') && fetch.currentLeaderEpoch >= 0;
+    if (fencing && fetch.currentLeaderEpoch < replica.leaderEpoch)
+      return { ...base, error: 'FENCED_LEADER_EPOCH', leaderEpoch: replica.leaderEpoch };
+    if (fencing && fetch.currentLeaderEpoch > replica.leaderEpoch)
+      return { ...base, error: 'UNKNOWN_LEADER_EPOCH', leaderEpoch: replica.leaderEpoch };
+    if (replica.role !== 'leader' || replica.leaderState === null)
+      return { ...base, error: 'NOT_LEADER_OR_FOLLOWER', leaderEpoch: replica.leaderEpoch };
+    const log = replica.log;
+    const answer = {
+      ...base,
+      highWatermark: replica.highWatermark,
+      logStartOffset: log.logStartOffset,
+      logEndOffset: log.logEndOffset,
+      leaderEpoch: replica.leaderEpoch,
+    };
+    // The divergence check (Kafka 2.7+, KIP-595 style): does the fetcher's last epoch end where it thinks?
+    if (fetch.lastFetchedEpoch !== UNDEFINED_EPOCH) {
+      const end = log.endOffsetForEpoch(fetch.lastFetchedEpoch);
+      if (end.epoch < fetch.lastFetchedEpoch || end.endOffset < fetch.fetchOffset) {
+        return {
+          ...answer,
+          error: 'NONE',
+          divergingEpoch: { epoch: end.epoch, endOffset: end.endOffset },
+        };
+      }
+    }
+    if (fetch.fetchOffset > log.logEndOffset || fetch.fetchOffset < log.logStartOffset)
+      return { ...answer, error: 'OFFSET_OUT_OF_RANGE' };
+    const isFollower = request.replicaId !== null;
+    if (isFollower) this.#recordFollowerFetch(replica, request, fetch);
+    let batches = bytesLeft > 0 ? log.read(fetch.fetchOffset, bytesLeft) : [];
+    if (!isFollower) batches = batches.filter((batch) => batch.lastOffset < replica.highWatermark);
+    return { ...answer, highWatermark: replica.highWatermark, error: 'NONE', batches };
+  }
+
+  #recordFollowerFetch(replica: Replica, request: FetchRequest, fetch: FetchPartition): void {
+    const state = replica.leaderState as LeaderState;
+    const followerId = request.replicaId as BrokerId;
+    if (state.follower(followerId) === undefined) return;
+    const registered = this.#host.image().broker(followerId)?.brokerEpoch;
+    // KIP-903: a fetch from a previous incarnation of the follower says nothing about its log now.
+    if (
+      !this.#bugs.has('no-broker-epoch') &&
+      registered !== undefined &&
+      request.replicaEpoch < registered
+    )
+      return;
+    replica.followerEpochs.set(followerId, request.replicaEpoch);
+    state.recordFetch(followerId, fetch.fetchOffset, replica.logEndOffset, this.#context.nowMs);
+    this.#maybeAdvanceHighWatermark(replica);
+    this.#maybeExpandIsr(replica);
+  }
+
+  // ---- fetch: the follower's side ------------------------------------------------------------
+
+  #fetcherFor(leaderId: BrokerId): Fetcher {
+    let fetcher = this.#fetchers.get(leaderId);
+    if (fetcher === undefined) {
+      fetcher = { leaderId, inFlight: null, wakeTimer: null };
+      this.#fetchers.set(leaderId, fetcher);
+    }
+    return fetcher;
+  }
+
+  #removeFromFetcher(replica: Replica): void {
+    replica.fetchable = false;
+  }
+
+  #wakeFetchers(): void {
+    for (const fetcher of this.#fetchers.values()) this.#maybeFetch(fetcher);
+  }
+
+  /** The partitions this fetcher fetches now. */
+  #fetchPartitions(fetcher: Fetcher): Replica[] {
+    const nowMs = this.#context.nowMs;
+    const result: Replica[] = [];
+    for (const replica of this.#replicas.values()) {
+      if (
+        replica.role === 'follower' &&
+        replica.leaderId === fetcher.leaderId &&
+        replica.fetchable &&
+        replica.fetchRetryAtMs <= nowMs
+      )
+        result.push(replica);
+    }
+    return result;
+  }
+
+  #maybeFetch(fetcher: Fetcher): void {
+    if (fetcher.inFlight !== null) return;
+    const brokerEpoch = this.#host.brokerEpoch();
+    if (brokerEpoch === null) return;
+    const replicas = this.#fetchPartitions(fetcher);
+    if (replicas.length === 0) {
+      this.#scheduleWake(fetcher);
+      return;
+    }
+    const noFencing = this.#bugs.has('no-current-epoch-fencing');
+    const offsets = new Map<string, number>();
+    const partitions: FetchPartition[] = replicas.map((replica) => {
+      offsets.set(replica.key, replica.logEndOffset);
+      return {
+        topicId: replica.topicId,
+        partition: replica.partition,
+        fetchOffset: replica.logEndOffset,
+        lastFetchedEpoch: replica.log.lastEpoch,
+        currentLeaderEpoch: noFencing ? -1 : replica.leaderEpoch,
+      };
+    });
+    const requestId = this.#requestIdNext++;
+    this.#context.send(
+      fetcher.leaderId,
+      {
+        kind: 'fetch',
+        requestId,
+        replicaId: this.#context.nodeId,
+        replicaEpoch: brokerEpoch,
+        maxWaitMs: this.#config.replicaFetchWaitMaxMs,
+        maxBytes: this.#config.replicaFetchMaxBytes,
+        partitions,
+      },
+      48 + 24 * partitions.length,
+    );
+    const timer = this.#context.setTimer(
+      this.#config.replicaSocketTimeoutMs,
+      'replica.fetch-timeout',
+      () => {
+        if (fetcher.inFlight?.requestId === requestId) this.#fetchFailed(fetcher);
+      },
+    );
+    fetcher.inFlight = { requestId, timer, offsets };
+  }
+
+  /** Some partitions wait for a retry time: wake the fetcher then. */
+  #scheduleWake(fetcher: Fetcher): void {
+    if (fetcher.wakeTimer !== null) return;
+    let wakeAtMs = Number.POSITIVE_INFINITY;
+    for (const replica of this.#replicas.values()) {
+      if (replica.role === 'follower' && replica.leaderId === fetcher.leaderId && replica.fetchable)
+        wakeAtMs = Math.min(wakeAtMs, replica.fetchRetryAtMs);
+    }
+    if (wakeAtMs === Number.POSITIVE_INFINITY) return;
+    fetcher.wakeTimer = this.#context.setTimer(
+      Math.max(0, wakeAtMs - this.#context.nowMs),
+      'replica.fetch-backoff',
+      () => {
+        fetcher.wakeTimer = null;
+        this.#maybeFetch(fetcher);
+      },
+    );
+  }
+
+  #fetchFailed(fetcher: Fetcher): void {
+    const inFlight = fetcher.inFlight;
+    if (inFlight === null) return;
+    this.#context.cancelTimer(inFlight.timer);
+    fetcher.inFlight = null;
+    const retryAtMs = this.#context.nowMs + this.#config.replicaFetchBackoffMs;
+    for (const key of inFlight.offsets.keys()) {
+      const replica = this.#replicas.get(key);
+      if (replica !== undefined) replica.fetchRetryAtMs = retryAtMs;
+    }
+    this.#scheduleWake(fetcher);
+  }
+
+  #onFetchResponse(source: string, response: FetchResponse): void {
+    const fetcher = this.#fetchers.get(source);
+    const inFlight = fetcher?.inFlight;
+    if (fetcher === undefined || inFlight == null || inFlight.requestId !== response.requestId)
+      return;
+    this.#context.cancelTimer(inFlight.timer);
+    fetcher.inFlight = null;
+    for (const partition of response.partitions) {
+      const replica = this.replica(partition.topicId, partition.partition);
+      if (replica === undefined || replica.role !== 'follower' || replica.leaderId !== source)
+        continue;
+      // Our log changed since the request left (a truncation): this answer is about another log.
+      if (inFlight.offsets.get(replica.key) !== replica.logEndOffset) continue;
+      this.#onFetchedPartition(replica, partition);
+    }
+    this.#maybeFetch(fetcher);
+  }
+
+  #onFetchedPartition(replica: Replica, response: FetchPartitionResponse): void {
+    const nowMs = this.#context.nowMs;
+    switch (response.error) {
+      case 'NONE':
+        break;
+      case 'FENCED_LEADER_EPOCH':
+      case 'NOT_LEADER_OR_FOLLOWER':
+      case 'UNKNOWN_TOPIC_OR_PARTITION':
+        // Our metadata is stale or the leader's is: wait for the next metadata change (Kafka
+        // removes the partition from its fetcher), but look again after a backoff in case the
+        // change was already applied.
+        replica.fetchRetryAtMs = nowMs + this.#config.replicaFetchBackoffMs;
+        return;
+      case 'UNKNOWN_LEADER_EPOCH':
+        replica.fetchRetryAtMs = nowMs + this.#config.replicaFetchBackoffMs;
+        return;
+      case 'OFFSET_OUT_OF_RANGE':
+        // The leader's log ends before ours (its log is shorter than our fetch offset): match it.
+        if (response.logEndOffset >= 0 && response.logEndOffset < replica.logEndOffset)
+          this.#truncate(replica, response.logEndOffset, 'out-of-range');
+        else replica.fetchRetryAtMs = nowMs + this.#config.replicaFetchBackoffMs;
+        return;
+      default:
+        replica.fetchRetryAtMs = nowMs + this.#config.replicaFetchBackoffMs;
+        return;
+    }
+    const diverging = response.divergingEpoch;
+    if (diverging !== null) {
+      // Truncate to where our log and the leader's agree, as far as this epoch shows (Kafka's
+      // getOffsetTruncationState); if our log does not know the leader's epoch, the next fetch
+      // carries our new last epoch and the leader checks again.
+      const local = replica.log.endOffsetForEpoch(diverging.epoch);
+      const target =
+        diverging.epoch === UNDEFINED_EPOCH || diverging.endOffset < 0
+          ? replica.log.logStartOffset
+          : Math.min(
+              diverging.endOffset,
+              local.endOffset < 0 ? replica.log.logStartOffset : local.endOffset,
+            );
+      this.#truncate(replica, target, 'diverging-epoch');
+      return;
+    }
+    for (const batch of response.batches) {
+      if (batch.baseOffset !== replica.logEndOffset) break;
+      replica.log.appendAsFollower(batch);
+    }
+    // The leader's high watermark, applied only now that the log matches the leader's (KAFKA-14704).
+    const highWatermark = Math.min(response.highWatermark, replica.logEndOffset);
+    if (highWatermark > replica.highWatermark) replica.highWatermark = highWatermark;
+  }
+
+  #truncate(replica: Replica, offset: number, reason: string): void {
+    if (offset >= replica.logEndOffset) return;
+    const before = replica.logEndOffset;
+    replica.log.truncateTo(offset);
+    replica.highWatermark = Math.min(replica.highWatermark, replica.logEndOffset);
+    this.#context.trace('replica.truncate', {
+      partition: replica.key,
+      from: before,
+      to: replica.logEndOffset,
+      reason,
+    });
+  }
+
+  // ---- metadata for clients ------------------------------------------------------------------
+
+  #onMetadata(source: string, request: MetadataRequest): void {
+    const image = this.#host.image();
+    const names = request.topics ?? [...image.topics.values()].map((topic) => topic.name);
+    const topics: TopicMetadata[] = names.map((name) => {
+      const topic = image.topicByName(name);
+      // A topic whose partitions are not replayed yet is not known yet either.
+      if (topic === undefined || topic.partitions.size === 0)
+        return { name, topicId: null, error: 'UNKNOWN_TOPIC_OR_PARTITION', partitions: [] };
+      const numbers = [...topic.partitions.keys()].sort((a, b) => a - b);
+      const partitions: PartitionMetadata[] = numbers.map((number) => {
+        const state = topic.partitions.get(number) as PartitionState;
+        return {
+          partition: number,
+          leader: state.leader,
+          leaderEpoch: state.leaderEpoch,
+          replicas: state.replicas,
+          isr: state.isr,
+        };
+      });
+      return { name, topicId: topic.topicId, error: 'NONE', partitions };
+    });
+    const brokers = [...image.brokers.values()]
+      .filter((broker) => !broker.fenced)
+      .map((broker) => broker.brokerId);
+    this.#context.send(
+      source,
+      { kind: 'client.metadata-response', requestId: request.requestId, brokers, topics },
+      64 + 48 * topics.length,
+    );
+  }
+
+  // ---- housekeeping --------------------------------------------------------------------------
+
+  #checkpointHighWatermarks(): void {
+    const highWatermarks: Record<string, number> = {};
+    for (const replica of this.#replicas.values())
+      highWatermarks[replica.key] = replica.highWatermark;
+    this.#context.disk
+      .checkpoint<Record<string, number>>(HIGH_WATERMARK_CHECKPOINT_FILE)
+      .writeDurably(highWatermarks, 16 * (this.#replicas.size + 1));
+  }
+
+  #scheduleEvery(everyMs: Ms, label: string, fire: () => void): void {
+    if (!(everyMs > 0))
+      throw new AssertionError(`${label}: interval must be positive (got ${everyMs})`);
+    const tick = () => {
+      fire();
+      this.#context.setTimer(everyMs, label, tick);
+    };
+    this.#context.setTimer(everyMs, label, tick);
+  }
+}

@@ -1,0 +1,1113 @@
+// The producer, after Kafka's Java KafkaProducer: records wait per partition, go out in batches to
+// the partition's leader (at most maxInFlightRequestsPerConnection requests in flight per broker),
+// and are retried on retriable errors until `retries` or `deliveryTimeoutMs` runs out. Mirrors the
+// seed's Python example:
+//
+//   const producer = new Producer(context, { bootstrapBrokers, acks: 'all', retries: 5, history });
+//   producer.send({ topic: 'test-topic', key: `key-${i}`, value: `message-${i}` });
+//
+// Every send is an operation of the history: `invoke` at once, then exactly one of `ok` (with the
+// offset, except for acks=0), `fail` (no attempt could have written) or `info` (an attempt may
+// have written: a request timeout, NOT_ENOUGH_REPLICAS_AFTER_APPEND, REQUEST_TIMED_OUT). The
+// invoke names partition -1 when the partitioner has not chosen one yet (the topic's metadata is
+// not known); the `ok` then names the partition chosen.
+//
+// Idempotence (the default with acks=all): the producer gets a producer id from a broker
+// (InitProducerId) and numbers the records of each partition from 0; a batch keeps its producer
+// id and sequences across retries, so a broker that already has them answers with the original
+// offset instead of appending again. Batches of a partition go out in sequence order; after an
+// error, a retry waits until every earlier batch has an answer. OUT_OF_ORDER_SEQUENCE_NUMBER is
+// retried while an earlier batch of the same producer id is unresolved. When a batch fails for
+// good, the partition numbers what follows from 0 under a new producer id (a simplified KIP-360):
+// its unsent records, and the sent batches no attempt can have written (at once, or when the
+// broker answers OUT_OF_ORDER_SEQUENCE_NUMBER); a batch that may have been written keeps its
+// numbers, so its retries still deduplicate.
+
+import { assert, BoundExceededError } from '../../kernel/assert.ts';
+import type { Machine, NodeContext, TimerHandle } from '../../kernel/node.ts';
+import type { Ms } from '../../kernel/time.ts';
+import {
+  type DataError,
+  type InitProducerIdRequest,
+  type InitProducerIdResponse,
+  type ProduceRequest,
+  type ProduceResponse,
+  produceRequestSizeBytes,
+} from '../broker/messages.ts';
+import type { BrokerId } from '../controller/records.ts';
+import type { ClusterMessage } from '../messages.ts';
+import type { RecordInput } from '../storage/partition-log.ts';
+import {
+  ClientConfigError,
+  ClientMetadata,
+  requireBrokers,
+  requireInteger,
+  requireMs,
+} from './client-metadata.ts';
+import type { Acks, History } from './history.ts';
+
+export interface ProducerConfig {
+  readonly bootstrapBrokers: readonly BrokerId[];
+  /** The run's history, shared by every client. */
+  readonly history: History;
+  /** The history's process name; default the node id. */
+  readonly process?: string;
+  /** Default 'all'. */
+  readonly acks?: Acks;
+  /** Retries per batch; default MAX_INT (Number.MAX_SAFE_INTEGER). */
+  readonly retries?: number;
+  readonly requestTimeoutMs?: Ms;
+  /** From send() to the last moment a record may complete; ≥ requestTimeoutMs + lingerMs. */
+  readonly deliveryTimeoutMs?: Ms;
+  readonly maxInFlightRequestsPerConnection?: number;
+  readonly retryBackoffMs?: Ms;
+  readonly metadataMaxAgeMs?: Ms;
+  /**
+   * Default true. As in Kafka, explicit `true` with acks other than 'all', retries 0 or more than
+   * 5 requests in flight is a configuration error; left unset, such settings turn it off.
+   */
+  readonly enableIdempotence?: boolean;
+  /** Most records per produce request (Kafka counts bytes; we count records). */
+  readonly batchSize?: number;
+  readonly lingerMs?: Ms;
+  /** Most records sent but not completed; one more send is a BoundExceededError. */
+  readonly pendingMax?: number;
+}
+
+export type ResolvedProducerConfig = Required<Omit<ProducerConfig, 'enableIdempotence'>> & {
+  /** Whether the producer is idempotent, after Kafka's rules. */
+  readonly idempotent: boolean;
+};
+
+export const PRODUCER_DEFAULTS = {
+  acks: 'all',
+  retries: Number.MAX_SAFE_INTEGER,
+  requestTimeoutMs: 30_000,
+  deliveryTimeoutMs: 120_000,
+  maxInFlightRequestsPerConnection: 5,
+  retryBackoffMs: 100,
+  metadataMaxAgeMs: 300_000,
+  batchSize: 16,
+  lingerMs: 0,
+  pendingMax: 100_000,
+} as const;
+
+/** Kafka's bound on in-flight requests for an idempotent producer. */
+const IDEMPOTENT_IN_FLIGHT_MAX = 5;
+
+const ACKS: readonly Acks[] = ['0', '1', 'all'];
+
+/** Applies Kafka's defaults and checks every value; throws ClientConfigError. */
+export function resolveProducerConfig(
+  config: ProducerConfig,
+  nodeId: string,
+): ResolvedProducerConfig {
+  const acks = config.acks ?? PRODUCER_DEFAULTS.acks;
+  if (!ACKS.includes(acks))
+    throw new ClientConfigError(`acks must be '0', '1' or 'all' (got ${String(acks)})`);
+  const resolved = {
+    bootstrapBrokers: requireBrokers('bootstrapBrokers', config.bootstrapBrokers),
+    history: config.history,
+    process: config.process ?? nodeId,
+    acks,
+    retries: requireInteger('retries', config.retries ?? PRODUCER_DEFAULTS.retries, 0),
+    requestTimeoutMs: requireMs(
+      'requestTimeoutMs',
+      config.requestTimeoutMs ?? PRODUCER_DEFAULTS.requestTimeoutMs,
+    ),
+    deliveryTimeoutMs: requireMs(
+      'deliveryTimeoutMs',
+      config.deliveryTimeoutMs ?? PRODUCER_DEFAULTS.deliveryTimeoutMs,
+    ),
+    maxInFlightRequestsPerConnection: requireInteger(
+      'maxInFlightRequestsPerConnection',
+      config.maxInFlightRequestsPerConnection ?? PRODUCER_DEFAULTS.maxInFlightRequestsPerConnection,
+      1,
+    ),
+    retryBackoffMs: requireMs(
+      'retryBackoffMs',
+      config.retryBackoffMs ?? PRODUCER_DEFAULTS.retryBackoffMs,
+    ),
+    metadataMaxAgeMs: requireMs(
+      'metadataMaxAgeMs',
+      config.metadataMaxAgeMs ?? PRODUCER_DEFAULTS.metadataMaxAgeMs,
+    ),
+    batchSize: requireInteger('batchSize', config.batchSize ?? PRODUCER_DEFAULTS.batchSize, 1),
+    lingerMs: requireMs('lingerMs', config.lingerMs ?? PRODUCER_DEFAULTS.lingerMs),
+    pendingMax: requireInteger('pendingMax', config.pendingMax ?? PRODUCER_DEFAULTS.pendingMax, 1),
+  };
+  if (resolved.requestTimeoutMs === 0) throw new ClientConfigError('requestTimeoutMs must be > 0');
+  if (resolved.deliveryTimeoutMs < resolved.requestTimeoutMs + resolved.lingerMs) {
+    throw new ClientConfigError(
+      `deliveryTimeoutMs must be ≥ requestTimeoutMs + lingerMs (got ${resolved.deliveryTimeoutMs} < ${resolved.requestTimeoutMs} + ${resolved.lingerMs})`,
+    );
+  }
+  return { ...resolved, idempotent: resolveIdempotence(config.enableIdempotence, resolved) };
+}
+
+function resolveIdempotence(
+  requested: boolean | undefined,
+  config: {
+    readonly acks: Acks;
+    readonly retries: number;
+    readonly maxInFlightRequestsPerConnection: number;
+  },
+): boolean {
+  if (requested === false) return false;
+  const conflicts: string[] = [];
+  if (config.acks !== 'all') conflicts.push(`acks must be 'all' (got '${config.acks}')`);
+  if (config.retries === 0) conflicts.push('retries must be > 0');
+  if (config.maxInFlightRequestsPerConnection > IDEMPOTENT_IN_FLIGHT_MAX)
+    conflicts.push(
+      `maxInFlightRequestsPerConnection must be ≤ ${IDEMPOTENT_IN_FLIGHT_MAX} (got ${config.maxInFlightRequestsPerConnection})`,
+    );
+  if (conflicts.length === 0) return true;
+  if (requested === true)
+    throw new ClientConfigError(`enableIdempotence requires: ${conflicts.join('; ')}`);
+  return false;
+}
+
+// ---- the default partitioner ---------------------------------------------------------------
+
+/** The UTF-8 bytes of a string, as Java's String.getBytes(UTF_8) gives them (a lone surrogate is '?'). */
+export function utf8Bytes(text: string): Uint8Array {
+  const bytes: number[] = [];
+  for (let index = 0; index < text.length; index++) {
+    let code = text.charCodeAt(index);
+    if (code >= 0xd800 && code <= 0xdfff) {
+      const next = text.charCodeAt(index + 1);
+      if (code <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) {
+        code = 0x10000 + ((code - 0xd800) << 10) + (next - 0xdc00);
+        index++;
+      } else {
+        bytes.push(0x3f);
+        continue;
+      }
+    }
+    if (code < 0x80) bytes.push(code);
+    else if (code < 0x800) bytes.push(0xc0 | (code >> 6), 0x80 | (code & 0x3f));
+    else if (code < 0x10000)
+      bytes.push(0xe0 | (code >> 12), 0x80 | ((code >> 6) & 0x3f), 0x80 | (code & 0x3f));
+    else
+      bytes.push(
+        0xf0 | (code >> 18),
+        0x80 | ((code >> 12) & 0x3f),
+        0x80 | ((code >> 6) & 0x3f),
+        0x80 | (code & 0x3f),
+      );
+  }
+  return Uint8Array.from(bytes);
+}
+
+/** Kafka's Utils.murmur2: the 32-bit MurmurHash2 with Kafka's seed, as a signed 32-bit integer. */
+export function murmur2(data: Uint8Array): number {
+  const length = data.length;
+  const m = 0x5bd1e995;
+  const r = 24;
+  let h = 0x9747b28c ^ length;
+  const length4 = length >>> 2;
+  for (let i = 0; i < length4; i++) {
+    const i4 = i * 4;
+    let k =
+      (data[i4] as number) |
+      ((data[i4 + 1] as number) << 8) |
+      ((data[i4 + 2] as number) << 16) |
+      ((data[i4 + 3] as number) << 24);
+    k = Math.imul(k, m);
+    k ^= k >>> r;
+    k = Math.imul(k, m);
+    h = Math.imul(h, m);
+    h ^= k;
+  }
+  const tail = length & ~3;
+  const rest = length % 4;
+  if (rest >= 3) h ^= (data[tail + 2] as number) << 16;
+  if (rest >= 2) h ^= (data[tail + 1] as number) << 8;
+  if (rest >= 1) {
+    h ^= data[tail] as number;
+    h = Math.imul(h, m);
+  }
+  h ^= h >>> 13;
+  h = Math.imul(h, m);
+  h ^= h >>> 15;
+  return h | 0;
+}
+
+/** Kafka's Utils.toPositive. */
+export function toPositive(value: number): number {
+  return value & 0x7fffffff;
+}
+
+/** The default partitioner's choice for a keyed record. */
+export function partitionForKey(key: string, partitionCount: number): number {
+  assert(partitionCount > 0, `partitionCount must be > 0 (got ${partitionCount})`);
+  return toPositive(murmur2(utf8Bytes(key))) % partitionCount;
+}
+
+// ---- the producer --------------------------------------------------------------------------
+
+export interface ProducerRecord {
+  readonly topic: string;
+  /** Absent: the default partitioner chooses (murmur2 of the key; round robin without a key). */
+  readonly partition?: number;
+  readonly key?: string | null;
+  readonly value: string | null;
+}
+
+export type SendResult =
+  | {
+      readonly type: 'ok';
+      readonly topic: string;
+      readonly partition: number;
+      /** null for acks=0. */
+      readonly offset: number | null;
+    }
+  | {
+      /** fail: not written by any attempt; info: an attempt may have written. */
+      readonly type: 'fail' | 'info';
+      readonly topic: string;
+      readonly partition: number;
+      readonly error: string;
+    };
+
+export type SendCallback = (result: SendResult) => void;
+
+/** A built-in workload: `count` sends, one every `everyMs`. */
+export interface ProducerWorkload {
+  readonly topic: string;
+  readonly everyMs: Ms;
+  readonly count: number;
+  /** Values are `${valuePrefix}-${i}`, unique within the run; default the process name. */
+  readonly valuePrefix?: string;
+  /** Keys are `${keyPrefix}-${i}` (or `-${i % keyCount}`); null: no keys. Default 'key'. */
+  readonly keyPrefix?: string | null;
+  /** Distinct keys to cycle through (for compaction); default one per record. */
+  readonly keyCount?: number;
+  /** A fixed partition; default the partitioner's choice. */
+  readonly partition?: number;
+  /** Delay before the first send; default 0. */
+  readonly startAfterMs?: Ms;
+}
+
+interface PendingRecord {
+  readonly operationId: number;
+  readonly topic: string;
+  /** -1 until the partitioner chooses. */
+  partition: number;
+  readonly explicitPartition: boolean;
+  readonly key: string | null;
+  readonly value: string | null;
+  readonly deadlineMs: Ms;
+  readonly callback: SendCallback | null;
+  /** When it joined its partition's queue (for lingerMs). */
+  queuedAtMs: Ms;
+  batch: Batch | null;
+  /** The error of an attempt that may have written (the record can no longer `fail`). */
+  indeterminate: string | null;
+}
+
+type BatchState = 'in-flight' | 'backoff' | 'ready';
+
+interface Batch {
+  readonly queue: PartitionQueue;
+  readonly records: readonly PendingRecord[];
+  readonly inputs: readonly RecordInput[];
+  /** -1 when not idempotent. */
+  readonly producerId: number;
+  readonly baseSequence: number;
+  state: BatchState;
+  /** Retries used (OUT_OF_ORDER_SEQUENCE_NUMBER behind an unresolved batch does not count). */
+  retries: number;
+  lastError: string | null;
+  request: ProduceInFlight | null;
+  backoffTimer: TimerHandle | null;
+}
+
+interface ProduceInFlight {
+  readonly requestId: number;
+  readonly target: BrokerId;
+  readonly batch: Batch;
+  readonly timer: TimerHandle;
+}
+
+interface PartitionQueue {
+  readonly topic: string;
+  readonly partition: number;
+  /** Records not yet in a batch, oldest first. */
+  queued: PendingRecord[];
+  /** Batches sent at least once and not yet completed, in sequence order. */
+  readonly batches: Batch[];
+  /** null: waiting for a (new) producer id before numbering more records. Unused when not idempotent. */
+  producerId: number | null;
+  nextSequence: number;
+  lingerTimer: TimerHandle | null;
+}
+
+interface InitInFlight {
+  readonly requestId: number;
+  readonly target: BrokerId;
+  readonly timer: TimerHandle;
+}
+
+interface RunningWorkload {
+  readonly spec: ProducerWorkload;
+  sent: number;
+  timer: TimerHandle | null;
+}
+
+const METADATA_ERRORS: ReadonlySet<DataError> = new Set<DataError>([
+  'NOT_LEADER_OR_FOLLOWER',
+  'FENCED_LEADER_EPOCH',
+  'UNKNOWN_LEADER_EPOCH',
+  'UNKNOWN_TOPIC_OR_PARTITION',
+  'BROKER_NOT_AVAILABLE',
+]);
+
+/** Errors after which the batch may have been appended. */
+const INDETERMINATE_ERRORS: ReadonlySet<DataError> = new Set<DataError>([
+  'NOT_ENOUGH_REPLICAS_AFTER_APPEND',
+  'REQUEST_TIMED_OUT',
+]);
+
+/** The history's error for a client-side request timeout or an expired in-flight batch. */
+export const TIMEOUT_ERROR = 'TIMEOUT';
+/** The history's error for a refused connection. */
+export const NETWORK_ERROR = 'NETWORK_EXCEPTION';
+
+export class Producer implements Machine<ClusterMessage> {
+  readonly config: ResolvedProducerConfig;
+  readonly #context: NodeContext<ClusterMessage>;
+  readonly #history: History;
+  readonly #metadata: ClientMetadata;
+  /** Every record not yet completed, by operation id: invoke order is deadline order. */
+  readonly #pending = new Map<number, PendingRecord>();
+  /** Records whose topic's metadata is not known yet. */
+  #unrouted: PendingRecord[] = [];
+  readonly #queues = new Map<string, PartitionQueue>();
+  readonly #requests = new Map<number, ProduceInFlight>();
+  readonly #inFlightByBroker = new Map<BrokerId, number>();
+  readonly #roundRobin = new Map<string, number>();
+  readonly #workloads: RunningWorkload[] = [];
+  readonly #valuePrefixes = new Set<string>();
+  #requestIdNext = 0;
+  #expiryTimer: TimerHandle | null = null;
+  #expiryAtMs: Ms = 0;
+  /** The most recent producer id, for partitions that start numbering (null: none yet). */
+  #producerId: number | null = null;
+  #initInFlight: InitInFlight | null = null;
+  #initBackoffTimer: TimerHandle | null = null;
+  #initTargetIndex = 0;
+  #closed = false;
+  #dispatching = false;
+  #dispatchAgain = false;
+  /** Records completed so far, by outcome. */
+  readonly completed = { ok: 0, fail: 0, info: 0 };
+
+  /** Throws ClientConfigError on an invalid configuration. */
+  constructor(context: NodeContext<ClusterMessage>, config: ProducerConfig) {
+    this.#context = context;
+    this.config = resolveProducerConfig(config, context.nodeId);
+    this.#history = config.history;
+    this.#metadata = new ClientMetadata(
+      context,
+      {
+        bootstrapBrokers: this.config.bootstrapBrokers,
+        requestTimeoutMs: this.config.requestTimeoutMs,
+        retryBackoffMs: this.config.retryBackoffMs,
+        metadataMaxAgeMs: this.config.metadataMaxAgeMs,
+        traceName: 'producer',
+      },
+      () => this.#requestIdNext++,
+      () => this.#onMetadataUpdate(),
+    );
+  }
+
+  get idempotent(): boolean {
+    return this.config.idempotent;
+  }
+
+  /** Records sent and not yet completed (a harness drains until 0). */
+  get pendingCount(): number {
+    return this.#pending.size;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Produce requests in flight to `broker`. */
+  inFlightTo(broker: BrokerId): number {
+    return this.#inFlightByBroker.get(broker) ?? 0;
+  }
+
+  start(): void {
+    if (this.config.idempotent) this.#requestProducerId();
+  }
+
+  /**
+   * Sends one record: records the invoke at once and returns its operation id. The callback runs
+   * at the operation's completion. Throws after close(), and when pendingMax records are pending.
+   */
+  send(record: ProducerRecord, callback?: SendCallback): number {
+    if (this.#closed) throw new Error(`${this.config.process}: send after close()`);
+    if (this.#pending.size >= this.config.pendingMax) {
+      throw new BoundExceededError(
+        'pendingMax',
+        this.config.pendingMax,
+        `${this.config.process} has too many records in flight`,
+      );
+    }
+    const explicitPartition = record.partition !== undefined;
+    if (explicitPartition) requireInteger('partition', record.partition as number, 0);
+    const key = record.key ?? null;
+    const operationId = this.#history.invoke(this.config.process, 'send', {
+      acks: this.config.acks,
+      topic: record.topic,
+      partition: record.partition ?? -1,
+      key,
+      value: record.value,
+    });
+    const pending: PendingRecord = {
+      operationId,
+      topic: record.topic,
+      partition: record.partition ?? -1,
+      explicitPartition,
+      key,
+      value: record.value,
+      deadlineMs: this.#context.nowMs + this.config.deliveryTimeoutMs,
+      callback: callback ?? null,
+      queuedAtMs: this.#context.nowMs,
+      batch: null,
+      indeterminate: null,
+    };
+    this.#pending.set(operationId, pending);
+    this.#armExpiry();
+    this.#context.trace('producer.send', {
+      op: operationId,
+      topic: record.topic,
+      partition: pending.partition,
+      value: record.value,
+    });
+    this.#unrouted.push(pending);
+    this.#metadata.want([record.topic]);
+    this.#route();
+    this.#dispatch();
+    return operationId;
+  }
+
+  /** Starts a built-in workload of `count` sends, one every `everyMs`. */
+  startWorkload(spec: ProducerWorkload): void {
+    requireInteger('workload count', spec.count, 0);
+    requireMs('workload everyMs', spec.everyMs);
+    if (spec.keyCount !== undefined) requireInteger('workload keyCount', spec.keyCount, 1);
+    const valuePrefix = spec.valuePrefix ?? this.config.process;
+    if (this.#valuePrefixes.has(valuePrefix))
+      throw new ClientConfigError(`workload valuePrefix "${valuePrefix}" is already used`);
+    this.#valuePrefixes.add(valuePrefix);
+    const workload: RunningWorkload = { spec, sent: 0, timer: null };
+    this.#workloads.push(workload);
+    this.#scheduleWorkload(workload, requireMs('workload startAfterMs', spec.startAfterMs ?? 0));
+  }
+
+  /** Sends made by the built-in workloads so far. */
+  get workloadSent(): number {
+    return this.#workloads.reduce((sum, workload) => sum + workload.sent, 0);
+  }
+
+  /** Stops accepting sends and stops the workloads; records already sent still complete. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const workload of this.#workloads) {
+      if (workload.timer !== null) this.#context.cancelTimer(workload.timer);
+      workload.timer = null;
+    }
+    this.#context.trace('producer.close', { pending: this.#pending.size });
+  }
+
+  onMessage(source: BrokerId, message: ClusterMessage): void {
+    switch (message.kind) {
+      case 'client.metadata-response':
+        this.#metadata.onResponse(source, message);
+        return;
+      case 'client.produce-response':
+        this.#onProduceResponse(source, message);
+        return;
+      case 'client.init-producer-id-response':
+        this.#onInitProducerIdResponse(message);
+        return;
+      default:
+        return;
+    }
+  }
+
+  onUnreachable(target: BrokerId, message: ClusterMessage): void {
+    switch (message.kind) {
+      case 'client.metadata':
+        this.#metadata.onUnreachable(target, message);
+        return;
+      case 'client.produce':
+        this.#onProduceUnreachable(target, message);
+        return;
+      case 'client.init-producer-id':
+        if (this.#initInFlight?.requestId === message.requestId) this.#initFailed('refused');
+        return;
+      default:
+        return;
+    }
+  }
+
+  // ---- routing and batching ------------------------------------------------------------------
+
+  #onMetadataUpdate(): void {
+    this.#route();
+    // Records still wait for their topic: keep asking (paced by retryBackoffMs).
+    if (this.#unrouted.length > 0) this.#metadata.requestUpdate();
+    this.#dispatch();
+  }
+
+  /** Moves records whose topic is now known to their partition's queue. */
+  #route(): void {
+    if (this.#unrouted.length === 0) return;
+    const records = this.#unrouted;
+    this.#unrouted = [];
+    for (const record of records) {
+      const topic = this.#metadata.topic(record.topic);
+      if (topic === undefined) {
+        this.#unrouted.push(record);
+        continue;
+      }
+      const count = topic.partitions.length;
+      if (record.explicitPartition && record.partition >= count) {
+        this.#complete(record, { type: 'fail', error: 'UNKNOWN_TOPIC_OR_PARTITION' });
+        continue;
+      }
+      if (!record.explicitPartition) record.partition = this.#choosePartition(record);
+      record.queuedAtMs = this.#context.nowMs;
+      this.#queue(record.topic, record.partition).queued.push(record);
+    }
+  }
+
+  /** Kafka's default partitioner: murmur2 of the key; round robin over available partitions without one. */
+  #choosePartition(record: PendingRecord): number {
+    const topic = this.#metadata.topic(record.topic);
+    assert(topic !== undefined, `choosePartition: topic ${record.topic} unknown`);
+    if (record.key !== null) return partitionForKey(record.key, topic.partitions.length);
+    const next = this.#roundRobin.get(record.topic) ?? 0;
+    this.#roundRobin.set(record.topic, (next + 1) | 0);
+    const available = topic.partitions.filter((partition) => partition.leader !== null);
+    const choices = available.length > 0 ? available : topic.partitions;
+    return (choices[toPositive(next) % choices.length] as (typeof choices)[number]).partition;
+  }
+
+  #queue(topic: string, partition: number): PartitionQueue {
+    const name = `${topic}-${partition}`;
+    let queue = this.#queues.get(name);
+    if (queue === undefined) {
+      queue = {
+        topic,
+        partition,
+        queued: [],
+        batches: [],
+        producerId: this.#producerId,
+        nextSequence: 0,
+        lingerTimer: null,
+      };
+      this.#queues.set(name, queue);
+    }
+    return queue;
+  }
+
+  /** Sends what every partition can send. Re-entrant calls (a callback's send) run after it. */
+  #dispatch(): void {
+    if (this.#dispatching) {
+      this.#dispatchAgain = true;
+      return;
+    }
+    this.#dispatching = true;
+    try {
+      for (let round = 0; round === 0 || this.#dispatchAgain; round++) {
+        assert(round <= this.config.pendingMax, 'dispatch: callbacks keep sending');
+        this.#dispatchAgain = false;
+        for (const queue of this.#queues.values()) this.#dispatchQueue(queue);
+      }
+    } finally {
+      this.#dispatching = false;
+    }
+  }
+
+  /**
+   * Sends what the partition can send now, in order: retries first (for an idempotent producer
+   * only once every earlier batch has an answer), then new batches. A batch waiting out its backoff
+   * holds back the batches behind it.
+   */
+  #dispatchQueue(queue: PartitionQueue): void {
+    const leader = this.#metadata.partition(queue.topic, queue.partition)?.leader ?? null;
+    const hasWork = queue.queued.length > 0 || queue.batches.some((b) => b.state === 'ready');
+    if (leader === null) {
+      if (hasWork) this.#metadata.requestUpdate();
+      return;
+    }
+    let earlierInFlight = false;
+    for (const batch of queue.batches) {
+      if (batch.state === 'in-flight') {
+        earlierInFlight = true;
+        continue;
+      }
+      if (batch.state === 'backoff') return;
+      if (this.config.idempotent && earlierInFlight) return;
+      if (!this.#hasRoom(leader)) return;
+      this.#sendBatch(batch, leader);
+      earlierInFlight = true;
+    }
+    while (queue.queued.length > 0) {
+      if (this.config.idempotent && queue.producerId === null) return;
+      if (!this.#lingerDone(queue)) return;
+      if (!this.#hasRoom(leader)) return;
+      this.#sendBatch(this.#createBatch(queue), leader);
+    }
+  }
+
+  #hasRoom(broker: BrokerId): boolean {
+    return (
+      this.config.acks === '0' ||
+      this.inFlightTo(broker) < this.config.maxInFlightRequestsPerConnection
+    );
+  }
+
+  #lingerDone(queue: PartitionQueue): boolean {
+    const oldest = queue.queued[0];
+    if (oldest === undefined || this.config.lingerMs === 0) return true;
+    if (queue.queued.length >= this.config.batchSize) return true;
+    const readyAtMs = oldest.queuedAtMs + this.config.lingerMs;
+    if (readyAtMs <= this.#context.nowMs) return true;
+    if (queue.lingerTimer === null) {
+      queue.lingerTimer = this.#context.setTimer(
+        readyAtMs - this.#context.nowMs,
+        'producer.linger',
+        () => {
+          queue.lingerTimer = null;
+          this.#dispatch();
+        },
+      );
+    }
+    return false;
+  }
+
+  /** Takes up to batchSize queued records; numbers them once, for good, when idempotent. */
+  #createBatch(queue: PartitionQueue): Batch {
+    const records = queue.queued.slice(0, this.config.batchSize);
+    queue.queued = queue.queued.slice(records.length);
+    const producerId = this.config.idempotent ? (queue.producerId as number) : -1;
+    const baseSequence = this.config.idempotent ? queue.nextSequence : -1;
+    if (this.config.idempotent) queue.nextSequence += records.length;
+    const inputs = records.map((record, index): RecordInput => {
+      if (!this.config.idempotent) return { key: record.key, value: record.value };
+      return { key: record.key, value: record.value, producerId, sequence: baseSequence + index };
+    });
+    const batch: Batch = {
+      queue,
+      records,
+      inputs,
+      producerId,
+      baseSequence,
+      state: 'ready',
+      retries: 0,
+      lastError: null,
+      request: null,
+      backoffTimer: null,
+    };
+    for (const record of records) record.batch = batch;
+    queue.batches.push(batch);
+    return batch;
+  }
+
+  #sendBatch(batch: Batch, leader: BrokerId): void {
+    assert(batch.state === 'ready', `sendBatch: batch is ${batch.state}`);
+    const queue = batch.queue;
+    const requestId = this.#requestIdNext++;
+    const request: ProduceRequest = {
+      kind: 'client.produce',
+      requestId,
+      topic: queue.topic,
+      partition: queue.partition,
+      acks: this.config.acks,
+      timeoutMs: this.config.requestTimeoutMs,
+      records: batch.inputs,
+    };
+    this.#context.send(leader, request, produceRequestSizeBytes(request));
+    this.#context.trace('producer.produce', {
+      target: leader,
+      requestId,
+      topic: queue.topic,
+      partition: queue.partition,
+      records: batch.records.length,
+      producerId: batch.producerId,
+      baseSequence: batch.baseSequence,
+      retries: batch.retries,
+    });
+    if (this.config.acks === '0') {
+      // No response will come: the send is done as soon as it is on the wire.
+      this.#removeBatch(batch);
+      for (const record of batch.records) this.#complete(record, { type: 'ok', offset: null });
+      return;
+    }
+    const timer = this.#context.setTimer(
+      this.config.requestTimeoutMs,
+      'producer.request-timeout',
+      () => this.#onRequestTimeout(requestId),
+    );
+    batch.state = 'in-flight';
+    batch.request = { requestId, target: leader, batch, timer };
+    this.#requests.set(requestId, batch.request);
+    this.#inFlightByBroker.set(leader, this.inFlightTo(leader) + 1);
+  }
+
+  // ---- answers -------------------------------------------------------------------------------
+
+  #onProduceResponse(source: BrokerId, response: ProduceResponse): void {
+    const request = this.#requests.get(response.requestId);
+    if (request === undefined) return; // timed out or expired already: a late answer
+    const batch = request.batch;
+    assert(
+      response.topic === batch.queue.topic && response.partition === batch.queue.partition,
+      `produce response ${response.requestId} from ${source} names ${response.topic}-${response.partition}, the request ${batch.queue.topic}-${batch.queue.partition}`,
+    );
+    this.#endRequest(request);
+    const error = response.error;
+    if (error === 'NONE') {
+      this.#acked(batch, response);
+    } else if (METADATA_ERRORS.has(error)) {
+      // A leader that lost its leadership while an acks=all batch waited answers
+      // NOT_LEADER_OR_FOLLOWER after the append: that attempt may have written.
+      if (error === 'NOT_LEADER_OR_FOLLOWER') this.#markIndeterminate(batch, error);
+      this.#metadata.requestUpdate();
+      this.#retry(batch, error, true);
+    } else if (error === 'NOT_ENOUGH_REPLICAS') {
+      this.#retry(batch, error, true);
+    } else if (INDETERMINATE_ERRORS.has(error)) {
+      this.#markIndeterminate(batch, error);
+      this.#retry(batch, error, true);
+    } else if (error === 'OUT_OF_ORDER_SEQUENCE_NUMBER' && this.#earlierUnresolved(batch)) {
+      // An earlier sequence is still being retried: this one waits for it, without spending a retry.
+      this.#retry(batch, error, false);
+    } else if (error === 'OUT_OF_ORDER_SEQUENCE_NUMBER' && this.#renumberable(batch)) {
+      // Numbered under a producer id the partition has given up: never written, so number it anew.
+      this.#unbatch(batch.queue, [batch]);
+    } else {
+      this.#failBatch(batch, error);
+    }
+    this.#dispatch();
+  }
+
+  #acked(batch: Batch, response: ProduceResponse): void {
+    assert(response.baseOffset >= 0, `produce ok with baseOffset ${response.baseOffset}`);
+    this.#removeBatch(batch);
+    this.#context.trace('producer.ack', {
+      topic: batch.queue.topic,
+      partition: batch.queue.partition,
+      baseOffset: response.baseOffset,
+      records: batch.records.length,
+      leaderEpoch: response.leaderEpoch,
+    });
+    let offset = response.baseOffset;
+    for (const record of batch.records) this.#complete(record, { type: 'ok', offset: offset++ });
+  }
+
+  #onRequestTimeout(requestId: number): void {
+    const request = this.#requests.get(requestId);
+    if (request === undefined) return;
+    this.#endRequest(request);
+    // The request may have reached the leader and been appended: indeterminate from now on.
+    this.#markIndeterminate(request.batch, TIMEOUT_ERROR);
+    this.#metadata.requestUpdate();
+    this.#retry(request.batch, TIMEOUT_ERROR, true);
+    this.#dispatch();
+  }
+
+  #onProduceUnreachable(target: BrokerId, message: ProduceRequest): void {
+    const request = this.#requests.get(message.requestId);
+    if (request === undefined || request.target !== target) return;
+    // Refused: the request never reached a broker, so this attempt wrote nothing.
+    this.#endRequest(request);
+    this.#metadata.requestUpdate();
+    this.#retry(request.batch, NETWORK_ERROR, true);
+    this.#dispatch();
+  }
+
+  #endRequest(request: ProduceInFlight): void {
+    this.#requests.delete(request.requestId);
+    this.#context.cancelTimer(request.timer);
+    const count = this.inFlightTo(request.target);
+    assert(count > 0, `in-flight count to ${request.target} would go below 0`);
+    if (count === 1) this.#inFlightByBroker.delete(request.target);
+    else this.#inFlightByBroker.set(request.target, count - 1);
+    request.batch.request = null;
+    request.batch.state = 'ready';
+  }
+
+  /** True when a batch before this one, under the same producer id, is still unresolved. */
+  #earlierUnresolved(batch: Batch): boolean {
+    for (const other of batch.queue.batches) {
+      if (other === batch) return false;
+      if (other.producerId === batch.producerId) return true;
+    }
+    return false;
+  }
+
+  #retry(batch: Batch, error: string, counted: boolean): void {
+    batch.lastError = error;
+    if (counted) {
+      if (batch.retries >= this.config.retries) {
+        this.#failBatch(batch, error);
+        return;
+      }
+      batch.retries++;
+    }
+    this.#context.trace('producer.retry', {
+      topic: batch.queue.topic,
+      partition: batch.queue.partition,
+      error,
+      retries: batch.retries,
+      baseSequence: batch.baseSequence,
+    });
+    batch.state = 'backoff';
+    batch.backoffTimer = this.#context.setTimer(
+      this.config.retryBackoffMs,
+      'producer.retry-backoff',
+      () => {
+        batch.backoffTimer = null;
+        batch.state = 'ready';
+        this.#dispatch();
+      },
+    );
+  }
+
+  #markIndeterminate(batch: Batch, error: string): void {
+    if (this.config.acks === '0') return;
+    for (const record of batch.records) {
+      record.indeterminate ??= error;
+      this.#history.markIndeterminate(record.operationId, error);
+    }
+  }
+
+  /** Completes a batch as failed; an idempotent partition then numbers its unsent records anew. */
+  #failBatch(batch: Batch, error: string): void {
+    if (batch.request !== null) {
+      this.#markIndeterminate(batch, TIMEOUT_ERROR);
+      this.#endRequest(batch.request);
+    }
+    this.#removeBatch(batch);
+    const queue = batch.queue;
+    this.#context.trace('producer.fail', {
+      topic: queue.topic,
+      partition: queue.partition,
+      error,
+      records: batch.records.length,
+      baseSequence: batch.baseSequence,
+    });
+    for (const record of batch.records) this.#complete(record, { type: 'fail', error });
+    if (this.config.idempotent && queue.producerId === batch.producerId) {
+      // The broker will never see this batch's sequences: number what follows under a new id.
+      queue.producerId = null;
+      queue.nextSequence = 0;
+      this.#producerId = null;
+      this.#requestProducerId();
+      this.#unbatch(
+        queue,
+        queue.batches.filter((other) => other.state !== 'in-flight' && this.#renumberable(other)),
+      );
+    }
+  }
+
+  /** A batch of a producer id its partition no longer uses, that no attempt can have written. */
+  #renumberable(batch: Batch): boolean {
+    return (
+      batch.producerId !== batch.queue.producerId &&
+      batch.records.every((record) => record.indeterminate === null)
+    );
+  }
+
+  /** Returns batches' records to the queue, in send order, to be batched and numbered again. */
+  #unbatch(queue: PartitionQueue, batches: readonly Batch[]): void {
+    if (batches.length === 0) return;
+    const records: PendingRecord[] = [];
+    for (const batch of batches) {
+      this.#removeBatch(batch);
+      this.#context.trace('producer.renumber', {
+        topic: queue.topic,
+        partition: queue.partition,
+        producerId: batch.producerId,
+        baseSequence: batch.baseSequence,
+        records: batch.records.length,
+      });
+      for (const record of batch.records) {
+        record.batch = null;
+        records.push(record);
+      }
+    }
+    queue.queued = [...records, ...queue.queued].sort(
+      (left, right) => left.operationId - right.operationId,
+    );
+  }
+
+  #removeBatch(batch: Batch): void {
+    const batches = batch.queue.batches;
+    const index = batches.indexOf(batch);
+    if (index >= 0) batches.splice(index, 1);
+    if (batch.backoffTimer !== null) this.#context.cancelTimer(batch.backoffTimer);
+    batch.backoffTimer = null;
+  }
+
+  #complete(
+    record: PendingRecord,
+    outcome: { type: 'ok'; offset: number | null } | { type: 'fail'; error: string },
+  ): void {
+    const present = this.#pending.delete(record.operationId);
+    assert(present, `record ${record.operationId} completed twice`);
+    const { topic, partition } = record;
+    let result: SendResult;
+    if (outcome.type === 'ok') {
+      if (outcome.offset === null) this.#history.ok(record.operationId, { partition });
+      else this.#history.ok(record.operationId, { partition, offset: outcome.offset });
+      result = { type: 'ok', topic, partition, offset: outcome.offset };
+    } else {
+      this.#history.fail(record.operationId, outcome.error, partition >= 0 ? { partition } : {});
+      result =
+        record.indeterminate === null
+          ? { type: 'fail', topic, partition, error: outcome.error }
+          : { type: 'info', topic, partition, error: record.indeterminate };
+    }
+    this.completed[result.type]++;
+    record.callback?.(result);
+  }
+
+  // ---- delivery timeout ----------------------------------------------------------------------
+
+  /** One timer, at the earliest deadline (the oldest pending record's). */
+  #armExpiry(): void {
+    const first = this.#pending.values().next();
+    if (first.done) return;
+    const atMs = first.value.deadlineMs;
+    if (this.#expiryTimer !== null) {
+      if (this.#expiryAtMs <= atMs) return;
+      this.#context.cancelTimer(this.#expiryTimer);
+    }
+    this.#expiryAtMs = atMs;
+    this.#expiryTimer = this.#context.setTimer(
+      Math.max(0, atMs - this.#context.nowMs),
+      'producer.delivery-timeout',
+      () => {
+        this.#expiryTimer = null;
+        this.#expire();
+      },
+    );
+  }
+
+  #expire(): void {
+    const nowMs = this.#context.nowMs;
+    // Records never batched: taken out of their queues in one pass each (a backlog may be long).
+    const unsent = new Set<PendingRecord>();
+    // Deleting entries while iterating a Map is safe: deleted ones are skipped.
+    for (const record of this.#pending.values()) {
+      if (record.deadlineMs > nowMs) break;
+      if (record.batch !== null)
+        this.#failBatch(record.batch, record.batch.lastError ?? TIMEOUT_ERROR);
+      else unsent.add(record);
+    }
+    if (unsent.size > 0) {
+      this.#unrouted = this.#unrouted.filter((record) => !unsent.has(record));
+      for (const queue of this.#queues.values())
+        queue.queued = queue.queued.filter((record) => !unsent.has(record));
+      for (const record of unsent) {
+        // A callback's send may have batched it meanwhile: then it expires with its batch.
+        if (record.batch !== null || !this.#pending.has(record.operationId)) continue;
+        const error = this.#metadata.topicError(record.topic) ?? TIMEOUT_ERROR;
+        this.#complete(record, { type: 'fail', error });
+      }
+    }
+    this.#armExpiry();
+    this.#dispatch();
+  }
+
+  // ---- producer id ---------------------------------------------------------------------------
+
+  #requestProducerId(): void {
+    if (this.#initInFlight !== null || this.#initBackoffTimer !== null) return;
+    const candidates = this.#metadata.candidates;
+    const target = candidates[this.#initTargetIndex % candidates.length] as BrokerId;
+    const requestId = this.#requestIdNext++;
+    const request: InitProducerIdRequest = { kind: 'client.init-producer-id', requestId };
+    this.#context.send(target, request, 64);
+    const timer = this.#context.setTimer(
+      this.config.requestTimeoutMs,
+      'producer.init-producer-id-timeout',
+      () => {
+        if (this.#initInFlight?.requestId === requestId) this.#initFailed('timeout');
+      },
+    );
+    this.#initInFlight = { requestId, target, timer };
+  }
+
+  #onInitProducerIdResponse(response: InitProducerIdResponse): void {
+    const inFlight = this.#initInFlight;
+    if (inFlight === null || inFlight.requestId !== response.requestId) return;
+    if (response.error !== 'NONE') {
+      this.#initFailed(response.error);
+      return;
+    }
+    this.#context.cancelTimer(inFlight.timer);
+    this.#initInFlight = null;
+    assert(response.producerId >= 0, `InitProducerId ok with producerId ${response.producerId}`);
+    this.#producerId = response.producerId;
+    this.#context.trace('producer.producer-id', { producerId: response.producerId });
+    for (const queue of this.#queues.values()) {
+      if (queue.producerId !== null) continue;
+      queue.producerId = response.producerId;
+      queue.nextSequence = 0;
+    }
+    this.#dispatch();
+  }
+
+  #initFailed(reason: string): void {
+    const inFlight = this.#initInFlight;
+    if (inFlight === null) return;
+    this.#context.cancelTimer(inFlight.timer);
+    this.#initInFlight = null;
+    this.#initTargetIndex++;
+    this.#context.trace('producer.init-producer-id-failed', { target: inFlight.target, reason });
+    this.#initBackoffTimer = this.#context.setTimer(
+      this.config.retryBackoffMs,
+      'producer.init-producer-id-backoff',
+      () => {
+        this.#initBackoffTimer = null;
+        this.#requestProducerId();
+      },
+    );
+  }
+
+  // ---- workload ------------------------------------------------------------------------------
+
+  #scheduleWorkload(workload: RunningWorkload, delayMs: Ms): void {
+    if (workload.sent >= workload.spec.count || this.#closed) return;
+    workload.timer = this.#context.setTimer(delayMs, 'producer.workload', () => {
+      workload.timer = null;
+      this.#workloadSend(workload);
+      this.#scheduleWorkload(workload, workload.spec.everyMs);
+    });
+  }
+
+  #workloadSend(workload: RunningWorkload): void {
+    const { spec } = workload;
+    const index = workload.sent++;
+    const keyPrefix = spec.keyPrefix === undefined ? 'key' : spec.keyPrefix;
+    const keyIndex = spec.keyCount === undefined ? index : index % spec.keyCount;
+    const key = keyPrefix === null ? null : `${keyPrefix}-${keyIndex}`;
+    const value = `${spec.valuePrefix ?? this.config.process}-${index}`;
+    this.send(
+      spec.partition === undefined
+        ? { topic: spec.topic, key, value }
+        : { topic: spec.topic, partition: spec.partition, key, value },
+    );
+  }
+}
