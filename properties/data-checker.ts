@@ -115,6 +115,9 @@ export class DataChecker {
   #replayedUpTo = 0;
   readonly #ledgers = new Map<string, PartitionLedger>();
   readonly #shadows = new Map<string, Shadow>();
+  /** Values acknowledged to a producer (with their acks), read from the history as it grows. */
+  readonly #acked = new Map<string, string>();
+  #historySeen = 0;
   /** Per broker: lossy crashes (power failure, disk loss) so far, and the incarnation last counted. */
   readonly #lossyCrashes = new Map<string, { count: number; incarnation: number }>();
 
@@ -277,7 +280,7 @@ export class DataChecker {
     if (shadow.replica !== replica) this.#onReopened(shadow, replica);
     else if (replica.log.truncations !== shadow.truncations) {
       shadow.truncations = replica.log.truncations;
-      this.#removeFrom(shadow, replica.logEndOffset, this.#truncationCause(shadow, replica));
+      this.#removeFrom(shadow, replica.logEndOffset, null);
     }
     if (replica.logEndOffset > shadow.values.length) this.#appendTo(shadow, replica);
     this.#checkHighWatermark(shadow, replica);
@@ -298,7 +301,7 @@ export class DataChecker {
     shadow.leaderEpochSeen = -1;
     shadow.leaderHighWatermark = -1;
     if (replica.logEndOffset < shadow.values.length)
-      this.#removeFrom(shadow, replica.logEndOffset, this.#truncationCause(shadow, replica));
+      this.#removeFrom(shadow, replica.logEndOffset, null);
     // The kept prefix must be the records the shadow saw (a crash keeps a prefix).
     const last = replica.logEndOffset - 1;
     if (last >= 0 && last < shadow.values.length) {
@@ -315,14 +318,21 @@ export class DataChecker {
     }
   }
 
-  #truncationCause(shadow: Shadow, replica: Replica): RemovalCause {
-    const ledger = this.ledger(shadow.key);
-    return ledger.uncleanElections.some((election) => election.epoch <= replica.leaderEpoch)
+  /**
+   * Why a truncation removed a record: it follows a leader elected uncleanly after the record was
+   * committed (an allowed loss), or plain truncation.
+   */
+  #truncationCause(ledger: PartitionLedger, leaderEpoch: number, info: ValueInfo): RemovalCause {
+    const since = info.committedAtMs ?? Number.NEGATIVE_INFINITY;
+    return ledger.uncleanElections.some(
+      (election) => election.epoch <= leaderEpoch && election.atMs >= since,
+    )
       ? 'unclean'
       : 'truncation';
   }
 
-  #removeFrom(shadow: Shadow, endOffset: number, cause: RemovalCause): void {
+  /** `cause` null: a truncation, judged per record (#truncationCause). */
+  #removeFrom(shadow: Shadow, endOffset: number, cause: RemovalCause | null): void {
     if (endOffset >= shadow.values.length) return;
     const ledger = this.ledger(shadow.key);
     const from = Math.max(0, endOffset);
@@ -333,9 +343,12 @@ export class DataChecker {
       const info = ledger.values.get(recordId(from + index, value));
       if (info === undefined) continue;
       info.holders.delete(shadow.broker);
-      info.lostBy.set(shadow.broker, cause);
+      info.lostBy.set(
+        shadow.broker,
+        cause ?? this.#truncationCause(ledger, shadow.replica.leaderEpoch, info),
+      );
       if (info.holders.size === 0 && info.committedAtMs !== null && !info.judged)
-        this.#judgeLoss(ledger, info, 'committed-read-stable');
+        this.#judgeLoss(ledger, info, this.#invariantFor(info.value, 'committed-read-stable'));
     }
     shadow.highWatermark = Math.min(shadow.highWatermark, shadow.values.length);
   }
@@ -425,15 +438,32 @@ export class DataChecker {
       const mine = ledger.values.get(recordId(offset, value));
       if (mine !== undefined && mine.committedAtMs === null) mine.committedAtMs = atMs;
       if (info !== undefined && !info.judged) {
+        // Overwritten by a replica that follows an unclean election: the loss that allows.
+        if (this.#truncationCause(ledger, replica.leaderEpoch, info) === 'unclean')
+          info.lostBy.set(shadow.broker, 'unclean');
         this.#judgeLoss(
           ledger,
           info,
-          replica.role === 'leader' ? 'committed-read-stable' : 'committed-prefix-agrees',
+          this.#invariantFor(
+            info.value,
+            replica.role === 'leader' ? 'committed-read-stable' : 'committed-prefix-agrees',
+          ),
           `${shadow.broker}'s HW ${highWatermark} covers ${value} at offset ${offset}, where ${committed.value} was committed by ${committed.by} at ${committed.atMs} ms`,
         );
       }
     }
     shadow.highWatermark = upTo;
+  }
+
+  /** An acknowledged write's loss breaks acked-write-durable; any other committed record's, `otherwise`. */
+  #invariantFor(value: string, otherwise: string): string {
+    const entries = this.#history.entries;
+    for (; this.#historySeen < entries.length; this.#historySeen++) {
+      const entry = entries[this.#historySeen] as HistoryEntry;
+      if (entry.f === 'send' && entry.type === 'ok' && entry.value != null)
+        this.#acked.set(entry.value, entry.acks ?? 'all');
+    }
+    return this.#acked.has(value) ? 'acked-write-durable' : otherwise;
   }
 
   /** Why a committed record may be gone, or null when the contract does not allow it. */
