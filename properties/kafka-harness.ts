@@ -4,7 +4,9 @@
 // (RaftChecker) and the data path's (DataChecker).
 
 import { healEverything, scheduleFaults, type TimedFault } from '../sim/faults.ts';
+import type { LeaderState } from '../sim/kafka/broker/leader-state.ts';
 import type { ReplicaConfig } from '../sim/kafka/broker/replica-manager.ts';
+import type { PartitionState } from '../sim/kafka/controller/metadata-image.ts';
 import type { Bugs } from '../sim/kafka/bugs.ts';
 import { Consumer, type ConsumerConfig } from '../sim/kafka/clients/consumer.ts';
 import { type Acks, History } from '../sim/kafka/clients/history.ts';
@@ -93,7 +95,10 @@ export const FAST_PRODUCER_CONFIG: Partial<ProducerConfig> = {
  * Role references for faults on the data path, all about the first topic's partition 0: `@leader`
  * its leader, `@follower` an ISR follower, `@out-of-isr` a replica outside the ISR, `@replica-N`
  * its N-th replica in assignment order (stable for the whole run: replica 0 leads first, and
- * elections go in this order), and `@controller` the active controller.
+ * elections go in this order), `@controller` the active controller; and two moments of KAFKA-7128
+ * for faults that wait (awaitMs): `@stale-hw-follower` a follower outside the ISR whose log has
+ * reached the leader's high watermark but not the leader's epoch start offset, and
+ * `@leader-of-lagging-isr` the leader while an ISR member's log ends before its epoch start.
  */
 export function resolveDataRole(
   cluster: KraftCluster,
@@ -110,6 +115,10 @@ export function resolveDataRole(
       return state?.isr.find((id) => id !== state.leader) ?? null;
     case '@out-of-isr':
       return state?.replicas.find((id) => !state.isr.includes(id)) ?? null;
+    case '@stale-hw-follower':
+      return staleHighWatermarkFollower(cluster, state);
+    case '@leader-of-lagging-isr':
+      return leaderOfLaggingIsr(cluster, state);
     case '@controller': {
       const active = activeController(cluster);
       return cluster.controllers.find((id) => controllerOf(cluster, id) === active) ?? null;
@@ -119,6 +128,45 @@ export function resolveDataRole(
       return match === null ? null : (state?.replicas[Number(match[1])] ?? null);
     }
   }
+}
+
+/** The leader's running replica of a partition, with its LeaderState. */
+function leaderReplica(cluster: KraftCluster, state: PartitionState | undefined) {
+  if (state?.leader == null) return null;
+  const replica = brokerOf(cluster, state.leader)?.replicaManager.replica(state.topicId, state.partition);
+  return replica?.leaderState == null ? null : replica;
+}
+
+function staleHighWatermarkFollower(
+  cluster: KraftCluster,
+  state: PartitionState | undefined,
+): NodeId | null {
+  const leader = leaderReplica(cluster, state);
+  if (state === undefined || leader === null) return null;
+  const epochStart = (leader.leaderState as LeaderState).epochStartOffset;
+  for (const id of state.replicas) {
+    if (id === state.leader || state.isr.includes(id)) continue;
+    const follower = brokerOf(cluster, id)?.replicaManager.replica(state.topicId, state.partition);
+    if (
+      follower !== undefined &&
+      follower.logEndOffset >= leader.highWatermark &&
+      follower.logEndOffset < epochStart
+    )
+      return id;
+  }
+  return null;
+}
+
+function leaderOfLaggingIsr(cluster: KraftCluster, state: PartitionState | undefined): NodeId | null {
+  const leader = leaderReplica(cluster, state);
+  if (state === undefined || leader === null) return null;
+  const epochStart = (leader.leaderState as LeaderState).epochStartOffset;
+  const lagging = (leader.leaderState as LeaderState).isr.some((id) => {
+    if (id === state.leader) return false;
+    const member = brokerOf(cluster, id)?.replicaManager.replica(state.topicId, state.partition);
+    return member !== undefined && member.logEndOffset < epochStart;
+  });
+  return lagging ? state.leader : null;
 }
 
 export function runKafka(spec: KafkaRunSpec): KafkaRunResult {

@@ -40,7 +40,13 @@ export type Fault =
   | { readonly kind: 'restart'; readonly node: NodeId }
   | { readonly kind: 'stop'; readonly node: NodeId }
   | { readonly kind: 'pause'; readonly node: NodeId; readonly durationMs: Ms }
-  | { readonly kind: 'slow'; readonly node: NodeId; readonly extraLatencyMs: Ms }
+  /** Every link of a node slower: extra latency and, optionally, a bandwidth cap (bytes/s). */
+  | {
+      readonly kind: 'slow';
+      readonly node: NodeId;
+      readonly extraLatencyMs: Ms;
+      readonly bandwidthBytesPerSec?: number;
+    }
   | { readonly kind: 'unslow' }
   | { readonly kind: 'clog'; readonly source: NodeId; readonly target: NodeId }
   | { readonly kind: 'release' };
@@ -182,7 +188,12 @@ function applyResolved<M extends Message>(world: World<M>, fault: Fault): void {
       if (world.node(fault.node).status === 'up') world.pause(fault.node, fault.durationMs);
       return;
     case 'slow':
-      world.slow(fault.node, { extraLatencyMs: fault.extraLatencyMs });
+      world.slow(
+        fault.node,
+        fault.bandwidthBytesPerSec === undefined
+          ? { extraLatencyMs: fault.extraLatencyMs }
+          : { extraLatencyMs: fault.extraLatencyMs, bandwidthBytesPerSec: fault.bandwidthBytesPerSec },
+      );
       return;
     case 'unslow':
       world.unslowAll();
