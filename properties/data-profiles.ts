@@ -111,8 +111,20 @@ export const LAGGING_JOINER_PROFILE: DataProfile = {
     }),
   ],
   traps: (startMs) => [
-    { atMs: startMs, awaitMs: 60_000, kind: 'clog', source: '@leader', target: '@stale-hw-follower' },
-    { atMs: startMs, awaitMs: 60_000, kind: 'crash', node: '@leader-of-lagging-isr', crash: 'kill' },
+    {
+      atMs: startMs,
+      awaitMs: 60_000,
+      kind: 'clog',
+      source: '@leader',
+      target: '@stale-hw-follower',
+    },
+    {
+      atMs: startMs,
+      awaitMs: 60_000,
+      kind: 'crash',
+      node: '@leader-of-lagging-isr',
+      crash: 'kill',
+    },
   ],
 };
 
@@ -162,30 +174,31 @@ export const LAST_REPLICA_PROFILE: DataProfile = {
 
 /**
  * A follower's fetches are held on the wire while it loses power and comes back: the old
- * incarnation's fetches arrive after the new one registered.
+ * incarnation's fetches arrive after the new one registered (KIP-903). A trap crashes a leader
+ * whose ISR holds a member whose log ends below the high watermark.
  */
 export const STALE_INCARNATION_PROFILE: DataProfile = {
   name: 'stale-incarnation',
   faults: (startMs, endMs) => [
-    layer(startMs, endMs, ['@follower', '@leader'], {
+    layer(startMs, endMs, ['@replica-1', '@replica-2'], {
       families: ['clog'],
+      clogLinks: [
+        ['@replica-1', '@leader'],
+        ['@replica-2', '@leader'],
+      ],
       faultsMin: 2,
       faultsMax: 6,
     }),
-    layer(startMs, endMs, ['@follower'], {
+    layer(startMs, endMs, ['@replica-1', '@replica-2'], {
       families: ['bounce'],
       crashKinds: ['powerFailure', 'diskLoss'],
       faultsMin: 1,
       faultsMax: 3,
       bounceDownMs: { min: 500, max: 4_000 },
     }),
-    layer(startMs, endMs, ['@leader'], {
-      families: ['bounce'],
-      crashKinds: ['kill'],
-      faultsMin: 0,
-      faultsMax: 2,
-      bounceDownMs: { min: 1_000, max: 10_000 },
-    }),
+  ],
+  traps: (startMs) => [
+    { atMs: startMs, awaitMs: 60_000, kind: 'crash', node: '@leader-of-behind-isr', crash: 'kill' },
   ],
 };
 

@@ -53,6 +53,8 @@ export interface FaultScheduleOptions {
   readonly isolateMs?: MsRange;
   /** Which shapes the partition family draws (default all: two-way, one-way, isolate, heal). */
   readonly partitionShapes?: readonly PartitionShape[];
+  /** The links the clog family holds (source, target), instead of any two of `nodes`. */
+  readonly clogLinks?: readonly (readonly [NodeId, NodeId])[];
   /** How cut links behave (default: the partition family silent three times in four, isolate silent). */
   readonly blockModes?: readonly BlockMode[];
 }
@@ -170,9 +172,10 @@ function familyArbitrary(
       return slowArbitrary(node, options);
     case 'clog':
       return fc.oneof(
-        linkArbitrary(nodes).map(
-          ([source, target]) => ({ atMs: 0, kind: 'clog', source, target }) as TimedFault,
-        ),
+        (options.clogLinks === undefined
+          ? linkArbitrary(nodes)
+          : fc.constantFrom(...options.clogLinks)
+        ).map(([source, target]) => ({ atMs: 0, kind: 'clog', source, target }) as TimedFault),
         fc.constant({ atMs: 0, kind: 'release' } as TimedFault),
       );
     case 'stop':

@@ -5,12 +5,12 @@
 
 import { healEverything, scheduleFaults, type TimedFault } from '../sim/faults.ts';
 import type { LeaderState } from '../sim/kafka/broker/leader-state.ts';
-import type { ReplicaConfig } from '../sim/kafka/broker/replica-manager.ts';
-import type { PartitionState } from '../sim/kafka/controller/metadata-image.ts';
+import type { Replica, ReplicaConfig } from '../sim/kafka/broker/replica-manager.ts';
 import type { Bugs } from '../sim/kafka/bugs.ts';
 import { Consumer, type ConsumerConfig } from '../sim/kafka/clients/consumer.ts';
 import { type Acks, History } from '../sim/kafka/clients/history.ts';
 import { Producer, type ProducerConfig } from '../sim/kafka/clients/producer.ts';
+import type { PartitionState } from '../sim/kafka/controller/metadata-image.ts';
 import {
   activeController,
   adminOf,
@@ -98,7 +98,8 @@ export const FAST_PRODUCER_CONFIG: Partial<ProducerConfig> = {
  * elections go in this order), `@controller` the active controller; and two moments of KAFKA-7128
  * for faults that wait (awaitMs): `@stale-hw-follower` a follower outside the ISR whose log has
  * reached the leader's high watermark but not the leader's epoch start offset, and
- * `@leader-of-lagging-isr` the leader while an ISR member's log ends before its epoch start.
+ * `@leader-of-lagging-isr` the leader while an ISR member's log ends before its epoch start; and
+ * one of KIP-903: `@leader-of-behind-isr` the leader while an ISR member's log ends below its HW.
  */
 export function resolveDataRole(
   cluster: KraftCluster,
@@ -118,7 +119,13 @@ export function resolveDataRole(
     case '@stale-hw-follower':
       return staleHighWatermarkFollower(cluster, state);
     case '@leader-of-lagging-isr':
-      return leaderOfLaggingIsr(cluster, state);
+      return leaderOfIsrMemberBelow(
+        cluster,
+        state,
+        (leader) => (leader.leaderState as LeaderState).epochStartOffset,
+      );
+    case '@leader-of-behind-isr':
+      return leaderOfIsrMemberBelow(cluster, state, (leader) => leader.highWatermark);
     case '@controller': {
       const active = activeController(cluster);
       return cluster.controllers.find((id) => controllerOf(cluster, id) === active) ?? null;
@@ -133,7 +140,10 @@ export function resolveDataRole(
 /** The leader's running replica of a partition, with its LeaderState. */
 function leaderReplica(cluster: KraftCluster, state: PartitionState | undefined) {
   if (state?.leader == null) return null;
-  const replica = brokerOf(cluster, state.leader)?.replicaManager.replica(state.topicId, state.partition);
+  const replica = brokerOf(cluster, state.leader)?.replicaManager.replica(
+    state.topicId,
+    state.partition,
+  );
   return replica?.leaderState == null ? null : replica;
 }
 
@@ -157,16 +167,21 @@ function staleHighWatermarkFollower(
   return null;
 }
 
-function leaderOfLaggingIsr(cluster: KraftCluster, state: PartitionState | undefined): NodeId | null {
+/** The leader, while a member of its ISR (as it knows it) has a log ending below `bound`. */
+function leaderOfIsrMemberBelow(
+  cluster: KraftCluster,
+  state: PartitionState | undefined,
+  bound: (leader: Replica) => number,
+): NodeId | null {
   const leader = leaderReplica(cluster, state);
   if (state === undefined || leader === null) return null;
-  const epochStart = (leader.leaderState as LeaderState).epochStartOffset;
-  const lagging = (leader.leaderState as LeaderState).isr.some((id) => {
+  const offset = bound(leader);
+  const below = (leader.leaderState as LeaderState).isr.some((id) => {
     if (id === state.leader) return false;
     const member = brokerOf(cluster, id)?.replicaManager.replica(state.topicId, state.partition);
-    return member !== undefined && member.logEndOffset < epochStart;
+    return member !== undefined && member.logEndOffset < offset;
   });
-  return lagging ? state.leader : null;
+  return below ? state.leader : null;
 }
 
 export function runKafka(spec: KafkaRunSpec): KafkaRunResult {

@@ -192,7 +192,10 @@ function applyResolved<M extends Message>(world: World<M>, fault: Fault): void {
         fault.node,
         fault.bandwidthBytesPerSec === undefined
           ? { extraLatencyMs: fault.extraLatencyMs }
-          : { extraLatencyMs: fault.extraLatencyMs, bandwidthBytesPerSec: fault.bandwidthBytesPerSec },
+          : {
+              extraLatencyMs: fault.extraLatencyMs,
+              bandwidthBytesPerSec: fault.bandwidthBytesPerSec,
+            },
       );
       return;
     case 'unslow':

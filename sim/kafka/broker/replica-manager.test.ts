@@ -990,7 +990,7 @@ describe('ReplicaManager on a KRaft cluster', () => {
     expect(valuesOf(replicaOn(fx.kraft, newLeader))).toEqual([...expected, 'v-5']);
   });
 
-  it('hands out distinct producer ids from every broker', () => {
+  it('hands out distinct producer ids from every broker and incarnation, none before registration', () => {
     const fx = setup();
     fx.runTo(8_000);
     const client = fx.client();
@@ -1130,8 +1130,7 @@ describe('ReplicaManager on a KRaft cluster', () => {
     }
   });
 
-  // BUG: controller-node.ts #controlledShutdownStep grants shouldShutDown as soon as the broker leads nothing, without waiting for the other brokers to replay the move (Kafka: controlledShutdownOffset <= lowestActiveOffset); the new leader acts ~500 ms after the old one stopped.
-  it.skip('lets a broker finish its controlled shutdown only once the new leaders have applied their leadership', () => {
+  it('lets a broker finish its controlled shutdown only once the new leaders have applied their leadership', () => {
     // Kafka's controller answers shouldShutDown only when the broker leads nothing AND every
     // active broker has replayed the metadata up to the controlled-shutdown records
     // (BrokerHeartbeatManager: controlledShutdownOffset <= lowestActiveOffset), so that the new
@@ -1322,8 +1321,7 @@ describe('ReplicaManager on a KRaft cluster', () => {
     }
   });
 
-  // BUG: replica-manager.ts applyMetadata/#openReplica only ever look at replicas in the image, so the logs of a topic deleted while the broker was down stay on its disk forever (Kafka deletes stray replicas at startup, KAFKA-13127/KAFKA-14616).
-  it.skip('deletes the files of a topic deleted while the broker was down once it restarts', () => {
+  it('deletes the files of a topic deleted while the broker was down once it restarts', () => {
     const fx = setup({ topics: [{ name: 'gone' }] });
     fx.runTo(8_000);
     const client = fx.client();

@@ -26,6 +26,7 @@ import type { BrokerId, TopicId } from '../controller/records.ts';
 import type { ClusterMessage } from '../messages.ts';
 import {
   PartitionLog,
+  partitionLogFileName,
   type RecordBatch,
   type RecordInput,
   UNDEFINED_EPOCH,
@@ -186,6 +187,7 @@ export class ReplicaManager {
   #requestIdNext = 0;
   #producerIdNext = 0;
   #started = false;
+  #straysRemoved = false;
 
   constructor(
     context: NodeContext<ClusterMessage>,
@@ -256,7 +258,25 @@ export class ReplicaManager {
     for (const replica of [...this.#replicas.values()]) {
       if (!seen.has(replica.key)) this.#deleteReplica(replica);
     }
+    if (!this.#straysRemoved) this.#removeStrayLogs(seen);
     this.#wakeFetchers();
+  }
+
+  /**
+   * At the first metadata after a start: partition directories on disk that the metadata no longer
+   * names (a topic deleted while this broker was down) are deleted, as Kafka does with stray logs.
+   */
+  #removeStrayLogs(seen: ReadonlySet<string>): void {
+    this.#straysRemoved = true;
+    const suffix = partitionLogFileName('');
+    const disk = this.#context.disk;
+    for (const name of disk.names()) {
+      if (!name.endsWith(suffix)) continue;
+      const key = name.slice(0, -suffix.length);
+      if (seen.has(key)) continue;
+      for (const file of disk.names()) if (file.startsWith(`${key}/`)) disk.delete(file);
+      this.#context.trace('replica.stray-deleted', { partition: key });
+    }
   }
 
   /** A clean shutdown: everything to disk. */

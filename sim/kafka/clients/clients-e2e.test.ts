@@ -1,6 +1,8 @@
 // The clients end to end against real brokers of a KRaft cluster (3 controllers, 3 brokers, fixed
-// seeds): the seed's admin / producer / consumer example as written, then a leader killed while
-// producers (acks=all, idempotent) and a consumer run, through the full harness and its checkers.
+// seeds): the seed's admin / producer / consumer example as written; a leader killed while
+// idempotent acks=all producers and a consumer run, through the full harness and its checkers;
+// lost produce answers retried with and without idempotence; a consumer across a leader change,
+// checked after every event to read below the high watermark only.
 
 import { describe, expect, it } from 'vitest';
 import { type KafkaRunResult, replicasOf, runKafka } from '../../../properties/kafka-harness.ts';
@@ -199,6 +201,55 @@ describe('clients against a KRaft cluster', () => {
           broker,
         ).toEqual(log);
     });
+  });
+
+  it('deduplicates retries of writes whose answers were lost when idempotent, and duplicates them when not', () => {
+    const run = (idempotent: boolean) => {
+      let deduplicated = 0;
+      const outcome = runKafka({
+        seed: 7,
+        controllers: 3,
+        brokers: 3,
+        topics: [{ name: TOPIC, partitions: 1, replicationFactor: 3, minInsyncReplicas: 2 }],
+        producers: [{ topic: TOPIC, acks: 'all', idempotent, everyMs: 40, partition: 0 }],
+        consumers: [[TOPIC]],
+        faults: [
+          // The leader's answers to the producer are lost for 8 s: every request times out and is
+          // retried although the leader appended it; then the leader dies.
+          {
+            atMs: 12_000,
+            kind: 'partition-one-way',
+            sources: ['@leader'],
+            targets: ['p1'],
+            mode: 'silent',
+          },
+          { atMs: 20_000, kind: 'heal' },
+          { atMs: 22_000, kind: 'crash', node: '@leader', crash: 'kill' },
+        ],
+        faultPhaseMs: 30_000,
+        healPhaseMs: 25_000,
+        trace: {
+          sink: (event) => {
+            if (event.kind === 'replica.append' && event.fields?.duplicate === true) deduplicated++;
+          },
+        },
+      });
+      expect(outcome.violations).toEqual([]);
+      const operations = sends(outcome.history.entries);
+      for (const { completion } of operations) expect(completion?.type).toBe('ok');
+      const log = finalLeaderLog(outcome, TOPIC, 0);
+      for (const { completion } of operations)
+        expect(log[completion?.offset as number]).toBe(completion?.value);
+      return { deduplicated, operations: operations.length, log };
+    };
+    const idempotent = run(true);
+    expect(idempotent.deduplicated).toBeGreaterThan(0);
+    expect(idempotent.log).toHaveLength(idempotent.operations);
+    expect(new Set(idempotent.log).size).toBe(idempotent.log.length);
+    const plain = run(false);
+    expect(plain.deduplicated).toBe(0);
+    expect(plain.log.length).toBeGreaterThan(plain.operations);
+    expect(new Set(plain.log).size).toBe(plain.operations);
   });
 
   it('keeps a consumer reading across a leader change, never past the HW, every record read in the final log', () => {

@@ -55,6 +55,8 @@ export interface ControllerConfig {
 interface Session {
   readonly brokerEpoch: number;
   lastHeartbeatMs: Ms;
+  /** The last metadata offset the broker said it applied (-1: not yet heard). */
+  metadataOffset: number;
 }
 
 interface PendingWrite {
@@ -72,6 +74,8 @@ export class KraftController implements Machine<ClusterMessage> {
   readonly #config: ControllerConfig;
   readonly #bugs: Bugs;
   readonly #sessions = new Map<BrokerId, Session>();
+  /** Per broker in controlled shutdown: the last record that moved its leaderships away. */
+  readonly #shutdownOffsets = new Map<BrokerId, number>();
   readonly #pending: PendingWrite[] = [];
   /** The next log offset to replay into the image. */
   #replayedUpTo = 0;
@@ -134,6 +138,7 @@ export class KraftController implements Machine<ClusterMessage> {
       this.#sessions.set(broker.brokerId, {
         brokerEpoch: broker.brokerEpoch,
         lastHeartbeatMs: nowMs,
+        metadataOffset: -1,
       });
     }
     this.#context.trace('controller.active', {
@@ -357,7 +362,12 @@ export class KraftController implements Machine<ClusterMessage> {
         this.#append(recordsForUncleanRestart(this.image, request.brokerId)),
       );
     }
-    this.#sessions.set(request.brokerId, { brokerEpoch, lastHeartbeatMs: this.#context.nowMs });
+    this.#shutdownOffsets.delete(request.brokerId);
+    this.#sessions.set(request.brokerId, {
+      brokerEpoch,
+      lastHeartbeatMs: this.#context.nowMs,
+      metadataOffset: -1,
+    });
     this.#context.trace('controller.register', {
       broker: request.brokerId,
       brokerEpoch,
@@ -384,6 +394,7 @@ export class KraftController implements Machine<ClusterMessage> {
     this.#sessions.set(request.brokerId, {
       brokerEpoch: request.brokerEpoch,
       lastHeartbeatMs: this.#context.nowMs,
+      metadataOffset: request.currentMetadataOffset,
     });
     const isCaughtUp = request.currentMetadataOffset >= broker.brokerEpoch;
     const { lastOffset, shouldShutDown } = request.wantShutDown
@@ -434,13 +445,21 @@ export class KraftController implements Machine<ClusterMessage> {
     if (broker !== undefined && !broker.inControlledShutdown && !broker.fenced) {
       lastOffset = this.#append([{ type: 'BrokerInControlledShutdown', brokerId, brokerEpoch }]);
     }
-    lastOffset = Math.max(
-      lastOffset,
-      this.#append(recordsForBrokerUnavailable(this.image, brokerId, { elr: this.#config.elr })),
+    const moved = this.#append(
+      recordsForBrokerUnavailable(this.image, brokerId, { elr: this.#config.elr }),
     );
-    const shouldShutDown = !this.image
-      .allPartitions()
-      .some((partition) => partition.leader === brokerId);
+    lastOffset = Math.max(lastOffset, moved);
+    if (moved >= 0)
+      this.#shutdownOffsets.set(
+        brokerId,
+        Math.max(moved, this.#shutdownOffsets.get(brokerId) ?? -1),
+      );
+    // Like Kafka's BrokerHeartbeatManager: it may go once it leads nothing and every other active
+    // broker has applied the records that moved its leaderships (controlledShutdownOffset ≤
+    // lowestActiveOffset), so the new leaders are already acting.
+    const shouldShutDown =
+      !this.image.allPartitions().some((partition) => partition.leader === brokerId) &&
+      this.#lowestActiveOffset(brokerId) >= (this.#shutdownOffsets.get(brokerId) ?? -1);
     if (shouldShutDown && !(this.image.broker(brokerId)?.fenced ?? true)) {
       lastOffset = Math.max(
         lastOffset,
@@ -448,6 +467,20 @@ export class KraftController implements Machine<ClusterMessage> {
       );
     }
     return { lastOffset, shouldShutDown };
+  }
+
+  /** The smallest metadata offset applied by the unfenced brokers other than `except`. */
+  #lowestActiveOffset(except: BrokerId): number {
+    let lowest = Number.POSITIVE_INFINITY;
+    for (const broker of this.image.brokers.values()) {
+      if (broker.brokerId === except || broker.fenced || broker.inControlledShutdown) continue;
+      const session = this.#sessions.get(broker.brokerId);
+      lowest = Math.min(
+        lowest,
+        session?.brokerEpoch === broker.brokerEpoch ? session.metadataOffset : -1,
+      );
+    }
+    return lowest;
   }
 
   #onCreateTopics(source: string, request: CreateTopicsRequest): void {

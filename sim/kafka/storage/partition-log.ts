@@ -254,7 +254,10 @@ export class PartitionLog {
   #append(batch: RecordBatch): void {
     this.#assertBatchWellFormed(batch);
     const lastEpoch = this.lastEpoch;
-    if (batch.leaderEpoch < lastEpoch) {
+    // With the KIP-101 lookup a follower can keep records of an epoch its leader never had and
+    // then append the leader's older-epoch records after them; Kafka's epoch cache of that time
+    // ignored an epoch below its latest (KAFKA-6361). The fixed protocol never gets here.
+    if (batch.leaderEpoch < lastEpoch && !this.#kip101Lookup) {
       throw new AssertionError(
         `${this.partition}: appending epoch ${batch.leaderEpoch} after epoch ${lastEpoch}`,
       );
@@ -277,11 +280,11 @@ export class PartitionLog {
         `${this.partition}: recovered batch at ${batch.baseOffset}, expected ${expectedOffset}`,
       );
       assert(
-        batch.leaderEpoch >= lastEpoch,
+        batch.leaderEpoch >= lastEpoch || this.#kip101Lookup,
         `${this.partition}: recovered epoch ${batch.leaderEpoch} after epoch ${lastEpoch}`,
       );
       expectedOffset = batch.lastOffset + 1;
-      lastEpoch = batch.leaderEpoch;
+      lastEpoch = Math.max(lastEpoch, batch.leaderEpoch);
     }
     const loaded = this.#checkpoint.read() ?? [];
     this.#epochs = [...loaded];
