@@ -203,32 +203,93 @@ export const STALE_INCARNATION_PROFILE: DataProfile = {
 };
 
 /**
- * A leader's AlterPartition requests are held on the wire while leadership and the ISR move on:
- * a stale ISR change arrives late.
+ * A leader's view of its partition goes stale (the metadata and AlterPartition answers from the
+ * controller held on the wire) while followers leave and rejoin: its next ISR change is computed
+ * from an old ISR. A trap crashes a leader whose ISR holds a member whose log ends below its HW.
  */
 export const DELAYED_ISR_CHANGE_PROFILE: DataProfile = {
   name: 'delayed-isr-change',
   faults: (startMs, endMs) => [
     layer(startMs, endMs, ['@leader', '@controller'], {
       families: ['clog'],
+      clogLinks: [
+        ['@controller', '@leader'],
+        ['@leader', '@controller'],
+      ],
       faultsMin: 2,
       faultsMax: 6,
     }),
-    layer(startMs, endMs, ['@follower', '@out-of-isr'], {
-      families: ['slow', 'pause', 'isolate'],
+    layer(startMs, endMs, ['@follower', '@out-of-isr', ...REPLICAS], {
+      families: ['isolate', 'slow', 'pause'],
       faultsMin: 1,
-      faultsMax: 4,
-      slowExtraLatencyMs: { min: 100, max: 3_000 },
-      isolateMs: { min: 2_000, max: 10_000 },
-    }),
-    layer(startMs, endMs, ['@leader', '@controller'], {
-      families: ['bounce', 'pause'],
-      crashKinds: ['kill'],
-      faultsMin: 1,
-      faultsMax: 3,
-      bounceDownMs: { min: 1_000, max: 12_000 },
+      faultsMax: 5,
+      slowExtraLatencyMs: { min: 100, max: 600 },
+      isolateMs: { min: 3_000, max: 15_000 },
     }),
   ],
+  traps: (startMs) => [
+    { atMs: startMs, awaitMs: 60_000, kind: 'crash', node: '@leader-of-behind-isr', crash: 'kill' },
+  ],
+};
+
+/**
+ * The KIP-279 shape with random timings and noise: replica 1 falls behind replica 0, replica 0
+ * dies, replica 1 is elected while cut off from replica 2 and writes in its epoch, then dies too,
+ * and replica 2, which never had that epoch, leads the next one.
+ */
+export const SKIPPED_EPOCH_PROFILE: DataProfile = {
+  name: 'skipped-epoch',
+  faults: (startMs) => {
+    const at = (fromS: number, toS: number) => ({
+      startMs: startMs + fromS * 1_000,
+      endMs: startMs + toS * 1_000,
+    });
+    return [
+      {
+        nodes: ['@replica-0', '@replica-1'],
+        ...at(1, 4),
+        families: ['partition'],
+        partitionShapes: ['two-way'],
+        blockModes: ['silent'],
+        faultsMin: 1,
+        faultsMax: 1,
+      },
+      {
+        nodes: ['@replica-0'],
+        ...at(3, 7),
+        families: ['crash'],
+        crashKinds: ['kill'],
+        faultsMin: 1,
+        faultsMax: 1,
+      },
+      {
+        nodes: ['@replica-1', '@replica-2'],
+        ...at(7, 13),
+        families: ['partition'],
+        partitionShapes: ['two-way'],
+        blockModes: ['silent'],
+        faultsMin: 1,
+        faultsMax: 1,
+      },
+      {
+        nodes: ['@replica-1'],
+        ...at(14, 20),
+        families: ['bounce'],
+        crashKinds: ['kill', 'powerFailure'],
+        bounceDownMs: { min: 8_000, max: 15_000 },
+        faultsMin: 1,
+        faultsMax: 1,
+      },
+      {
+        nodes: [...REPLICAS],
+        ...at(24, 32),
+        families: ['heal', 'pause', 'slow'],
+        slowExtraLatencyMs: { min: 5, max: 200 },
+        faultsMin: 1,
+        faultsMax: 4,
+      },
+    ];
+  },
 };
 
 /** Fast failovers: leaders die right after writing, replicas power-cycle, epochs pile up. */
@@ -261,6 +322,7 @@ export const DATA_PROFILES: readonly DataProfile[] = [
   STALE_INCARNATION_PROFILE,
   DELAYED_ISR_CHANGE_PROFILE,
   FAST_FAILOVER_PROFILE,
+  SKIPPED_EPOCH_PROFILE,
 ];
 
 export const DATA_FAULT_PHASE_MS = 55_000;
@@ -273,12 +335,14 @@ export function dataFaultLayers(profile: DataProfile): FaultProfile {
   return profile.faults(FAULTS_FROM_MS, FAULTS_UNTIL_MS);
 }
 
+/** The traps every schedule of a profile carries. */
+export function dataTraps(profile: DataProfile): readonly TimedFault[] {
+  return profile.traps?.(FAULTS_FROM_MS) ?? [];
+}
+
 /** The fault schedule a seed gives for a profile: its random layers, then its traps. */
 export function dataFaultSchedule(profile: DataProfile, seed: number): TimedFault[] {
-  return [
-    ...sampleFaultSchedule(dataFaultLayers(profile), seed),
-    ...(profile.traps?.(FAULTS_FROM_MS) ?? []),
-  ];
+  return [...sampleFaultSchedule(dataFaultLayers(profile), seed), ...dataTraps(profile)];
 }
 
 /**

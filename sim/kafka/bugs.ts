@@ -28,13 +28,6 @@ export const BUG_SWITCHES = [
     source: 'KIP-279, KAFKA-6361',
   },
   {
-    name: 'no-current-epoch-fencing',
-    description:
-      'fetches do not carry or check the current leader epoch, so a replica serves or follows a leader epoch it does not know',
-    breaks: 'committed-prefix-agrees',
-    source: 'KIP-320',
-  },
-  {
     name: 'isr-join-stale-hw',
     description:
       "a follower joins the ISR on reaching the leader's (possibly stale) high watermark, before the leader's epoch start offset",
@@ -46,13 +39,6 @@ export const BUG_SWITCHES = [
     description: 'the high watermark advances while the ISR is smaller than min.insync.replicas',
     breaks: 'committed-read-stable',
     source: 'KAFKA-15583',
-  },
-  {
-    name: 'no-partition-epoch-cas',
-    description:
-      "AlterPartition is applied without the leader-epoch and partition-epoch checks, so a zombie leader's ISR change lands",
-    breaks: 'acked-write-durable',
-    source: 'KIP-497',
   },
   {
     name: 'no-elr',

@@ -19,7 +19,7 @@ import { AssertionError } from '../../kernel/assert.ts';
 import type { NodeContext, TimerHandle } from '../../kernel/node.ts';
 import type { Ms } from '../../kernel/time.ts';
 import type { Bugs } from '../bugs.ts';
-import type { AlterPartitionResponse } from '../controller/messages.ts';
+import type { AlterPartitionRequest, AlterPartitionResponse } from '../controller/messages.ts';
 import type { MetadataImage, PartitionState } from '../controller/metadata-image.ts';
 import { effectiveMinIsr } from '../controller/partition-control.ts';
 import type { BrokerId, TopicId } from '../controller/records.ts';
@@ -136,7 +136,10 @@ export class Replica {
   pendingProduces: PendingProduce[] = [];
   producers: Map<number, ProducerEntry> | null = null;
   producersAtTruncation = -1;
-  alterPartitionInFlight: { readonly requestId: number; readonly timer: TimerHandle } | null = null;
+  alterPartitionInFlight: {
+    readonly request: AlterPartitionRequest;
+    readonly timer: TimerHandle | null;
+  } | null = null;
 
   constructor(
     topicId: TopicId,
@@ -315,8 +318,8 @@ export class ReplicaManager {
     } else if (message.kind === 'broker.alter-partition') {
       const key = this.#alterPartitionRequests.get(message.requestId);
       const replica = key === undefined ? undefined : this.#replicas.get(key);
-      if (replica?.alterPartitionInFlight?.requestId === message.requestId)
-        this.#abandonAlterPartition(replica);
+      if (replica?.alterPartitionInFlight?.request.requestId === message.requestId)
+        this.#resendAlterPartition(replica);
     }
   }
 
@@ -545,54 +548,69 @@ export class ReplicaManager {
   }
 
   #sendAlterPartition(replica: Replica, brokerEpoch: number, isr: readonly BrokerId[]): void {
-    const requestId = this.#requestIdNext++;
     const image = this.#host.image();
-    this.#alterPartitionRequests.set(requestId, replica.key);
-    const target = this.#host.controller();
-    this.#context.send(
-      target,
-      {
-        kind: 'broker.alter-partition',
-        requestId,
-        brokerId: this.#context.nodeId,
-        brokerEpoch,
-        topicId: replica.topicId,
-        partition: replica.partition,
-        leaderEpoch: replica.leaderEpoch,
-        partitionEpoch: replica.partitionEpoch,
-        newIsr: isr,
-        // KIP-903: the broker epochs the new members fetched with.
-        newIsrEpochs: isr.map((brokerId) => ({
-          brokerId,
-          brokerEpoch:
-            brokerId === this.#context.nodeId
-              ? brokerEpoch
-              : (replica.followerEpochs.get(brokerId) ?? image.broker(brokerId)?.brokerEpoch ?? -1),
-        })),
-      },
-      64,
-    );
+    this.#sendAlterPartitionRequest(replica, {
+      kind: 'broker.alter-partition',
+      requestId: this.#requestIdNext++,
+      brokerId: this.#context.nodeId,
+      brokerEpoch,
+      topicId: replica.topicId,
+      partition: replica.partition,
+      leaderEpoch: replica.leaderEpoch,
+      partitionEpoch: replica.partitionEpoch,
+      newIsr: isr,
+      // KIP-903: the broker epochs the new members fetched with.
+      newIsrEpochs: isr.map((brokerId) => ({
+        brokerId,
+        brokerEpoch:
+          brokerId === this.#context.nodeId
+            ? brokerEpoch
+            : (replica.followerEpochs.get(brokerId) ?? image.broker(brokerId)?.brokerEpoch ?? -1),
+      })),
+    });
+  }
+
+  #sendAlterPartitionRequest(replica: Replica, request: AlterPartitionRequest): void {
+    this.#alterPartitionRequests.set(request.requestId, replica.key);
+    this.#context.send(this.#host.controller(), request, 64);
     const timer = this.#context.setTimer(
       this.#config.alterPartitionTimeoutMs,
       'replica.alter-partition-timeout',
       () => {
-        if (replica.alterPartitionInFlight?.requestId === requestId)
-          this.#abandonAlterPartition(replica);
+        if (replica.alterPartitionInFlight?.request === request)
+          this.#resendAlterPartition(replica);
       },
     );
-    replica.alterPartitionInFlight = { requestId, timer };
+    replica.alterPartitionInFlight = { request, timer };
   }
 
-  /** No answer: forget the proposal; the next check proposes again from what is known then. */
-  #abandonAlterPartition(replica: Replica): void {
-    this.#clearAlterPartition(replica);
+  /**
+   * No answer, a refused connection or NOT_CONTROLLER: the same proposal again, shortly (Kafka's
+   * AlterPartitionManager keeps the change pending and retries; the maximal ISR stays in force, so
+   * the high watermark never counts on a proposal that may yet land).
+   */
+  #resendAlterPartition(replica: Replica): void {
+    const inFlight = replica.alterPartitionInFlight;
+    if (inFlight === null) return;
+    if (inFlight.timer !== null) this.#context.cancelTimer(inFlight.timer);
+    this.#alterPartitionRequests.delete(inFlight.request.requestId);
+    const request = { ...inFlight.request, requestId: this.#requestIdNext++ };
+    const backoff = this.#context.setTimer(
+      this.#config.replicaFetchBackoffMs / 10,
+      'replica.alter-partition-retry',
+      () => {
+        if (replica.alterPartitionInFlight?.request === request)
+          this.#sendAlterPartitionRequest(replica, request);
+      },
+    );
+    replica.alterPartitionInFlight = { request, timer: backoff };
   }
 
   #clearAlterPartition(replica: Replica): void {
     const inFlight = replica.alterPartitionInFlight;
     if (inFlight !== null) {
-      this.#context.cancelTimer(inFlight.timer);
-      this.#alterPartitionRequests.delete(inFlight.requestId);
+      if (inFlight.timer !== null) this.#context.cancelTimer(inFlight.timer);
+      this.#alterPartitionRequests.delete(inFlight.request.requestId);
     }
     replica.alterPartitionInFlight = null;
     if (replica.leaderState?.pendingIsr != null) replica.leaderState.completeIsrChange(null);
@@ -601,10 +619,14 @@ export class ReplicaManager {
   onAlterPartitionResponse(response: AlterPartitionResponse): void {
     const key = this.#alterPartitionRequests.get(response.requestId);
     const replica = key === undefined ? undefined : this.#replicas.get(key);
-    if (replica === undefined || replica.alterPartitionInFlight?.requestId !== response.requestId)
+    const inFlight = replica?.alterPartitionInFlight;
+    if (replica === undefined || inFlight?.request.requestId !== response.requestId) return;
+    if (response.error === 'NOT_CONTROLLER') {
+      this.#resendAlterPartition(replica);
       return;
+    }
     const state = replica.leaderState;
-    this.#context.cancelTimer(replica.alterPartitionInFlight.timer);
+    if (inFlight.timer !== null) this.#context.cancelTimer(inFlight.timer);
     this.#alterPartitionRequests.delete(response.requestId);
     replica.alterPartitionInFlight = null;
     if (state === null) return;
@@ -621,6 +643,7 @@ export class ReplicaManager {
       this.#maybeAdvanceHighWatermark(replica);
       return;
     }
+    // Refused (a stale epoch, an ineligible member): the next metadata or check decides again.
     this.#context.trace('replica.isr-change-failed', {
       partition: replica.key,
       error: response.error,
@@ -876,7 +899,7 @@ export class ReplicaManager {
       batches: [],
     };
     if (replica === undefined) return { ...base, error: 'UNKNOWN_TOPIC_OR_PARTITION' };
-    const fencing = !this.#bugs.has('no-current-epoch-fencing') && fetch.currentLeaderEpoch >= 0;
+    const fencing = fetch.currentLeaderEpoch >= 0;
     if (fencing && fetch.currentLeaderEpoch < replica.leaderEpoch)
       return { ...base, error: 'FENCED_LEADER_EPOCH', leaderEpoch: replica.leaderEpoch };
     if (fencing && fetch.currentLeaderEpoch > replica.leaderEpoch)
@@ -973,7 +996,6 @@ export class ReplicaManager {
       this.#scheduleWake(fetcher);
       return;
     }
-    const noFencing = this.#bugs.has('no-current-epoch-fencing');
     const offsets = new Map<string, number>();
     const partitions: FetchPartition[] = replicas.map((replica) => {
       offsets.set(replica.key, replica.logEndOffset);
@@ -982,7 +1004,7 @@ export class ReplicaManager {
         partition: replica.partition,
         fetchOffset: replica.logEndOffset,
         lastFetchedEpoch: replica.log.lastEpoch,
-        currentLeaderEpoch: noFencing ? -1 : replica.leaderEpoch,
+        currentLeaderEpoch: replica.leaderEpoch,
       };
     });
     const requestId = this.#requestIdNext++;

@@ -287,7 +287,8 @@ export function recordsForUncleanElection(image: MetadataImage): PartitionChange
 export type AlterPartitionData = Omit<AlterPartitionRequest, 'kind' | 'requestId'>;
 
 export interface AlterPartitionOptions extends ElrOptions {
-  /** false: the `no-partition-epoch-cas` bug (KIP-497): no leader- nor partition-epoch check. */
+  /** false: KIP-497 undone, no leader- nor partition-epoch check (no registered switch: the maximal
+   * ISR and the eligibility checks leave no schedule we know of that needs it; see the README). */
   readonly checkPartitionEpoch: boolean;
   /** false: the `no-broker-epoch` bug (KIP-380/903): a previous incarnation's request lands. */
   readonly checkBrokerEpoch: boolean;

@@ -584,7 +584,7 @@ export class KraftController implements Machine<ClusterMessage> {
   #onAlterPartition(source: string, request: AlterPartitionRequest): void {
     const result = alterPartition(this.image, request, {
       elr: this.#config.elr,
-      checkPartitionEpoch: !this.#bugs.has('no-partition-epoch-cas'),
+      checkPartitionEpoch: true,
       checkBrokerEpoch: !this.#bugs.has('no-broker-epoch'),
     });
     if (result.error !== 'NONE') {
