@@ -214,50 +214,35 @@ export function jepsen2013Clean(seed: number): KafkaRunSpec {
   };
 }
 
+/**
+ * The leader, cut off from its followers (not from the controllers), takes writes with `acks`
+ * that no follower gets, and is killed: a follower is elected and those writes are gone.
+ */
+function cutOffLeaderKilled(seed: number, acks: '0' | '1'): KafkaRunSpec {
+  return run(
+    seed,
+    new Set(),
+    RF3_MIN_ISR2,
+    [
+      {
+        atMs: 10_000,
+        kind: 'partition',
+        groups: [['@replica-0'], ['@replica-1', '@replica-2']],
+        mode: 'silent',
+      },
+      { atMs: 12_000, kind: 'crash', node: '@replica-0', crash: 'kill' },
+    ],
+    { producers: [{ topic: 'orders', acks, everyMs: 50 }], faultPhaseMs: 40_000 },
+  );
+}
+
 /** Allowed losses the durability contract names, each shown by a schedule built to show it. */
 export const ALLOWED_LOSS_SCHEDULES: readonly {
   readonly reason: string;
   spec(seed: number): KafkaRunSpec;
 }[] = [
-  {
-    // The leader, cut off from its followers, takes acks=1 writes and is killed: they are gone.
-    reason: 'acks-1',
-    spec: (seed) =>
-      run(
-        seed,
-        new Set(),
-        RF3_MIN_ISR2,
-        [
-          {
-            atMs: 10_000,
-            kind: 'partition',
-            groups: [['@replica-0'], ['@replica-1', '@replica-2']],
-            mode: 'silent',
-          },
-          { atMs: 12_000, kind: 'crash', node: '@replica-0', crash: 'kill' },
-        ],
-        { producers: [{ topic: 'orders', acks: '1', everyMs: 50 }], faultPhaseMs: 40_000 },
-      ),
-  },
-  {
-    reason: 'acks-0',
-    spec: (seed) =>
-      run(
-        seed,
-        new Set(),
-        RF3_MIN_ISR2,
-        [
-          {
-            atMs: 10_000,
-            kind: 'partition',
-            groups: [['@replica-0'], ['@replica-1', '@replica-2']],
-            mode: 'silent',
-          },
-          { atMs: 12_000, kind: 'crash', node: '@replica-0', crash: 'kill' },
-        ],
-        { producers: [{ topic: 'orders', acks: '0', everyMs: 50 }], faultPhaseMs: 40_000 },
-      ),
-  },
+  { reason: 'acks-1', spec: (seed) => cutOffLeaderKilled(seed, '1') },
+  { reason: 'acks-0', spec: (seed) => cutOffLeaderKilled(seed, '0') },
   {
     // Min ISR 1: the leader alone acknowledges acks=all writes, then loses power.
     reason: 'lossy-crashes',
