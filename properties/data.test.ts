@@ -78,6 +78,27 @@ describe('the data path with no bug switched on', () => {
     });
   }
 
+  it('replays exactly: the same seed and schedule give the same trace hash and history', {
+    timeout: 60_000,
+  }, () => {
+    const hashes = new Set<string>();
+    for (let seed = 1; seed <= 3; seed++) {
+      const spec = () =>
+        dataRunSpec(
+          seed,
+          FAST_FAILOVER_PROFILE,
+          dataFaultSchedule(FAST_FAILOVER_PROFILE, seed),
+          new Set(),
+        );
+      const first = runKafka(spec());
+      const second = runKafka(spec());
+      expect(second.traceHash).toBe(first.traceHash);
+      expect(second.history.toJsonLines()).toBe(first.history.toJsonLines());
+      hashes.add(first.traceHash);
+    }
+    expect(hashes.size).toBe(3);
+  });
+
   it('classified losses of several kinds along the way', () => {
     expect(reasonsSeen.size, [...reasonsSeen].join(',')).toBeGreaterThanOrEqual(2);
   });

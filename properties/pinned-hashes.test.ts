@@ -4,6 +4,8 @@
 
 import { describe, expect, it } from 'vitest';
 import type { TimedFault } from '../sim/faults.ts';
+import { runKafka } from './kafka-harness.ts';
+import { KNOWN_SCHEDULES } from './known-schedules.ts';
 import { runKraft } from './kraft-harness.ts';
 import { runQuorum } from './raft-harness.ts';
 
@@ -41,5 +43,13 @@ describe('pinned trace hashes', () => {
     });
     expect(result.violations).toEqual([]);
     expect(result.traceHash).toMatchInlineSnapshot(`"9a0da38e0db09413"`);
+  });
+
+  it('of a whole cluster with the data path (the KIP-101 schedule, fixed)', () => {
+    const schedule = KNOWN_SCHEDULES[0];
+    if (schedule === undefined) throw new Error('no known schedule');
+    const result = runKafka(schedule.spec(1, new Set()));
+    expect(result.violations).toEqual([]);
+    expect(result.traceHash).toMatchInlineSnapshot(`"28d2ff5d0e738390"`);
   });
 });
