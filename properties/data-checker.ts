@@ -117,6 +117,8 @@ export class DataChecker {
   readonly #shadows = new Map<string, Shadow>();
   /** Values acknowledged to a producer (with their acks), read from the history as it grows. */
   readonly #acked = new Map<string, string>();
+  /** Brokers taken out of the cluster on purpose: their replicas are not expected back. */
+  #retired: ReadonlySet<string> = new Set();
   #historySeen = 0;
   /** Per broker: lossy crashes (power failure, disk loss) so far, and the incarnation last counted. */
   readonly #lossyCrashes = new Map<string, { count: number; incarnation: number }>();
@@ -504,7 +506,8 @@ export class DataChecker {
   // ---- the end of the run --------------------------------------------------------------------
 
   /** After healing: the history against the final logs. */
-  finish(options: { readonly idempotent: boolean }): void {
+  finish(options: { readonly idempotent: boolean; readonly retired?: ReadonlySet<string> }): void {
+    this.#retired = options.retired ?? new Set();
     this.check();
     const atMs = this.#cluster.world.nowMs;
     const finalLogs = this.#finalRead();
@@ -660,7 +663,8 @@ export class DataChecker {
         const key = `${topic.topicId}-${state.partition}`;
         const leaderLog = leaders.get(key);
         if (leaderLog === undefined) continue;
-        if (state.isr.length !== state.replicas.length) {
+        const expected = state.replicas.filter((id) => !this.#retired.has(id));
+        if (expected.some((id) => !state.isr.includes(id))) {
           this.#log.report({
             invariant: 'acked-fully-replicated',
             atMs,
@@ -668,7 +672,7 @@ export class DataChecker {
             epoch: state.leaderEpoch,
           });
         }
-        for (const brokerId of state.replicas) {
+        for (const brokerId of expected) {
           if (brokerId === leaderLog.broker) continue;
           const replica = brokerOf(this.#cluster, brokerId)?.replicaManager.replica(
             topic.topicId,

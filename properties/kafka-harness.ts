@@ -3,8 +3,7 @@
 // every replica and the end-of-run checks. After every event: the metadata quorum's invariants
 // (RaftChecker) and the data path's (DataChecker).
 
-import { healEverything, scheduleFaults, type TimedFault } from '../sim/faults.ts';
-import type { LeaderState } from '../sim/kafka/broker/leader-state.ts';
+import { applyFault, healEverything, scheduleFaults, type TimedFault } from '../sim/faults.ts';
 import type { Replica, ReplicaConfig } from '../sim/kafka/broker/replica-manager.ts';
 import type { Bugs } from '../sim/kafka/bugs.ts';
 import { Consumer, type ConsumerConfig } from '../sim/kafka/clients/consumer.ts';
@@ -25,6 +24,7 @@ import type { NodeId } from '../sim/kernel/network.ts';
 import type { Ms } from '../sim/kernel/time.ts';
 import type { TraceEvent } from '../sim/kernel/trace.ts';
 import { DataChecker } from './data-checker.ts';
+import { resolveDataRole, type TriggerName, triggerHolds } from './data-roles.ts';
 import { checkConverged } from './kraft-harness.ts';
 import { RaftChecker } from './raft-checker.ts';
 import { type CheckedRun, checkedRunOf, ViolationLog } from './violation.ts';
@@ -41,11 +41,31 @@ export interface ProducerSpec {
   readonly topic: string;
   readonly acks: Acks;
   readonly idempotent?: boolean;
-  /** One write every this many ms during the fault phase. */
+  /** One write every this many ms. */
   readonly everyMs: Ms;
+  /** How many writes (default: as many as fit until the end of the fault phase). */
+  readonly count?: number;
+  /** When the first write goes (default: the workload start). */
+  readonly startMs?: Ms;
   /** Write to this partition only (default: by key). */
   readonly partition?: number;
+  /** Keys `${keyPrefix}-${i}` (default `${producer id}-k`), values `${valuePrefix}-${i}` (default the producer id). */
+  readonly keyPrefix?: string;
+  readonly valuePrefix?: string;
+  /** Settings of this producer on top of the run's (`retries: 5`, say). */
+  readonly config?: Partial<ProducerConfig>;
 }
+
+/** An operation on the cluster in a timeline: grow it by a broker, or take one out of it. */
+export type Operation =
+  | { readonly kind: 'add-broker' }
+  /** A controlled shutdown, then the admin unregisters it; it stays down through the heal. */
+  | { readonly kind: 'remove-broker'; readonly node: NodeId };
+
+/** One step of a timeline: a fault or an operation, at a time, or at the first moment after it that `when` holds. */
+export type Step = (TimedFault | (Operation & { readonly atMs: Ms; readonly awaitMs?: Ms })) & {
+  readonly when?: TriggerName;
+};
 
 export interface KafkaRunSpec {
   readonly seed: number;
@@ -56,7 +76,8 @@ export interface KafkaRunSpec {
   readonly producers: readonly ProducerSpec[];
   /** Each consumer reads every partition of these topics. */
   readonly consumers: readonly (readonly string[])[];
-  readonly faults?: readonly TimedFault[];
+  /** Faults and operations, in the fault phase (nodes may be roles: data-roles.ts). */
+  readonly faults?: readonly Step[];
   /** The workload runs from `workloadStartMs` to the end of the fault phase. */
   readonly workloadStartMs?: Ms;
   readonly faultPhaseMs: Ms;
@@ -90,99 +111,6 @@ export const FAST_PRODUCER_CONFIG: Partial<ProducerConfig> = {
   requestTimeoutMs: 5_000,
   deliveryTimeoutMs: 20_000,
 };
-
-/**
- * Role references for faults on the data path, all about the first topic's partition 0: `@leader`
- * its leader, `@follower` an ISR follower, `@out-of-isr` a replica outside the ISR, `@replica-N`
- * its N-th replica in assignment order (stable for the whole run: replica 0 leads first, and
- * elections go in this order), `@controller` the active controller; and two moments of KAFKA-7128
- * for faults that wait (awaitMs): `@stale-hw-follower` a follower outside the ISR whose log has
- * reached the leader's high watermark but not the leader's epoch start offset, and
- * `@leader-of-lagging-isr` the leader while an ISR member's log ends before its epoch start; and
- * one of KIP-903: `@leader-of-behind-isr` the leader while an ISR member's log ends below its HW.
- */
-export function resolveDataRole(
-  cluster: KraftCluster,
-  checker: DataChecker,
-  firstTopic: string,
-  reference: NodeId,
-): NodeId | null {
-  const topic = checker.image.topicByName(firstTopic);
-  const state = topic?.partitions.get(0);
-  switch (reference) {
-    case '@leader':
-      return state?.leader ?? null;
-    case '@follower':
-      return state?.isr.find((id) => id !== state.leader) ?? null;
-    case '@out-of-isr':
-      return state?.replicas.find((id) => !state.isr.includes(id)) ?? null;
-    case '@stale-hw-follower':
-      return staleHighWatermarkFollower(cluster, state);
-    case '@leader-of-lagging-isr':
-      return leaderOfIsrMemberBelow(
-        cluster,
-        state,
-        (leader) => (leader.leaderState as LeaderState).epochStartOffset,
-      );
-    case '@leader-of-behind-isr':
-      return leaderOfIsrMemberBelow(cluster, state, (leader) => leader.highWatermark);
-    case '@controller': {
-      const active = activeController(cluster);
-      return cluster.controllers.find((id) => controllerOf(cluster, id) === active) ?? null;
-    }
-    default: {
-      const match = /^@replica-(\d+)$/.exec(reference);
-      return match === null ? null : (state?.replicas[Number(match[1])] ?? null);
-    }
-  }
-}
-
-/** The leader's running replica of a partition, with its LeaderState. */
-function leaderReplica(cluster: KraftCluster, state: PartitionState | undefined) {
-  if (state?.leader == null) return null;
-  const replica = brokerOf(cluster, state.leader)?.replicaManager.replica(
-    state.topicId,
-    state.partition,
-  );
-  return replica?.leaderState == null ? null : replica;
-}
-
-function staleHighWatermarkFollower(
-  cluster: KraftCluster,
-  state: PartitionState | undefined,
-): NodeId | null {
-  const leader = leaderReplica(cluster, state);
-  if (state === undefined || leader === null) return null;
-  const epochStart = (leader.leaderState as LeaderState).epochStartOffset;
-  for (const id of state.replicas) {
-    if (id === state.leader || state.isr.includes(id)) continue;
-    const follower = brokerOf(cluster, id)?.replicaManager.replica(state.topicId, state.partition);
-    if (
-      follower !== undefined &&
-      follower.logEndOffset >= leader.highWatermark &&
-      follower.logEndOffset < epochStart
-    )
-      return id;
-  }
-  return null;
-}
-
-/** The leader, while a member of its ISR (as it knows it) has a log ending below `bound`. */
-function leaderOfIsrMemberBelow(
-  cluster: KraftCluster,
-  state: PartitionState | undefined,
-  bound: (leader: Replica) => number,
-): NodeId | null {
-  const leader = leaderReplica(cluster, state);
-  if (state === undefined || leader === null) return null;
-  const offset = bound(leader);
-  const below = (leader.leaderState as LeaderState).isr.some((id) => {
-    if (id === state.leader) return false;
-    const member = brokerOf(cluster, id)?.replicaManager.replica(state.topicId, state.partition);
-    return member !== undefined && member.logEndOffset < offset;
-  });
-  return below ? state.leader : null;
-}
 
 export function runKafka(spec: KafkaRunSpec): KafkaRunResult {
   const log = new ViolationLog();
@@ -218,32 +146,61 @@ export function runKafka(spec: KafkaRunSpec): KafkaRunResult {
     checkers.raft.check();
     checkers.data.check();
   });
-
-  world.at(TOPICS_AT_MS, 'create-topics', () =>
-    adminOf(cluster).createTopics(
-      spec.topics.map((topic) => ({
-        name: topic.name,
-        numPartitions: topic.partitions,
-        replicationFactor: topic.replicationFactor,
-        configs: {
-          minInsyncReplicas: topic.minInsyncReplicas,
-          uncleanLeaderElection: topic.uncleanLeaderElection ?? false,
-        },
-      })),
-      () => {},
-    ),
+  world.at(TOPICS_AT_MS, 'create-topics', () => createTopics(cluster, spec.topics));
+  const producers = addClients(spec, cluster, history);
+  const retired = new Set<NodeId>();
+  const firstTopic = spec.topics[0]?.name ?? '';
+  scheduleSteps(
+    spec,
+    cluster,
+    producers,
+    retired,
+    (reference) => resolveDataRole(cluster, checkers.data, firstTopic, reference),
+    (trigger) => triggerHolds(cluster, checkers.data, firstTopic, trigger),
   );
+  world.at(spec.faultPhaseMs, 'heal-phase', () => healEverything(world, retired));
+  world.runFor(spec.faultPhaseMs + spec.healPhaseMs, spec.eventsMax ?? 50_000_000);
+  checkConverged(cluster, log, retired);
+  checkers.data.finish({
+    idempotent: spec.producers.some((producer) => producer.idempotent === true),
+    retired,
+  });
+  return {
+    ...checkedRunOf(log, world),
+    cluster,
+    history,
+    simulatedMs: world.nowMs,
+  };
+}
 
-  const producers: NodeId[] = [];
-  spec.producers.forEach((producerSpec, index) => {
+function createTopics(cluster: KraftCluster, topics: readonly TopicSpec[]): void {
+  adminOf(cluster).createTopics(
+    topics.map((topic) => ({
+      name: topic.name,
+      numPartitions: topic.partitions,
+      replicationFactor: topic.replicationFactor,
+      configs: {
+        minInsyncReplicas: topic.minInsyncReplicas,
+        uncleanLeaderElection: topic.uncleanLeaderElection ?? false,
+      },
+    })),
+    () => {},
+  );
+}
+
+/** The producers (`p1`, ...) with their workloads, and the consumers (`r1`, ...); returns the producers' ids. */
+function addClients(spec: KafkaRunSpec, cluster: KraftCluster, history: History): NodeId[] {
+  const { world } = cluster;
+  const workloadStartMs = spec.workloadStartMs ?? WORKLOAD_START_MS;
+  const producers = spec.producers.map((producerSpec, index) => {
     const id = `p${index + 1}`;
-    producers.push(id);
     world.addNode(
       id,
       (context) =>
         new Producer(context, {
           ...FAST_PRODUCER_CONFIG,
           ...spec.producer,
+          ...producerSpec.config,
           bootstrapBrokers: cluster.brokers,
           acks: producerSpec.acks,
           enableIdempotence: producerSpec.idempotent ?? false,
@@ -251,6 +208,22 @@ export function runKafka(spec: KafkaRunSpec): KafkaRunResult {
           process: id,
         }),
     );
+    world.node(id).start();
+    const startMs = producerSpec.startMs ?? workloadStartMs;
+    const count =
+      producerSpec.count ??
+      Math.max(0, Math.floor((spec.faultPhaseMs - startMs) / producerSpec.everyMs));
+    world.at(startMs, 'workload', () =>
+      (world.node(id).machine as Producer).startWorkload({
+        topic: producerSpec.topic,
+        everyMs: producerSpec.everyMs,
+        count,
+        keyPrefix: producerSpec.keyPrefix ?? `${id}-k`,
+        valuePrefix: producerSpec.valuePrefix ?? id,
+        ...(producerSpec.partition === undefined ? {} : { partition: producerSpec.partition }),
+      }),
+    );
+    return id;
   });
   spec.consumers.forEach((topics, index) => {
     const id = `r${index + 1}`;
@@ -267,45 +240,87 @@ export function runKafka(spec: KafkaRunSpec): KafkaRunResult {
     );
     world.node(id).start();
   });
-  const workloadStartMs = spec.workloadStartMs ?? WORKLOAD_START_MS;
-  spec.producers.forEach((producerSpec, index) => {
-    const id = producers[index] as NodeId;
-    world.node(id).start();
-    const count = Math.max(
-      0,
-      Math.floor((spec.faultPhaseMs - workloadStartMs) / producerSpec.everyMs),
-    );
-    world.at(workloadStartMs, 'workload', () =>
-      (world.node(id).machine as Producer).startWorkload({
-        topic: producerSpec.topic,
-        everyMs: producerSpec.everyMs,
-        count,
-        keyPrefix: `${id}-k`,
-        valuePrefix: id,
-        ...(producerSpec.partition === undefined ? {} : { partition: producerSpec.partition }),
-      }),
-    );
-  });
+  return producers;
+}
 
-  const firstTopic = spec.topics[0]?.name ?? '';
-  scheduleFaults(
-    world,
-    (spec.faults ?? []).filter(
-      (fault) => !('node' in fault) || !producers.includes(String(fault.node)),
-    ),
-    (reference) => resolveDataRole(cluster, checkers.data, firstTopic, reference),
-    spec.faultPhaseMs,
+/**
+ * The timeline: faults through scheduleFaults (role references resolved when they fire), operations
+ * at their time, and steps with `when` checked after every event from their time on until the
+ * trigger holds (and their roles resolve), at the latest by the end of the fault phase.
+ */
+function scheduleSteps(
+  spec: KafkaRunSpec,
+  cluster: KraftCluster,
+  producers: readonly NodeId[],
+  retired: Set<NodeId>,
+  resolve: (reference: NodeId) => NodeId | null,
+  holds: (trigger: TriggerName) => boolean,
+): void {
+  const { world } = cluster;
+  const steps = (spec.faults ?? []).filter(
+    (step) => !('node' in step) || !producers.includes(String(step.node)),
   );
-  world.at(spec.faultPhaseMs, 'heal-phase', () => healEverything(world));
-  world.runFor(spec.faultPhaseMs + spec.healPhaseMs, spec.eventsMax ?? 50_000_000);
-  checkConverged(cluster, log);
-  checkers.data.finish({ idempotent: spec.producers.some((producer) => producer.idempotent) });
-  return {
-    ...checkedRunOf(log, world),
-    cluster,
-    history,
-    simulatedMs: world.nowMs,
+  const plain = steps.filter(
+    (step): step is TimedFault => step.when === undefined && isFault(step),
+  );
+  scheduleFaults(world, plain, resolve, spec.faultPhaseMs);
+  const fire = (step: Step): boolean => {
+    if (isFault(step)) return applyFault(world, step, resolve);
+    applyOperation(cluster, step, retired, resolve);
+    return true;
   };
+  const waiting: Step[] = [];
+  for (const step of steps) {
+    if (step.when === undefined && isFault(step)) continue;
+    if (step.atMs >= spec.faultPhaseMs) continue;
+    world.at(step.atMs, `step ${step.kind}`, () => {
+      if (step.when === undefined) fire(step);
+      else waiting.push(step);
+    });
+  }
+  world.scheduler.addStepCheck(() => {
+    for (let index = 0; index < waiting.length; ) {
+      const step = waiting[index] as Step;
+      const untilMs = Math.min(step.atMs + (step.awaitMs ?? spec.faultPhaseMs), spec.faultPhaseMs);
+      if (world.nowMs >= untilMs) {
+        waiting.splice(index, 1);
+        continue;
+      }
+      if (holds(step.when as TriggerName) && fire(step)) waiting.splice(index, 1);
+      else index++;
+    }
+  });
+}
+
+function isFault(step: Step): step is TimedFault & { readonly when?: TriggerName } {
+  return step.kind !== 'add-broker' && step.kind !== 'remove-broker';
+}
+
+function applyOperation(
+  cluster: KraftCluster,
+  operation: Operation,
+  retired: Set<NodeId>,
+  resolve: (reference: NodeId) => NodeId | null,
+): void {
+  const { world } = cluster;
+  if (operation.kind === 'add-broker') {
+    const id = cluster.addBroker();
+    world.trace('operation.add-broker', { broker: id });
+    return;
+  }
+  const node = operation.node.startsWith('@') ? resolve(operation.node) : operation.node;
+  if (node === null || !cluster.brokers.includes(node) || retired.has(node)) return;
+  retired.add(node);
+  world.trace('operation.remove-broker', { broker: node });
+  world.stop(node);
+  const unregisterWhenDown = () => {
+    if (world.node(node).status !== 'down') {
+      world.at(world.nowMs + 100, 'remove-broker wait', unregisterWhenDown);
+      return;
+    }
+    adminOf(cluster).unregisterBroker(node, () => {});
+  };
+  unregisterWhenDown();
 }
 
 /** The brokers' replicas of a partition, for tests that look inside. */

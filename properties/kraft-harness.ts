@@ -121,7 +121,12 @@ function replayCommitted(active: KraftController, upTo: number): MetadataImage {
   return image;
 }
 
-export function checkConverged(cluster: KraftCluster, log: ViolationLog): void {
+/** After healing: every node's image is the committed log, every broker (but `retired` ones) runs, every partition is valid and led. */
+export function checkConverged(
+  cluster: KraftCluster,
+  log: ViolationLog,
+  retired: ReadonlySet<string> = new Set(),
+): void {
   const atMs = cluster.world.nowMs;
   const active = activeController(cluster);
   if (active === null) {
@@ -167,6 +172,7 @@ export function checkConverged(cluster: KraftCluster, log: ViolationLog): void {
     }
   }
   for (const id of cluster.brokers) {
+    if (retired.has(id)) continue;
     const registration = active.image.broker(id);
     if (
       registration === undefined ||

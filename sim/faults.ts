@@ -250,12 +250,19 @@ export function scheduleFaults<M extends Message>(
   });
 }
 
-/** The heal phase's first step: every partition, slow link and clog gone; every down node restarted. */
-export function healEverything<M extends Message>(world: World<M>): void {
+/**
+ * The heal phase's first step: every partition, slow link and clog gone; every down node restarted
+ * (except `keepDown`: nodes taken out of the cluster on purpose, such as a decommissioned broker).
+ */
+export function healEverything<M extends Message>(
+  world: World<M>,
+  keepDown: ReadonlySet<NodeId> = new Set(),
+): void {
   world.heal();
   world.unslowAll();
   world.releaseAll();
   for (const host of world.nodes()) {
+    if (keepDown.has(host.id)) continue;
     if (host.status === 'down') world.restart(host.id);
     else if (host.status === 'stopping') restartWhenStopped(world, host.id, HEAL_STOP_WAIT_MS);
   }

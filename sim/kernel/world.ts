@@ -192,6 +192,11 @@ export class World<M extends Message> {
     return this.scheduler.runUntil(predicate, bounds);
   }
 
+  /** Records a world action (an operation of a scenario, say) in the trace. */
+  trace(kind: string, fields?: Record<string, string | number>): void {
+    this.scheduler.trace.emit(WORLD_NODE, kind, fields);
+  }
+
   #fault(kind: string, fields: Record<string, string | number> | undefined): void {
     this.scheduler.trace.emit(WORLD_NODE, kind, fields);
   }

@@ -29,6 +29,8 @@ export interface KraftCluster {
   readonly brokers: readonly NodeId[];
   readonly admin: NodeId;
   readonly raftConfig: RaftConfig;
+  /** Adds and starts one more broker (the next id); returns its id. */
+  addBroker(): NodeId;
 }
 
 export const ADMIN_NODE = 'admin';
@@ -65,8 +67,9 @@ export function buildKraftCluster(spec: KraftClusterSpec): KraftCluster {
   };
   for (const id of controllers)
     world.addNode(id, (context) => new KraftController(context, controllerConfig, bugs));
-  for (const id of brokers)
+  const addBrokerNode = (id: NodeId) =>
     world.addNode(id, (context) => new KraftBroker(context, brokerConfig, bugs));
+  for (const id of brokers) addBrokerNode(id);
   world.addNode(
     ADMIN_NODE,
     (context) =>
@@ -79,7 +82,14 @@ export function buildKraftCluster(spec: KraftClusterSpec): KraftCluster {
       }),
   );
   for (const id of [...controllers, ...brokers, ADMIN_NODE]) world.node(id).start();
-  return { world, controllers, brokers, admin: ADMIN_NODE, raftConfig };
+  const addBroker = (): NodeId => {
+    const id = `b${brokers.length + 1}`;
+    brokers.push(id);
+    addBrokerNode(id);
+    world.node(id).start();
+    return id;
+  };
+  return { world, controllers, brokers, admin: ADMIN_NODE, raftConfig, addBroker };
 }
 
 /** The running controller machine of node `id` (null while down, or when `id` is not a controller). */

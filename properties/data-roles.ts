@@ -1,0 +1,165 @@
+// Role references and triggers for schedules of the data path: names for brokers by what they are
+// doing when a fault fires (`@leader`), and protocol moments a step can wait for (`when`).
+
+import type { LeaderState } from '../sim/kafka/broker/leader-state.ts';
+import type { Replica } from '../sim/kafka/broker/replica-manager.ts';
+import type { PartitionState } from '../sim/kafka/controller/metadata-image.ts';
+import {
+  activeController,
+  brokerOf,
+  controllerOf,
+  type KraftCluster,
+} from '../sim/kafka/kraft/cluster.ts';
+import type { NodeId } from '../sim/kernel/network.ts';
+import type { DataChecker } from './data-checker.ts';
+
+/**
+ * Role references for faults on the data path, all about the first topic's partition 0: `@leader`
+ * its leader, `@follower` an ISR follower, `@out-of-isr` a replica outside the ISR, `@replica-N`
+ * its N-th replica in assignment order (stable for the whole run: replica 0 leads first, and
+ * elections go in this order), `@controller` the active controller; and two moments of KAFKA-7128
+ * for faults that wait (awaitMs): `@stale-hw-follower` a follower outside the ISR whose log has
+ * reached the leader's high watermark but not the leader's epoch start offset, and
+ * `@leader-of-lagging-isr` the leader while an ISR member's log ends before its epoch start; and
+ * one of KIP-903: `@leader-of-behind-isr` the leader while an ISR member's log ends below its HW.
+ */
+export function resolveDataRole(
+  cluster: KraftCluster,
+  checker: DataChecker,
+  firstTopic: string,
+  reference: NodeId,
+): NodeId | null {
+  const topic = checker.image.topicByName(firstTopic);
+  const state = topic?.partitions.get(0);
+  switch (reference) {
+    case '@leader':
+      return state?.leader ?? null;
+    case '@follower':
+      return state?.isr.find((id) => id !== state.leader) ?? null;
+    case '@out-of-isr':
+      return state?.replicas.find((id) => !state.isr.includes(id)) ?? null;
+    case '@stale-hw-follower':
+      return staleHighWatermarkFollower(cluster, state);
+    case '@leader-of-lagging-isr':
+      return leaderOfIsrMemberBelow(
+        cluster,
+        state,
+        (leader) => (leader.leaderState as LeaderState).epochStartOffset,
+      );
+    case '@leader-of-behind-isr':
+      return leaderOfIsrMemberBelow(cluster, state, (leader) => leader.highWatermark);
+    case '@controller': {
+      const active = activeController(cluster);
+      return cluster.controllers.find((id) => controllerOf(cluster, id) === active) ?? null;
+    }
+    default: {
+      const match = /^@replica-(\d+)$/.exec(reference);
+      return match === null ? null : (state?.replicas[Number(match[1])] ?? null);
+    }
+  }
+}
+
+/** The leader's running replica of a partition, with its LeaderState. */
+function leaderReplica(cluster: KraftCluster, state: PartitionState | undefined) {
+  if (state?.leader == null) return null;
+  const replica = brokerOf(cluster, state.leader)?.replicaManager.replica(
+    state.topicId,
+    state.partition,
+  );
+  return replica?.leaderState == null ? null : replica;
+}
+
+function staleHighWatermarkFollower(
+  cluster: KraftCluster,
+  state: PartitionState | undefined,
+): NodeId | null {
+  const leader = leaderReplica(cluster, state);
+  if (state === undefined || leader === null) return null;
+  const epochStart = (leader.leaderState as LeaderState).epochStartOffset;
+  for (const id of state.replicas) {
+    if (id === state.leader || state.isr.includes(id)) continue;
+    const follower = brokerOf(cluster, id)?.replicaManager.replica(state.topicId, state.partition);
+    if (
+      follower !== undefined &&
+      follower.logEndOffset >= leader.highWatermark &&
+      follower.logEndOffset < epochStart
+    )
+      return id;
+  }
+  return null;
+}
+
+/** The leader, while a member of its ISR (as it knows it) has a log ending below `bound`. */
+function leaderOfIsrMemberBelow(
+  cluster: KraftCluster,
+  state: PartitionState | undefined,
+  bound: (leader: Replica) => number,
+): NodeId | null {
+  const leader = leaderReplica(cluster, state);
+  if (state === undefined || leader === null) return null;
+  const offset = bound(leader);
+  const below = (leader.leaderState as LeaderState).isr.some((id) => {
+    if (id === state.leader) return false;
+    const member = brokerOf(cluster, id)?.replicaManager.replica(state.topicId, state.partition);
+    return member !== undefined && member.logEndOffset < offset;
+  });
+  return below ? state.leader : null;
+}
+
+/** Protocol moments a scheduled step can wait for (`when`), about the first topic's partition 0. */
+export const TRIGGERS = {
+  'follower-hw-lags':
+    "the leader has a follower whose high watermark lags the leader's log end offset",
+  'isr-shrunk': 'the ISR is smaller than the replica set',
+  'isr-full': 'the ISR holds every replica',
+  'no-leader': 'the partition has no leader',
+  'stale-hw-follower':
+    "a follower outside the ISR has reached the leader's high watermark but not its epoch start offset",
+  'lagging-isr-member': "an ISR member's log ends before the leader's epoch start offset",
+} as const;
+
+export type TriggerName = keyof typeof TRIGGERS;
+
+export function isTriggerName(name: string): name is TriggerName {
+  return Object.hasOwn(TRIGGERS, name);
+}
+
+/** Whether `trigger` holds now. */
+export function triggerHolds(
+  cluster: KraftCluster,
+  checker: DataChecker,
+  firstTopic: string,
+  trigger: TriggerName,
+): boolean {
+  const state = checker.image.topicByName(firstTopic)?.partitions.get(0);
+  switch (trigger) {
+    case 'follower-hw-lags': {
+      const leader = leaderReplica(cluster, state);
+      if (state === undefined || leader === null) return false;
+      return state.replicas.some((id) => {
+        if (id === state.leader) return false;
+        const follower = brokerOf(cluster, id)?.replicaManager.replica(
+          state.topicId,
+          state.partition,
+        );
+        return follower !== undefined && follower.highWatermark < leader.logEndOffset;
+      });
+    }
+    case 'isr-shrunk':
+      return state !== undefined && state.isr.length < state.replicas.length;
+    case 'isr-full':
+      return state !== undefined && state.isr.length === state.replicas.length;
+    case 'no-leader':
+      return state !== undefined && state.leader === null;
+    case 'stale-hw-follower':
+      return staleHighWatermarkFollower(cluster, state) !== null;
+    case 'lagging-isr-member':
+      return (
+        leaderOfIsrMemberBelow(
+          cluster,
+          state,
+          (leader) => (leader.leaderState as LeaderState).epochStartOffset,
+        ) !== null
+      );
+  }
+}
