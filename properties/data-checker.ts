@@ -457,6 +457,16 @@ export class DataChecker {
     shadow.highWatermark = upTo;
   }
 
+  /** The topic name and partition number of a ledger key (`orders-7-1` → orders, 1). */
+  #where(key: string): { topic?: string; partition?: number } {
+    for (const topic of this.#image.topics.values()) {
+      if (!key.startsWith(`${topic.topicId}-`)) continue;
+      const partition = Number(key.slice(topic.topicId.length + 1));
+      if (topic.partitions.has(partition)) return { topic: topic.name, partition };
+    }
+    return {};
+  }
+
   /** An acknowledged write's loss breaks acked-write-durable; any other committed record's, `otherwise`. */
   #invariantFor(value: string, otherwise: string): string {
     const entries = this.#history.entries;
@@ -492,15 +502,9 @@ export class DataChecker {
       )
       .join(', ');
     const message = `${ledger.key}: committed record ${info.value} (offset ${info.offset}, committed at ${info.committedAtMs} ms) is lost (${how})${detail === undefined ? '' : `; ${detail}`}`;
-    if (reason !== null) this.#log.allow({ reason, atMs, message });
-    else
-      this.#log.report({
-        invariant,
-        atMs,
-        message,
-        offset: info.offset,
-        nodes: [...info.everHeld],
-      });
+    const where = { ...this.#where(ledger.key), offset: info.offset, value: info.value };
+    if (reason !== null) this.#log.allow({ reason, atMs, message, ...where });
+    else this.#log.report({ invariant, atMs, message, ...where, nodes: [...info.everHeld] });
   }
 
   // ---- the end of the run --------------------------------------------------------------------

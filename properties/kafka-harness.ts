@@ -89,6 +89,8 @@ export interface KafkaRunSpec {
   readonly trace?: { readonly ringCapacity?: number; readonly sink?: (event: TraceEvent) => void };
   /** Stop at this many events (a bound, never a silent stop: passing it throws). */
   readonly eventsMax?: number;
+  /** Called after every event, after the checks (a timeline recorder samples the cluster). */
+  readonly sample?: (cluster: KraftCluster) => void;
 }
 
 export interface KafkaRunResult extends CheckedRun {
@@ -142,9 +144,11 @@ export function runKafka(spec: KafkaRunSpec): KafkaRunResult {
   raftChecker = new RaftChecker(world, cluster.raftConfig, cluster.brokers, raftOf, log);
   dataChecker = new DataChecker({ cluster, history, log, mode: 'kraft' });
   const checkers = { raft: raftChecker, data: dataChecker };
+  const sample = spec.sample;
   world.scheduler.addStepCheck(() => {
     checkers.raft.check();
     checkers.data.check();
+    sample?.(cluster);
   });
   world.at(TOPICS_AT_MS, 'create-topics', () => createTopics(cluster, spec.topics));
   const producers = addClients(spec, cluster, history);

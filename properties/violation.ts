@@ -8,15 +8,22 @@ export interface Violation {
   readonly invariant: string;
   readonly atMs: Ms;
   readonly message: string;
+  readonly topic?: string;
+  readonly partition?: number;
+  readonly offset?: number;
+  readonly value?: string;
   readonly nodes?: readonly string[];
   readonly epoch?: number;
-  readonly offset?: number;
 }
 
 export interface AllowedLoss {
   readonly reason: string;
   readonly atMs: Ms;
   readonly message: string;
+  readonly topic?: string;
+  readonly partition?: number;
+  readonly offset?: number;
+  readonly value?: string;
 }
 
 /** Collects violations, keeping the first of each invariant and counting the rest. */

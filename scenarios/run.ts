@@ -1,0 +1,208 @@
+// Runs a scenario: its cluster, workload and timeline through the harness with every checker on,
+// and returns a report as data (the CLI renders it): the verdict against the scenario's expected
+// outcome, the violations and allowed losses, a timeline of the events that matter, and the final
+// state of every partition. Everything here is simulated time; the CLI adds wall-clock figures.
+
+import { type KafkaRunResult, type KafkaRunSpec, runKafka } from '../properties/kafka-harness.ts';
+import type { BugName } from '../sim/kafka/bugs.ts';
+import type { History } from '../sim/kafka/clients/history.ts';
+import type { Ms } from '../sim/kernel/time.ts';
+import type { TraceEvent } from '../sim/kernel/trace.ts';
+import { type Expectation, expectationFor, type Scenario } from './scenario.ts';
+import { applySettings, ScenarioError } from './settings.ts';
+import {
+  buildPartitionRows,
+  type PartitionRow,
+  type TimelineEntry,
+  TimelineRecorder,
+} from './timeline.ts';
+
+export interface RunOptions {
+  readonly seed: number;
+  readonly bugs: readonly BugName[];
+  /** `--set key=value`, applied after the scenario's own settings. */
+  readonly sets: Readonly<Record<string, string>>;
+  /** Keep every trace event in the timeline (`--verbose`). */
+  readonly verbose?: boolean;
+  /** Every trace event, as it happens (`--trace FILE`). */
+  readonly traceSink?: (event: TraceEvent) => void;
+}
+
+export interface ViolationReport {
+  readonly invariant: string;
+  readonly atMs: Ms;
+  readonly topic?: string;
+  readonly partition?: number;
+  readonly offset?: number;
+  readonly value?: string;
+  readonly nodes?: readonly string[];
+  readonly epoch?: number;
+  readonly message: string;
+}
+
+export interface AllowedLossReport {
+  readonly reason: string;
+  readonly atMs: Ms;
+  readonly topic?: string;
+  readonly partition?: number;
+  readonly offset?: number;
+  readonly value?: string;
+  readonly message: string;
+}
+
+export interface ScenarioReport {
+  readonly scenario: string;
+  readonly seed: number;
+  readonly mode: 'kraft';
+  readonly bugs: readonly BugName[];
+  /** The outcome is the expected one. */
+  readonly ok: boolean;
+  readonly expected: Expectation;
+  readonly violations: readonly ViolationReport[];
+  readonly allowedLosses: readonly AllowedLossReport[];
+  /** How often each invariant broke (also past the kept examples). */
+  readonly counts: Readonly<Record<string, number>>;
+  readonly stats: { readonly events: number; readonly simulatedMs: Ms };
+  readonly traceHash: string;
+  /** Settings in force (the scenario's, then `--set`), and warnings about them. */
+  readonly settings: Readonly<Record<string, string>>;
+  readonly warnings: readonly string[];
+  readonly timeline: readonly TimelineEntry[];
+  readonly partitions: readonly PartitionRow[];
+  readonly history: History;
+  /** Why the outcome is (not) the expected one, one line each. */
+  readonly verdict: readonly string[];
+}
+
+/** The run's spec: the scenario, its settings, `--set`; throws ScenarioError on an impossible one. */
+export function scenarioSpec(
+  scenario: Scenario,
+  options: RunOptions,
+): { spec: KafkaRunSpec; warnings: string[] } {
+  const base: KafkaRunSpec = {
+    seed: options.seed,
+    controllers: scenario.cluster.controllers,
+    brokers: scenario.cluster.brokers,
+    bugs: new Set(options.bugs),
+    topics: scenario.topics,
+    producers: scenario.producers,
+    consumers: scenario.consumers,
+    faults: scenario.timeline,
+    faultPhaseMs: scenario.faultPhaseMs,
+    healPhaseMs: scenario.healPhaseMs,
+  };
+  const spec = applySettings(
+    applySettings(base, scenario.settings, 'settings'),
+    options.sets,
+    '--set',
+  );
+  return { spec, warnings: checkSpec(spec) };
+}
+
+/** Impossible configurations are errors; legal but surprising ones are warnings. */
+export function checkSpec(spec: KafkaRunSpec): string[] {
+  const warnings: string[] = [];
+  if (spec.controllers < 1)
+    throw new ScenarioError(`controllers must be ≥ 1 (got ${spec.controllers})`);
+  if (spec.brokers < 1) throw new ScenarioError(`brokers must be ≥ 1 (got ${spec.brokers})`);
+  spec.topics.forEach((topic, index) => {
+    const where = `topics[${index}] (${topic.name})`;
+    if (!(topic.partitions >= 1))
+      throw new ScenarioError(`${where}: partitions must be ≥ 1 (got ${topic.partitions})`);
+    if (!(topic.replicationFactor >= 1))
+      throw new ScenarioError(
+        `${where}: replication factor must be ≥ 1 (got ${topic.replicationFactor})`,
+      );
+    if (topic.replicationFactor > spec.brokers) {
+      throw new ScenarioError(
+        `${where}: replication factor ${topic.replicationFactor} is more than the ${spec.brokers} brokers`,
+      );
+    }
+    if (!(topic.minInsyncReplicas >= 1))
+      throw new ScenarioError(
+        `${where}: min.insync.replicas must be ≥ 1 (got ${topic.minInsyncReplicas})`,
+      );
+    if (topic.minInsyncReplicas > topic.replicationFactor) {
+      warnings.push(
+        `${where}: min.insync.replicas ${topic.minInsyncReplicas} > replication factor ${topic.replicationFactor}; Kafka uses the smaller (${topic.replicationFactor}) as the effective min ISR`,
+      );
+    }
+  });
+  if (spec.faultPhaseMs < 1 || spec.healPhaseMs < 1)
+    throw new ScenarioError('fault.phase.ms and heal.phase.ms must be ≥ 1');
+  return warnings;
+}
+
+export function runScenario(scenario: Scenario, options: RunOptions): ScenarioReport {
+  const { spec, warnings } = scenarioSpec(scenario, options);
+  const recorder = new TimelineRecorder(options.verbose ?? false);
+  const result = runKafka({
+    ...spec,
+    trace: {
+      ringCapacity: 1_000,
+      sink: (event) => {
+        recorder.onTraceEvent(event);
+        options.traceSink?.(event);
+      },
+    },
+    sample: (run) => recorder.sample(run),
+  });
+  const expected = expectationFor(scenario, options.bugs);
+  const violations = result.violations.map((violation) => ({ ...violation }));
+  const allowedLosses = result.allowed.map((loss) => ({ ...loss }));
+  const verdict = judge(result, expected);
+  return {
+    scenario: scenario.name,
+    seed: options.seed,
+    mode: 'kraft',
+    bugs: options.bugs,
+    ok: verdict.ok,
+    expected,
+    violations,
+    allowedLosses,
+    counts: Object.fromEntries(result.counts),
+    stats: { events: result.events, simulatedMs: result.simulatedMs },
+    traceHash: result.traceHash,
+    settings: Object.fromEntries(
+      Object.entries({ ...scenario.settings, ...options.sets }).map(([key, value]) => [
+        key,
+        String(value),
+      ]),
+    ),
+    warnings,
+    timeline: recorder.entries(result),
+    partitions: buildPartitionRows(result),
+    history: result.history,
+    verdict: verdict.lines,
+  };
+}
+
+/** Exactly the expected invariants broken, and every expected allowed loss shown. */
+function judge(result: KafkaRunResult, expected: Expectation): { ok: boolean; lines: string[] } {
+  const lines: string[] = [];
+  const broken = [...result.counts.keys()];
+  for (const invariant of expected.violations) {
+    lines.push(
+      broken.includes(invariant)
+        ? `expected ${invariant}: broken, as this scenario shows`
+        : `expected ${invariant} to break: it held`,
+    );
+  }
+  for (const invariant of broken) {
+    if (!expected.violations.includes(invariant))
+      lines.push(`unexpected: ${invariant} broke ${result.counts.get(invariant)} time(s)`);
+  }
+  const reasons = new Set(result.allowed.map((loss) => loss.reason));
+  for (const reason of expected.allowed) {
+    lines.push(
+      reasons.has(reason)
+        ? `expected allowed loss ${reason}: shown`
+        : `expected allowed loss ${reason}: not shown`,
+    );
+  }
+  const ok =
+    expected.violations.every((invariant) => broken.includes(invariant)) &&
+    broken.every((invariant) => expected.violations.includes(invariant)) &&
+    expected.allowed.every((reason) => reasons.has(reason));
+  return { ok, lines };
+}

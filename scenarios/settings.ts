@@ -1,0 +1,208 @@
+// The settings a scenario (or `--set key=value`) may change, by Kafka's names, each parsed and
+// checked, and applied to a run. An unknown key is an error that names the closest known one.
+
+import type { KafkaRunSpec } from '../properties/kafka-harness.ts';
+import type { ProducerConfig } from '../sim/kafka/clients/producer.ts';
+
+export class ScenarioError extends Error {
+  override readonly name = 'ScenarioError';
+}
+
+type Value = string | number | boolean;
+
+interface Setting {
+  readonly description: string;
+  readonly type: 'ms' | 'count' | 'boolean' | 'acks';
+  /** The smallest value allowed (numbers). */
+  readonly min?: number;
+  apply(spec: KafkaRunSpec, value: number | boolean | string): KafkaRunSpec;
+}
+
+function producerSetting(key: keyof ProducerConfig): Setting['apply'] {
+  return (spec, value) => ({ ...spec, producer: { ...spec.producer, [key]: value } });
+}
+
+function replicaSetting(key: string): Setting['apply'] {
+  return (spec, value) => ({ ...spec, replica: { ...spec.replica, [key]: value } });
+}
+
+function topicSetting(key: string): Setting['apply'] {
+  return (spec, value) => ({
+    ...spec,
+    topics: spec.topics.map((topic) => ({ ...topic, [key]: value })),
+  });
+}
+
+export const SETTINGS: Readonly<Record<string, Setting>> = {
+  brokers: {
+    description: 'brokers in the cluster',
+    type: 'count',
+    min: 1,
+    apply: (spec, value) => ({ ...spec, brokers: value as number }),
+  },
+  controllers: {
+    description: 'KRaft controllers (voters of the metadata quorum)',
+    type: 'count',
+    min: 1,
+    apply: (spec, value) => ({ ...spec, controllers: value as number }),
+  },
+  'replication.factor': {
+    description: 'replication factor of every topic',
+    type: 'count',
+    min: 1,
+    apply: topicSetting('replicationFactor'),
+  },
+  'num.partitions': {
+    description: 'partitions of every topic',
+    type: 'count',
+    min: 1,
+    apply: topicSetting('partitions'),
+  },
+  'min.insync.replicas': {
+    description: 'min.insync.replicas of every topic',
+    type: 'count',
+    min: 1,
+    apply: topicSetting('minInsyncReplicas'),
+  },
+  'unclean.leader.election.enable': {
+    description: 'allow electing a replica outside the ISR (and ELR), losing data',
+    type: 'boolean',
+    apply: topicSetting('uncleanLeaderElection'),
+  },
+  'replica.lag.time.max.ms': {
+    description: 'how long a follower may lag before it leaves the ISR',
+    type: 'ms',
+    min: 1,
+    apply: replicaSetting('replicaLagTimeMaxMs'),
+  },
+  'replica.fetch.wait.max.ms': {
+    description: "how long a leader holds a follower's empty fetch (long poll)",
+    type: 'ms',
+    min: 0,
+    apply: replicaSetting('replicaFetchWaitMaxMs'),
+  },
+  'replica.fetch.max.bytes': {
+    description: 'most bytes a follower fetch returns (at least one batch)',
+    type: 'count',
+    min: 1,
+    apply: replicaSetting('replicaFetchMaxBytes'),
+  },
+  'replica.socket.timeout.ms': {
+    description: 'how long a follower waits for a fetch answer',
+    type: 'ms',
+    min: 1,
+    apply: replicaSetting('replicaSocketTimeoutMs'),
+  },
+  'replica.high.watermark.checkpoint.interval.ms': {
+    description: 'how often brokers checkpoint their high watermarks',
+    type: 'ms',
+    min: 1,
+    apply: replicaSetting('highWatermarkCheckpointIntervalMs'),
+  },
+  'flush.ms': {
+    description: 'flush every log this often (default: never; the OS writes back after 30 s)',
+    type: 'ms',
+    min: 1,
+    apply: replicaSetting('flushIntervalMs'),
+  },
+  'broker.session.timeout.ms': {
+    description: 'how long a silent broker keeps its session before it is fenced',
+    type: 'ms',
+    min: 1,
+    apply: (spec, value) => ({ ...spec, brokerSessionTimeoutMs: value as number }),
+  },
+  acks: {
+    description: "every producer's acks: 0, 1 or all",
+    type: 'acks',
+    apply: (spec, value) => ({
+      ...spec,
+      producers: spec.producers.map((producer) => ({
+        ...producer,
+        acks: value as '0' | '1' | 'all',
+      })),
+    }),
+  },
+  retries: {
+    description: 'retries per batch',
+    type: 'count',
+    min: 0,
+    apply: producerSetting('retries'),
+  },
+  'request.timeout.ms': {
+    description: 'how long a producer waits for a produce answer',
+    type: 'ms',
+    min: 1,
+    apply: producerSetting('requestTimeoutMs'),
+  },
+  'delivery.timeout.ms': {
+    description: 'how long a record may take from send to its outcome',
+    type: 'ms',
+    min: 1,
+    apply: producerSetting('deliveryTimeoutMs'),
+  },
+  'enable.idempotence': {
+    description: 'idempotent producers (producer id and sequence numbers)',
+    type: 'boolean',
+    apply: (spec, value) => ({
+      ...spec,
+      producers: spec.producers.map((producer) => ({ ...producer, idempotent: value as boolean })),
+    }),
+  },
+  'max.in.flight.requests.per.connection': {
+    description: 'most unanswered produce requests per broker',
+    type: 'count',
+    min: 1,
+    apply: producerSetting('maxInFlightRequestsPerConnection'),
+  },
+  'fault.phase.ms': {
+    description: 'length of the fault phase (the workload runs through it)',
+    type: 'ms',
+    min: 1,
+    apply: (spec, value) => ({ ...spec, faultPhaseMs: value as number }),
+  },
+  'heal.phase.ms': {
+    description: 'length of the heal phase',
+    type: 'ms',
+    min: 1,
+    apply: (spec, value) => ({ ...spec, healPhaseMs: value as number }),
+  },
+};
+
+/** Parses a setting's value (from a scenario or `--set`); throws ScenarioError naming `where`. */
+export function parseSetting(key: string, raw: Value, where: string): number | boolean | string {
+  const setting = SETTINGS[key];
+  if (setting === undefined) throw new ScenarioError(`${where}: unknown setting "${key}"`);
+  const text = String(raw).trim();
+  switch (setting.type) {
+    case 'boolean':
+      if (text === 'true' || text === 'false') return text === 'true';
+      throw new ScenarioError(`${where}: ${key} must be true or false (got "${text}")`);
+    case 'acks':
+      if (text === '0' || text === '1' || text === 'all') return text;
+      if (text === '-1') return 'all';
+      throw new ScenarioError(`${where}: acks must be 0, 1 or all (got "${text}")`);
+    default: {
+      const value = Number(text);
+      const min = setting.min ?? 0;
+      if (!/^-?\d+$/.test(text) || !Number.isSafeInteger(value) || value < min) {
+        throw new ScenarioError(`${where}: ${key} must be a whole number ≥ ${min} (got "${text}")`);
+      }
+      return value;
+    }
+  }
+}
+
+/** Applies settings, in order, to a run's spec. */
+export function applySettings(
+  spec: KafkaRunSpec,
+  settings: Readonly<Record<string, Value>>,
+  where: string,
+): KafkaRunSpec {
+  let result = spec;
+  for (const [key, raw] of Object.entries(settings)) {
+    const setting = SETTINGS[key];
+    if (setting === undefined) throw new ScenarioError(`${where}: unknown setting "${key}"`);
+    result = setting.apply(result, parseSetting(key, raw, `${where}.${key}`));
+  }
+  return result;
+}

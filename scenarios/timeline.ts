@@ -1,0 +1,342 @@
+// What a person reads of a run: the events that matter, one line each (faults, operations,
+// controller changes, broker fencing, leader elections, ISR changes, high watermarks that stall
+// and move again, truncations, violations), the producers' outcomes grouped by second, and the
+// final state of every partition. Plain data: the CLI colours it by category.
+
+import type { KafkaRunResult } from '../properties/kafka-harness.ts';
+import type { HistoryEntry } from '../sim/kafka/clients/history.ts';
+import { activeController, brokerOf, type KraftCluster } from '../sim/kafka/kraft/cluster.ts';
+import type { Ms } from '../sim/kernel/time.ts';
+import type { TraceEvent } from '../sim/kernel/trace.ts';
+
+export type TimelineCategory =
+  | 'fault'
+  | 'operation'
+  | 'controller'
+  | 'broker'
+  | 'election'
+  | 'isr'
+  | 'hw'
+  | 'truncation'
+  | 'acks'
+  | 'error'
+  | 'consumer'
+  | 'violation'
+  | 'allowed'
+  | 'detail';
+
+export interface TimelineEntry {
+  readonly atMs: Ms;
+  readonly category: TimelineCategory;
+  /** The node it happened on (`world` for faults and operations). */
+  readonly node: string;
+  readonly text: string;
+}
+
+export interface ReplicaRow {
+  readonly broker: string;
+  readonly logStartOffset: number;
+  readonly logEndOffset: number;
+  readonly highWatermark: number;
+  readonly role: string;
+  /** Down, or running without this replica. */
+  readonly status: 'up' | 'down' | 'missing';
+}
+
+export interface PartitionRow {
+  readonly topic: string;
+  readonly partition: number;
+  readonly leader: string | null;
+  readonly leaderEpoch: number;
+  readonly isr: readonly string[];
+  readonly elr: readonly string[];
+  readonly replicas: readonly ReplicaRow[];
+}
+
+const TIMELINE_MAX = 2_000;
+/** A high watermark that has not moved for this long while its leader has more is "stalled". */
+const STALL_MS = 2_000;
+
+interface HighWatermarkWatch {
+  highWatermark: number;
+  sinceMs: Ms;
+  stalled: boolean;
+}
+
+export class TimelineRecorder {
+  readonly #verbose: boolean;
+  readonly #entries: TimelineEntry[] = [];
+  readonly #watches = new Map<string, HighWatermarkWatch>();
+  #dropped = 0;
+
+  constructor(verbose: boolean) {
+    this.#verbose = verbose;
+  }
+
+  onTraceEvent(event: TraceEvent): void {
+    const entry = describe(event);
+    if (entry !== null) this.#push(entry);
+    else if (this.#verbose)
+      this.#push({ atMs: event.atMs, category: 'detail', node: event.node, text: detail(event) });
+  }
+
+  /** After every event: notes high watermarks that stall (leader has more) or move again. */
+  sample(cluster: KraftCluster): void {
+    const nowMs = cluster.world.nowMs;
+    for (const brokerId of cluster.brokers) {
+      const broker = brokerOf(cluster, brokerId);
+      if (broker === null) continue;
+      for (const replica of broker.replicaManager.replicaMap.values()) {
+        if (replica.role !== 'leader') continue;
+        const name = `${topicName(replica.key)}`;
+        const watch = this.#watches.get(replica.key);
+        if (watch === undefined || replica.highWatermark !== watch.highWatermark) {
+          if (watch?.stalled === true) {
+            this.#push({
+              atMs: nowMs,
+              category: 'hw',
+              node: brokerId,
+              text: `${name}: HW moves again, ${watch.highWatermark} → ${replica.highWatermark}`,
+            });
+          }
+          this.#watches.set(replica.key, {
+            highWatermark: replica.highWatermark,
+            sinceMs: nowMs,
+            stalled: false,
+          });
+          continue;
+        }
+        if (
+          !watch.stalled &&
+          replica.logEndOffset > replica.highWatermark &&
+          nowMs - watch.sinceMs >= STALL_MS
+        ) {
+          watch.stalled = true;
+          const isr = replica.leaderState?.isr.join(',') ?? '';
+          this.#push({
+            atMs: nowMs,
+            category: 'hw',
+            node: brokerId,
+            text: `${name}: HW stalled at ${replica.highWatermark} (LEO ${replica.logEndOffset}, ISR [${isr}]): acks=all writes wait`,
+          });
+        }
+      }
+    }
+  }
+
+  /** The timeline: trace events, producer outcomes, violations and allowed losses, by time. */
+  entries(result: KafkaRunResult): TimelineEntry[] {
+    const all = [
+      ...this.#entries,
+      ...producerLines(result.history.entries),
+      ...result.violations.map(
+        (violation): TimelineEntry => ({
+          atMs: violation.atMs,
+          category: 'violation',
+          node: 'checker',
+          text: `${violation.invariant}: ${violation.message}`,
+        }),
+      ),
+      ...result.allowed.slice(0, 20).map(
+        (loss): TimelineEntry => ({
+          atMs: loss.atMs,
+          category: 'allowed',
+          node: 'checker',
+          text: `allowed loss (${loss.reason}): ${loss.message}`,
+        }),
+      ),
+    ];
+    if (this.#dropped > 0) {
+      all.push({
+        atMs: result.simulatedMs,
+        category: 'detail',
+        node: 'timeline',
+        text: `${this.#dropped} more events not shown (the timeline keeps ${TIMELINE_MAX})`,
+      });
+    }
+    // A stable sort: same-time entries keep the order they were recorded in.
+    return all
+      .map((entry, index) => ({ entry, index }))
+      .sort((a, b) => a.entry.atMs - b.entry.atMs || a.index - b.index)
+      .map(({ entry }) => entry);
+  }
+
+  #push(entry: TimelineEntry): void {
+    if (this.#entries.length >= TIMELINE_MAX) {
+      this.#dropped++;
+      return;
+    }
+    this.#entries.push(entry);
+  }
+}
+
+/** `orders-7-0` → `orders-0`: topic ids carry the creation offset, people read names. */
+function topicName(key: string): string {
+  const match = /^(.*)-\d+-(\d+)$/.exec(key);
+  return match === null ? key : `${match[1]}-${match[2]}`;
+}
+
+function field(event: TraceEvent, name: string): string {
+  const value = event.fields?.[name];
+  return value === undefined ? '' : String(value);
+}
+
+function detail(event: TraceEvent): string {
+  const fields = Object.entries(event.fields ?? {})
+    .map(([key, value]) => `${key}=${value}`)
+    .join(' ');
+  return `${event.kind} ${fields}`.trim();
+}
+
+/** The one-line description of a trace event that matters, or null. */
+function describe(event: TraceEvent): TimelineEntry | null {
+  const at = (category: TimelineCategory, text: string): TimelineEntry => ({
+    atMs: event.atMs,
+    category,
+    node: event.node,
+    text,
+  });
+  const partition = topicName(field(event, 'partition'));
+  if (event.kind.startsWith('fault.'))
+    return at('fault', `${event.kind.slice(6)} ${faultFields(event)}`.trim());
+  if (event.kind.startsWith('operation.'))
+    return at('operation', `${event.kind.slice(10)} ${field(event, 'broker')}`);
+  switch (event.kind) {
+    case 'controller.active':
+      return at(
+        'controller',
+        `becomes the active controller (metadata epoch ${field(event, 'epoch')})`,
+      );
+    case 'controller.session-expired':
+      return at(
+        'broker',
+        `fences ${field(event, 'broker')}: no heartbeat within the session timeout`,
+      );
+    case 'broker.registered':
+      return at('broker', `registered (broker epoch ${field(event, 'brokerEpoch')})`);
+    case 'broker.state':
+      return at('broker', field(event, 'state') === 'running' ? 'unfenced: running' : 'fenced');
+    case 'broker.controlled-shutdown':
+      return at('broker', 'asks for a controlled shutdown');
+    case 'replica.leader':
+      return at(
+        'election',
+        `${partition}: leader in epoch ${field(event, 'leaderEpoch')} (LEO ${field(event, 'logEndOffset')}, HW ${field(event, 'highWatermark')}, ISR [${field(event, 'isr')}])`,
+      );
+    case 'replica.isr-shrink':
+      return at('isr', `${partition}: ${field(event, 'lagging')} lagging, ISR shrink proposed`);
+    case 'replica.isr-expand':
+      return at('isr', `${partition}: ${field(event, 'joining')} caught up, ISR expand proposed`);
+    case 'replica.isr-changed':
+      return at('isr', `${partition}: ISR now [${field(event, 'isr')}]`);
+    case 'replica.isr-change-failed':
+      return at('isr', `${partition}: ISR change refused (${field(event, 'error')})`);
+    case 'replica.truncate':
+      return at(
+        'truncation',
+        `${partition}: truncates its log ${field(event, 'from')} → ${field(event, 'to')} (${field(event, 'reason')})`,
+      );
+    case 'consumer.truncation':
+      return at('consumer', `${partition}: detects a log truncation (KIP-320)`);
+    default:
+      return null;
+  }
+}
+
+function faultFields(event: TraceEvent): string {
+  return Object.entries(event.fields ?? {})
+    .map(([key, value]) => (key === 'target' ? String(value) : `${key}=${value}`))
+    .join(' ');
+}
+
+/** Producers' completions, one line per producer, outcome and second. */
+function producerLines(entries: readonly HistoryEntry[]): TimelineEntry[] {
+  const lines: TimelineEntry[] = [];
+  let current: {
+    key: string;
+    entry: HistoryEntry;
+    count: number;
+    first: number;
+    last: number;
+  } | null = null;
+  const flush = () => {
+    if (current === null) return;
+    const { entry, count, first, last } = current;
+    const what =
+      entry.type === 'ok'
+        ? `${count} ok${first >= 0 ? `, offsets ${first}–${last}` : ''}`
+        : `${count} ${entry.type} (${entry.error ?? '?'})`;
+    lines.push({
+      atMs: entry.atMs,
+      category: entry.type === 'ok' ? 'acks' : 'error',
+      node: entry.process,
+      text: `acks=${entry.acks ?? 'all'} writes to ${entry.topic}-${entry.partition}: ${what}`,
+    });
+    current = null;
+  };
+  for (const entry of entries) {
+    if (entry.f !== 'send' || entry.type === 'invoke') continue;
+    const key = `${entry.process}|${entry.type}|${entry.error ?? ''}|${entry.topic}-${entry.partition}|${Math.floor(entry.atMs / 1_000)}`;
+    const offset = entry.offset ?? -1;
+    if (current !== null && current.key === key) {
+      current.count++;
+      current.last = Math.max(current.last, offset);
+      if (current.first < 0 || (offset >= 0 && offset < current.first)) current.first = offset;
+      continue;
+    }
+    flush();
+    current = { key, entry, count: 1, first: offset, last: offset };
+  }
+  flush();
+  return lines;
+}
+
+/** Every partition's final state: the committed metadata and each replica's log. */
+export function buildPartitionRows(result: KafkaRunResult): PartitionRow[] {
+  const { cluster } = result;
+  const rows: PartitionRow[] = [];
+  const image =
+    activeController(cluster)?.image ??
+    cluster.brokers
+      .map((id) => brokerOf(cluster, id)?.image)
+      .find((candidate) => candidate !== undefined);
+  if (image === undefined) return rows;
+  for (const topic of image.topics.values()) {
+    const numbers = [...topic.partitions.keys()].sort((a, b) => a - b);
+    for (const number of numbers) {
+      const state = topic.partitions.get(number);
+      if (state === undefined) continue;
+      rows.push({
+        topic: topic.name,
+        partition: number,
+        leader: state.leader,
+        leaderEpoch: state.leaderEpoch,
+        isr: state.isr,
+        elr: state.elr,
+        replicas: state.replicas.map((brokerId): ReplicaRow => {
+          const broker = brokerOf(cluster, brokerId);
+          const replica = broker?.replicaManager.replica(topic.topicId, number);
+          if (replica === undefined) {
+            return {
+              broker: brokerId,
+              logStartOffset: -1,
+              logEndOffset: -1,
+              highWatermark: -1,
+              role: '-',
+              status: broker === null ? 'down' : 'missing',
+            };
+          }
+          return {
+            broker: brokerId,
+            logStartOffset: replica.log.logStartOffset,
+            logEndOffset: replica.logEndOffset,
+            highWatermark: replica.highWatermark,
+            role: replica.role,
+            status: 'up',
+          };
+        }),
+      });
+    }
+  }
+  return rows;
+}
