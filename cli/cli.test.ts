@@ -1,11 +1,14 @@
 // The real binary, spawned as a user would run it: exit codes, one-line errors, colour rules,
 // byte-identical output for the same seed, and the trace exports.
 
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { scenarioToJson } from '../scenarios/json.ts';
+import { FLAGSHIP, SCENARIOS, scenarioByName } from '../scenarios/registry.ts';
+import { BUG_NAMES } from '../sim/kafka/bugs.ts';
 
 const BIN = join(import.meta.dirname, 'kafkasim.mjs');
 const ESCAPE = '\u001b[';
@@ -16,18 +19,44 @@ interface CliResult {
   readonly stderr: string;
 }
 
-function kafkasim(args: readonly string[], env: Record<string, string> = {}): CliResult {
+function cliEnv(env: Record<string, string>): NodeJS.ProcessEnv {
   const baseEnv: Record<string, string | undefined> = {
     ...process.env,
     NO_COLOR: undefined,
     FORCE_COLOR: undefined,
   };
+  return { ...baseEnv, ...env } as NodeJS.ProcessEnv;
+}
+
+function kafkasim(args: readonly string[], env: Record<string, string> = {}): CliResult {
   const result = spawnSync(process.execPath, [BIN, ...args], {
     encoding: 'utf8',
-    env: { ...baseEnv, ...env } as NodeJS.ProcessEnv,
+    env: cliEnv(env),
     timeout: 60_000,
   });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** The same, without blocking: several runs at once keep the file fast. */
+function kafkasimAsync(
+  args: readonly string[],
+  env: Record<string, string> = {},
+): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env: cliEnv(env), timeout: 60_000 });
+    const stdout: Buffer[] = [];
+    const stderr: Buffer[] = [];
+    child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
+    child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+    child.on('error', reject);
+    child.on('close', (code) =>
+      resolve({
+        code,
+        stdout: Buffer.concat(stdout).toString('utf8'),
+        stderr: Buffer.concat(stderr).toString('utf8'),
+      }),
+    );
+  });
 }
 
 function expectUsageError(result: CliResult, pattern: RegExp): void {
@@ -60,8 +89,6 @@ describe('kafkasim command line', { timeout: 60_000 }, () => {
 
   it('says which issue brings a command not built yet, exit 2', () => {
     expectUsageError(kafkasim(['fuzz']), /fuzz is not built yet/);
-    expectUsageError(kafkasim(['list']), /list is not built yet/);
-    expectUsageError(kafkasim(['run', 'acks-all-leader-crash']), /run is not built yet/);
   });
 
   it('rejects bad option values with the option named', () => {
@@ -166,5 +193,267 @@ describe('kafkasim command line', { timeout: 60_000 }, () => {
       expect(bug.description.length).toBeGreaterThan(20);
       expect(bug.breaks).toMatch(/^[a-z-]+$/);
     }
+  });
+});
+
+/** The text of a run without its one wall-clock figure, which differs from run to run. */
+function maskWall(text: string): string {
+  return text.replace(/^( {2}wall +)\d+ ms$/m, '$1<masked> ms');
+}
+
+const RUN_JSON_KEYS = [
+  'scenario',
+  'seed',
+  'mode',
+  'bugs',
+  'ok',
+  'expected',
+  'violations',
+  'allowedLosses',
+  'stats',
+  'traceHash',
+];
+
+/** A scenario that demonstrates a historical bug, if the registry has one yet. */
+const demonstrating = SCENARIOS.find((scenario) => scenario.demonstrates.length > 0);
+
+const flagship = scenarioByName(FLAGSHIP);
+if (flagship === undefined) throw new Error(`the flagship ${FLAGSHIP} is not registered`);
+
+describe('kafkasim list and run', { timeout: 60_000 }, () => {
+  it('lists every scenario, aligned, as text and as JSON', async () => {
+    const [text, json] = await Promise.all([
+      kafkasimAsync(['list']),
+      kafkasimAsync(['list', '--json']),
+    ]);
+    expect(text.code).toBe(0);
+    const width = Math.max(...SCENARIOS.map((scenario) => scenario.name.length));
+    for (const scenario of SCENARIOS) {
+      expect(text.stdout).toContain(`  ${scenario.name.padEnd(width)}  ${scenario.summary}\n`);
+    }
+    expect(json.code).toBe(0);
+    const rows = JSON.parse(json.stdout) as {
+      name: string;
+      summary: string;
+      description: string;
+    }[];
+    expect(rows.map((row) => row.name)).toEqual(SCENARIOS.map((scenario) => scenario.name));
+    for (const row of rows) {
+      expect(Object.keys(row)).toEqual(['name', 'summary', 'description']);
+      expect(row.description.length).toBeGreaterThan(row.summary.length);
+    }
+  });
+
+  it('npm start runs the flagship scenario', () => {
+    const manifest = JSON.parse(
+      readFileSync(join(import.meta.dirname, '..', 'package.json'), 'utf8'),
+    );
+    expect(manifest.scripts.start).toBe(`node cli/kafkasim.mjs run ${FLAGSHIP}`);
+  });
+
+  it('runs the flagship: options first, timeline, partitions, verdict; the same seed prints the same bytes', async () => {
+    const [first, second, json] = await Promise.all([
+      kafkasimAsync(['run', FLAGSHIP, '--seed', '3']),
+      kafkasimAsync(['run', FLAGSHIP, '--seed', '3']),
+      kafkasimAsync(['run', FLAGSHIP, '--seed', '3', '--json']),
+    ]);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stderr).toBe('');
+    const out = first.stdout;
+    expect(out).not.toContain(ESCAPE);
+    const sections = ['  seed       3', 'timeline (', 'partitions at the end', 'verdict'];
+    const at = sections.map((section) => out.indexOf(section));
+    expect(at.every((index) => index >= 0)).toBe(true);
+    expect([...at].sort((a, b) => a - b)).toEqual(at);
+    expect(out).toMatch(/^ {2}scenario +acks-all-survives-a-leader-crash$/m);
+    expect(out).toMatch(/^ {2}mode +kraft$/m);
+    expect(out).toMatch(/^ {2}bugs +none$/m);
+    const topic = flagship.topics[0];
+    expect(out).toContain(
+      `${topic?.name}: 1 partition, replication factor ${topic?.replicationFactor}, min.insync.replicas ${topic?.minInsyncReplicas}`,
+    );
+    // The description, wrapped.
+    const firstWords = flagship.description.split(' ').slice(0, 6).join(' ');
+    expect(out).toContain(`\n  ${firstWords}`);
+    // Timeline lines: time, node, text.
+    expect(out).toMatch(/^ +\d+\.\d{3}s {2}world +crash b\d crash=kill$/m);
+    expect(out).toMatch(/^ +\d+\.\d{3}s {2}b\d +orders-0: leader in epoch 1 /m);
+    expect(out).toMatch(/^ {2}orders-0 {2}leader b\d · leader epoch \d+ · ISR \[/m);
+    expect(out).toMatch(/^ {4}replica +role +LEO +HW +log start +status$/m);
+    expect(out).toMatch(/^ {2}outcome +the expected outcome \(exit 0\)$/m);
+    expect(out).toMatch(/^ {2}wall +\d+ ms$/m);
+    expect(out).toMatch(new RegExp(`^ {2}reproduce +kafkasim run ${FLAGSHIP} --seed 3$`, 'm'));
+    // Determinism: identical bytes but for the wall-clock line, the same trace hash.
+    expect(maskWall(second.stdout)).toBe(maskWall(out));
+    const hash = /trace hash ([0-9a-f]{16})/.exec(out)?.[1];
+    expect(hash).toBeDefined();
+    expect(JSON.parse(json.stdout).traceHash).toBe(hash);
+  });
+
+  it('prints exactly the JSON object of DESIGN.md with --json, and writes the trace and the history', async () => {
+    const trace = join(tmp, 'run.jsonl');
+    const history = join(tmp, 'run.history.jsonl');
+    const result = await kafkasimAsync([
+      'run',
+      FLAGSHIP,
+      '--seed',
+      '2',
+      '--json',
+      '--trace',
+      trace,
+      '--history',
+      history,
+    ]);
+    expect(result.code, result.stderr).toBe(0);
+    const report = JSON.parse(result.stdout);
+    expect(Object.keys(report)).toEqual(RUN_JSON_KEYS);
+    expect(report).toMatchObject({
+      scenario: FLAGSHIP,
+      seed: 2,
+      mode: 'kraft',
+      bugs: [],
+      ok: true,
+      expected: { violations: [], allowed: [] },
+      violations: [],
+      allowedLosses: [],
+    });
+    expect(Object.keys(report.stats)).toEqual(['events', 'simulatedMs', 'wallMs']);
+    expect(report.stats.events).toBeGreaterThan(1000);
+    expect(report.stats.simulatedMs).toBe(flagship.faultPhaseMs + flagship.healPhaseMs);
+    expect(Number.isInteger(report.stats.wallMs)).toBe(true);
+    expect(report.traceHash).toMatch(/^[0-9a-f]{16}$/);
+    const events = readFileSync(trace, 'utf8')
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    expect(events.length).toBeGreaterThan(report.stats.events);
+    expect(events.some((event) => event.kind === 'fault.crash')).toBe(true);
+    const operations = readFileSync(history, 'utf8')
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    expect(operations[0]).toMatchObject({ index: 0, type: 'invoke', f: 'send', acks: 'all' });
+    expect(operations.some((operation) => operation.type === 'ok' && operation.f === 'send')).toBe(
+      true,
+    );
+    expect(operations.at(-1)).toMatchObject({ process: 'final-reader', f: 'final-read' });
+  });
+
+  it('colours the timeline for a terminal (FORCE_COLOR) and not with NO_COLOR', async () => {
+    const [forced, none] = await Promise.all([
+      kafkasimAsync(['run', 'admin-creates-a-topic-with-three-replicas'], { FORCE_COLOR: '1' }),
+      kafkasimAsync(['run', 'admin-creates-a-topic-with-three-replicas'], {
+        FORCE_COLOR: '1',
+        NO_COLOR: '1',
+      }),
+    ]);
+    expect(forced.stdout).toContain(ESCAPE);
+    expect(none.stdout).not.toContain(ESCAPE);
+  });
+
+  it.skipIf(demonstrating === undefined)(
+    'exits 0 with the bug a scenario demonstrates, 1 when that bug breaks a run that does not expect it',
+    async () => {
+      const scenario = demonstrating as NonNullable<typeof demonstrating>;
+      const demonstration = scenario.demonstrates[0] as NonNullable<
+        (typeof scenario.demonstrates)[0]
+      >;
+      const other = BUG_NAMES.find((bug) => bug !== demonstration.bug) as string;
+      const [shown, unexpected] = await Promise.all([
+        kafkasimAsync(['run', scenario.name, '--bug', demonstration.bug, '--json']),
+        // Two bugs: no demonstration matches, so the plain expectation applies and the run breaks it.
+        kafkasimAsync(['run', scenario.name, '--bug', demonstration.bug, '--bug', other]),
+      ]);
+      expect(shown.code, shown.stdout).toBe(0);
+      const report = JSON.parse(shown.stdout);
+      expect(report.ok).toBe(true);
+      expect(report.bugs).toEqual([demonstration.bug]);
+      expect(report.expected).toEqual({
+        violations: demonstration.violations,
+        allowed: demonstration.allowed,
+      });
+      expect(unexpected.code, unexpected.stdout).toBe(1);
+      expect(unexpected.stdout).toMatch(/^ {2}outcome +NOT the expected outcome \(exit 1\)$/m);
+      expect(unexpected.stdout).toMatch(/^ {2}violations +\d+: /m);
+      expect(unexpected.stdout).toContain(
+        `reproduce  kafkasim run ${scenario.name} --seed 1 --bug ${demonstration.bug} --bug ${other}`,
+      );
+    },
+  );
+
+  it('runs a scenario JSON file: as registered exit 0, an expected violation missing exit 1, malformed exit 2', async () => {
+    const scenario = flagship;
+    const good = join(tmp, 'flagship.json');
+    writeFileSync(good, scenarioToJson(scenario));
+    const wrong = join(tmp, 'flagship-expects-a-loss.json');
+    writeFileSync(
+      wrong,
+      scenarioToJson({ ...scenario, expect: { violations: ['acked-write-durable'], allowed: [] } }),
+    );
+    const malformed = join(tmp, 'malformed.json');
+    writeFileSync(malformed, '{\n  "name": "x",\n  "summary": \n}\n');
+    const [fromFile, registered, missing, broken] = await Promise.all([
+      kafkasimAsync(['run', good, '--json']),
+      kafkasimAsync(['run', FLAGSHIP, '--json']),
+      kafkasimAsync(['run', wrong]),
+      kafkasimAsync(['run', malformed]),
+    ]);
+    expect(fromFile.code, fromFile.stderr).toBe(0);
+    expect(JSON.parse(fromFile.stdout).traceHash).toBe(JSON.parse(registered.stdout).traceHash);
+    expect(missing.code, missing.stderr).toBe(1);
+    expect(missing.stdout).toContain('expected acked-write-durable to break: it held');
+    expect(missing.stdout).toContain(`reproduce  kafkasim run ${wrong} --seed 1`);
+    expectUsageError(broken, /malformed\.json.*(line|position|column|:\d+)/);
+  });
+
+  it('rejects every bad input with one line on stderr and exit 2', async () => {
+    const cases: [string[], RegExp][] = [
+      [
+        ['run', 'acks-all-survives-a-leader-crsh'],
+        /unknown scenario "acks-all-survives-a-leader-crsh" \(did you mean "acks-all-survives-a-leader-crash"\?\)/,
+      ],
+      [
+        ['run', join(tmp, 'no-such-file.json')],
+        /cannot read the scenario file .*no-such-file\.json: ENOENT/,
+      ],
+      [['run', FLAGSHIP, '--mode', 'zk'], /ZooKeeper mode is not built yet; use --mode kraft/],
+      [['run', FLAGSHIP, '--mode', 'paxos'], /--mode must be kraft or zk \(got "paxos"\)/],
+      [
+        ['run', FLAGSHIP, '--bug', 'truncate-to-h'],
+        /unknown bug "truncate-to-h" \(did you mean "truncate-to-hw"\?\)/,
+      ],
+      [['run', FLAGSHIP, '--set', 'acks'], /--set needs key=value \(got "acks"\)/],
+      [['run', FLAGSHIP, '--set', 'ack=1'], /unknown setting "ack" \(did you mean "acks"\?\)/],
+      [['run', FLAGSHIP, '--set', 'acks=2'], /acks must be 0, 1 or all \(got "2"\)/],
+      [
+        ['run', FLAGSHIP, '--set', 'replication.factor=9'],
+        /replication factor 9 is more than the \d brokers/,
+      ],
+      [['run', FLAGSHIP, '--seed', '-1'], /--seed must be a non-negative integer \(got "-1"\)/],
+      [['run', FLAGSHIP, '--seed', '1.5'], /--seed must be a non-negative integer \(got "1\.5"\)/],
+      [['run', FLAGSHIP, '--trace-format', 'xml'], /--trace-format must be one of jsonl, chrome/],
+      [
+        ['run', FLAGSHIP, '--history', join(tmp, 'missing-dir', 'h.jsonl')],
+        /cannot write the history/,
+      ],
+      [['run'], /missing required argument 'scenario'/],
+    ];
+    const results = await Promise.all(cases.map(([args]) => kafkasimAsync(args)));
+    results.forEach((result, index) => {
+      expectUsageError(result, (cases[index] as [string[], RegExp])[1]);
+    });
+  });
+
+  it('warns about a surprising setting on stderr without changing the exit code', async () => {
+    const result = await kafkasimAsync([
+      'run',
+      'admin-creates-a-topic-with-three-replicas',
+      '--set',
+      'min.insync.replicas=5',
+      '--json',
+    ]);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toMatch(/^warning: .*min\.insync\.replicas 5 > replication factor 3/);
+    expect(JSON.parse(result.stdout).ok).toBe(true);
   });
 });

@@ -1,11 +1,14 @@
 // The kafkasim command line (DESIGN.md, "CLI contract"). Exit codes: 0 the expected outcome,
 // 1 an unexpected one, 2 bad input or usage, with one clear line on stderr and no stack trace.
 
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError } from 'commander';
+import { ScenarioError } from '../scenarios/settings.ts';
 import { BUG_SWITCHES } from '../sim/kafka/bugs.ts';
 import { makeChalk } from './color.ts';
 import { runDemo } from './demo.ts';
 import { parseNonNegativeInteger, parsePositiveInteger, UsageError } from './errors.ts';
+import { listScenarios } from './list.ts';
+import { DEFAULT_SEED, parseRunOptions, runCommand } from './run.ts';
 import { parseTraceFormat, TRACE_FORMATS } from './trace-file.ts';
 
 const EXIT_OK = 0;
@@ -14,8 +17,6 @@ const EXIT_USAGE = 2;
 
 /** Commands of DESIGN.md's contract that are not built yet, and the issue that brings each. */
 const NOT_BUILT: Readonly<Record<string, string>> = {
-  list: 'the named-scenarios issue (#5)',
-  run: 'the named-scenarios issue (#5)',
   fuzz: 'the fuzz issue (#6)',
   repro: 'the fuzz issue (#6)',
   shrink: 'the fuzz issue (#6)',
@@ -58,24 +59,31 @@ function buildProgram(): Command {
     .command('list')
     .description('list the named scenarios')
     .option('--json', 'print a JSON array')
-    .action(() => notBuilt('list'));
+    .action((raw: { json?: boolean }) => {
+      listScenarios(raw.json === true, makeChalk(process.stdout, process.env), write);
+    });
 
   program
     .command('run')
     .description('run a named scenario or a scenario JSON file')
     .argument('<scenario>', 'scenario name or file.json')
-    .option('--seed <n>', 'seed')
+    .option('--seed <n>', 'seed', String(DEFAULT_SEED))
     .option('--mode <mode>', 'controller mode: kraft or zk', 'kraft')
     .option('--bug <name>', 'switch a historical bug back on (repeatable)', collect, [])
-    .option('--set <key=value>', 'override a config (repeatable)', collect, [])
+    .option('--set <key=value>', 'override a setting, by its Kafka name (repeatable)', collect, [])
     .option('--json', 'print one JSON object')
     .option('--trace <file>', 'write the trace')
-    .addOption(
-      new Option('--trace-format <format>', 'trace format').choices(TRACE_FORMATS).default('jsonl'),
-    )
+    .option('--trace-format <format>', `trace format: ${TRACE_FORMATS.join(' or ')}`, 'jsonl')
     .option('--history <file>', "write the clients' history as JSON Lines")
-    .option('--verbose', 'show every message')
-    .action(() => notBuilt('run'));
+    .option('--verbose', 'show every trace event in the timeline')
+    .action((target: string, raw: Record<string, unknown>) => {
+      process.exitCode = runCommand(parseRunOptions(target, raw), {
+        chalk: makeChalk(process.stdout, process.env),
+        write,
+        warn: (line) => process.stderr.write(`${line}\n`),
+        wallNowMs: () => performance.now(),
+      });
+    });
 
   generationOptions(
     program
@@ -175,6 +183,11 @@ function oneLine(text: string): string {
 }
 
 function main(argv: readonly string[]): void {
+  // A reader that stops early (`kafkasim run … | head`) closes the pipe: stop quietly, no stack.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    process.exit();
+  });
   try {
     buildProgram().parse(argv as string[]);
   } catch (error) {
@@ -186,8 +199,8 @@ function main(argv: readonly string[]): void {
       process.exitCode = ok ? EXIT_OK : EXIT_USAGE;
       return;
     }
-    if (error instanceof UsageError) {
-      process.stderr.write(`kafkasim: ${error.message}\n`);
+    if (error instanceof UsageError || error instanceof ScenarioError) {
+      process.stderr.write(`kafkasim: ${error.message.replace(/\s*\n\s*/g, ' ')}\n`);
       process.exitCode = EXIT_USAGE;
       return;
     }

@@ -155,7 +155,7 @@ export class DataChecker {
       this.#log.report({
         invariant: 'single-leader-per-epoch',
         atMs: event.atMs,
-        message: `${key}: ${event.node} and ${previous} both lead in leader epoch ${epoch}`,
+        message: `${this.#label(key)}: ${event.node} and ${previous} both lead in leader epoch ${epoch}`,
         nodes: [previous, event.node],
         epoch,
       });
@@ -238,7 +238,7 @@ export class DataChecker {
       this.#log.report({
         invariant: 'isr-valid',
         atMs,
-        message: `${key}: fenced, shutting-down or unregistered [${unusable.join(',')}] added to the ISR (leader epoch ${after.leaderEpoch})`,
+        message: `${this.#label(key)}: fenced, shutting-down or unregistered [${unusable.join(',')}] added to the ISR (leader epoch ${after.leaderEpoch})`,
         nodes: unusable,
         epoch: after.leaderEpoch,
       });
@@ -248,7 +248,7 @@ export class DataChecker {
         this.#log.report({
           invariant: 'isr-valid',
           atMs,
-          message: `${key}: fenced, shutting-down or unregistered ${after.leader} elected in leader epoch ${after.leaderEpoch}`,
+          message: `${this.#label(key)}: fenced, shutting-down or unregistered ${after.leader} elected in leader epoch ${after.leaderEpoch}`,
           nodes: [after.leader],
           epoch: after.leaderEpoch,
         });
@@ -457,6 +457,12 @@ export class DataChecker {
     shadow.highWatermark = upTo;
   }
 
+  /** How people name a partition: `orders-1` for the ledger key `orders-7-1`. */
+  #label(key: string): string {
+    const where = this.#where(key);
+    return where.topic === undefined ? key : `${where.topic}-${where.partition}`;
+  }
+
   /** The topic name and partition number of a ledger key (`orders-7-1` → orders, 1). */
   #where(key: string): { topic?: string; partition?: number } {
     for (const topic of this.#image.topics.values()) {
@@ -501,7 +507,7 @@ export class DataChecker {
           `${id}: ${info.holders.has(id) ? 'holds it' : (info.lostBy.get(id) ?? 'never had it')}`,
       )
       .join(', ');
-    const message = `${ledger.key}: committed record ${info.value} (offset ${info.offset}, committed at ${info.committedAtMs} ms) is lost (${how})${detail === undefined ? '' : `; ${detail}`}`;
+    const message = `${this.#label(ledger.key)}: committed record ${info.value} (offset ${info.offset}, committed at ${info.committedAtMs} ms) is lost (${how})${detail === undefined ? '' : `; ${detail}`}`;
     const where = { ...this.#where(ledger.key), offset: info.offset, value: info.value };
     if (reason !== null) this.#log.allow({ reason, atMs, message, ...where });
     else this.#log.report({ invariant, atMs, message, ...where, nodes: [...info.everHeld] });
@@ -528,7 +534,7 @@ export class DataChecker {
           this.#log.report({
             invariant: 'committed-read-stable',
             atMs,
-            message: `${key}: a consumer read ${value} at offset ${offset}, which no replica's HW ever covered there`,
+            message: `${this.#label(key)}: a consumer read ${value} at offset ${offset}, which no replica's HW ever covered there`,
             offset,
           });
           continue;
@@ -557,14 +563,18 @@ export class DataChecker {
           this.#log.report({
             invariant: 'acked-write-durable',
             atMs,
-            message: `${key}: acks=all write ${entry.value} acknowledged at offset ${entry.offset} was never committed there and is gone`,
+            message: `${this.#label(key)}: acks=all write ${entry.value} acknowledged at offset ${entry.offset} was never committed there and is gone`,
             ...(entry.offset === undefined ? {} : { offset: entry.offset }),
           });
         } else {
           this.#log.allow({
             reason: entry.acks === '0' ? 'acks-0' : 'acks-1',
             atMs,
-            message: `${key}: acks=${entry.acks} write ${entry.value} (offset ${entry.offset ?? '?'}) was never committed and is gone`,
+            topic: entry.topic,
+            partition: entry.partition,
+            ...(entry.offset === undefined ? {} : { offset: entry.offset }),
+            value: entry.value,
+            message: `${this.#label(key)}: acks=${entry.acks} write ${entry.value} (offset ${entry.offset ?? '?'}) was never committed and is gone`,
           });
         }
         continue;
@@ -672,7 +682,7 @@ export class DataChecker {
           this.#log.report({
             invariant: 'acked-fully-replicated',
             atMs,
-            message: `${key}: ISR [${state.isr.join(',')}] is not all replicas [${state.replicas.join(',')}] after healing`,
+            message: `${this.#label(key)}: ISR [${state.isr.join(',')}] is not all replicas [${state.replicas.join(',')}] after healing`,
             epoch: state.leaderEpoch,
           });
         }
@@ -689,7 +699,7 @@ export class DataChecker {
               this.#log.report({
                 invariant: 'committed-prefix-agrees',
                 atMs,
-                message: `${key}: below the HW ${brokerId} holds ${values[offset]} at offset ${offset}, the leader ${leaderLog.broker} ${leaderLog.values[offset]}`,
+                message: `${this.#label(key)}: below the HW ${brokerId} holds ${values[offset]} at offset ${offset}, the leader ${leaderLog.broker} ${leaderLog.values[offset]}`,
                 offset,
                 nodes: [brokerId, leaderLog.broker],
               });
@@ -700,7 +710,7 @@ export class DataChecker {
             this.#log.report({
               invariant: 'acked-fully-replicated',
               atMs,
-              message: `${key}: ${brokerId} ends at offset ${values.length}, below the leader ${leaderLog.broker}'s HW ${leaderLog.highWatermark}, after healing`,
+              message: `${this.#label(key)}: ${brokerId} ends at offset ${values.length}, below the leader ${leaderLog.broker}'s HW ${leaderLog.highWatermark}, after healing`,
               nodes: [brokerId],
             });
           }
@@ -720,7 +730,7 @@ export class DataChecker {
           this.#log.report({
             invariant: 'no-duplicates',
             atMs,
-            message: `${key}: ${value} appears at offsets ${first} and ${offset} with idempotence on`,
+            message: `${this.#label(key)}: ${value} appears at offsets ${first} and ${offset} with idempotence on`,
             offset,
           });
           break;

@@ -106,6 +106,16 @@ function leaderOfIsrMemberBelow(
   return below ? state.leader : null;
 }
 
+/** The role references about the first topic's partition 0 (besides `@replica-N` and `@controller`). */
+export const PARTITION_ROLES = [
+  '@leader',
+  '@follower',
+  '@out-of-isr',
+  '@stale-hw-follower',
+  '@leader-of-lagging-isr',
+  '@leader-of-behind-isr',
+] as const;
+
 /** Protocol moments a scheduled step can wait for (`when`), about the first topic's partition 0. */
 export const TRIGGERS = {
   'follower-hw-lags':

@@ -4,18 +4,15 @@
 // (RaftChecker) and the data path's (DataChecker).
 
 import { applyFault, healEverything, scheduleFaults, type TimedFault } from '../sim/faults.ts';
-import type { Replica, ReplicaConfig } from '../sim/kafka/broker/replica-manager.ts';
+import type { ReplicaConfig } from '../sim/kafka/broker/replica-manager.ts';
 import type { Bugs } from '../sim/kafka/bugs.ts';
 import { Consumer, type ConsumerConfig } from '../sim/kafka/clients/consumer.ts';
 import { type Acks, History } from '../sim/kafka/clients/history.ts';
 import { Producer, type ProducerConfig } from '../sim/kafka/clients/producer.ts';
-import type { PartitionState } from '../sim/kafka/controller/metadata-image.ts';
 import {
-  activeController,
   adminOf,
   brokerOf,
   buildKraftCluster,
-  controllerOf,
   type KraftCluster,
 } from '../sim/kafka/kraft/cluster.ts';
 import type { ClusterMessage } from '../sim/kafka/messages.ts';

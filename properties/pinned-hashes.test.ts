@@ -3,9 +3,9 @@
 // that differs between processes or machines, which the same-process tests cannot see).
 
 import { describe, expect, it } from 'vitest';
+import { FLAGSHIP, scenarioByName } from '../scenarios/registry.ts';
+import { runScenario } from '../scenarios/run.ts';
 import type { TimedFault } from '../sim/faults.ts';
-import { runKafka } from './kafka-harness.ts';
-import { KNOWN_SCHEDULES } from './known-schedules.ts';
 import { runKraft } from './kraft-harness.ts';
 import { runQuorum } from './raft-harness.ts';
 
@@ -45,11 +45,11 @@ describe('pinned trace hashes', () => {
     expect(result.traceHash).toMatchInlineSnapshot(`"9a0da38e0db09413"`);
   });
 
-  it('of a whole cluster with the data path (the KIP-101 schedule, fixed)', () => {
-    const schedule = KNOWN_SCHEDULES[0];
-    if (schedule === undefined) throw new Error('no known schedule');
-    const result = runKafka(schedule.spec(1, new Set()));
-    expect(result.violations).toEqual([]);
-    expect(result.traceHash).toMatchInlineSnapshot(`"572a289916a0c650"`);
+  it('of a whole cluster with the data path (the flagship scenario)', () => {
+    const flagship = scenarioByName(FLAGSHIP);
+    if (flagship === undefined) throw new Error(`no flagship scenario ${FLAGSHIP}`);
+    const report = runScenario(flagship, { seed: 1, bugs: [], sets: {} });
+    expect(report.violations).toEqual([]);
+    expect(report.traceHash).toMatchInlineSnapshot(`"424674597c50c326"`);
   });
 });

@@ -324,7 +324,12 @@ export class RaftChecker<M extends Message = RaftMessage> {
   }
 
   #checkStaleness(observer: NodeId, leader: NodeId | null): void {
-    const view = this.#observerViews.get(observer) as ObserverView;
+    // A broker added during the run (add-broker) gets its view when first seen.
+    let view = this.#observerViews.get(observer);
+    if (view === undefined) {
+      view = { connectedSinceMs: null, leader: null };
+      this.#observerViews.set(observer, view);
+    }
     const host = this.#world.node(observer);
     const raft = this.#raftOf(host);
     const network = this.#world.network;

@@ -26,11 +26,14 @@ export interface AllowedLoss {
   readonly value?: string;
 }
 
+const ALLOWED_KEPT_MAX = 100;
+
 /** Collects violations, keeping the first of each invariant and counting the rest. */
 export class ViolationLog {
   readonly violations: Violation[] = [];
   readonly allowed: AllowedLoss[] = [];
   readonly #counts = new Map<string, number>();
+  readonly #allowedCounts = new Map<string, number>();
   readonly #perInvariantMax: number;
 
   constructor(perInvariantMax = 5) {
@@ -43,8 +46,15 @@ export class ViolationLog {
     if (count < this.#perInvariantMax) this.violations.push(violation);
   }
 
+  /** Keeps the first 100 allowed losses; `allowedCounts` counts them all, by reason. */
   allow(loss: AllowedLoss): void {
-    if (this.allowed.length < 100) this.allowed.push(loss);
+    this.#allowedCounts.set(loss.reason, (this.#allowedCounts.get(loss.reason) ?? 0) + 1);
+    if (this.allowed.length < ALLOWED_KEPT_MAX) this.allowed.push(loss);
+  }
+
+  /** How many losses of each reason were allowed (also past the kept examples). */
+  allowedCounts(): ReadonlyMap<string, number> {
+    return this.#allowedCounts;
   }
 
   /** How many times each invariant broke (also those past the kept examples). */
@@ -63,6 +73,8 @@ export interface CheckedRun {
   readonly allowed: readonly AllowedLoss[];
   /** How often each invariant broke (also past the kept examples). */
   readonly counts: ReadonlyMap<string, number>;
+  /** How many losses of each reason were allowed (also past the kept examples). */
+  readonly allowedCounts: ReadonlyMap<string, number>;
   readonly traceHash: string;
   readonly events: number;
 }
@@ -73,6 +85,7 @@ export function checkedRunOf<M extends Message>(log: ViolationLog, world: World<
     violations: log.violations,
     allowed: log.allowed,
     counts: log.counts(),
+    allowedCounts: log.allowedCounts(),
     traceHash: world.traceHash,
     events: world.scheduler.eventsFired,
   };

@@ -1,10 +1,49 @@
 // Every named scenario, one file each, named as a sentence. `kafkasim list` shows them in this
-// order; `kafkasim run NAME` runs one.
+// order (first the seed's examples and the basics of acks and the ISR, then cluster operations,
+// then the known shortest schedules of KAFKA.md); `kafkasim run NAME` runs one.
 
+import aNewBrokerRegistersAndJoinsTheMetadata from './a-new-broker-registers-and-joins-the-metadata.ts';
+import aSlowFollowerLeavesTheIsrAndRejoins from './a-slow-follower-leaves-the-isr-and-rejoins.ts';
+import acks0LosesWritesSilently from './acks-0-loses-writes-silently.ts';
+import acks1LosesWritesOnLeaderFailover from './acks-1-loses-writes-on-leader-failover.ts';
 import acksAllSurvivesALeaderCrash from './acks-all-survives-a-leader-crash.ts';
+import adminCreatesATopicWithThreeReplicas from './admin-creates-a-topic-with-three-replicas.ts';
+import anIsolatedLeaderLosesOnlyAcks1Writes from './an-isolated-leader-loses-only-acks-1-writes.ts';
+import controlledShutdownMovesLeadershipBeforeABrokerLeaves from './controlled-shutdown-moves-leadership-first.ts';
+import controllerFailoverKeepsTheClusterWorking from './controller-failover-keeps-the-cluster-working.ts';
+import jepsen2013UncleanElectionLosesWritesALoneLeaderAcknowledged from './jepsen-2013-unclean-election-loses-a-lone-leaders-writes.ts';
+import jepsen2013WithoutUncleanElectionThePartitionWaitsOffline from './jepsen-2013-without-unclean-election-nothing-is-lost.ts';
+import kafka7128AFollowerJoinsTheIsrOnlyPastTheEpochStart from './kafka-7128-isr-join-waits-for-the-epoch-start.ts';
+import kip101LeaderEpochsKeepWritesAStaleHighWatermarkWouldTruncate from './kip-101-epoch-truncation-keeps-acked-writes.ts';
+import kip279ADivergentEpochIsTruncatedAfterFastFailovers from './kip-279-fast-failovers-truncate-a-divergent-epoch.ts';
+import kip966TheLastReplicaStandingIsNotReElectedAfterLosingPower from './kip-966-last-replica-standing-loses-nothing-with-elr.ts';
+import minInsyncReplicasRejectsWritesWhenTheIsrIsTooSmall from './min-insync-replicas-rejects-writes-to-a-small-isr.ts';
+import aLoneLeaderLosingPowerLosesWritesWhenMinIsrIs1 from './min-isr-1-loses-writes-to-a-power-failure.ts';
+import producerSendsTenKeyedMessagesWithAcksAll from './producer-sends-ten-keyed-messages-with-acks-all.ts';
 import type { Scenario } from './scenario.ts';
+import uncleanLeaderElectionLosesAcknowledgedWrites from './unclean-leader-election-loses-acknowledged-writes.ts';
 
-export const SCENARIOS: readonly Scenario[] = [acksAllSurvivesALeaderCrash];
+export const SCENARIOS: readonly Scenario[] = [
+  adminCreatesATopicWithThreeReplicas,
+  producerSendsTenKeyedMessagesWithAcksAll,
+  acksAllSurvivesALeaderCrash,
+  acks1LosesWritesOnLeaderFailover,
+  acks0LosesWritesSilently,
+  minInsyncReplicasRejectsWritesWhenTheIsrIsTooSmall,
+  aSlowFollowerLeavesTheIsrAndRejoins,
+  anIsolatedLeaderLosesOnlyAcks1Writes,
+  controllerFailoverKeepsTheClusterWorking,
+  aNewBrokerRegistersAndJoinsTheMetadata,
+  controlledShutdownMovesLeadershipBeforeABrokerLeaves,
+  uncleanLeaderElectionLosesAcknowledgedWrites,
+  aLoneLeaderLosingPowerLosesWritesWhenMinIsrIs1,
+  kip101LeaderEpochsKeepWritesAStaleHighWatermarkWouldTruncate,
+  kip279ADivergentEpochIsTruncatedAfterFastFailovers,
+  kafka7128AFollowerJoinsTheIsrOnlyPastTheEpochStart,
+  kip966TheLastReplicaStandingIsNotReElectedAfterLosingPower,
+  jepsen2013UncleanElectionLosesWritesALoneLeaderAcknowledged,
+  jepsen2013WithoutUncleanElectionThePartitionWaitsOffline,
+];
 
 /** The flagship scenario: what `npm start` runs. */
 export const FLAGSHIP = 'acks-all-survives-a-leader-crash';

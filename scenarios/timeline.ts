@@ -89,7 +89,9 @@ export class TimelineRecorder {
       for (const replica of broker.replicaManager.replicaMap.values()) {
         if (replica.role !== 'leader') continue;
         const name = `${topicName(replica.key)}`;
-        const watch = this.#watches.get(replica.key);
+        // Per broker: after a failover the new leader's high watermark is its own story.
+        const watchKey = `${brokerId}|${replica.key}`;
+        const watch = this.#watches.get(watchKey);
         if (watch === undefined || replica.highWatermark !== watch.highWatermark) {
           if (watch?.stalled === true) {
             this.#push({
@@ -99,7 +101,7 @@ export class TimelineRecorder {
               text: `${name}: HW moves again, ${watch.highWatermark} → ${replica.highWatermark}`,
             });
           }
-          this.#watches.set(replica.key, {
+          this.#watches.set(watchKey, {
             highWatermark: replica.highWatermark,
             sinceMs: nowMs,
             stalled: false,
@@ -237,7 +239,10 @@ function describe(event: TraceEvent): TimelineEntry | null {
         `${partition}: truncates its log ${field(event, 'from')} → ${field(event, 'to')} (${field(event, 'reason')})`,
       );
     case 'consumer.truncation':
-      return at('consumer', `${partition}: detects a log truncation (KIP-320)`);
+      return at(
+        'consumer',
+        `${field(event, 'topic')}-${field(event, 'partition')}: detects a log truncation (KIP-320), goes back ${field(event, 'from')} → ${field(event, 'to')}`,
+      );
     default:
       return null;
   }

@@ -827,6 +827,9 @@ export class Producer implements Machine<ClusterMessage> {
 
   #onProduceUnreachable(target: BrokerId, message: ProduceRequest): void {
     const request = this.#requests.get(message.requestId);
+    // acks=0 tracks no request, but a dropped connection still means the leader may be gone:
+    // Kafka's client refreshes its metadata on a disconnect.
+    if (request === undefined && message.acks === '0') this.#metadata.requestUpdate();
     if (request === undefined || request.target !== target) return;
     // Refused: the request never reached a broker, so this attempt wrote nothing.
     this.#endRequest(request);

@@ -1,4 +1,5 @@
-// "Did you mean …?" for unknown names: the closest candidate by edit distance, if close enough.
+// "Did you mean …?" for unknown names, shared by the scenario checks and the command line: the
+// closest candidate by edit distance, if close enough.
 
 export function editDistance(a: string, b: string): number {
   let previous = Array.from({ length: b.length + 1 }, (_, index) => index);
@@ -17,6 +18,7 @@ export function editDistance(a: string, b: string): number {
 
 /** The candidate closest to `name`, or undefined when none is within a third of its length (at least 2). */
 export function closest(name: string, candidates: readonly string[]): string | undefined {
+  if (name === '') return undefined;
   const limit = Math.max(2, Math.floor(name.length / 3));
   let best: string | undefined;
   let bestDistance = Number.POSITIVE_INFINITY;
@@ -31,10 +33,16 @@ export function closest(name: string, candidates: readonly string[]): string | u
   return bestDistance <= limit ? best : undefined;
 }
 
-/** `unknown scenario "x" (did you mean "y"?)`, or without the hint when nothing is close. */
-export function unknownName(what: string, name: string, candidates: readonly string[]): string {
+/** `unknown topic "x" (did you mean "y"?)`; without a close candidate, `otherwise` (if any) in parentheses. */
+export function unknownName(
+  what: string,
+  name: string,
+  candidates: readonly string[],
+  otherwise?: string,
+): string {
   const hint = closest(name, candidates);
-  return hint === undefined
+  if (hint !== undefined) return `unknown ${what} "${name}" (did you mean "${hint}"?)`;
+  return otherwise === undefined
     ? `unknown ${what} "${name}"`
-    : `unknown ${what} "${name}" (did you mean "${hint}"?)`;
+    : `unknown ${what} "${name}" (${otherwise})`;
 }

@@ -1,0 +1,223 @@
+// `kafkasim run <scenario | file.json>`: checks every option first (a mistake is one line on
+// stderr and exit 2, before anything runs), runs the scenario, then prints the report as text
+// (report.ts) or as the one JSON object of DESIGN.md. Exit 0 for the expected outcome, 1 otherwise.
+
+import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
+import type { ChalkInstance } from 'chalk';
+import { parseScenarioJson } from '../scenarios/json.ts';
+import { SCENARIOS, scenarioByName } from '../scenarios/registry.ts';
+import { runScenario, type ScenarioReport, scenarioSpec } from '../scenarios/run.ts';
+import type { Scenario } from '../scenarios/scenario.ts';
+import { parseSetting, ScenarioError, SETTINGS } from '../scenarios/settings.ts';
+import { unknownName } from '../scenarios/suggest.ts';
+import { BUG_NAMES, type BugName, isBugName } from '../sim/kafka/bugs.ts';
+import { parseNonNegativeInteger, UsageError } from './errors.ts';
+import { renderReport } from './report.ts';
+import { openTraceFile, parseTraceFormat, type TraceFile, type TraceFormat } from './trace-file.ts';
+
+export const DEFAULT_SEED = 1;
+
+export interface RunCommandOptions {
+  /** A registered scenario's name, or a path ending in `.json`. */
+  readonly target: string;
+  readonly seed: number;
+  readonly bugs: readonly BugName[];
+  /** `--set key=value`, in the order given (a repeated key: the last wins). */
+  readonly sets: Readonly<Record<string, string>>;
+  readonly json: boolean;
+  readonly verbose: boolean;
+  readonly trace: string | undefined;
+  readonly traceFormat: TraceFormat;
+  readonly history: string | undefined;
+}
+
+export interface RunIo {
+  readonly chalk: ChalkInstance;
+  readonly write: (text: string) => void;
+  readonly warn: (line: string) => void;
+  /** Wall-clock milliseconds (only for reporting how long the run took). */
+  readonly wallNowMs: () => number;
+}
+
+/** The options as commander hands them over, checked; throws UsageError naming the bad one. */
+export function parseRunOptions(
+  target: string,
+  raw: Readonly<Record<string, unknown>>,
+): RunCommandOptions {
+  const mode = String(raw['mode'] ?? 'kraft');
+  if (mode === 'zk') throw new UsageError('ZooKeeper mode is not built yet; use --mode kraft');
+  if (mode !== 'kraft') throw new UsageError(`--mode must be kraft or zk (got "${mode}")`);
+  return {
+    target,
+    seed: parseNonNegativeInteger('--seed', String(raw['seed'] ?? DEFAULT_SEED)),
+    bugs: parseBugs(stringList(raw['bug'])),
+    sets: parseSets(stringList(raw['set'])),
+    json: raw['json'] === true,
+    verbose: raw['verbose'] === true,
+    trace: typeof raw['trace'] === 'string' ? raw['trace'] : undefined,
+    traceFormat: parseTraceFormat(String(raw['traceFormat'] ?? 'jsonl')),
+    history: typeof raw['history'] === 'string' ? raw['history'] : undefined,
+  };
+}
+
+function stringList(value: unknown): string[] {
+  return Array.isArray(value) ? value.map(String) : [];
+}
+
+/** Known bug names, each once, in the order given. */
+export function parseBugs(names: readonly string[]): BugName[] {
+  const bugs: BugName[] = [];
+  for (const name of names) {
+    if (!isBugName(name))
+      throw new UsageError(`${unknownName('bug', name, BUG_NAMES)}; kafkasim bugs lists them`);
+    if (!bugs.includes(name)) bugs.push(name);
+  }
+  return bugs;
+}
+
+/** `key=value` pairs with known keys and values that parse (settings.ts). */
+export function parseSets(pairs: readonly string[]): Record<string, string> {
+  const sets: Record<string, string> = {};
+  for (const pair of pairs) {
+    const equals = pair.indexOf('=');
+    if (equals <= 0) throw new UsageError(`--set needs key=value (got "${pair}")`);
+    const key = pair.slice(0, equals).trim();
+    const value = pair.slice(equals + 1).trim();
+    if (SETTINGS[key] === undefined)
+      throw new UsageError(`--set: ${unknownName('setting', key, Object.keys(SETTINGS))}`);
+    try {
+      parseSetting(key, value, '--set');
+    } catch (error) {
+      if (error instanceof ScenarioError) throw new UsageError(error.message);
+      throw error;
+    }
+    sets[key] = value;
+  }
+  return sets;
+}
+
+/** A registered scenario by name, or a scenario JSON file (a path ending in `.json`). */
+export function loadScenario(target: string): Scenario {
+  if (target.toLowerCase().endsWith('.json')) {
+    let text: string;
+    try {
+      text = readFileSync(target, 'utf8');
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? String(error);
+      throw new UsageError(`cannot read the scenario file ${target}: ${code}`);
+    }
+    return parseScenarioJson(text, target);
+  }
+  const scenario = scenarioByName(target);
+  if (scenario === undefined) {
+    const names = SCENARIOS.map((each) => each.name);
+    throw new UsageError(
+      `${unknownName('scenario', target, names)}; kafkasim list shows them, or give a file.json`,
+    );
+  }
+  return scenario;
+}
+
+/** Opens a file for writing before the run, so a bad path fails at once and not after it. */
+function openOutput(what: string, path: string): number {
+  try {
+    return openSync(path, 'w');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? String(error);
+    throw new UsageError(`cannot write the ${what} to ${path}: ${code}`);
+  }
+}
+
+/** Runs the command; returns the exit code (0 expected outcome, 1 not). */
+export function runCommand(options: RunCommandOptions, io: RunIo): number {
+  const scenario = loadScenario(options.target);
+  const runOptions = {
+    seed: options.seed,
+    bugs: options.bugs,
+    sets: options.sets,
+    verbose: options.verbose,
+  };
+  // Impossible configurations (RF > brokers, ...) throw ScenarioError here, before any file opens.
+  const { spec } = scenarioSpec(scenario, runOptions);
+  const historyFd =
+    options.history === undefined ? undefined : openOutput('history', options.history);
+  let traceFile: TraceFile | undefined;
+  let report: ScenarioReport;
+  let wallMs: number;
+  try {
+    traceFile =
+      options.trace === undefined ? undefined : openTraceFile(options.trace, options.traceFormat);
+    const sink = traceFile?.sink;
+    const wallStartMs = io.wallNowMs();
+    report = runScenario(
+      scenario,
+      sink === undefined ? runOptions : { ...runOptions, traceSink: sink },
+    );
+    wallMs = Math.round(io.wallNowMs() - wallStartMs);
+    if (historyFd !== undefined) writeSync(historyFd, report.history.toJsonLines());
+  } finally {
+    traceFile?.close();
+    if (historyFd !== undefined) closeSync(historyFd);
+  }
+  for (const warning of report.warnings) io.warn(`warning: ${warning}`);
+  if (options.json) io.write(`${JSON.stringify(reportJson(report, wallMs))}\n`);
+  else
+    io.write(
+      renderReport(
+        { report, scenario, spec, options, wallMs, command: reproduceCommand(options) },
+        io.chalk,
+      ),
+    );
+  return report.ok ? 0 : 1;
+}
+
+/**
+ * DESIGN.md's `run --json` object, keys in its order. An allowed loss carries DESIGN's fields
+ * (reason, topic, partition, offset, value: those the checker knows) and, like a violation, its
+ * time and message.
+ */
+export function reportJson(report: ScenarioReport, wallMs: number): unknown {
+  return {
+    scenario: report.scenario,
+    seed: report.seed,
+    mode: report.mode,
+    bugs: report.bugs,
+    ok: report.ok,
+    expected: { violations: report.expected.violations, allowed: report.expected.allowed },
+    // Keys in DESIGN's order; those a checker leaves undefined are left out by JSON.stringify.
+    violations: report.violations.map((violation) => ({
+      invariant: violation.invariant,
+      atMs: violation.atMs,
+      topic: violation.topic,
+      partition: violation.partition,
+      offset: violation.offset,
+      value: violation.value,
+      nodes: violation.nodes,
+      epoch: violation.epoch,
+      message: violation.message,
+    })),
+    allowedLosses: report.allowedLosses.map((loss) => ({
+      reason: loss.reason,
+      atMs: loss.atMs,
+      topic: loss.topic,
+      partition: loss.partition,
+      offset: loss.offset,
+      value: loss.value,
+      message: loss.message,
+    })),
+    stats: { events: report.stats.events, simulatedMs: report.stats.simulatedMs, wallMs },
+    traceHash: report.traceHash,
+  };
+}
+
+/** The command that runs exactly this again: `kafkasim run NAME --seed N --bug B --set k=v`. */
+export function reproduceCommand(options: RunCommandOptions): string {
+  const words = ['kafkasim', 'run', options.target, '--seed', String(options.seed)];
+  for (const bug of options.bugs) words.push('--bug', bug);
+  for (const [key, value] of Object.entries(options.sets)) words.push('--set', `${key}=${value}`);
+  return words.map(shellWord).join(' ');
+}
+
+function shellWord(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
+}

@@ -1,0 +1,47 @@
+import { defineScenario } from './scenario.ts';
+
+export default defineScenario({
+  name: 'kafka-7128-isr-join-waits-for-the-epoch-start',
+  summary: "KAFKA-7128: a follower rejoins the ISR only past the new leader's epoch start",
+  description: [
+    "A newly elected leader's high watermark can lag: it learns the true one only as its followers",
+    'fetch in the new epoch. If a lagging follower were let back into the ISR on reaching that',
+    'stale high watermark, it would count toward acks=all while missing committed writes. Here,',
+    'on RF 3 with min ISR 2: replica 2 is cut off from the leader and slowed at 9 s and leaves the',
+    'ISR; the leader dies at 20 s and replica 1 leads epoch 1 alone, below min ISR, so its high',
+    'watermark stays stale and it refuses acks=all writes. Replica 2 catches up one small fetch at',
+    "a time (replica.fetch.max.bytes 100). Two steps wait for protocol moments: the leader's",
+    'answers to replica 2 are held (clog) the moment it reaches the stale high watermark, and the',
+    "leader is killed once an ISR member's log ends before the epoch start. With the fix the",
+    "follower may join only past the leader's epoch start offset, so it stays out, the second",
+    'moment never comes, and nothing is lost (the partition just waits for the heal). With',
+    '`--bug isr-join-stale-hw` it joins at the stale high watermark, the leader is killed, and it',
+    'is elected without the last acknowledged write: acked-write-durable breaks.',
+  ].join(' '),
+  topics: [{ name: 'orders', partitions: 1, replicationFactor: 3, minInsyncReplicas: 2 }],
+  producers: [{ topic: 'orders', acks: 'all', everyMs: 40, config: { batchSize: 1 } }],
+  consumers: [['orders']],
+  timeline: [
+    { atMs: 9_000, kind: 'partition', groups: [['@replica-0'], ['@replica-2']], mode: 'silent' },
+    { atMs: 9_000, kind: 'slow', node: '@replica-2', extraLatencyMs: 50 },
+    { atMs: 20_000, kind: 'crash', node: '@replica-0', crash: 'kill' },
+    {
+      atMs: 30_000,
+      awaitMs: 45_000,
+      kind: 'clog',
+      source: '@leader',
+      target: '@stale-hw-follower',
+    },
+    {
+      atMs: 30_000,
+      awaitMs: 45_000,
+      kind: 'crash',
+      node: '@leader-of-lagging-isr',
+      crash: 'kill',
+    },
+  ],
+  faultPhaseMs: 80_000,
+  healPhaseMs: 40_000,
+  settings: { 'replica.fetch.max.bytes': 100 },
+  demonstrates: [{ bug: 'isr-join-stale-hw', violations: ['acked-write-durable'], allowed: [] }],
+});
