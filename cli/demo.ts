@@ -1,6 +1,5 @@
-// `kafkasim demo`: the simulation kernel on its own, before any Kafka: gossiping nodes under a
-// seeded storm of faults, shown as a timeline. It is also what `npm start` runs until the
-// flagship Kafka scenario exists.
+// `kafkasim demo`: the simulation kernel on its own, without Kafka: gossiping nodes under a seeded
+// storm of faults, shown as a timeline.
 
 import type { ChalkInstance } from 'chalk';
 import type { GossipNode } from '../sim/kernel/gossip.ts';

@@ -68,12 +68,20 @@ export class TimelineRecorder {
   readonly #entries: TimelineEntry[] = [];
   readonly #watches = new Map<string, HighWatermarkWatch>();
   #dropped = 0;
+  #slowedOrClogged = false;
 
   constructor(verbose: boolean) {
     this.#verbose = verbose;
   }
 
   onTraceEvent(event: TraceEvent): void {
+    // The heal undoes slow links and clogs too: say so only when there were any.
+    if (event.kind === 'fault.slow' || event.kind === 'fault.clog') this.#slowedOrClogged = true;
+    if (
+      (event.kind === 'fault.unslow' || event.kind === 'fault.release-all') &&
+      !this.#slowedOrClogged
+    )
+      return;
     const entry = describe(event);
     if (entry !== null) this.#push(entry);
     else if (this.#verbose)
