@@ -8,6 +8,7 @@ import type { KafkaRunSpec } from '../properties/kafka-harness.ts';
 import type { ScenarioReport } from '../scenarios/run.ts';
 import type { Expectation, Scenario } from '../scenarios/scenario.ts';
 import type { PartitionRow, TimelineCategory, TimelineEntry } from '../scenarios/timeline.ts';
+import { INVARIANTS } from '../scenarios/validate.ts';
 import { formatMs } from '../sim/kernel/time.ts';
 import { outcomeWords } from './list.ts';
 import type { RunCommandOptions } from './run.ts';
@@ -220,6 +221,7 @@ function verdict(context: ReportContext, chalk: ChalkInstance): string[] {
   lines.push(labelled(chalk, 'expected', expectationWords(report.expected)));
   for (const line of report.verdict) lines.push(`  · ${line}`);
   lines.push(...violations(report, chalk));
+  lines.push(...invariantLines(report, chalk));
   lines.push(labelled(chalk, 'allowed', allowedSummary(report)));
   lines.push(
     labelled(
@@ -284,6 +286,28 @@ function violations(report: ScenarioReport, chalk: ChalkInstance): string[] {
     lines.push(
       `    … and ${total - shown} more${kept > 0 ? ` (--json lists ${kept} of them)` : ''}`,
     );
+  }
+  return lines;
+}
+
+/** Every invariant this mode checks, held (✓) or broken (✗ with its count), a few per line. */
+function invariantLines(report: ScenarioReport, chalk: ChalkInstance): string[] {
+  const checked = INVARIANTS.filter(
+    (invariant) =>
+      !invariant.startsWith('zk-') &&
+      invariant !== 'compaction-keeps-latest' &&
+      invariant !== 'retention-safe',
+  );
+  const marks = checked.map((invariant) => {
+    const count = report.counts[invariant];
+    return count === undefined
+      ? chalk.green(`✓ ${invariant}`)
+      : chalk.red.bold(`✗ ${invariant} ×${count}`);
+  });
+  const lines: string[] = [];
+  for (let index = 0; index < marks.length; index += 3) {
+    const row = marks.slice(index, index + 3).join('  ');
+    lines.push(index === 0 ? labelled(chalk, 'invariants', row) : `             ${row}`);
   }
   return lines;
 }
