@@ -1,0 +1,173 @@
+// Fuzz generation: a seed determines a whole scenario (cluster shape, topics and settings within
+// what the durability contract covers, workload, and an explicit fault schedule), drawn with
+// fast-check from the seed alone. The schedule is plain data in the scenario form, so a failing
+// seed can be replayed (`repro`), cut down (`shrink`) and written out as JSON that `run` replays.
+// Swarm testing: each seed picks one of the data-path profiles (properties/data-profiles.ts: the
+// fault families enabled and their weights, aimed at one mechanism) plus a general layer.
+
+import fc from 'fast-check';
+import { DATA_PROFILES, type DataProfile, dataTraps } from '../properties/data-profiles.ts';
+import { faultProfileArbitrary, faultScheduleArbitrary } from '../properties/fault-arbitraries.ts';
+import type { ProducerSpec, Step, TopicSpec } from '../properties/kafka-harness.ts';
+import type { TimedFault } from '../sim/faults.ts';
+import type { Acks } from '../sim/kafka/clients/history.ts';
+import { defineScenario, type Scenario } from './scenario.ts';
+
+export const FUZZ_PROFILES = ['small', 'standard', 'large'] as const;
+export type FuzzProfileName = (typeof FUZZ_PROFILES)[number];
+
+export function isFuzzProfileName(name: string): name is FuzzProfileName {
+  return (FUZZ_PROFILES as readonly string[]).includes(name);
+}
+
+interface Shape {
+  readonly brokers: readonly [number, number];
+  readonly controllers: readonly number[];
+  readonly topics: readonly [number, number];
+  readonly partitions: readonly [number, number];
+}
+
+const SHAPES: Readonly<Record<FuzzProfileName, Shape>> = {
+  small: { brokers: [3, 3], controllers: [3, 5], topics: [1, 1], partitions: [1, 1] },
+  standard: { brokers: [3, 5], controllers: [3], topics: [1, 2], partitions: [2, 3] },
+  large: { brokers: [5, 7], controllers: [3, 5], topics: [2, 3], partitions: [3, 3] },
+};
+
+/** The replication settings the durability contract covers (RF 3 / min ISR 2, RF 2 / 1, RF 3 / 1). */
+const REPLICATION: readonly (readonly [number, number])[] = [
+  [3, 2],
+  [3, 2],
+  [2, 1],
+  [3, 1],
+];
+
+export const FUZZ_FAULT_PHASE_MS = 55_000;
+export const FUZZ_HEAL_PHASE_MS = 40_000;
+const FAULTS_FROM_MS = 8_000;
+const FAULTS_UNTIL_MS = 50_000;
+
+/** The name a generated scenario gets. */
+export function fuzzScenarioName(profile: FuzzProfileName, seed: number): string {
+  return `fuzz-${profile}-seed-${seed}`;
+}
+
+function shapeArbitrary(profile: FuzzProfileName) {
+  const shape = SHAPES[profile];
+  return fc.record({
+    brokers: fc.integer({ min: shape.brokers[0], max: shape.brokers[1] }),
+    controllers: fc.constantFrom(...shape.controllers),
+    topics: fc.integer({ min: shape.topics[0], max: shape.topics[1] }),
+    partitions: fc.integer({ min: shape.partitions[0], max: shape.partitions[1] }),
+    replication: fc.constantFrom(...REPLICATION),
+    dataProfile: fc.constantFrom(...DATA_PROFILES),
+    idempotent: fc.boolean(),
+    allEveryMs: fc.integer({ min: 30, max: 100 }),
+    oneEveryMs: fc.integer({ min: 40, max: 150 }),
+  });
+}
+
+/** Every broker and controller, by id, and the data-path roles: the general layer's targets. */
+function generalNodes(brokers: number, controllers: number): string[] {
+  return [
+    ...Array.from({ length: brokers }, (_, index) => `b${index + 1}`),
+    ...Array.from({ length: controllers }, (_, index) => `c${index + 1}`),
+    '@leader',
+    '@follower',
+  ];
+}
+
+/** The scenario a seed gives under a fuzz profile: always the same for the same seed and profile. */
+export function generateScenario(seed: number, profile: FuzzProfileName): Scenario {
+  const [drawn] = fc.sample(shapeArbitrary(profile), { seed, numRuns: 1 });
+  if (drawn === undefined) throw new Error('fast-check drew no shape');
+  const dataProfile: DataProfile = drawn.dataProfile;
+  const general = faultScheduleArbitrary({
+    nodes: generalNodes(drawn.brokers, drawn.controllers),
+    startMs: FAULTS_FROM_MS,
+    endMs: FAULTS_UNTIL_MS,
+    faultsMax: 4,
+    crashKinds: ['kill', 'powerFailure'],
+    bounceDownMs: { min: 500, max: 12_000 },
+    isolateMs: { min: 1_000, max: 15_000 },
+    slowExtraLatencyMs: { min: 5, max: 400 },
+  });
+  const [layers] = fc.sample(
+    fc.tuple(faultProfileArbitrary(dataProfile.faults(FAULTS_FROM_MS, FAULTS_UNTIL_MS)), general),
+    { seed: seed ^ 0x5bd1e995, numRuns: 1 },
+  );
+  const faults: TimedFault[] = [...(layers?.[0] ?? []), ...(layers?.[1] ?? [])].sort(
+    (a, b) => a.atMs - b.atMs || (a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : 0),
+  );
+  const [replicationFactor, minInsyncReplicas] = drawn.replication;
+  const topics: TopicSpec[] = Array.from({ length: drawn.topics }, (_, index) => ({
+    name: index === 0 ? 'orders' : `events${index}`,
+    partitions: drawn.partitions,
+    replicationFactor: Math.min(replicationFactor, drawn.brokers),
+    minInsyncReplicas,
+    ...(dataProfile.topic ?? {}),
+  }));
+  const producer = dataProfile.producer;
+  const producers: ProducerSpec[] = topics.flatMap((topic) =>
+    (['all', '1'] as const).map(
+      (acks: Acks): ProducerSpec => ({
+        topic: topic.name,
+        acks,
+        everyMs: acks === 'all' ? drawn.allEveryMs : drawn.oneEveryMs,
+        ...(acks === 'all' && drawn.idempotent ? { idempotent: true } : {}),
+        ...(producer === undefined ? {} : { config: producer }),
+      }),
+    ),
+  );
+  const replicas = topics[0]?.replicationFactor ?? 1;
+  const timeline: Step[] = [...faults, ...dataTraps(dataProfile)].flatMap((fault) =>
+    withinReplicas(fault, replicas),
+  );
+  return defineScenario({
+    name: fuzzScenarioName(profile, seed),
+    summary: `Fuzz seed ${seed} (${profile} profile, ${dataProfile.name} faults)`,
+    description: `Generated by kafkasim fuzz from seed ${seed} with the ${profile} profile: ${drawn.brokers} brokers, ${drawn.controllers} controllers, ${topics.length} topic(s) of ${drawn.partitions} partition(s) with replication factor ${topics[0]?.replicationFactor} and min.insync.replicas ${minInsyncReplicas}, acks=all and acks=1 producers${drawn.idempotent ? ' (acks=all idempotent)' : ''} and a consumer, and ${timeline.length} faults drawn from the ${dataProfile.name} swarm profile plus a general layer. Every invariant must hold; losses the durability contract allows are reported, not failed.`,
+    cluster: { brokers: drawn.brokers, controllers: drawn.controllers },
+    topics,
+    producers,
+    consumers: [topics.map((topic) => topic.name)],
+    timeline,
+    faultPhaseMs: FUZZ_FAULT_PHASE_MS,
+    healPhaseMs: FUZZ_HEAL_PHASE_MS,
+    settings: replicaSettings(dataProfile),
+  });
+}
+
+/** `@replica-N` names a replica only for N < RF: steps naming others go, partition sides shrink. */
+function withinReplicas(fault: TimedFault, replicationFactor: number): TimedFault[] {
+  const valid = (node: string) => {
+    const match = /^@replica-(\d+)$/.exec(node);
+    return match === null || Number(match[1]) < replicationFactor;
+  };
+  switch (fault.kind) {
+    case 'partition': {
+      const groups = fault.groups
+        .map((group) => group.filter(valid))
+        .filter((group) => group.length > 0);
+      return groups.length >= 2 ? [{ ...fault, groups }] : [];
+    }
+    case 'partition-one-way': {
+      const sources = fault.sources.filter(valid);
+      const targets = fault.targets.filter(valid);
+      return sources.length > 0 && targets.length > 0 ? [{ ...fault, sources, targets }] : [];
+    }
+    case 'clog':
+      return valid(fault.source) && valid(fault.target) ? [fault] : [];
+    default:
+      return 'node' in fault && !valid(fault.node) ? [] : [fault];
+  }
+}
+
+/** A profile's broker settings by Kafka's names. */
+function replicaSettings(profile: DataProfile): Record<string, number> {
+  const settings: Record<string, number> = {};
+  if (profile.replica?.replicaFetchMaxBytes !== undefined)
+    settings['replica.fetch.max.bytes'] = profile.replica.replicaFetchMaxBytes;
+  if (profile.replica?.replicaLagTimeMaxMs !== undefined)
+    settings['replica.lag.time.max.ms'] = profile.replica.replicaLagTimeMaxMs;
+  return settings;
+}
