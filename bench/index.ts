@@ -5,10 +5,15 @@
 import { cpus } from 'node:os';
 import { runGossip } from '../sim/kernel/gossip.ts';
 import { runBareLoop } from './bare-loop.ts';
+import { runSmallSeeds } from './fuzz-seeds.ts';
 import { runKernelLoop } from './kernel-loop.ts';
+import { R_SIMULATED_MS, runWorkloadR, type WorkloadRResult } from './workload-r.ts';
 
 const ROUNDS = 9;
 const EVENTS = 1_000_000;
+/** R takes seconds a run: fewer rounds. */
+const R_ROUNDS = 3;
+const FUZZ_SEEDS = 10;
 
 interface Contender {
   readonly label: string;
@@ -28,14 +33,26 @@ function rateOf(work: () => number): number {
 }
 
 function formatRate(rate: number): string {
-  return `${(rate / 1e6).toFixed(2)} M events/s`;
+  return rate >= 1e6
+    ? `${(rate / 1e6).toFixed(2)} M events/s`
+    : `${(rate / 1e3).toFixed(1)} k events/s`;
+}
+
+function formatRange(rates: readonly number[]): string {
+  const [min, max] = [Math.min(...rates), Math.max(...rates)];
+  return min >= 1e6
+    ? `${(min / 1e6).toFixed(2)}–${(max / 1e6).toFixed(2)}`
+    : `${(min / 1e3).toFixed(1)}–${(max / 1e3).toFixed(1)} k`;
 }
 
 /** Medians of each contender's rate over interleaved rounds, and of each one's ratio to the first. */
-function compare(contenders: readonly Contender[]): { rates: number[]; ratios: number[] } {
+function compare(
+  contenders: readonly Contender[],
+  roundsMax = ROUNDS,
+): { rates: number[]; ratios: number[] } {
   for (const contender of contenders) contender.work();
   const rounds: number[][] = [];
-  for (let round = 0; round < ROUNDS; round++)
+  for (let round = 0; round < roundsMax; round++)
     rounds.push(contenders.map((contender) => rateOf(contender.work)));
   const rates = contenders.map((_, index) => median(rounds.map((rates) => rates[index] as number)));
   const ratios = contenders.map((_, index) =>
@@ -43,11 +60,12 @@ function compare(contenders: readonly Contender[]): { rates: number[]; ratios: n
   );
   contenders.forEach((contender, index) => {
     const spread = rounds.map((rates) => rates[index] as number);
+    const percent = 100 * (ratios[index] as number);
     const ratio =
-      index === 0 ? '' : `   ${(100 * (ratios[index] as number)).toFixed(1)} % of the bare loop`;
+      index === 0 ? '' : `   ${percent.toFixed(percent < 10 ? 2 : 1)} % of the bare loop`;
     console.log(
       `  ${contender.label.padEnd(56)} ${formatRate(rates[index] as number).padStart(16)}` +
-        `  (${(Math.min(...spread) / 1e6).toFixed(2)}–${(Math.max(...spread) / 1e6).toFixed(2)})${ratio}`,
+        `  (${formatRange(spread)})${ratio}`,
     );
   });
   return { rates, ratios };
@@ -82,4 +100,71 @@ const { ratios } = compare([
 const kernelRatio = 100 * (ratios[1] as number);
 console.log(
   `\nkernel / bare loop: ${kernelRatio.toFixed(1)} % (target ≥ 50 %: ${kernelRatio >= 50 ? 'met' : 'NOT met'})`,
+);
+
+// The reference workload R (issue 6, "Speed"), with the checkers' per-event checks and without,
+// interleaved with the bare loop so that the fraction is of a figure from the same moment.
+console.log(
+  `\nfull simulation: reference workload R, ${R_SIMULATED_MS / 1000} simulated s (median of ${R_ROUNDS})`,
+);
+const lastR: { checked?: WorkloadRResult; unchecked?: WorkloadRResult } = {};
+const full = compare(
+  [
+    {
+      label: 'bare binary-heap loop, no-op handlers, ~1000 pending',
+      work: () => runBareLoop(EVENTS),
+    },
+    {
+      label: 'R, all checks on',
+      work: () => {
+        lastR.checked = runWorkloadR();
+        return lastR.checked.events;
+      },
+    },
+    {
+      label: 'R, per-event checks off (end-of-run checks on)',
+      work: () => {
+        lastR.unchecked = runWorkloadR({ perEventChecks: false });
+        return lastR.unchecked.events;
+      },
+    },
+  ],
+  R_ROUNDS,
+);
+const checked = lastR.checked as WorkloadRResult;
+const unchecked = lastR.unchecked as WorkloadRResult;
+if (checked.traceHash !== unchecked.traceHash)
+  throw new Error(
+    `R ran differently without the per-event checks (trace ${checked.traceHash} ≠ ${unchecked.traceHash})`,
+  );
+console.log(
+  `\n  R: ${checked.events} events (budget ≤ 500000), ${checked.acked} records acknowledged, ` +
+    `${checked.violations} violations, trace ${checked.traceHash}`,
+);
+const speedups = [1, 2].map(
+  (index) => (((full.rates[index] as number) / checked.events) * R_SIMULATED_MS) / 1000,
+);
+const [checkedSpeedup, uncheckedSpeedup] = speedups as [number, number];
+const wallS = (speedup: number) => (R_SIMULATED_MS / 1000 / speedup).toFixed(2);
+const fullRatio = 100 * (full.ratios[1] as number);
+console.log(
+  `  R, all checks on:        ${checkedSpeedup.toFixed(1)}× real time, ${wallS(checkedSpeedup)} s ` +
+    `(target ≥ 500×, ≤ 0.24 s: ${checkedSpeedup >= 500 ? 'met' : `NOT met, ${(500 / checkedSpeedup).toFixed(0)}× short`})`,
+);
+console.log(
+  `  R, per-event checks off: ${uncheckedSpeedup.toFixed(1)}× real time, ${wallS(uncheckedSpeedup)} s ` +
+    `(the per-event checks take ${(100 * (1 - checkedSpeedup / uncheckedSpeedup)).toFixed(0)} % of R)`,
+);
+console.log(
+  `  full simulation / bare loop: ${fullRatio.toFixed(2)} % (target ≥ 20 %: ${fullRatio >= 20 ? 'met' : 'NOT met'})`,
+);
+
+console.log(`\nfuzz: small profile, seeds 1–${FUZZ_SEEDS}, every check on`);
+const fuzzStart = performance.now();
+const fuzz = runSmallSeeds(1, FUZZ_SEEDS);
+const fuzzS = (performance.now() - fuzzStart) / 1000;
+console.log(
+  `  ${(fuzz.seeds / fuzzS).toFixed(2)} seeds/s (${fuzzS.toFixed(1)} s; ` +
+    `${(fuzz.events / fuzz.seeds / 1000).toFixed(0)} k events and ${(fuzz.simulatedMs / fuzz.seeds / 1000).toFixed(0)} simulated s a seed, ` +
+    `${formatRate(fuzz.events / fuzzS)}, ${fuzz.unexpected} unexpected outcomes)`,
 );

@@ -87,8 +87,8 @@ describe('kafkasim command line', { timeout: 60_000 }, () => {
     expectUsageError(kafkasim(['demo', '--sed', '3']), /unknown option '--sed'/);
   });
 
-  it('says which issue brings a command not built yet, exit 2', () => {
-    expectUsageError(kafkasim(['fuzz']), /fuzz is not built yet/);
+  it('rejects a bad fuzz option on one line, exit 2', () => {
+    expectUsageError(kafkasim(['fuzz', '--seeds', '0']), /--seeds must be at least 1/);
   });
 
   it('rejects bad option values with the option named', () => {

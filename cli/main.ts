@@ -7,29 +7,19 @@ import { BUG_SWITCHES } from '../sim/kafka/bugs.ts';
 import { makeChalk } from './color.ts';
 import { runDemo } from './demo.ts';
 import { parseNonNegativeInteger, parsePositiveInteger, UsageError } from './errors.ts';
+import { fuzzCommand, parseFuzzOptions } from './fuzz.ts';
 import { listScenarios } from './list.ts';
+import { parseReproOptions, reproCommand } from './repro.ts';
 import { DEFAULT_SEED, parseRunOptions, runCommand } from './run.ts';
+import { parseShrinkOptions, shrinkCommand } from './shrink.ts';
 import { parseTraceFormat, TRACE_FORMATS } from './trace-file.ts';
 
 const EXIT_OK = 0;
 const EXIT_UNEXPECTED = 1;
 const EXIT_USAGE = 2;
 
-/** Commands of DESIGN.md's contract that are not built yet, and the issue that brings each. */
-const NOT_BUILT: Readonly<Record<string, string>> = {
-  fuzz: 'the fuzz issue (#6)',
-  repro: 'the fuzz issue (#6)',
-  shrink: 'the fuzz issue (#6)',
-};
-
 function write(text: string): void {
   process.stdout.write(text);
-}
-
-function notBuilt(name: string): never {
-  throw new UsageError(
-    `${name} is not built yet; it comes with ${NOT_BUILT[name]}. Try "kafkasim demo".`,
-  );
 }
 
 function collect(value: string, previous: string[]): string[] {
@@ -95,8 +85,29 @@ function buildProgram(): Command {
       .option('--shard <k/n>', 'run shard k of n of the seed range')
       .option('--keep-going', 'collect every failure instead of stopping at the first')
       .option('--json', 'print one JSON object')
-      .option('--out <dir>', 'where failing traces go'),
-  ).action(() => notBuilt('fuzz'));
+      .option('--out <dir>', 'where failing traces go')
+      .option('--check-determinism', 'run each seed twice and compare the trace hashes'),
+  ).action((raw: Record<string, unknown>) => {
+    // Options are checked here, synchronously: a mistake is one line and exit 2 (main's catch).
+    const options = parseFuzzOptions(raw);
+    return fuzzCommand(options, {
+      chalk: makeChalk(process.stdout, process.env),
+      write,
+      warn: (line) => process.stderr.write(`${line}\n`),
+      wallNowMs: () => performance.now(),
+      progressStream: process.stderr.isTTY && !options.json ? process.stderr : undefined,
+    }).then(
+      (code) => {
+        process.exitCode = code;
+      },
+      (error: unknown) => {
+        process.stderr.write(
+          `kafkasim: internal error (a bug in kafkasim, please report it)\n${(error as Error).stack ?? String(error)}\n`,
+        );
+        process.exitCode = EXIT_UNEXPECTED;
+      },
+    );
+  });
 
   generationOptions(
     program
@@ -106,15 +117,29 @@ function buildProgram(): Command {
       .option('--json', 'print one JSON object')
       .option('--trace <file>', 'write the trace')
       .option('--history <file>', "write the clients' history as JSON Lines"),
-  ).action(() => notBuilt('repro'));
+  ).action((seed: string, raw: Record<string, unknown>) => {
+    process.exitCode = reproCommand(parseReproOptions(seed, raw), {
+      chalk: makeChalk(process.stdout, process.env),
+      write,
+      warn: (line) => process.stderr.write(`${line}\n`),
+      wallNowMs: () => performance.now(),
+    });
+  });
 
   generationOptions(
     program
       .command('shrink')
       .description('shrink a failing seed to a minimal scenario JSON')
       .argument('<seed>')
-      .option('--out <file>', 'where the scenario JSON goes'),
-  ).action(() => notBuilt('shrink'));
+      .option('--out <file>', 'where the scenario JSON goes (default shrunk-seed-N.json)')
+      .option('--runs-max <n>', 'at most this many runs (default 200)'),
+  ).action((seed: string, raw: Record<string, unknown>) => {
+    process.exitCode = shrinkCommand(parseShrinkOptions(seed, raw), {
+      chalk: makeChalk(process.stdout, process.env),
+      write,
+      wallNowMs: () => performance.now(),
+    });
+  });
 
   program
     .command('bugs')

@@ -516,7 +516,11 @@ export class DataChecker {
   // ---- the end of the run --------------------------------------------------------------------
 
   /** After healing: the history against the final logs. */
-  finish(options: { readonly idempotent: boolean; readonly retired?: ReadonlySet<string> }): void {
+  finish(options: {
+    /** The producers (history processes) with idempotence on: no-duplicates is about their writes. */
+    readonly idempotentProducers: ReadonlySet<string>;
+    readonly retired?: ReadonlySet<string>;
+  }): void {
     this.#retired = options.retired ?? new Set();
     this.check();
     const atMs = this.#cluster.world.nowMs;
@@ -582,7 +586,8 @@ export class DataChecker {
       for (const info of committed) this.#judgeFinal(key, finalLogs, info, 'acked-write-durable');
     }
     this.#checkFinalReplicas(finalLogs, atMs);
-    if (options.idempotent) this.#checkNoDuplicates(finalLogs, atMs);
+    if (options.idempotentProducers.size > 0)
+      this.#checkNoDuplicates(finalLogs, atMs, options.idempotentProducers);
     for (const entry of this.#openSends()) {
       this.#log.report({
         invariant: 'writes-resolve',
@@ -719,12 +724,27 @@ export class DataChecker {
     }
   }
 
-  #checkNoDuplicates(leaders: ReadonlyMap<string, FinalLog>, atMs: Ms): void {
+  #checkNoDuplicates(
+    leaders: ReadonlyMap<string, FinalLog>,
+    atMs: Ms,
+    idempotentProducers: ReadonlySet<string>,
+  ): void {
+    // Only idempotent producers' values: a retry of any other producer may land twice, as in Kafka.
+    const idempotentValues = new Set<string>();
+    for (const entry of this.#history.entries) {
+      if (
+        entry.f === 'send' &&
+        entry.type === 'invoke' &&
+        entry.value != null &&
+        idempotentProducers.has(entry.process)
+      )
+        idempotentValues.add(entry.value);
+    }
     for (const [key, leaderLog] of leaders) {
       const seen = new Map<string, number>();
       for (let offset = 0; offset < leaderLog.values.length; offset++) {
         const value = leaderLog.values[offset];
-        if (value == null) continue;
+        if (value == null || !idempotentValues.has(value)) continue;
         const first = seen.get(value);
         if (first !== undefined) {
           this.#log.report({

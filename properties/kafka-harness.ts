@@ -163,7 +163,9 @@ export function runKafka(spec: KafkaRunSpec): KafkaRunResult {
   world.runFor(spec.faultPhaseMs + spec.healPhaseMs, spec.eventsMax ?? 50_000_000);
   checkConverged(cluster, log, retired);
   checkers.data.finish({
-    idempotent: spec.producers.some((producer) => producer.idempotent === true),
+    idempotentProducers: new Set(
+      producers.filter((_, index) => spec.producers[index]?.idempotent === true),
+    ),
     retired,
   });
   return {

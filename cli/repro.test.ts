@@ -1,0 +1,109 @@
+// `kafkasim repro` and `kafkasim shrink`, spawned as a user runs them: exit codes, the same
+// traceHash as a `run` of the generated scenario's JSON, the explanation, the shrunk file and its
+// replay, and one-line errors with exit 2.
+
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { generateScenario } from '../scenarios/generate.ts';
+import { parseScenarioJson, scenarioToJson } from '../scenarios/json.ts';
+
+const BIN = join(import.meta.dirname, 'kafkasim.mjs');
+
+interface CliResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** The binary, without blocking, so that several run at once. */
+function kafkasim(args: readonly string[]): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      env: { ...process.env, NO_COLOR: '1' },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString('utf8');
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString('utf8');
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('kafkasim repro', () => {
+  it('fails with the run’s traceHash and an explanation; run of the same JSON agrees', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kafkasim-repro-'));
+    const file = join(dir, 'seed-10.json');
+    writeFileSync(file, scenarioToJson(generateScenario(10, 'small')));
+    const [text, json, run] = await Promise.all([
+      kafkasim(['repro', '10', '--bug', 'truncate-to-hw']),
+      kafkasim(['repro', '10', '--bug', 'truncate-to-hw', '--json']),
+      kafkasim(['run', file, '--seed', '10', '--bug', 'truncate-to-hw', '--json']),
+    ]);
+    expect(text.code).toBe(1);
+    expect(text.stdout).toContain('explanation (how each lost record was lost)');
+    expect(text.stdout).toMatch(/acked +at \d+ ms to p1 at offset \d+, ISR then \[/);
+    expect(text.stdout).toContain('kafkasim repro 10 --profile small --bug truncate-to-hw');
+    expect(text.stdout).toContain('kafkasim shrink 10 --profile small --bug truncate-to-hw');
+    expect(json.code).toBe(1);
+    expect(run.code).toBe(1);
+    const repro = JSON.parse(json.stdout) as { traceHash: string; explanation: string[] };
+    const ran = JSON.parse(run.stdout) as { traceHash: string };
+    expect(repro.traceHash).toBe(ran.traceHash);
+    expect(text.stdout).toContain(repro.traceHash);
+    expect(repro.explanation.length).toBeGreaterThan(3);
+  }, 60_000);
+
+  it('exits 0 without the bug, and 2 with one line on bad input', async () => {
+    const [ok, seed, profile, bug, mode] = await Promise.all([
+      kafkasim(['repro', '10']),
+      kafkasim(['repro', 'ten']),
+      kafkasim(['repro', '1', '--profile', 'huge']),
+      kafkasim(['repro', '1', '--bug', 'truncate-to-h']),
+      kafkasim(['shrink', '1', '--mode', 'sideways']),
+    ]);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).not.toContain('explanation');
+    for (const result of [seed, profile, bug, mode]) {
+      expect(result.code).toBe(2);
+      expect(result.stderr.trim().split('\n')).toHaveLength(1);
+      expect(result.stderr).toMatch(/^kafkasim: /);
+    }
+  }, 60_000);
+});
+
+describe('kafkasim shrink', () => {
+  it('writes a smaller scenario that run replays: exit 0 with the bug and without', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kafkasim-shrink-'));
+    const out = join(dir, 'shrunk.json');
+    const shrink = await kafkasim(['shrink', '10', '--bug', 'truncate-to-hw', '--out', out]);
+    expect(shrink.stderr).toBe('');
+    expect(shrink.code).toBe(0);
+    expect(shrink.stdout).toMatch(/steps +7 → [1-5]\n/);
+    expect(shrink.stdout).toMatch(/fault phase +55\.000s → /);
+    expect(shrink.stdout).toMatch(/runs +\d+ of at most 200/);
+    expect(shrink.stdout).toContain(`kafkasim run ${out} --seed 10 --bug truncate-to-hw`);
+    const scenario = parseScenarioJson(readFileSync(out, 'utf8'), out);
+    expect(scenario.timeline.length).toBeLessThanOrEqual(5);
+    expect(scenario.demonstrates).toEqual([
+      { bug: 'truncate-to-hw', violations: ['acked-write-durable'], allowed: [] },
+    ]);
+    const [withBug, withoutBug] = await Promise.all([
+      kafkasim(['run', out, '--seed', '10', '--bug', 'truncate-to-hw', '--json']),
+      kafkasim(['run', out, '--seed', '10', '--json']),
+    ]);
+    expect(withBug.code).toBe(0);
+    expect(
+      (JSON.parse(withBug.stdout) as { violations: { invariant: string }[] }).violations[0]
+        ?.invariant,
+    ).toBe('acked-write-durable');
+    expect(withoutBug.code).toBe(0);
+  }, 90_000);
+});

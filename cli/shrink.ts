@@ -1,0 +1,124 @@
+// `kafkasim shrink <seed>`: the seed's generated scenario, cut down (scenarios/shrink.ts) while the
+// first invariant it breaks still breaks; writes the smaller scenario as JSON that `kafkasim run`
+// replays, and prints how much smaller it got and the command that replays it.
+
+import { writeFileSync } from 'node:fs';
+import type { ChalkInstance } from 'chalk';
+import { generateScenario } from '../scenarios/generate.ts';
+import { scenarioToJson } from '../scenarios/json.ts';
+import { runScenario } from '../scenarios/run.ts';
+import type { Scenario } from '../scenarios/scenario.ts';
+import { SHRINK_RUNS_MAX, type ShrinkResult, shrinkScenario } from '../scenarios/shrink.ts';
+import { formatMs } from '../sim/kernel/time.ts';
+import { parsePositiveInteger, UsageError } from './errors.ts';
+import { type GenerationOptions, generationFlags, parseGenerationOptions } from './repro.ts';
+
+const LABEL_WIDTH = 13;
+
+export interface ShrinkCommandOptions extends GenerationOptions {
+  readonly out: string;
+  readonly runsMax: number;
+}
+
+export interface ShrinkIo {
+  readonly chalk: ChalkInstance;
+  readonly write: (text: string) => void;
+  readonly wallNowMs: () => number;
+}
+
+export function parseShrinkOptions(
+  seedText: string,
+  raw: Readonly<Record<string, unknown>>,
+): ShrinkCommandOptions {
+  const generation = parseGenerationOptions(seedText, raw);
+  return {
+    ...generation,
+    out: typeof raw['out'] === 'string' ? raw['out'] : `shrunk-seed-${generation.seed}.json`,
+    runsMax:
+      raw['runsMax'] === undefined
+        ? SHRINK_RUNS_MAX
+        : parsePositiveInteger('--runs-max', String(raw['runsMax'])),
+  };
+}
+
+/**
+ * The shrunk scenario as a file states it: its name and description say where it came from; with
+ * exactly one bug it demonstrates the invariants that bug breaks (so `run FILE --bug B` exits 0),
+ * and `expect` is what a run without bugs shows (so `run FILE` exits 0 too).
+ */
+function shrunkScenario(
+  result: ShrinkResult,
+  options: ShrinkCommandOptions,
+  withoutBugs: readonly string[],
+): Scenario {
+  const broken = Object.keys(result.report.counts);
+  const bug = options.bugs.length === 1 ? options.bugs[0] : undefined;
+  const flags = generationFlags(options).join(' ');
+  return {
+    ...result.scenario,
+    name: `${result.scenario.name}-shrunk`,
+    summary: `Seed ${options.seed} shrunk: ${result.stepsAfter} step(s) break ${broken.join(', ')}${options.bugs.length === 0 ? '' : ` with --bug ${options.bugs.join(', ')}`}`,
+    description: `Shrunk by kafkasim shrink ${options.seed} ${flags} from ${result.stepsBefore} steps and a ${formatMs(result.faultPhaseMsBefore)} fault phase to ${result.stepsAfter} step(s) and ${formatMs(result.faultPhaseMsAfter)}. Replay it with the same seed (--seed ${options.seed})${options.bugs.length === 0 ? '' : ` and --bug ${options.bugs.join(' --bug ')}`}: it breaks ${broken.join(', ')}. ${result.scenario.description}`,
+    expect: { violations: withoutBugs, allowed: [] },
+    demonstrates: bug === undefined ? [] : [{ bug, violations: broken, allowed: [] }],
+  };
+}
+
+export function shrinkCommand(options: ShrinkCommandOptions, io: ShrinkIo): number {
+  const { chalk } = io;
+  const scenario = generateScenario(options.seed, options.profile);
+  const runOptions = { seed: options.seed, bugs: options.bugs, sets: {} };
+  const wallStartMs = io.wallNowMs();
+  const first = runScenario(scenario, runOptions);
+  const invariant = first.violations[0]?.invariant ?? Object.keys(first.counts)[0];
+  if (invariant === undefined) {
+    io.write(
+      `seed ${options.seed} (${generationFlags(options).join(' ')}) breaks no invariant: nothing to shrink\n`,
+    );
+    return 0;
+  }
+  try {
+    writeFileSync(options.out, '');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? String(error);
+    throw new UsageError(`cannot write the scenario to ${options.out}: ${code}`);
+  }
+  io.write(
+    `shrinking seed ${options.seed} (${generationFlags(options).join(' ')}) while ${chalk.red.bold(invariant)} still breaks (at most ${options.runsMax} runs)\n`,
+  );
+  const result = shrinkScenario(scenario, { ...runOptions, runsMax: options.runsMax }, invariant);
+  const withoutBugs =
+    options.bugs.length === 0
+      ? Object.keys(result.report.counts)
+      : Object.keys(runScenario(result.scenario, { ...runOptions, bugs: [] }).counts);
+  const shrunk = shrunkScenario(result, options, withoutBugs);
+  writeFileSync(options.out, scenarioToJson(shrunk));
+  const wallMs = Math.round(io.wallNowMs() - wallStartMs);
+  const replay = ['kafkasim', 'run', options.out, '--seed', String(options.seed)];
+  for (const bug of options.bugs) replay.push('--bug', bug);
+  const lines = [
+    `  ${chalk.dim('steps'.padEnd(LABEL_WIDTH))}${result.stepsBefore} → ${chalk.bold(String(result.stepsAfter))}`,
+    `  ${chalk.dim('fault phase'.padEnd(LABEL_WIDTH))}${formatMs(result.faultPhaseMsBefore)} → ${chalk.bold(formatMs(result.faultPhaseMsAfter))}`,
+    `  ${chalk.dim('still'.padEnd(LABEL_WIDTH))}${Object.entries(result.report.counts)
+      .map(([name, count]) => `${name} ×${count}`)
+      .join(', ')}`,
+    `  ${chalk.dim('runs'.padEnd(LABEL_WIDTH))}${result.runs} of at most ${result.runsMax}${result.invalid > 0 ? ` (${result.invalid} invalid candidates skipped)` : ''}${result.cutShort ? chalk.yellow(' — the bound cut the search short; --runs-max N for more') : ''}`,
+    `  ${chalk.dim('wall'.padEnd(LABEL_WIDTH))}${(wallMs / 1000).toFixed(1)} s`,
+    `  ${chalk.dim('wrote'.padEnd(LABEL_WIDTH))}${options.out}`,
+    `  ${chalk.dim('replay'.padEnd(LABEL_WIDTH))}${chalk.bold(replay.join(' '))}`,
+  ];
+  if (withoutBugs.length > 0)
+    lines.push(
+      `  ${chalk.dim('note'.padEnd(LABEL_WIDTH))}without the bug it still breaks ${withoutBugs.join(', ')} (its expect says so)`,
+    );
+  else if (options.bugs.length > 0)
+    lines.push(
+      `  ${chalk.dim('note'.padEnd(LABEL_WIDTH))}without the bug every invariant holds: ${['kafkasim', 'run', options.out, '--seed', String(options.seed)].join(' ')} exits 0`,
+    );
+  if (options.bugs.length > 1)
+    lines.push(
+      `  ${chalk.dim('note'.padEnd(LABEL_WIDTH))}with several bugs the file declares no demonstration: the replay exits 1 with the violation`,
+    );
+  io.write(`${lines.join('\n')}\n`);
+  return 0;
+}

@@ -1,0 +1,384 @@
+// The story of a lost record, for `kafkasim repro`: from a run's trace events and history, how a
+// record that broke acked-write-durable, committed-read-stable or committed-prefix-agrees came to
+// be lost. Produced (when, by whom, with which acks), appended where, committed (the first HW that
+// covered it), acknowledged (with the ISR at that moment), then every replica that held it losing
+// it: truncated, and why (the reason and the leader epoch it followed), or lost in a crash; the
+// election that made the loss permanent (a leader that lacked it); and the faults that enabled it.
+// Pure: data in, lines out. The events come from a bounded collector (`StoryEvents`).
+
+import type { HistoryEntry } from '../sim/kafka/clients/history.ts';
+import type { TraceEvent, TraceValue } from '../sim/kernel/trace.ts';
+import type { ViolationReport } from './run.ts';
+
+/** The invariants whose violations name a lost record. */
+export const RECORD_LOSS_INVARIANTS = [
+  'acked-write-durable',
+  'committed-read-stable',
+  'committed-prefix-agrees',
+] as const;
+
+/** The trace event kinds a story reads (everything else is left out of the collector). */
+const STORY_KINDS = new Set([
+  'replica.append',
+  'replica.truncate',
+  'replica.leader',
+  'replica.follower',
+  'replica.isr-changed',
+  'node.crash',
+  'node.start',
+  'controller.session-expired',
+]);
+
+/** A trace event as the story keeps it (no index, fields copied). */
+export interface StoryEvent {
+  readonly atMs: number;
+  readonly node: string;
+  readonly kind: string;
+  readonly fields: Readonly<Record<string, TraceValue>>;
+}
+
+/** Collects the events a story needs, up to `eventsMax`; past it, counts what it dropped. */
+export class StoryEvents {
+  readonly events: StoryEvent[] = [];
+  readonly eventsMax: number;
+  dropped = 0;
+
+  constructor(eventsMax = 200_000) {
+    this.eventsMax = eventsMax;
+  }
+
+  /** The trace sink: keep the event if the story reads its kind and the bound allows. */
+  readonly sink = (event: TraceEvent): void => {
+    if (!STORY_KINDS.has(event.kind) && !event.kind.startsWith('fault.')) return;
+    if (this.events.length >= this.eventsMax) {
+      this.dropped++;
+      return;
+    }
+    this.events.push({
+      atMs: event.atMs,
+      node: event.node,
+      kind: event.kind,
+      fields: { ...(event.fields ?? {}) },
+    });
+  };
+}
+
+export interface ExplainInput {
+  readonly violations: readonly ViolationReport[];
+  readonly events: readonly StoryEvent[];
+  readonly history: readonly HistoryEntry[];
+  /** Events the collector dropped past its bound (the story may then be incomplete). */
+  readonly droppedEvents?: number;
+  /** Stories told at most (one per lost record); the rest are counted. */
+  readonly storiesMax?: number;
+}
+
+/** One story per lost record named by a record-loss violation, as lines (no colour). */
+export function explainViolations(input: ExplainInput): string[] {
+  const storiesMax = input.storiesMax ?? 3;
+  const seen = new Set<string>();
+  const losses: ViolationReport[] = [];
+  for (const violation of input.violations) {
+    if (!(RECORD_LOSS_INVARIANTS as readonly string[]).includes(violation.invariant)) continue;
+    if (violation.value === undefined || violation.offset === undefined) continue;
+    const id = `${violation.topic}-${violation.partition}|${violation.offset}|${violation.value}`;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    losses.push(violation);
+  }
+  if (losses.length === 0) return [];
+  const lines: string[] = [];
+  for (const violation of losses.slice(0, storiesMax)) {
+    if (lines.length > 0) lines.push('');
+    lines.push(...explainLoss(violation, input.events, input.history));
+  }
+  if (losses.length > storiesMax)
+    lines.push(
+      '',
+      `… and ${losses.length - storiesMax} more lost record(s), each the same way or alike`,
+    );
+  if ((input.droppedEvents ?? 0) > 0)
+    lines.push(
+      `(the story collector kept its first ${input.events.length} events and dropped ${input.droppedEvents}: later events may be missing)`,
+    );
+  return lines;
+}
+
+function num(event: StoryEvent, field: string): number {
+  const value = event.fields[field];
+  return typeof value === 'number' ? value : Number.NaN;
+}
+
+function str(event: StoryEvent, field: string): string {
+  const value = event.fields[field];
+  return value === undefined || value === null ? '' : String(value);
+}
+
+/** Is this event about the violation's partition? (Trace keys are `topicId-partition`, topic ids `name-N`.) */
+function aboutPartition(event: StoryEvent, topic: string, partition: number): boolean {
+  const key = str(event, 'partition');
+  return key.startsWith(`${topic}-`) && key.endsWith(`-${partition}`);
+}
+
+/** How each holder lost it, from the checker's message: `(b1: truncation, b2: lossy-crash)`. */
+function causesFrom(message: string): Map<string, string> {
+  const causes = new Map<string, string>();
+  const group = /is lost \(([^)]*)\)/.exec(message)?.[1] ?? '';
+  for (const part of group.split(', ')) {
+    const match = /^([\w-]+): (.+)$/.exec(part.trim());
+    if (match?.[1] !== undefined && match[2] !== undefined) causes.set(match[1], match[2]);
+  }
+  return causes;
+}
+
+function ms(atMs: number): string {
+  return `${atMs} ms`;
+}
+
+/** One lost record's story. */
+export function explainLoss(
+  violation: ViolationReport,
+  events: readonly StoryEvent[],
+  history: readonly HistoryEntry[],
+): string[] {
+  const value = violation.value as string;
+  const offset = violation.offset as number;
+  const topic = violation.topic ?? '';
+  const partition = violation.partition ?? 0;
+  const mine = events.filter((event) =>
+    !event.kind.startsWith('fault.') && event.kind !== 'node.crash'
+      ? aboutPartition(event, topic, partition) ||
+        event.kind === 'node.start' ||
+        event.kind === 'controller.session-expired'
+      : true,
+  );
+  const lines = [
+    `${value} at ${topic}-${partition} offset ${offset}: ${violation.invariant} (noticed at ${ms(violation.atMs)})`,
+  ];
+  const invoke = history.find(
+    (entry) => entry.f === 'send' && entry.type === 'invoke' && entry.value === value,
+  );
+  const ok = history.find(
+    (entry) => entry.f === 'send' && entry.type === 'ok' && entry.value === value,
+  );
+  lines.push(
+    invoke === undefined
+      ? '  produced   (no send of it in the history)'
+      : `  produced   at ${ms(invoke.atMs)} by ${invoke.process} with acks=${invoke.acks ?? 'all'}`,
+  );
+  const untilMs = ok?.atMs ?? violation.atMs;
+  const appends = mine.filter(
+    (event) =>
+      event.kind === 'replica.append' &&
+      event.atMs <= untilMs &&
+      num(event, 'baseOffset') <= offset &&
+      offset < num(event, 'baseOffset') + num(event, 'records'),
+  );
+  const append = appends[appends.length - 1];
+  if (append !== undefined) {
+    const epoch = leaderEpochAt(mine, append.node, append.atMs);
+    lines.push(
+      `  appended   at ${ms(append.atMs)} by leader ${append.node}${epoch === null ? '' : ` (leader epoch ${epoch})`}${str(append, 'duplicate') === 'true' ? ' (a retried duplicate)' : ''}`,
+    );
+  }
+  const committedAtMs = Number(/committed at (\d+) ms/.exec(violation.message)?.[1] ?? Number.NaN);
+  lines.push(
+    Number.isNaN(committedAtMs)
+      ? '  committed  (time unknown)'
+      : `  committed  at ${ms(committedAtMs)}: the first high watermark past offset ${offset}`,
+  );
+  if (ok !== undefined) {
+    const isr = isrAt(mine, ok.atMs);
+    lines.push(
+      `  acked      at ${ms(ok.atMs)} to ${ok.process} at offset ${ok.offset ?? '?'}, ISR then ${isr === null ? 'unknown' : `[${isr.members}] (${isr.source})`}`,
+    );
+  } else
+    lines.push('  acked      never (a record a consumer could read, or another replica covered)');
+  const sinceMs = Number.isNaN(committedAtMs) ? (append?.atMs ?? 0) : committedAtMs;
+  const causes = causesFrom(violation.message);
+  const holders = violation.nodes ?? [...causes.keys()];
+  const losses = holders.map((holder) => ({
+    holder,
+    ...lossOf(mine, holder, offset, append?.atMs ?? 0, causes.get(holder)),
+  }));
+  const lossTimes = losses.flatMap((loss) => (loss.atMs === null ? [] : [loss.atMs]));
+  // In the order they happened (a loss without an event last).
+  const ordered = losses.toSorted(
+    (a, b) => (a.atMs ?? Number.POSITIVE_INFINITY) - (b.atMs ?? Number.POSITIVE_INFINITY),
+  );
+  for (const loss of ordered) lines.push(`  ${loss.holder.padEnd(10)} ${loss.text}`);
+  const election = permanentElection(mine, offset, sinceMs, losses);
+  if (election !== null) lines.push(`  permanent  ${election.text}`);
+  else if (lossTimes.length === losses.length && lossTimes.length > 0)
+    lines.push(
+      `  permanent  at ${ms(Math.max(...lossTimes))}, when the last replica that held it lost it (no leader after the commit ever had it back)`,
+    );
+  const decisiveMs = Math.max(election?.atMs ?? 0, ...lossTimes, sinceMs);
+  const involved = new Set([...holders, ...(election === null ? [] : [election.node])]);
+  const keyTimes = [...lossTimes, ...(election === null ? [] : [election.atMs])];
+  lines.push(
+    ...faultLines(events, (append?.atMs ?? sinceMs) - 15_000, decisiveMs, involved, keyTimes),
+  );
+  return lines;
+}
+
+/** The leader epoch `node` led or followed at `atMs`. */
+function leaderEpochAt(events: readonly StoryEvent[], node: string, atMs: number): number | null {
+  let epoch: number | null = null;
+  for (const event of events) {
+    if (event.atMs > atMs) break;
+    if (
+      event.node === node &&
+      (event.kind === 'replica.leader' || event.kind === 'replica.follower')
+    )
+      epoch = num(event, 'leaderEpoch');
+  }
+  return epoch;
+}
+
+/** The ISR the leader last announced at or before `atMs` (an ISR change or a leader start). */
+function isrAt(
+  events: readonly StoryEvent[],
+  atMs: number,
+): { members: string; source: string } | null {
+  let found: { members: string; source: string } | null = null;
+  for (const event of events) {
+    if (event.atMs > atMs) break;
+    if (event.kind === 'replica.isr-changed')
+      found = {
+        members: str(event, 'isr').replaceAll(',', ', '),
+        source: `${event.node}'s ISR change at ${ms(event.atMs)}`,
+      };
+    if (event.kind === 'replica.leader')
+      found = {
+        members: str(event, 'isr').replaceAll(',', ', '),
+        source: `${event.node} leading epoch ${num(event, 'leaderEpoch')} since ${ms(event.atMs)}`,
+      };
+  }
+  return found;
+}
+
+/** How `holder` lost the record: the truncation that removed it, or the crash. */
+function lossOf(
+  events: readonly StoryEvent[],
+  holder: string,
+  offset: number,
+  afterMs: number,
+  cause: string | undefined,
+): { text: string; atMs: number | null } {
+  for (const event of events) {
+    if (event.node !== holder || event.atMs < afterMs) continue;
+    if (
+      event.kind === 'replica.truncate' &&
+      num(event, 'to') <= offset &&
+      offset < num(event, 'from')
+    ) {
+      const follow = lastBefore(events, holder, event.atMs, 'replica.follower');
+      const named = follow === null ? '-' : str(follow, 'leader');
+      const leader =
+        follow === null
+          ? 'its leader'
+          : `${named === '-' ? 'no leader yet' : `leader ${named}`} in leader epoch ${num(follow, 'leaderEpoch')}`;
+      return {
+        text: `truncated it at ${ms(event.atMs)}, following ${leader}: reason ${str(event, 'reason')} (log ${num(event, 'from')} → ${num(event, 'to')})`,
+        atMs: event.atMs,
+      };
+    }
+    const lossy = str(event, 'crash') !== 'kill';
+    if (
+      event.kind === 'node.crash' &&
+      (cause === 'restart' || (cause === 'lossy-crash' && lossy))
+    ) {
+      const lost = num(event, 'lostRecords');
+      return {
+        text: `lost it in a ${str(event, 'crash')} crash at ${ms(event.atMs)}${Number.isNaN(lost) ? '' : ` (${lost} unflushed records lost)`}`,
+        atMs: event.atMs,
+      };
+    }
+  }
+  return {
+    text: cause === undefined ? 'lost it (no event found)' : `lost it: ${cause}`,
+    atMs: null,
+  };
+}
+
+function lastBefore(
+  events: readonly StoryEvent[],
+  node: string,
+  atMs: number,
+  kind: string,
+): StoryEvent | null {
+  let found: StoryEvent | null = null;
+  for (const event of events) {
+    if (event.atMs > atMs) break;
+    if (event.node === node && event.kind === kind) found = event;
+  }
+  return found;
+}
+
+/**
+ * The election that made the loss permanent: the first leader after the commit whose log lacked
+ * the record (its log ended at or before the offset, or it had already lost it).
+ */
+function permanentElection(
+  events: readonly StoryEvent[],
+  offset: number,
+  sinceMs: number,
+  losses: readonly { readonly holder: string; readonly atMs: number | null }[],
+): { text: string; atMs: number; node: string } | null {
+  for (const event of events) {
+    if (event.kind !== 'replica.leader' || event.atMs < sinceMs) continue;
+    const short = num(event, 'logEndOffset') <= offset;
+    const lostAtMs = losses.find((loss) => loss.holder === event.node)?.atMs ?? null;
+    const lostBefore = lostAtMs !== null && lostAtMs <= event.atMs;
+    if (!short && !lostBefore) continue;
+    return {
+      text: `at ${ms(event.atMs)} ${event.node} became leader of epoch ${num(event, 'leaderEpoch')} without it (log end ${num(event, 'logEndOffset')} ≤ offset ${offset}, ISR [${str(event, 'isr').replaceAll(',', ', ')}]): the others follow it and drop the record`,
+      atMs: event.atMs,
+      node: event.node,
+    };
+  }
+  return null;
+}
+
+const FAULTS_SHOWN_MAX = 6;
+
+/** The faults that enabled the loss: those in the window naming an involved node, else the last few. */
+function faultLines(
+  events: readonly StoryEvent[],
+  fromMs: number,
+  untilMs: number,
+  involved: ReadonlySet<string>,
+  keyTimes: readonly number[],
+): string[] {
+  const faults = events.filter(
+    (event) =>
+      event.kind.startsWith('fault.') &&
+      event.atMs <= untilMs &&
+      !['fault.heal', 'fault.unslow', 'fault.release-all'].includes(event.kind),
+  );
+  const named = faults.filter(
+    (event) =>
+      event.atMs >= fromMs &&
+      Object.values(event.fields).some(
+        (field) =>
+          typeof field === 'string' &&
+          [...involved].some((node) => new RegExp(`\\b${node}\\b`).test(field)),
+      ),
+  );
+  const pool = named.length > 0 ? named : faults;
+  // The faults at the moments of loss first, then the most recent others, shown in time order.
+  const key = pool.filter((event) => keyTimes.includes(event.atMs));
+  const others = pool.filter((event) => !keyTimes.includes(event.atMs));
+  const kept = new Set([...key, ...others.slice(-Math.max(0, FAULTS_SHOWN_MAX - key.length))]);
+  const chosen = pool.filter((event) => kept.has(event));
+  if (chosen.length === 0) return ['  enabled by no fault (the bug alone)'];
+  return chosen.map(
+    (event, index) =>
+      `  ${(index === 0 ? 'enabled by' : '').padEnd(10)} ${ms(event.atMs)} ${event.kind.slice('fault.'.length)} ${Object.entries(
+        event.fields,
+      )
+        .map(([key, field]) => `${key}=${String(field)}`)
+        .join(' ')}`,
+  );
+}

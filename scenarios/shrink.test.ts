@@ -1,0 +1,52 @@
+// Shrinking: a failing fuzz seed under each of truncate-to-hw and no-elr comes down to a handful
+// of steps that still break the same invariant, and the shrunk scenario, written as JSON and read
+// back, breaks it again with the bug.
+
+import { describe, expect, it } from 'vitest';
+import type { BugName } from '../sim/kafka/bugs.ts';
+import { generateScenario } from './generate.ts';
+import { parseScenarioJson, scenarioToJson } from './json.ts';
+import { runScenario } from './run.ts';
+import { shrinkScenario } from './shrink.ts';
+
+const CASES: readonly { seed: number; bug: BugName }[] = [
+  { seed: 10, bug: 'truncate-to-hw' },
+  { seed: 5, bug: 'no-elr' },
+];
+
+describe('shrinkScenario', () => {
+  for (const { seed, bug } of CASES) {
+    it(`shrinks small seed ${seed} under ${bug} to at most 5 steps that still lose an acked write`, () => {
+      const scenario = generateScenario(seed, 'small');
+      const invariant = 'acked-write-durable';
+      const result = shrinkScenario(scenario, { seed, bugs: [bug], runsMax: 60 }, invariant);
+      expect(result.stepsBefore).toBe(scenario.timeline.length);
+      expect(result.stepsAfter).toBeLessThanOrEqual(5);
+      expect(result.stepsAfter).toBeLessThan(result.stepsBefore);
+      expect(result.faultPhaseMsAfter).toBeLessThanOrEqual(result.faultPhaseMsBefore);
+      expect(result.runs).toBeLessThanOrEqual(60);
+      expect(result.report.counts[invariant]).toBeGreaterThan(0);
+      // The JSON form replays: same seed, same bug, the same invariant breaks.
+      const replayed = parseScenarioJson(scenarioToJson(result.scenario), 'shrunk.json');
+      expect(replayed.timeline).toEqual(result.scenario.timeline);
+      const report = runScenario(replayed, { seed, bugs: [bug], sets: {} });
+      expect(report.counts[invariant]).toBeGreaterThan(0);
+      expect(report.traceHash).toBe(result.report.traceHash);
+    }, 120_000);
+  }
+
+  it('refuses a scenario that does not fail, and stops at the run bound', () => {
+    const scenario = generateScenario(10, 'small');
+    expect(() =>
+      shrinkScenario(scenario, { seed: 10, bugs: [], runsMax: 5 }, 'acked-write-durable'),
+    ).toThrow(/nothing to shrink/);
+    const bounded = shrinkScenario(
+      scenario,
+      { seed: 10, bugs: ['truncate-to-hw'], runsMax: 3 },
+      'acked-write-durable',
+    );
+    expect(bounded.runs).toBe(3);
+    expect(bounded.cutShort).toBe(true);
+    expect(bounded.report.counts['acked-write-durable']).toBeGreaterThan(0);
+  }, 60_000);
+});
