@@ -17,7 +17,7 @@ import type { Scenario } from '../scenarios/scenario.ts';
 import type { BugName } from '../sim/kafka/bugs.ts';
 import { parseNonNegativeInteger, UsageError } from './errors.ts';
 import { renderReport } from './report.ts';
-import { parseBugs, type RunCommandOptions, reportJson } from './run.ts';
+import { parseBugs, type RunCommandOptions, type RunIo, reportJson } from './run.ts';
 import { openTraceFile, type TraceFile } from './trace-file.ts';
 
 export interface GenerationOptions {
@@ -32,12 +32,8 @@ export interface ReproOptions extends GenerationOptions {
   readonly history: string | undefined;
 }
 
-export interface ReproIo {
-  readonly chalk: ChalkInstance;
-  readonly write: (text: string) => void;
-  readonly warn: (line: string) => void;
-  readonly wallNowMs: () => number;
-}
+/** What repro needs of the outside world: the same as run. */
+export type ReproIo = RunIo;
 
 /** `<seed> --profile --bug --mode`, checked; throws UsageError naming the bad one. */
 export function parseGenerationOptions(
