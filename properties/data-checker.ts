@@ -93,6 +93,10 @@ interface Shadow {
   highWatermark: number;
   /** The broker's lossy crash count when this shadow last matched its log. */
   lossyCrashesSeen: number;
+  /** What the replica looked like when last synced: unchanged means nothing to do. */
+  seenHighWatermark: number;
+  seenRole: string;
+  seenLeaderEpoch: number;
   /** The HW of a leader in its epoch (for monotonicity), -1 when not leading. */
   leaderEpochSeen: number;
   leaderHighWatermark: number;
@@ -115,6 +119,8 @@ export class DataChecker {
   #replayedUpTo = 0;
   readonly #ledgers = new Map<string, PartitionLedger>();
   readonly #shadows = new Map<string, Shadow>();
+  /** The shadow of each replica object, for the per-event fast path. */
+  readonly #shadowOf = new WeakMap<Replica, Shadow>();
   /** Values acknowledged to a producer (with their acks), read from the history as it grows. */
   readonly #acked = new Map<string, string>();
   /** Brokers taken out of the cluster on purpose: their replicas are not expected back. */
@@ -261,6 +267,17 @@ export class DataChecker {
   // ---- the ledger ----------------------------------------------------------------------------
 
   #syncReplica(brokerId: string, replica: Replica): void {
+    // The hot path: the same replica object as last time, nothing about it changed.
+    const known = this.#shadowOf.get(replica);
+    if (
+      known !== undefined &&
+      replica.log.truncations === known.truncations &&
+      replica.logEndOffset === known.values.length &&
+      replica.highWatermark === known.seenHighWatermark &&
+      replica.role === known.seenRole &&
+      replica.leaderEpoch === known.seenLeaderEpoch
+    )
+      return;
     const id = `${brokerId}|${replica.key}`;
     let shadow = this.#shadows.get(id);
     if (shadow === undefined) {
@@ -274,6 +291,9 @@ export class DataChecker {
         lossyCrashesSeen: this.#lossyCrashCount(brokerId),
         leaderEpochSeen: -1,
         leaderHighWatermark: -1,
+        seenHighWatermark: -1,
+        seenRole: 'none',
+        seenLeaderEpoch: -1,
       };
       this.#shadows.set(id, shadow);
       // A replica first seen after a restart (the checker saw none before): its log is what it is.
@@ -286,6 +306,10 @@ export class DataChecker {
     }
     if (replica.logEndOffset > shadow.values.length) this.#appendTo(shadow, replica);
     this.#checkHighWatermark(shadow, replica);
+    shadow.seenHighWatermark = replica.highWatermark;
+    shadow.seenRole = replica.role;
+    shadow.seenLeaderEpoch = replica.leaderEpoch;
+    this.#shadowOf.set(replica, shadow);
   }
 
   /** The broker restarted (or the topic's replica was recreated): what did the disk keep? */
