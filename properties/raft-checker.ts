@@ -338,9 +338,7 @@ export class RaftChecker<M extends Message = RaftMessage> {
       host.status === 'up' &&
       leader !== null &&
       network.isConnected(observer, leader) &&
-      this.#voters.filter(
-        (voter) => this.#world.node(voter).status === 'up' && network.isConnected(observer, voter),
-      ).length >= this.majority;
+      this.#reachesMajority(observer);
     if (!connected || leader !== view.leader) {
       view.connectedSinceMs = connected ? this.#world.nowMs : null;
       view.leader = connected ? leader : null;
@@ -361,6 +359,19 @@ export class RaftChecker<M extends Message = RaftMessage> {
       // Once per episode: wait for the next stretch of connectivity.
       view.connectedSinceMs = nowMs;
     }
+  }
+
+  /** Whether `observer` has two-way links to a majority of running voters (stops once it does). */
+  #reachesMajority(observer: NodeId): boolean {
+    const network = this.#world.network;
+    let reached = 0;
+    for (const voter of this.#voters) {
+      if (this.#world.node(voter).status !== 'up' || !network.isConnected(observer, voter))
+        continue;
+      reached++;
+      if (reached >= this.majority) return true;
+    }
+    return false;
   }
 
   /** How many committed entries were committed at or before `cutoffMs`. */
