@@ -191,15 +191,10 @@ export class Consumer implements Machine<ClusterMessage> {
     this.#context = context;
     this.config = resolveConsumerConfig(config, context.nodeId);
     this.#history = config.history;
+    // The resolved config carries the metadata settings (bootstrap brokers, timeouts, max age).
     this.#metadata = new ClientMetadata(
       context,
-      {
-        bootstrapBrokers: this.config.bootstrapBrokers,
-        requestTimeoutMs: this.config.requestTimeoutMs,
-        retryBackoffMs: this.config.retryBackoffMs,
-        metadataMaxAgeMs: this.config.metadataMaxAgeMs,
-        traceName: 'consumer',
-      },
+      { ...this.config, traceName: 'consumer' },
       () => this.#requestIdNext++,
       () => this.#onMetadataUpdate(),
     );

@@ -408,15 +408,10 @@ export class Producer implements Machine<ClusterMessage> {
     this.#context = context;
     this.config = resolveProducerConfig(config, context.nodeId);
     this.#history = config.history;
+    // The resolved config carries the metadata settings (bootstrap brokers, timeouts, max age).
     this.#metadata = new ClientMetadata(
       context,
-      {
-        bootstrapBrokers: this.config.bootstrapBrokers,
-        requestTimeoutMs: this.config.requestTimeoutMs,
-        retryBackoffMs: this.config.retryBackoffMs,
-        metadataMaxAgeMs: this.config.metadataMaxAgeMs,
-        traceName: 'producer',
-      },
+      { ...this.config, traceName: 'producer' },
       () => this.#requestIdNext++,
       () => this.#onMetadataUpdate(),
     );

@@ -19,6 +19,7 @@ import type {
   BrokerRegistrationRequest,
   ControlError,
   ControlRequest,
+  ControlResponse,
   CreatePartitionsRequest,
   CreatePartitionsResult,
   CreateTopicResult,
@@ -194,6 +195,20 @@ export class KraftController implements Machine<ClusterMessage> {
   /** Appends, then answers once committed (or at once when there was nothing to write). */
   #write(records: readonly MetadataRecord[], respond: () => void, fail: () => void): void {
     this.#afterCommit(this.#append(records), respond, fail);
+  }
+
+  /** Sends `response` once the log is committed past `offset`; NOT_CONTROLLER if leadership goes first. */
+  #answerOnCommit(
+    source: string,
+    request: ControlRequest,
+    offset: number,
+    response: ControlResponse,
+  ): void {
+    this.#afterCommit(
+      offset,
+      () => this.#context.send(source, response),
+      () => this.#reply(source, request, 'NOT_CONTROLLER', null),
+    );
   }
 
   /** Answers once the log is committed past `offset` (-1: nothing written, answer now). */
@@ -503,30 +518,24 @@ export class KraftController implements Machine<ClusterMessage> {
       lastOffset = this.#append(created.records);
       results.push({ name: spec.name, error: 'NONE', message: '', topicId });
     }
-    const respond = () =>
-      this.#context.send(source, {
-        kind: 'admin.create-topics-response',
-        requestId: request.requestId,
-        error: 'NONE',
-        results,
-        controllerId: null,
-      });
-    this.#afterCommit(lastOffset, respond, () =>
-      this.#reply(source, request, 'NOT_CONTROLLER', null),
-    );
+    this.#answerOnCommit(source, request, lastOffset, {
+      kind: 'admin.create-topics-response',
+      requestId: request.requestId,
+      error: 'NONE',
+      results,
+      controllerId: null,
+    });
   }
 
   #onDeleteTopics(source: string, request: DeleteTopicsRequest): void {
     const { records, results } = deleteTopicRecords(this.image, request.names);
-    const respond = () =>
-      this.#context.send(source, {
-        kind: 'admin.delete-topics-response',
-        requestId: request.requestId,
-        error: 'NONE',
-        results,
-        controllerId: null,
-      });
-    this.#write(records, respond, () => this.#reply(source, request, 'NOT_CONTROLLER', null));
+    this.#answerOnCommit(source, request, this.#append(records), {
+      kind: 'admin.delete-topics-response',
+      requestId: request.requestId,
+      error: 'NONE',
+      results,
+      controllerId: null,
+    });
   }
 
   #onCreatePartitions(source: string, request: CreatePartitionsRequest): void {
@@ -543,17 +552,13 @@ export class KraftController implements Machine<ClusterMessage> {
       lastOffset = this.#append(created.records);
       results.push({ name: spec.name, error: 'NONE', message: '' });
     }
-    const respond = () =>
-      this.#context.send(source, {
-        kind: 'admin.create-partitions-response',
-        requestId: request.requestId,
-        error: 'NONE',
-        results,
-        controllerId: null,
-      });
-    this.#afterCommit(lastOffset, respond, () =>
-      this.#reply(source, request, 'NOT_CONTROLLER', null),
-    );
+    this.#answerOnCommit(source, request, lastOffset, {
+      kind: 'admin.create-partitions-response',
+      requestId: request.requestId,
+      error: 'NONE',
+      results,
+      controllerId: null,
+    });
   }
 
   #onUnregister(source: string, request: UnregisterBrokerRequest): void {
@@ -571,14 +576,12 @@ export class KraftController implements Machine<ClusterMessage> {
       brokerEpoch: broker.brokerEpoch,
     });
     this.#sessions.delete(request.brokerId);
-    const respond = () =>
-      this.#context.send(source, {
-        kind: 'admin.unregister-broker-response',
-        requestId: request.requestId,
-        error: 'NONE',
-        controllerId: null,
-      });
-    this.#write(records, respond, () => this.#reply(source, request, 'NOT_CONTROLLER', null));
+    this.#answerOnCommit(source, request, this.#append(records), {
+      kind: 'admin.unregister-broker-response',
+      requestId: request.requestId,
+      error: 'NONE',
+      controllerId: null,
+    });
   }
 
   #onAlterPartition(source: string, request: AlterPartitionRequest): void {
