@@ -187,7 +187,8 @@ export class ReplicaManager {
   readonly #fetchers = new Map<BrokerId, Fetcher>();
   readonly #heldFetches: HeldFetch[] = [];
   readonly #alterPartitionRequests = new Map<number, string>();
-  #requestIdNext = 0;
+  /** Unique across incarnations (see the broker): a stale answer never matches a request of ours. */
+  #requestIdNext: number;
   #producerIdNext = 0;
   #started = false;
   #straysRemoved = false;
@@ -202,6 +203,8 @@ export class ReplicaManager {
     this.#config = config;
     this.#bugs = bugs;
     this.#host = host;
+    // Past the broker's own control requests of this incarnation (broker-node.ts).
+    this.#requestIdNext = context.incarnation * 1_000_000_000 + 500_000_000;
   }
 
   /** Every replica this broker holds, in the order it first saw them. */

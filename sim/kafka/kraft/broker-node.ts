@@ -50,6 +50,9 @@ export type BrokerState =
   | 'pending-controlled-shutdown'
   | 'stopped';
 
+/** Each incarnation numbers its requests from incarnation × this. */
+export const INCARNATION_REQUEST_IDS = 1_000_000_000;
+
 /** On disk: written by a clean shutdown, read and removed by the next start (KIP-966). */
 export const CLEAN_SHUTDOWN_FILE = 'clean-shutdown';
 
@@ -71,7 +74,8 @@ export class KraftBroker implements Machine<ClusterMessage> {
   #state: BrokerState = 'registering';
   #brokerEpoch: number | null = null;
   #replayedUpTo = 0;
-  #requestIdNext = 0;
+  /** Request ids are unique across incarnations: an answer to a previous one is never taken for ours. */
+  #requestIdNext: number;
   #outstanding: Outstanding | null = null;
   #controllerHint: string | null = null;
   #voterIndex = 0;
@@ -80,6 +84,7 @@ export class KraftBroker implements Machine<ClusterMessage> {
   constructor(context: NodeContext<ClusterMessage>, config: BrokerConfig, bugs: Bugs) {
     this.#context = context;
     this.#config = config;
+    this.#requestIdNext = context.incarnation * INCARNATION_REQUEST_IDS;
     this.raft = new RaftNode(context, config.raft, bugs, {
       onHighWatermark: (highWatermark) => this.#replayTo(highWatermark),
     });
@@ -293,8 +298,14 @@ export class KraftBroker implements Machine<ClusterMessage> {
     });
   }
 
+  /** The answer to the request outstanding now: the same id and the matching kind. */
   #isAnswer(response: ControlResponse): boolean {
-    return this.#outstanding !== null && this.#outstanding.request.requestId === response.requestId;
+    const request = this.#outstanding?.request;
+    return (
+      request !== undefined &&
+      request.requestId === response.requestId &&
+      response.kind === `${request.kind}-response`
+    );
   }
 
   #clearOutstanding(): void {
