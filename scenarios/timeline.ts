@@ -264,44 +264,36 @@ function faultFields(event: TraceEvent): string {
 
 /** Producers' completions, one line per producer, outcome and second. */
 function producerLines(entries: readonly HistoryEntry[]): TimelineEntry[] {
-  const lines: TimelineEntry[] = [];
-  let current: {
-    key: string;
-    entry: HistoryEntry;
-    count: number;
-    first: number;
-    last: number;
-  } | null = null;
-  const flush = () => {
-    if (current === null) return;
-    const { entry, count, first, last } = current;
-    const what =
-      entry.type === 'ok'
-        ? `${count} ok${first >= 0 ? `, offsets ${first}–${last}` : ''}`
-        : `${count} ${entry.type} (${entry.error ?? '?'})`;
-    lines.push({
-      atMs: entry.atMs,
-      category: entry.type === 'ok' ? 'acks' : 'error',
-      node: entry.process,
-      text: `acks=${entry.acks ?? 'all'} writes to ${entry.topic}-${entry.partition}: ${what}`,
-    });
-    current = null;
-  };
+  // One group per producer, outcome, partition and second, however the producers interleave.
+  const groups = new Map<
+    string,
+    { entry: HistoryEntry; count: number; first: number; last: number }
+  >();
   for (const entry of entries) {
     if (entry.f !== 'send' || entry.type === 'invoke') continue;
     const key = `${entry.process}|${entry.type}|${entry.error ?? ''}|${entry.topic}-${entry.partition}|${Math.floor(entry.atMs / 1_000)}`;
     const offset = entry.offset ?? -1;
-    if (current !== null && current.key === key) {
-      current.count++;
-      current.last = Math.max(current.last, offset);
-      if (current.first < 0 || (offset >= 0 && offset < current.first)) current.first = offset;
+    const group = groups.get(key);
+    if (group === undefined) {
+      groups.set(key, { entry, count: 1, first: offset, last: offset });
       continue;
     }
-    flush();
-    current = { key, entry, count: 1, first: offset, last: offset };
+    group.count++;
+    group.last = Math.max(group.last, offset);
+    if (group.first < 0 || (offset >= 0 && offset < group.first)) group.first = offset;
   }
-  flush();
-  return lines;
+  return [...groups.values()].map(({ entry, count, first, last }) => {
+    const what =
+      entry.type === 'ok'
+        ? `${count} ok${first >= 0 ? `, offsets ${first}–${last}` : ''}`
+        : `${count} ${entry.type} (${entry.error ?? '?'})`;
+    return {
+      atMs: entry.atMs,
+      category: entry.type === 'ok' ? 'acks' : 'error',
+      node: entry.process,
+      text: `acks=${entry.acks ?? 'all'} writes to ${entry.topic}-${entry.partition}: ${what}`,
+    };
+  });
 }
 
 /** Every partition's final state: the committed metadata and each replica's log. */
