@@ -20,7 +20,7 @@
 // the final logs, no-duplicates (idempotent producers), writes-resolve.
 
 import type { Replica } from '../sim/kafka/broker/replica-manager.ts';
-import type { History, HistoryEntry } from '../sim/kafka/clients/history.ts';
+import type { History, HistoryEntry, HistoryRecord } from '../sim/kafka/clients/history.ts';
 import { MetadataImage, partitionAfterChange } from '../sim/kafka/controller/metadata-image.ts';
 import {
   effectiveMinIsr,
@@ -28,7 +28,8 @@ import {
 } from '../sim/kafka/controller/partition-control.ts';
 import type { MetadataRecord } from '../sim/kafka/controller/records.ts';
 import { activeController, brokerOf, type KraftCluster } from '../sim/kafka/kraft/cluster.ts';
-import type { DownReason } from '../sim/kernel/node.ts';
+import type { ClusterMessage } from '../sim/kafka/messages.ts';
+import type { DownReason, NodeHost } from '../sim/kernel/node.ts';
 import type { Ms } from '../sim/kernel/time.ts';
 import type { TraceEvent } from '../sim/kernel/trace.ts';
 import type { ViolationLog } from './violation.ts';
@@ -48,12 +49,34 @@ interface ValueInfo {
   /** Where it sits (the first offset it was seen at). */
   readonly offset: number;
   /** Brokers holding it now (down brokers keep what their disk has until they restart). */
-  readonly holders: Set<string>;
-  readonly everHeld: Set<string>;
-  readonly lostBy: Map<string, RemovalCause>;
+  readonly holders: string[];
+  /** Brokers that ever held it (a handful: arrays beat sets here, by a lot). */
+  readonly everHeld: string[];
+  /** Why each broker that lost it lost it; null until one did. */
+  lostBy: Map<string, RemovalCause> | null;
   committedAtMs: Ms | null;
   /** The loss was reported (as a violation or an allowed loss). */
   judged: boolean;
+  /** Another record seen at the same offset (replicas diverged there), or null. */
+  next: ValueInfo | null;
+}
+
+function removeFrom(list: string[], item: string): void {
+  const index = list.indexOf(item);
+  if (index >= 0) list.splice(index, 1);
+}
+
+function addTo(list: string[], item: string): void {
+  if (!list.includes(item)) list.push(item);
+}
+
+function lostHow(info: ValueInfo, broker: string): RemovalCause | undefined {
+  return info.lostBy?.get(broker);
+}
+
+function noteLost(info: ValueInfo, broker: string, cause: RemovalCause): void {
+  info.lostBy ??= new Map();
+  info.lostBy.set(broker, cause);
 }
 
 interface Committed {
@@ -70,10 +93,12 @@ function recordId(offset: number, value: string): string {
 class PartitionLedger {
   readonly key: string;
   readonly committed: (Committed | undefined)[] = [];
-  /** Every record ever appended anywhere, by recordId. */
-  readonly values = new Map<string, ValueInfo>();
-  /** Value → the offsets it was appended at. */
-  readonly offsetsOf = new Map<string, number[]>();
+  /**
+   * Every record ever appended anywhere, by its identity (offset, value): the first seen at each
+   * offset, the others chained behind it.
+   */
+  readonly #byOffset: (ValueInfo | undefined)[] = [];
+  #offsetsByValue: Map<string, number[]> | null = null;
   /** Leader epochs won by an unclean election, with when. */
   readonly uncleanElections: { epoch: number; atMs: Ms }[] = [];
   /** Epoch → the broker that led in it. */
@@ -82,6 +107,47 @@ class PartitionLedger {
   constructor(key: string) {
     this.key = key;
   }
+
+  /** The record `value` at `offset`, if any replica ever held it there. */
+  find(offset: number, value: string): ValueInfo | undefined {
+    for (let info = this.#byOffset[offset]; info !== undefined; info = info.next ?? undefined)
+      if (info.value === value) return info;
+    return undefined;
+  }
+
+  add(info: ValueInfo): void {
+    this.#offsetsByValue = null;
+    const first = this.#byOffset[info.offset];
+    if (first === undefined) {
+      this.#byOffset[info.offset] = info;
+      return;
+    }
+    let last = first;
+    while (last.next !== null) last = last.next;
+    last.next = info;
+  }
+
+  /** The offsets `value` was appended at (an index built on first use, at the end of a run). */
+  offsetsOf(value: string): readonly number[] {
+    if (this.#offsetsByValue === null) {
+      this.#offsetsByValue = new Map();
+      for (const first of this.#byOffset) {
+        for (let info = first; info !== undefined; info = info.next ?? undefined) {
+          const offsets = this.#offsetsByValue.get(info.value);
+          if (offsets === undefined) this.#offsetsByValue.set(info.value, [info.offset]);
+          else offsets.push(info.offset);
+        }
+      }
+    }
+    return this.#offsetsByValue.get(value) ?? [];
+  }
+}
+
+/** A node, and its NodeHost.activity when the checker last looked. */
+interface NodeSeen {
+  readonly id: string;
+  readonly host: NodeHost<ClusterMessage>;
+  activity: number;
 }
 
 interface Shadow {
@@ -126,6 +192,12 @@ export class DataChecker {
   /** Brokers taken out of the cluster on purpose: their replicas are not expected back. */
   #retired: ReadonlySet<string> = new Set();
   #historySeen = 0;
+  /** Each replica's values as the final read found them. */
+  readonly #finalValues = new Map<Replica, readonly (string | null)[]>();
+  /** Per node, its NodeHost.activity when last checked; and the actions fired then. */
+  #controllersSeen: NodeSeen[] = [];
+  #brokersSeen: NodeSeen[] = [];
+  #actionsSeen = -1;
   /** Per broker: lossy crashes (power failure, disk loss) so far, and the incarnation last counted. */
   readonly #lossyCrashes = new Map<string, { count: number; incarnation: number }>();
 
@@ -150,7 +222,10 @@ export class DataChecker {
     return ledger;
   }
 
-  /** Trace events the checker cares about: leaders taking office. */
+  /** The trace kinds onTraceEvent reads. */
+  static readonly TRACE_KINDS: readonly string[] = ['replica.leader'];
+
+  /** Trace events the checker cares about (TRACE_KINDS): leaders taking office. */
   onTraceEvent(event: TraceEvent): void {
     if (event.kind !== 'replica.leader') return;
     const key = String(event.fields?.partition);
@@ -169,21 +244,42 @@ export class DataChecker {
     ledger.leaders.set(epoch, event.node);
   }
 
-  /** After every event. */
+  /**
+   * After every event. What the checks read changes only where a node was entered, or by an action
+   * from outside (NodeHost.activity, Scheduler.actionsFired): nodes that were not are skipped.
+   */
   check(): void {
-    this.#syncMetadata();
-    const world = this.#cluster.world;
-    for (const brokerId of this.#cluster.brokers) {
-      const host = world.node(brokerId);
+    const actions = this.#cluster.world.scheduler.actionsFired;
+    const everything = actions !== this.#actionsSeen;
+    this.#actionsSeen = actions;
+    if (this.#controllersSeen.length !== this.#cluster.controllers.length)
+      this.#controllersSeen = this.#seen(this.#cluster.controllers);
+    if (this.#brokersSeen.length !== this.#cluster.brokers.length)
+      this.#brokersSeen = this.#seen(this.#cluster.brokers);
+    let controllersEntered = everything;
+    for (const seen of this.#controllersSeen) {
+      if (seen.activity === seen.host.activity) continue;
+      seen.activity = seen.host.activity;
+      controllersEntered = true;
+    }
+    if (controllersEntered) this.#syncMetadata();
+    for (const seen of this.#brokersSeen) {
+      const host = seen.host;
+      if (seen.activity === host.activity && !everything) continue;
+      seen.activity = host.activity;
       if (host.status === 'down') {
-        this.#noteDown(brokerId, host.downReason, host.incarnation);
+        this.#noteDown(seen.id, host.downReason, host.incarnation);
         continue;
       }
-      const broker = brokerOf(this.#cluster, brokerId);
+      const broker = brokerOf(this.#cluster, seen.id);
       if (broker === null) continue;
       for (const replica of broker.replicaManager.replicaMap.values())
-        this.#syncReplica(brokerId, replica);
+        this.#syncReplica(seen.id, replica);
     }
+  }
+
+  #seen(ids: readonly string[]): NodeSeen[] {
+    return ids.map((id) => ({ id, host: this.#cluster.world.node(id), activity: -1 }));
   }
 
   #noteDown(brokerId: string, reason: DownReason | null, incarnation: number): void {
@@ -366,14 +462,15 @@ export class DataChecker {
     for (let index = 0; index < removed.length; index++) {
       const value = removed[index];
       if (value == null) continue;
-      const info = ledger.values.get(recordId(from + index, value));
+      const info = ledger.find(from + index, value);
       if (info === undefined) continue;
-      info.holders.delete(shadow.broker);
-      info.lostBy.set(
+      removeFrom(info.holders, shadow.broker);
+      noteLost(
+        info,
         shadow.broker,
         cause ?? this.#truncationCause(ledger, shadow.replica.leaderEpoch, info),
       );
-      if (info.holders.size === 0 && info.committedAtMs !== null && !info.judged)
+      if (info.holders.length === 0 && info.committedAtMs !== null && !info.judged)
         this.#judgeLoss(ledger, info, this.#invariantFor(info.value, 'committed-read-stable'));
     }
     shadow.highWatermark = Math.min(shadow.highWatermark, shadow.values.length);
@@ -388,27 +485,25 @@ export class DataChecker {
         const value = record.value;
         shadow.values.push(value);
         if (value === null) continue;
-        const id = recordId(record.offset, value);
-        let info = ledger.values.get(id);
+        let info = ledger.find(record.offset, value);
         if (info === undefined) {
           info = {
             value,
             key: record.key,
             offset: record.offset,
-            holders: new Set(),
-            everHeld: new Set(),
-            lostBy: new Map(),
+            holders: [shadow.broker],
+            everHeld: [shadow.broker],
+            lostBy: null,
             committedAtMs: null,
             judged: false,
+            next: null,
           };
-          ledger.values.set(id, info);
-          const offsets = ledger.offsetsOf.get(value);
-          if (offsets === undefined) ledger.offsetsOf.set(value, [record.offset]);
-          else offsets.push(record.offset);
+          ledger.add(info);
+          continue;
         }
-        info.holders.add(shadow.broker);
-        info.everHeld.add(shadow.broker);
-        info.lostBy.delete(shadow.broker);
+        addTo(info.holders, shadow.broker);
+        addTo(info.everHeld, shadow.broker);
+        info.lostBy?.delete(shadow.broker);
       }
     }
   }
@@ -453,20 +548,20 @@ export class DataChecker {
       const committed = ledger.committed[offset];
       if (committed === undefined) {
         ledger.committed[offset] = { value, atMs, by: shadow.broker };
-        const info = ledger.values.get(recordId(offset, value));
+        const info = ledger.find(offset, value);
         if (info !== undefined && info.committedAtMs === null) info.committedAtMs = atMs;
         continue;
       }
       if (committed.value === value) continue;
       // Another record now sits below a HW where a committed one sat: the committed one is lost.
-      const info = ledger.values.get(recordId(offset, committed.value));
+      const info = ledger.find(offset, committed.value);
       ledger.committed[offset] = { value, atMs, by: shadow.broker };
-      const mine = ledger.values.get(recordId(offset, value));
+      const mine = ledger.find(offset, value);
       if (mine !== undefined && mine.committedAtMs === null) mine.committedAtMs = atMs;
       if (info !== undefined && !info.judged) {
         // Overwritten by a replica that follows an unclean election: the loss that allows.
         if (this.#truncationCause(ledger, replica.leaderEpoch, info) === 'unclean')
-          info.lostBy.set(shadow.broker, 'unclean');
+          noteLost(info, shadow.broker, 'unclean');
         this.#judgeLoss(
           ledger,
           info,
@@ -510,11 +605,11 @@ export class DataChecker {
 
   /** Why a committed record may be gone, or null when the contract does not allow it. */
   #allowedReason(info: ValueInfo): LossReason | null {
-    const causes = [...info.lostBy.values()];
+    const causes = [...(info.lostBy?.values() ?? [])];
     if (causes.includes('unclean')) return 'unclean-election';
     if (
-      info.everHeld.size > 0 &&
-      [...info.everHeld].every((id) => info.lostBy.get(id) === 'lossy-crash')
+      info.everHeld.length > 0 &&
+      info.everHeld.every((id) => lostHow(info, id) === 'lossy-crash')
     )
       return 'lossy-crashes';
     if (this.#mode === 'zk' && causes.includes('lossy-crash')) return 'last-replica-standing';
@@ -525,10 +620,10 @@ export class DataChecker {
     info.judged = true;
     const atMs = this.#cluster.world.nowMs;
     const reason = this.#allowedReason(info);
-    const how = [...info.everHeld]
+    const how = info.everHeld
       .map(
         (id) =>
-          `${id}: ${info.holders.has(id) ? 'holds it' : (info.lostBy.get(id) ?? 'never had it')}`,
+          `${id}: ${info.holders.includes(id) ? 'holds it' : (lostHow(info, id) ?? 'never had it')}`,
       )
       .join(', ');
     const message = `${this.#label(ledger.key)}: committed record ${info.value} (offset ${info.offset}, committed at ${info.committedAtMs} ms) is lost (${how})${detail === undefined ? '' : `; ${detail}`}`;
@@ -557,7 +652,7 @@ export class DataChecker {
     for (const [key, records] of reads) {
       const ledger = this.ledger(key);
       for (const { offset, value } of records.values()) {
-        const info = ledger.values.get(recordId(offset, value));
+        const info = ledger.find(offset, value);
         if (info === undefined || info.committedAtMs === null) {
           this.#log.report({
             invariant: 'committed-read-stable',
@@ -577,10 +672,9 @@ export class DataChecker {
       if (key === null) continue;
       const ledger = this.ledger(key);
       // acks=0 has no offset: any offset the value was appended at.
-      const offsets =
-        entry.offset === undefined ? (ledger.offsetsOf.get(entry.value) ?? []) : [entry.offset];
+      const offsets = entry.offset === undefined ? ledger.offsetsOf(entry.value) : [entry.offset];
       const infos = offsets.flatMap((offset) => {
-        const info = ledger.values.get(recordId(offset, entry.value as string));
+        const info = ledger.find(offset, entry.value as string);
         return info === undefined ? [] : [info];
       });
       const committed = infos.filter((info) => info.committedAtMs !== null);
@@ -649,7 +743,7 @@ export class DataChecker {
     const leaderLog = finalLogs.get(key);
     if (leaderLog === undefined) {
       // Offline (no leader): the record must still be on some replica's disk.
-      if (info.holders.size === 0) this.#judgeLoss(this.ledger(key), info, invariant);
+      if (info.holders.length === 0) this.#judgeLoss(this.ledger(key), info, invariant);
       return;
     }
     if (leaderLog.values[info.offset] === info.value) return;
@@ -680,16 +774,22 @@ export class DataChecker {
             number,
           );
           if (replica === undefined) continue;
-          const records = replica.log
-            .batches()
-            .flatMap((batch) =>
-              batch.records.map((record) => [record.offset, record.key, record.value] as const),
-            );
-          this.#history.finalRead(brokerId, topic.name, number, records);
+          const batches = replica.log.batches().slice();
+          const values: (string | null)[] = [];
+          for (const batch of batches)
+            for (const record of batch.records) values.push(record.value);
+          this.#history.finalRead(brokerId, topic.name, number, () => {
+            const records: HistoryRecord[] = [];
+            for (const batch of batches)
+              for (const record of batch.records)
+                records.push([record.offset, record.key, record.value]);
+            return records;
+          });
+          this.#finalValues.set(replica, values);
           if (brokerId === state.leader) {
             leaders.set(`${topic.topicId}-${number}`, {
               broker: brokerId,
-              values: records.map((record) => record[2]),
+              values,
               highWatermark: replica.highWatermark,
             });
           }
@@ -721,7 +821,8 @@ export class DataChecker {
             topic.topicId,
             state.partition,
           );
-          const values = replica === undefined ? [] : valuesOf(replica);
+          const values =
+            replica === undefined ? [] : (this.#finalValues.get(replica) ?? valuesOf(replica));
           const committedEnd = Math.min(leaderLog.highWatermark, replica?.highWatermark ?? 0);
           for (let offset = 0; offset < committedEnd; offset++) {
             if (values[offset] !== leaderLog.values[offset]) {

@@ -38,8 +38,10 @@ export interface ProducerSpec {
   readonly topic: string;
   readonly acks: Acks;
   readonly idempotent?: boolean;
-  /** One write every this many ms. */
+  /** One write (or `burst` writes) every this many ms. */
   readonly everyMs: Ms;
+  /** Writes sent together every `everyMs` (they share batches); default 1. */
+  readonly burst?: number;
   /** How many writes (default: as many as fit until the end of the fault phase). */
   readonly count?: number;
   /** When the first write goes (default: the workload start). */
@@ -127,6 +129,10 @@ export function runKafka(spec: KafkaRunSpec): KafkaRunResult {
       : { brokerSessionTimeoutMs: spec.brokerSessionTimeoutMs }),
     trace: {
       ringCapacity: spec.trace?.ringCapacity ?? 2_000,
+      // Without a sink of the caller's, only the kinds the checkers read become objects.
+      ...(userSink === undefined
+        ? { sinkKinds: new Set([...RaftChecker.TRACE_KINDS, ...DataChecker.TRACE_KINDS]) }
+        : {}),
       sink: (event) => {
         raftChecker?.onTraceEvent(event);
         dataChecker?.onTraceEvent(event);
@@ -215,12 +221,14 @@ function addClients(spec: KafkaRunSpec, cluster: KraftCluster, history: History)
     const startMs = producerSpec.startMs ?? workloadStartMs;
     const count =
       producerSpec.count ??
-      Math.max(0, Math.floor((spec.faultPhaseMs - startMs) / producerSpec.everyMs));
+      Math.max(0, Math.floor((spec.faultPhaseMs - startMs) / producerSpec.everyMs)) *
+        (producerSpec.burst ?? 1);
     world.at(startMs, 'workload', () =>
       (world.node(id).machine as Producer).startWorkload({
         topic: producerSpec.topic,
         everyMs: producerSpec.everyMs,
         count,
+        ...(producerSpec.burst === undefined ? {} : { burst: producerSpec.burst }),
         keyPrefix: producerSpec.keyPrefix ?? `${id}-k`,
         valuePrefix: producerSpec.valuePrefix ?? id,
         ...(producerSpec.partition === undefined ? {} : { partition: producerSpec.partition }),

@@ -68,7 +68,11 @@ export function runKraft(options: KraftRunOptions): KraftRunResult {
     controllers: options.controllers,
     brokers: options.brokers,
     ...(options.bugs === undefined ? {} : { bugs: options.bugs }),
-    trace: { ringCapacity: 2_000, sink: (event) => checker?.onTraceEvent(event) },
+    trace: {
+      ringCapacity: 2_000,
+      sinkKinds: new Set(RaftChecker.TRACE_KINDS),
+      sink: (event) => checker?.onTraceEvent(event),
+    },
   });
   const { world } = cluster;
   // Controllers and brokers both host a RaftNode as `raft`.

@@ -49,6 +49,15 @@ interface HighWatermarkView {
   highWatermark: number;
 }
 
+/** What a node looked like at the last full check: all equal means its Raft state is unchanged. */
+interface NodeStamp {
+  readonly host: NodeHost<Message>;
+  status: string;
+  incarnation: number;
+  raft: RaftNode | null;
+  changes: number;
+}
+
 interface ObserverView {
   connectedSinceMs: Ms | null;
   leader: NodeId | null;
@@ -82,6 +91,11 @@ export class RaftChecker<M extends Message = RaftMessage> {
   readonly #observerViews = new Map<NodeId, ObserverView>();
   readonly #stalenessBoundMs: Ms;
   #voterDiskLost: NodeId | null = null;
+  /** Per node, its state at the last full check; and the network's topology then. */
+  #stamps: NodeStamp[] = [];
+  #topologyVersion = -1;
+  /** The earliest moment a connected observer could become too stale with nothing else moving. */
+  #staleAtMs: Ms = Number.POSITIVE_INFINITY;
 
   constructor(
     world: World<M>,
@@ -113,7 +127,10 @@ export class RaftChecker<M extends Message = RaftMessage> {
     return this.#committed.length;
   }
 
-  /** Feed every trace event here: the checker notes voters' disk losses. */
+  /** The trace kinds onTraceEvent reads. */
+  static readonly TRACE_KINDS: readonly string[] = ['node.crash'];
+
+  /** Feed every trace event here (those of TRACE_KINDS suffice): the checker notes voters' disk losses. */
   onTraceEvent(event: TraceEvent): void {
     if (
       event.kind === 'node.crash' &&
@@ -130,13 +147,62 @@ export class RaftChecker<M extends Message = RaftMessage> {
     }
   }
 
-  /** Runs every per-event check. */
+  /**
+   * Runs every per-event check, after every event. Raft state changes only where a node was entered
+   * (a message, a timer, a crash or restart), connectivity only with the topology, and staleness
+   * otherwise only with time: when none of these moved since the last full check, the checks would
+   * find what they found then, and are skipped.
+   */
   check(): void {
+    if (this.#unchanged()) return;
+    this.#checkAll();
+  }
+
+  /** True when no node, no link and no staleness deadline moved since the last full check. */
+  #unchanged(): boolean {
+    let unchanged = this.#world.network.topologyVersion === this.#topologyVersion;
+    this.#topologyVersion = this.#world.network.topologyVersion;
+    if (this.#stamps.length !== this.#voters.length + this.#observers.length) {
+      // First check, or a broker was added: stamp every node afresh.
+      this.#stamps = [...this.#voters, ...this.#observers].map((node) => {
+        const host = this.#world.node(node) as NodeHost<Message>;
+        return { host, status: '', incarnation: -1, raft: null, changes: -1 };
+      });
+    }
+    if (!this.#stampAll()) unchanged = false;
+    return unchanged && this.#world.nowMs < this.#staleAtMs;
+  }
+
+  /** Brings the nodes' stamps up to date; true when none moved. */
+  #stampAll(): boolean {
+    let unchanged = true;
+    for (const stamp of this.#stamps) {
+      const host = stamp.host;
+      const raft = this.#raftOf(host as NodeHost<M>);
+      const changes = raft?.changes ?? 0;
+      if (
+        stamp.changes !== changes ||
+        stamp.raft !== raft ||
+        stamp.status !== host.status ||
+        stamp.incarnation !== host.incarnation
+      ) {
+        stamp.changes = changes;
+        stamp.raft = raft;
+        stamp.status = host.status;
+        stamp.incarnation = host.incarnation;
+        unchanged = false;
+      }
+    }
+    return unchanged;
+  }
+
+  #checkAll(): void {
     this.#checkLeaders();
     this.#recordCommits();
     for (const node of this.#nodes) this.#checkNodeLog(node);
     this.#checkCommittedOnMajority();
     this.#checkHighWatermarks();
+    this.#staleAtMs = Number.POSITIVE_INFINITY;
     if (this.#observers.length === 0) return;
     const leader = this.#currentLeader();
     for (const observer of this.#observers) this.#checkStaleness(observer, leader);
@@ -342,11 +408,14 @@ export class RaftChecker<M extends Message = RaftMessage> {
     if (!connected || leader !== view.leader) {
       view.connectedSinceMs = connected ? this.#world.nowMs : null;
       view.leader = connected ? leader : null;
+      if (connected) this.#noteStaleAt(this.#world.nowMs, raft.highWatermark);
       return;
     }
     const nowMs = this.#world.nowMs;
     const since = view.connectedSinceMs;
-    if (since === null || nowMs - since < this.#stalenessBoundMs) return;
+    if (since === null) return;
+    this.#noteStaleAt(since, raft.highWatermark);
+    if (nowMs - since < this.#stalenessBoundMs) return;
     const cutoffMs = nowMs - this.#stalenessBoundMs;
     const required = this.#committedBefore(cutoffMs);
     if (raft.highWatermark < required) {
@@ -358,7 +427,19 @@ export class RaftChecker<M extends Message = RaftMessage> {
       });
       // Once per episode: wait for the next stretch of connectivity.
       view.connectedSinceMs = nowMs;
+      this.#noteStaleAt(nowMs, raft.highWatermark);
     }
+  }
+
+  /**
+   * An observer connected since `since` with high watermark `highWatermark` is too stale once the
+   * bound has passed both since then and since the entry at its high watermark was committed.
+   */
+  #noteStaleAt(since: Ms, highWatermark: number): void {
+    const next = this.#committed[highWatermark];
+    if (next === undefined) return;
+    const atMs = Math.max(since, next.atMs) + this.#stalenessBoundMs;
+    if (atMs < this.#staleAtMs) this.#staleAtMs = atMs;
   }
 
   /** Whether `observer` has two-way links to a majority of running voters (stops once it does). */

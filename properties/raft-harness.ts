@@ -71,6 +71,9 @@ export function runQuorum(options: QuorumRunOptions): QuorumRunResult {
     seed: options.seed,
     trace: {
       ringCapacity: 2_000,
+      ...(options.onTraceEvent === undefined
+        ? { sinkKinds: new Set(RaftChecker.TRACE_KINDS) }
+        : {}),
       sink: (event) => {
         checker?.onTraceEvent(event);
         options.onTraceEvent?.(event);

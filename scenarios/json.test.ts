@@ -404,6 +404,7 @@ function producerArbitrary(topics: readonly TopicSpec[]): fc.Arbitrary<ProducerS
         ['0', undefined],
       ),
       everyMs: fc.integer({ min: 1, max: 1_000 }),
+      burst: optional(fc.integer({ min: 1, max: 10 })),
       count: optional(fc.nat(200)),
       startMs: optional(fc.nat(30_000)),
       partitionDraw: optional(fc.nat()),

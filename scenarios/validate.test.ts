@@ -233,6 +233,11 @@ describe('validateScenario', () => {
       'producers[0].everyMs: must be ≥ 1 (got 0)',
     ],
     [
+      'burst 0',
+      { producers: [{ topic: 'orders', acks: 'all', everyMs: 10, burst: 0 }] },
+      'producers[0].burst: must be ≥ 1 (got 0)',
+    ],
+    [
       'a negative count',
       { producers: [{ topic: 'orders', acks: 'all', everyMs: 10, count: -1 }] },
       'producers[0].count: must be ≥ 0 (got -1)',

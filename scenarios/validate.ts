@@ -49,6 +49,7 @@ export const PRODUCER_FIELDS = [
   'acks',
   'idempotent',
   'everyMs',
+  'burst',
   'count',
   'startMs',
   'partition',
@@ -445,6 +446,7 @@ function checkProducer(value: unknown, path: string, context: Context): void {
   if (producer['idempotent'] !== undefined)
     booleanAt(producer['idempotent'], at(path, 'idempotent'));
   wholeAt(requireField(producer, 'everyMs', path), at(path, 'everyMs'), 1);
+  if (producer['burst'] !== undefined) wholeAt(producer['burst'], at(path, 'burst'), 1);
   if (producer['count'] !== undefined) wholeAt(producer['count'], at(path, 'count'), 0);
   if (producer['startMs'] !== undefined) wholeAt(producer['startMs'], at(path, 'startMs'), 0);
   if (producer['partition'] !== undefined) {

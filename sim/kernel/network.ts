@@ -168,6 +168,7 @@ export class Network<M extends Message> {
   #latency: LatencyDistribution;
   #chaos: ChaosOptions | null = null;
   #inFlight = 0;
+  #topologyVersion = 0;
   #messageIdNext = 0;
   #delivered = 0;
   #dropped = 0;
@@ -297,7 +298,10 @@ export class Network<M extends Message> {
     }
     if (link.held.length > 0)
       this.#scheduler.schedule(new Drain(this, link), this.#scheduler.nowMs);
-    else link.draining = false;
+    else {
+      link.draining = false;
+      this.#topologyVersion++;
+    }
   }
 
   notifyUnreachable(link: Link<M>, message: M): void {
@@ -348,6 +352,15 @@ export class Network<M extends Message> {
   /** Restores every blocked link (on new connections). Slowness and clogs stay. */
   heal(): void {
     for (const link of this.#allLinks()) link.blocked = null;
+    this.#topologyVersion++;
+  }
+
+  /**
+   * Moves whenever isBlocked, isClogged or isConnected may answer differently (a block, a heal, a
+   * clog, a release, a held queue drained): a checker caches connectivity until it moves.
+   */
+  get topologyVersion(): number {
+    return this.#topologyVersion;
   }
 
   /** True when a message from source to target would currently be blocked. */
@@ -400,6 +413,7 @@ export class Network<M extends Message> {
   /** Holds every message that arrives on source → target until `release`. */
   clog(source: NodeId, target: NodeId): void {
     this.#link(source, target).clogged = true;
+    this.#topologyVersion++;
   }
 
   clogNode(node: NodeId): void {
@@ -413,6 +427,7 @@ export class Network<M extends Message> {
   release(source: NodeId, target: NodeId): void {
     const link = this.#link(source, target);
     link.clogged = false;
+    this.#topologyVersion++;
     if (link.held.length > 0 && !link.draining) {
       link.draining = true;
       this.#scheduler.schedule(new Drain(this, link), this.#scheduler.nowMs);
@@ -490,6 +505,7 @@ export class Network<M extends Message> {
   }
 
   #block(link: Link<M>, mode: BlockMode): void {
+    this.#topologyVersion++;
     if (link.blocked === null) {
       link.breakModes[link.generation] = mode;
       link.generation++;

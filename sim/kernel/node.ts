@@ -180,6 +180,7 @@ export class NodeHost<M extends Message> implements Endpoint<M> {
   #status: NodeStatus = 'down';
   #downReason: DownReason = 'never-started';
   #incarnation = 0;
+  #activity = 0;
   #context: Context<M> | null = null;
   #machine: Machine<M> | null = null;
   readonly #deferred: Deferred<M>[] = [];
@@ -206,6 +207,15 @@ export class NodeHost<M extends Message> implements Endpoint<M> {
     this.port = network.port(id);
   }
 
+  /**
+   * How many times the node was entered: a message, a refused connection, a timer, a host event, a
+   * lifecycle change. Its machine's state changes only then, so a checker re-reads it only when
+   * this moved (and when `Scheduler.actionsFired` did: an action may call into a machine).
+   */
+  get activity(): number {
+    return this.#activity;
+  }
+
   get status(): NodeStatus {
     return this.#status;
   }
@@ -225,6 +235,7 @@ export class NodeHost<M extends Message> implements Endpoint<M> {
 
   /** Starts (or restarts) the node: a new incarnation built from the disk alone. */
   start(): void {
+    this.#activity++;
     if (this.#status !== 'down')
       throw new AssertionError(`${this.id}: start while ${this.#status}`);
     this.#incarnation++;
@@ -237,6 +248,7 @@ export class NodeHost<M extends Message> implements Endpoint<M> {
   }
 
   crash(kind: CrashKind): void {
+    this.#activity++;
     if (this.#status === 'down') throw new AssertionError(`${this.id}: crash while down`);
     this.#kill(kind);
     const lostRecords = this.disk.crash(kind);
@@ -245,6 +257,7 @@ export class NodeHost<M extends Message> implements Endpoint<M> {
 
   /** Begins a graceful shutdown through the machine's own path; a kill if it overruns stopTimeoutMs. */
   stop(): void {
+    this.#activity++;
     if (this.#status !== 'up') throw new AssertionError(`${this.id}: stop while ${this.#status}`);
     const machine = this.#machine as Machine<M>;
     this.#status = 'stopping';
@@ -259,6 +272,7 @@ export class NodeHost<M extends Message> implements Endpoint<M> {
 
   /** Freezes the node for `durationMs`: it handles nothing until then. */
   pause(durationMs: Ms): void {
+    this.#activity++;
     if (this.#status !== 'up') throw new AssertionError(`${this.id}: pause while ${this.#status}`);
     this.#status = 'paused';
     this.#trace('node.pause', { durationMs });
@@ -269,6 +283,7 @@ export class NodeHost<M extends Message> implements Endpoint<M> {
   }
 
   finishStop(): void {
+    this.#activity++;
     if (this.#status !== 'stopping')
       throw new AssertionError(`${this.id}: stopped() while ${this.#status}`);
     this.disk.flushAll();
@@ -288,6 +303,7 @@ export class NodeHost<M extends Message> implements Endpoint<M> {
   }
 
   deliver(source: NodeId, message: M): void {
+    this.#activity++;
     if (this.#mustDefer()) {
       this.#defer({ kind: 'message', source, message });
       return;
@@ -296,6 +312,7 @@ export class NodeHost<M extends Message> implements Endpoint<M> {
   }
 
   unreachable(target: NodeId, message: M): void {
+    this.#activity++;
     if (this.#status === 'down') return;
     if (this.#mustDefer()) {
       this.#defer({ kind: 'unreachable', target, message });
@@ -307,6 +324,7 @@ export class NodeHost<M extends Message> implements Endpoint<M> {
   // ---- events --------------------------------------------------------------------------------
 
   fireTimer(timer: Timer<M>): void {
+    this.#activity++;
     if (!timer.context.alive || timer.cancelled) return;
     if (this.#mustDefer()) {
       this.#defer({ kind: 'timer', timer });
@@ -317,6 +335,7 @@ export class NodeHost<M extends Message> implements Endpoint<M> {
   }
 
   hostEvent(event: HostEvent<M>): void {
+    this.#activity++;
     if (event.incarnation !== this.#incarnation || this.#status === 'down') return;
     switch (event.what) {
       case 'resume':

@@ -62,6 +62,7 @@ export class Scheduler {
   readonly trace: Trace;
   readonly #stepChecks: (() => void)[] = [];
   #eventsFired = 0;
+  #actionsFired = 0;
 
   constructor(options: SchedulerOptions = {}) {
     this.queue = new EventQueue<SimEvent>(options.pendingMax ?? 1_000_000);
@@ -90,9 +91,20 @@ export class Scheduler {
   /** Runs `action` after `delayMs` of simulated time. Cancel with `cancel(handle)`. */
   after(delayMs: Ms, label: string, action: () => void): ActionEvent {
     assertMs(delayMs, 'delayMs');
-    const event = new ActionEvent(label, action);
+    const event = new ActionEvent(label, () => {
+      this.#actionsFired++;
+      action();
+    });
     this.schedule(event, this.clock.nowMs + delayMs);
     return event;
+  }
+
+  /**
+   * Actions (`after`, `World.at`: faults, operations, calls into machines from outside) fired so
+   * far: with the nodes' `activity`, what tells a checker that nothing it reads can have changed.
+   */
+  get actionsFired(): number {
+    return this.#actionsFired;
   }
 
   cancel(event: SimEvent): void {

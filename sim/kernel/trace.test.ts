@@ -233,6 +233,33 @@ describe('Trace ring and sink', () => {
   });
 });
 
+describe('Trace sinkKinds', () => {
+  it('hands the sink only the kinds asked for, with the same hash as a full sink', () => {
+    const clock = new Clock();
+    const kept: TraceEvent[] = [];
+    const all: TraceEvent[] = [];
+    const filtered = new Trace(clock, {
+      ringCapacity: 3,
+      sinkKinds: new Set(['crash', 'net.deliver']),
+      sink: (event) => kept.push(event),
+    });
+    const full = new Trace(clock, { ringCapacity: 3, sink: (event) => all.push(event) });
+    for (let i = 0; i < 30; i++) {
+      clock.advanceTo(i);
+      for (const trace of [filtered, full]) {
+        if (i % 7 === 0) trace.emit('n1', 'crash', { i });
+        else if (i % 5 === 0) trace.emitDelivery('n2', 'n1', 'ping', i, i - 1);
+        else trace.emit('n3', 'tick', { i });
+      }
+    }
+    expect(kept).toEqual(
+      all.filter((event) => event.kind === 'crash' || event.kind === 'net.deliver'),
+    );
+    expect(kept.map((event) => event.index)).toEqual([0, 5, 7, 10, 14, 15, 20, 21, 25, 28]);
+    expect(filtered.hash).toBe(full.hash);
+  });
+});
+
 describe('traceEventToJsonLine', () => {
   it('flattens the fields beside index, atMs, node and kind', () => {
     const line = traceEventToJsonLine({

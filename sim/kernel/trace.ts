@@ -24,6 +24,11 @@ export interface TraceOptions {
   readonly ringCapacity?: number;
   /** Receives every event as it happens, for streaming export. */
   readonly sink?: TraceSink;
+  /**
+   * Only events of these kinds go to the sink (a checker's few kinds, not the whole stream: events
+   * are objects only for a sink, and building one per event costs). Default: every event.
+   */
+  readonly sinkKinds?: ReadonlySet<string>;
 }
 
 const PRIME = 0x01000193;
@@ -137,6 +142,7 @@ export class Trace {
   readonly #clock: Clock;
   readonly #ring: Ring;
   readonly #sink: TraceSink | undefined;
+  readonly #sinkKinds: ReadonlySet<string> | undefined;
   #count = 0;
   /** The ring slot of the next event (count modulo capacity, without dividing). */
   #slot = 0;
@@ -151,6 +157,7 @@ export class Trace {
     this.#clock = clock;
     this.#ring = new Ring(ringCapacity);
     this.#sink = options.sink;
+    this.#sinkKinds = options.sinkKinds;
   }
 
   /** Events recorded so far. */
@@ -228,7 +235,13 @@ export class Trace {
     this.#laneB = b ^ (b >>> 15);
     const index = this.#count++;
     if (++this.#slot === this.#ring.capacity) this.#slot = 0;
-    if (this.#sink !== undefined) this.#sink(this.#ring.event(index));
+    if (this.#sink === undefined) return;
+    if (
+      this.#sinkKinds !== undefined &&
+      !this.#sinkKinds.has(this.#ring.kind[index % this.#ring.capacity] as string)
+    )
+      return;
+    this.#sink(this.#ring.event(index));
   }
 
   /** The most recent events still in memory, oldest first. */

@@ -35,6 +35,7 @@ import { type LeaderRules, LeaderState } from './leader-state.ts';
 import {
   type DataError,
   type DataMessage,
+  type DivergingEpoch,
   type FetchPartition,
   type FetchPartitionResponse,
   type FetchRequest,
@@ -891,50 +892,35 @@ export class ReplicaManager {
     bytesLeft: number,
   ): FetchPartitionResponse {
     const replica = this.replica(fetch.topicId, fetch.partition);
-    const base = {
-      topicId: fetch.topicId,
-      partition: fetch.partition,
-      highWatermark: -1,
-      logStartOffset: -1,
-      logEndOffset: -1,
-      leaderEpoch: -1,
-      divergingEpoch: null,
-      batches: [],
-    };
-    if (replica === undefined) return { ...base, error: 'UNKNOWN_TOPIC_OR_PARTITION' };
+    if (replica === undefined) return fetchError(fetch, 'UNKNOWN_TOPIC_OR_PARTITION', -1);
     const fencing = fetch.currentLeaderEpoch >= 0;
     if (fencing && fetch.currentLeaderEpoch < replica.leaderEpoch)
-      return { ...base, error: 'FENCED_LEADER_EPOCH', leaderEpoch: replica.leaderEpoch };
+      return fetchError(fetch, 'FENCED_LEADER_EPOCH', replica.leaderEpoch);
     if (fencing && fetch.currentLeaderEpoch > replica.leaderEpoch)
-      return { ...base, error: 'UNKNOWN_LEADER_EPOCH', leaderEpoch: replica.leaderEpoch };
+      return fetchError(fetch, 'UNKNOWN_LEADER_EPOCH', replica.leaderEpoch);
     if (replica.role !== 'leader' || replica.leaderState === null)
-      return { ...base, error: 'NOT_LEADER_OR_FOLLOWER', leaderEpoch: replica.leaderEpoch };
+      return fetchError(fetch, 'NOT_LEADER_OR_FOLLOWER', replica.leaderEpoch);
     const log = replica.log;
-    const answer = {
-      ...base,
-      highWatermark: replica.highWatermark,
-      logStartOffset: log.logStartOffset,
-      logEndOffset: log.logEndOffset,
-      leaderEpoch: replica.leaderEpoch,
-    };
     // The divergence check (Kafka 2.7+, KIP-595 style): does the fetcher's last epoch end where it thinks?
     if (fetch.lastFetchedEpoch !== UNDEFINED_EPOCH) {
       const end = log.endOffsetForEpoch(fetch.lastFetchedEpoch);
       if (end.epoch < fetch.lastFetchedEpoch || end.endOffset < fetch.fetchOffset) {
-        return {
-          ...answer,
-          error: 'NONE',
-          divergingEpoch: { epoch: end.epoch, endOffset: end.endOffset },
-        };
+        return fetchAnswer(fetch, replica, 'NONE', NO_BATCHES, {
+          epoch: end.epoch,
+          endOffset: end.endOffset,
+        });
       }
     }
     if (fetch.fetchOffset > log.logEndOffset || fetch.fetchOffset < log.logStartOffset)
-      return { ...answer, error: 'OFFSET_OUT_OF_RANGE' };
+      return fetchAnswer(fetch, replica, 'OFFSET_OUT_OF_RANGE', NO_BATCHES, null);
     const isFollower = request.replicaId !== null;
     if (isFollower) this.#recordFollowerFetch(replica, request, fetch);
-    let batches = bytesLeft > 0 ? log.read(fetch.fetchOffset, bytesLeft) : [];
+    // Nothing past the fetch offset: no read (the common case of a caught-up long poll).
+    if (bytesLeft <= 0 || fetch.fetchOffset === log.logEndOffset)
+      return fetchAnswer(fetch, replica, 'NONE', NO_BATCHES, null);
+    let batches = log.read(fetch.fetchOffset, bytesLeft);
     if (!isFollower) batches = batches.filter((batch) => batch.lastOffset < replica.highWatermark);
-    return { ...answer, highWatermark: replica.highWatermark, error: 'NONE', batches };
+    return fetchAnswer(fetch, replica, 'NONE', batches, null);
   }
 
   #recordFollowerFetch(replica: Replica, request: FetchRequest, fetch: FetchPartition): void {
@@ -1201,4 +1187,46 @@ export class ReplicaManager {
     };
     this.#context.setTimer(everyMs, label, tick);
   }
+}
+
+const NO_BATCHES: readonly RecordBatch[] = Object.freeze([]);
+
+/** A fetch answer with an error and no log state (every answer has the same shape). */
+function fetchError(
+  fetch: FetchPartition,
+  error: DataError,
+  leaderEpoch: number,
+): FetchPartitionResponse {
+  return {
+    topicId: fetch.topicId,
+    partition: fetch.partition,
+    highWatermark: -1,
+    logStartOffset: -1,
+    logEndOffset: -1,
+    leaderEpoch,
+    divergingEpoch: null,
+    batches: NO_BATCHES,
+    error,
+  };
+}
+
+/** A leader's fetch answer, with its log's state as it is now. */
+function fetchAnswer(
+  fetch: FetchPartition,
+  replica: Replica,
+  error: DataError,
+  batches: readonly RecordBatch[],
+  divergingEpoch: DivergingEpoch | null,
+): FetchPartitionResponse {
+  return {
+    topicId: fetch.topicId,
+    partition: fetch.partition,
+    highWatermark: replica.highWatermark,
+    logStartOffset: replica.log.logStartOffset,
+    logEndOffset: replica.log.logEndOffset,
+    leaderEpoch: replica.leaderEpoch,
+    divergingEpoch,
+    batches,
+    error,
+  };
 }

@@ -77,6 +77,25 @@ describe('History', () => {
     });
   });
 
+  it('a final read given as a function reads and serializes as the list, built once', () => {
+    const eager = new History(() => 7);
+    const lazy = new History(() => 7);
+    const records = [
+      [0, 'k1', 'v0'],
+      [1, null, 'v1'],
+    ] as const;
+    let built = 0;
+    eager.finalRead('b1', 't', 0, records);
+    lazy.finalRead('b1', 't', 0, () => {
+      built++;
+      return records;
+    });
+    expect(built).toBe(0);
+    expect(lazy.toJsonLines()).toBe(eager.toJsonLines());
+    expect(lazy.entries[0]?.records).toEqual(records);
+    expect(built).toBe(1);
+  });
+
   it('names its bound when a run records too much', () => {
     const history = new History(() => 0, 2);
     history.invoke('p', 'poll', { topic: 't', partition: 0 });

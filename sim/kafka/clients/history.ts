@@ -23,15 +23,15 @@ export interface HistoryEntry {
   readonly process: string;
   readonly type: OperationType;
   readonly f: OperationFunction;
-  readonly acks?: Acks;
+  readonly acks?: Acks | undefined;
   readonly topic: string;
   readonly partition: number;
-  readonly key?: string | null;
-  readonly value?: string | null;
-  readonly offset?: number;
-  readonly error?: string;
-  readonly records?: readonly HistoryRecord[];
-  readonly replica?: string;
+  readonly key?: string | null | undefined;
+  readonly value?: string | null | undefined;
+  readonly offset?: number | undefined;
+  readonly error?: string | undefined;
+  readonly records?: readonly HistoryRecord[] | undefined;
+  readonly replica?: string | undefined;
 }
 
 type Fields = Omit<HistoryEntry, 'index' | 'atMs' | 'process' | 'type' | 'f'>;
@@ -98,14 +98,44 @@ export class History {
     this.#complete(operationId, 'info', { ...fields, error });
   }
 
-  /** One replica's whole partition after healing (closes the history). */
+  /**
+   * One replica's whole partition after healing (closes the history). `records` may be a function:
+   * the list is then built when first read (most runs never read it: tens of thousands of records
+   * per replica).
+   */
   finalRead(
     replica: string,
     topic: string,
     partition: number,
-    records: readonly HistoryRecord[],
+    records: readonly HistoryRecord[] | (() => readonly HistoryRecord[]),
   ): void {
-    this.#push('final-reader', 'ok', 'final-read', { topic, partition, replica, records });
+    if (typeof records !== 'function') {
+      this.#push('final-reader', 'ok', 'final-read', { topic, partition, replica, records });
+      return;
+    }
+    this.#checkBound();
+    let built: readonly HistoryRecord[] | null = null;
+    // The same keys in the same order as every other entry; `records` an enumerable getter, so
+    // JSON.stringify writes it in its place.
+    this.#entries.push({
+      index: this.#entries.length,
+      atMs: this.#nowMs(),
+      process: 'final-reader',
+      type: 'ok',
+      f: 'final-read',
+      acks: undefined,
+      topic,
+      partition,
+      key: undefined,
+      value: undefined,
+      offset: undefined,
+      error: undefined,
+      get records(): readonly HistoryRecord[] {
+        built ??= records();
+        return built;
+      },
+      replica,
+    });
   }
 
   /** JSON Lines, one operation a line, keys in a fixed order. */
@@ -127,29 +157,41 @@ export class History {
   ): void {
     const operation = this.#operation(operationId);
     this.#open.delete(operationId);
-    this.#push(operation.process, type, operation.f, { ...operation.fields, ...fields });
+    this.#push(operation.process, type, operation.f, operation.fields, fields);
   }
 
-  #push(process: string, type: OperationType, f: OperationFunction, fields: Fields): void {
+  #checkBound(): void {
     if (this.#entries.length >= this.#entriesMax) {
       throw new AssertionError(`history: bound entriesMax = ${this.#entriesMax} exceeded`);
     }
-    const { acks, topic, partition, key, value, offset, error, records, replica } = fields;
+  }
+
+  /** Records an entry: `fields`, with `update`'s defined fields over them (a completion's). */
+  #push(
+    process: string,
+    type: OperationType,
+    f: OperationFunction,
+    fields: Fields,
+    update?: Partial<Fields>,
+  ): void {
+    this.#checkBound();
+    // One shape for every entry (absent fields undefined, which JSON leaves out): cheaper to build
+    // and to scan than objects whose fields depend on the operation.
     const entry: HistoryEntry = {
       index: this.#entries.length,
       atMs: this.#nowMs(),
       process,
       type,
       f,
-      ...(acks === undefined ? {} : { acks }),
-      topic,
-      partition,
-      ...(key === undefined ? {} : { key }),
-      ...(value === undefined ? {} : { value }),
-      ...(offset === undefined ? {} : { offset }),
-      ...(error === undefined ? {} : { error }),
-      ...(records === undefined ? {} : { records }),
-      ...(replica === undefined ? {} : { replica }),
+      acks: update?.acks ?? fields.acks,
+      topic: update?.topic ?? fields.topic,
+      partition: update?.partition ?? fields.partition,
+      key: update?.key !== undefined ? update.key : fields.key,
+      value: update?.value !== undefined ? update.value : fields.value,
+      offset: update?.offset ?? fields.offset,
+      error: update?.error ?? fields.error,
+      records: update?.records ?? fields.records,
+      replica: update?.replica ?? fields.replica,
     };
     this.#entries.push(entry);
   }

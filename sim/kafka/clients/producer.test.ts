@@ -391,8 +391,11 @@ describe('Producer', () => {
     const entry = completion(history, 'second');
     expect(entry.type).toBe('ok');
     expect(entry.atMs).toBe(sentAtMs);
-    expect(entry).not.toHaveProperty('offset');
-    expect(completion(history, 'first')).not.toHaveProperty('offset');
+    expect(entry.offset).toBeUndefined();
+    expect(completion(history, 'first').offset).toBeUndefined();
+    expect(JSON.parse(history.toJsonLines().split('\n')[entry.index] as string)).not.toHaveProperty(
+      'offset',
+    );
     world.runFor(100);
     expect(cluster.values('t', 0)).toEqual(['first', 'second']);
     expect(cluster.produces.every(({ request }) => request.acks === '0')).toBe(true);
@@ -618,6 +621,30 @@ describe('Producer', () => {
     expect(() =>
       producer().startWorkload({ topic: 't', everyMs: 1, count: 1, valuePrefix: 'p1' }),
     ).toThrow(/already used/);
+  });
+
+  it('sends a burst workload together: one batch per partition per burst', () => {
+    const { world, history, cluster, producer } = setup({}, [['t', 2]]);
+    producer().startWorkload({ topic: 't', everyMs: 100, burst: 4, count: 10, valuePrefix: 'p' });
+    world.runFor(1_000);
+    const invokes = history.entries.filter((entry) => entry.type === 'invoke');
+    expect(invokes.map((entry) => [entry.atMs, entry.value])).toEqual([
+      ...[0, 1, 2, 3].map((i) => [0, `p-${i}`]),
+      ...[4, 5, 6, 7].map((i) => [100, `p-${i}`]),
+      ...[8, 9].map((i) => [200, `p-${i}`]),
+    ]);
+    // Each burst's records went out as one batch per partition, not one request per record.
+    const perBurst = [0, 100, 200].map((atMs) =>
+      cluster.produces
+        .filter((p) => p.atMs >= atMs && p.atMs < atMs + 100)
+        .map(({ request }) => request.records.length),
+    );
+    for (const sizes of perBurst) expect(sizes.length).toBeLessThanOrEqual(2);
+    expect(perBurst.map((sizes) => sizes.reduce((a, b) => a + b, 0))).toEqual([4, 4, 2]);
+    expect(producer().pendingCount).toBe(0);
+    expect(() =>
+      producer().startWorkload({ topic: 't', everyMs: 1, count: 1, burst: 0, valuePrefix: 'q' }),
+    ).toThrow(/burst/);
   });
 
   it('every send completes exactly once, never as fail when an attempt wrote it', () => {

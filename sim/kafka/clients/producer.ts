@@ -23,7 +23,7 @@
 // broker answers OUT_OF_ORDER_SEQUENCE_NUMBER); a batch that may have been written keeps its
 // numbers, so its retries still deduplicate.
 
-import { assert, BoundExceededError } from '../../kernel/assert.ts';
+import { AssertionError, assert, BoundExceededError } from '../../kernel/assert.ts';
 import type { Machine, NodeContext, TimerHandle } from '../../kernel/node.ts';
 import type { Ms } from '../../kernel/time.ts';
 import {
@@ -240,7 +240,8 @@ export function toPositive(value: number): number {
 
 /** The default partitioner's choice for a keyed record. */
 export function partitionForKey(key: string, partitionCount: number): number {
-  assert(partitionCount > 0, `partitionCount must be > 0 (got ${partitionCount})`);
+  if (partitionCount <= 0)
+    throw new AssertionError(`partitionCount must be > 0 (got ${partitionCount})`);
   return toPositive(murmur2(utf8Bytes(key))) % partitionCount;
 }
 
@@ -272,11 +273,17 @@ export type SendResult =
 
 export type SendCallback = (result: SendResult) => void;
 
-/** A built-in workload: `count` sends, one every `everyMs`. */
+/**
+ * A built-in workload: `count` sends, `burst` at a time every `everyMs`. The records of a burst are
+ * appended together before the producer sends anything, as an application's tight send() loop fills
+ * Kafka's record accumulator before the sender thread wakes: they share batches.
+ */
 export interface ProducerWorkload {
   readonly topic: string;
   readonly everyMs: Ms;
   readonly count: number;
+  /** Records sent together each `everyMs`; default 1. */
+  readonly burst?: number;
   /** Values are `${valuePrefix}-${i}`, unique within the run; default the process name. */
   readonly valuePrefix?: string;
   /** Keys are `${keyPrefix}-${i}` (or `-${i % keyCount}`); null: no keys. Default 'key'. */
@@ -390,6 +397,8 @@ export class Producer implements Machine<ClusterMessage> {
   readonly #workloads: RunningWorkload[] = [];
   readonly #valuePrefixes = new Set<string>();
   #requestIdNext = 0;
+  /** A workload's burst is being appended: send() leaves dispatching to the burst's end. */
+  #inBurst = false;
   #expiryTimer: TimerHandle | null = null;
   #expiryAtMs: Ms = 0;
   /** The most recent producer id, for partitions that start numbering (null: none yet). */
@@ -486,14 +495,15 @@ export class Producer implements Machine<ClusterMessage> {
     this.#unrouted.push(pending);
     this.#metadata.want([record.topic]);
     this.#route();
-    this.#dispatch();
+    if (!this.#inBurst) this.#dispatch();
     return operationId;
   }
 
-  /** Starts a built-in workload of `count` sends, one every `everyMs`. */
+  /** Starts a built-in workload of `count` sends, `burst` at a time every `everyMs`. */
   startWorkload(spec: ProducerWorkload): void {
     requireInteger('workload count', spec.count, 0);
     requireMs('workload everyMs', spec.everyMs);
+    if (spec.burst !== undefined) requireInteger('workload burst', spec.burst, 1);
     if (spec.keyCount !== undefined) requireInteger('workload keyCount', spec.keyCount, 1);
     const valuePrefix = spec.valuePrefix ?? this.config.process;
     if (this.#valuePrefixes.has(valuePrefix))
@@ -586,7 +596,8 @@ export class Producer implements Machine<ClusterMessage> {
   /** Kafka's default partitioner: murmur2 of the key; round robin over available partitions without one. */
   #choosePartition(record: PendingRecord): number {
     const topic = this.#metadata.topic(record.topic);
-    assert(topic !== undefined, `choosePartition: topic ${record.topic} unknown`);
+    if (topic === undefined)
+      throw new AssertionError(`choosePartition: topic ${record.topic} unknown`);
     if (record.key !== null) return partitionForKey(record.key, topic.partitions.length);
     const next = this.#roundRobin.get(record.topic) ?? 0;
     this.#roundRobin.set(record.topic, (next + 1) | 0);
@@ -718,7 +729,7 @@ export class Producer implements Machine<ClusterMessage> {
   }
 
   #sendBatch(batch: Batch, leader: BrokerId): void {
-    assert(batch.state === 'ready', `sendBatch: batch is ${batch.state}`);
+    if (batch.state !== 'ready') throw new AssertionError(`sendBatch: batch is ${batch.state}`);
     const queue = batch.queue;
     const requestId = this.#requestIdNext++;
     const request: ProduceRequest = {
@@ -764,10 +775,10 @@ export class Producer implements Machine<ClusterMessage> {
     const request = this.#requests.get(response.requestId);
     if (request === undefined) return; // timed out or expired already: a late answer
     const batch = request.batch;
-    assert(
-      response.topic === batch.queue.topic && response.partition === batch.queue.partition,
-      `produce response ${response.requestId} from ${source} names ${response.topic}-${response.partition}, the request ${batch.queue.topic}-${batch.queue.partition}`,
-    );
+    if (!(response.topic === batch.queue.topic && response.partition === batch.queue.partition))
+      throw new AssertionError(
+        `produce response ${response.requestId} from ${source} names ${response.topic}-${response.partition}, the request ${batch.queue.topic}-${batch.queue.partition}`,
+      );
     this.#endRequest(request);
     const error = response.error;
     if (error === 'NONE') {
@@ -796,7 +807,8 @@ export class Producer implements Machine<ClusterMessage> {
   }
 
   #acked(batch: Batch, response: ProduceResponse): void {
-    assert(response.baseOffset >= 0, `produce ok with baseOffset ${response.baseOffset}`);
+    if (response.baseOffset < 0)
+      throw new AssertionError(`produce ok with baseOffset ${response.baseOffset}`);
     this.#removeBatch(batch);
     this.#context.trace('producer.ack', {
       topic: batch.queue.topic,
@@ -837,7 +849,8 @@ export class Producer implements Machine<ClusterMessage> {
     this.#requests.delete(request.requestId);
     this.#context.cancelTimer(request.timer);
     const count = this.inFlightTo(request.target);
-    assert(count > 0, `in-flight count to ${request.target} would go below 0`);
+    if (count <= 0)
+      throw new AssertionError(`in-flight count to ${request.target} would go below 0`);
     if (count === 1) this.#inFlightByBroker.delete(request.target);
     else this.#inFlightByBroker.set(request.target, count - 1);
     request.batch.request = null;
@@ -962,7 +975,7 @@ export class Producer implements Machine<ClusterMessage> {
     outcome: { type: 'ok'; offset: number | null } | { type: 'fail'; error: string },
   ): void {
     const present = this.#pending.delete(record.operationId);
-    assert(present, `record ${record.operationId} completed twice`);
+    if (!present) throw new AssertionError(`record ${record.operationId} completed twice`);
     const { topic, partition } = record;
     let result: SendResult;
     if (outcome.type === 'ok') {
@@ -1056,7 +1069,8 @@ export class Producer implements Machine<ClusterMessage> {
     }
     this.#context.cancelTimer(inFlight.timer);
     this.#initInFlight = null;
-    assert(response.producerId >= 0, `InitProducerId ok with producerId ${response.producerId}`);
+    if (response.producerId < 0)
+      throw new AssertionError(`InitProducerId ok with producerId ${response.producerId}`);
     this.#producerId = response.producerId;
     this.#context.trace('producer.producer-id', { producerId: response.producerId });
     for (const queue of this.#queues.values()) {
@@ -1090,7 +1104,14 @@ export class Producer implements Machine<ClusterMessage> {
     if (workload.sent >= workload.spec.count || this.#closed) return;
     workload.timer = this.#context.setTimer(delayMs, 'producer.workload', () => {
       workload.timer = null;
-      this.#workloadSend(workload);
+      const burst = Math.min(workload.spec.burst ?? 1, workload.spec.count - workload.sent);
+      this.#inBurst = true;
+      try {
+        for (let i = 0; i < burst && !this.#closed; i++) this.#workloadSend(workload);
+      } finally {
+        this.#inBurst = false;
+      }
+      this.#dispatch();
       this.#scheduleWorkload(workload, workload.spec.everyMs);
     });
   }

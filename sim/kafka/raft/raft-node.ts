@@ -150,6 +150,7 @@ export class RaftNode {
   /** When a follower last heard from its leader (a pre-vote is refused within the fetch timeout). */
   #lastLeaderContactMs: Ms = Number.NEGATIVE_INFINITY;
   #observerTargetIndex = 0;
+  #changes = 0;
 
   constructor(host: RaftHost, config: RaftConfig, bugs: Bugs, listener: RaftListener = {}) {
     if (config.voters.length === 0) throw new AssertionError('a quorum needs at least one voter');
@@ -202,10 +203,19 @@ export class RaftNode {
     return Math.floor(this.config.voters.length / 2) + 1;
   }
 
+  /**
+   * How many times the node was entered (a message, a refused connection, a timer, an append, start
+   * or shutdown): its state changes only then, so a checker re-reads it only when this moved.
+   */
+  get changes(): number {
+    return this.#changes;
+  }
+
   // ---- lifecycle -----------------------------------------------------------------------------
 
   /** Starts from the persisted state: a restarted leader does not resume leading. */
   start(): void {
+    this.#changes++;
     if (!this.isVoter) {
       this.#becomeObserver();
       return;
@@ -220,6 +230,7 @@ export class RaftNode {
 
   /** Graceful shutdown: a leader hands over with EndQuorumEpoch (KIP-595). */
   shutdown(): void {
+    this.#changes++;
     if (this.#role !== 'leader') return;
     const successors = this.config.voters
       .filter((voter) => voter !== this.host.nodeId)
@@ -240,6 +251,7 @@ export class RaftNode {
 
   /** Appends a record as leader; returns its offset, or null when not the leader. */
   appendRecord(id: string, record: unknown, sizeBytes = 100): number | null {
+    this.#changes++;
     if (this.#role !== 'leader') return null;
     return this.#appendAsLeader({ type: 'record', id, record }, sizeBytes);
   }
@@ -247,6 +259,7 @@ export class RaftNode {
   // ---- messages ------------------------------------------------------------------------------
 
   handle(source: NodeId, message: RaftMessage): void {
+    this.#changes++;
     switch (message.kind) {
       case 'raft.vote':
         this.#onVote(source, message);
@@ -275,6 +288,7 @@ export class RaftNode {
 
   /** The connection to `target` was refused: a fetcher tries elsewhere, a candidate asks again. */
   unreachable(target: NodeId, message: RaftMessage): void {
+    this.#changes++;
     if (message.kind === 'raft.vote') {
       this.#retryVote(target, message);
       return;
@@ -283,6 +297,13 @@ export class RaftNode {
     this.#fetchInFlight = null;
     if (this.#role === 'observer' && target === this.#leaderId) this.#leaderId = null;
     this.#scheduleFetch(this.config.retryBackoffMs);
+  }
+
+  #setTimer(delayMs: Ms, label: string, fire: () => void): TimerHandle {
+    return this.host.setTimer(delayMs, label, () => {
+      this.#changes++;
+      fire();
+    });
   }
 
   // ---- votes ---------------------------------------------------------------------------------
@@ -433,7 +454,7 @@ export class RaftNode {
     }
     // Nothing new: hold the fetch (long poll) until there is, or the wait runs out.
     this.#unpark(source);
-    const timer = this.host.setTimer(this.config.fetchMaxWaitMs, 'raft.fetch-wait', () => {
+    const timer = this.#setTimer(this.config.fetchMaxWaitMs, 'raft.fetch-wait', () => {
       const parked = this.#parked.get(source);
       if (parked === undefined || parked.request !== request) return;
       this.#parked.delete(source);
@@ -522,10 +543,8 @@ export class RaftNode {
       this.#becomeUnattached(this.#epoch, this.#votedId);
       return;
     }
-    this.#checkQuorumTimer = this.host.setTimer(
-      this.#checkQuorumEveryMs(),
-      'raft.check-quorum',
-      () => this.#checkQuorum(),
+    this.#checkQuorumTimer = this.#setTimer(this.#checkQuorumEveryMs(), 'raft.check-quorum', () =>
+      this.#checkQuorum(),
     );
   }
 
@@ -540,7 +559,7 @@ export class RaftNode {
       };
       this.host.send(voter, request, 32);
     }
-    this.#beginQuorumTimer = this.host.setTimer(
+    this.#beginQuorumTimer = this.#setTimer(
       this.config.requestTimeoutMs,
       'raft.begin-quorum-epoch',
       () => this.#sendBeginQuorumEpoch(),
@@ -551,7 +570,7 @@ export class RaftNode {
 
   #scheduleFetch(delayMs: Ms): void {
     if (this.#requestTimer !== null) this.host.cancelTimer(this.#requestTimer);
-    this.#requestTimer = this.host.setTimer(delayMs, 'raft.fetch', () => {
+    this.#requestTimer = this.#setTimer(delayMs, 'raft.fetch', () => {
       this.#requestTimer = null;
       this.#sendFetch();
     });
@@ -589,17 +608,13 @@ export class RaftNode {
 
   #scheduleRetry(fetchId: number, target: NodeId): void {
     if (this.#requestTimer !== null) this.host.cancelTimer(this.#requestTimer);
-    this.#requestTimer = this.host.setTimer(
-      this.config.requestTimeoutMs,
-      'raft.fetch-timeout',
-      () => {
-        this.#requestTimer = null;
-        if (this.#fetchInFlight !== fetchId) return;
-        this.#fetchInFlight = null;
-        if (this.#role === 'observer' && target === this.#leaderId) this.#leaderId = null;
-        this.#sendFetch();
-      },
-    );
+    this.#requestTimer = this.#setTimer(this.config.requestTimeoutMs, 'raft.fetch-timeout', () => {
+      this.#requestTimer = null;
+      if (this.#fetchInFlight !== fetchId) return;
+      this.#fetchInFlight = null;
+      if (this.#role === 'observer' && target === this.#leaderId) this.#leaderId = null;
+      this.#sendFetch();
+    });
   }
 
   #onFetchResponse(source: NodeId, response: FetchResponse): void {
@@ -742,10 +757,8 @@ export class RaftNode {
     // The leader's first act in a new epoch is an entry of that epoch.
     this.#appendAsLeader({ type: 'leader-change', leaderId: this.host.nodeId }, 32);
     this.#sendBeginQuorumEpoch();
-    this.#checkQuorumTimer = this.host.setTimer(
-      this.#checkQuorumEveryMs(),
-      'raft.check-quorum',
-      () => this.#checkQuorum(),
+    this.#checkQuorumTimer = this.#setTimer(this.#checkQuorumEveryMs(), 'raft.check-quorum', () =>
+      this.#checkQuorum(),
     );
     this.#listener.onBecomeLeader?.(this.#epoch, this.#epochStartOffset);
   }
@@ -815,7 +828,7 @@ export class RaftNode {
   #setVoteTimer(voter: NodeId, delayMs: Ms, request: VoteRequest): void {
     const previous = this.#voteTimers.get(voter);
     if (previous !== undefined) this.host.cancelTimer(previous);
-    const timer = this.host.setTimer(delayMs, 'raft.vote-retry', () => {
+    const timer = this.#setTimer(delayMs, 'raft.vote-retry', () => {
       this.#voteTimers.delete(voter);
       if (this.#awaitsVote(voter, request)) this.#sendVote(voter, request);
     });
@@ -849,7 +862,7 @@ export class RaftNode {
 
   #setElectionTimer(delayMs: Ms): void {
     if (this.#electionTimer !== null) this.host.cancelTimer(this.#electionTimer);
-    this.#electionTimer = this.host.setTimer(delayMs, 'raft.election-timeout', () => {
+    this.#electionTimer = this.#setTimer(delayMs, 'raft.election-timeout', () => {
       this.#electionTimer = null;
       if (
         this.#role === 'unattached' ||
@@ -863,7 +876,7 @@ export class RaftNode {
 
   #resetFetchTimer(): void {
     if (this.#fetchTimer !== null) this.host.cancelTimer(this.#fetchTimer);
-    this.#fetchTimer = this.host.setTimer(
+    this.#fetchTimer = this.#setTimer(
       this.config.fetchTimeoutMs,
       'raft.fetch-timeout-leader',
       () => {

@@ -146,7 +146,8 @@ export class PartitionLog {
 
   /** Appends `records` as one batch at the LEO, stamped with `leaderEpoch`; returns the batch. */
   appendAsLeader(records: readonly RecordInput[], leaderEpoch: number, nowMs: Ms): RecordBatch {
-    assert(records.length > 0, `${this.partition}: appendAsLeader with no records`);
+    if (records.length === 0)
+      throw new AssertionError(`${this.partition}: appendAsLeader with no records`);
     assertMs(nowMs, 'nowMs');
     const baseOffset = this.logEndOffset;
     const batch: RecordBatch = {
@@ -178,10 +179,8 @@ export class PartitionLog {
    * answers OFFSET_OUT_OF_RANGE before reading.
    */
   read(fetchOffset: number, maxBytes: number): RecordBatch[] {
-    assert(
-      Number.isSafeInteger(maxBytes) && maxBytes >= 0,
-      `maxBytes must be a non-negative integer (got ${maxBytes})`,
-    );
+    if (!(Number.isSafeInteger(maxBytes) && maxBytes >= 0))
+      throw new AssertionError(`maxBytes must be a non-negative integer (got ${maxBytes})`);
     this.#assertOffsetInRange(fetchOffset, 'read');
     const batches: RecordBatch[] = [];
     let bytes = 0;
@@ -210,7 +209,8 @@ export class PartitionLog {
     this.#file.truncate(index);
     this.truncations++;
     const logEndOffset = this.logEndOffset;
-    assert(logEndOffset <= offset, `${this.partition}: truncated LEO ${logEndOffset} > ${offset}`);
+    if (logEndOffset > offset)
+      throw new AssertionError(`${this.partition}: truncated LEO ${logEndOffset} > ${offset}`);
     if (this.#truncateEpochsFromEnd(logEndOffset)) this.#writeCheckpoint('durably');
   }
 
@@ -227,10 +227,8 @@ export class PartitionLog {
    * With `kip101Lookup` the answer keeps the requested epoch (KAFKA-6361).
    */
   endOffsetForEpoch(epoch: number): EpochEndOffset {
-    assert(
-      Number.isSafeInteger(epoch) && epoch >= UNDEFINED_EPOCH,
-      `epoch must be an integer ≥ ${UNDEFINED_EPOCH} (got ${epoch})`,
-    );
+    if (!(Number.isSafeInteger(epoch) && epoch >= UNDEFINED_EPOCH))
+      throw new AssertionError(`epoch must be an integer ≥ ${UNDEFINED_EPOCH} (got ${epoch})`);
     if (epoch === UNDEFINED_EPOCH) return UNDEFINED_END;
     const higher = this.#indexOfFirstEpochAbove(epoch);
     if (higher === 0) return UNDEFINED_END;
@@ -275,14 +273,14 @@ export class PartitionLog {
     let lastEpoch = UNDEFINED_EPOCH;
     for (const batch of this.#file.records()) {
       this.#assertBatchWellFormed(batch);
-      assert(
-        batch.baseOffset === expectedOffset,
-        `${this.partition}: recovered batch at ${batch.baseOffset}, expected ${expectedOffset}`,
-      );
-      assert(
-        batch.leaderEpoch >= lastEpoch || this.#kip101Lookup,
-        `${this.partition}: recovered epoch ${batch.leaderEpoch} after epoch ${lastEpoch}`,
-      );
+      if (batch.baseOffset !== expectedOffset)
+        throw new AssertionError(
+          `${this.partition}: recovered batch at ${batch.baseOffset}, expected ${expectedOffset}`,
+        );
+      if (!(batch.leaderEpoch >= lastEpoch || this.#kip101Lookup))
+        throw new AssertionError(
+          `${this.partition}: recovered epoch ${batch.leaderEpoch} after epoch ${lastEpoch}`,
+        );
       expectedOffset = batch.lastOffset + 1;
       lastEpoch = Math.max(lastEpoch, batch.leaderEpoch);
     }
@@ -344,41 +342,39 @@ export class PartitionLog {
   }
 
   #assertBatchWellFormed(batch: RecordBatch): void {
-    const where = `${this.partition}: batch at ${batch.baseOffset}`;
-    assert(
-      Number.isSafeInteger(batch.baseOffset) && batch.baseOffset >= 0,
-      `${where}: bad base offset`,
-    );
-    assert(batch.records.length > 0, `${where}: no records`);
-    assert(
-      batch.lastOffset === batch.baseOffset + batch.records.length - 1,
-      `${where}: last offset ${batch.lastOffset} does not match ${batch.records.length} records`,
-    );
-    batch.records.forEach((record, index) => {
-      assert(
-        record.offset === batch.baseOffset + index,
-        `${where}: record ${index} has offset ${record.offset}`,
+    if (!(Number.isSafeInteger(batch.baseOffset) && batch.baseOffset >= 0))
+      throw new AssertionError(`${this.partition}: batch at ${batch.baseOffset}: bad base offset`);
+    if (batch.records.length === 0)
+      throw new AssertionError(`${this.partition}: batch at ${batch.baseOffset}: no records`);
+    if (batch.lastOffset !== batch.baseOffset + batch.records.length - 1)
+      throw new AssertionError(
+        `${this.partition}: batch at ${batch.baseOffset}: last offset ${batch.lastOffset} does not match ${batch.records.length} records`,
       );
-    });
-    assert(
-      Number.isSafeInteger(batch.leaderEpoch) && batch.leaderEpoch >= 0,
-      `${where}: bad leader epoch ${batch.leaderEpoch}`,
-    );
-    assert(
-      Number.isSafeInteger(batch.sizeBytes) && batch.sizeBytes >= 0,
-      `${where}: bad size ${batch.sizeBytes}`,
-    );
+    for (let index = 0; index < batch.records.length; index++) {
+      const record = batch.records[index] as LogRecord;
+      if (record.offset !== batch.baseOffset + index)
+        throw new AssertionError(
+          `${this.partition}: batch at ${batch.baseOffset}: record ${index} has offset ${record.offset}`,
+        );
+    }
+    if (!(Number.isSafeInteger(batch.leaderEpoch) && batch.leaderEpoch >= 0))
+      throw new AssertionError(
+        `${this.partition}: batch at ${batch.baseOffset}: bad leader epoch ${batch.leaderEpoch}`,
+      );
+    if (!(Number.isSafeInteger(batch.sizeBytes) && batch.sizeBytes >= 0))
+      throw new AssertionError(
+        `${this.partition}: batch at ${batch.baseOffset}: bad size ${batch.sizeBytes}`,
+      );
   }
 
   #assertEpochsIncreasing(): void {
     for (let index = 1; index < this.#epochs.length; index++) {
       const previous = this.#epochs[index - 1] as EpochEntry;
       const entry = this.#epochs[index] as EpochEntry;
-      assert(entry.epoch > previous.epoch, `${this.partition}: epoch cache epochs not increasing`);
-      assert(
-        entry.startOffset > previous.startOffset,
-        `${this.partition}: epoch cache start offsets not increasing`,
-      );
+      if (entry.epoch <= previous.epoch)
+        throw new AssertionError(`${this.partition}: epoch cache epochs not increasing`);
+      if (entry.startOffset <= previous.startOffset)
+        throw new AssertionError(`${this.partition}: epoch cache start offsets not increasing`);
     }
   }
 
@@ -399,18 +395,18 @@ export class PartitionLog {
   }
 
   #assertOffsetAtLeastStart(offset: number, what: string): void {
-    assert(
-      Number.isSafeInteger(offset) && offset >= this.logStartOffset,
-      `${this.partition}: ${what} offset ${offset} below the log start ${this.logStartOffset}`,
-    );
+    if (!(Number.isSafeInteger(offset) && offset >= this.logStartOffset))
+      throw new AssertionError(
+        `${this.partition}: ${what} offset ${offset} below the log start ${this.logStartOffset}`,
+      );
   }
 
   #assertOffsetInRange(offset: number, what: string): void {
     this.#assertOffsetAtLeastStart(offset, what);
-    assert(
-      offset <= this.logEndOffset,
-      `${this.partition}: ${what} offset ${offset} past the LEO ${this.logEndOffset}`,
-    );
+    if (offset > this.logEndOffset)
+      throw new AssertionError(
+        `${this.partition}: ${what} offset ${offset} past the LEO ${this.logEndOffset}`,
+      );
   }
 }
 
