@@ -32,6 +32,7 @@ import type { ClusterMessage } from '../sim/kafka/messages.ts';
 import type { DownReason, NodeHost } from '../sim/kernel/node.ts';
 import type { Ms } from '../sim/kernel/time.ts';
 import type { TraceEvent } from '../sim/kernel/trace.ts';
+import { ActivityWatch } from './activity.ts';
 import type { ViolationLog } from './violation.ts';
 
 export type LossReason =
@@ -143,13 +144,6 @@ class PartitionLedger {
   }
 }
 
-/** A node, and its NodeHost.activity when the checker last looked. */
-interface NodeSeen {
-  readonly id: string;
-  readonly host: NodeHost<ClusterMessage>;
-  activity: number;
-}
-
 interface Shadow {
   readonly broker: string;
   readonly key: string;
@@ -174,6 +168,8 @@ export interface DataCheckerOptions {
   readonly log: ViolationLog;
   /** ZooKeeper mode allows `last-replica-standing`; KRaft (ELR) does not. */
   readonly mode: 'kraft' | 'zk';
+  /** Check every node after every event, skipping nothing (to test that skipping changes nothing). */
+  readonly fullChecks?: boolean;
 }
 
 export class DataChecker {
@@ -181,6 +177,7 @@ export class DataChecker {
   readonly #history: History;
   readonly #log: ViolationLog;
   readonly #mode: 'kraft' | 'zk';
+  readonly #fullChecks: boolean;
   readonly #image = new MetadataImage();
   #replayedUpTo = 0;
   readonly #ledgers = new Map<string, PartitionLedger>();
@@ -195,9 +192,9 @@ export class DataChecker {
   /** Each replica's values as the final read found them. */
   readonly #finalValues = new Map<Replica, readonly (string | null)[]>();
   /** Per node, its NodeHost.activity when last checked; and the actions fired then. */
-  #controllersSeen: NodeSeen[] = [];
-  #brokersSeen: NodeSeen[] = [];
-  #actionsSeen = -1;
+  /** Which controllers and brokers were entered since the last check. */
+  #controllersWatch: ActivityWatch<ClusterMessage> | null = null;
+  #brokersWatch: ActivityWatch<ClusterMessage> | null = null;
   /** Per broker: lossy crashes (power failure, disk loss) so far, and the incarnation last counted. */
   readonly #lossyCrashes = new Map<string, { count: number; incarnation: number }>();
 
@@ -206,6 +203,7 @@ export class DataChecker {
     this.#history = options.history;
     this.#log = options.log;
     this.#mode = options.mode;
+    this.#fullChecks = options.fullChecks ?? false;
   }
 
   /** The committed metadata as the checker replayed it. */
@@ -249,38 +247,25 @@ export class DataChecker {
    * from outside (NodeHost.activity, Scheduler.actionsFired): nodes that were not are skipped.
    */
   check(): void {
-    const actions = this.#cluster.world.scheduler.actionsFired;
-    const everything = actions !== this.#actionsSeen;
-    this.#actionsSeen = actions;
-    if (this.#controllersSeen.length !== this.#cluster.controllers.length)
-      this.#controllersSeen = this.#seen(this.#cluster.controllers);
-    if (this.#brokersSeen.length !== this.#cluster.brokers.length)
-      this.#brokersSeen = this.#seen(this.#cluster.brokers);
-    let controllersEntered = everything;
-    for (const seen of this.#controllersSeen) {
-      if (seen.activity === seen.host.activity) continue;
-      seen.activity = seen.host.activity;
-      controllersEntered = true;
-    }
-    if (controllersEntered) this.#syncMetadata();
-    for (const seen of this.#brokersSeen) {
-      const host = seen.host;
-      if (seen.activity === host.activity && !everything) continue;
-      seen.activity = host.activity;
-      if (host.status === 'down') {
-        this.#noteDown(seen.id, host.downReason, host.incarnation);
-        continue;
-      }
-      const broker = brokerOf(this.#cluster, seen.id);
-      if (broker === null) continue;
-      for (const replica of broker.replicaManager.replicaMap.values())
-        this.#syncReplica(seen.id, replica);
-    }
+    this.#controllersWatch ??= new ActivityWatch(this.#cluster.world, this.#cluster.controllers);
+    this.#brokersWatch ??= new ActivityWatch(this.#cluster.world, this.#cluster.brokers);
+    if (this.#controllersWatch.visitEntered() > 0 || this.#fullChecks) this.#syncMetadata();
+    if (this.#fullChecks) {
+      for (const id of this.#cluster.brokers) this.#syncBroker(id, this.#cluster.world.node(id));
+    } else this.#brokersWatch.visitEntered(this.#syncBroker);
   }
 
-  #seen(ids: readonly string[]): NodeSeen[] {
-    return ids.map((id) => ({ id, host: this.#cluster.world.node(id), activity: -1 }));
-  }
+  /** Brings the ledger up to date with one broker's replicas. */
+  readonly #syncBroker = (brokerId: string, host: NodeHost<ClusterMessage>): void => {
+    if (host.status === 'down') {
+      this.#noteDown(brokerId, host.downReason, host.incarnation);
+      return;
+    }
+    const broker = brokerOf(this.#cluster, brokerId);
+    if (broker === null) return;
+    for (const replica of broker.replicaManager.replicaMap.values())
+      this.#syncReplica(brokerId, replica);
+  };
 
   #noteDown(brokerId: string, reason: DownReason | null, incarnation: number): void {
     if (reason !== 'powerFailure' && reason !== 'diskLoss') return;

@@ -85,11 +85,21 @@ export interface KafkaRunSpec {
   readonly brokerSessionTimeoutMs?: Ms;
   readonly producer?: Partial<ProducerConfig>;
   readonly consumer?: Partial<ConsumerConfig>;
-  readonly trace?: { readonly ringCapacity?: number; readonly sink?: (event: TraceEvent) => void };
+  readonly trace?: {
+    readonly ringCapacity?: number;
+    readonly sink?: (event: TraceEvent) => void;
+    /** The kinds `sink` wants (default: every kind). */
+    readonly sinkFilter?: (kind: string) => boolean;
+  };
   /** Stop at this many events (a bound, never a silent stop: passing it throws). */
   readonly eventsMax?: number;
   /** Called after every event, after the checks (a timeline recorder samples the cluster). */
   readonly sample?: (cluster: KraftCluster) => void;
+  /**
+   * The checkers re-read every node after every event instead of skipping those no event touched:
+   * slower, and the same verdicts (a test holds them to it).
+   */
+  readonly fullChecks?: boolean;
 }
 
 export interface KafkaRunResult extends CheckedRun {
@@ -97,6 +107,11 @@ export interface KafkaRunResult extends CheckedRun {
   readonly history: History;
   readonly simulatedMs: Ms;
 }
+
+const CHECKER_TRACE_KINDS: ReadonlySet<string> = new Set([
+  ...RaftChecker.TRACE_KINDS,
+  ...DataChecker.TRACE_KINDS,
+]);
 
 export const TOPICS_AT_MS = 5_000;
 const WORKLOAD_START_MS = 7_000;
@@ -118,6 +133,7 @@ export function runKafka(spec: KafkaRunSpec): KafkaRunResult {
   let raftChecker: RaftChecker<ClusterMessage> | null = null;
   let dataChecker: DataChecker | null = null;
   const userSink = spec.trace?.sink;
+  const userFilter = spec.trace?.sinkFilter;
   const cluster = buildKraftCluster({
     seed: spec.seed,
     controllers: spec.controllers,
@@ -129,14 +145,17 @@ export function runKafka(spec: KafkaRunSpec): KafkaRunResult {
       : { brokerSessionTimeoutMs: spec.brokerSessionTimeoutMs }),
     trace: {
       ringCapacity: spec.trace?.ringCapacity ?? 2_000,
-      // Without a sink of the caller's, only the kinds the checkers read become objects.
-      ...(userSink === undefined
-        ? { sinkKinds: new Set([...RaftChecker.TRACE_KINDS, ...DataChecker.TRACE_KINDS]) }
-        : {}),
+      // Only the kinds the checkers read (and the caller's sink wants) become objects.
+      ...(userSink !== undefined && userFilter === undefined
+        ? {}
+        : {
+            sinkFilter: (kind: string) =>
+              CHECKER_TRACE_KINDS.has(kind) || (userFilter?.(kind) ?? false),
+          }),
       sink: (event) => {
         raftChecker?.onTraceEvent(event);
         dataChecker?.onTraceEvent(event);
-        userSink?.(event);
+        if (userFilter === undefined || userFilter(event.kind)) userSink?.(event);
       },
     },
   });
@@ -144,8 +163,11 @@ export function runKafka(spec: KafkaRunSpec): KafkaRunResult {
   const history = new History(() => world.nowMs);
   const raftOf = (host: { machine: unknown }) =>
     (host.machine as { raft: RaftNode } | null)?.raft ?? null;
-  raftChecker = new RaftChecker(world, cluster.raftConfig, cluster.brokers, raftOf, log);
-  dataChecker = new DataChecker({ cluster, history, log, mode: 'kraft' });
+  const fullChecks = spec.fullChecks ?? false;
+  raftChecker = new RaftChecker(world, cluster.raftConfig, cluster.brokers, raftOf, log, {
+    fullChecks,
+  });
+  dataChecker = new DataChecker({ cluster, history, log, mode: 'kraft', fullChecks });
   const checkers = { raft: raftChecker, data: dataChecker };
   const sample = spec.sample;
   world.scheduler.addStepCheck(() => {

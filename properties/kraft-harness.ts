@@ -70,7 +70,7 @@ export function runKraft(options: KraftRunOptions): KraftRunResult {
     ...(options.bugs === undefined ? {} : { bugs: options.bugs }),
     trace: {
       ringCapacity: 2_000,
-      sinkKinds: new Set(RaftChecker.TRACE_KINDS),
+      sinkFilter: (kind) => RaftChecker.TRACE_KINDS.includes(kind),
       sink: (event) => checker?.onTraceEvent(event),
     },
   });

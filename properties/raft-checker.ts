@@ -96,6 +96,8 @@ export class RaftChecker<M extends Message = RaftMessage> {
   #topologyVersion = -1;
   /** The earliest moment a connected observer could become too stale with nothing else moving. */
   #staleAtMs: Ms = Number.POSITIVE_INFINITY;
+  /** Check everything after every event, skipping nothing (to test that skipping changes nothing). */
+  readonly #fullChecks: boolean;
 
   constructor(
     world: World<M>,
@@ -103,7 +105,9 @@ export class RaftChecker<M extends Message = RaftMessage> {
     observers: readonly NodeId[],
     raftOf: RaftOf<M>,
     log: ViolationLog,
+    options: { readonly fullChecks?: boolean } = {},
   ) {
+    this.#fullChecks = options.fullChecks ?? false;
     this.#world = world;
     this.#raftOf = raftOf;
     this.#log = log;
@@ -154,7 +158,7 @@ export class RaftChecker<M extends Message = RaftMessage> {
    * find what they found then, and are skipped.
    */
   check(): void {
-    if (this.#unchanged()) return;
+    if (this.#unchanged() && !this.#fullChecks) return;
     this.#checkAll();
   }
 

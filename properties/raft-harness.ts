@@ -34,6 +34,8 @@ export interface QuorumRunOptions {
   readonly raft?: Partial<Omit<RaftConfig, 'voters'>>;
   /** Receives every trace event (for tests that look at the run). */
   readonly onTraceEvent?: (event: TraceEvent) => void;
+  /** The checker re-reads every node after every event, skipping nothing (see RaftChecker). */
+  readonly fullChecks?: boolean;
 }
 
 export interface QuorumRunResult extends CheckedRun {
@@ -72,7 +74,7 @@ export function runQuorum(options: QuorumRunOptions): QuorumRunResult {
     trace: {
       ringCapacity: 2_000,
       ...(options.onTraceEvent === undefined
-        ? { sinkKinds: new Set(RaftChecker.TRACE_KINDS) }
+        ? { sinkFilter: (kind: string) => RaftChecker.TRACE_KINDS.includes(kind) }
         : {}),
       sink: (event) => {
         checker?.onTraceEvent(event);
@@ -89,6 +91,7 @@ export function runQuorum(options: QuorumRunOptions): QuorumRunResult {
     observers,
     (host) => (host.machine as QuorumMachine | null)?.raft ?? null,
     log,
+    { fullChecks: options.fullChecks ?? false },
   );
   checker = raftChecker;
   world.scheduler.addStepCheck(() => raftChecker.check());

@@ -146,6 +146,8 @@ export function runScenario(scenario: Scenario, options: RunOptions): ScenarioRe
         recorder.onTraceEvent(event);
         options.traceSink?.(event);
       },
+      // Without --trace, only what the timeline shows becomes an object.
+      ...(options.traceSink === undefined ? { sinkFilter: (kind) => recorder.wants(kind) } : {}),
     },
     sample: (run) => recorder.sample(run),
   });

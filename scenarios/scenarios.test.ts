@@ -271,6 +271,34 @@ describe('what the descriptions claim beyond the timeline', () => {
   });
 });
 
+describe('the timeline reads only the trace kinds it names', () => {
+  // Without --trace the run hands the recorder only the kinds it says it wants: the same timeline
+  // as when every event goes to a sink.
+  for (const name of [
+    'acks-all-survives-a-leader-crash',
+    'a-slow-follower-leaves-the-isr-and-rejoins',
+    'controlled-shutdown-moves-leadership-first',
+    'kip-279-fast-failovers-truncate-a-divergent-epoch',
+    'unclean-leader-election-loses-acknowledged-writes',
+  ]) {
+    it(name, { timeout: 30_000 }, () => {
+      const scenario = scenarioByName(name) as Scenario;
+      const filtered = runScenario(scenario, { seed: 1, bugs: [], sets: {} });
+      let events = 0;
+      const everything = runScenario(scenario, {
+        seed: 1,
+        bugs: [],
+        sets: {},
+        traceSink: () => events++,
+      });
+      expect(events).toBeGreaterThan(everything.stats.events);
+      expect(filtered.timeline).toEqual(everything.timeline);
+      expect(filtered.traceHash).toBe(everything.traceHash);
+      expect(filtered.timeline.length).toBeGreaterThan(3);
+    });
+  }
+});
+
 describe('the registry', () => {
   const directory = import.meta.dirname;
   const scenarioFiles = readdirSync(directory)

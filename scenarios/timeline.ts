@@ -3,9 +3,11 @@
 // and move again, truncations, violations), the producers' outcomes grouped by second, and the
 // final state of every partition. Plain data: the CLI colours it by category.
 
+import { ActivityWatch } from '../properties/activity.ts';
 import type { KafkaRunResult } from '../properties/kafka-harness.ts';
 import type { HistoryEntry } from '../sim/kafka/clients/history.ts';
 import { activeController, brokerOf, type KraftCluster } from '../sim/kafka/kraft/cluster.ts';
+import type { ClusterMessage } from '../sim/kafka/messages.ts';
 import type { Ms } from '../sim/kernel/time.ts';
 import type { TraceEvent } from '../sim/kernel/trace.ts';
 
@@ -69,9 +71,22 @@ export class TimelineRecorder {
   readonly #watches = new Map<string, HighWatermarkWatch>();
   #dropped = 0;
   #slowedOrClogged = false;
+  /** Which brokers were entered since the last sample; when the next HW stall is due. */
+  #brokersWatch: ActivityWatch<ClusterMessage> | null = null;
+  #stallAtMs: Ms = Number.POSITIVE_INFINITY;
 
   constructor(verbose: boolean) {
     this.#verbose = verbose;
+  }
+
+  /** The trace kinds onTraceEvent uses (every kind when verbose). */
+  wants(kind: string): boolean {
+    return (
+      this.#verbose ||
+      TIMELINE_KINDS.has(kind) ||
+      kind.startsWith('fault.') ||
+      kind.startsWith('operation.')
+    );
   }
 
   onTraceEvent(event: TraceEvent): void {
@@ -91,6 +106,10 @@ export class TimelineRecorder {
   /** After every event: notes high watermarks that stall (leader has more) or move again. */
   sample(cluster: KraftCluster): void {
     const nowMs = cluster.world.nowMs;
+    // Leaders' HWs and LEOs change only where a broker was entered; a stall shows with time alone.
+    this.#brokersWatch ??= new ActivityWatch(cluster.world, cluster.brokers);
+    if (this.#brokersWatch.visitEntered() === 0 && nowMs < this.#stallAtMs) return;
+    this.#stallAtMs = Number.POSITIVE_INFINITY;
     for (const brokerId of cluster.brokers) {
       const broker = brokerOf(cluster, brokerId);
       if (broker === null) continue;
@@ -114,13 +133,12 @@ export class TimelineRecorder {
             sinceMs: nowMs,
             stalled: false,
           });
+          if (replica.logEndOffset > replica.highWatermark) this.#stallAt(nowMs + STALL_MS);
           continue;
         }
-        if (
-          !watch.stalled &&
-          replica.logEndOffset > replica.highWatermark &&
-          nowMs - watch.sinceMs >= STALL_MS
-        ) {
+        if (watch.stalled || replica.logEndOffset <= replica.highWatermark) continue;
+        if (nowMs - watch.sinceMs < STALL_MS) this.#stallAt(watch.sinceMs + STALL_MS);
+        else {
           watch.stalled = true;
           const isr = replica.leaderState?.isr.join(',') ?? '';
           this.#push({
@@ -132,6 +150,10 @@ export class TimelineRecorder {
         }
       }
     }
+  }
+
+  #stallAt(atMs: Ms): void {
+    if (atMs < this.#stallAtMs) this.#stallAtMs = atMs;
   }
 
   /** The timeline: trace events, producer outcomes, violations and allowed losses, by time. */
@@ -197,6 +219,22 @@ function detail(event: TraceEvent): string {
     .join(' ');
   return `${event.kind} ${fields}`.trim();
 }
+
+/** The kinds `describe` names, besides faults and operations. */
+const TIMELINE_KINDS: ReadonlySet<string> = new Set([
+  'controller.active',
+  'controller.session-expired',
+  'broker.registered',
+  'broker.state',
+  'broker.controlled-shutdown',
+  'replica.leader',
+  'replica.isr-shrink',
+  'replica.isr-expand',
+  'replica.isr-changed',
+  'replica.isr-change-failed',
+  'replica.truncate',
+  'consumer.truncation',
+]);
 
 /** The one-line description of a trace event that matters, or null. */
 function describe(event: TraceEvent): TimelineEntry | null {

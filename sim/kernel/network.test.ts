@@ -532,6 +532,32 @@ describe('Network: clogs', () => {
     expect(world.network.stats.inFlight).toBe(0);
   });
 
+  it('topologyVersion moves whenever isConnected may answer differently, and only then', () => {
+    const world = setup({ latency: { kind: 'constant', ms: 10 } });
+    const { network } = world;
+    // After every step: did isConnected('a','b') change while the version stood still?
+    let version = network.topologyVersion;
+    let connected = network.isConnected('a', 'b');
+    let moves = 0;
+    world.scheduler.addStepCheck(() => {
+      const now = network.isConnected('a', 'b');
+      if (network.topologyVersion === version) expect(now).toBe(connected);
+      else moves++;
+      version = network.topologyVersion;
+      connected = now;
+    });
+    world.at(0, () => network.clog('a', 'b'));
+    for (let atMs = 1; atMs < 5; atMs++) world.at(atMs, () => world.send('a', 'b'));
+    world.at(50, () => network.release('a', 'b')); // held messages drain: still unclean until empty
+    world.at(60, () => world.send('c', 'b')); // traffic elsewhere moves nothing
+    world.at(70, () => network.partition([['a'], ['b']]));
+    world.at(80, () => network.heal());
+    world.run();
+    expect(world.seqs('a', 'b')).toEqual([0, 1, 2, 3]);
+    expect(network.isConnected('a', 'b')).toBe(true);
+    expect(moves).toBe(5); // clog, release, drained, partition, heal
+  });
+
   it('clogNode holds both directions; releaseAll lets everything through', () => {
     const world = setup({ latency: { kind: 'constant', ms: 1 } });
     world.network.clogNode('a');

@@ -233,14 +233,14 @@ describe('Trace ring and sink', () => {
   });
 });
 
-describe('Trace sinkKinds', () => {
+describe('Trace sinkFilter', () => {
   it('hands the sink only the kinds asked for, with the same hash as a full sink', () => {
     const clock = new Clock();
     const kept: TraceEvent[] = [];
     const all: TraceEvent[] = [];
     const filtered = new Trace(clock, {
       ringCapacity: 3,
-      sinkKinds: new Set(['crash', 'net.deliver']),
+      sinkFilter: (kind) => kind === 'crash' || kind === 'net.deliver',
       sink: (event) => kept.push(event),
     });
     const full = new Trace(clock, { ringCapacity: 3, sink: (event) => all.push(event) });

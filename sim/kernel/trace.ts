@@ -25,10 +25,10 @@ export interface TraceOptions {
   /** Receives every event as it happens, for streaming export. */
   readonly sink?: TraceSink;
   /**
-   * Only events of these kinds go to the sink (a checker's few kinds, not the whole stream: events
-   * are objects only for a sink, and building one per event costs). Default: every event.
+   * Only events whose kind passes go to the sink (a checker's few kinds, not the whole stream:
+   * events become objects only for a sink, and building one per event costs). Default: every event.
    */
-  readonly sinkKinds?: ReadonlySet<string>;
+  readonly sinkFilter?: (kind: string) => boolean;
 }
 
 const PRIME = 0x01000193;
@@ -142,7 +142,7 @@ export class Trace {
   readonly #clock: Clock;
   readonly #ring: Ring;
   readonly #sink: TraceSink | undefined;
-  readonly #sinkKinds: ReadonlySet<string> | undefined;
+  readonly #sinkFilter: ((kind: string) => boolean) | undefined;
   #count = 0;
   /** The ring slot of the next event (count modulo capacity, without dividing). */
   #slot = 0;
@@ -157,7 +157,7 @@ export class Trace {
     this.#clock = clock;
     this.#ring = new Ring(ringCapacity);
     this.#sink = options.sink;
-    this.#sinkKinds = options.sinkKinds;
+    this.#sinkFilter = options.sinkFilter;
   }
 
   /** Events recorded so far. */
@@ -236,10 +236,8 @@ export class Trace {
     const index = this.#count++;
     if (++this.#slot === this.#ring.capacity) this.#slot = 0;
     if (this.#sink === undefined) return;
-    if (
-      this.#sinkKinds !== undefined &&
-      !this.#sinkKinds.has(this.#ring.kind[index % this.#ring.capacity] as string)
-    )
+    const filter = this.#sinkFilter;
+    if (filter !== undefined && !filter(this.#ring.kind[index % this.#ring.capacity] as string))
       return;
     this.#sink(this.#ring.event(index));
   }
