@@ -629,16 +629,23 @@ export class DataChecker {
     this.check();
     const atMs = this.#cluster.world.nowMs;
     const finalLogs = this.#finalRead();
-    const reads = new Map<string, Map<string, { offset: number; value: string }>>();
+    const reads = new Map<string, (readonly HistoryRecord[])[]>();
     for (const entry of this.#history.entries) {
       if (entry.f === 'poll' && entry.type === 'ok') this.#noteReads(entry, reads);
     }
     // Every consumer read: a record committed at that offset, and still there (or lost as allowed).
-    for (const [key, records] of reads) {
+    // Each distinct record once, in the order first read.
+    for (const [key, lists] of reads) {
       const ledger = this.ledger(key);
-      for (const { offset, value } of records.values()) {
+      const judged = new Set<ValueInfo>();
+      const neverCommitted = new Set<string>();
+      for (const [offset, , value] of lists.flat()) {
+        if (value === null) continue;
         const info = ledger.find(offset, value);
+        if (info !== undefined && judged.has(info)) continue;
         if (info === undefined || info.committedAtMs === null) {
+          if (neverCommitted.has(recordId(offset, value))) continue;
+          neverCommitted.add(recordId(offset, value));
           this.#log.report({
             invariant: 'committed-read-stable',
             atMs,
@@ -647,6 +654,7 @@ export class DataChecker {
           });
           continue;
         }
+        judged.add(info);
         this.#judgeFinal(key, finalLogs, info, 'committed-read-stable');
       }
     }
@@ -656,6 +664,14 @@ export class DataChecker {
       const key = this.#keyOf(entry.topic, entry.partition);
       if (key === null) continue;
       const ledger = this.ledger(key);
+      if (entry.offset !== undefined) {
+        // The common case: one offset, committed there.
+        const info = ledger.find(entry.offset, entry.value);
+        if (info !== undefined && info.committedAtMs !== null) {
+          this.#judgeFinal(key, finalLogs, info, 'acked-write-durable');
+          continue;
+        }
+      }
       // acks=0 has no offset: any offset the value was appended at.
       const offsets = entry.offset === undefined ? ledger.offsetsOf(entry.value) : [entry.offset];
       const infos = offsets.flatMap((offset) => {
@@ -700,21 +716,13 @@ export class DataChecker {
     }
   }
 
-  /** A consumer's reads, as distinct (offset, value) records per partition. */
-  #noteReads(
-    entry: HistoryEntry,
-    reads: Map<string, Map<string, { offset: number; value: string }>>,
-  ): void {
+  /** A consumer's reads, per partition. */
+  #noteReads(entry: HistoryEntry, reads: Map<string, (readonly HistoryRecord[])[]>): void {
     const key = this.#keyOf(entry.topic, entry.partition);
-    if (key === null) return;
-    let records = reads.get(key);
-    if (records === undefined) {
-      records = new Map();
-      reads.set(key, records);
-    }
-    for (const [offset, , value] of entry.records ?? []) {
-      if (value !== null) records.set(recordId(offset, value), { offset, value });
-    }
+    if (key === null || entry.records === undefined) return;
+    const lists = reads.get(key);
+    if (lists === undefined) reads.set(key, [entry.records]);
+    else lists.push(entry.records);
   }
 
   /** A committed record missing from the final leader's log: judge it once. */

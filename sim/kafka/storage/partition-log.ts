@@ -25,8 +25,8 @@ export interface RecordInput {
   readonly key: string | null;
   readonly value: string | null;
   /** Idempotent producer fields, when the producer has them. */
-  readonly producerId?: number;
-  readonly sequence?: number;
+  readonly producerId?: number | undefined;
+  readonly sequence?: number | undefined;
 }
 
 export interface LogRecord extends RecordInput {
@@ -154,7 +154,16 @@ export class PartitionLog {
       baseOffset,
       lastOffset: baseOffset + records.length - 1,
       leaderEpoch,
-      records: records.map((record, index) => ({ ...record, offset: baseOffset + index })),
+      // One shape for every record (a spread gave each record a hidden class of its own).
+      records: records.map(
+        (record, index): LogRecord => ({
+          key: record.key,
+          value: record.value,
+          producerId: record.producerId,
+          sequence: record.sequence,
+          offset: baseOffset + index,
+        }),
+      ),
       sizeBytes: batchSizeBytes(records),
       appendedAtMs: nowMs,
     };
