@@ -160,6 +160,8 @@ interface Shadow {
   /** The HW of a leader in its epoch (for monotonicity), -1 when not leading. */
   leaderEpochSeen: number;
   leaderHighWatermark: number;
+  /** The last hw-within-log report, as `hw/logStart/leo`. */
+  reportedOutside: string;
 }
 
 export interface DataCheckerOptions {
@@ -375,6 +377,7 @@ export class DataChecker {
         seenHighWatermark: -1,
         seenRole: 'none',
         seenLeaderEpoch: -1,
+        reportedOutside: '',
       };
       this.#shadows.set(id, shadow);
       // A replica first seen after a restart (the checker saw none before): its log is what it is.
@@ -496,7 +499,13 @@ export class DataChecker {
   #checkHighWatermark(shadow: Shadow, replica: Replica): void {
     const atMs = this.#cluster.world.nowMs;
     const highWatermark = replica.highWatermark;
-    if (highWatermark < replica.log.logStartOffset || highWatermark > replica.logEndOffset) {
+    const outside =
+      highWatermark < replica.log.logStartOffset || highWatermark > replica.logEndOffset
+        ? `${highWatermark}/${replica.log.logStartOffset}/${replica.logEndOffset}`
+        : '';
+    if (outside !== '' && shadow.reportedOutside !== outside) {
+      // Once per (HW, log start, LEO): the condition holds until one of them moves.
+      shadow.reportedOutside = outside;
       this.#log.report({
         invariant: 'hw-within-log',
         atMs,

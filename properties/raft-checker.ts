@@ -42,11 +42,27 @@ interface LogView {
   /** The entry at verifiedUpTo - 1 when verified (a different object there means a rewrite). */
   lastVerified: RaftEntry | undefined;
   durableEpoch: number;
+  /** The disagreeing entry last reported (an ongoing disagreement is reported once). */
+  reportedEntry: RaftEntry | undefined;
 }
 
 interface HighWatermarkView {
   incarnation: number;
   highWatermark: number;
+  /** "HW past what was committed" last reported for this (HW, committed) pair, as `hw/committed`. */
+  reportedPast: string;
+}
+
+/** What moved since the last check: the nodes, whether any changed status, or everything. */
+interface Moved {
+  readonly all: boolean;
+  readonly nodes: ReadonlySet<NodeId>;
+  readonly statusMoved: boolean;
+}
+
+/** Whether `node` is to be checked: it moved, or everything is (`moved` null or `all`). */
+function has(moved: Moved | null, node: NodeId): boolean {
+  return moved === null || moved.all || moved.nodes.has(node);
 }
 
 /** What a node looked like at the last full check: all equal means its Raft state is unchanged. */
@@ -61,6 +77,8 @@ interface NodeStamp {
 interface ObserverView {
   connectedSinceMs: Ms | null;
   leader: NodeId | null;
+  /** When it becomes too stale if nothing moves (infinity: it cannot). */
+  staleAtMs: Ms;
 }
 
 export function entryId(entry: RaftEntry): string {
@@ -91,11 +109,17 @@ export class RaftChecker<M extends Message = RaftMessage> {
   readonly #observerViews = new Map<NodeId, ObserverView>();
   readonly #stalenessBoundMs: Ms;
   #voterDiskLost: NodeId | null = null;
+  readonly #reportedLeaders = new Set<string>();
   /** Per node, its state at the last full check; and the network's topology then. */
   #stamps: NodeStamp[] = [];
   #topologyVersion = -1;
   /** The earliest moment a connected observer could become too stale with nothing else moving. */
   #staleAtMs: Ms = Number.POSITIVE_INFINITY;
+  /** The committed entries' count and the current leader at the last check. */
+  #committedChecked = -1;
+  #leaderChecked: NodeId | null = null;
+  /** Set by #stampAll: some node went down, came up or restarted. */
+  #statusMoved = false;
   /** Check everything after every event, skipping nothing (to test that skipping changes nothing). */
   readonly #fullChecks: boolean;
 
@@ -116,10 +140,19 @@ export class RaftChecker<M extends Message = RaftMessage> {
     this.#stalenessBoundMs = stalenessBoundMs(config);
     this.#nodes = [...this.#voters, ...observers];
     for (const node of this.#nodes) {
-      this.#views.set(node, { verifiedUpTo: 0, lastVerified: undefined, durableEpoch: 0 });
+      this.#views.set(node, {
+        verifiedUpTo: 0,
+        lastVerified: undefined,
+        durableEpoch: 0,
+        reportedEntry: undefined,
+      });
     }
     for (const observer of observers)
-      this.#observerViews.set(observer, { connectedSinceMs: null, leader: null });
+      this.#observerViews.set(observer, {
+        connectedSinceMs: null,
+        leader: null,
+        staleAtMs: Number.POSITIVE_INFINITY,
+      });
   }
 
   get majority(): number {
@@ -158,13 +191,17 @@ export class RaftChecker<M extends Message = RaftMessage> {
    * find what they found then, and are skipped.
    */
   check(): void {
-    if (this.#unchanged() && !this.#fullChecks) return;
-    this.#checkAll();
+    const moved = this.#moved();
+    if (this.#fullChecks) this.#checkAll(null);
+    else if (moved !== null) this.#checkAll(moved);
   }
 
-  /** True when no node, no link and no staleness deadline moved since the last full check. */
-  #unchanged(): boolean {
-    let unchanged = this.#world.network.topologyVersion === this.#topologyVersion;
+  /**
+   * What moved since the last check: null when nothing did (no node, no link, no staleness
+   * deadline passed); otherwise the nodes that moved, or every node (null inside: `all`).
+   */
+  #moved(): Moved | null {
+    const topologyMoved = this.#world.network.topologyVersion !== this.#topologyVersion;
     this.#topologyVersion = this.#world.network.topologyVersion;
     if (this.#stamps.length !== this.#voters.length + this.#observers.length) {
       // First check, or a broker was added: stamp every node afresh.
@@ -173,13 +210,20 @@ export class RaftChecker<M extends Message = RaftMessage> {
         return { host, status: '', incarnation: -1, raft: null, changes: -1 };
       });
     }
-    if (!this.#stampAll()) unchanged = false;
-    return unchanged && this.#world.nowMs < this.#staleAtMs;
+    this.#statusMoved = false;
+    const nodes = this.#stampAll();
+    const stale = this.#world.nowMs >= this.#staleAtMs;
+    if (nodes === null && !topologyMoved && !stale) return null;
+    return {
+      all: topologyMoved || stale,
+      nodes: nodes ?? new Set(),
+      statusMoved: this.#statusMoved,
+    };
   }
 
-  /** Brings the nodes' stamps up to date; true when none moved. */
-  #stampAll(): boolean {
-    let unchanged = true;
+  /** Brings the nodes' stamps up to date; the nodes that moved, or null when none did. */
+  #stampAll(): Set<NodeId> | null {
+    let moved: Set<NodeId> | null = null;
     for (const stamp of this.#stamps) {
       const host = stamp.host;
       const raft = this.#raftOf(host as NodeHost<M>);
@@ -190,26 +234,53 @@ export class RaftChecker<M extends Message = RaftMessage> {
         stamp.status !== host.status ||
         stamp.incarnation !== host.incarnation
       ) {
+        if (stamp.status !== host.status || stamp.incarnation !== host.incarnation)
+          this.#statusMoved = true;
         stamp.changes = changes;
         stamp.raft = raft;
         stamp.status = host.status;
         stamp.incarnation = host.incarnation;
-        unchanged = false;
+        moved ??= new Set();
+        moved.add(host.id);
       }
     }
-    return unchanged;
+    return moved;
   }
 
-  #checkAll(): void {
-    this.#checkLeaders();
+  /**
+   * Runs the checks over the nodes that moved (`moved` null: over every node). A node that did not
+   * move would give what it gave at the last check, unless what the checks compare it with moved
+   * too: the committed entries (then every log and high watermark is checked again), the leader or
+   * the topology (then every observer's staleness), or time (a staleness deadline passed).
+   */
+  #checkAll(moved: Moved | null): void {
+    this.#checkLeaders(moved);
     this.#recordCommits();
-    for (const node of this.#nodes) this.#checkNodeLog(node);
+    let committedMoved = this.#committed.length !== this.#committedChecked;
+    for (const node of this.#nodes)
+      if (committedMoved || has(moved, node)) this.#checkNodeLog(node);
     this.#checkCommittedOnMajority();
-    this.#checkHighWatermarks();
-    this.#staleAtMs = Number.POSITIVE_INFINITY;
+    // A lost entry shortens the committed log: every high watermark is compared with it again.
+    committedMoved ||= this.#committed.length !== this.#committedChecked;
+    this.#checkHighWatermarks(committedMoved ? null : moved);
+    this.#committedChecked = this.#committed.length;
     if (this.#observers.length === 0) return;
     const leader = this.#currentLeader();
-    for (const observer of this.#observers) this.#checkStaleness(observer, leader);
+    // An observer's staleness moves with its own state, the leader, the committed entries, and
+    // connectivity (the topology, or a node going down or up); a voter's other steps leave it.
+    const everyObserver =
+      moved === null ||
+      moved.all ||
+      moved.statusMoved ||
+      committedMoved ||
+      leader !== this.#leaderChecked;
+    this.#leaderChecked = leader;
+    this.#staleAtMs = Number.POSITIVE_INFINITY;
+    for (const observer of this.#observers) {
+      if (everyObserver || has(moved, observer)) this.#checkStaleness(observer, leader);
+      const staleAtMs = this.#observerViews.get(observer)?.staleAtMs ?? Number.POSITIVE_INFINITY;
+      if (staleAtMs < this.#staleAtMs) this.#staleAtMs = staleAtMs;
+    }
   }
 
   #report(violation: Omit<Violation, 'atMs'>): void {
@@ -225,14 +296,17 @@ export class RaftChecker<M extends Message = RaftMessage> {
     this.#log.report({ ...violation, atMs });
   }
 
-  #checkLeaders(): void {
+  #checkLeaders(moved: Moved | null): void {
     for (const voter of this.#voters) {
+      if (!has(moved, voter)) continue;
       const host = this.#world.node(voter);
       const raft = this.#raftOf(host);
       if (raft?.isLeader) {
         const known = this.#leaders.get(raft.epoch);
         if (known === undefined) this.#leaders.set(raft.epoch, voter);
-        else if (known !== voter) {
+        else if (known !== voter && !this.#reportedLeaders.has(`${raft.epoch}|${voter}`)) {
+          // Once per (epoch, second leader): the condition holds for as long as both lead.
+          this.#reportedLeaders.add(`${raft.epoch}|${voter}`);
           this.#report({
             invariant: 'raft-election-safety',
             message: `two metadata leaders in epoch ${raft.epoch}: ${known} and ${voter}`,
@@ -309,7 +383,12 @@ export class RaftChecker<M extends Message = RaftMessage> {
         continue;
       }
       const highWatermark = this.#raftOf(host)?.highWatermark ?? 0;
-      if (entry.epoch === committed.epoch || offset < highWatermark) {
+      if (
+        (entry.epoch === committed.epoch || offset < highWatermark) &&
+        view.reportedEntry !== entry
+      ) {
+        // Once per disagreeing entry: it stays until the node truncates it.
+        view.reportedEntry = entry;
         const why =
           entry.epoch === committed.epoch
             ? 'in the same epoch'
@@ -330,6 +409,11 @@ export class RaftChecker<M extends Message = RaftMessage> {
   #checkCommittedOnMajority(): void {
     const length = this.#committed.length;
     if (length === 0) return;
+    // The common case, without allocating: a majority holds every committed entry.
+    let holding = 0;
+    for (const voter of this.#voters)
+      if ((this.#views.get(voter) as LogView).verifiedUpTo >= length) holding++;
+    if (holding >= this.majority) return;
     const held = this.#voters.map((voter) => (this.#views.get(voter) as LogView).verifiedUpTo);
     held.sort((a, b) => b - a);
     const onMajority = held[this.majority - 1] as number;
@@ -348,35 +432,41 @@ export class RaftChecker<M extends Message = RaftMessage> {
     }
   }
 
-  #checkHighWatermarks(): void {
-    for (const node of [...this.#voters, ...this.#observers]) {
-      const host = this.#world.node(node);
-      const raft = this.#raftOf(host);
-      if (raft === null) continue;
-      const highWatermark = raft.highWatermark;
-      const seen = this.#highWatermarks.get(node);
-      if (
-        seen !== undefined &&
-        seen.incarnation === host.incarnation &&
-        highWatermark < seen.highWatermark
-      ) {
-        this.#report({
-          invariant: 'raft-hw-monotonic',
-          message: `${node}'s metadata high watermark went back from ${seen.highWatermark} to ${highWatermark}`,
-          nodes: [node],
-          offset: highWatermark,
-        });
-      }
-      if (highWatermark > this.#committed.length && !raft.isLeader) {
-        this.#report({
-          invariant: 'raft-hw-monotonic',
-          message: `${node}'s metadata high watermark ${highWatermark} is past what any leader committed (${this.#committed.length})`,
-          nodes: [node],
-          offset: highWatermark,
-        });
-      }
-      this.#highWatermarks.set(node, { incarnation: host.incarnation, highWatermark });
+  #checkHighWatermarks(moved: Moved | null): void {
+    for (const node of this.#voters) if (has(moved, node)) this.#checkHighWatermark(node);
+    for (const node of this.#observers) if (has(moved, node)) this.#checkHighWatermark(node);
+  }
+
+  #checkHighWatermark(node: NodeId): void {
+    const host = this.#world.node(node);
+    const raft = this.#raftOf(host);
+    if (raft === null) return;
+    const highWatermark = raft.highWatermark;
+    let seen = this.#highWatermarks.get(node);
+    if (seen === undefined || seen.incarnation !== host.incarnation) {
+      seen = { incarnation: host.incarnation, highWatermark, reportedPast: '' };
+      this.#highWatermarks.set(node, seen);
     }
+    if (highWatermark < seen.highWatermark) {
+      this.#report({
+        invariant: 'raft-hw-monotonic',
+        message: `${node}'s metadata high watermark went back from ${seen.highWatermark} to ${highWatermark}`,
+        nodes: [node],
+        offset: highWatermark,
+      });
+    }
+    seen.highWatermark = highWatermark;
+    if (highWatermark <= this.#committed.length || raft.isLeader) return;
+    // Once per (HW, committed) pair in an incarnation: the condition holds until either moves.
+    const past = `${highWatermark}/${this.#committed.length}`;
+    if (seen.reportedPast === past) return;
+    seen.reportedPast = past;
+    this.#report({
+      invariant: 'raft-hw-monotonic',
+      message: `${node}'s metadata high watermark ${highWatermark} is past what any leader committed (${this.#committed.length})`,
+      nodes: [node],
+      offset: highWatermark,
+    });
   }
 
   /** The up voter that leads the highest epoch, if any. */
@@ -397,7 +487,7 @@ export class RaftChecker<M extends Message = RaftMessage> {
     // A broker added during the run (add-broker) gets its view when first seen.
     let view = this.#observerViews.get(observer);
     if (view === undefined) {
-      view = { connectedSinceMs: null, leader: null };
+      view = { connectedSinceMs: null, leader: null, staleAtMs: Number.POSITIVE_INFINITY };
       this.#observerViews.set(observer, view);
     }
     const host = this.#world.node(observer);
@@ -409,16 +499,17 @@ export class RaftChecker<M extends Message = RaftMessage> {
       leader !== null &&
       network.isConnected(observer, leader) &&
       this.#reachesMajority(observer);
+    view.staleAtMs = Number.POSITIVE_INFINITY;
     if (!connected || leader !== view.leader) {
       view.connectedSinceMs = connected ? this.#world.nowMs : null;
       view.leader = connected ? leader : null;
-      if (connected) this.#noteStaleAt(this.#world.nowMs, raft.highWatermark);
+      if (connected) view.staleAtMs = this.#staleAt(this.#world.nowMs, raft.highWatermark);
       return;
     }
     const nowMs = this.#world.nowMs;
     const since = view.connectedSinceMs;
     if (since === null) return;
-    this.#noteStaleAt(since, raft.highWatermark);
+    view.staleAtMs = this.#staleAt(since, raft.highWatermark);
     if (nowMs - since < this.#stalenessBoundMs) return;
     const cutoffMs = nowMs - this.#stalenessBoundMs;
     const required = this.#committedBefore(cutoffMs);
@@ -431,7 +522,7 @@ export class RaftChecker<M extends Message = RaftMessage> {
       });
       // Once per episode: wait for the next stretch of connectivity.
       view.connectedSinceMs = nowMs;
-      this.#noteStaleAt(nowMs, raft.highWatermark);
+      view.staleAtMs = this.#staleAt(nowMs, raft.highWatermark);
     }
   }
 
@@ -439,11 +530,10 @@ export class RaftChecker<M extends Message = RaftMessage> {
    * An observer connected since `since` with high watermark `highWatermark` is too stale once the
    * bound has passed both since then and since the entry at its high watermark was committed.
    */
-  #noteStaleAt(since: Ms, highWatermark: number): void {
+  #staleAt(since: Ms, highWatermark: number): Ms {
     const next = this.#committed[highWatermark];
-    if (next === undefined) return;
-    const atMs = Math.max(since, next.atMs) + this.#stalenessBoundMs;
-    if (atMs < this.#staleAtMs) this.#staleAtMs = atMs;
+    if (next === undefined) return Number.POSITIVE_INFINITY;
+    return Math.max(since, next.atMs) + this.#stalenessBoundMs;
   }
 
   /** Whether `observer` has two-way links to a majority of running voters (stops once it does). */

@@ -74,21 +74,26 @@ function noRoles(): NodeId | null {
 }
 
 /** The fault with every node reference resolved, or null when one resolves to nothing. */
+function resolveOne(node: NodeId, resolve: NodeResolver): NodeId | null {
+  return node.startsWith(ROLE_PREFIX) ? resolve(node) : node;
+}
+
+function resolveMany(nodes: readonly NodeId[], resolve: NodeResolver): NodeId[] | null {
+  const resolved: NodeId[] = [];
+  for (const node of nodes) {
+    const each = resolveOne(node, resolve);
+    if (each === null) return null;
+    if (!resolved.includes(each)) resolved.push(each);
+  }
+  return resolved;
+}
+
+// Module-level helpers rather than closures: a fault awaiting its roles is resolved after every
+// event, and each closure costs (tsx names every one it creates).
 export function resolveFault(fault: Fault, resolve: NodeResolver): Fault | null {
-  const one = (node: NodeId): NodeId | null =>
-    node.startsWith(ROLE_PREFIX) ? resolve(node) : node;
-  const many = (nodes: readonly NodeId[]): NodeId[] | null => {
-    const resolved: NodeId[] = [];
-    for (const node of nodes) {
-      const each = one(node);
-      if (each === null) return null;
-      if (!resolved.includes(each)) resolved.push(each);
-    }
-    return resolved;
-  };
   switch (fault.kind) {
     case 'partition': {
-      const groups = fault.groups.map(many);
+      const groups = fault.groups.map((group) => resolveMany(group, resolve));
       if (groups.some((group) => group === null)) return null;
       const resolved = groups as NodeId[][];
       // A node named twice (by id and by role) stays on the first side.
@@ -100,8 +105,8 @@ export function resolveFault(fault: Fault, resolve: NodeResolver): Fault | null 
       return { ...fault, groups: disjoint };
     }
     case 'partition-one-way': {
-      const sources = many(fault.sources);
-      const targets = many(fault.targets);
+      const sources = resolveMany(fault.sources, resolve);
+      const targets = resolveMany(fault.targets, resolve);
       if (sources === null || targets === null) return null;
       return { ...fault, sources, targets };
     }
@@ -112,12 +117,12 @@ export function resolveFault(fault: Fault, resolve: NodeResolver): Fault | null 
     case 'stop':
     case 'pause':
     case 'slow': {
-      const node = one(fault.node);
+      const node = resolveOne(fault.node, resolve);
       return node === null ? null : { ...fault, node };
     }
     case 'clog': {
-      const source = one(fault.source);
-      const target = one(fault.target);
+      const source = resolveOne(fault.source, resolve);
+      const target = resolveOne(fault.target, resolve);
       return source === null || target === null || source === target
         ? null
         : { ...fault, source, target };
