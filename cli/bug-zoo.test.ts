@@ -11,13 +11,8 @@ import { BUG_SWITCHES, type BugName } from '../sim/kafka/bugs.ts';
 import { fuzzInProcess, shardSeeds } from './fuzz.ts';
 
 interface ZooEntry {
-  /** Seeds tried from seed 1 (about 2× the measured seeds-to-find). */
+  /** Seeds tried from seed 1 (about 2× the measured seeds-to-find; the hunt stops at the find). */
   readonly budget: number;
-  /**
-   * Switches the small profile finds only far into the seed range: the test starts at the seed
-   * that first found them (measured over seeds 1..400) instead of granting a huge budget.
-   */
-  readonly knownSeed?: number;
 }
 
 const ZOO: Readonly<Record<string, ZooEntry>> = {
@@ -25,8 +20,10 @@ const ZOO: Readonly<Record<string, ZooEntry>> = {
   'epoch-lookup-kip101': { budget: 16 }, // measured: seed 8
   'hw-ignores-min-isr': { budget: 26 }, // measured: seed 13
   'no-elr': { budget: 10 }, // measured: seed 5
-  'isr-join-stale-hw': { budget: 1, knownSeed: 289 }, // not in seeds 1..288
-  'no-broker-epoch': { budget: 1, knownSeed: 370 }, // not in seeds 1..369
+  // The small profile reaches these two rarely (their traps are one profile of nine, and need a
+  // lagging follower or a restart at the right moment): ~25 s each to find, one thread.
+  'isr-join-stale-hw': { budget: 580 }, // measured: seed 289
+  'no-broker-epoch': { budget: 740 }, // measured: seed 370
 };
 
 const DATA_PATH_SWITCHES = BUG_SWITCHES.filter((bug) => !bug.name.startsWith('raft-'));
@@ -38,13 +35,12 @@ describe('bug zoo: fuzz with the small profile finds every data-path switch', ()
 
   it.each(DATA_PATH_SWITCHES.map((bug) => [bug.name, bug.breaks] as const))(
     '%s breaks %s within its budget, and not without the switch',
-    { timeout: 60_000 },
+    { timeout: 180_000 },
     (name, breaks) => {
       const entry = ZOO[name];
       if (entry === undefined) throw new Error(`no zoo budget for ${name}`);
-      const startSeed = entry.knownSeed ?? 1;
       const outcome = fuzzInProcess({
-        seeds: shardSeeds(startSeed, entry.budget, undefined),
+        seeds: shardSeeds(1, entry.budget, undefined),
         profile: 'small',
         bugs: [name as BugName],
         checkDeterminism: false,
@@ -52,14 +48,11 @@ describe('bug zoo: fuzz with the small profile finds every data-path switch', ()
         stopOn: breaks,
       });
       const finding = outcome.failures.find((failure) => failure.invariants.includes(breaks));
-      const seedsToFind = finding === undefined ? 'not found' : finding.seed - startSeed + 1;
+      const seedsToFind = finding === undefined ? 'not found' : finding.seed;
       console.log(
-        `bug zoo: ${name} → ${breaks} at seed ${finding?.seed ?? '-'} (seeds to find: ${seedsToFind} of ${entry.budget}, from seed ${startSeed})`,
+        `bug zoo: ${name} → ${breaks} at seed ${finding?.seed ?? '-'} (seeds to find: ${seedsToFind} of ${entry.budget})`,
       );
-      expect(
-        finding,
-        `${name} not found in seeds ${startSeed}..${startSeed + entry.budget - 1}`,
-      ).toBeDefined();
+      expect(finding, `${name} not found in seeds 1..${entry.budget}`).toBeDefined();
       const seed = finding?.seed ?? 0;
       const clean = runScenario(generateScenario(seed, 'small'), { seed, bugs: [], sets: {} });
       expect(clean.violations.map((violation) => violation.invariant)).toEqual([]);
