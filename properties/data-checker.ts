@@ -614,16 +614,26 @@ export class DataChecker {
     info.judged = true;
     const atMs = this.#cluster.world.nowMs;
     const reason = this.#allowedReason(info);
-    const how = info.everHeld
-      .map(
-        (id) =>
-          `${id}: ${info.holders.includes(id) ? 'holds it' : (lostHow(info, id) ?? 'never had it')}`,
-      )
+    const holders: Record<string, string> = {};
+    for (const id of info.everHeld)
+      holders[id] = info.holders.includes(id) ? 'holds it' : (lostHow(info, id) ?? 'never had it');
+    const how = Object.entries(holders)
+      .map(([id, what]) => `${id}: ${what}`)
       .join(', ');
     const message = `${this.#label(ledger.key)}: committed record ${info.value} (offset ${info.offset}, committed at ${info.committedAtMs} ms) is lost (${how})${detail === undefined ? '' : `; ${detail}`}`;
     const where = { ...this.#where(ledger.key), offset: info.offset, value: info.value };
     if (reason !== null) this.#log.allow({ reason, atMs, message, ...where });
-    else this.#log.report({ invariant, atMs, message, ...where, nodes: [...info.everHeld] });
+    else {
+      this.#log.report({
+        invariant,
+        atMs,
+        message,
+        ...where,
+        nodes: [...info.everHeld],
+        ...(info.committedAtMs === null ? {} : { committedAtMs: info.committedAtMs }),
+        holders,
+      });
+    }
   }
 
   // ---- the end of the run --------------------------------------------------------------------

@@ -14,6 +14,10 @@ export interface Violation {
   readonly value?: string;
   readonly nodes?: readonly string[];
   readonly epoch?: number;
+  /** A lost record: when it was committed (the first HW past it), and what became of it on each
+   * broker that held it (`holds it`, `truncation`, `lossy-crash`, `unclean`, `restart`). */
+  readonly committedAtMs?: Ms;
+  readonly holders?: Readonly<Record<string, string>>;
 }
 
 export interface AllowedLoss {

@@ -121,16 +121,6 @@ function aboutPartition(event: StoryEvent, topic: string, partition: number): bo
 }
 
 /** How each holder lost it, from the checker's message: `(b1: truncation, b2: lossy-crash)`. */
-function causesFrom(message: string): Map<string, string> {
-  const causes = new Map<string, string>();
-  const group = /is lost \(([^)]*)\)/.exec(message)?.[1] ?? '';
-  for (const part of group.split(', ')) {
-    const match = /^([\w-]+): (.+)$/.exec(part.trim());
-    if (match?.[1] !== undefined && match[2] !== undefined) causes.set(match[1], match[2]);
-  }
-  return causes;
-}
-
 function ms(atMs: number): string {
   return `${atMs} ms`;
 }
@@ -181,7 +171,7 @@ export function explainLoss(
       `  appended   at ${ms(append.atMs)} by leader ${append.node}${epoch === null ? '' : ` (leader epoch ${epoch})`}${str(append, 'duplicate') === 'true' ? ' (a retried duplicate)' : ''}`,
     );
   }
-  const committedAtMs = Number(/committed at (\d+) ms/.exec(violation.message)?.[1] ?? Number.NaN);
+  const committedAtMs = violation.committedAtMs ?? Number.NaN;
   lines.push(
     Number.isNaN(committedAtMs)
       ? '  committed  (time unknown)'
@@ -195,7 +185,7 @@ export function explainLoss(
   } else
     lines.push('  acked      never (a record a consumer could read, or another replica covered)');
   const sinceMs = Number.isNaN(committedAtMs) ? (append?.atMs ?? 0) : committedAtMs;
-  const causes = causesFrom(violation.message);
+  const causes = new Map(Object.entries(violation.holders ?? {}));
   const holders = violation.nodes ?? [...causes.keys()];
   const losses = holders.map((holder) => ({
     holder,

@@ -37,6 +37,9 @@ export interface ViolationReport {
   readonly value?: string;
   readonly nodes?: readonly string[];
   readonly epoch?: number;
+  /** A lost record's: when it was committed, and what became of it on each broker that held it. */
+  readonly committedAtMs?: Ms;
+  readonly holders?: Readonly<Record<string, string>>;
   readonly message: string;
 }
 
