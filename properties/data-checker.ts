@@ -1,6 +1,7 @@
 // The data path's invariants (KAFKA.md), with the durability contract decided per record.
 //
-// After every event (cheap: O(1) per replica unless something changed):
+// After every event, on the brokers the event entered (ActivityWatch: the others cannot have
+// changed), and per replica only if its log, HW, role or epoch moved:
 //   hw-within-log            log start ≤ HW ≤ LEO on every replica
 //   committed-prefix-agrees  a replica's HW covers only the records committed at those offsets
 //   committed-read-stable    a leader's HW never goes backwards within its epoch

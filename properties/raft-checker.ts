@@ -185,10 +185,11 @@ export class RaftChecker<M extends Message = RaftMessage> {
   }
 
   /**
-   * Runs every per-event check, after every event. Raft state changes only where a node was entered
-   * (a message, a timer, a crash or restart), connectivity only with the topology, and staleness
-   * otherwise only with time: when none of these moved since the last full check, the checks would
-   * find what they found then, and are skipped.
+   * Runs the per-event checks, after every event. A node's Raft state changes only when the node
+   * runs (RaftNode.changes) or its host goes down, up or restarts; connectivity only with the
+   * topology; staleness otherwise only with time. So only the nodes that moved are checked again
+   * (#checkAll says when every node is), and nothing when nothing moved: the checks would find what
+   * they found at the last check.
    */
   check(): void {
     const moved = this.#moved();
@@ -198,7 +199,8 @@ export class RaftChecker<M extends Message = RaftMessage> {
 
   /**
    * What moved since the last check: null when nothing did (no node, no link, no staleness
-   * deadline passed); otherwise the nodes that moved, or every node (null inside: `all`).
+   * deadline passed); otherwise the nodes that moved, and `all` when the topology moved or a
+   * staleness deadline passed.
    */
   #moved(): Moved | null {
     const topologyMoved = this.#world.network.topologyVersion !== this.#topologyVersion;
