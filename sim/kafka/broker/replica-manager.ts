@@ -16,6 +16,7 @@
 // The switches of the historical bugs sit at the places the fixes live (see bugs.ts).
 
 import { AssertionError } from '../../kernel/assert.ts';
+import { DeadlineTimer } from '../../kernel/deadline.ts';
 import type { NodeContext, TimerHandle } from '../../kernel/node.ts';
 import type { Ms } from '../../kernel/time.ts';
 import type { Bugs } from '../bugs.ts';
@@ -110,7 +111,8 @@ interface PendingProduce {
   readonly lastOffset: number;
   readonly baseOffset: number;
   readonly leaderEpoch: number;
-  readonly timer: TimerHandle;
+  /** When it is answered REQUEST_TIMED_OUT if the high watermark has not passed it. */
+  readonly deadlineMs: Ms;
 }
 
 /** One partition replica on this broker. */
@@ -166,16 +168,20 @@ export class Replica {
 interface HeldFetch {
   readonly source: string;
   readonly request: FetchRequest;
-  readonly timer: TimerHandle;
+  /** When it is answered even without new data (its maxWaitMs after it arrived). */
+  readonly deadlineMs: Ms;
 }
 
 interface Fetcher {
   readonly leaderId: BrokerId;
   inFlight: {
     readonly requestId: number;
-    readonly timer: TimerHandle;
+    /** When it times out (replica.socket.timeout.ms after it left). */
+    readonly deadlineMs: Ms;
     readonly offsets: Map<string, number>;
   } | null;
+  /** Fires by the in-flight request's deadline (one timer, not one per request). */
+  readonly timeout: DeadlineTimer;
   wakeTimer: TimerHandle | null;
 }
 
@@ -187,6 +193,10 @@ export class ReplicaManager {
   readonly #replicas = new Map<string, Replica>();
   readonly #fetchers = new Map<BrokerId, Fetcher>();
   readonly #heldFetches: HeldFetch[] = [];
+  /** Answers held fetches at their deadlines (one timer, not one per fetch). */
+  readonly #heldFetchTimeout: DeadlineTimer;
+  /** Times out acks=all produces waiting on the high watermark (one timer, not one per request). */
+  readonly #produceTimeout: DeadlineTimer;
   readonly #alterPartitionRequests = new Map<number, string>();
   /** Unique across incarnations (see the broker): a stale answer never matches a request of ours. */
   #requestIdNext: number;
@@ -206,6 +216,12 @@ export class ReplicaManager {
     this.#host = host;
     // Past the broker's own control requests of this incarnation (broker-node.ts).
     this.#requestIdNext = context.incarnation * 1_000_000_000 + 500_000_000;
+    this.#heldFetchTimeout = new DeadlineTimer(context, 'replica.fetch-wait', () =>
+      this.#answerExpiredFetches(),
+    );
+    this.#produceTimeout = new DeadlineTimer(context, 'replica.produce-timeout', () =>
+      this.#timeOutProduces(),
+    );
   }
 
   /** Every replica this broker holds, in the order it first saw them. */
@@ -433,10 +449,8 @@ export class ReplicaManager {
   /** Leadership is gone: fail what waits on it. */
   #resign(replica: Replica, error: DataError): void {
     if (replica.role !== 'leader') return;
-    for (const pending of replica.pendingProduces.splice(0)) {
-      this.#context.cancelTimer(pending.timer);
+    for (const pending of replica.pendingProduces.splice(0))
       this.#respondProduce(pending.source, pending.request, error, -1, -1);
-    }
     this.#clearAlterPartition(replica);
     replica.leaderState = null;
     replica.role = 'none';
@@ -489,7 +503,6 @@ export class ReplicaManager {
     const remaining: PendingProduce[] = [];
     for (const pending of replica.pendingProduces) {
       if (pending.lastOffset < replica.highWatermark) {
-        this.#context.cancelTimer(pending.timer);
         // Kafka checks the ISR again once the high watermark passed the batch.
         const state = replica.leaderState as LeaderState;
         const error: DataError =
@@ -714,20 +727,36 @@ export class ReplicaManager {
       this.#respondProduce(source, request, 'NONE', baseOffset, leaderEpoch);
       return;
     }
-    const timer = this.#context.setTimer(request.timeoutMs, 'replica.produce-timeout', () => {
-      const index = replica.pendingProduces.findIndex((pending) => pending.timer === timer);
-      if (index < 0) return;
-      replica.pendingProduces.splice(index, 1);
-      this.#respondProduce(source, request, 'REQUEST_TIMED_OUT', -1, -1);
-    });
+    const deadlineMs = this.#context.nowMs + request.timeoutMs;
     replica.pendingProduces.push({
       source,
       request,
       lastOffset,
       baseOffset,
       leaderEpoch,
-      timer,
+      deadlineMs,
     });
+    this.#produceTimeout.want(deadlineMs);
+  }
+
+  /** Answers REQUEST_TIMED_OUT to the produces whose time is up; returns the next deadline. */
+  #timeOutProduces(): Ms | null {
+    const nowMs = this.#context.nowMs;
+    let next: Ms | null = null;
+    for (const replica of this.#replicas.values()) {
+      if (replica.pendingProduces.length === 0) continue;
+      const expired = replica.pendingProduces.filter((pending) => pending.deadlineMs <= nowMs);
+      if (expired.length > 0) {
+        replica.pendingProduces = replica.pendingProduces.filter(
+          (pending) => pending.deadlineMs > nowMs,
+        );
+        for (const pending of expired)
+          this.#respondProduce(pending.source, pending.request, 'REQUEST_TIMED_OUT', -1, -1);
+      }
+      for (const pending of replica.pendingProduces)
+        if (next === null || pending.deadlineMs < next) next = pending.deadlineMs;
+    }
+    return next;
   }
 
   #respondProduce(
@@ -827,13 +856,26 @@ export class ReplicaManager {
       this.#sendFetchResponse(source, request, partitions);
       return;
     }
-    const timer = this.#context.setTimer(request.maxWaitMs, 'replica.fetch-wait', () => {
-      const index = this.#heldFetches.findIndex((held) => held.timer === timer);
-      if (index < 0) return;
-      this.#heldFetches.splice(index, 1);
-      this.#sendFetchResponse(source, request, this.#answerFetch(request));
-    });
-    this.#heldFetches.push({ source, request, timer });
+    const deadlineMs = this.#context.nowMs + request.maxWaitMs;
+    this.#heldFetches.push({ source, request, deadlineMs });
+    this.#heldFetchTimeout.want(deadlineMs);
+  }
+
+  /** Answers the held fetches whose wait is over; returns the next deadline, if any. */
+  #answerExpiredFetches(): Ms | null {
+    const nowMs = this.#context.nowMs;
+    const expired = this.#heldFetches.filter((held) => held.deadlineMs <= nowMs);
+    if (expired.length > 0) {
+      const waiting = this.#heldFetches.filter((held) => held.deadlineMs > nowMs);
+      this.#heldFetches.length = 0;
+      this.#heldFetches.push(...waiting);
+      for (const held of expired)
+        this.#sendFetchResponse(held.source, held.request, this.#answerFetch(held.request));
+    }
+    let next: Ms | null = null;
+    for (const held of this.#heldFetches)
+      if (next === null || held.deadlineMs < next) next = held.deadlineMs;
+    return next;
   }
 
   /**
@@ -856,7 +898,6 @@ export class ReplicaManager {
     this.#heldFetches.length = 0;
     this.#heldFetches.push(...keep);
     for (const held of answer) {
-      this.#context.cancelTimer(held.timer);
       this.#sendFetchResponse(held.source, held.request, this.#answerFetch(held.request));
     }
   }
@@ -946,7 +987,18 @@ export class ReplicaManager {
   #fetcherFor(leaderId: BrokerId): Fetcher {
     let fetcher = this.#fetchers.get(leaderId);
     if (fetcher === undefined) {
-      fetcher = { leaderId, inFlight: null, wakeTimer: null };
+      const created: Fetcher = {
+        leaderId,
+        inFlight: null,
+        timeout: new DeadlineTimer(this.#context, 'replica.fetch-timeout', () => {
+          const inFlight = created.inFlight;
+          if (inFlight !== null && inFlight.deadlineMs <= this.#context.nowMs)
+            this.#fetchFailed(created);
+          return created.inFlight?.deadlineMs ?? null;
+        }),
+        wakeTimer: null,
+      };
+      fetcher = created;
       this.#fetchers.set(leaderId, fetcher);
     }
     return fetcher;
@@ -1010,14 +1062,9 @@ export class ReplicaManager {
       },
       48 + 24 * partitions.length,
     );
-    const timer = this.#context.setTimer(
-      this.#config.replicaSocketTimeoutMs,
-      'replica.fetch-timeout',
-      () => {
-        if (fetcher.inFlight?.requestId === requestId) this.#fetchFailed(fetcher);
-      },
-    );
-    fetcher.inFlight = { requestId, timer, offsets };
+    const deadlineMs = this.#context.nowMs + this.#config.replicaSocketTimeoutMs;
+    fetcher.inFlight = { requestId, deadlineMs, offsets };
+    fetcher.timeout.want(deadlineMs);
   }
 
   /** Some partitions wait for a retry time: wake the fetcher then. */
@@ -1042,7 +1089,6 @@ export class ReplicaManager {
   #fetchFailed(fetcher: Fetcher): void {
     const inFlight = fetcher.inFlight;
     if (inFlight === null) return;
-    this.#context.cancelTimer(inFlight.timer);
     fetcher.inFlight = null;
     const retryAtMs = this.#context.nowMs + this.#config.replicaFetchBackoffMs;
     for (const key of inFlight.offsets.keys()) {
@@ -1057,7 +1103,6 @@ export class ReplicaManager {
     const inFlight = fetcher?.inFlight;
     if (fetcher === undefined || inFlight == null || inFlight.requestId !== response.requestId)
       return;
-    this.#context.cancelTimer(inFlight.timer);
     fetcher.inFlight = null;
     for (const partition of response.partitions) {
       const replica = this.replica(partition.topicId, partition.partition);

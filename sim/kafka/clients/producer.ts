@@ -24,6 +24,7 @@
 // numbers, so its retries still deduplicate.
 
 import { AssertionError, assert, BoundExceededError } from '../../kernel/assert.ts';
+import { DeadlineTimer } from '../../kernel/deadline.ts';
 import type { Machine, NodeContext, TimerHandle } from '../../kernel/node.ts';
 import type { Ms } from '../../kernel/time.ts';
 import {
@@ -334,7 +335,8 @@ interface ProduceInFlight {
   readonly requestId: number;
   readonly target: BrokerId;
   readonly batch: Batch;
-  readonly timer: TimerHandle;
+  /** When it times out (requestTimeoutMs after it left). */
+  readonly deadlineMs: Ms;
 }
 
 interface PartitionQueue {
@@ -392,6 +394,8 @@ export class Producer implements Machine<ClusterMessage> {
   #unrouted: PendingRecord[] = [];
   readonly #queues = new Map<string, PartitionQueue>();
   readonly #requests = new Map<number, ProduceInFlight>();
+  /** Fires by the earliest in-flight request's deadline (one timer, not one per request). */
+  readonly #requestTimeout: DeadlineTimer;
   readonly #inFlightByBroker = new Map<BrokerId, number>();
   readonly #roundRobin = new Map<string, number>();
   readonly #workloads: RunningWorkload[] = [];
@@ -415,6 +419,9 @@ export class Producer implements Machine<ClusterMessage> {
   /** Throws ClientConfigError on an invalid configuration. */
   constructor(context: NodeContext<ClusterMessage>, config: ProducerConfig) {
     this.#context = context;
+    this.#requestTimeout = new DeadlineTimer(context, 'producer.request-timeout', () =>
+      this.#timeOutRequests(),
+    );
     this.config = resolveProducerConfig(config, context.nodeId);
     this.#history = config.history;
     // The resolved config carries the metadata settings (bootstrap brokers, timeouts, max age).
@@ -758,13 +765,10 @@ export class Producer implements Machine<ClusterMessage> {
       for (const record of batch.records) this.#complete(record, { type: 'ok', offset: null });
       return;
     }
-    const timer = this.#context.setTimer(
-      this.config.requestTimeoutMs,
-      'producer.request-timeout',
-      () => this.#onRequestTimeout(requestId),
-    );
+    const deadlineMs = this.#context.nowMs + this.config.requestTimeoutMs;
     batch.state = 'in-flight';
-    batch.request = { requestId, target: leader, batch, timer };
+    batch.request = { requestId, target: leader, batch, deadlineMs };
+    this.#requestTimeout.want(deadlineMs);
     this.#requests.set(requestId, batch.request);
     this.#inFlightByBroker.set(leader, this.inFlightTo(leader) + 1);
   }
@@ -821,6 +825,19 @@ export class Producer implements Machine<ClusterMessage> {
     for (const record of batch.records) this.#complete(record, { type: 'ok', offset: offset++ });
   }
 
+  /** Times out the requests whose time is up, oldest first; returns the next deadline. */
+  #timeOutRequests(): Ms | null {
+    const nowMs = this.#context.nowMs;
+    const expired: number[] = [];
+    for (const request of this.#requests.values())
+      if (request.deadlineMs <= nowMs) expired.push(request.requestId);
+    for (const requestId of expired) this.#onRequestTimeout(requestId);
+    let next: Ms | null = null;
+    for (const request of this.#requests.values())
+      if (next === null || request.deadlineMs < next) next = request.deadlineMs;
+    return next;
+  }
+
   #onRequestTimeout(requestId: number): void {
     const request = this.#requests.get(requestId);
     if (request === undefined) return;
@@ -847,7 +864,6 @@ export class Producer implements Machine<ClusterMessage> {
 
   #endRequest(request: ProduceInFlight): void {
     this.#requests.delete(request.requestId);
-    this.#context.cancelTimer(request.timer);
     const count = this.inFlightTo(request.target);
     if (count <= 0)
       throw new AssertionError(`in-flight count to ${request.target} would go below 0`);
