@@ -107,7 +107,11 @@ console.log(
 console.log(
   `\nfull simulation: reference workload R, ${R_SIMULATED_MS / 1000} simulated s (median of ${R_ROUNDS})`,
 );
-const lastR: { checked?: WorkloadRResult; unchecked?: WorkloadRResult } = {};
+const lastR: {
+  checked?: WorkloadRResult;
+  unchecked?: WorkloadRResult;
+  model?: WorkloadRResult;
+} = {};
 const full = compare(
   [
     {
@@ -124,8 +128,15 @@ const full = compare(
     {
       label: 'R, per-event checks off (end-of-run checks on)',
       work: () => {
-        lastR.unchecked = runWorkloadR({ perEventChecks: false });
+        lastR.unchecked = runWorkloadR({ checks: 'end-of-run' });
         return lastR.unchecked.events;
+      },
+    },
+    {
+      label: 'R, no checks (the cluster model alone)',
+      work: () => {
+        lastR.model = runWorkloadR({ checks: 'none' });
+        return lastR.model.events;
       },
     },
   ],
@@ -133,18 +144,24 @@ const full = compare(
 );
 const checked = lastR.checked as WorkloadRResult;
 const unchecked = lastR.unchecked as WorkloadRResult;
-if (checked.traceHash !== unchecked.traceHash)
-  throw new Error(
-    `R ran differently without the per-event checks (trace ${checked.traceHash} ≠ ${unchecked.traceHash})`,
-  );
+const model = lastR.model as WorkloadRResult;
+for (const [other, what] of [
+  [unchecked, 'the per-event checks'],
+  [model, 'any checks'],
+] as const) {
+  if (checked.traceHash !== other.traceHash)
+    throw new Error(
+      `R ran differently without ${what} (trace ${checked.traceHash} ≠ ${other.traceHash})`,
+    );
+}
 console.log(
   `\n  R: ${checked.events} events (budget ≤ 500000), ${checked.acked} records acknowledged, ` +
     `${checked.violations} violations, trace ${checked.traceHash}`,
 );
-const speedups = [1, 2].map(
+const speedups = [1, 2, 3].map(
   (index) => (((full.rates[index] as number) / checked.events) * R_SIMULATED_MS) / 1000,
 );
-const [checkedSpeedup, uncheckedSpeedup] = speedups as [number, number];
+const [checkedSpeedup, uncheckedSpeedup, modelSpeedup] = speedups as [number, number, number];
 const wallS = (speedup: number) => (R_SIMULATED_MS / 1000 / speedup).toFixed(2);
 const fullRatio = 100 * (full.ratios[1] as number);
 console.log(
@@ -154,6 +171,10 @@ console.log(
 console.log(
   `  R, per-event checks off: ${uncheckedSpeedup.toFixed(1)}× real time, ${wallS(uncheckedSpeedup)} s ` +
     `(the per-event checks take ${(100 * (1 - checkedSpeedup / uncheckedSpeedup)).toFixed(0)} % of R)`,
+);
+console.log(
+  `  R, no checks:            ${modelSpeedup.toFixed(1)}× real time, ${wallS(modelSpeedup)} s ` +
+    `(all the checks take ${(100 * (1 - checkedSpeedup / modelSpeedup)).toFixed(0)} % of R)`,
 );
 console.log(
   `  full simulation / bare loop: ${fullRatio.toFixed(2)} % (target ≥ 20 %: ${fullRatio >= 20 ? 'met' : 'NOT met'})`,

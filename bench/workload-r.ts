@@ -1,8 +1,9 @@
 // The reference workload R of the speed budget (issue 6): 5 brokers, 3 KRaft voters, 3 topics × 3
 // partitions RF 3 min ISR 2, 2 producers × 500 records/s acks=all, 1 consumer, the leader of
 // partition 0 of the first topic killed at 30 s, 90 s of fault phase then 30 s of heal phase, all
-// checks on. With `perEventChecks: false`, the checkers' per-event `check()` is skipped while the
-// cluster runs (bench only, to weigh them); the end-of-run checks still run in full. The data
+// checks on. To weigh the checkers (bench only), `checks: 'end-of-run'` skips their per-event
+// `check()` while the cluster runs (the end-of-run checks still run in full), and `checks: 'none'`
+// skips the end-of-run checks too: what is left is the cluster model alone. The data
 // checker still checks once just before the crash, as `@leader` is read from its metadata image:
 // both modes then crash the same broker and run the same events (the same trace hash).
 
@@ -29,12 +30,14 @@ export interface WorkloadRResult {
 
 export interface WorkloadROptions {
   readonly seed?: number;
-  readonly perEventChecks?: boolean;
+  /** Which checks run: every one (the default), only the end-of-run ones, or none. */
+  readonly checks?: 'all' | 'end-of-run' | 'none';
 }
 
 export function runWorkloadR(options: WorkloadROptions = {}): WorkloadRResult {
   const clock = { nowMs: 0 };
-  const restore = options.perEventChecks === false ? skipPerEventChecks(clock) : () => {};
+  const checks = options.checks ?? 'all';
+  const restore = checks === 'all' ? () => {} : skipChecks(clock, checks === 'none');
   try {
     const result = runKafka({
       seed: options.seed ?? 1,
@@ -56,9 +59,7 @@ export function runWorkloadR(options: WorkloadROptions = {}): WorkloadRResult {
       faults: [{ atMs: R_CRASH_AT_MS, kind: 'crash', node: '@leader', crash: 'kill' }],
       faultPhaseMs: R_FAULT_PHASE_MS,
       healPhaseMs: R_HEAL_PHASE_MS,
-      ...(options.perEventChecks === false
-        ? { sample: (cluster) => (clock.nowMs = cluster.world.nowMs) }
-        : {}),
+      ...(checks !== 'all' ? { sample: (cluster) => (clock.nowMs = cluster.world.nowMs) } : {}),
     });
     const acked = result.history.entries.filter(
       (entry) => entry.f === 'send' && entry.type === 'ok',
@@ -78,10 +79,11 @@ export function runWorkloadR(options: WorkloadROptions = {}): WorkloadRResult {
 /**
  * Makes both checkers' `check()` a no-op until DataChecker.finish starts (which then checks once,
  * in full, before the final read), except one data check at R_SYNC_AT_MS for the role reference
- * (`clock` is the time of the last event, which the run's `sample` hook keeps).
+ * (`clock` is the time of the last event, which the run's `sample` hook keeps). With
+ * `endOfRunToo`, DataChecker.finish does nothing either.
  * Returns the function that puts the originals back.
  */
-function skipPerEventChecks(clock: { readonly nowMs: number }): () => void {
+function skipChecks(clock: { readonly nowMs: number }, endOfRunToo: boolean): () => void {
   const raftCheck = RaftChecker.prototype.check;
   const dataCheck = DataChecker.prototype.check;
   const dataFinish = DataChecker.prototype.finish;
@@ -96,6 +98,7 @@ function skipPerEventChecks(clock: { readonly nowMs: number }): () => void {
     dataCheck.call(this);
   };
   DataChecker.prototype.finish = function (this: DataChecker, ...args) {
+    if (endOfRunToo) return;
     finishing = true;
     return dataFinish.apply(this, args);
   };

@@ -143,6 +143,10 @@ export class Replica {
     readonly request: AlterPartitionRequest;
     readonly timer: TimerHandle | null;
   } | null = null;
+  /** The leader rules as of a metadata image and its last offset (ReplicaManager.#rules). */
+  rules: LeaderRules | null = null;
+  rulesImage: MetadataImage | null = null;
+  rulesImageOffset = -1;
 
   constructor(
     topicId: TopicId,
@@ -168,6 +172,8 @@ export class Replica {
 interface HeldFetch {
   readonly source: string;
   readonly request: FetchRequest;
+  /** The keys of the partitions it fetches. */
+  readonly keys: readonly string[];
   /** When it is answered even without new data (its maxWaitMs after it arrived). */
   readonly deadlineMs: Ms;
 }
@@ -191,6 +197,8 @@ export class ReplicaManager {
   readonly #bugs: Bugs;
   readonly #host: ReplicaHost;
   readonly #replicas = new Map<string, Replica>();
+  /** The same replicas by topic id, then partition: found without building a key. */
+  readonly #replicasByTopic = new Map<TopicId, (Replica | undefined)[]>();
   readonly #fetchers = new Map<BrokerId, Fetcher>();
   readonly #heldFetches: HeldFetch[] = [];
   /** Answers held fetches at their deadlines (one timer, not one per fetch). */
@@ -235,7 +243,7 @@ export class ReplicaManager {
   }
 
   replica(topicId: TopicId, partition: number): Replica | undefined {
-    return this.#replicas.get(partitionKey(topicId, partition));
+    return this.#replicasByTopic.get(topicId)?.[partition];
   }
 
   /**
@@ -361,12 +369,20 @@ export class ReplicaManager {
       checkpoint?.[key] ?? 0,
     );
     this.#replicas.set(key, replica);
+    let byPartition = this.#replicasByTopic.get(state.topicId);
+    if (byPartition === undefined) {
+      byPartition = [];
+      this.#replicasByTopic.set(state.topicId, byPartition);
+    }
+    byPartition[state.partition] = replica;
     return replica;
   }
 
   #deleteReplica(replica: Replica): void {
     this.#resign(replica, 'NOT_LEADER_OR_FOLLOWER');
     this.#replicas.delete(replica.key);
+    const byPartition = this.#replicasByTopic.get(replica.topicId);
+    if (byPartition !== undefined) byPartition[replica.partition] = undefined;
     for (const name of this.#context.disk.names()) {
       if (name.startsWith(`${replica.key}/`)) this.#context.disk.delete(name);
     }
@@ -461,18 +477,27 @@ export class ReplicaManager {
 
   #rules(replica: Replica): LeaderRules {
     const image = this.#host.image();
+    if (
+      replica.rules !== null &&
+      replica.rulesImage === image &&
+      replica.rulesImageOffset === image.lastOffset
+    )
+      return replica.rules;
     const topic = image.topics.get(replica.topicId);
     const replicationFactor = image.partition(replica.topicId, replica.partition)?.replicas.length;
     const minIsr =
       topic === undefined || replicationFactor === undefined
         ? 1
         : effectiveMinIsr(topic.configs, replicationFactor);
-    return {
+    replica.rules = {
       replicaLagTimeMaxMs: this.#config.replicaLagTimeMaxMs,
       effectiveMinIsr: minIsr,
       isrJoinOnStaleHighWatermark: this.#bugs.has('isr-join-stale-hw'),
       highWatermarkIgnoresMinIsr: this.#bugs.has('hw-ignores-min-isr'),
     };
+    replica.rulesImage = image;
+    replica.rulesImageOffset = image.lastOffset;
+    return replica.rules;
   }
 
   /** Eligible for the ISR and the high watermark: registered in the epoch it fetched with, unfenced, not shutting down. */
@@ -857,7 +882,10 @@ export class ReplicaManager {
       return;
     }
     const deadlineMs = this.#context.nowMs + request.maxWaitMs;
-    this.#heldFetches.push({ source, request, deadlineMs });
+    const keys = request.partitions.map((partition) =>
+      partitionKey(partition.topicId, partition.partition),
+    );
+    this.#heldFetches.push({ source, request, keys, deadlineMs });
     this.#heldFetchTimeout.want(deadlineMs);
   }
 
@@ -887,9 +915,7 @@ export class ReplicaManager {
     const keep: HeldFetch[] = [];
     const answer: HeldFetch[] = [];
     for (const held of this.#heldFetches) {
-      const includes = held.request.partitions.some(
-        (partition) => partitionKey(partition.topicId, partition.partition) === key,
-      );
+      const includes = held.keys.includes(key);
       const consumer = held.request.replicaId === null;
       if (includes && (!highWatermarkMoved || consumer)) answer.push(held);
       else keep.push(held);
