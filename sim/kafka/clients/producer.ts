@@ -403,8 +403,8 @@ export class Producer implements Machine<ClusterMessage> {
   #requestIdNext = 0;
   /** A workload's burst is being appended: send() leaves dispatching to the burst's end. */
   #inBurst = false;
-  #expiryTimer: TimerHandle | null = null;
-  #expiryAtMs: Ms = 0;
+  /** Fails the records past delivery.timeout.ms, at the oldest pending record's deadline. */
+  readonly #deliveryTimeout: DeadlineTimer;
   /** The most recent producer id, for partitions that start numbering (null: none yet). */
   #producerId: number | null = null;
   #initInFlight: InitInFlight | null = null;
@@ -419,6 +419,11 @@ export class Producer implements Machine<ClusterMessage> {
   /** Throws ClientConfigError on an invalid configuration. */
   constructor(context: NodeContext<ClusterMessage>, config: ProducerConfig) {
     this.#context = context;
+    this.#deliveryTimeout = new DeadlineTimer(context, 'producer.delivery-timeout', () => {
+      this.#expire();
+      // #expire armed the next deadline itself, before dispatching.
+      return null;
+    });
     this.#requestTimeout = new DeadlineTimer(context, 'producer.request-timeout', () =>
       this.#timeOutRequests(),
     );
@@ -1011,24 +1016,10 @@ export class Producer implements Machine<ClusterMessage> {
 
   // ---- delivery timeout ----------------------------------------------------------------------
 
-  /** One timer, at the earliest deadline (the oldest pending record's). */
+  /** The timer at the earliest deadline (the oldest pending record's: records are in send order). */
   #armExpiry(): void {
     const first = this.#pending.values().next();
-    if (first.done) return;
-    const atMs = first.value.deadlineMs;
-    if (this.#expiryTimer !== null) {
-      if (this.#expiryAtMs <= atMs) return;
-      this.#context.cancelTimer(this.#expiryTimer);
-    }
-    this.#expiryAtMs = atMs;
-    this.#expiryTimer = this.#context.setTimer(
-      Math.max(0, atMs - this.#context.nowMs),
-      'producer.delivery-timeout',
-      () => {
-        this.#expiryTimer = null;
-        this.#expire();
-      },
-    );
+    if (!first.done) this.#deliveryTimeout.want(first.value.deadlineMs);
   }
 
   #expire(): void {
