@@ -178,13 +178,25 @@ interface HeldFetch {
   readonly deadlineMs: Ms;
 }
 
+/** The offset a fetch asked `partition` from (undefined: it did not ask for it). */
+function fetchOffsetOf(
+  partitions: readonly FetchPartition[],
+  partition: { readonly topicId: TopicId; readonly partition: number },
+): number | undefined {
+  for (const fetched of partitions)
+    if (fetched.topicId === partition.topicId && fetched.partition === partition.partition)
+      return fetched.fetchOffset;
+  return undefined;
+}
+
 interface Fetcher {
   readonly leaderId: BrokerId;
   inFlight: {
     readonly requestId: number;
     /** When it times out (replica.socket.timeout.ms after it left). */
     readonly deadlineMs: Ms;
-    readonly offsets: Map<string, number>;
+    /** What it asked for: each partition and the log end offset it fetched from. */
+    readonly partitions: readonly FetchPartition[];
   } | null;
   /** Fires by the in-flight request's deadline (one timer, not one per request). */
   readonly timeout: DeadlineTimer;
@@ -1063,17 +1075,15 @@ export class ReplicaManager {
       this.#scheduleWake(fetcher);
       return;
     }
-    const offsets = new Map<string, number>();
-    const partitions: FetchPartition[] = replicas.map((replica) => {
-      offsets.set(replica.key, replica.logEndOffset);
-      return {
+    const partitions = replicas.map(
+      (replica): FetchPartition => ({
         topicId: replica.topicId,
         partition: replica.partition,
         fetchOffset: replica.logEndOffset,
         lastFetchedEpoch: replica.log.lastEpoch,
         currentLeaderEpoch: replica.leaderEpoch,
-      };
-    });
+      }),
+    );
     const requestId = this.#requestIdNext++;
     this.#context.send(
       fetcher.leaderId,
@@ -1089,7 +1099,7 @@ export class ReplicaManager {
       48 + 24 * partitions.length,
     );
     const deadlineMs = this.#context.nowMs + this.#config.replicaSocketTimeoutMs;
-    fetcher.inFlight = { requestId, deadlineMs, offsets };
+    fetcher.inFlight = { requestId, deadlineMs, partitions };
     fetcher.timeout.want(deadlineMs);
   }
 
@@ -1117,8 +1127,8 @@ export class ReplicaManager {
     if (inFlight === null) return;
     fetcher.inFlight = null;
     const retryAtMs = this.#context.nowMs + this.#config.replicaFetchBackoffMs;
-    for (const key of inFlight.offsets.keys()) {
-      const replica = this.#replicas.get(key);
+    for (const fetched of inFlight.partitions) {
+      const replica = this.replica(fetched.topicId, fetched.partition);
       if (replica !== undefined) replica.fetchRetryAtMs = retryAtMs;
     }
     this.#scheduleWake(fetcher);
@@ -1135,7 +1145,7 @@ export class ReplicaManager {
       if (replica === undefined || replica.role !== 'follower' || replica.leaderId !== source)
         continue;
       // Our log changed since the request left (a truncation): this answer is about another log.
-      if (inFlight.offsets.get(replica.key) !== replica.logEndOffset) continue;
+      if (fetchOffsetOf(inFlight.partitions, partition) !== replica.logEndOffset) continue;
       this.#onFetchedPartition(replica, partition);
     }
     this.#maybeFetch(fetcher);

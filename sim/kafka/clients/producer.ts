@@ -170,9 +170,18 @@ function resolveIdempotence(
 
 // ---- the default partitioner ---------------------------------------------------------------
 
-/** The UTF-8 bytes of a string, as Java's String.getBytes(UTF_8) gives them (a lone surrogate is '?'). */
-export function utf8Bytes(text: string): Uint8Array {
-  const bytes: number[] = [];
+/** Where keys are encoded for hashing: reused, grown as needed (a key is hashed on every send). */
+let scratch = new Uint8Array(256);
+
+/**
+ * Writes the UTF-8 bytes of a string into `scratch`, as Java's String.getBytes(UTF_8) gives them
+ * (a lone surrogate is '?'), and returns how many there are.
+ */
+function encodeUtf8(text: string): number {
+  // A UTF-16 code unit takes at most 3 bytes (a surrogate pair, 2 units, takes 4).
+  if (scratch.length < text.length * 3) scratch = new Uint8Array(text.length * 3);
+  const bytes = scratch;
+  let length = 0;
   for (let index = 0; index < text.length; index++) {
     let code = text.charCodeAt(index);
     if (code >= 0xd800 && code <= 0xdfff) {
@@ -181,28 +190,38 @@ export function utf8Bytes(text: string): Uint8Array {
         code = 0x10000 + ((code - 0xd800) << 10) + (next - 0xdc00);
         index++;
       } else {
-        bytes.push(0x3f);
+        bytes[length++] = 0x3f;
         continue;
       }
     }
-    if (code < 0x80) bytes.push(code);
-    else if (code < 0x800) bytes.push(0xc0 | (code >> 6), 0x80 | (code & 0x3f));
-    else if (code < 0x10000)
-      bytes.push(0xe0 | (code >> 12), 0x80 | ((code >> 6) & 0x3f), 0x80 | (code & 0x3f));
-    else
-      bytes.push(
-        0xf0 | (code >> 18),
-        0x80 | ((code >> 12) & 0x3f),
-        0x80 | ((code >> 6) & 0x3f),
-        0x80 | (code & 0x3f),
-      );
+    if (code < 0x80) bytes[length++] = code;
+    else if (code < 0x800) {
+      bytes[length++] = 0xc0 | (code >> 6);
+      bytes[length++] = 0x80 | (code & 0x3f);
+    } else if (code < 0x10000) {
+      bytes[length++] = 0xe0 | (code >> 12);
+      bytes[length++] = 0x80 | ((code >> 6) & 0x3f);
+      bytes[length++] = 0x80 | (code & 0x3f);
+    } else {
+      bytes[length++] = 0xf0 | (code >> 18);
+      bytes[length++] = 0x80 | ((code >> 12) & 0x3f);
+      bytes[length++] = 0x80 | ((code >> 6) & 0x3f);
+      bytes[length++] = 0x80 | (code & 0x3f);
+    }
   }
-  return Uint8Array.from(bytes);
+  return length;
 }
 
-/** Kafka's Utils.murmur2: the 32-bit MurmurHash2 with Kafka's seed, as a signed 32-bit integer. */
-export function murmur2(data: Uint8Array): number {
-  const length = data.length;
+/** The UTF-8 bytes of a string, as Java's String.getBytes(UTF_8) gives them (a lone surrogate is '?'). */
+export function utf8Bytes(text: string): Uint8Array {
+  return scratch.slice(0, encodeUtf8(text));
+}
+
+/**
+ * Kafka's Utils.murmur2: the 32-bit MurmurHash2 with Kafka's seed, as a signed 32-bit integer, of
+ * the first `length` bytes of `data` (all of them by default).
+ */
+export function murmur2(data: Uint8Array, length = data.length): number {
   const m = 0x5bd1e995;
   const r = 24;
   let h = 0x9747b28c ^ length;
@@ -243,7 +262,8 @@ export function toPositive(value: number): number {
 export function partitionForKey(key: string, partitionCount: number): number {
   if (partitionCount <= 0)
     throw new AssertionError(`partitionCount must be > 0 (got ${partitionCount})`);
-  return toPositive(murmur2(utf8Bytes(key))) % partitionCount;
+  const length = encodeUtf8(key);
+  return toPositive(murmur2(scratch, length)) % partitionCount;
 }
 
 // ---- the producer --------------------------------------------------------------------------
