@@ -61,21 +61,30 @@ export interface MetadataResponse {
   readonly topics: readonly TopicMetadata[];
 }
 
-export interface ProduceRequest {
-  readonly kind: 'client.produce';
-  readonly requestId: number;
+/** One partition's batch in a produce request (Kafka: PartitionProduceData). */
+export interface ProducePartition {
   readonly topic: string;
   readonly partition: number;
-  readonly acks: Acks;
-  /** How long the leader waits for acks=all before REQUEST_TIMED_OUT. */
-  readonly timeoutMs: number;
   /** Each record's producerId and sequence are set when the producer is idempotent. */
   readonly records: readonly RecordInput[];
 }
 
-export interface ProduceResponse {
-  readonly kind: 'client.produce-response';
+/**
+ * A producer sends one request per broker carrying a batch for each partition that broker leads
+ * and has something to send (Kafka's Sender drains its accumulator node by node).
+ */
+export interface ProduceRequest {
+  readonly kind: 'client.produce';
   readonly requestId: number;
+  readonly acks: Acks;
+  /** How long the leader waits for acks=all before REQUEST_TIMED_OUT. */
+  readonly timeoutMs: number;
+  /** At most one batch per partition. */
+  readonly partitions: readonly ProducePartition[];
+}
+
+/** One partition's outcome in a produce response. */
+export interface ProducePartitionResponse {
   readonly topic: string;
   readonly partition: number;
   readonly error: DataError;
@@ -83,6 +92,13 @@ export interface ProduceResponse {
   readonly baseOffset: number;
   /** The leader epoch the batch was appended in (-1 on an error). */
   readonly leaderEpoch: number;
+}
+
+/** Answers every partition of the request at once (acks=all: once each is committed or failed). */
+export interface ProduceResponse {
+  readonly kind: 'client.produce-response';
+  readonly requestId: number;
+  readonly partitions: readonly ProducePartitionResponse[];
 }
 
 /** One partition of a fetch. */
@@ -174,8 +190,15 @@ export function fetchResponseSizeBytes(response: FetchResponse): number {
 }
 
 export function produceRequestSizeBytes(request: ProduceRequest): number {
-  let sizeBytes = 96 + request.topic.length;
-  for (const record of request.records)
-    sizeBytes += 16 + (record.key?.length ?? 0) + (record.value?.length ?? 0);
+  let sizeBytes = 64;
+  for (const data of request.partitions) {
+    sizeBytes += 32 + data.topic.length;
+    for (const record of data.records)
+      sizeBytes += 16 + (record.key?.length ?? 0) + (record.value?.length ?? 0);
+  }
   return sizeBytes;
+}
+
+export function produceResponseSizeBytes(response: ProduceResponse): number {
+  return 16 + 32 * response.partitions.length;
 }

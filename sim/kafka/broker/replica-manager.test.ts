@@ -25,6 +25,8 @@ import type {
   DataError,
   InitProducerIdResponse,
   MetadataResponse,
+  ProducePartition,
+  ProducePartitionResponse,
   ProduceResponse,
 } from './messages.ts';
 import {
@@ -73,15 +75,31 @@ class ScriptedClient implements Machine<ClusterMessage> {
       records: readonly RecordInput[];
     },
   ): number {
+    return this.produceMany(target, {
+      acks: request.acks,
+      ...(request.timeoutMs === undefined ? {} : { timeoutMs: request.timeoutMs }),
+      partitions: [
+        { topic: request.topic, partition: request.partition ?? 0, records: request.records },
+      ],
+    });
+  }
+
+  /** One request with a batch for each of several partitions. */
+  produceMany(
+    target: string,
+    request: {
+      acks: '0' | '1' | 'all';
+      timeoutMs?: number;
+      partitions: readonly ProducePartition[];
+    },
+  ): number {
     const requestId = this.#requestIdNext++;
     this.#context.send(target, {
       kind: 'client.produce',
       requestId,
-      topic: request.topic,
-      partition: request.partition ?? 0,
       acks: request.acks,
       timeoutMs: request.timeoutMs ?? 30_000,
-      records: request.records,
+      partitions: request.partitions,
     });
     return requestId;
   }
@@ -254,7 +272,17 @@ function eventsOf(events: readonly TraceEvent[], kind: string, node?: string): T
   );
 }
 
+/** The answer to a one-partition produce request. */
 function produceAnswer(
+  client: ScriptedClient,
+  requestId: number,
+): ProducePartitionResponse & { atMs: number } {
+  const answers = produceAnswers(client, requestId);
+  expect(answers.partitions).toHaveLength(1);
+  return { ...(answers.partitions[0] as ProducePartitionResponse), atMs: answers.atMs };
+}
+
+function produceAnswers(
   client: ScriptedClient,
   requestId: number,
 ): ProduceResponse & { atMs: number } {
@@ -388,6 +416,102 @@ describe('ReplicaManager on a KRaft cluster', () => {
     // Nothing was appended anywhere but the one record on the leader.
     for (const broker of fx.kraft.brokers)
       expect(valuesOf(replicaOn(fx.kraft, broker))).toEqual(['ok-0']);
+  });
+
+  it('takes one request for several partitions: each appended or refused alone, one answer once every acks=all partition is committed', () => {
+    // Four partitions on three brokers: some broker leads two of them.
+    const fx = setup({ topics: [{ name: TOPIC, partitions: 4 }] });
+    fx.runTo(8_000);
+    const states = [0, 1, 2, 3].map((partition) => stateOf(fx.kraft, TOPIC, partition));
+    const leader = fx.kraft.brokers.find(
+      (broker) => states.filter((state) => state.leader === broker).length >= 2,
+    ) as string;
+    const [p, q] = states.filter((state) => state.leader === leader) as [
+      PartitionState,
+      PartitionState,
+    ];
+    const other = states.find((state) => state.leader !== leader) as PartitionState;
+    const client = fx.client();
+    const request = client.produceMany(leader, {
+      acks: 'all',
+      partitions: [
+        { topic: TOPIC, partition: p.partition, records: records('p', 2) },
+        { topic: TOPIC, partition: other.partition, records: records('o', 1) },
+        { topic: TOPIC, partition: q.partition, records: records('q', 3) },
+        { topic: 'nope', partition: 0, records: records('n', 1) },
+      ],
+    });
+    fx.runTo(9_000);
+    const answer = produceAnswers(client, request);
+    expect(answer.partitions.map((each) => [each.partition, each.error, each.baseOffset])).toEqual([
+      [p.partition, 'NONE', 0],
+      [other.partition, 'NOT_LEADER_OR_FOLLOWER', -1],
+      [q.partition, 'NONE', 0],
+      [0, 'UNKNOWN_TOPIC_OR_PARTITION', -1],
+    ]);
+    expect(answer.partitions[3]?.topic).toBe('nope');
+    // Answered only once both appended partitions were committed on every replica.
+    for (const [state, count] of [
+      [p, 2],
+      [q, 3],
+    ] as const) {
+      const replica = replicaOn(fx.kraft, leader, TOPIC, state.partition);
+      expect(replica.logEndOffset).toBe(count);
+      expect(replica.highWatermark).toBe(count);
+      for (const follower of followersOf(state))
+        expect(valuesOf(replicaOn(fx.kraft, follower, TOPIC, state.partition))).toHaveLength(count);
+    }
+    const appends = eventsOf(fx.events, 'replica.append', leader);
+    expect(appends.map((event) => event.fields?.records)).toEqual([2, 3]);
+    // Not answered at the append: the followers had to fetch both first.
+    expect(answer.atMs).toBeGreaterThan((appends[1] as TraceEvent).atMs + 1);
+    // The partition led elsewhere got nothing.
+    for (const broker of other.replicas)
+      expect(replicaOn(fx.kraft, broker, TOPIC, other.partition).logEndOffset).toBe(0);
+  });
+
+  it('times out every acks=all partition of a request still waiting, in one answer', () => {
+    const fx = setup({
+      topics: [{ name: TOPIC, partitions: 4 }],
+      replica: { replicaLagTimeMaxMs: 10_000 },
+    });
+    fx.runTo(8_000);
+    const states = [0, 1, 2, 3].map((partition) => stateOf(fx.kraft, TOPIC, partition));
+    const leader = fx.kraft.brokers.find(
+      (broker) => states.filter((state) => state.leader === broker).length >= 2,
+    ) as string;
+    const [p, q] = states.filter((state) => state.leader === leader) as [
+      PartitionState,
+      PartitionState,
+    ];
+    // The leader hears no follower: nothing it appends can be committed while the ISR holds.
+    fx.kraft.world.partition([[leader], fx.kraft.brokers.filter((broker) => broker !== leader)]);
+    const client = fx.client();
+    let sentAtMs = 0;
+    let request = -1;
+    fx.at(8_500, () => {
+      sentAtMs = fx.kraft.world.nowMs;
+      request = client.produceMany(leader, {
+        acks: 'all',
+        timeoutMs: 2_000,
+        partitions: [
+          { topic: TOPIC, partition: p.partition, records: records('p', 1) },
+          { topic: TOPIC, partition: q.partition, records: records('q', 2) },
+        ],
+      });
+    });
+    fx.runTo(10_000);
+    expect(client.answer(request, 'client.produce-response')).toBeUndefined();
+    fx.runTo(11_000);
+    const answer = produceAnswers(client, request);
+    expect(answer.partitions.map((each) => [each.partition, each.error, each.baseOffset])).toEqual([
+      [p.partition, 'REQUEST_TIMED_OUT', -1],
+      [q.partition, 'REQUEST_TIMED_OUT', -1],
+    ]);
+    expect(answer.atMs - sentAtMs).toBeGreaterThanOrEqual(2_000);
+    expect(answer.atMs - sentAtMs).toBeLessThan(2_000 + 10);
+    expect(replicaOn(fx.kraft, leader, TOPIC, p.partition).logEndOffset).toBe(1);
+    expect(replicaOn(fx.kraft, leader, TOPIC, q.partition).logEndOffset).toBe(2);
   });
 
   it('rejects acks=all with NOT_ENOUGH_REPLICAS before the append once both followers left the ISR; acks=1 still appends', () => {

@@ -45,7 +45,11 @@ import {
   type InitProducerIdRequest,
   type MetadataRequest,
   type PartitionMetadata,
+  type ProducePartition,
+  type ProducePartitionResponse,
   type ProduceRequest,
+  type ProduceResponse,
+  produceResponseSizeBytes,
   type TopicMetadata,
 } from './messages.ts';
 
@@ -104,15 +108,61 @@ interface ProducerEntry {
   readonly recent: { firstSequence: number; lastSequence: number; baseOffset: number }[];
 }
 
-interface PendingProduce {
+/**
+ * An acks=all produce request with partitions waiting for the high watermark (Kafka's
+ * DelayedProduce): answered once every partition is committed or failed, or at its timeout.
+ */
+interface DelayedProduce {
   readonly source: string;
   readonly request: ProduceRequest;
+  /** Each partition's answer, in the request's order; null while it waits. */
+  readonly answers: (ProducePartitionResponse | null)[];
+  /** The replica each waiting partition waits on. */
+  readonly waitingOn: (Replica | null)[];
+  waiting: number;
+  /** When the partitions still waiting are answered REQUEST_TIMED_OUT. */
+  readonly deadlineMs: Ms;
+}
+
+/** One partition of a delayed produce, waiting on its replica's high watermark. */
+interface PendingProduce {
+  readonly delayed: DelayedProduce;
+  /** The partition's index in the request. */
+  readonly index: number;
   /** The produce is done once the high watermark passes this offset. */
   readonly lastOffset: number;
   readonly baseOffset: number;
   readonly leaderEpoch: number;
-  /** When it is answered REQUEST_TIMED_OUT if the high watermark has not passed it. */
-  readonly deadlineMs: Ms;
+}
+
+/** What one partition of a produce request came to on the leader. */
+type AppendResult =
+  | { readonly kind: 'error'; readonly error: DataError }
+  | {
+      readonly kind: 'appended';
+      readonly replica: Replica;
+      readonly baseOffset: number;
+      readonly lastOffset: number;
+      /** -1 for a duplicate (the epoch it was first appended in is not kept). */
+      readonly leaderEpoch: number;
+      /** Idempotence: the batch was already in the log; nothing appended now. */
+      readonly duplicate: boolean;
+    };
+
+/** A partition's answer (offsets only with NONE, as Kafka gives them). */
+function produceAnswer(
+  data: ProducePartition,
+  error: DataError,
+  baseOffset: number,
+  leaderEpoch: number,
+): ProducePartitionResponse {
+  return {
+    topic: data.topic,
+    partition: data.partition,
+    error,
+    baseOffset: error === 'NONE' ? baseOffset : -1,
+    leaderEpoch: error === 'NONE' ? leaderEpoch : -1,
+  };
 }
 
 /** One partition replica on this broker. */
@@ -213,6 +263,7 @@ export class ReplicaManager {
   readonly #replicasByTopic = new Map<TopicId, (Replica | undefined)[]>();
   readonly #fetchers = new Map<BrokerId, Fetcher>();
   readonly #heldFetches: HeldFetch[] = [];
+  readonly #delayedProduces: DelayedProduce[] = [];
   /** Answers held fetches at their deadlines (one timer, not one per fetch). */
   readonly #heldFetchTimeout: DeadlineTimer;
   /** Times out acks=all produces waiting on the high watermark (one timer, not one per request). */
@@ -477,8 +528,7 @@ export class ReplicaManager {
   /** Leadership is gone: fail what waits on it. */
   #resign(replica: Replica, error: DataError): void {
     if (replica.role !== 'leader') return;
-    for (const pending of replica.pendingProduces.splice(0))
-      this.#respondProduce(pending.source, pending.request, error, -1, -1);
+    for (const pending of replica.pendingProduces.splice(0)) this.#settle(pending, error);
     this.#clearAlterPartition(replica);
     replica.leaderState = null;
     replica.role = 'none';
@@ -546,13 +596,7 @@ export class ReplicaManager {
           state.maximalIsr.length < this.#rules(replica).effectiveMinIsr
             ? 'NOT_ENOUGH_REPLICAS_AFTER_APPEND'
             : 'NONE';
-        this.#respondProduce(
-          pending.source,
-          pending.request,
-          error,
-          pending.baseOffset,
-          pending.leaderEpoch,
-        );
+        this.#settle(pending, error);
       } else remaining.push(pending);
     }
     replica.pendingProduces = remaining;
@@ -707,116 +751,188 @@ export class ReplicaManager {
 
   // ---- produce -------------------------------------------------------------------------------
 
+  /**
+   * Appends every partition of the request, then answers (acks=1), or waits for the partitions'
+   * high watermarks (acks=all), or says nothing (acks=0). As in Kafka, the held fetches are looked
+   * at once the whole request is appended, and one partition's error does not stop the others.
+   */
   #onProduce(source: string, request: ProduceRequest): void {
+    const results = request.partitions.map((data) => this.#appendProduce(request, data));
+    for (const result of results)
+      if (result.kind === 'appended' && !result.duplicate)
+        this.#answerHeldFetches(result.replica.key);
+    if (request.acks === '0') return;
+    const answers: (ProducePartitionResponse | null)[] = [];
+    const waitingOn: (Replica | null)[] = [];
+    let waiting = 0;
+    for (let index = 0; index < results.length; index++) {
+      const result = results[index] as AppendResult;
+      const data = request.partitions[index] as ProducePartition;
+      if (result.kind === 'error') {
+        answers.push(produceAnswer(data, result.error, -1, -1));
+        waitingOn.push(null);
+        continue;
+      }
+      const replica = result.replica;
+      this.#maybeAdvanceHighWatermark(replica);
+      if (request.acks === '1' || result.lastOffset < replica.highWatermark) {
+        answers.push(produceAnswer(data, 'NONE', result.baseOffset, result.leaderEpoch));
+        waitingOn.push(null);
+      } else {
+        answers.push(null);
+        waitingOn.push(replica);
+        waiting++;
+      }
+    }
+    if (waiting === 0) {
+      this.#sendProduceResponse(source, request, answers as ProducePartitionResponse[]);
+      return;
+    }
+    const delayed: DelayedProduce = {
+      source,
+      request,
+      answers,
+      waitingOn,
+      waiting,
+      deadlineMs: this.#context.nowMs + request.timeoutMs,
+    };
+    this.#delayedProduces.push(delayed);
+    for (let index = 0; index < results.length; index++) {
+      const result = results[index] as AppendResult;
+      const replica = waitingOn[index];
+      if (result.kind === 'error' || replica === null || replica === undefined) continue;
+      replica.pendingProduces.push({
+        delayed,
+        index,
+        lastOffset: result.lastOffset,
+        baseOffset: result.baseOffset,
+        leaderEpoch: result.leaderEpoch,
+      });
+    }
+    this.#produceTimeout.want(delayed.deadlineMs);
+  }
+
+  /** One partition of a produce: refused, appended, or found already appended (idempotence). */
+  #appendProduce(request: ProduceRequest, data: ProducePartition): AppendResult {
     const image = this.#host.image();
-    const topicId = image.topicIdsByName.get(request.topic);
-    const replica = topicId === undefined ? undefined : this.replica(topicId, request.partition);
+    const topicId = image.topicIdsByName.get(data.topic);
+    const replica = topicId === undefined ? undefined : this.replica(topicId, data.partition);
     if (replica === undefined || replica.role !== 'leader' || replica.leaderState === null) {
-      const known = topicId !== undefined && image.partition(topicId, request.partition);
-      this.#respondProduce(
-        source,
-        request,
-        known ? 'NOT_LEADER_OR_FOLLOWER' : 'UNKNOWN_TOPIC_OR_PARTITION',
-        -1,
-        -1,
-      );
-      return;
+      const known = topicId !== undefined && image.partition(topicId, data.partition);
+      return {
+        kind: 'error',
+        error: known ? 'NOT_LEADER_OR_FOLLOWER' : 'UNKNOWN_TOPIC_OR_PARTITION',
+      };
     }
-    const state = replica.leaderState;
-    const rules = this.#rules(replica);
-    if (request.acks === 'all' && state.isr.length < rules.effectiveMinIsr) {
-      this.#respondProduce(source, request, 'NOT_ENOUGH_REPLICAS', -1, -1);
-      return;
-    }
-    const sequenceCheck = this.#checkSequence(replica, request.records);
-    let baseOffset: number;
-    let lastOffset: number;
-    let leaderEpoch = replica.leaderEpoch;
-    if (sequenceCheck.kind === 'out-of-order') {
-      this.#respondProduce(source, request, 'OUT_OF_ORDER_SEQUENCE_NUMBER', -1, -1);
-      return;
-    }
+    if (
+      request.acks === 'all' &&
+      replica.leaderState.isr.length < this.#rules(replica).effectiveMinIsr
+    )
+      return { kind: 'error', error: 'NOT_ENOUGH_REPLICAS' };
+    const sequenceCheck = this.#checkSequence(replica, data.records);
+    if (sequenceCheck.kind === 'out-of-order')
+      return { kind: 'error', error: 'OUT_OF_ORDER_SEQUENCE_NUMBER' };
+    let result: AppendResult;
     if (sequenceCheck.kind === 'duplicate') {
-      baseOffset = sequenceCheck.baseOffset;
-      lastOffset = baseOffset + request.records.length - 1;
-      leaderEpoch = -1;
+      const baseOffset = sequenceCheck.baseOffset;
+      result = {
+        kind: 'appended',
+        replica,
+        baseOffset,
+        lastOffset: baseOffset + data.records.length - 1,
+        leaderEpoch: -1,
+        duplicate: true,
+      };
     } else {
       const batch = replica.log.appendAsLeader(
-        request.records,
+        data.records,
         replica.leaderEpoch,
         this.#context.nowMs,
       );
-      baseOffset = batch.baseOffset;
-      lastOffset = batch.lastOffset;
       this.#noteProducerBatch(replica, batch);
-      this.#answerHeldFetches(replica.key);
+      result = {
+        kind: 'appended',
+        replica,
+        baseOffset: batch.baseOffset,
+        lastOffset: batch.lastOffset,
+        leaderEpoch: replica.leaderEpoch,
+        duplicate: false,
+      };
     }
     this.#context.trace('replica.append', {
       partition: replica.key,
-      baseOffset,
-      records: request.records.length,
+      baseOffset: result.baseOffset,
+      records: data.records.length,
       acks: request.acks,
-      duplicate: sequenceCheck.kind === 'duplicate',
+      duplicate: result.duplicate,
     });
-    if (request.acks === '0') return;
-    this.#maybeAdvanceHighWatermark(replica);
-    if (request.acks === '1' || lastOffset < replica.highWatermark) {
-      this.#respondProduce(source, request, 'NONE', baseOffset, leaderEpoch);
-      return;
-    }
-    const deadlineMs = this.#context.nowMs + request.timeoutMs;
-    replica.pendingProduces.push({
-      source,
-      request,
-      lastOffset,
-      baseOffset,
-      leaderEpoch,
-      deadlineMs,
-    });
-    this.#produceTimeout.want(deadlineMs);
+    return result;
   }
 
-  /** Answers REQUEST_TIMED_OUT to the produces whose time is up; returns the next deadline. */
+  /** A waiting partition has its answer; the request is answered once none waits. */
+  #settle(pending: PendingProduce, error: DataError): void {
+    const delayed = pending.delayed;
+    if (delayed.answers[pending.index] !== null) return;
+    const data = delayed.request.partitions[pending.index] as ProducePartition;
+    delayed.answers[pending.index] = produceAnswer(
+      data,
+      error,
+      pending.baseOffset,
+      pending.leaderEpoch,
+    );
+    delayed.waitingOn[pending.index] = null;
+    delayed.waiting--;
+    if (delayed.waiting > 0) return;
+    const at = this.#delayedProduces.indexOf(delayed);
+    if (at >= 0) this.#delayedProduces.splice(at, 1);
+    this.#sendProduceResponse(
+      delayed.source,
+      delayed.request,
+      delayed.answers as ProducePartitionResponse[],
+    );
+  }
+
+  /**
+   * Answers the delayed produces whose time is up, REQUEST_TIMED_OUT for each partition still
+   * waiting; returns the next deadline.
+   */
   #timeOutProduces(): Ms | null {
     const nowMs = this.#context.nowMs;
-    let next: Ms | null = null;
-    for (const replica of this.#replicas.values()) {
-      if (replica.pendingProduces.length === 0) continue;
-      const expired = replica.pendingProduces.filter((pending) => pending.deadlineMs <= nowMs);
-      if (expired.length > 0) {
-        replica.pendingProduces = replica.pendingProduces.filter(
-          (pending) => pending.deadlineMs > nowMs,
+    const expired = this.#delayedProduces.filter((delayed) => delayed.deadlineMs <= nowMs);
+    for (const delayed of expired) {
+      for (let index = 0; index < delayed.waitingOn.length; index++) {
+        const replica = delayed.waitingOn[index];
+        if (replica === null || replica === undefined) continue;
+        const at = replica.pendingProduces.findIndex(
+          (each) => each.delayed === delayed && each.index === index,
         );
-        for (const pending of expired)
-          this.#respondProduce(pending.source, pending.request, 'REQUEST_TIMED_OUT', -1, -1);
+        const pending = replica.pendingProduces[at];
+        if (pending === undefined)
+          throw new AssertionError(
+            `delayed produce ${delayed.request.requestId}: ${replica.key} no longer waits`,
+          );
+        replica.pendingProduces.splice(at, 1);
+        this.#settle(pending, 'REQUEST_TIMED_OUT');
       }
-      for (const pending of replica.pendingProduces)
-        if (next === null || pending.deadlineMs < next) next = pending.deadlineMs;
     }
+    let next: Ms | null = null;
+    for (const delayed of this.#delayedProduces)
+      if (next === null || delayed.deadlineMs < next) next = delayed.deadlineMs;
     return next;
   }
 
-  #respondProduce(
+  #sendProduceResponse(
     source: string,
     request: ProduceRequest,
-    error: DataError,
-    baseOffset: number,
-    leaderEpoch: number,
+    partitions: readonly ProducePartitionResponse[],
   ): void {
     if (request.acks === '0') return;
-    this.#context.send(
-      source,
-      {
-        kind: 'client.produce-response',
-        requestId: request.requestId,
-        topic: request.topic,
-        partition: request.partition,
-        error,
-        baseOffset: error === 'NONE' ? baseOffset : -1,
-        leaderEpoch: error === 'NONE' ? leaderEpoch : -1,
-      },
-      48,
-    );
+    const response: ProduceResponse = {
+      kind: 'client.produce-response',
+      requestId: request.requestId,
+      partitions,
+    };
+    this.#context.send(source, response, produceResponseSizeBytes(response));
   }
 
   /** Kafka's producer state: the last sequence and last batches of each idempotent producer. */

@@ -6,6 +6,7 @@ import { World } from '../../kernel/world.ts';
 import type {
   DataError,
   MetadataRequest,
+  ProducePartitionResponse,
   ProduceRequest,
   ProduceResponse,
   TopicMetadata,
@@ -48,10 +49,22 @@ interface FakePartition {
   readonly producers: Map<number, { baseSequence: number; count: number; baseOffset: number }[]>;
 }
 
+/** One partition's batch of a produce request, as the request carried it. */
+interface ProduceBatchView {
+  readonly requestId: number;
+  readonly acks: ProduceRequest['acks'];
+  readonly topic: string;
+  readonly partition: number;
+  readonly records: ProduceRequest['partitions'][number]['records'];
+}
+
+/** One batch a broker received (a request carries one per partition, each scripted alone). */
 interface ReceivedProduce {
   readonly broker: string;
   readonly atMs: number;
-  readonly request: ProduceRequest;
+  readonly request: ProduceBatchView;
+  /** How many partitions the whole request carried. */
+  readonly batchesInRequest: number;
 }
 
 class FakeCluster {
@@ -112,7 +125,7 @@ class FakeCluster {
   }
 
   /** The leader's append, deduplicating idempotent batches as Kafka's producer state does. */
-  append(request: ProduceRequest): { error: DataError; baseOffset: number } {
+  append(request: ProduceBatchView): { error: DataError; baseOffset: number } {
     const state = this.partition(request.topic, request.partition);
     const first = request.records[0];
     const producerId = first?.producerId;
@@ -170,38 +183,61 @@ class FakeBroker implements Machine<ClusterMessage> {
     }
   }
 
+  /** Scripts each partition's batch alone; one 'drop' or 'append-drop' silences the whole answer. */
   #produce(source: string, request: ProduceRequest): void {
-    const received = { broker: this.context.nodeId, atMs: this.context.nowMs, request };
-    const index = this.cluster.produces.length;
-    this.cluster.produces.push(received);
-    const action = this.cluster.script(received, index);
-    const answer = (error: DataError, baseOffset: number): void => {
-      if (request.acks === '0') return;
-      const response: ProduceResponse = {
-        kind: 'client.produce-response',
-        requestId: request.requestId,
-        topic: request.topic,
-        partition: request.partition,
+    const answers: ProducePartitionResponse[] = [];
+    let silent = false;
+    const answer = (view: ProduceBatchView, error: DataError, baseOffset: number): void => {
+      answers.push({
+        topic: view.topic,
+        partition: view.partition,
         error,
         baseOffset: error === 'NONE' ? baseOffset : -1,
         leaderEpoch: error === 'NONE' ? 1 : -1,
-      };
-      this.context.send(source, response);
+      });
     };
-    if (action === 'drop') return;
-    if (typeof action === 'object' && 'error' in action) {
-      answer(action.error, -1);
-      return;
+    for (const data of request.partitions) {
+      const view: ProduceBatchView = {
+        requestId: request.requestId,
+        acks: request.acks,
+        topic: data.topic,
+        partition: data.partition,
+        records: data.records,
+      };
+      const received: ReceivedProduce = {
+        broker: this.context.nodeId,
+        atMs: this.context.nowMs,
+        request: view,
+        batchesInRequest: request.partitions.length,
+      };
+      const index = this.cluster.produces.length;
+      this.cluster.produces.push(received);
+      const action = this.cluster.script(received, index);
+      if (action === 'drop') {
+        silent = true;
+        continue;
+      }
+      if (typeof action === 'object' && 'error' in action) {
+        answer(view, action.error, -1);
+        continue;
+      }
+      const state = this.cluster.partition(view.topic, view.partition);
+      if (state.leader !== this.context.nodeId) {
+        answer(view, 'NOT_LEADER_OR_FOLLOWER', -1);
+        continue;
+      }
+      const appended = this.cluster.append(view);
+      if (action === 'append-drop') silent = true;
+      else if (typeof action === 'object') answer(view, action.appendThenError, -1);
+      else answer(view, appended.error, appended.baseOffset);
     }
-    const state = this.cluster.partition(request.topic, request.partition);
-    if (state.leader !== this.context.nodeId) {
-      answer('NOT_LEADER_OR_FOLLOWER', -1);
-      return;
-    }
-    const appended = this.cluster.append(request);
-    if (action === 'append-drop') return;
-    if (typeof action === 'object') answer(action.appendThenError, -1);
-    else answer(appended.error, appended.baseOffset);
+    if (silent || request.acks === '0') return;
+    const response: ProduceResponse = {
+      kind: 'client.produce-response',
+      requestId: request.requestId,
+      partitions: answers,
+    };
+    this.context.send(source, response);
   }
 }
 
@@ -417,6 +453,74 @@ describe('Producer', () => {
     // The retry waited retryBackoffMs after the error.
     const [first, second] = cluster.produces;
     expect((second?.atMs ?? 0) - (first?.atMs ?? 0)).toBeGreaterThanOrEqual(100);
+  });
+
+  it('sends one request per broker, carrying a batch for each partition it leads', () => {
+    const { world, history, cluster, producer } = setup({}, [
+      ['t', 2],
+      ['u', 1],
+    ]);
+    cluster.moveLeader('u', 0, 'b2');
+    producer().send({ topic: 't', partition: 0, key: 'k', value: 't0' });
+    producer().send({ topic: 't', partition: 1, key: 'k', value: 't1' });
+    producer().send({ topic: 'u', partition: 0, key: 'k', value: 'u0' });
+    world.runFor(1_000);
+    expect(
+      cluster.produces.map(({ broker, request, batchesInRequest }) => [
+        broker,
+        request.requestId,
+        `${request.topic}-${request.partition}`,
+        batchesInRequest,
+      ]),
+    ).toEqual([
+      ['b1', cluster.produces[0]?.request.requestId, 't-0', 2],
+      ['b1', cluster.produces[0]?.request.requestId, 't-1', 2],
+      ['b2', cluster.produces[2]?.request.requestId, 'u-0', 1],
+    ]);
+    for (const value of ['t0', 't1', 'u0'])
+      expect(completion(history, value)).toMatchObject({ type: 'ok', offset: 0 });
+  });
+
+  it("one partition's error in a shared request retries that batch alone; the other is acked", () => {
+    const { world, history, cluster, events, producer } = setup({}, [['t', 2]]);
+    cluster.script = ({ request }, index) =>
+      index === 1 && request.partition === 1 ? { error: 'NOT_ENOUGH_REPLICAS' } : 'answer';
+    producer().send({ topic: 't', partition: 0, key: 'k', value: 'a' });
+    producer().send({ topic: 't', partition: 1, key: 'k', value: 'b' });
+    world.runFor(1_000);
+    expect(
+      cluster.produces.map(({ request, batchesInRequest }) => [
+        `${request.topic}-${request.partition}`,
+        batchesInRequest,
+      ]),
+    ).toEqual([
+      ['t-0', 2],
+      ['t-1', 2],
+      ['t-1', 1],
+    ]);
+    expect(completion(history, 'a')).toMatchObject({ type: 'ok', offset: 0 });
+    expect(completion(history, 'b')).toMatchObject({ type: 'ok', offset: 0 });
+    expect(events.filter((event) => event.kind === 'producer.retry')).toHaveLength(1);
+    expect(cluster.values('t', 1)).toEqual(['b']);
+  });
+
+  it('a shared request that times out retries every batch it carried', () => {
+    const { world, history, cluster, producer } = setup(
+      { requestTimeoutMs: 1_000, deliveryTimeoutMs: 60_000 },
+      [['t', 2]],
+    );
+    cluster.script = (_, index) => (index < 2 ? 'drop' : 'answer');
+    producer().send({ topic: 't', partition: 0, key: 'k', value: 'a' });
+    producer().send({ topic: 't', partition: 1, key: 'k', value: 'b' });
+    world.runFor(5_000);
+    expect(cluster.produces.map(({ batchesInRequest }) => batchesInRequest)).toEqual([2, 2, 2, 2]);
+    expect(cluster.produces[2]?.atMs).toBeGreaterThanOrEqual(
+      (cluster.produces[0]?.atMs ?? 0) + 1_000,
+    );
+    // Both retried together after the timeout, and acked then.
+    for (const value of ['a', 'b'])
+      expect(completion(history, value)).toMatchObject({ type: 'ok' });
+    expect(producer().inFlightTo('b1')).toBe(0);
   });
 
   it('a request timeout makes the send info, even when a later retry fails cleanly', () => {

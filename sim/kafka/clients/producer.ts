@@ -1,7 +1,8 @@
-// The producer, after Kafka's Java KafkaProducer: records wait per partition, go out in batches to
-// the partition's leader (at most maxInFlightRequestsPerConnection requests in flight per broker),
-// and are retried on retriable errors until `retries` or `deliveryTimeoutMs` runs out. Mirrors the
-// seed's Python example:
+// The producer, after Kafka's Java KafkaProducer: records wait per partition and go out in
+// batches, one request per broker carrying a batch for each partition it leads that has one ready
+// (Kafka's Sender drains node by node; at most maxInFlightRequestsPerConnection requests in flight
+// per broker); each batch is answered on its own and retried on retriable errors until `retries`
+// or `deliveryTimeoutMs` runs out. Mirrors the seed's Python example:
 //
 //   const producer = new Producer(context, { bootstrapBrokers, acks: 'all', retries: 5, history });
 //   producer.send({ topic: 'test-topic', key: `key-${i}`, value: `message-${i}` });
@@ -31,6 +32,7 @@ import {
   type DataError,
   type InitProducerIdRequest,
   type InitProducerIdResponse,
+  type ProducePartitionResponse,
   type ProduceRequest,
   type ProduceResponse,
   produceRequestSizeBytes,
@@ -348,13 +350,16 @@ interface Batch {
   retries: number;
   lastError: string | null;
   request: ProduceInFlight | null;
-  backoffTimer: TimerHandle | null;
+  /** In backoff: when it may be sent again. */
+  backoffUntilMs: Ms;
 }
 
+/** A produce request on its way: one batch per partition, all led by `target`. */
 interface ProduceInFlight {
   readonly requestId: number;
   readonly target: BrokerId;
-  readonly batch: Batch;
+  /** The batches it still stands for (a batch that expires in flight leaves it). */
+  readonly batches: Batch[];
   /** When it times out (requestTimeoutMs after it left). */
   readonly deadlineMs: Ms;
 }
@@ -416,6 +421,8 @@ export class Producer implements Machine<ClusterMessage> {
   readonly #requests = new Map<number, ProduceInFlight>();
   /** Fires by the earliest in-flight request's deadline (one timer, not one per request). */
   readonly #requestTimeout: DeadlineTimer;
+  /** Ends retry backoffs: one timer at the earliest, not one per batch. */
+  readonly #retryBackoff: DeadlineTimer;
   readonly #inFlightByBroker = new Map<BrokerId, number>();
   readonly #roundRobin = new Map<string, number>();
   readonly #workloads: RunningWorkload[] = [];
@@ -446,6 +453,9 @@ export class Producer implements Machine<ClusterMessage> {
     });
     this.#requestTimeout = new DeadlineTimer(context, 'producer.request-timeout', () =>
       this.#timeOutRequests(),
+    );
+    this.#retryBackoff = new DeadlineTimer(context, 'producer.retry-backoff', () =>
+      this.#endBackoffs(),
     );
     this.config = resolveProducerConfig(config, context.nodeId);
     this.#history = config.history;
@@ -667,7 +677,7 @@ export class Producer implements Machine<ClusterMessage> {
       for (let round = 0; round === 0 || this.#dispatchAgain; round++) {
         assert(round <= this.config.pendingMax, 'dispatch: callbacks keep sending');
         this.#dispatchAgain = false;
-        for (const queue of this.#queues.values()) this.#dispatchQueue(queue);
+        this.#drain();
       }
     } finally {
       this.#dispatching = false;
@@ -675,35 +685,52 @@ export class Producer implements Machine<ClusterMessage> {
   }
 
   /**
-   * Sends what the partition can send now, in order: retries first (for an idempotent producer
-   * only once every earlier batch has an answer), then new batches. A batch waiting out its backoff
-   * holds back the batches behind it.
+   * Kafka's Sender: each pass takes at most one batch from every partition that can send and
+   * puts the batches of partitions with the same leader into one request; passes repeat while
+   * they send something (a partition may have several batches ready, up to the in-flight limit).
    */
-  #dispatchQueue(queue: PartitionQueue): void {
-    const leader = this.#metadata.partition(queue.topic, queue.partition)?.leader ?? null;
-    const hasWork = queue.queued.length > 0 || queue.batches.some((b) => b.state === 'ready');
-    if (leader === null) {
-      if (hasWork) this.#metadata.requestUpdate();
-      return;
+  #drain(): void {
+    for (;;) {
+      const requests = new Map<BrokerId, Batch[]>();
+      for (const queue of this.#queues.values()) {
+        const next = this.#nextBatch(queue);
+        if (next === null) continue;
+        const batches = requests.get(next.leader);
+        if (batches === undefined) requests.set(next.leader, [next.batch]);
+        else batches.push(next.batch);
+      }
+      if (requests.size === 0) return;
+      for (const [leader, batches] of requests) this.#sendRequest(leader, batches);
     }
+  }
+
+  /**
+   * The batch the partition sends next, if it can now, in order: retries first (for an
+   * idempotent producer only once every earlier batch has an answer), then a new batch. A batch
+   * waiting out its backoff holds back the batches behind it.
+   */
+  #nextBatch(queue: PartitionQueue): { batch: Batch; leader: BrokerId } | null {
+    const leader = this.#metadata.partition(queue.topic, queue.partition)?.leader ?? null;
+    if (leader === null) {
+      if (queue.queued.length > 0 || queue.batches.some((b) => b.state === 'ready'))
+        this.#metadata.requestUpdate();
+      return null;
+    }
+    if (!this.#hasRoom(leader)) return null;
     let earlierInFlight = false;
     for (const batch of queue.batches) {
       if (batch.state === 'in-flight') {
         earlierInFlight = true;
         continue;
       }
-      if (batch.state === 'backoff') return;
-      if (this.config.idempotent && earlierInFlight) return;
-      if (!this.#hasRoom(leader)) return;
-      this.#sendBatch(batch, leader);
-      earlierInFlight = true;
+      if (batch.state === 'backoff') return null;
+      if (this.config.idempotent && earlierInFlight) return null;
+      return { batch, leader };
     }
-    while (queue.queued.length > 0) {
-      if (this.config.idempotent && queue.producerId === null) return;
-      if (!this.#lingerDone(queue)) return;
-      if (!this.#hasRoom(leader)) return;
-      this.#sendBatch(this.#createBatch(queue), leader);
-    }
+    if (queue.queued.length === 0) return null;
+    if (this.config.idempotent && queue.producerId === null) return null;
+    if (!this.#lingerDone(queue)) return null;
+    return { batch: this.#createBatch(queue), leader };
   }
 
   #hasRoom(broker: BrokerId): boolean {
@@ -753,48 +780,59 @@ export class Producer implements Machine<ClusterMessage> {
       retries: 0,
       lastError: null,
       request: null,
-      backoffTimer: null,
+      backoffUntilMs: 0,
     };
     for (const record of records) record.batch = batch;
     queue.batches.push(batch);
     return batch;
   }
 
-  #sendBatch(batch: Batch, leader: BrokerId): void {
-    if (batch.state !== 'ready') throw new AssertionError(`sendBatch: batch is ${batch.state}`);
-    const queue = batch.queue;
+  #sendRequest(leader: BrokerId, batches: Batch[]): void {
     const requestId = this.#requestIdNext++;
     const request: ProduceRequest = {
       kind: 'client.produce',
       requestId,
-      topic: queue.topic,
-      partition: queue.partition,
       acks: this.config.acks,
       timeoutMs: this.config.requestTimeoutMs,
-      records: batch.inputs,
+      partitions: batches.map((batch) => {
+        if (batch.state !== 'ready')
+          throw new AssertionError(`sendRequest: batch is ${batch.state}`);
+        return {
+          topic: batch.queue.topic,
+          partition: batch.queue.partition,
+          records: batch.inputs,
+        };
+      }),
     };
     this.#context.send(leader, request, produceRequestSizeBytes(request));
-    this.#context.trace('producer.produce', {
-      target: leader,
-      requestId,
-      topic: queue.topic,
-      partition: queue.partition,
-      records: batch.records.length,
-      producerId: batch.producerId,
-      baseSequence: batch.baseSequence,
-      retries: batch.retries,
-    });
+    for (const batch of batches) {
+      this.#context.trace('producer.produce', {
+        target: leader,
+        requestId,
+        topic: batch.queue.topic,
+        partition: batch.queue.partition,
+        records: batch.records.length,
+        producerId: batch.producerId,
+        baseSequence: batch.baseSequence,
+        retries: batch.retries,
+      });
+    }
     if (this.config.acks === '0') {
-      // No response will come: the send is done as soon as it is on the wire.
-      this.#removeBatch(batch);
-      for (const record of batch.records) this.#complete(record, { type: 'ok', offset: null });
+      // No response will come: the sends are done as soon as they are on the wire.
+      for (const batch of batches) {
+        this.#removeBatch(batch);
+        for (const record of batch.records) this.#complete(record, { type: 'ok', offset: null });
+      }
       return;
     }
     const deadlineMs = this.#context.nowMs + this.config.requestTimeoutMs;
-    batch.state = 'in-flight';
-    batch.request = { requestId, target: leader, batch, deadlineMs };
+    const inFlight: ProduceInFlight = { requestId, target: leader, batches, deadlineMs };
+    for (const batch of batches) {
+      batch.state = 'in-flight';
+      batch.request = inFlight;
+    }
     this.#requestTimeout.want(deadlineMs);
-    this.#requests.set(requestId, batch.request);
+    this.#requests.set(requestId, inFlight);
     this.#inFlightByBroker.set(leader, this.inFlightTo(leader) + 1);
   }
 
@@ -803,15 +841,26 @@ export class Producer implements Machine<ClusterMessage> {
   #onProduceResponse(source: BrokerId, response: ProduceResponse): void {
     const request = this.#requests.get(response.requestId);
     if (request === undefined) return; // timed out or expired already: a late answer
-    const batch = request.batch;
-    if (!(response.topic === batch.queue.topic && response.partition === batch.queue.partition))
-      throw new AssertionError(
-        `produce response ${response.requestId} from ${source} names ${response.topic}-${response.partition}, the request ${batch.queue.topic}-${batch.queue.partition}`,
-      );
+    const batches = [...request.batches];
     this.#endRequest(request);
-    const error = response.error;
+    for (const batch of batches) {
+      const answer = response.partitions.find(
+        (partition) =>
+          partition.topic === batch.queue.topic && partition.partition === batch.queue.partition,
+      );
+      if (answer === undefined)
+        throw new AssertionError(
+          `produce response ${response.requestId} from ${source} has no answer for ${batch.queue.topic}-${batch.queue.partition}`,
+        );
+      this.#onBatchAnswer(batch, answer);
+    }
+    this.#dispatch();
+  }
+
+  #onBatchAnswer(batch: Batch, answer: ProducePartitionResponse): void {
+    const error = answer.error;
     if (error === 'NONE') {
-      this.#acked(batch, response);
+      this.#acked(batch, answer);
     } else if (METADATA_ERRORS.has(error)) {
       // A leader that lost its leadership while an acks=all batch waited answers
       // NOT_LEADER_OR_FOLLOWER after the append: that attempt may have written.
@@ -832,10 +881,9 @@ export class Producer implements Machine<ClusterMessage> {
     } else {
       this.#failBatch(batch, error);
     }
-    this.#dispatch();
   }
 
-  #acked(batch: Batch, response: ProduceResponse): void {
+  #acked(batch: Batch, response: ProducePartitionResponse): void {
     if (response.baseOffset < 0)
       throw new AssertionError(`produce ok with baseOffset ${response.baseOffset}`);
     this.#removeBatch(batch);
@@ -866,11 +914,12 @@ export class Producer implements Machine<ClusterMessage> {
   #onRequestTimeout(requestId: number): void {
     const request = this.#requests.get(requestId);
     if (request === undefined) return;
+    const batches = [...request.batches];
     this.#endRequest(request);
     // The request may have reached the leader and been appended: indeterminate from now on.
-    this.#markIndeterminate(request.batch, TIMEOUT_ERROR);
+    for (const batch of batches) this.#markIndeterminate(batch, TIMEOUT_ERROR);
     this.#metadata.requestUpdate();
-    this.#retry(request.batch, TIMEOUT_ERROR, true);
+    for (const batch of batches) this.#retry(batch, TIMEOUT_ERROR, true);
     this.#dispatch();
   }
 
@@ -881,12 +930,14 @@ export class Producer implements Machine<ClusterMessage> {
     if (request === undefined && message.acks === '0') this.#metadata.requestUpdate();
     if (request === undefined || request.target !== target) return;
     // Refused: the request never reached a broker, so this attempt wrote nothing.
+    const batches = [...request.batches];
     this.#endRequest(request);
     this.#metadata.requestUpdate();
-    this.#retry(request.batch, NETWORK_ERROR, true);
+    for (const batch of batches) this.#retry(batch, NETWORK_ERROR, true);
     this.#dispatch();
   }
 
+  /** The request is over: its batches are ready to be handled (answered, retried or failed). */
   #endRequest(request: ProduceInFlight): void {
     this.#requests.delete(request.requestId);
     const count = this.inFlightTo(request.target);
@@ -894,8 +945,21 @@ export class Producer implements Machine<ClusterMessage> {
       throw new AssertionError(`in-flight count to ${request.target} would go below 0`);
     if (count === 1) this.#inFlightByBroker.delete(request.target);
     else this.#inFlightByBroker.set(request.target, count - 1);
-    request.batch.request = null;
-    request.batch.state = 'ready';
+    for (const batch of request.batches.splice(0)) {
+      batch.request = null;
+      batch.state = 'ready';
+    }
+  }
+
+  /** A batch leaves its request (it expired in flight); a request left with no batch is over. */
+  #leaveRequest(batch: Batch): void {
+    const request = batch.request;
+    if (request === null) return;
+    const index = request.batches.indexOf(batch);
+    if (index >= 0) request.batches.splice(index, 1);
+    batch.request = null;
+    batch.state = 'ready';
+    if (request.batches.length === 0) this.#endRequest(request);
   }
 
   /** True when a batch before this one, under the same producer id, is still unresolved. */
@@ -924,15 +988,26 @@ export class Producer implements Machine<ClusterMessage> {
       baseSequence: batch.baseSequence,
     });
     batch.state = 'backoff';
-    batch.backoffTimer = this.#context.setTimer(
-      this.config.retryBackoffMs,
-      'producer.retry-backoff',
-      () => {
-        batch.backoffTimer = null;
-        batch.state = 'ready';
-        this.#dispatch();
-      },
-    );
+    batch.backoffUntilMs = this.#context.nowMs + this.config.retryBackoffMs;
+    this.#retryBackoff.want(batch.backoffUntilMs);
+  }
+
+  /**
+   * The batches whose backoff is over are ready again, and go out together (batches that failed
+   * in one request retry in one request); returns when the next backoff ends.
+   */
+  #endBackoffs(): Ms | null {
+    const nowMs = this.#context.nowMs;
+    let next: Ms | null = null;
+    for (const queue of this.#queues.values()) {
+      for (const batch of queue.batches) {
+        if (batch.state !== 'backoff') continue;
+        if (batch.backoffUntilMs <= nowMs) batch.state = 'ready';
+        else if (next === null || batch.backoffUntilMs < next) next = batch.backoffUntilMs;
+      }
+    }
+    this.#dispatch();
+    return next;
   }
 
   #markIndeterminate(batch: Batch, error: string): void {
@@ -947,7 +1022,7 @@ export class Producer implements Machine<ClusterMessage> {
   #failBatch(batch: Batch, error: string): void {
     if (batch.request !== null) {
       this.#markIndeterminate(batch, TIMEOUT_ERROR);
-      this.#endRequest(batch.request);
+      this.#leaveRequest(batch);
     }
     this.#removeBatch(batch);
     const queue = batch.queue;
@@ -1007,8 +1082,6 @@ export class Producer implements Machine<ClusterMessage> {
     const batches = batch.queue.batches;
     const index = batches.indexOf(batch);
     if (index >= 0) batches.splice(index, 1);
-    if (batch.backoffTimer !== null) this.#context.cancelTimer(batch.backoffTimer);
-    batch.backoffTimer = null;
   }
 
   #complete(
