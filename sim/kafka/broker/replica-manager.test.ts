@@ -299,6 +299,19 @@ function producerIdAnswer(
   return client.answer(requestId, 'client.init-producer-id-response')?.message;
 }
 
+/** TOPIC's four partitions on three brokers: a broker that leads two of them (one must). */
+function twoLedByOne(kraft: KraftCluster) {
+  const states = [0, 1, 2, 3].map((partition) => stateOf(kraft, TOPIC, partition));
+  const leader = kraft.brokers.find(
+    (broker) => states.filter((state) => state.leader === broker).length >= 2,
+  ) as string;
+  const [p, q] = states.filter((state) => state.leader === leader) as [
+    PartitionState,
+    PartitionState,
+  ];
+  return { states, leader, p, q };
+}
+
 function errorOf(client: ScriptedClient, requestId: number): DataError {
   return produceAnswer(client, requestId).error;
 }
@@ -422,14 +435,7 @@ describe('ReplicaManager on a KRaft cluster', () => {
     // Four partitions on three brokers: some broker leads two of them.
     const fx = setup({ topics: [{ name: TOPIC, partitions: 4 }] });
     fx.runTo(8_000);
-    const states = [0, 1, 2, 3].map((partition) => stateOf(fx.kraft, TOPIC, partition));
-    const leader = fx.kraft.brokers.find(
-      (broker) => states.filter((state) => state.leader === broker).length >= 2,
-    ) as string;
-    const [p, q] = states.filter((state) => state.leader === leader) as [
-      PartitionState,
-      PartitionState,
-    ];
+    const { states, leader, p, q } = twoLedByOne(fx.kraft);
     const other = states.find((state) => state.leader !== leader) as PartitionState;
     const client = fx.client();
     const request = client.produceMany(leader, {
@@ -476,14 +482,7 @@ describe('ReplicaManager on a KRaft cluster', () => {
       replica: { replicaLagTimeMaxMs: 10_000 },
     });
     fx.runTo(8_000);
-    const states = [0, 1, 2, 3].map((partition) => stateOf(fx.kraft, TOPIC, partition));
-    const leader = fx.kraft.brokers.find(
-      (broker) => states.filter((state) => state.leader === broker).length >= 2,
-    ) as string;
-    const [p, q] = states.filter((state) => state.leader === leader) as [
-      PartitionState,
-      PartitionState,
-    ];
+    const { leader, p, q } = twoLedByOne(fx.kraft);
     // The leader hears no follower: nothing it appends can be committed while the ISR holds.
     fx.kraft.world.partition([[leader], fx.kraft.brokers.filter((broker) => broker !== leader)]);
     const client = fx.client();
