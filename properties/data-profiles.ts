@@ -205,7 +205,9 @@ export const STALE_INCARNATION_PROFILE: DataProfile = {
 /**
  * A leader's view of its partition goes stale (the metadata and AlterPartition answers from the
  * controller held on the wire) while followers leave and rejoin: its next ISR change is computed
- * from an old ISR. A trap crashes a leader whose ISR holds a member whose log ends below its HW.
+ * from an old ISR. Traps cut the active controller off while an AlterPartition is in flight (a
+ * new controller must take the resent request), and crash a leader whose ISR holds a member whose
+ * log ends below its HW.
  */
 export const DELAYED_ISR_CHANGE_PROFILE: DataProfile = {
   name: 'delayed-isr-change',
@@ -228,6 +230,14 @@ export const DELAYED_ISR_CHANGE_PROFILE: DataProfile = {
     }),
   ],
   traps: (startMs) => [
+    {
+      atMs: startMs,
+      awaitMs: 60_000,
+      kind: 'isolate',
+      node: '@controller-during-alter-partition',
+      mode: 'silent',
+      healAfterMs: 5_000,
+    },
     { atMs: startMs, awaitMs: 60_000, kind: 'crash', node: '@leader-of-behind-isr', crash: 'kill' },
   ],
 };

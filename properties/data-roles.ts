@@ -21,7 +21,9 @@ import type { DataChecker } from './data-checker.ts';
  * for faults that wait (awaitMs): `@stale-hw-follower` a follower outside the ISR whose log has
  * reached the leader's high watermark but not the leader's epoch start offset, and
  * `@leader-of-lagging-isr` the leader while an ISR member's log ends before its epoch start; and
- * one of KIP-903: `@leader-of-behind-isr` the leader while an ISR member's log ends below its HW.
+ * one of KIP-903: `@leader-of-behind-isr` the leader while an ISR member's log ends below its HW;
+ * and `@controller-during-alter-partition` the active controller while the leader has an
+ * AlterPartition in flight (an ISR change the controller has not answered yet).
  */
 export function resolveDataRole(
   cluster: KraftCluster,
@@ -48,15 +50,25 @@ export function resolveDataRole(
       );
     case '@leader-of-behind-isr':
       return leaderOfIsrMemberBelow(cluster, state, (leader) => leader.highWatermark);
-    case '@controller': {
-      const active = activeController(cluster);
-      return cluster.controllers.find((id) => controllerOf(cluster, id) === active) ?? null;
-    }
+    case '@controller':
+      return activeControllerId(cluster);
+    case '@controller-during-alter-partition':
+      return alterPartitionInFlight(cluster, state) ? activeControllerId(cluster) : null;
     default: {
       const match = /^@replica-(\d+)$/.exec(reference);
       return match === null ? null : (state?.replicas[Number(match[1])] ?? null);
     }
   }
+}
+
+function activeControllerId(cluster: KraftCluster): NodeId | null {
+  const active = activeController(cluster);
+  return cluster.controllers.find((id) => controllerOf(cluster, id) === active) ?? null;
+}
+
+/** Whether the partition's leader has sent an AlterPartition not answered yet. */
+function alterPartitionInFlight(cluster: KraftCluster, state: PartitionState | undefined): boolean {
+  return leaderReplica(cluster, state)?.alterPartitionInFlight != null;
 }
 
 /** The leader's running replica of a partition, with its LeaderState. */
@@ -114,6 +126,7 @@ export const PARTITION_ROLES = [
   '@stale-hw-follower',
   '@leader-of-lagging-isr',
   '@leader-of-behind-isr',
+  '@controller-during-alter-partition',
 ] as const;
 
 /** Protocol moments a scheduled step can wait for (`when`), about the first topic's partition 0. */
@@ -126,6 +139,8 @@ export const TRIGGERS = {
   'stale-hw-follower':
     "a follower outside the ISR has reached the leader's high watermark but not its epoch start offset",
   'lagging-isr-member': "an ISR member's log ends before the leader's epoch start offset",
+  'alter-partition-in-flight':
+    'the leader has sent an AlterPartition (an ISR change) the controller has not answered yet',
 } as const;
 
 export type TriggerName = keyof typeof TRIGGERS;
@@ -163,6 +178,8 @@ export function triggerHolds(
       return state !== undefined && state.leader === null;
     case 'stale-hw-follower':
       return staleHighWatermarkFollower(cluster, state) !== null;
+    case 'alter-partition-in-flight':
+      return alterPartitionInFlight(cluster, state);
     case 'lagging-isr-member':
       return (
         leaderOfIsrMemberBelow(

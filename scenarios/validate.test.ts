@@ -541,7 +541,7 @@ describe('validateScenario: the timeline', () => {
     [
       'a role far from any',
       { atMs: 0, kind: 'crash', node: '@zzzzzzzz', crash: 'kill' },
-      'timeline[0].node: unknown role "@zzzzzzzz" (roles are @leader, @follower, @out-of-isr, @stale-hw-follower, @leader-of-lagging-isr, @leader-of-behind-isr, @replica-N, @controller)',
+      'timeline[0].node: unknown role "@zzzzzzzz" (roles are @leader, @follower, @out-of-isr, @stale-hw-follower, @leader-of-lagging-isr, @leader-of-behind-isr, @controller-during-alter-partition, @replica-N, @controller)',
     ],
     [
       'a replica role past the replication factor',

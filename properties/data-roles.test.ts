@@ -1,0 +1,92 @@
+import { describe, expect, it } from 'vitest';
+import type { KraftCluster } from '../sim/kafka/kraft/cluster.ts';
+import { activeController, brokerOf, controllerOf } from '../sim/kafka/kraft/cluster.ts';
+import type { Step } from './kafka-harness.ts';
+import { runKafka } from './kafka-harness.ts';
+
+interface Moment {
+  /** The leader of t-0 has an AlterPartition in flight. */
+  readonly inFlight: boolean;
+  readonly activeController: string | null;
+}
+
+function momentOf(cluster: KraftCluster): Moment {
+  const active = activeController(cluster);
+  const activeId = cluster.controllers.find((id) => controllerOf(cluster, id) === active) ?? null;
+  const inFlight = cluster.brokers.some((id) => {
+    const replica = brokerOf(cluster, id)?.replicaManager.replicas()[0];
+    return replica?.role === 'leader' && replica.alterPartitionInFlight !== null;
+  });
+  return { inFlight, activeController: activeId };
+}
+
+/**
+ * Runs t-0 (RF 3, min ISR 2) with an acks=all producer; a follower is cut off at 10 s, so the
+ * leader shrinks the ISR (an AlterPartition) once the lag time passes. Returns the state of the
+ * cluster when each isolate fault fired (sampled after the event that let it fire).
+ */
+function isolations(step: Step): { target: string; atMs: number; moment: Moment }[] {
+  let last: Moment = { inFlight: false, activeController: null };
+  const fired: { target: string; atMs: number; moment: Moment }[] = [];
+  const result = runKafka({
+    seed: 3,
+    controllers: 3,
+    brokers: 3,
+    topics: [{ name: 't', partitions: 1, replicationFactor: 3, minInsyncReplicas: 2 }],
+    producers: [{ topic: 't', acks: 'all', everyMs: 50 }],
+    consumers: [],
+    faults: [
+      { atMs: 10_000, kind: 'isolate', node: '@follower', mode: 'silent', healAfterMs: 40_000 },
+      step,
+    ],
+    faultPhaseMs: 60_000,
+    healPhaseMs: 30_000,
+    sample: (cluster) => {
+      last = momentOf(cluster);
+    },
+    trace: {
+      sink: (event) => {
+        if (event.kind === 'fault.isolate')
+          fired.push({ target: String(event.fields?.target), atMs: event.atMs, moment: last });
+      },
+      sinkFilter: (kind) => kind === 'fault.isolate',
+    },
+  });
+  expect(result.violations).toEqual([]);
+  return fired;
+}
+
+describe('protocol moments for faults that wait', () => {
+  it('@controller-during-alter-partition cuts off the active controller while an ISR change is in flight', () => {
+    const fired = isolations({
+      atMs: 10_000,
+      awaitMs: 50_000,
+      kind: 'isolate',
+      node: '@controller-during-alter-partition',
+      mode: 'silent',
+      healAfterMs: 5_000,
+    });
+    const [follower, controller] = fired as [(typeof fired)[0], (typeof fired)[0]];
+    expect(fired).toHaveLength(2);
+    expect(follower.target).toMatch(/^b/);
+    expect(controller.target).toMatch(/^c/);
+    // Only once the ISR shrink was proposed: not when the follower was cut off.
+    expect(controller.atMs).toBeGreaterThan(follower.atMs + 1_000);
+    expect(controller.moment).toEqual({ inFlight: true, activeController: controller.target });
+  });
+
+  it('the alter-partition-in-flight trigger holds back a step until that moment', () => {
+    const fired = isolations({
+      atMs: 10_000,
+      when: 'alter-partition-in-flight',
+      kind: 'isolate',
+      node: '@controller',
+      mode: 'silent',
+      healAfterMs: 5_000,
+    });
+    const controller = fired[1];
+    expect(fired).toHaveLength(2);
+    expect(controller?.moment.inFlight).toBe(true);
+    expect(controller?.target).toBe(controller?.moment.activeController);
+  });
+});
