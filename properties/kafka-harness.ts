@@ -345,15 +345,18 @@ function applyOperation(
   if (node === null || !cluster.brokers.includes(node) || retired.has(node)) return;
   retired.add(node);
   world.trace('operation.remove-broker', { broker: node });
-  world.stop(node);
-  const unregisterWhenDown = () => {
+  // Whatever happens to it from now on (a crash, a restart fault), it does not come back.
+  world.decommission(node);
+  // A controlled shutdown if it is up (once a pause is over), then the admin unregisters it.
+  const removeWhenDown = () => {
+    if (world.node(node).status === 'up') world.stop(node);
     if (world.node(node).status !== 'down') {
-      world.at(world.nowMs + 100, 'remove-broker wait', unregisterWhenDown);
+      world.at(world.nowMs + 100, 'remove-broker wait', removeWhenDown);
       return;
     }
     adminOf(cluster).unregisterBroker(node, () => {});
   };
-  unregisterWhenDown();
+  removeWhenDown();
 }
 
 /** The brokers' replicas of a partition, for tests that look inside. */

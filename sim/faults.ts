@@ -179,12 +179,12 @@ function applyResolved<M extends Message>(world: World<M>, fault: Fault): void {
       if (world.node(node).status === 'down') return;
       world.crash(node, fault.crash);
       world.at(world.nowMs + fault.downMs, 'fault restart', () => {
-        if (world.node(node).status === 'down') world.restart(node);
+        if (restartable(world, node)) world.restart(node);
       });
       return;
     }
     case 'restart':
-      if (world.node(fault.node).status === 'down') world.restart(fault.node);
+      if (restartable(world, fault.node)) world.restart(fault.node);
       return;
     case 'stop':
       if (world.node(fault.node).status === 'up') world.stop(fault.node);
@@ -267,10 +267,16 @@ export function healEverything<M extends Message>(
   world.unslowAll();
   world.releaseAll();
   for (const host of world.nodes()) {
-    if (keepDown.has(host.id)) continue;
+    if (keepDown.has(host.id) || host.decommissioned) continue;
     if (host.status === 'down') world.restart(host.id);
     else if (host.status === 'stopping') restartWhenStopped(world, host.id, HEAL_STOP_WAIT_MS);
   }
+}
+
+/** Down, and not decommissioned (a decommissioned node never starts again). */
+function restartable<M extends Message>(world: World<M>, node: NodeId): boolean {
+  const host = world.node(node);
+  return host.status === 'down' && !host.decommissioned;
 }
 
 /** How long the heal phase waits for a graceful stop under way to finish (the host's stop timeout). */
@@ -281,7 +287,7 @@ const HEAL_POLL_MS: Ms = 100;
 function restartWhenStopped<M extends Message>(world: World<M>, node: NodeId, waitMs: Ms): void {
   world.at(world.nowMs + HEAL_POLL_MS, 'heal restart', () => {
     const status = world.node(node).status;
-    if (status === 'down') world.restart(node);
+    if (restartable(world, node)) world.restart(node);
     else if (status === 'stopping' && waitMs > HEAL_POLL_MS)
       restartWhenStopped(world, node, waitMs - HEAL_POLL_MS);
   });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { applyFault, healEverything } from '../faults.ts';
 import { AssertionError } from './assert.ts';
 import type { LogFile } from './disk.ts';
 import type { NodeId } from './network.ts';
@@ -151,6 +152,33 @@ describe('NodeHost lifecycle', () => {
     world.crash('b', 'diskLoss');
     world.restart('b');
     expect(notes.at(-1)).toBe('0 b#4 start records=');
+  });
+
+  it('a decommissioned node never starts again: restart faults and the heal leave it down', () => {
+    const { world, events } = probeWorld();
+    world.node('a').start();
+    world.node('b').start();
+    world.decommission('b');
+    // Decommissioning does not stop it by itself; the operator's shutdown (or a crash) does.
+    expect(world.node('b').status).toBe('up');
+    world.crash('b', 'kill');
+    expect(() => world.restart('b')).toThrow(/b: start after decommissioning/);
+    applyFault(world, { kind: 'restart', node: 'b' });
+    world.crash('a', 'kill');
+    healEverything(world);
+    expect(world.node('b').status).toBe('down');
+    expect(world.node('a').status).toBe('up');
+    expect(events.filter((event) => event.kind === 'node.decommission')).toHaveLength(1);
+  });
+
+  it('a bounce of a decommissioned node crashes it and does not bring it back', () => {
+    const { world } = probeWorld();
+    world.node('b').start();
+    world.decommission('b');
+    applyFault(world, { kind: 'bounce', node: 'b', crash: 'kill', downMs: 100 });
+    world.runFor(1_000);
+    expect(world.node('b').status).toBe('down');
+    expect(world.node('b').incarnation).toBe(1);
   });
 
   it('traces starts and crashes with the incarnation', () => {

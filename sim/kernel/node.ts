@@ -233,11 +233,15 @@ export class NodeHost<M extends Message> implements Endpoint<M> {
     return this.#machine;
   }
 
+  /** Taken out of the cluster for good (a decommissioned machine): it never starts again. */
+  decommissioned = false;
+
   /** Starts (or restarts) the node: a new incarnation built from the disk alone. */
   start(): void {
     this.#activity++;
     if (this.#status !== 'down')
       throw new AssertionError(`${this.id}: start while ${this.#status}`);
+    if (this.decommissioned) throw new AssertionError(`${this.id}: start after decommissioning`);
     this.#incarnation++;
     this.#status = 'up';
     const context = new Context(this, this.#incarnation);

@@ -137,6 +137,15 @@ export class World<M extends Message> {
     this.node(node).stop();
   }
 
+  /**
+   * Takes a node out for good, as an operator decommissions a machine: whatever state it is in
+   * now, it never starts again (restarts and the heal leave it down).
+   */
+  decommission(node: NodeId): void {
+    this.trace('node.decommission', { target: node });
+    this.node(node).decommissioned = true;
+  }
+
   /** Starts a node that is down (after a crash or stop): a new incarnation from its disk. */
   restart(node: NodeId): void {
     this.#fault('fault.restart', { target: node });

@@ -9,6 +9,7 @@ import {
   createTopicRecords,
   electLeader,
   recordsForBrokerUnavailable,
+  recordsForBrokerUnregistered,
   recordsForBrokerUsable,
   recordsForUncleanElection,
   recordsForUncleanRestart,
@@ -457,6 +458,33 @@ describe('recordsForUncleanRestart', () => {
       leader: 'b1',
       partitionEpoch: 6,
     });
+  });
+});
+
+// ---- recordsForBrokerUnregistered -------------------------------------------------------------
+
+describe('recordsForBrokerUnregistered', () => {
+  it("takes the broker out of every ISR, ELR and lastKnownElr (Kafka's handleBrokerUnregistered)", () => {
+    const test = brokers('b1', 'b2', 'b3').topic({ minInsyncReplicas: 2 });
+    test.partition({ replicas: ['b1', 'b2', 'b3'], isr: ['b1', 'b2'] });
+    // b2 shuts down cleanly (it joins the ELR), then b1 is fenced: the ISR empties.
+    test.apply(recordsForBrokerUnavailable(test.image, 'b2', ELR)).fence('b2');
+    test.apply(recordsForBrokerUnavailable(test.image, 'b1', ELR)).fence('b1');
+    expect(test.state()).toMatchObject({ isr: [], elr: ['b1', 'b2'], lastKnownElr: ['b1'] });
+    test.apply(recordsForBrokerUnregistered(test.image, 'b2', ELR));
+    expect(test.state()).toMatchObject({ isr: [], elr: ['b1'], lastKnownElr: ['b1'] });
+    test.apply(recordsForBrokerUnregistered(test.image, 'b1', ELR));
+    expect(test.state()).toMatchObject({ isr: [], elr: [], lastKnownElr: [], leader: null });
+  });
+
+  it('moves leadership away from a broker unregistered while leading, like a fence', () => {
+    const test = brokers('b1', 'b2', 'b3').topic();
+    test.partition({ replicas: ['b1', 'b2', 'b3'] });
+    const records = recordsForBrokerUnregistered(test.image, 'b1', ELR);
+    expect(records).toEqual(recordsForBrokerUnavailable(test.image, 'b1', ELR));
+    test.apply(records);
+    expect(test.state()).toMatchObject({ isr: ['b2', 'b3'], leader: 'b2' });
+    expect(recordsForBrokerUnregistered(test.image, 'b1', ELR)).toEqual([]);
   });
 });
 

@@ -222,6 +222,29 @@ export function recordsForBrokerUnavailable(
 }
 
 /**
+ * A broker is unregistered (decommissioned): as when it is fenced, it leaves every ISR and gives
+ * up every leadership, and it also leaves every ELR and lastKnownElr (Kafka's
+ * handleBrokerUnregistered): a partition must not wait for a broker that will not be back.
+ */
+export function recordsForBrokerUnregistered(
+  image: MetadataImage,
+  brokerId: BrokerId,
+  options: ElrOptions,
+): PartitionChangeRecord[] {
+  const isUsable = (candidate: BrokerId) => candidate !== brokerId && image.isUsable(candidate);
+  const records: PartitionChangeRecord[] = [];
+  for (const partition of image.allPartitions()) {
+    const eligible = partition.elr.includes(brokerId) || partition.lastKnownElr.includes(brokerId);
+    if (!partition.isr.includes(brokerId) && partition.leader !== brokerId && !eligible) continue;
+    const input = changeInput(image, partition, options.elr, isUsable);
+    const targetIsr = without(partition.isr, brokerId);
+    const record = partitionChange({ ...input, targetIsr, leavesElr: brokerId });
+    if (record !== null) records.push(record);
+  }
+  return records;
+}
+
+/**
  * A broker became usable (unfenced): every leaderless partition that now has an electable replica
  * gets a leader. The broker counts as usable whether or not its unfence record is in the image.
  */
@@ -257,7 +280,7 @@ export function recordsForUncleanRestart(
     if (!partition.elr.includes(brokerId) && !partition.lastKnownElr.includes(brokerId)) continue;
     const input = changeInput(image, partition, true, isUsable);
     const targetIsr = without(partition.isr, brokerId);
-    const record = partitionChange({ ...input, targetIsr, uncleanShutdown: brokerId });
+    const record = partitionChange({ ...input, targetIsr, leavesElr: brokerId });
     if (record !== null) records.push(record);
   }
   return records;
@@ -428,8 +451,11 @@ interface ChangeInput {
   readonly minIsr: number;
   readonly uncleanAllowed: boolean;
   readonly isUsable: (brokerId: BrokerId) => boolean;
-  /** A broker that restarted after an unclean shutdown: kept out of the ELR and lastKnownElr. */
-  readonly uncleanShutdown: BrokerId | null;
+  /**
+   * A broker kept out of the ELR and lastKnownElr: it restarted after an unclean shutdown (it may
+   * have lost records), or it was unregistered (it will not be back).
+   */
+  readonly leavesElr: BrokerId | null;
   readonly leaderRecoveryState: LeaderRecoveryState;
 }
 
@@ -457,7 +483,7 @@ function changeInput(
     minIsr: effectiveMinIsr(topic.configs, current.replicas.length),
     uncleanAllowed: topic.configs.uncleanLeaderElection,
     isUsable,
-    uncleanShutdown: null,
+    leavesElr: null,
     leaderRecoveryState: current.leaderRecoveryState,
   };
 }
@@ -521,7 +547,7 @@ function targetElr(input: ChangeInput): readonly BrokerId[] {
     (brokerId) =>
       (current.elr.includes(brokerId) || current.isr.includes(brokerId)) &&
       !targetIsr.includes(brokerId) &&
-      brokerId !== input.uncleanShutdown,
+      brokerId !== input.leavesElr,
   );
   return sameMembers(elr, current.elr) ? current.elr : elr;
 }
@@ -537,7 +563,7 @@ function targetLastKnownElr(
   const isEmptying = isr.length === 0 && current.isr.length > 0 && current.leader !== null;
   const lastKnownElr =
     isEmptying && current.leader !== null ? [current.leader] : current.lastKnownElr;
-  const kept = without(lastKnownElr, input.uncleanShutdown);
+  const kept = without(lastKnownElr, input.leavesElr);
   return sameMembers(kept, current.lastKnownElr) ? current.lastKnownElr : kept;
 }
 

@@ -35,6 +35,7 @@ import {
   createTopicRecords,
   deleteTopicRecords,
   recordsForBrokerUnavailable,
+  recordsForBrokerUnregistered,
   recordsForBrokerUsable,
   recordsForUncleanElection,
   recordsForUncleanRestart,
@@ -568,7 +569,7 @@ export class KraftController implements Machine<ClusterMessage> {
       return;
     }
     const records: MetadataRecord[] = [
-      ...recordsForBrokerUnavailable(this.image, request.brokerId, { elr: this.#config.elr }),
+      ...recordsForBrokerUnregistered(this.image, request.brokerId, { elr: this.#config.elr }),
     ];
     records.push({
       type: 'UnregisterBroker',
