@@ -210,15 +210,7 @@ export function recordsForBrokerUnavailable(
   brokerId: BrokerId,
   options: ElrOptions,
 ): PartitionChangeRecord[] {
-  const isUsable = (candidate: BrokerId) => candidate !== brokerId && image.isUsable(candidate);
-  const records: PartitionChangeRecord[] = [];
-  for (const partition of image.allPartitions()) {
-    if (!partition.isr.includes(brokerId) && partition.leader !== brokerId) continue;
-    const input = changeInput(image, partition, options.elr, isUsable);
-    const record = partitionChange({ ...input, targetIsr: without(partition.isr, brokerId) });
-    if (record !== null) records.push(record);
-  }
-  return records;
+  return recordsForBrokerLeaving(image, brokerId, options, false);
 }
 
 /**
@@ -231,14 +223,28 @@ export function recordsForBrokerUnregistered(
   brokerId: BrokerId,
   options: ElrOptions,
 ): PartitionChangeRecord[] {
+  return recordsForBrokerLeaving(image, brokerId, options, true);
+}
+
+function recordsForBrokerLeaving(
+  image: MetadataImage,
+  brokerId: BrokerId,
+  options: ElrOptions,
+  leavesElr: boolean,
+): PartitionChangeRecord[] {
   const isUsable = (candidate: BrokerId) => candidate !== brokerId && image.isUsable(candidate);
   const records: PartitionChangeRecord[] = [];
   for (const partition of image.allPartitions()) {
-    const eligible = partition.elr.includes(brokerId) || partition.lastKnownElr.includes(brokerId);
+    const eligible =
+      leavesElr && (partition.elr.includes(brokerId) || partition.lastKnownElr.includes(brokerId));
     if (!partition.isr.includes(brokerId) && partition.leader !== brokerId && !eligible) continue;
     const input = changeInput(image, partition, options.elr, isUsable);
     const targetIsr = without(partition.isr, brokerId);
-    const record = partitionChange({ ...input, targetIsr, leavesElr: brokerId });
+    const record = partitionChange({
+      ...input,
+      targetIsr,
+      leavesElr: leavesElr ? brokerId : null,
+    });
     if (record !== null) records.push(record);
   }
   return records;
