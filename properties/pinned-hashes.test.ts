@@ -29,7 +29,7 @@ describe('pinned trace hashes', () => {
       healPhaseMs: 8_000,
     });
     expect(result.violations).toEqual([]);
-    expect(result.traceHash).toMatchInlineSnapshot(`"2c6971ddec65496d"`);
+    expect(result.traceHash).toMatchInlineSnapshot(`"0fdd63147c08043b"`);
   });
 
   it('of a whole KRaft cluster run', () => {
@@ -42,7 +42,7 @@ describe('pinned trace hashes', () => {
       healPhaseMs: 20_000,
     });
     expect(result.violations).toEqual([]);
-    expect(result.traceHash).toMatchInlineSnapshot(`"9a0da38e0db09413"`);
+    expect(result.traceHash).toMatchInlineSnapshot(`"0bc0d9fd29ea345e"`);
   });
 
   it('of a whole cluster with the data path (the flagship scenario)', () => {
@@ -50,6 +50,6 @@ describe('pinned trace hashes', () => {
     if (flagship === undefined) throw new Error(`no flagship scenario ${FLAGSHIP}`);
     const report = runScenario(flagship, { seed: 1, bugs: [], sets: {} });
     expect(report.violations).toEqual([]);
-    expect(report.traceHash).toMatchInlineSnapshot(`"14601d21a66ef7c5"`);
+    expect(report.traceHash).toMatchInlineSnapshot(`"a0155418b5dcf923"`);
   });
 });

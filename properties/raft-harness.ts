@@ -112,11 +112,38 @@ export function runQuorum(options: QuorumRunOptions): QuorumRunResult {
   const endMs = options.faultPhaseMs + options.healPhaseMs;
   world.runFor(endMs, 50_000_000);
   liveness.finish(log, stalenessBoundMs(config), raftChecker.committedLength);
+  checkVotersCaughtUp(world, voters, raftChecker.committedLength, log);
   return {
     ...checkedRunOf(log, world),
     committed: raftChecker.committedLength,
     world,
   };
+}
+
+/** Entries a voter may still lack at the end: a fetch or two in flight. */
+const CAUGHT_UP_SLACK = 50;
+
+/**
+ * After the heal every running voter follows the leader and holds what the quorum committed, or
+ * nearly: a voter that lost track of the leader for good (fetching from nobody) is a liveness bug
+ * that leader election alone does not show.
+ */
+function checkVotersCaughtUp(
+  world: World<RaftMessage>,
+  voters: readonly NodeId[],
+  committed: number,
+  log: ViolationLog,
+): void {
+  for (const voter of voters) {
+    const raft = (world.node(voter).machine as QuorumMachine | null)?.raft;
+    if (raft === undefined || raft.log.endOffset >= committed - CAUGHT_UP_SLACK) continue;
+    log.report({
+      invariant: 'metadata-staleness-bounded',
+      atMs: world.nowMs,
+      message: `voter ${voter} holds ${raft.log.endOffset} entries at the end, the quorum committed ${committed}`,
+      nodes: [voter],
+    });
+  }
 }
 
 /**

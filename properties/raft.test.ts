@@ -184,6 +184,28 @@ describe('metadata quorum scenarios', () => {
     expect(afterCut('candidate')).toEqual([]);
   });
 
+  it('a-voter-that-lost-its-leader-follows-again-after-the-heal', () => {
+    const faults: TimedFault[] = [
+      { atMs: 5_000, kind: 'isolate', node: '@follower', mode: 'silent' },
+      { atMs: 15_000, kind: 'heal' },
+    ];
+    const { result, events } = run({ faults });
+    expectHealthy(result);
+    const [cut] = faultTargets(events, 'fault.isolate') as [string];
+    const leader = leaderships(events)[0] as { node: string; epoch: number };
+    // Its pre-votes are refused while the others hear from the leader, and it fetches from
+    // nobody; the leader's BeginQuorumEpoch to a voter silent for fetchTimeoutMs / 2 brings it back.
+    const followsAgain = events.find(
+      (event) =>
+        event.node === cut &&
+        event.atMs > 15_000 &&
+        event.kind === 'raft.role' &&
+        event.fields?.['role'] === 'follower',
+    );
+    expect(followsAgain?.fields).toMatchObject({ epoch: leader.epoch, leader: leader.node });
+    expect((followsAgain?.atMs ?? Number.POSITIVE_INFINITY) - 15_000).toBeLessThan(2_000);
+  });
+
   it('a-graceful-leader-shutdown-hands-over-at-once', () => {
     const { result, events } = run({ faults: [{ atMs: 5_000, kind: 'stop', node: '@leader' }] });
     expectHealthy(result);

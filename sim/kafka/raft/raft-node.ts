@@ -548,10 +548,20 @@ export class RaftNode {
     );
   }
 
+  /**
+   * Announces the epoch to every voter that has not acknowledged it, and again to any voter that
+   * has not fetched for fetchTimeoutMs / 2 (Kafka's beginQuorumEpochTimeoutMs). That is how a
+   * voter that lost track of the leader learns it again: cut off long enough to stop following,
+   * it asks for pre-votes in vain (the others still hear from the leader) and fetches from nobody.
+   */
   #sendBeginQuorumEpoch(): void {
     if (this.#role !== 'leader') return;
+    const nowMs = this.host.nowMs;
+    const silentMs = this.#beginQuorumEpochEveryMs();
     for (const voter of this.config.voters) {
-      if (voter === this.host.nodeId || this.#beginQuorumAcked.has(voter)) continue;
+      if (voter === this.host.nodeId) continue;
+      const lastFetchMs = this.#progress.get(voter)?.lastFetchMs ?? Number.NEGATIVE_INFINITY;
+      if (this.#beginQuorumAcked.has(voter) && nowMs - lastFetchMs < silentMs) continue;
       const request: BeginQuorumEpochRequest = {
         kind: 'raft.begin-quorum-epoch',
         epoch: this.#epoch,
@@ -559,10 +569,8 @@ export class RaftNode {
       };
       this.host.send(voter, request, 32);
     }
-    this.#beginQuorumTimer = this.#setTimer(
-      this.config.requestTimeoutMs,
-      'raft.begin-quorum-epoch',
-      () => this.#sendBeginQuorumEpoch(),
+    this.#beginQuorumTimer = this.#setTimer(silentMs, 'raft.begin-quorum-epoch', () =>
+      this.#sendBeginQuorumEpoch(),
     );
   }
 
@@ -849,6 +857,11 @@ export class RaftNode {
   // ---- timers --------------------------------------------------------------------------------
 
   #checkQuorumEveryMs(): Ms {
+    return Math.max(1, Math.floor(this.config.fetchTimeoutMs / 2));
+  }
+
+  /** Kafka's beginQuorumEpochTimeoutMs: fetchTimeoutMs / 2. */
+  #beginQuorumEpochEveryMs(): Ms {
     return Math.max(1, Math.floor(this.config.fetchTimeoutMs / 2));
   }
 
