@@ -329,6 +329,9 @@ function isFault(step: Step): step is TimedFault & { readonly when?: TriggerName
   return step.kind !== 'add-broker' && step.kind !== 'remove-broker';
 }
 
+/** How long the harness waits before asking again to unregister a removed broker. */
+const UNREGISTER_RETRY_MS = 1_000;
+
 function applyOperation(
   cluster: KraftCluster,
   operation: Operation,
@@ -354,7 +357,15 @@ function applyOperation(
       world.at(world.nowMs + 100, 'remove-broker wait', removeWhenDown);
       return;
     }
-    adminOf(cluster).unregisterBroker(node, () => {});
+    unregister();
+  };
+  // As an operator's script would: again until the controller answers (its quorum may be down).
+  const unregister = () => {
+    adminOf(cluster).unregisterBroker(node, (error) => {
+      if (error === 'NONE' || error === 'BROKER_ID_NOT_REGISTERED') return;
+      world.trace('operation.remove-broker-retry', { broker: node, error });
+      world.at(world.nowMs + UNREGISTER_RETRY_MS, 'remove-broker retry', unregister);
+    });
   };
   removeWhenDown();
 }

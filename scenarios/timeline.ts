@@ -247,6 +247,11 @@ function describe(event: TraceEvent): TimelineEntry | null {
   const partition = topicName(field(event, 'partition'));
   if (event.kind.startsWith('fault.'))
     return at('fault', `${event.kind.slice(6)} ${faultFields(event)}`.trim());
+  if (event.kind === 'operation.remove-broker-retry')
+    return at(
+      'operation',
+      `remove-broker ${field(event, 'broker')}: unregister failed (${field(event, 'error')}), asking again`,
+    );
   if (event.kind.startsWith('operation.'))
     return at('operation', `${event.kind.slice(10)} ${field(event, 'broker')}`);
   switch (event.kind) {
