@@ -30,6 +30,7 @@ import {
 import type { MetadataRecord } from '../sim/kafka/controller/records.ts';
 import { activeController, brokerOf, type KraftCluster } from '../sim/kafka/kraft/cluster.ts';
 import type { ClusterMessage } from '../sim/kafka/messages.ts';
+import { AssertionError } from '../sim/kernel/assert.ts';
 import type { DownReason, NodeHost } from '../sim/kernel/node.ts';
 import type { Ms } from '../sim/kernel/time.ts';
 import type { TraceEvent } from '../sim/kernel/trace.ts';
@@ -50,10 +51,14 @@ interface ValueInfo {
   readonly key: string | null;
   /** Where it sits (the first offset it was seen at). */
   readonly offset: number;
-  /** Brokers holding it now (down brokers keep what their disk has until they restart). */
-  readonly holders: string[];
-  /** Brokers that ever held it (a handful: arrays beat sets here, by a lot). */
-  readonly everHeld: string[];
+  /**
+   * Brokers holding it now (down brokers keep what their disk has until they restart), as a set
+   * of the ledger's broker bits: a number per record, where arrays cost a hundred bytes or more
+   * each, all kept to the end of the run.
+   */
+  holders: number;
+  /** Brokers that ever held it (broker bits). */
+  everHeld: number;
   /** Why each broker that lost it lost it; null until one did. */
   lostBy: Map<string, RemovalCause> | null;
   committedAtMs: Ms | null;
@@ -61,15 +66,6 @@ interface ValueInfo {
   judged: boolean;
   /** Another record seen at the same offset (replicas diverged there), or null. */
   next: ValueInfo | null;
-}
-
-function removeFrom(list: string[], item: string): void {
-  const index = list.indexOf(item);
-  if (index >= 0) list.splice(index, 1);
-}
-
-function addTo(list: string[], item: string): void {
-  if (!list.includes(item)) list.push(item);
 }
 
 function lostHow(info: ValueInfo, broker: string): RemovalCause | undefined {
@@ -81,11 +77,8 @@ function noteLost(info: ValueInfo, broker: string, cause: RemovalCause): void {
   info.lostBy.set(broker, cause);
 }
 
-interface Committed {
-  readonly value: string;
-  readonly atMs: Ms;
-  readonly by: string;
-}
+/** Most brokers whose logs hold records of one partition: a record's holders are one int's bits. */
+const LEDGER_BROKERS_MAX = 31;
 
 /** A record's identity: its value at its offset (a retried write without idempotence sits twice). */
 function recordId(offset: number, value: string): string {
@@ -94,7 +87,12 @@ function recordId(offset: number, value: string): string {
 
 class PartitionLedger {
   readonly key: string;
-  readonly committed: (Committed | undefined)[] = [];
+  /** What is committed at each offset (column by column: the value, when, by whose HW). */
+  readonly committedValue: (string | undefined)[] = [];
+  readonly committedAtMs: number[] = [];
+  readonly committedBy: string[] = [];
+  /** The brokers that ever held a record of this partition, by bit number. */
+  readonly #brokers: string[] = [];
   /**
    * Every record ever appended anywhere, by its identity (offset, value): the first seen at each
    * offset, the others chained behind it.
@@ -108,6 +106,32 @@ class PartitionLedger {
 
   constructor(key: string) {
     this.key = key;
+  }
+
+  /** `broker`'s bit in this ledger's holder sets. */
+  bitOf(broker: string): number {
+    let index = this.#brokers.indexOf(broker);
+    if (index < 0) {
+      if (this.#brokers.length === LEDGER_BROKERS_MAX) {
+        throw new AssertionError(
+          `data checker: more than ${LEDGER_BROKERS_MAX} brokers held records of ${this.key}`,
+        );
+      }
+      index = this.#brokers.push(broker) - 1;
+    }
+    return 1 << index;
+  }
+
+  /** The brokers in a holder set, in the order they first held a record of this partition. */
+  brokersIn(bits: number): string[] {
+    return this.#brokers.filter((_, index) => (bits & (1 << index)) !== 0);
+  }
+
+  /** Records what is committed at `offset`. */
+  commit(offset: number, value: string, atMs: Ms, by: string): void {
+    this.committedValue[offset] = value;
+    this.committedAtMs[offset] = atMs;
+    this.committedBy[offset] = by;
   }
 
   /** The record `value` at `offset`, if any replica ever held it there. */
@@ -453,13 +477,13 @@ export class DataChecker {
       if (value == null) continue;
       const info = ledger.find(from + index, value);
       if (info === undefined) continue;
-      removeFrom(info.holders, shadow.broker);
+      info.holders &= ~ledger.bitOf(shadow.broker);
       noteLost(
         info,
         shadow.broker,
         cause ?? this.#truncationCause(ledger, shadow.replica.leaderEpoch, info),
       );
-      if (info.holders.length === 0 && info.committedAtMs !== null && !info.judged)
+      if (info.holders === 0 && info.committedAtMs !== null && !info.judged)
         this.#judgeLoss(ledger, info, this.#invariantFor(info.value, 'committed-read-stable'));
     }
     shadow.highWatermark = Math.min(shadow.highWatermark, shadow.values.length);
@@ -467,6 +491,7 @@ export class DataChecker {
 
   #appendTo(shadow: Shadow, replica: Replica): void {
     const ledger = this.ledger(shadow.key);
+    const bit = ledger.bitOf(shadow.broker);
     const from = shadow.values.length;
     for (const batch of replica.log.read(from, Number.MAX_SAFE_INTEGER)) {
       for (const record of batch.records) {
@@ -480,8 +505,8 @@ export class DataChecker {
             value,
             key: record.key,
             offset: record.offset,
-            holders: [shadow.broker],
-            everHeld: [shadow.broker],
+            holders: bit,
+            everHeld: bit,
             lostBy: null,
             committedAtMs: null,
             judged: false,
@@ -490,8 +515,8 @@ export class DataChecker {
           ledger.add(info);
           continue;
         }
-        addTo(info.holders, shadow.broker);
-        addTo(info.everHeld, shadow.broker);
+        info.holders |= bit;
+        info.everHeld |= bit;
         info.lostBy?.delete(shadow.broker);
       }
     }
@@ -540,17 +565,19 @@ export class DataChecker {
     for (let offset = shadow.highWatermark; offset < upTo; offset++) {
       const value = shadow.values[offset] ?? null;
       if (value === null) continue;
-      const committed = ledger.committed[offset];
+      const committed = ledger.committedValue[offset];
       if (committed === undefined) {
-        ledger.committed[offset] = { value, atMs, by: shadow.broker };
+        ledger.commit(offset, value, atMs, shadow.broker);
         const info = ledger.find(offset, value);
         if (info !== undefined && info.committedAtMs === null) info.committedAtMs = atMs;
         continue;
       }
-      if (committed.value === value) continue;
+      if (committed === value) continue;
       // Another record now sits below a HW where a committed one sat: the committed one is lost.
-      const info = ledger.find(offset, committed.value);
-      ledger.committed[offset] = { value, atMs, by: shadow.broker };
+      const info = ledger.find(offset, committed);
+      const committedBy = ledger.committedBy[offset];
+      const committedAtMs = ledger.committedAtMs[offset];
+      ledger.commit(offset, value, atMs, shadow.broker);
       const mine = ledger.find(offset, value);
       if (mine !== undefined && mine.committedAtMs === null) mine.committedAtMs = atMs;
       if (info !== undefined && !info.judged) {
@@ -564,7 +591,7 @@ export class DataChecker {
             info.value,
             replica.role === 'leader' ? 'committed-read-stable' : 'committed-prefix-agrees',
           ),
-          `${shadow.broker}'s HW ${highWatermark} covers ${value} at offset ${offset}, where ${committed.value} was committed by ${committed.by} at ${committed.atMs} ms`,
+          `${shadow.broker}'s HW ${highWatermark} covers ${value} at offset ${offset}, where ${committed} was committed by ${committedBy} at ${committedAtMs} ms`,
         );
       }
     }
@@ -599,12 +626,12 @@ export class DataChecker {
   }
 
   /** Why a committed record may be gone, or null when the contract does not allow it. */
-  #allowedReason(info: ValueInfo): LossReason | null {
+  #allowedReason(ledger: PartitionLedger, info: ValueInfo): LossReason | null {
     const causes = [...(info.lostBy?.values() ?? [])];
     if (causes.includes('unclean')) return 'unclean-election';
     if (
-      info.everHeld.length > 0 &&
-      info.everHeld.every((id) => lostHow(info, id) === 'lossy-crash')
+      info.everHeld !== 0 &&
+      ledger.brokersIn(info.everHeld).every((id) => lostHow(info, id) === 'lossy-crash')
     )
       return 'lossy-crashes';
     if (this.#mode === 'zk' && causes.includes('lossy-crash')) return 'last-replica-standing';
@@ -614,10 +641,14 @@ export class DataChecker {
   #judgeLoss(ledger: PartitionLedger, info: ValueInfo, invariant: string, detail?: string): void {
     info.judged = true;
     const atMs = this.#cluster.world.nowMs;
-    const reason = this.#allowedReason(info);
+    const reason = this.#allowedReason(ledger, info);
+    const everHeld = ledger.brokersIn(info.everHeld);
     const holders: Record<string, string> = {};
-    for (const id of info.everHeld)
-      holders[id] = info.holders.includes(id) ? 'holds it' : (lostHow(info, id) ?? 'never had it');
+    for (const id of everHeld)
+      holders[id] =
+        (info.holders & ledger.bitOf(id)) !== 0
+          ? 'holds it'
+          : (lostHow(info, id) ?? 'never had it');
     const how = Object.entries(holders)
       .map(([id, what]) => `${id}: ${what}`)
       .join(', ');
@@ -630,7 +661,7 @@ export class DataChecker {
         atMs,
         message,
         ...where,
-        nodes: [...info.everHeld],
+        nodes: everHeld,
         ...(info.committedAtMs === null ? {} : { committedAtMs: info.committedAtMs }),
         holders,
       });
@@ -756,7 +787,7 @@ export class DataChecker {
     const leaderLog = finalLogs.get(key);
     if (leaderLog === undefined) {
       // Offline (no leader): the record must still be on some replica's disk.
-      if (info.holders.length === 0) this.#judgeLoss(this.ledger(key), info, invariant);
+      if (info.holders === 0) this.#judgeLoss(this.ledger(key), info, invariant);
       return;
     }
     if (leaderLog.values[info.offset] === info.value) return;

@@ -321,6 +321,11 @@ describe('validateScenario', () => {
       'settings.replication.factor: 4 is more than the 3 brokers',
     ],
     [
+      'a replication factor the data checker cannot follow',
+      { settings: { brokers: 40, 'replication.factor': 32 } },
+      'settings.replication.factor: 32 is more than 31, the most replicas per partition the data checker follows',
+    ],
+    [
       'a broker count setting below a replication factor',
       { settings: { brokers: 2 } },
       'topics[0].replicationFactor: 3 is more than the 2 brokers',

@@ -328,6 +328,9 @@ function checkScenario(value: unknown): void {
   checkDemonstrations(requireField(scenario, 'demonstrates', ''));
 }
 
+/** The data checker keeps a record's holders as one 32-bit int's bits (LEDGER_BROKERS_MAX). */
+const REPLICATION_FACTOR_MAX = 31;
+
 function checkCluster(value: unknown): { controllers: number; brokers: number } {
   const cluster = objectAt(value, 'cluster');
   checkFields(cluster, CLUSTER_FIELDS, 'cluster', 'a cluster');
@@ -397,6 +400,14 @@ function checkTopics(
         overridden === undefined ? at(path, 'replicationFactor') : 'settings.replication.factor';
       const plural = brokers === 1 ? 'broker' : 'brokers';
       throw new Problem(where, `${replicationFactor} is more than the ${brokers} ${plural}`);
+    }
+    if (replicationFactor > REPLICATION_FACTOR_MAX) {
+      const where =
+        overridden === undefined ? at(path, 'replicationFactor') : 'settings.replication.factor';
+      throw new Problem(
+        where,
+        `${replicationFactor} is more than ${REPLICATION_FACTOR_MAX}, the most replicas per partition the data checker follows`,
+      );
     }
     topics.push({
       name,
