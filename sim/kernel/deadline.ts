@@ -27,6 +27,11 @@ export class DeadlineTimer {
     this.#due = due;
   }
 
+  /** When the timer fires; infinity when it is not armed. */
+  get atMs(): Ms {
+    return this.#atMs;
+  }
+
   /** Makes sure the timer fires at `atMs` or before. */
   want(atMs: Ms): void {
     if (this.#timer !== null) {

@@ -418,6 +418,8 @@ export class Producer implements Machine<ClusterMessage> {
   /** Records whose topic's metadata is not known yet. */
   #unrouted: PendingRecord[] = [];
   readonly #queues = new Map<string, PartitionQueue>();
+  /** The same queues by topic, then partition: no name to build per record. */
+  readonly #queuesByTopic = new Map<string, PartitionQueue[]>();
   readonly #requests = new Map<number, ProduceInFlight>();
   /** Fires by the earliest in-flight request's deadline (one timer, not one per request). */
   readonly #requestTimeout: DeadlineTimer;
@@ -527,7 +529,8 @@ export class Producer implements Machine<ClusterMessage> {
       indeterminate: null,
     };
     this.#pending.set(operationId, pending);
-    this.#armExpiry();
+    // Deadlines come in send order: a timer armed at or before this one's is armed for the first.
+    if (this.#deliveryTimeout.atMs > pending.deadlineMs) this.#armExpiry();
     this.#context.trace('producer.send', {
       op: operationId,
       topic: record.topic,
@@ -535,7 +538,7 @@ export class Producer implements Machine<ClusterMessage> {
       value: record.value,
     });
     this.#unrouted.push(pending);
-    this.#metadata.want([record.topic]);
+    this.#metadata.wantTopic(record.topic);
     this.#route();
     if (!this.#inBurst) this.#dispatch();
     return operationId;
@@ -649,8 +652,12 @@ export class Producer implements Machine<ClusterMessage> {
   }
 
   #queue(topic: string, partition: number): PartitionQueue {
-    const name = `${topic}-${partition}`;
-    let queue = this.#queues.get(name);
+    let byPartition = this.#queuesByTopic.get(topic);
+    if (byPartition === undefined) {
+      byPartition = [];
+      this.#queuesByTopic.set(topic, byPartition);
+    }
+    let queue = byPartition[partition];
     if (queue === undefined) {
       queue = {
         topic,
@@ -661,7 +668,8 @@ export class Producer implements Machine<ClusterMessage> {
         nextSequence: 0,
         lingerTimer: null,
       };
-      this.#queues.set(name, queue);
+      this.#queues.set(`${topic}-${partition}`, queue);
+      byPartition[partition] = queue;
     }
     return queue;
   }
