@@ -218,6 +218,8 @@ export class DataChecker {
   #historySeen = 0;
   /** Each replica's values as the final read found them. */
   readonly #finalValues = new Map<Replica, readonly (string | null)[]>();
+  /** Ledger keys by topic id, then partition (#keyOf). */
+  readonly #keys = new Map<string, string[]>();
   /** Per node, its NodeHost.activity when last checked; and the actions fired then. */
   /** Which controllers and brokers were entered since the last check. */
   #controllersWatch: ActivityWatch<ClusterMessage> | null = null;
@@ -680,9 +682,19 @@ export class DataChecker {
     this.check();
     const atMs = this.#cluster.world.nowMs;
     const finalLogs = this.#finalRead();
+    // One pass over the history: the reads by partition, the acknowledged writes, the open sends.
     const reads = new Map<string, (readonly HistoryRecord[])[]>();
+    const acked: HistoryEntry[] = [];
+    const open = new Map<string, HistoryEntry>();
     for (const entry of this.#history.entries) {
-      if (entry.f === 'poll' && entry.type === 'ok') this.#noteReads(entry, reads);
+      if (entry.f === 'poll') {
+        if (entry.type === 'ok') this.#noteReads(entry, reads);
+        continue;
+      }
+      if (entry.f !== 'send' || entry.value == null) continue;
+      if (entry.type === 'invoke') open.set(entry.value, entry);
+      else open.delete(entry.value);
+      if (entry.type === 'ok') acked.push(entry);
     }
     // Every consumer read: a record committed at that offset, and still there (or lost as allowed).
     // Each distinct record once, in the order first read.
@@ -690,28 +702,29 @@ export class DataChecker {
       const ledger = this.ledger(key);
       const judged = new Set<ValueInfo>();
       const neverCommitted = new Set<string>();
-      for (const [offset, , value] of lists.flat()) {
-        if (value === null) continue;
-        const info = ledger.find(offset, value);
-        if (info !== undefined && judged.has(info)) continue;
-        if (info === undefined || info.committedAtMs === null) {
-          if (neverCommitted.has(recordId(offset, value))) continue;
-          neverCommitted.add(recordId(offset, value));
-          this.#log.report({
-            invariant: 'committed-read-stable',
-            atMs,
-            message: `${this.#label(key)}: a consumer read ${value} at offset ${offset}, which no replica's HW ever covered there`,
-            offset,
-          });
-          continue;
+      for (const list of lists)
+        for (const [offset, , value] of list) {
+          if (value === null) continue;
+          const info = ledger.find(offset, value);
+          if (info !== undefined && judged.has(info)) continue;
+          if (info === undefined || info.committedAtMs === null) {
+            if (neverCommitted.has(recordId(offset, value))) continue;
+            neverCommitted.add(recordId(offset, value));
+            this.#log.report({
+              invariant: 'committed-read-stable',
+              atMs,
+              message: `${this.#label(key)}: a consumer read ${value} at offset ${offset}, which no replica's HW ever covered there`,
+              offset,
+            });
+            continue;
+          }
+          judged.add(info);
+          this.#judgeFinal(key, finalLogs, info, 'committed-read-stable');
         }
-        judged.add(info);
-        this.#judgeFinal(key, finalLogs, info, 'committed-read-stable');
-      }
     }
     // Every acknowledged write, per its acks.
-    for (const entry of this.#history.entries) {
-      if (entry.f !== 'send' || entry.type !== 'ok' || entry.value == null) continue;
+    for (const entry of acked) {
+      if (entry.value == null) continue;
       const key = this.#keyOf(entry.topic, entry.partition);
       if (key === null) continue;
       const ledger = this.ledger(key);
@@ -758,7 +771,7 @@ export class DataChecker {
     this.#checkFinalReplicas(finalLogs, atMs);
     if (options.idempotentProducers.size > 0)
       this.#checkNoDuplicates(finalLogs, atMs, options.idempotentProducers);
-    for (const entry of this.#openSends()) {
+    for (const entry of open.values()) {
       this.#log.report({
         invariant: 'writes-resolve',
         atMs,
@@ -801,7 +814,19 @@ export class DataChecker {
 
   #keyOf(topic: string, partition: number): string | null {
     const topicId = this.#image.topicIdsByName.get(topic);
-    return topicId === undefined ? null : `${topicId}-${partition}`;
+    if (topicId === undefined) return null;
+    // Built once per partition: the end of a run asks for every record's.
+    let keys = this.#keys.get(topicId);
+    if (keys === undefined) {
+      keys = [];
+      this.#keys.set(topicId, keys);
+    }
+    let key = keys[partition];
+    if (key === undefined) {
+      key = `${topicId}-${partition}`;
+      keys[partition] = key;
+    }
+    return key;
   }
 
   /** Every replica's log, written to the history as final reads; returns the leaders' logs. */
@@ -927,16 +952,6 @@ export class DataChecker {
         seen.set(value, offset);
       }
     }
-  }
-
-  #openSends(): HistoryEntry[] {
-    const open = new Map<string, HistoryEntry>();
-    for (const entry of this.#history.entries) {
-      if (entry.f !== 'send' || entry.value == null) continue;
-      if (entry.type === 'invoke') open.set(entry.value, entry);
-      else open.delete(entry.value);
-    }
-    return [...open.values()];
   }
 }
 
