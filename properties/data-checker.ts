@@ -388,8 +388,9 @@ export class DataChecker {
       replica.leaderEpoch === known.seenLeaderEpoch
     )
       return;
-    const id = `${brokerId}|${replica.key}`;
-    let shadow = this.#shadows.get(id);
+    // A replica object always has the same shadow: look it up by name only for a new object.
+    const id = known === undefined ? `${brokerId}|${replica.key}` : '';
+    let shadow = known ?? this.#shadows.get(id);
     if (shadow === undefined) {
       shadow = {
         broker: brokerId,
