@@ -96,6 +96,23 @@ describe('History', () => {
     expect(built).toBe(1);
   });
 
+  it('lists the operations still open, oldest first, with what they were invoked with', () => {
+    const history = new History(() => 0);
+    const first = history.invoke('p', 'send', {
+      acks: 'all',
+      topic: 't',
+      partition: 0,
+      value: 'a',
+    });
+    history.invoke('p', 'send', { acks: '1', topic: 't', partition: 1, value: 'b' });
+    history.invoke('c', 'poll', { topic: 't', partition: 0 });
+    history.ok(first, { offset: 0 });
+    expect(history.openOperations()).toEqual([
+      { process: 'p', f: 'send', fields: { acks: '1', topic: 't', partition: 1, value: 'b' } },
+      { process: 'c', f: 'poll', fields: { topic: 't', partition: 0 } },
+    ]);
+  });
+
   it('names its bound when a run records too much', () => {
     const history = new History(() => 0, 2);
     history.invoke('p', 'poll', { topic: 't', partition: 0 });

@@ -65,6 +65,15 @@ export class History {
     return this.#open.size;
   }
 
+  /** The operations invoked and not yet completed, oldest first, as their invoke entries read. */
+  openOperations(): {
+    readonly process: string;
+    readonly f: OperationFunction;
+    readonly fields: Fields;
+  }[] {
+    return [...this.#open.values()].map(({ process, f, fields }) => ({ process, f, fields }));
+  }
+
   /** Starts an operation; returns its id for the completion. */
   invoke(process: string, f: OperationFunction, fields: Fields): number {
     const id = this.#operationIdNext++;
