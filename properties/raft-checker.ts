@@ -104,7 +104,8 @@ export class RaftChecker<M extends Message = RaftMessage> {
   readonly #leaders = new Map<number, NodeId>();
   readonly #committed: CommittedEntry[] = [];
   readonly #views = new Map<NodeId, LogView>();
-  readonly #nodes: readonly NodeId[];
+  /** Voters and observers; an observer added during the run (add-broker) joins at the next check. */
+  #nodes: readonly NodeId[];
   readonly #highWatermarks = new Map<NodeId, HighWatermarkView>();
   readonly #observerViews = new Map<NodeId, ObserverView>();
   readonly #stalenessBoundMs: Ms;
@@ -138,15 +139,8 @@ export class RaftChecker<M extends Message = RaftMessage> {
     this.#voters = config.voters;
     this.#observers = observers;
     this.#stalenessBoundMs = stalenessBoundMs(config);
-    this.#nodes = [...this.#voters, ...observers];
-    for (const node of this.#nodes) {
-      this.#views.set(node, {
-        verifiedUpTo: 0,
-        lastVerified: undefined,
-        durableEpoch: 0,
-        reportedEntry: undefined,
-      });
-    }
+    this.#nodes = [];
+    this.#addNodes();
     for (const observer of observers)
       this.#observerViews.set(observer, {
         connectedSinceMs: null,
@@ -207,7 +201,8 @@ export class RaftChecker<M extends Message = RaftMessage> {
     this.#topologyVersion = this.#world.network.topologyVersion;
     if (this.#stamps.length !== this.#voters.length + this.#observers.length) {
       // First check, or a broker was added: stamp every node afresh.
-      this.#stamps = [...this.#voters, ...this.#observers].map((node) => {
+      this.#addNodes();
+      this.#stamps = this.#nodes.map((node) => {
         const host = this.#world.node(node) as NodeHost<Message>;
         return { host, status: '', incarnation: -1, raft: null, changes: -1 };
       });
@@ -221,6 +216,20 @@ export class RaftChecker<M extends Message = RaftMessage> {
       nodes: nodes ?? new Set(),
       statusMoved: this.#statusMoved,
     };
+  }
+
+  /** Takes in the observers added since the last call (the observers' list is live). */
+  #addNodes(): void {
+    this.#nodes = [...this.#voters, ...this.#observers];
+    for (const node of this.#nodes) {
+      if (this.#views.has(node)) continue;
+      this.#views.set(node, {
+        verifiedUpTo: 0,
+        lastVerified: undefined,
+        durableEpoch: 0,
+        reportedEntry: undefined,
+      });
+    }
   }
 
   /** Brings the nodes' stamps up to date; the nodes that moved, or null when none did. */
