@@ -429,6 +429,10 @@ describe('kafkasim list and run', { timeout: 60_000 }, () => {
         ['run', FLAGSHIP, '--set', 'replication.factor=9'],
         /replication factor 9 is more than the \d brokers/,
       ],
+      [
+        ['run', FLAGSHIP, '--set', 'brokers=40', '--set', 'replication.factor=32'],
+        /replication factor 32 is more than 31, the most replicas per partition the data checker follows/,
+      ],
       [['run', FLAGSHIP, '--seed', '-1'], /--seed must be a non-negative integer \(got "-1"\)/],
       [['run', FLAGSHIP, '--seed', '1.5'], /--seed must be a non-negative integer \(got "1\.5"\)/],
       [['run', FLAGSHIP, '--trace-format', 'xml'], /--trace-format must be one of jsonl, chrome/],

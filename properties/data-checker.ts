@@ -77,8 +77,11 @@ function noteLost(info: ValueInfo, broker: string, cause: RemovalCause): void {
   info.lostBy.set(broker, cause);
 }
 
-/** Most brokers whose logs hold records of one partition: a record's holders are one int's bits. */
-const LEDGER_BROKERS_MAX = 31;
+/**
+ * Most brokers whose logs hold records of one partition: a record's holders are one int's bits.
+ * Scenarios refuse a larger replication factor.
+ */
+export const REPLICAS_MAX = 31;
 
 /** A record's identity: its value at its offset (a retried write without idempotence sits twice). */
 function recordId(offset: number, value: string): string {
@@ -112,9 +115,9 @@ class PartitionLedger {
   bitOf(broker: string): number {
     let index = this.#brokers.indexOf(broker);
     if (index < 0) {
-      if (this.#brokers.length === LEDGER_BROKERS_MAX) {
+      if (this.#brokers.length === REPLICAS_MAX) {
         throw new AssertionError(
-          `data checker: more than ${LEDGER_BROKERS_MAX} brokers held records of ${this.key}`,
+          `data checker: more than ${REPLICAS_MAX} brokers held records of ${this.key}`,
         );
       }
       index = this.#brokers.push(broker) - 1;

@@ -3,6 +3,7 @@
 // outcome, the violations and allowed losses, a timeline of the events that matter, and the final
 // state of every partition. Everything here is simulated time; the CLI adds wall-clock figures.
 
+import { REPLICAS_MAX } from '../properties/data-checker.ts';
 import { type KafkaRunResult, type KafkaRunSpec, runKafka } from '../properties/kafka-harness.ts';
 import type { BugName } from '../sim/kafka/bugs.ts';
 import type { History } from '../sim/kafka/clients/history.ts';
@@ -121,6 +122,11 @@ export function checkSpec(spec: KafkaRunSpec): string[] {
     if (topic.replicationFactor > spec.brokers) {
       throw new ScenarioError(
         `${where}: replication factor ${topic.replicationFactor} is more than the ${spec.brokers} brokers`,
+      );
+    }
+    if (topic.replicationFactor > REPLICAS_MAX) {
+      throw new ScenarioError(
+        `${where}: replication factor ${topic.replicationFactor} is more than ${REPLICAS_MAX}, the most replicas per partition the data checker follows`,
       );
     }
     if (!(topic.minInsyncReplicas >= 1))

@@ -4,6 +4,7 @@
 // names the path and the problem: `timeline[2].node: unknown broker "b7" (brokers are b1..b3, or
 // a role such as @leader)`. Values are treated as unknown: a JSON file can hold anything.
 
+import { REPLICAS_MAX } from '../properties/data-checker.ts';
 import { isTriggerName, PARTITION_ROLES, TRIGGERS } from '../properties/data-roles.ts';
 import type { Step } from '../properties/kafka-harness.ts';
 import { FAST_PRODUCER_CONFIG } from '../properties/kafka-harness.ts';
@@ -328,9 +329,6 @@ function checkScenario(value: unknown): void {
   checkDemonstrations(requireField(scenario, 'demonstrates', ''));
 }
 
-/** The data checker keeps a record's holders as one 32-bit int's bits (LEDGER_BROKERS_MAX). */
-const REPLICATION_FACTOR_MAX = 31;
-
 function checkCluster(value: unknown): { controllers: number; brokers: number } {
   const cluster = objectAt(value, 'cluster');
   checkFields(cluster, CLUSTER_FIELDS, 'cluster', 'a cluster');
@@ -401,12 +399,12 @@ function checkTopics(
       const plural = brokers === 1 ? 'broker' : 'brokers';
       throw new Problem(where, `${replicationFactor} is more than the ${brokers} ${plural}`);
     }
-    if (replicationFactor > REPLICATION_FACTOR_MAX) {
+    if (replicationFactor > REPLICAS_MAX) {
       const where =
         overridden === undefined ? at(path, 'replicationFactor') : 'settings.replication.factor';
       throw new Problem(
         where,
-        `${replicationFactor} is more than ${REPLICATION_FACTOR_MAX}, the most replicas per partition the data checker follows`,
+        `${replicationFactor} is more than ${REPLICAS_MAX}, the most replicas per partition the data checker follows`,
       );
     }
     topics.push({
