@@ -120,13 +120,13 @@ export class ClientMetadata {
     return this.#topics.get(topic)?.partitions[partition];
   }
 
-  /** Asks for these topics from now on; an update follows if one of them is not known yet. */
   /** want([topic]), without the array: a producer calls it for every record. */
   wantTopic(topic: string): void {
     this.#wanted.add(topic);
     if (!this.#topics.has(topic)) this.requestUpdate();
   }
 
+  /** Asks for these topics from now on; an update follows if one of them is not known yet. */
   want(topics: readonly string[]): void {
     for (const topic of topics) this.#wanted.add(topic);
     if (topics.some((topic) => !this.#topics.has(topic))) this.requestUpdate();

@@ -417,8 +417,9 @@ export class Producer implements Machine<ClusterMessage> {
   readonly #pending = new Map<number, PendingRecord>();
   /** Records whose topic's metadata is not known yet. */
   #unrouted: PendingRecord[] = [];
-  readonly #queues = new Map<string, PartitionQueue>();
-  /** The same queues by topic, then partition: no name to build per record. */
+  /** Every partition's queue, in the order first used (the order the Sender drains them). */
+  readonly #queues: PartitionQueue[] = [];
+  /** The same queues by topic, then partition. */
   readonly #queuesByTopic = new Map<string, PartitionQueue[]>();
   readonly #requests = new Map<number, ProduceInFlight>();
   /** Fires by the earliest in-flight request's deadline (one timer, not one per request). */
@@ -668,7 +669,7 @@ export class Producer implements Machine<ClusterMessage> {
         nextSequence: 0,
         lingerTimer: null,
       };
-      this.#queues.set(`${topic}-${partition}`, queue);
+      this.#queues.push(queue);
       byPartition[partition] = queue;
     }
     return queue;
@@ -700,7 +701,7 @@ export class Producer implements Machine<ClusterMessage> {
   #drain(): void {
     for (;;) {
       const requests = new Map<BrokerId, Batch[]>();
-      for (const queue of this.#queues.values()) {
+      for (const queue of this.#queues) {
         const next = this.#nextBatch(queue);
         if (next === null) continue;
         const batches = requests.get(next.leader);
@@ -1007,7 +1008,7 @@ export class Producer implements Machine<ClusterMessage> {
   #endBackoffs(): Ms | null {
     const nowMs = this.#context.nowMs;
     let next: Ms | null = null;
-    for (const queue of this.#queues.values()) {
+    for (const queue of this.#queues) {
       for (const batch of queue.batches) {
         if (batch.state !== 'backoff') continue;
         if (batch.backoffUntilMs <= nowMs) batch.state = 'ready';
@@ -1136,7 +1137,7 @@ export class Producer implements Machine<ClusterMessage> {
     }
     if (unsent.size > 0) {
       this.#unrouted = this.#unrouted.filter((record) => !unsent.has(record));
-      for (const queue of this.#queues.values())
+      for (const queue of this.#queues)
         queue.queued = queue.queued.filter((record) => !unsent.has(record));
       for (const record of unsent) {
         // A callback's send may have batched it meanwhile: then it expires with its batch.
@@ -1181,7 +1182,7 @@ export class Producer implements Machine<ClusterMessage> {
       throw new AssertionError(`InitProducerId ok with producerId ${response.producerId}`);
     this.#producerId = response.producerId;
     this.#context.trace('producer.producer-id', { producerId: response.producerId });
-    for (const queue of this.#queues.values()) {
+    for (const queue of this.#queues) {
       if (queue.producerId !== null) continue;
       queue.producerId = response.producerId;
       queue.nextSequence = 0;
