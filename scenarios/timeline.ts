@@ -68,7 +68,8 @@ interface HighWatermarkWatch {
 export class TimelineRecorder {
   readonly #verbose: boolean;
   readonly #entries: TimelineEntry[] = [];
-  readonly #watches = new Map<string, HighWatermarkWatch>();
+  /** Leaders' high watermarks by broker, then partition key. */
+  readonly #watches = new Map<string, Map<string, HighWatermarkWatch>>();
   #dropped = 0;
   #slowedOrClogged = false;
   /** Which brokers were entered since the last sample; when the next HW stall is due. */
@@ -106,48 +107,58 @@ export class TimelineRecorder {
   /** After every event: notes high watermarks that stall (leader has more) or move again. */
   sample(cluster: KraftCluster): void {
     const nowMs = cluster.world.nowMs;
-    // Leaders' HWs and LEOs change only where a broker was entered; a stall shows with time alone.
+    // Leaders' HWs and LEOs change only where a broker was entered: those are looked at after
+    // each event; a stall shows with time alone, so every broker once its deadline passes.
     this.#brokersWatch ??= new ActivityWatch(cluster.world, cluster.brokers);
-    if (this.#brokersWatch.visitEntered() === 0 && nowMs < this.#stallAtMs) return;
+    if (nowMs < this.#stallAtMs) {
+      this.#brokersWatch.visitEntered((brokerId) => this.#sampleBroker(cluster, brokerId, nowMs));
+      return;
+    }
+    this.#brokersWatch.visitEntered();
     this.#stallAtMs = Number.POSITIVE_INFINITY;
-    for (const brokerId of cluster.brokers) {
-      const broker = brokerOf(cluster, brokerId);
-      if (broker === null) continue;
-      for (const replica of broker.replicaManager.replicaMap.values()) {
-        if (replica.role !== 'leader') continue;
-        const name = `${topicName(replica.key)}`;
-        // Per broker: after a failover the new leader's high watermark is its own story.
-        const watchKey = `${brokerId}|${replica.key}`;
-        const watch = this.#watches.get(watchKey);
-        if (watch === undefined || replica.highWatermark !== watch.highWatermark) {
-          if (watch?.stalled === true) {
-            this.#push({
-              atMs: nowMs,
-              category: 'hw',
-              node: brokerId,
-              text: `${name}: HW moves again, ${watch.highWatermark} → ${replica.highWatermark}`,
-            });
-          }
-          this.#watches.set(watchKey, {
-            highWatermark: replica.highWatermark,
-            sinceMs: nowMs,
-            stalled: false,
-          });
-          if (replica.logEndOffset > replica.highWatermark) this.#stallAt(nowMs + STALL_MS);
-          continue;
-        }
-        if (watch.stalled || replica.logEndOffset <= replica.highWatermark) continue;
-        if (nowMs - watch.sinceMs < STALL_MS) this.#stallAt(watch.sinceMs + STALL_MS);
-        else {
-          watch.stalled = true;
-          const isr = replica.leaderState?.isr.join(',') ?? '';
+    for (const brokerId of cluster.brokers) this.#sampleBroker(cluster, brokerId, nowMs);
+  }
+
+  #sampleBroker(cluster: KraftCluster, brokerId: string, nowMs: Ms): void {
+    const broker = brokerOf(cluster, brokerId);
+    if (broker === null) return;
+    // Per broker: after a failover the new leader's high watermark is its own story.
+    let watches = this.#watches.get(brokerId);
+    if (watches === undefined) {
+      watches = new Map();
+      this.#watches.set(brokerId, watches);
+    }
+    for (const replica of broker.replicaManager.replicaMap.values()) {
+      if (replica.role !== 'leader') continue;
+      const watch = watches.get(replica.key);
+      if (watch === undefined || replica.highWatermark !== watch.highWatermark) {
+        if (watch?.stalled === true) {
           this.#push({
             atMs: nowMs,
             category: 'hw',
             node: brokerId,
-            text: `${name}: HW stalled at ${replica.highWatermark} (LEO ${replica.logEndOffset}, ISR [${isr}]): acks=all writes wait`,
+            text: `${topicName(replica.key)}: HW moves again, ${watch.highWatermark} → ${replica.highWatermark}`,
           });
         }
+        watches.set(replica.key, {
+          highWatermark: replica.highWatermark,
+          sinceMs: nowMs,
+          stalled: false,
+        });
+        if (replica.logEndOffset > replica.highWatermark) this.#stallAt(nowMs + STALL_MS);
+        continue;
+      }
+      if (watch.stalled || replica.logEndOffset <= replica.highWatermark) continue;
+      if (nowMs - watch.sinceMs < STALL_MS) this.#stallAt(watch.sinceMs + STALL_MS);
+      else {
+        watch.stalled = true;
+        const isr = replica.leaderState?.isr.join(',') ?? '';
+        this.#push({
+          atMs: nowMs,
+          category: 'hw',
+          node: brokerId,
+          text: `${topicName(replica.key)}: HW stalled at ${replica.highWatermark} (LEO ${replica.logEndOffset}, ISR [${isr}]): acks=all writes wait`,
+        });
       }
     }
   }
