@@ -25,6 +25,7 @@ import type { NodeHost } from '../sim/kernel/node.ts';
 import type { Ms } from '../sim/kernel/time.ts';
 import type { TraceEvent } from '../sim/kernel/trace.ts';
 import type { World } from '../sim/kernel/world.ts';
+import { ActivityWatch } from './activity.ts';
 import type { Violation, ViolationLog } from './violation.ts';
 
 /** How a checker finds a node's Raft state: the running node, or null while it is down. */
@@ -113,6 +114,11 @@ export class RaftChecker<M extends Message = RaftMessage> {
   readonly #reportedLeaders = new Set<string>();
   /** Per node, its state at the last full check; and the network's topology then. */
   #stamps: NodeStamp[] = [];
+  readonly #stampOf = new Map<NodeId, NodeStamp>();
+  /** The nodes entered since the last check: only their Raft state or status can have moved. */
+  #entered: ActivityWatch<M> | null = null;
+  /** The nodes #stampAll found moved, while it runs. */
+  #movedNodes: Set<NodeId> | null = null;
   #topologyVersion = -1;
   /** The earliest moment a connected observer could become too stale with nothing else moving. */
   #staleAtMs: Ms = Number.POSITIVE_INFINITY;
@@ -206,6 +212,9 @@ export class RaftChecker<M extends Message = RaftMessage> {
         const host = this.#world.node(node) as NodeHost<Message>;
         return { host, status: '', incarnation: -1, raft: null, changes: -1 };
       });
+      for (const stamp of this.#stamps) this.#stampOf.set(stamp.host.id, stamp);
+      // A new watch visits every node at its first look: each new stamp is filled in.
+      this.#entered = new ActivityWatch(this.#world, this.#nodes);
     }
     this.#statusMoved = false;
     const nodes = this.#stampAll();
@@ -232,31 +241,37 @@ export class RaftChecker<M extends Message = RaftMessage> {
     }
   }
 
-  /** Brings the nodes' stamps up to date; the nodes that moved, or null when none did. */
+  /**
+   * Brings the stamps of the nodes entered since the last check up to date (a node not entered
+   * kept its Raft state and status); the nodes that moved, or null when none did.
+   */
   #stampAll(): Set<NodeId> | null {
-    let moved: Set<NodeId> | null = null;
-    for (const stamp of this.#stamps) {
-      const host = stamp.host;
-      const raft = this.#raftOf(host as NodeHost<M>);
-      const changes = raft?.changes ?? 0;
-      if (
-        stamp.changes !== changes ||
-        stamp.raft !== raft ||
-        stamp.status !== host.status ||
-        stamp.incarnation !== host.incarnation
-      ) {
-        if (stamp.status !== host.status || stamp.incarnation !== host.incarnation)
-          this.#statusMoved = true;
-        stamp.changes = changes;
-        stamp.raft = raft;
-        stamp.status = host.status;
-        stamp.incarnation = host.incarnation;
-        moved ??= new Set();
-        moved.add(host.id);
-      }
-    }
-    return moved;
+    this.#movedNodes = null;
+    (this.#entered as ActivityWatch<M>).visitEntered(this.#restamp);
+    return this.#movedNodes;
   }
+
+  readonly #restamp = (id: NodeId): void => {
+    const stamp = this.#stampOf.get(id) as NodeStamp;
+    const host = stamp.host;
+    const raft = this.#raftOf(host as NodeHost<M>);
+    const changes = raft?.changes ?? 0;
+    if (
+      stamp.changes === changes &&
+      stamp.raft === raft &&
+      stamp.status === host.status &&
+      stamp.incarnation === host.incarnation
+    )
+      return;
+    if (stamp.status !== host.status || stamp.incarnation !== host.incarnation)
+      this.#statusMoved = true;
+    stamp.changes = changes;
+    stamp.raft = raft;
+    stamp.status = host.status;
+    stamp.incarnation = host.incarnation;
+    this.#movedNodes ??= new Set();
+    this.#movedNodes.add(id);
+  };
 
   /**
    * Runs the checks over the nodes that moved (`moved` null: over every node). A node that did not
