@@ -112,8 +112,7 @@ export class RaftChecker<M extends Message = RaftMessage> {
   readonly #stalenessBoundMs: Ms;
   #voterDiskLost: NodeId | null = null;
   readonly #reportedLeaders = new Set<string>();
-  /** Per node, its state at the last full check; and the network's topology then. */
-  #stamps: NodeStamp[] = [];
+  /** Per node, its state when last stamped; and the network's topology then. */
   readonly #stampOf = new Map<NodeId, NodeStamp>();
   /** The nodes entered since the last check: only their Raft state or status can have moved. */
   #entered: ActivityWatch<M> | null = null;
@@ -205,14 +204,14 @@ export class RaftChecker<M extends Message = RaftMessage> {
   #moved(): Moved | null {
     const topologyMoved = this.#world.network.topologyVersion !== this.#topologyVersion;
     this.#topologyVersion = this.#world.network.topologyVersion;
-    if (this.#stamps.length !== this.#voters.length + this.#observers.length) {
+    if (this.#stampOf.size !== this.#voters.length + this.#observers.length) {
       // First check, or a broker was added: stamp every node afresh.
       this.#addNodes();
-      this.#stamps = this.#nodes.map((node) => {
+      this.#stampOf.clear();
+      for (const node of this.#nodes) {
         const host = this.#world.node(node) as NodeHost<Message>;
-        return { host, status: '', incarnation: -1, raft: null, changes: -1 };
-      });
-      for (const stamp of this.#stamps) this.#stampOf.set(stamp.host.id, stamp);
+        this.#stampOf.set(node, { host, status: '', incarnation: -1, raft: null, changes: -1 });
+      }
       // A new watch visits every node at its first look: each new stamp is filled in.
       this.#entered = new ActivityWatch(this.#world, this.#nodes);
     }
