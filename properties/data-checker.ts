@@ -72,6 +72,17 @@ function lostHow(info: ValueInfo, broker: string): RemovalCause | undefined {
   return info.lostBy?.get(broker);
 }
 
+/**
+ * The record is committed: durability starts now. Copies lost before (the same value at the same
+ * offset, appended by an earlier leader and truncated, then written again by a retry) are not
+ * losses of the committed record: only the holders from now on count.
+ */
+function markCommitted(info: ValueInfo, atMs: Ms): void {
+  info.committedAtMs = atMs;
+  info.everHeld = info.holders;
+  info.lostBy = null;
+}
+
 function noteLost(info: ValueInfo, broker: string, cause: RemovalCause): void {
   info.lostBy ??= new Map();
   info.lostBy.set(broker, cause);
@@ -575,7 +586,7 @@ export class DataChecker {
       if (committed === undefined) {
         ledger.commit(offset, value, atMs, shadow.broker);
         const info = ledger.find(offset, value);
-        if (info !== undefined && info.committedAtMs === null) info.committedAtMs = atMs;
+        if (info !== undefined && info.committedAtMs === null) markCommitted(info, atMs);
         continue;
       }
       if (committed === value) continue;
@@ -585,7 +596,7 @@ export class DataChecker {
       const committedAtMs = ledger.committedAtMs[offset];
       ledger.commit(offset, value, atMs, shadow.broker);
       const mine = ledger.find(offset, value);
-      if (mine !== undefined && mine.committedAtMs === null) mine.committedAtMs = atMs;
+      if (mine !== undefined && mine.committedAtMs === null) markCommitted(mine, atMs);
       if (info !== undefined && !info.judged) {
         // Overwritten by a replica that follows an unclean election: the loss that allows.
         if (this.#truncationCause(ledger, replica.leaderEpoch, info) === 'unclean')
