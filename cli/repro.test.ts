@@ -40,18 +40,18 @@ function kafkasim(args: readonly string[]): Promise<CliResult> {
 describe('kafkasim repro', () => {
   it('fails with the run’s traceHash and an explanation; run of the same JSON agrees', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kafkasim-repro-'));
-    const file = join(dir, 'seed-10.json');
-    writeFileSync(file, scenarioToJson(generateScenario(10, 'small')));
+    const file = join(dir, 'seed-19.json');
+    writeFileSync(file, scenarioToJson(generateScenario(19, 'small')));
     const [text, json, run] = await Promise.all([
-      kafkasim(['repro', '10', '--bug', 'truncate-to-hw']),
-      kafkasim(['repro', '10', '--bug', 'truncate-to-hw', '--json']),
-      kafkasim(['run', file, '--seed', '10', '--bug', 'truncate-to-hw', '--json']),
+      kafkasim(['repro', '19', '--bug', 'truncate-to-hw']),
+      kafkasim(['repro', '19', '--bug', 'truncate-to-hw', '--json']),
+      kafkasim(['run', file, '--seed', '19', '--bug', 'truncate-to-hw', '--json']),
     ]);
     expect(text.code).toBe(1);
     expect(text.stdout).toContain('explanation (how each lost record was lost)');
     expect(text.stdout).toMatch(/acked +at \d+ ms to p1 at offset \d+, ISR then \[/);
-    expect(text.stdout).toContain('kafkasim repro 10 --profile small --bug truncate-to-hw');
-    expect(text.stdout).toContain('kafkasim shrink 10 --profile small --bug truncate-to-hw');
+    expect(text.stdout).toContain('kafkasim repro 19 --profile small --bug truncate-to-hw');
+    expect(text.stdout).toContain('kafkasim shrink 19 --profile small --bug truncate-to-hw');
     expect(json.code).toBe(1);
     expect(run.code).toBe(1);
     const repro = JSON.parse(json.stdout) as { traceHash: string; explanation: string[] };
@@ -63,7 +63,7 @@ describe('kafkasim repro', () => {
 
   it('exits 0 without the bug, and 2 with one line on bad input', async () => {
     const [ok, seed, profile, bug, mode] = await Promise.all([
-      kafkasim(['repro', '10']),
+      kafkasim(['repro', '19']),
       kafkasim(['repro', 'ten']),
       kafkasim(['repro', '1', '--profile', 'huge']),
       kafkasim(['repro', '1', '--bug', 'truncate-to-h']),
@@ -83,21 +83,21 @@ describe('kafkasim shrink', () => {
   it('writes a smaller scenario that run replays: exit 0 with the bug and without', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kafkasim-shrink-'));
     const out = join(dir, 'shrunk.json');
-    const shrink = await kafkasim(['shrink', '10', '--bug', 'truncate-to-hw', '--out', out]);
+    const shrink = await kafkasim(['shrink', '19', '--bug', 'truncate-to-hw', '--out', out]);
     expect(shrink.stderr).toBe('');
     expect(shrink.code).toBe(0);
-    expect(shrink.stdout).toMatch(/steps +7 → [1-5]\n/);
+    expect(shrink.stdout).toMatch(/steps +10 → [1-5]\n/);
     expect(shrink.stdout).toMatch(/fault phase +55\.000s → /);
     expect(shrink.stdout).toMatch(/runs +\d+ of at most 200/);
-    expect(shrink.stdout).toContain(`kafkasim run ${out} --seed 10 --bug truncate-to-hw`);
+    expect(shrink.stdout).toContain(`kafkasim run ${out} --seed 19 --bug truncate-to-hw`);
     const scenario = parseScenarioJson(readFileSync(out, 'utf8'), out);
     expect(scenario.timeline.length).toBeLessThanOrEqual(5);
     expect(scenario.demonstrates).toEqual([
       { bug: 'truncate-to-hw', violations: ['acked-write-durable'], allowed: [] },
     ]);
     const [withBug, withoutBug] = await Promise.all([
-      kafkasim(['run', out, '--seed', '10', '--bug', 'truncate-to-hw', '--json']),
-      kafkasim(['run', out, '--seed', '10', '--json']),
+      kafkasim(['run', out, '--seed', '19', '--bug', 'truncate-to-hw', '--json']),
+      kafkasim(['run', out, '--seed', '19', '--json']),
     ]);
     expect(withBug.code).toBe(0);
     expect(

@@ -90,3 +90,80 @@ describe('protocol moments for faults that wait', () => {
     expect(controller?.target).toBe(controller?.moment.activeController);
   });
 });
+
+describe('the metadata quorum roles in a whole cluster', () => {
+  /** The Raft state of every controller when each crash fault fired, in order. */
+  function crashes(faults: readonly Step[]) {
+    let last: Record<string, { role: string; newLeader: boolean; voted: boolean }> = {};
+    const fired: { target: string; atMs: number; before: typeof last }[] = [];
+    const result = runKafka({
+      seed: 2,
+      controllers: 3,
+      brokers: 3,
+      topics: [{ name: 't', partitions: 1, replicationFactor: 3, minInsyncReplicas: 2 }],
+      producers: [{ topic: 't', acks: 'all', everyMs: 100 }],
+      consumers: [],
+      faults,
+      faultPhaseMs: 40_000,
+      healPhaseMs: 30_000,
+      sample: (cluster) => {
+        last = Object.fromEntries(
+          cluster.controllers.map((id) => {
+            const raft = controllerOf(cluster, id)?.raft;
+            return [
+              id,
+              {
+                role: raft?.role ?? 'down',
+                newLeader: raft?.role === 'leader' && raft.highWatermark <= raft.epochStartOffset,
+                voted: raft?.role === 'unattached' && raft.votedId !== null && raft.votedId !== id,
+              },
+            ];
+          }),
+        );
+      },
+      trace: {
+        sink: (event) => {
+          if (event.kind === 'fault.crash')
+            fired.push({ target: String(event.fields?.target), atMs: event.atMs, before: last });
+        },
+        sinkFilter: (kind) => kind === 'fault.crash',
+      },
+    });
+    expect(result.violations).toEqual([]);
+    return fired;
+  }
+
+  it('@controller-follower, @new-controller and @voted-controller name controllers at those moments', () => {
+    const fired = crashes([
+      { atMs: 8_000, kind: 'bounce', node: '@controller-follower', crash: 'kill', downMs: 1_000 },
+      { atMs: 12_000, kind: 'crash', node: '@controller', crash: 'kill' },
+      // Waits for the election that follows: the winner, before its epoch commits anything.
+      { atMs: 12_000, kind: 'crash', node: '@new-controller', crash: 'kill', awaitMs: 20_000 },
+      { atMs: 20_000, kind: 'restart', node: 'c1' },
+      { atMs: 20_000, kind: 'restart', node: 'c2' },
+      { atMs: 20_000, kind: 'restart', node: 'c3' },
+      {
+        atMs: 20_000,
+        kind: 'bounce',
+        node: '@voted-controller',
+        crash: 'powerFailure',
+        downMs: 1,
+        awaitMs: 10_000,
+      },
+    ] as Step[]);
+    const [follower, active, newLeader, voted] = fired as [
+      (typeof fired)[0],
+      (typeof fired)[0],
+      (typeof fired)[0],
+      (typeof fired)[0],
+    ];
+    expect(fired.length).toBeGreaterThanOrEqual(4);
+    expect(follower.before[follower.target]?.role).toBe('follower');
+    expect(active.before[active.target]?.role).toBe('leader');
+    expect(newLeader.target).not.toBe(active.target);
+    expect(newLeader.atMs).toBeGreaterThan(12_000);
+    expect(newLeader.before[newLeader.target]?.newLeader).toBe(true);
+    expect(voted.atMs).toBeGreaterThanOrEqual(20_000);
+    expect(voted.before[voted.target]?.voted).toBe(true);
+  });
+});

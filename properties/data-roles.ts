@@ -12,6 +12,7 @@ import {
 } from '../sim/kafka/kraft/cluster.ts';
 import type { NodeId } from '../sim/kernel/network.ts';
 import type { DataChecker } from './data-checker.ts';
+import { resolveVoterRole } from './raft-harness.ts';
 
 /**
  * Role references for faults on the data path, all about the first topic's partition 0: `@leader`
@@ -23,7 +24,10 @@ import type { DataChecker } from './data-checker.ts';
  * `@leader-of-lagging-isr` the leader while an ISR member's log ends before its epoch start; and
  * one of KIP-903: `@leader-of-behind-isr` the leader while an ISR member's log ends below its HW;
  * and `@controller-during-alter-partition` the active controller while the leader has an
- * AlterPartition in flight (an ISR change the controller has not answered yet).
+ * AlterPartition in flight (an ISR change the controller has not answered yet). And the metadata
+ * quorum's roles (raft-harness.ts, QUORUM_ROLES) among the controllers: `@new-controller` the
+ * metadata leader while nothing of its epoch is committed yet, `@controller-follower` a controller
+ * following it, `@voted-controller` a controller that has granted its vote and knows no leader yet.
  */
 export function resolveDataRole(
   cluster: KraftCluster,
@@ -54,6 +58,14 @@ export function resolveDataRole(
       return activeControllerId(cluster);
     case '@controller-during-alter-partition':
       return alterPartitionInFlight(cluster, state) ? activeControllerId(cluster) : null;
+    case '@new-controller':
+    case '@controller-follower':
+    case '@voted-controller':
+      return resolveVoterRole(
+        cluster.controllers,
+        (id) => controllerOf(cluster, id)?.raft ?? null,
+        VOTER_ROLE_OF[reference],
+      );
     default: {
       const match = /^@replica-(\d+)$/.exec(reference);
       return match === null ? null : (state?.replicas[Number(match[1])] ?? null);
@@ -118,7 +130,20 @@ function leaderOfIsrMemberBelow(
   return below ? state.leader : null;
 }
 
-/** The role references about the first topic's partition 0 (besides `@replica-N` and `@controller`). */
+/** The cluster's names for the metadata quorum's roles (raft-harness.ts, QUORUM_ROLES). */
+const VOTER_ROLE_OF = {
+  '@new-controller': '@new-leader',
+  '@controller-follower': '@follower',
+  '@voted-controller': '@voted',
+} as const;
+
+/** The role references about the controllers alone (`@controller`, the active one, first). */
+export const CONTROLLER_ROLES = [
+  '@controller',
+  ...(Object.keys(VOTER_ROLE_OF) as (keyof typeof VOTER_ROLE_OF)[]),
+] as const;
+
+/** The role references about the first topic's partition 0 (besides `@replica-N`). */
 export const PARTITION_ROLES = [
   '@leader',
   '@follower',

@@ -16,7 +16,7 @@ import {
   type KraftCluster,
 } from '../sim/kafka/kraft/cluster.ts';
 import type { ClusterMessage } from '../sim/kafka/messages.ts';
-import type { RaftNode } from '../sim/kafka/raft/raft-node.ts';
+import type { RaftConfig, RaftNode } from '../sim/kafka/raft/raft-node.ts';
 import type { NodeId } from '../sim/kernel/network.ts';
 import type { Ms } from '../sim/kernel/time.ts';
 import type { TraceEvent } from '../sim/kernel/trace.ts';
@@ -82,7 +82,11 @@ export interface KafkaRunSpec {
   readonly faultPhaseMs: Ms;
   readonly healPhaseMs: Ms;
   readonly replica?: Partial<ReplicaConfig>;
+  /** The metadata quorum's settings (its fetch cap, say). */
+  readonly raft?: Partial<Omit<RaftConfig, 'voters'>>;
   readonly brokerSessionTimeoutMs?: Ms;
+  /** metadata.max.idle.interval.ms (KIP-835): the active controller's NoOp records (0: none). */
+  readonly metadataMaxIdleIntervalMs?: Ms;
   readonly producer?: Partial<ProducerConfig>;
   readonly consumer?: Partial<ConsumerConfig>;
   readonly trace?: {
@@ -140,9 +144,13 @@ export function runKafka(spec: KafkaRunSpec): KafkaRunResult {
     brokers: spec.brokers,
     ...(spec.bugs === undefined ? {} : { bugs: spec.bugs }),
     replica: { ...FAST_REPLICA_CONFIG, ...spec.replica },
+    ...(spec.raft === undefined ? {} : { raft: spec.raft }),
     ...(spec.brokerSessionTimeoutMs === undefined
       ? {}
       : { brokerSessionTimeoutMs: spec.brokerSessionTimeoutMs }),
+    ...(spec.metadataMaxIdleIntervalMs === undefined
+      ? {}
+      : { metadataMaxIdleIntervalMs: spec.metadataMaxIdleIntervalMs }),
     trace: {
       ringCapacity: spec.trace?.ringCapacity ?? 2_000,
       // Only the kinds the checkers read (and the caller's sink wants) become objects.

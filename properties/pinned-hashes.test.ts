@@ -42,7 +42,7 @@ describe('pinned trace hashes', () => {
       healPhaseMs: 20_000,
     });
     expect(result.violations).toEqual([]);
-    expect(result.traceHash).toMatchInlineSnapshot(`"0bc0d9fd29ea345e"`);
+    expect(result.traceHash).toMatchInlineSnapshot(`"d66647f85a17bdd7"`);
   });
 
   it('of a whole cluster with the data path (the flagship scenario)', () => {
@@ -50,6 +50,6 @@ describe('pinned trace hashes', () => {
     if (flagship === undefined) throw new Error(`no flagship scenario ${FLAGSHIP}`);
     const report = runScenario(flagship, { seed: 1, bugs: [], sets: {} });
     expect(report.violations).toEqual([]);
-    expect(report.traceHash).toMatchInlineSnapshot(`"a0155418b5dcf923"`);
+    expect(report.traceHash).toMatchInlineSnapshot(`"1b6fc6fa8ccaa392"`);
   });
 });

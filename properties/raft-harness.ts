@@ -162,7 +162,19 @@ export function resolveQuorumRole(
   voters: readonly NodeId[],
   reference: NodeId,
 ): NodeId | null {
-  const raftOf = (voter: NodeId) => quorumMachineOf(world, voter)?.raft ?? null;
+  return resolveVoterRole(
+    voters,
+    (voter) => quorumMachineOf(world, voter)?.raft ?? null,
+    reference,
+  );
+}
+
+/** A QUORUM_ROLES reference over any host of the voters' Raft nodes (a whole cluster's controllers too). */
+export function resolveVoterRole(
+  voters: readonly NodeId[],
+  raftOf: (voter: NodeId) => RaftNode | null,
+  reference: NodeId,
+): NodeId | null {
   switch (reference) {
     case '@leader':
       return highestLeader(voters, raftOf);

@@ -105,6 +105,20 @@ export const SETTINGS: Readonly<Record<string, Setting>> = {
     min: 1,
     apply: replicaSetting('flushIntervalMs'),
   },
+  'controller.quorum.fetch.max.bytes': {
+    description:
+      'most bytes a metadata fetch answer carries, at least one entry (not a Kafka setting: Kafka fixes 8 MiB; 64 KiB here)',
+    type: 'count',
+    min: 1,
+    apply: (spec, value) => ({ ...spec, raft: { ...spec.raft, fetchMaxBytes: value as number } }),
+  },
+  'metadata.max.idle.interval.ms': {
+    description:
+      'how often the active controller writes a NoOp record to the metadata log (0: never)',
+    type: 'ms',
+    min: 0,
+    apply: (spec, value) => ({ ...spec, metadataMaxIdleIntervalMs: value as number }),
+  },
   'broker.session.timeout.ms': {
     description: 'how long a silent broker keeps its session before it is fenced',
     type: 'ms',

@@ -546,7 +546,7 @@ describe('validateScenario: the timeline', () => {
     [
       'a role far from any',
       { atMs: 0, kind: 'crash', node: '@zzzzzzzz', crash: 'kill' },
-      'timeline[0].node: unknown role "@zzzzzzzz" (roles are @leader, @follower, @out-of-isr, @stale-hw-follower, @leader-of-lagging-isr, @leader-of-behind-isr, @controller-during-alter-partition, @replica-N, @controller)',
+      'timeline[0].node: unknown role "@zzzzzzzz" (roles are @leader, @follower, @out-of-isr, @stale-hw-follower, @leader-of-lagging-isr, @leader-of-behind-isr, @controller-during-alter-partition, @replica-N, @controller, @new-controller, @controller-follower, @voted-controller)',
     ],
     [
       'a replica role past the replication factor',
@@ -557,6 +557,11 @@ describe('validateScenario: the timeline', () => {
       'a controller removed as a broker',
       { atMs: 0, kind: 'remove-broker', node: '@controller' },
       'timeline[0].node: "@controller" is not a broker (remove-broker takes a broker id or a broker role)',
+    ],
+    [
+      'a metadata quorum role removed as a broker',
+      { atMs: 0, kind: 'remove-broker', node: '@voted-controller' },
+      'timeline[0].node: "@voted-controller" is not a broker (remove-broker takes a broker id or a broker role)',
     ],
     [
       'a controller id removed as a broker',

@@ -5,7 +5,12 @@
 // a role such as @leader)`. Values are treated as unknown: a JSON file can hold anything.
 
 import { REPLICAS_MAX } from '../properties/data-checker.ts';
-import { isTriggerName, PARTITION_ROLES, TRIGGERS } from '../properties/data-roles.ts';
+import {
+  CONTROLLER_ROLES,
+  isTriggerName,
+  PARTITION_ROLES,
+  TRIGGERS,
+} from '../properties/data-roles.ts';
 import type { Step } from '../properties/kafka-harness.ts';
 import { FAST_PRODUCER_CONFIG } from '../properties/kafka-harness.ts';
 import { BUG_NAMES, isBugName } from '../sim/kafka/bugs.ts';
@@ -114,7 +119,6 @@ export const ALLOWED_LOSS_REASONS = [
 
 /** Role references resolveDataRole knows (properties/data-roles.ts), besides `@replica-N`. */
 export const DATA_ROLES = PARTITION_ROLES;
-const CONTROLLER_ROLE = '@controller';
 const REPLICA_ROLE = /^@replica-(\d+)$/;
 
 type FieldType = 'node' | 'broker' | 'nodes' | 'groups' | 'crash' | 'mode' | 'duration' | 'rate';
@@ -811,14 +815,13 @@ function checkNode(
 }
 
 function checkRole(role: string, path: string, context: Context, brokerOnly: boolean): void {
-  if (role === CONTROLLER_ROLE) {
-    if (brokerOnly)
-      throw new Problem(
-        path,
-        `"${role}" is not a broker (remove-broker takes a broker id or a broker role)`,
-      );
-    return;
-  }
+  const controller = [...CONTROLLER_ROLES, '@controller-during-alter-partition'].includes(role);
+  if (controller && brokerOnly)
+    throw new Problem(
+      path,
+      `"${role}" is not a broker (remove-broker takes a broker id or a broker role)`,
+    );
+  if ((CONTROLLER_ROLES as readonly string[]).includes(role)) return;
   const first = context.topics[0];
   const replicas =
     first === undefined
@@ -827,14 +830,14 @@ function checkRole(role: string, path: string, context: Context, brokerOnly: boo
   const replica = REPLICA_ROLE.exec(role);
   const known = (DATA_ROLES as readonly string[]).includes(role);
   if (!known && replica === null) {
-    const roles = [...DATA_ROLES, ...replicas, ...(brokerOnly ? [] : [CONTROLLER_ROLE])];
+    const roles = [...DATA_ROLES, ...replicas, ...(brokerOnly ? [] : CONTROLLER_ROLES)];
     throw new Problem(
       path,
       unknownName(
         'role',
         role,
         roles,
-        `roles are ${[...DATA_ROLES, '@replica-N', CONTROLLER_ROLE].join(', ')}`,
+        `roles are ${[...DATA_ROLES, '@replica-N', ...(brokerOnly ? [] : CONTROLLER_ROLES)].join(', ')}`,
       ),
     );
   }

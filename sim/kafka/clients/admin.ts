@@ -35,7 +35,10 @@ export interface AdminConfig {
   readonly requestTimeoutMs: Ms;
   /** Most attempts per operation before it fails with the last error. */
   readonly attemptsMax: number;
+  /** retry.backoff.ms: the first backoff, doubled after each failed attempt (KIP-580)... */
   readonly retryBackoffMs: Ms;
+  /** ...up to retry.backoff.max.ms. */
+  readonly retryBackoffMaxMs: Ms;
 }
 
 /** The error describeTopics gives when no broker answered: the last attempt's. */
@@ -258,7 +261,11 @@ export class AdminClient implements Machine<ClusterMessage> {
       return;
     }
     // The same handle as the request timeout: an answer that comes in meanwhile cancels it.
-    operation.timer = this.#context.setTimer(this.#config.retryBackoffMs, 'admin.retry', () => {
+    const backoffMs = Math.min(
+      this.#config.retryBackoffMaxMs,
+      this.#config.retryBackoffMs * 2 ** (operation.attempts - 1),
+    );
+    operation.timer = this.#context.setTimer(backoffMs, 'admin.retry', () => {
       operation.timer = null;
       this.#attempt(operation);
     });

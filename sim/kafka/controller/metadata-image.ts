@@ -57,6 +57,8 @@ export class MetadataImage {
           inControlledShutdown: false,
         });
         return;
+      case 'NoOp':
+        return;
       case 'UnregisterBroker':
         if (this.brokers.get(record.brokerId)?.brokerEpoch === record.brokerEpoch)
           this.brokers.delete(record.brokerId);

@@ -96,7 +96,17 @@ export interface PartitionChangeRecord {
   readonly leaderRecoveryState?: LeaderRecoveryState;
 }
 
+/**
+ * Written by the active controller every metadata.max.idle.interval.ms (KIP-835), changing
+ * nothing: the log keeps moving while the cluster is quiet, so a voter or broker that falls
+ * behind misses entries, as in Kafka.
+ */
+export interface NoOpRecord {
+  readonly type: 'NoOp';
+}
+
 export type MetadataRecord =
+  | NoOpRecord
   | RegisterBrokerRecord
   | UnregisterBrokerRecord
   | FenceBrokerRecord

@@ -289,7 +289,8 @@ describe('admin client on a KRaft cluster', () => {
     expect(described.atMs).toBeLessThan(11_000);
     kraft.world.isolate('admin', 'reject');
     const refused = describeTopics(kraft, 15_000, ['t']);
-    kraft.world.runFor(10_000);
+    // 20 attempts, the backoff doubling from 100 ms to 1 s (KIP-580): given up after 17.5 s.
+    kraft.world.runFor(20_000);
     expect(refused.error).toBe('BROKER_NOT_AVAILABLE');
   });
 

@@ -18,6 +18,8 @@ export interface KraftClusterSpec {
   readonly bugs?: Bugs;
   readonly raft?: Partial<Omit<RaftConfig, 'voters'>>;
   readonly brokerSessionTimeoutMs?: number;
+  /** metadata.max.idle.interval.ms (KIP-835; default 500, 0 for no NoOp records). */
+  readonly metadataMaxIdleIntervalMs?: number;
   readonly elr?: boolean;
   readonly replica?: Partial<ReplicaConfig>;
   readonly trace?: WorldOptions['trace'];
@@ -57,6 +59,7 @@ export function buildKraftCluster(spec: KraftClusterSpec): KraftCluster {
     brokerSessionTimeoutMs: spec.brokerSessionTimeoutMs ?? 9_000,
     sessionCheckEveryMs: 500,
     elr: spec.elr ?? !bugs.has('no-elr'),
+    metadataMaxIdleIntervalMs: spec.metadataMaxIdleIntervalMs ?? 500,
   };
   const brokerConfig: BrokerConfig = {
     ...DEFAULT_BROKER_CONFIG,
@@ -79,6 +82,7 @@ export function buildKraftCluster(spec: KraftClusterSpec): KraftCluster {
         requestTimeoutMs: 2_000,
         attemptsMax: 20,
         retryBackoffMs: 100,
+        retryBackoffMaxMs: 1_000,
       }),
   );
   for (const id of [...controllers, ...brokers, ADMIN_NODE]) world.node(id).start();

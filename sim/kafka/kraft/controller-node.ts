@@ -52,6 +52,8 @@ export interface ControllerConfig {
   readonly sessionCheckEveryMs: Ms;
   /** Eligible leader replicas (KIP-966), on by default in KRaft. */
   readonly elr: boolean;
+  /** metadata.max.idle.interval.ms (500): how often the active controller writes a NoOp record (0: never). */
+  readonly metadataMaxIdleIntervalMs: Ms;
 }
 
 interface Session {
@@ -83,6 +85,7 @@ export class KraftController implements Machine<ClusterMessage> {
   #replayedUpTo = 0;
   #active = false;
   #sessionTimer: TimerHandle | null = null;
+  #noOpTimer: TimerHandle | null = null;
   #recordsAppended = 0;
 
   constructor(context: NodeContext<ClusterMessage>, config: ControllerConfig, bugs: Bugs) {
@@ -130,6 +133,12 @@ export class KraftController implements Machine<ClusterMessage> {
   // ---- activation ----------------------------------------------------------------------------
 
   #activate(): void {
+    // Raft lost entries this controller had replayed as committed (only with a quorum bug on,
+    // which the checkers report): rebuild from the log it now holds, so appends follow on.
+    if (this.#replayedUpTo > this.raft.log.endOffset) {
+      this.image = new MetadataImage();
+      this.#replayedUpTo = 0;
+    }
     // KAFKA-17333: replay everything in the log, committed or not, before acting.
     this.#replayTo(this.raft.log.endOffset);
     this.#active = true;
@@ -148,6 +157,7 @@ export class KraftController implements Machine<ClusterMessage> {
       replayedUpTo: this.#replayedUpTo,
     });
     this.#scheduleSessionCheck();
+    this.#scheduleNoOp();
   }
 
   #deactivate(): void {
@@ -155,6 +165,8 @@ export class KraftController implements Machine<ClusterMessage> {
     this.#active = false;
     if (this.#sessionTimer !== null) this.#context.cancelTimer(this.#sessionTimer);
     this.#sessionTimer = null;
+    if (this.#noOpTimer !== null) this.#context.cancelTimer(this.#noOpTimer);
+    this.#noOpTimer = null;
     this.#sessions.clear();
     for (const pending of this.#pending.splice(0)) pending.fail();
     // What this controller appended may never commit: rebuild from the committed records alone.
@@ -351,33 +363,30 @@ export class KraftController implements Machine<ClusterMessage> {
       this.#reply(source, request, 'DUPLICATE_BROKER_REGISTRATION', null);
       return;
     }
-    const records: MetadataRecord[] = [];
-    if (existing !== undefined && !existing.fenced) {
-      records.push({
-        type: 'FenceBroker',
-        brokerId: request.brokerId,
-        brokerEpoch: existing.brokerEpoch,
-      });
-    }
-    // The broker epoch is the offset of the registration record (after any fence before it).
-    const brokerEpoch = this.raft.log.endOffset + records.length;
-    records.push({
-      type: 'RegisterBroker',
-      brokerId: request.brokerId,
-      incarnationId: request.incarnationId,
-      brokerEpoch,
-    });
-    this.#append(records);
+    // As Kafka's controller writes them: any fence of the old registration and the partition
+    // changes that follow from it (leaderships moved away, and after an unclean shutdown the ELRs
+    // left) come before the registration record. A broker starts its replicas once it has replayed
+    // its registration (KraftBroker), so it never acts on an image where it still leads.
     // Each batch is computed on the image the previous one produced: changes to one partition
     // computed from the same image would not stack.
-    const elr = { elr: this.#config.elr };
-    let lastOffset = this.#append(recordsForBrokerUnavailable(this.image, request.brokerId, elr));
-    if (request.previousBrokerEpoch < 0) {
-      lastOffset = Math.max(
-        lastOffset,
-        this.#append(recordsForUncleanRestart(this.image, request.brokerId)),
-      );
+    if (existing !== undefined && !existing.fenced) {
+      this.#append([
+        { type: 'FenceBroker', brokerId: request.brokerId, brokerEpoch: existing.brokerEpoch },
+      ]);
     }
+    const elr = { elr: this.#config.elr };
+    this.#append(recordsForBrokerUnavailable(this.image, request.brokerId, elr));
+    if (request.previousBrokerEpoch < 0)
+      this.#append(recordsForUncleanRestart(this.image, request.brokerId));
+    // The broker epoch is the offset of the registration record.
+    const brokerEpoch = this.#append([
+      {
+        type: 'RegisterBroker',
+        brokerId: request.brokerId,
+        incarnationId: request.incarnationId,
+        brokerEpoch: this.raft.log.endOffset,
+      },
+    ]);
     this.#shutdownOffsets.delete(request.brokerId);
     this.#sessions.set(request.brokerId, {
       brokerEpoch,
@@ -398,7 +407,7 @@ export class KraftController implements Machine<ClusterMessage> {
         controllerId: null,
       });
     const fail = () => this.#reply(source, request, 'NOT_CONTROLLER', null);
-    this.#afterCommit(Math.max(brokerEpoch, lastOffset), respond, fail);
+    this.#afterCommit(brokerEpoch, respond, fail);
   }
 
   #onHeartbeat(source: string, request: BrokerHeartbeatRequest): void {
@@ -622,6 +631,18 @@ export class KraftController implements Machine<ClusterMessage> {
         this.#scheduleSessionCheck();
       },
     );
+  }
+
+  /** KIP-835: a NoOp record every metadata.max.idle.interval.ms while active. */
+  #scheduleNoOp(): void {
+    const everyMs = this.#config.metadataMaxIdleIntervalMs;
+    if (everyMs <= 0) return;
+    this.#noOpTimer = this.#context.setTimer(everyMs, 'controller.no-op', () => {
+      this.#noOpTimer = null;
+      if (!this.#active) return;
+      this.#append([{ type: 'NoOp' }]);
+      this.#scheduleNoOp();
+    });
   }
 
   #fenceExpiredSessions(): void {
