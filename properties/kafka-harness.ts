@@ -82,8 +82,10 @@ export interface KafkaRunSpec {
   readonly faultPhaseMs: Ms;
   readonly healPhaseMs: Ms;
   readonly replica?: Partial<ReplicaConfig>;
-  /** The metadata quorum's settings (its fetch cap, say). */
+  /** The metadata quorum's settings (its fetch cap, say), for controllers and brokers. */
   readonly raft?: Partial<Omit<RaftConfig, 'voters'>>;
+  /** The controllers' metadata fetch cap alone (controller.quorum.fetch.max.bytes). */
+  readonly controllerFetchMaxBytes?: number;
   readonly brokerSessionTimeoutMs?: Ms;
   /** metadata.max.idle.interval.ms (KIP-835): the active controller's NoOp records (0: none). */
   readonly metadataMaxIdleIntervalMs?: Ms;
@@ -145,6 +147,9 @@ export function runKafka(spec: KafkaRunSpec): KafkaRunResult {
     ...(spec.bugs === undefined ? {} : { bugs: spec.bugs }),
     replica: { ...FAST_REPLICA_CONFIG, ...spec.replica },
     ...(spec.raft === undefined ? {} : { raft: spec.raft }),
+    ...(spec.controllerFetchMaxBytes === undefined
+      ? {}
+      : { controllerFetchMaxBytes: spec.controllerFetchMaxBytes }),
     ...(spec.brokerSessionTimeoutMs === undefined
       ? {}
       : { brokerSessionTimeoutMs: spec.brokerSessionTimeoutMs }),

@@ -107,10 +107,10 @@ export const SETTINGS: Readonly<Record<string, Setting>> = {
   },
   'controller.quorum.fetch.max.bytes': {
     description:
-      'most bytes a metadata fetch answer carries, at least one entry (not a Kafka setting: Kafka fixes 8 MiB; 64 KiB here)',
+      "most bytes a controller's metadata fetch asks for, at least one entry (not a Kafka setting: Kafka fixes 8 MiB; 64 KiB here; brokers keep 64 KiB)",
     type: 'count',
     min: 1,
-    apply: (spec, value) => ({ ...spec, raft: { ...spec.raft, fetchMaxBytes: value as number } }),
+    apply: (spec, value) => ({ ...spec, controllerFetchMaxBytes: value as number }),
   },
   'metadata.max.idle.interval.ms': {
     description:

@@ -17,6 +17,8 @@ export interface KraftClusterSpec {
   readonly brokers: number;
   readonly bugs?: Bugs;
   readonly raft?: Partial<Omit<RaftConfig, 'voters'>>;
+  /** The controllers' own metadata fetch cap (default: `raft`'s); brokers keep `raft`'s. */
+  readonly controllerFetchMaxBytes?: number;
   readonly brokerSessionTimeoutMs?: number;
   /** metadata.max.idle.interval.ms (KIP-835; default 500, 0 for no NoOp records). */
   readonly metadataMaxIdleIntervalMs?: number;
@@ -55,7 +57,10 @@ export function buildKraftCluster(spec: KraftClusterSpec): KraftCluster {
     spec.trace === undefined ? { seed: spec.seed } : { seed: spec.seed, trace: spec.trace },
   );
   const controllerConfig: ControllerConfig = {
-    raft: raftConfig,
+    raft:
+      spec.controllerFetchMaxBytes === undefined
+        ? raftConfig
+        : { ...raftConfig, fetchMaxBytes: spec.controllerFetchMaxBytes },
     brokerSessionTimeoutMs: spec.brokerSessionTimeoutMs ?? 9_000,
     sessionCheckEveryMs: 500,
     elr: spec.elr ?? !bugs.has('no-elr'),

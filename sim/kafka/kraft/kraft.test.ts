@@ -78,6 +78,43 @@ describe('KRaft control plane', () => {
       expect(controllerOf(kraft, id)?.image.describe()).toBe(active?.image.describe());
   });
 
+  it('writes a NoOp record every metadata.max.idle.interval.ms while active (KIP-835), none with 0', () => {
+    const noOps = (spec: Partial<KraftClusterSpec>) => {
+      const kraft = cluster(spec);
+      kraft.world.runFor(20_000);
+      const active = activeController(kraft);
+      const offsets: number[] = [];
+      const log = active?.raft.log;
+      for (let offset = 0; offset < (log?.endOffset ?? 0); offset++) {
+        const payload = log?.entry(offset).payload;
+        if (payload?.type === 'record' && (payload.record as { type: string }).type === 'NoOp')
+          offsets.push(offset);
+      }
+      // Every broker replays them (they change nothing) and stays in step.
+      for (const id of kraft.brokers)
+        expect(brokerOf(kraft, id)?.image.describe()).toBe(active?.image.describe());
+      return offsets.length;
+    };
+    // Active from about 1 s: one every 500 ms for the remaining ~19 s.
+    expect(noOps({})).toBeGreaterThanOrEqual(36);
+    expect(noOps({})).toBeLessThanOrEqual(39);
+    expect(noOps({ metadataMaxIdleIntervalMs: 2_000 })).toBeGreaterThanOrEqual(9);
+    expect(noOps({ metadataMaxIdleIntervalMs: 0 })).toBe(0);
+  });
+
+  it('gives the controllers their own metadata fetch cap; the brokers keep the default', () => {
+    const kraft = cluster({ controllerFetchMaxBytes: 100 });
+    kraft.world.runFor(10_000);
+    for (const id of kraft.controllers)
+      expect(controllerOf(kraft, id)?.raft.config.fetchMaxBytes).toBe(100);
+    for (const id of kraft.brokers)
+      expect(brokerOf(kraft, id)?.raft.config.fetchMaxBytes).toBe(64 * 1024);
+    // The quorum still works: every controller holds the whole log.
+    const end = activeController(kraft)?.raft.log.endOffset;
+    for (const id of kraft.controllers)
+      expect(controllerOf(kraft, id)?.raft.log.endOffset).toBe(end);
+  });
+
   it("creates the seed's test-topic (1 partition, RF 3) and refuses impossible ones", () => {
     const kraft = cluster();
     const created = createTopic(kraft, 6_000, {
