@@ -48,7 +48,9 @@ describe('kafkasim repro', () => {
       kafkasim(['run', file, '--seed', '19', '--bug', 'truncate-to-hw', '--json']),
     ]);
     expect(text.code).toBe(1);
-    expect(text.stdout).toContain('explanation (how each lost record was lost)');
+    expect(text.stdout).toContain(
+      'explanation (how each lost record or metadata entry was lost, how an election broke)',
+    );
     expect(text.stdout).toMatch(/acked +at \d+ ms to p1 at offset \d+, ISR then \[/);
     expect(text.stdout).toContain('kafkasim repro 19 --profile small --bug truncate-to-hw');
     expect(text.stdout).toContain('kafkasim shrink 19 --profile small --bug truncate-to-hw');

@@ -158,7 +158,9 @@ function explanationText(
   );
   const body = lines.map((line) => (line === '' ? '' : `  ${line}`));
   return `\n${[
-    chalk.bold('explanation (how each lost record was lost)'),
+    chalk.bold(
+      'explanation (how each lost record or metadata entry was lost, how an election broke)',
+    ),
     ...body,
     '',
     `  ${chalk.dim('shrink it')}  ${chalk.bold(shrink)}`,

@@ -29,7 +29,7 @@ describe('pinned trace hashes', () => {
       healPhaseMs: 8_000,
     });
     expect(result.violations).toEqual([]);
-    expect(result.traceHash).toMatchInlineSnapshot(`"0fdd63147c08043b"`);
+    expect(result.traceHash).toMatchInlineSnapshot(`"a9127643710bfa79"`);
   });
 
   it('of a whole KRaft cluster run', () => {
@@ -42,7 +42,7 @@ describe('pinned trace hashes', () => {
       healPhaseMs: 20_000,
     });
     expect(result.violations).toEqual([]);
-    expect(result.traceHash).toMatchInlineSnapshot(`"d66647f85a17bdd7"`);
+    expect(result.traceHash).toMatchInlineSnapshot(`"75adf275bd979290"`);
   });
 
   it('of a whole cluster with the data path (the flagship scenario)', () => {
@@ -50,6 +50,6 @@ describe('pinned trace hashes', () => {
     if (flagship === undefined) throw new Error(`no flagship scenario ${FLAGSHIP}`);
     const report = runScenario(flagship, { seed: 1, bugs: [], sets: {} });
     expect(report.violations).toEqual([]);
-    expect(report.traceHash).toMatchInlineSnapshot(`"1b6fc6fa8ccaa392"`);
+    expect(report.traceHash).toMatchInlineSnapshot(`"9418eabbc3a97a9c"`);
   });
 });

@@ -424,6 +424,8 @@ export class RaftChecker<M extends Message = RaftMessage> {
           nodes: [node],
           epoch: entry.epoch,
           offset,
+          value: committed.id,
+          committedAtMs: committed.atMs,
         });
       }
       return;
@@ -446,11 +448,15 @@ export class RaftChecker<M extends Message = RaftMessage> {
       const holders = this.#voters.filter(
         (voter) => (this.#views.get(voter) as LogView).verifiedUpTo > onMajority,
       );
+      const lost = this.#committed[onMajority] as CommittedEntry;
       this.#report({
         invariant: 'raft-log-matching',
-        message: `committed entry ${(this.#committed[onMajority] as CommittedEntry).id} at offset ${onMajority} is lost: only on ${holders.join(', ') || 'no voter'}, not a majority of ${this.#voters.length}`,
+        message: `committed entry ${lost.id} at offset ${onMajority} is lost: only on ${holders.join(', ') || 'no voter'}, not a majority of ${this.#voters.length}`,
         nodes: holders,
         offset: onMajority,
+        epoch: lost.epoch,
+        value: lost.id,
+        committedAtMs: lost.atMs,
       });
       // Report a lost entry once: forget what can no longer be on a majority.
       this.#committed.length = onMajority;

@@ -2,6 +2,7 @@
 // offset, the ISR that acknowledged it, how each replica that held it lost it, and a fault.
 
 import { describe, expect, it } from 'vitest';
+import type { BugName } from '../sim/kafka/bugs.ts';
 import { explainViolations, StoryEvents } from './explain.ts';
 import { generateScenario } from './generate.ts';
 import { runScenario } from './run.ts';
@@ -63,4 +64,50 @@ describe('explainViolations', () => {
     expect(story.events.length).toBe(2);
     expect(story.dropped).toBe(3);
   });
+});
+
+describe('explainViolations for the metadata quorum', () => {
+  function storyOf(seed: number, bug: BugName): string {
+    const story = new StoryEvents();
+    const report = runScenario(generateScenario(seed, 'small'), {
+      seed,
+      bugs: [bug],
+      sets: {},
+      traceSink: story.sink,
+    });
+    return explainViolations({
+      violations: report.violations,
+      events: story.events,
+      history: report.history.entries,
+      storiesMax: 1,
+    }).join('\n');
+  }
+
+  // The seeds are the bug zoo's finds (cli/bug-zoo.test.ts).
+  it('tells a lost committed entry under raft-vote-ignores-log: votes for a less up-to-date log', () => {
+    const text = storyOf(5, 'raft-vote-ignores-log');
+    expect(text).toMatch(/^\S+ at metadata offset \d+: raft-log-matching/);
+    expect(text).toMatch(/appended +by c\d, leader of epoch \d+ since \d+ ms/);
+    expect(text).toMatch(/committed +at \d+ ms: the quorum's high watermark passed offset \d+/);
+    expect(text).toMatch(/c\d +truncated it at \d+ ms, following c\d in epoch \d+/);
+    expect(text).toMatch(/permanent +at \d+ ms c\d became leader of epoch \d+ without it/);
+    expect(text).toMatch(/votes for a log less up to date than the voter's own.*§5\.4\.1/);
+    expect(text).toMatch(/enabled by \d+ ms/);
+  }, 30_000);
+
+  it('tells a lost committed entry under raft-commit-old-epoch: the commit of an older epoch', () => {
+    const text = storyOf(10, 'raft-commit-old-epoch');
+    expect(text).toMatch(/permanent +at \d+ ms c\d became leader of epoch \d+ without it/);
+    expect(text).toMatch(/rightful votes.*counting replicas of an entry of epoch \d+.*§5\.4\.2/);
+    expect(text).not.toContain('§5.4.1');
+  }, 30_000);
+
+  it('tells two leaders in one epoch under raft-vote-not-persisted: a vote lost in a power failure', () => {
+    const text = storyOf(237, 'raft-vote-not-persisted');
+    expect(text).toMatch(/^two leaders in metadata epoch \d+: raft-election-safety/);
+    expect(text.match(/c\d +became leader at \d+ ms, voted for by/g)).toHaveLength(2);
+    expect(text).toMatch(
+      /c\d +voted twice in epoch \d+: for c\d at \d+ ms, then, after a powerFailure crash at \d+ ms that lost what it had not flushed, for c\d at \d+ ms/,
+    );
+  }, 30_000);
 });

@@ -27,6 +27,10 @@ const STORY_KINDS = new Set([
   'node.crash',
   'node.start',
   'controller.session-expired',
+  'raft.role',
+  'raft.voted',
+  'raft.truncate',
+  'raft.resign',
 ]);
 
 /** A trace event as the story keeps it (no index, fields copied). */
@@ -73,35 +77,67 @@ export interface ExplainInput {
   readonly storiesMax?: number;
 }
 
-/** One story per lost record named by a record-loss violation, as lines (no colour). */
+/**
+ * One story per lost record named by a record-loss violation, per committed metadata entry lost
+ * (raft-log-matching) and per metadata epoch with two leaders (raft-election-safety), as lines
+ * (no colour).
+ */
 export function explainViolations(input: ExplainInput): string[] {
   const storiesMax = input.storiesMax ?? 3;
   const seen = new Set<string>();
-  const losses: ViolationReport[] = [];
+  const stories: (() => string[])[] = [];
   for (const violation of input.violations) {
-    if (!(RECORD_LOSS_INVARIANTS as readonly string[]).includes(violation.invariant)) continue;
-    if (violation.value === undefined || violation.offset === undefined) continue;
-    const id = `${violation.topic}-${violation.partition}|${violation.offset}|${violation.value}`;
-    if (seen.has(id)) continue;
-    seen.add(id);
-    losses.push(violation);
+    const story = storyOf(violation, input);
+    if (story === null || seen.has(story.id)) continue;
+    seen.add(story.id);
+    stories.push(story.tell);
   }
-  if (losses.length === 0) return [];
+  if (stories.length === 0) return [];
   const lines: string[] = [];
-  for (const violation of losses.slice(0, storiesMax)) {
+  for (const tell of stories.slice(0, storiesMax)) {
     if (lines.length > 0) lines.push('');
-    lines.push(...explainLoss(violation, input.events, input.history));
+    lines.push(...tell());
   }
-  if (losses.length > storiesMax)
+  if (stories.length > storiesMax)
     lines.push(
       '',
-      `… and ${losses.length - storiesMax} more lost record(s), each the same way or alike`,
+      `… and ${stories.length - storiesMax} more lost record(s) or broken election(s), each the same way or alike`,
     );
   if ((input.droppedEvents ?? 0) > 0)
     lines.push(
       `(the story collector kept its first ${input.events.length} events and dropped ${input.droppedEvents}: later events may be missing)`,
     );
   return lines;
+}
+
+/** The story a violation has, with an id shared by the violations that tell the same one. */
+function storyOf(
+  violation: ViolationReport,
+  input: ExplainInput,
+): { id: string; tell: () => string[] } | null {
+  const { value, offset } = violation;
+  if ((RECORD_LOSS_INVARIANTS as readonly string[]).includes(violation.invariant)) {
+    if (value === undefined || offset === undefined) return null;
+    return {
+      id: `${violation.topic}-${violation.partition}|${offset}|${value}`,
+      tell: () => explainLoss(violation, input.events, input.history),
+    };
+  }
+  if (violation.invariant === 'raft-log-matching') {
+    if (value === undefined || offset === undefined) return null;
+    return {
+      id: `metadata|${offset}|${value}`,
+      tell: () => explainMetadataLoss(violation, input.events),
+    };
+  }
+  if (violation.invariant === 'raft-election-safety' && violation.nodes?.length === 2) {
+    if (violation.epoch === undefined) return null;
+    return {
+      id: `election|${violation.epoch}`,
+      tell: () => explainTwoLeaders(violation, input.events),
+    };
+  }
+  return null;
 }
 
 function num(event: StoryEvent, field: string): number {
@@ -371,4 +407,270 @@ function faultLines(
         .map(([key, field]) => `${key}=${String(field)}`)
         .join(' ')}`,
   );
+}
+
+// ---- the metadata quorum ---------------------------------------------------------------------
+
+/** The voters: the nodes whose Raft node ever did more than observe. */
+function votersIn(events: readonly StoryEvent[]): string[] {
+  const voters = new Set<string>();
+  for (const event of events) {
+    if (event.kind === 'raft.voted') voters.add(event.node);
+    if (event.kind === 'raft.role' && str(event, 'role') !== 'observer') voters.add(event.node);
+  }
+  // By id, c2 before c10.
+  return [...voters].sort((a, b) => a.length - b.length || (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/** Who voted for `candidate` in `epoch`, with when. */
+function votesFor(events: readonly StoryEvent[], candidate: string, epoch: number): string {
+  const votes = events.filter(
+    (event) =>
+      event.kind === 'raft.voted' &&
+      str(event, 'candidate') === candidate &&
+      num(event, 'epoch') === epoch,
+  );
+  return votes.length === 0
+    ? 'its own vote alone'
+    : votes.map((vote) => `${vote.node} (${ms(vote.atMs)})`).join(', ');
+}
+
+/** The event of `node` last becoming a follower at or before `atMs`. */
+function followedEvent(
+  events: readonly StoryEvent[],
+  node: string,
+  atMs: number,
+): StoryEvent | null {
+  let found: StoryEvent | null = null;
+  for (const event of events) {
+    if (event.atMs > atMs) break;
+    if (event.node === node && event.kind === 'raft.role' && str(event, 'role') === 'follower')
+      found = event;
+  }
+  return found;
+}
+
+/** The leader `node` last followed at or before `atMs`: `c3 in epoch 7`. */
+function followedAt(events: readonly StoryEvent[], node: string, atMs: number): string {
+  const found = followedEvent(events, node, atMs);
+  return found === null ? 'its leader' : `${str(found, 'leader')} in epoch ${num(found, 'epoch')}`;
+}
+
+/** The metadata leader of the highest epoch elected at or before `atMs` (it may have lost it since). */
+function leaderAt(events: readonly StoryEvent[], atMs: number): StoryEvent | null {
+  let found: StoryEvent | null = null;
+  for (const event of events) {
+    if (event.atMs > atMs) break;
+    if (
+      event.kind === 'raft.role' &&
+      str(event, 'role') === 'leader' &&
+      (found === null || num(event, 'epoch') > num(found, 'epoch'))
+    )
+      found = event;
+  }
+  return found;
+}
+
+/**
+ * A committed metadata entry lost: who appended it (the entry id names the leader and its epoch),
+ * when it was committed, how each voter lost it (a truncation following which leader, or a crash),
+ * the election that made the loss permanent (a leader whose log ended before it), with its votes,
+ * and the faults that enabled it.
+ */
+export function explainMetadataLoss(
+  violation: ViolationReport,
+  events: readonly StoryEvent[],
+): string[] {
+  const id = violation.value as string;
+  const offset = violation.offset as number;
+  const lines = [
+    `${id} at metadata offset ${offset}: ${violation.invariant} (noticed at ${ms(violation.atMs)})`,
+  ];
+  const [, appender, epochText] = /^(.+)-(\d+)-\d+$/.exec(id) ?? [];
+  const leaderChange = /^leader-change:(.+)$/.exec(id)?.[1];
+  const by = appender ?? leaderChange;
+  const epoch = epochText === undefined ? (violation.epoch ?? null) : Number(epochText);
+  const since = events.find(
+    (event) =>
+      event.kind === 'raft.role' &&
+      event.node === by &&
+      str(event, 'role') === 'leader' &&
+      (epoch === null || num(event, 'epoch') === epoch),
+  );
+  lines.push(
+    by === undefined
+      ? '  appended   (by whom unknown)'
+      : `  appended   by ${by}${epoch === null ? '' : `, leader of epoch ${epoch}`}${since === undefined ? '' : ` since ${ms(since.atMs)}`}${leaderChange === undefined ? '' : ' (its leader-change entry)'}`,
+  );
+  const committedAtMs = violation.committedAtMs ?? Number.NaN;
+  const committer = Number.isNaN(committedAtMs) ? null : leaderAt(events, committedAtMs);
+  lines.push(
+    Number.isNaN(committedAtMs)
+      ? '  committed  (time unknown)'
+      : `  committed  at ${ms(committedAtMs)}: the quorum's high watermark passed offset ${offset}${committer === null ? '' : ` (the leader then: ${committer.node} in epoch ${num(committer, 'epoch')})`}`,
+  );
+  const sinceMs = Number.isNaN(committedAtMs) ? (since?.atMs ?? 0) : committedAtMs;
+  const holders = new Set(violation.nodes ?? []);
+  const lossTimes: number[] = [];
+  const involved = new Set<string>(holders);
+  const voterLines: { atMs: number; text: string }[] = [];
+  for (const voter of votersIn(events)) {
+    if (holders.has(voter)) {
+      voterLines.push({ atMs: Number.POSITIVE_INFINITY, text: `  ${voter.padEnd(10)} holds it` });
+      continue;
+    }
+    const lost = events.find(
+      (event) =>
+        event.node === voter &&
+        event.atMs >= sinceMs &&
+        event.atMs <= violation.atMs &&
+        ((event.kind === 'raft.truncate' &&
+          num(event, 'to') <= offset &&
+          offset < num(event, 'from')) ||
+          (event.kind === 'node.crash' && str(event, 'crash') !== 'kill')),
+    );
+    if (lost === undefined) {
+      voterLines.push({
+        atMs: Number.POSITIVE_INFINITY,
+        text: `  ${voter.padEnd(10)} never had it (or lost it before the commit)`,
+      });
+      continue;
+    }
+    involved.add(voter);
+    lossTimes.push(lost.atMs);
+    voterLines.push({
+      atMs: lost.atMs,
+      text:
+        lost.kind === 'raft.truncate'
+          ? `  ${voter.padEnd(10)} truncated it at ${ms(lost.atMs)}, following ${followedAt(events, voter, lost.atMs)}: its log ${num(lost, 'from')} → ${num(lost, 'to')} (diverging from epoch ${num(lost, 'epoch')})`
+          : `  ${voter.padEnd(10)} may have lost it in a ${str(lost, 'crash')} crash at ${ms(lost.atMs)} (its unflushed log)`,
+    });
+  }
+  voterLines.sort((a, b) => a.atMs - b.atMs);
+  lines.push(...voterLines.map((line) => line.text));
+  // The leader the first truncation followed; else the first leader whose log ended before it.
+  const firstTruncation = events.find(
+    (event) =>
+      event.kind === 'raft.truncate' &&
+      event.atMs >= sinceMs &&
+      event.atMs <= violation.atMs &&
+      !holders.has(event.node) &&
+      num(event, 'to') <= offset &&
+      offset < num(event, 'from'),
+  );
+  const followed =
+    firstTruncation === undefined
+      ? null
+      : followedEvent(events, firstTruncation.node, firstTruncation.atMs);
+  const election =
+    (followed === null
+      ? undefined
+      : events.find(
+          (event) =>
+            event.kind === 'raft.role' &&
+            str(event, 'role') === 'leader' &&
+            event.node === str(followed, 'leader') &&
+            num(event, 'epoch') === num(followed, 'epoch'),
+        )) ??
+    events.find(
+      (event) =>
+        event.kind === 'raft.role' &&
+        str(event, 'role') === 'leader' &&
+        event.atMs >= sinceMs &&
+        num(event, 'epochStartOffset') <= offset,
+    );
+  if (election !== undefined) {
+    const electedEpoch = num(election, 'epoch');
+    involved.add(election.node);
+    // Votes for it from voters whose own log was more up to date (Raft §5.4.1 refuses those).
+    const behind = events
+      .filter(
+        (event) =>
+          event.kind === 'raft.voted' &&
+          str(event, 'candidate') === election.node &&
+          num(event, 'epoch') === electedEpoch &&
+          (num(event, 'candidateLastEpoch') < num(event, 'lastEpoch') ||
+            (num(event, 'candidateLastEpoch') === num(event, 'lastEpoch') &&
+              num(event, 'candidateEndOffset') < num(event, 'endOffset'))),
+      )
+      .map(
+        (event) =>
+          `${event.node} (its log: last epoch ${num(event, 'lastEpoch')}, end ${num(event, 'endOffset')}; the candidate's: ${num(event, 'candidateLastEpoch')}, ${num(event, 'candidateEndOffset')})`,
+      );
+    lines.push(
+      `  permanent  at ${ms(election.atMs)} ${election.node} became leader of epoch ${electedEpoch} without it (its log ended at ${num(election, 'epochStartOffset')}), voted for by ${votesFor(events, election.node, electedEpoch)}: every voter that follows it drops the entry`,
+    );
+    if (behind.length > 0)
+      lines.push(
+        `             votes for a log less up to date than the voter's own, which Raft refuses (§5.4.1): ${behind.join('; ')}`,
+      );
+    else if (
+      num(election, 'epochStartOffset') > offset &&
+      epoch !== null &&
+      committer !== null &&
+      num(committer, 'epoch') > epoch
+    )
+      lines.push(
+        `             rightful votes (no voter's log was more up to date): the fault is the commit, by the leader of epoch ${num(committer, 'epoch')} counting replicas of an entry of epoch ${epoch}; Raft commits an older epoch's entries only with one of the leader's own epoch after them (§5.4.2)`,
+      );
+  }
+  const decisiveMs = Math.max(election?.atMs ?? 0, ...lossTimes, sinceMs);
+  const keyTimes = [...lossTimes, ...(election === undefined ? [] : [election.atMs])];
+  lines.push(...faultLines(events, sinceMs - 15_000, decisiveMs, involved, keyTimes));
+  return lines;
+}
+
+/**
+ * Two leaders in one metadata epoch: each with the votes it had, the voter that granted two votes
+ * in that epoch and what happened to it between them (a crash that lost an unflushed vote), and
+ * the faults that enabled it.
+ */
+export function explainTwoLeaders(
+  violation: ViolationReport,
+  events: readonly StoryEvent[],
+): string[] {
+  const epoch = violation.epoch as number;
+  const lines = [
+    `two leaders in metadata epoch ${epoch}: ${violation.invariant} (noticed at ${ms(violation.atMs)})`,
+  ];
+  const leaders = (violation.nodes ?? []).map((node) => ({
+    node,
+    event: events.find(
+      (event) =>
+        event.kind === 'raft.role' &&
+        event.node === node &&
+        str(event, 'role') === 'leader' &&
+        num(event, 'epoch') === epoch,
+    ),
+  }));
+  for (const { node, event } of leaders)
+    lines.push(
+      `  ${node.padEnd(10)} became leader${event === undefined ? '' : ` at ${ms(event.atMs)}`}, voted for by ${votesFor(events, node, epoch)}`,
+    );
+  const involved = new Set(violation.nodes ?? []);
+  const keyTimes: number[] = [];
+  const votes = events.filter(
+    (event) => event.kind === 'raft.voted' && num(event, 'epoch') === epoch,
+  );
+  for (const voter of new Set(votes.map((vote) => vote.node))) {
+    const mine = votes.filter((vote) => vote.node === voter);
+    const candidates = new Set(mine.map((vote) => str(vote, 'candidate')));
+    if (candidates.size < 2) continue;
+    const [first, second] = mine as [StoryEvent, StoryEvent];
+    const crash = events.find(
+      (event) =>
+        event.kind === 'node.crash' &&
+        event.node === voter &&
+        event.atMs >= first.atMs &&
+        event.atMs <= second.atMs,
+    );
+    involved.add(voter);
+    if (crash !== undefined) keyTimes.push(crash.atMs);
+    lines.push(
+      `  ${voter.padEnd(10)} voted twice in epoch ${epoch}: for ${str(first, 'candidate')} at ${ms(first.atMs)}, then${crash === undefined ? '' : `, after a ${str(crash, 'crash')} crash at ${ms(crash.atMs)} that lost what it had not flushed,`} for ${str(second, 'candidate')} at ${ms(second.atMs)}`,
+    );
+  }
+  const fromMs = Math.min(...leaders.map(({ event }) => event?.atMs ?? violation.atMs));
+  lines.push(...faultLines(events, fromMs - 15_000, violation.atMs, involved, keyTimes));
+  return lines;
 }

@@ -346,7 +346,15 @@ export class RaftNode {
     this.#votedId = request.candidateId;
     // Persist before answering; the bug answers with the vote only in the page cache.
     this.#persist(!this.bugs.has('raft-vote-not-persisted'));
-    this.#trace('raft.voted', { epoch: this.#epoch, candidate: request.candidateId });
+    // Both logs' ends, so a story can tell whether the candidate's log was as up to date.
+    this.#trace('raft.voted', {
+      epoch: this.#epoch,
+      candidate: request.candidateId,
+      candidateLastEpoch: request.lastEpoch,
+      candidateEndOffset: request.endOffset,
+      lastEpoch: this.log.lastEpoch,
+      endOffset: this.log.endOffset,
+    });
     if (this.#role === 'unattached') this.#resetElectionTimer();
     return true;
   }
