@@ -435,6 +435,21 @@ function votesFor(events: readonly StoryEvent[], candidate: string, epoch: numbe
     : votes.map((vote) => `${vote.node} (${ms(vote.atMs)})`).join(', ');
 }
 
+/** The event of `node` becoming the metadata leader of `epoch` (of any epoch: null). */
+function becameLeader(
+  events: readonly StoryEvent[],
+  node: string,
+  epoch: number | null,
+): StoryEvent | undefined {
+  return events.find(
+    (event) =>
+      event.kind === 'raft.role' &&
+      event.node === node &&
+      str(event, 'role') === 'leader' &&
+      (epoch === null || num(event, 'epoch') === epoch),
+  );
+}
+
 /** The event of `node` last becoming a follower at or before `atMs`. */
 function followedEvent(
   events: readonly StoryEvent[],
@@ -490,13 +505,7 @@ export function explainMetadataLoss(
   const leaderChange = /^leader-change:(.+)$/.exec(id)?.[1];
   const by = appender ?? leaderChange;
   const epoch = epochText === undefined ? (violation.epoch ?? null) : Number(epochText);
-  const since = events.find(
-    (event) =>
-      event.kind === 'raft.role' &&
-      event.node === by &&
-      str(event, 'role') === 'leader' &&
-      (epoch === null || num(event, 'epoch') === epoch),
-  );
+  const since = by === undefined ? undefined : becameLeader(events, by, epoch);
   lines.push(
     by === undefined
       ? '  appended   (by whom unknown)'
@@ -565,13 +574,7 @@ export function explainMetadataLoss(
   const election =
     (followed === null
       ? undefined
-      : events.find(
-          (event) =>
-            event.kind === 'raft.role' &&
-            str(event, 'role') === 'leader' &&
-            event.node === str(followed, 'leader') &&
-            num(event, 'epoch') === num(followed, 'epoch'),
-        )) ??
+      : becameLeader(events, str(followed, 'leader'), num(followed, 'epoch'))) ??
     events.find(
       (event) =>
         event.kind === 'raft.role' &&
@@ -635,13 +638,7 @@ export function explainTwoLeaders(
   ];
   const leaders = (violation.nodes ?? []).map((node) => ({
     node,
-    event: events.find(
-      (event) =>
-        event.kind === 'raft.role' &&
-        event.node === node &&
-        str(event, 'role') === 'leader' &&
-        num(event, 'epoch') === epoch,
-    ),
+    event: becameLeader(events, node, epoch),
   }));
   for (const { node, event } of leaders)
     lines.push(
