@@ -102,6 +102,16 @@ describe('explainViolations for the metadata quorum', () => {
     expect(text).not.toContain('§5.4.1');
   }, 30_000);
 
+  it('tells stale metadata under raft-no-check-quorum: a leader left behind that never resigned', () => {
+    const text = storyOf(52, 'raft-no-check-quorum');
+    expect(text).toMatch(/^b\d behind on the metadata: metadata-staleness-bounded/);
+    expect(text).toMatch(
+      /stale +c\d has led epoch \d+ since \d+ ms and never resigned, though c\d leads epoch \d+ since \d+ ms/,
+    );
+    expect(text).toContain('check-quorum, KAFKA-15489');
+    expect(text).toMatch(/enabled by \d+ ms partition/);
+  }, 30_000);
+
   it('tells two leaders in one epoch under raft-vote-not-persisted: a vote lost in a power failure', () => {
     const text = storyOf(237, 'raft-vote-not-persisted');
     expect(text).toMatch(/^two leaders in metadata epoch \d+: raft-election-safety/);

@@ -130,6 +130,14 @@ function storyOf(
       tell: () => explainMetadataLoss(violation, input.events),
     };
   }
+  if (violation.invariant === 'metadata-staleness-bounded') {
+    const stale = staleLeaders(input.events, violation.atMs);
+    if (stale.length === 0) return null;
+    return {
+      id: `stale|${stale.map((leader) => `${leader.node}@${num(leader, 'epoch')}`).join(',')}`,
+      tell: () => explainStaleMetadata(violation, input.events),
+    };
+  }
   if (violation.invariant === 'raft-election-safety' && violation.nodes?.length === 2) {
     if (violation.epoch === undefined) return null;
     return {
@@ -669,5 +677,52 @@ export function explainTwoLeaders(
   }
   const fromMs = Math.min(...leaders.map(({ event }) => event?.atMs ?? violation.atMs));
   lines.push(...faultLines(events, fromMs - 15_000, violation.atMs, involved, keyTimes));
+  return lines;
+}
+
+/**
+ * Leaders still leading at `atMs` (no resignation, role change or crash since their election)
+ * while a later epoch has a leader too: the stale ones, oldest first.
+ */
+function staleLeaders(events: readonly StoryEvent[], atMs: number): StoryEvent[] {
+  const leading = new Map<string, StoryEvent>();
+  for (const event of events) {
+    if (event.atMs > atMs) break;
+    if (event.kind === 'raft.role') {
+      if (str(event, 'role') === 'leader') leading.set(event.node, event);
+      else leading.delete(event.node);
+    }
+    if (event.kind === 'raft.resign' || event.kind === 'node.crash') leading.delete(event.node);
+  }
+  const leaders = [...leading.values()].sort((a, b) => num(a, 'epoch') - num(b, 'epoch'));
+  const latest = leaders.length === 0 ? 0 : num(leaders[leaders.length - 1] as StoryEvent, 'epoch');
+  return leaders.filter((leader) => num(leader, 'epoch') < latest);
+}
+
+/**
+ * Brokers behind on the metadata while a leader the voters have left behind still leads: which
+ * leader, since when, which leader replaced it, and the rule it broke (check-quorum).
+ */
+export function explainStaleMetadata(
+  violation: ViolationReport,
+  events: readonly StoryEvent[],
+): string[] {
+  const leaders = staleLeaders(events, violation.atMs);
+  const current = events
+    .filter((event) => event.atMs <= violation.atMs)
+    .findLast((event) => event.kind === 'raft.role' && str(event, 'role') === 'leader');
+  const lines = [
+    `${violation.nodes?.[0] ?? 'a broker'} behind on the metadata: ${violation.invariant} (noticed at ${ms(violation.atMs)})`,
+  ];
+  for (const leader of leaders)
+    lines.push(
+      `  stale      ${leader.node} has led epoch ${num(leader, 'epoch')} since ${ms(leader.atMs)} and never resigned${current === undefined || current.node === leader.node ? '' : `, though ${current.node} leads epoch ${num(current, 'epoch')} since ${ms(current.atMs)}`}`,
+    );
+  lines.push(
+    '  why        a leader that a majority of voters no longer fetches from must resign within 1.5 × the fetch timeout (check-quorum, KAFKA-15489); until it does, brokers that still reach it fetch its log, which no longer grows',
+  );
+  const involved = new Set(leaders.map((leader) => leader.node));
+  const fromMs = Math.min(...leaders.map((leader) => leader.atMs));
+  lines.push(...faultLines(events, fromMs, violation.atMs, involved, []));
   return lines;
 }
