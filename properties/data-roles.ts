@@ -12,7 +12,9 @@ import {
 } from '../sim/kafka/kraft/cluster.ts';
 import type { NodeId } from '../sim/kernel/network.ts';
 import type { DataChecker } from './data-checker.ts';
-import { resolveVoterRole } from './raft-harness.ts';
+import { type QUORUM_ROLES, resolveVoterRole } from './raft-harness.ts';
+
+type QuorumRole = (typeof QUORUM_ROLES)[number];
 
 /**
  * Role references for faults on the data path, all about the first topic's partition 0: `@leader`
@@ -58,15 +60,14 @@ export function resolveDataRole(
       return activeControllerId(cluster);
     case '@controller-during-alter-partition':
       return alterPartitionInFlight(cluster, state) ? activeControllerId(cluster) : null;
-    case '@new-controller':
-    case '@controller-follower':
-    case '@voted-controller':
-      return resolveVoterRole(
-        cluster.controllers,
-        (id) => controllerOf(cluster, id)?.raft ?? null,
-        VOTER_ROLE_OF[reference],
-      );
     default: {
+      const quorumRole = QUORUM_ROLE_OF[reference];
+      if (quorumRole !== undefined)
+        return resolveVoterRole(
+          cluster.controllers,
+          (id) => controllerOf(cluster, id)?.raft ?? null,
+          quorumRole,
+        );
       const match = /^@replica-(\d+)$/.exec(reference);
       return match === null ? null : (state?.replicas[Number(match[1])] ?? null);
     }
@@ -130,18 +131,26 @@ function leaderOfIsrMemberBelow(
   return below ? state.leader : null;
 }
 
-/** The cluster's names for the metadata quorum's roles (raft-harness.ts, QUORUM_ROLES). */
-const VOTER_ROLE_OF = {
-  '@new-controller': '@new-leader',
-  '@controller-follower': '@follower',
-  '@voted-controller': '@voted',
-} as const;
+/**
+ * A whole cluster's names for the metadata quorum's roles (raft-harness.ts, QUORUM_ROLES), which
+ * the quorum's fault profiles use: `@leader` is the active controller (`@controller`).
+ */
+export const CONTROLLER_ROLE_OF: Readonly<Record<QuorumRole, string>> = {
+  '@leader': '@controller',
+  '@new-leader': '@new-controller',
+  '@follower': '@controller-follower',
+  '@voted': '@voted-controller',
+};
+
+/** The quorum role each controller role besides `@controller` stands for. */
+const QUORUM_ROLE_OF: Readonly<Record<string, QuorumRole>> = Object.fromEntries(
+  Object.entries(CONTROLLER_ROLE_OF)
+    .filter(([, controllerRole]) => controllerRole !== '@controller')
+    .map(([quorumRole, controllerRole]) => [controllerRole, quorumRole as QuorumRole]),
+);
 
 /** The role references about the controllers alone (`@controller`, the active one, first). */
-export const CONTROLLER_ROLES = [
-  '@controller',
-  ...(Object.keys(VOTER_ROLE_OF) as (keyof typeof VOTER_ROLE_OF)[]),
-] as const;
+export const CONTROLLER_ROLES: readonly string[] = Object.values(CONTROLLER_ROLE_OF);
 
 /** The role references about the first topic's partition 0 (besides `@replica-N`). */
 export const PARTITION_ROLES = [

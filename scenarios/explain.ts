@@ -148,6 +148,11 @@ function storyOf(
   return null;
 }
 
+/** Whether `event` is a truncation (of `kind`) that removed `offset`. */
+function truncates(event: StoryEvent, kind: string, offset: number): boolean {
+  return event.kind === kind && num(event, 'to') <= offset && offset < num(event, 'from');
+}
+
 function num(event: StoryEvent, field: string): number {
   const value = event.fields[field];
   return typeof value === 'number' ? value : Number.NaN;
@@ -302,11 +307,7 @@ function lossOf(
 ): { text: string; atMs: number | null } {
   for (const event of events) {
     if (event.node !== holder || event.atMs < afterMs) continue;
-    if (
-      event.kind === 'replica.truncate' &&
-      num(event, 'to') <= offset &&
-      offset < num(event, 'from')
-    ) {
+    if (truncates(event, 'replica.truncate', offset)) {
       const follow = lastBefore(events, holder, event.atMs, 'replica.follower');
       const named = follow === null ? '-' : str(follow, 'leader');
       const leader =
@@ -541,9 +542,7 @@ export function explainMetadataLoss(
         event.node === voter &&
         event.atMs >= sinceMs &&
         event.atMs <= violation.atMs &&
-        ((event.kind === 'raft.truncate' &&
-          num(event, 'to') <= offset &&
-          offset < num(event, 'from')) ||
+        (truncates(event, 'raft.truncate', offset) ||
           (event.kind === 'node.crash' && str(event, 'crash') !== 'kill')),
     );
     if (lost === undefined) {
@@ -568,12 +567,10 @@ export function explainMetadataLoss(
   // The leader the first truncation followed; else the first leader whose log ended before it.
   const firstTruncation = events.find(
     (event) =>
-      event.kind === 'raft.truncate' &&
+      truncates(event, 'raft.truncate', offset) &&
       event.atMs >= sinceMs &&
       event.atMs <= violation.atMs &&
-      !holders.has(event.node) &&
-      num(event, 'to') <= offset &&
-      offset < num(event, 'from'),
+      !holders.has(event.node),
   );
   const followed =
     firstTruncation === undefined

@@ -9,6 +9,7 @@
 
 import fc from 'fast-check';
 import { DATA_PROFILES, type DataProfile, dataTraps } from '../properties/data-profiles.ts';
+import { CONTROLLER_ROLE_OF } from '../properties/data-roles.ts';
 import {
   type FaultProfile,
   faultProfileArbitrary,
@@ -142,14 +143,6 @@ const QUORUM_LAYERS: readonly (QuorumProfile | null)[] = [
   FIGURE_8_PROFILE,
 ];
 
-/** The whole cluster's names for the quorum profiles' roles (data-roles.ts, CONTROLLER_ROLES). */
-const CONTROLLER_ROLE_OF: Readonly<Record<string, string>> = {
-  '@leader': '@controller',
-  '@new-leader': '@new-controller',
-  '@follower': '@controller-follower',
-  '@voted': '@voted-controller',
-};
-
 /**
  * A seed's layer aimed at the metadata quorum, drawn from streams of its own (so that the other
  * layers of a seed do not depend on it): the fault families of one of the quorum's swarm profiles
@@ -169,7 +162,9 @@ function quorumLayer(
     .faults(controllers, FAULTS_UNTIL_MS - FAULTS_FROM_MS)
     .map((layer) => ({
       ...layer,
-      nodes: layer.nodes.map((node) => CONTROLLER_ROLE_OF[node] ?? node),
+      nodes: layer.nodes.map(
+        (node) => (CONTROLLER_ROLE_OF as Readonly<Record<string, string>>)[node] ?? node,
+      ),
       startMs: layer.startMs + FAULTS_FROM_MS,
       endMs: layer.endMs + FAULTS_FROM_MS,
     }));

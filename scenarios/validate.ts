@@ -821,7 +821,7 @@ function checkRole(role: string, path: string, context: Context, brokerOnly: boo
       path,
       `"${role}" is not a broker (remove-broker takes a broker id or a broker role)`,
     );
-  if ((CONTROLLER_ROLES as readonly string[]).includes(role)) return;
+  if (CONTROLLER_ROLES.includes(role)) return;
   const first = context.topics[0];
   const replicas =
     first === undefined
