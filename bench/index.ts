@@ -5,6 +5,7 @@
 import { cpus } from 'node:os';
 import { runGossip } from '../sim/kernel/gossip.ts';
 import { runBareLoop } from './bare-loop.ts';
+import { breakDownR, formatBreakdown } from './breakdown.ts';
 import { runSmallSeeds } from './fuzz-seeds.ts';
 import { runKernelLoop } from './kernel-loop.ts';
 import { R_SIMULATED_MS, runWorkloadR, type WorkloadRResult } from './workload-r.ts';
@@ -179,6 +180,17 @@ console.log(
 console.log(
   `  full simulation / bare loop: ${fullRatio.toFixed(2)} % (target ≥ 20 %: ${fullRatio >= 20 ? 'met' : 'NOT met'})`,
 );
+
+// What dominates R's cost, by what each event did (one more run, every check on, timed).
+const breakdown = breakDownR();
+if (breakdown.result.traceHash !== checked.traceHash)
+  throw new Error(
+    `R ran differently with its handlers timed (trace ${breakdown.result.traceHash} ≠ ${checked.traceHash})`,
+  );
+console.log(
+  `\nwhere R's time goes (one timed run, ${(breakdown.totalMs / 1000).toFixed(2)} s; share, events × cost each)`,
+);
+for (const line of formatBreakdown(breakdown)) console.log(line);
 
 console.log(`\nfuzz: small profile, seeds 1–${FUZZ_SEEDS}, every check on`);
 const fuzzStart = performance.now();

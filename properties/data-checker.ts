@@ -711,7 +711,11 @@ export class DataChecker {
       const ledger = this.ledger(key);
       const neverCommitted = new Set<string>();
       for (const list of lists)
-        for (const [offset, , value] of list) {
+        for (let index = 0; index < list.length; index++) {
+          // Indexed, not destructured: destructuring a tuple walks an iterator, for every record read.
+          const record = list[index] as HistoryRecord;
+          const offset = record[0];
+          const value = record[2];
           if (value === null) continue;
           const info = ledger.find(offset, value);
           if (info === undefined || info.committedAtMs === null) {

@@ -42,6 +42,8 @@ export interface LeaderRules {
   readonly highWatermarkIgnoresMinIsr: boolean;
 }
 
+const NOBODY: readonly BrokerId[] = Object.freeze([]);
+
 export class LeaderState {
   readonly leaderId: BrokerId;
   readonly leaderEpoch: number;
@@ -146,16 +148,18 @@ export class LeaderState {
   }
 
   /** Followers out of the ISR that may join it now (KAFKA-7128). */
-  joinableFollowers(rules: LeaderRules): BrokerId[] {
-    const result: BrokerId[] = [];
+  joinableFollowers(rules: LeaderRules): readonly BrokerId[] {
+    const maximalIsr = this.maximalIsr;
+    // Usually every follower is in the ISR already: no array then.
+    let result: BrokerId[] | null = null;
     for (const follower of this.#followers.values()) {
-      if (this.maximalIsr.includes(follower.brokerId) || !follower.fetchedInEpoch) continue;
+      if (maximalIsr.includes(follower.brokerId) || !follower.fetchedInEpoch) continue;
       const reachedHighWatermark = follower.logEndOffset >= this.#highWatermark;
       const reachedEpochStart = follower.logEndOffset >= this.epochStartOffset;
       if (reachedHighWatermark && (reachedEpochStart || rules.isrJoinOnStaleHighWatermark))
-        result.push(follower.brokerId);
+        (result ??= []).push(follower.brokerId);
     }
-    return result;
+    return result ?? NOBODY;
   }
 
   /** Records an AlterPartition sent; the maximal ISR counts its additions until it is answered. */
@@ -188,11 +192,13 @@ export class LeaderState {
     const maximalIsr = this.maximalIsr;
     let candidate = leaderLogEndOffset;
     for (const follower of this.#followers.values()) {
-      const inIsr = maximalIsr.includes(follower.brokerId);
-      const caughtUp =
-        nowMs - follower.lastCaughtUpMs <= rules.replicaLagTimeMaxMs &&
-        isEligible(follower.brokerId);
-      if (inIsr || caughtUp) candidate = Math.min(candidate, follower.logEndOffset);
+      // An ISR member counts whatever else holds; eligibility is asked only of the others.
+      if (
+        maximalIsr.includes(follower.brokerId) ||
+        (nowMs - follower.lastCaughtUpMs <= rules.replicaLagTimeMaxMs &&
+          isEligible(follower.brokerId))
+      )
+        candidate = Math.min(candidate, follower.logEndOffset);
     }
     if (candidate <= this.#highWatermark) return false;
     this.#highWatermark = candidate;

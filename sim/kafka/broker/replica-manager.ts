@@ -626,9 +626,9 @@ export class ReplicaManager {
     const state = replica.leaderState;
     if (state === null || state.pendingIsr !== null || replica.alterPartitionInFlight !== null)
       return;
-    const joiners = state
-      .joinableFollowers(this.#rules(replica))
-      .filter((brokerId) => this.#isEligible(replica, brokerId));
+    const joinable = state.joinableFollowers(this.#rules(replica));
+    if (joinable.length === 0) return;
+    const joiners = joinable.filter((brokerId) => this.#isEligible(replica, brokerId));
     if (joiners.length === 0) return;
     this.#context.trace('replica.isr-expand', {
       partition: replica.key,
@@ -1039,18 +1039,18 @@ export class ReplicaManager {
    * move (`highWatermarkMoved`: consumers, and followers learn it too), or a lost leadership.
    */
   #answerHeldFetches(key: string, highWatermarkMoved = false): void {
-    if (this.#heldFetches.length === 0) return;
-    const keep: HeldFetch[] = [];
-    const answer: HeldFetch[] = [];
-    for (const held of this.#heldFetches) {
-      const includes = held.keys.includes(key);
-      const consumer = held.request.replicaId === null;
-      if (includes && (!highWatermarkMoved || consumer)) answer.push(held);
-      else keep.push(held);
+    const heldFetches = this.#heldFetches;
+    // In place: the held fetches kept close up, those answered are collected (rarely more than one).
+    let answer: HeldFetch[] | null = null;
+    let kept = 0;
+    for (let index = 0; index < heldFetches.length; index++) {
+      const held = heldFetches[index] as HeldFetch;
+      if (held.keys.includes(key) && (!highWatermarkMoved || held.request.replicaId === null))
+        (answer ??= []).push(held);
+      else heldFetches[kept++] = held;
     }
-    if (answer.length === 0) return;
-    this.#heldFetches.length = 0;
-    this.#heldFetches.push(...keep);
+    if (answer === null) return;
+    heldFetches.length = kept;
     for (const held of answer) {
       this.#sendFetchResponse(held.source, held.request, this.#answerFetch(held.request));
     }
