@@ -40,7 +40,7 @@ describe('checkers that skip untouched nodes find exactly what full checks find'
   // The first four break an invariant (the comparison is not between empty lists).
   const dataRuns: readonly [string, number, readonly BugName[]][] = [
     ['small', 5, ['truncate-to-hw']],
-    ['small', 5, ['no-elr']],
+    ['small', 64, ['no-elr']],
     ['small', 8, ['epoch-lookup-kip101']],
     ['small', 13, ['hw-ignores-min-isr']],
     ['small', 3, []],

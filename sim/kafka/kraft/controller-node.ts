@@ -63,6 +63,13 @@ interface Session {
   metadataOffset: number;
 }
 
+/** A record gathered for the batch being built (KraftController.#atomically). */
+interface PendingRecord {
+  readonly id: string;
+  readonly record: MetadataRecord;
+  readonly sizeBytes: number;
+}
+
 interface PendingWrite {
   /** Answer once the log is committed past this offset. */
   readonly offset: number;
@@ -87,6 +94,8 @@ export class KraftController implements Machine<ClusterMessage> {
   #sessionTimer: TimerHandle | null = null;
   #noOpTimer: TimerHandle | null = null;
   #recordsAppended = 0;
+  /** The records of the decision being made, appended as one batch when it is made. */
+  #batch: PendingRecord[] | null = null;
 
   constructor(context: NodeContext<ClusterMessage>, config: ControllerConfig, bugs: Bugs) {
     this.#context = context;
@@ -190,19 +199,46 @@ export class KraftController implements Machine<ClusterMessage> {
     this.#replayedUpTo = replayLog(this.image, this.raft.log, this.#replayedUpTo, endOffset);
   }
 
-  /** Appends records as the active controller, applying each as it goes; returns the last offset. */
+  /**
+   * Appends records as the active controller, applying each as it goes; returns the last offset.
+   * Inside #atomically they join its batch; otherwise they are a batch of their own.
+   */
   #append(records: readonly MetadataRecord[]): number {
+    if (records.length === 0) return -1;
+    const batch = this.#batch;
+    if (batch === null) return this.#atomically(() => this.#append(records));
     let offset = -1;
     for (const record of records) {
+      offset = this.#nextOffset();
       const id = `${this.#context.nodeId}-${this.raft.epoch}-${this.#recordsAppended++}`;
-      const appended = this.raft.appendRecord(id, record, recordSizeBytes(record));
-      if (appended === null)
-        throw new Error(`${this.#context.nodeId}: append while not the metadata leader`);
-      this.image.apply(record, appended);
-      this.#replayedUpTo = appended + 1;
-      offset = appended;
+      batch.push({ id, record, sizeBytes: recordSizeBytes(record) });
+      this.image.apply(record, offset);
+      this.#replayedUpTo = offset + 1;
     }
     return offset;
+  }
+
+  /** The offset the next record appended will have (after the records gathered so far). */
+  #nextOffset(): number {
+    return this.raft.log.endOffset + (this.#batch?.length ?? 0);
+  }
+
+  /**
+   * Runs `decide` and appends every record its #append calls wrote as one batch: one decision, one
+   * atomic append, as Kafka's controller appends a ControllerResult, so that followers fetch and
+   * brokers replay all of it or none (never a fence without the leaderships it moved). Each
+   * #append still applies its records at once: later records are computed on the image the
+   * earlier ones made.
+   */
+  #atomically<T>(decide: () => T): T {
+    if (this.#batch !== null) return decide();
+    const batch: PendingRecord[] = [];
+    this.#batch = batch;
+    const result = decide();
+    this.#batch = null;
+    if (batch.length > 0 && this.raft.appendBatch(batch) === null)
+      throw new Error(`${this.#context.nodeId}: append while not the metadata leader`);
+    return result;
   }
 
   /** Appends, then answers once committed (or at once when there was nothing to write). */
@@ -237,6 +273,11 @@ export class KraftController implements Machine<ClusterMessage> {
       this.#notController(source, request);
       return;
     }
+    // One request, one decision: what it writes is appended as one batch.
+    this.#atomically(() => this.#handleRequest(source, request));
+  }
+
+  #handleRequest(source: string, request: ControlRequest): void {
     switch (request.kind) {
       case 'broker.register':
         this.#onRegister(source, request);
@@ -366,9 +407,9 @@ export class KraftController implements Machine<ClusterMessage> {
     // As Kafka's controller writes them: any fence of the old registration and the partition
     // changes that follow from it (leaderships moved away, and after an unclean shutdown the ELRs
     // left) come before the registration record. A broker starts its replicas once it has replayed
-    // its registration (KraftBroker), so it never acts on an image where it still leads.
-    // Each batch is computed on the image the previous one produced: changes to one partition
-    // computed from the same image would not stack.
+    // its registration (KraftBroker), so it never acts on an image where it still leads. All of it
+    // is one batch (the request's); each group of records is computed on the image the previous
+    // one produced: changes to one partition computed from the same image would not stack.
     if (existing !== undefined && !existing.fenced) {
       this.#append([
         { type: 'FenceBroker', brokerId: request.brokerId, brokerEpoch: existing.brokerEpoch },
@@ -384,7 +425,7 @@ export class KraftController implements Machine<ClusterMessage> {
         type: 'RegisterBroker',
         brokerId: request.brokerId,
         incarnationId: request.incarnationId,
-        brokerEpoch: this.raft.log.endOffset,
+        brokerEpoch: this.#nextOffset(),
       },
     ]);
     this.#shutdownOffsets.delete(request.brokerId);
@@ -513,7 +554,7 @@ export class KraftController implements Machine<ClusterMessage> {
     let lastOffset = -1;
     for (const spec of request.topics) {
       // Appended topic by topic, so that a name twice in one request is refused the second time.
-      const topicId = `${spec.name}-${this.raft.log.endOffset}`;
+      const topicId = `${spec.name}-${this.#nextOffset()}`;
       const startIndex = this.#context.rng.int(0, 1_000_000);
       const created = createTopicRecords(this.image, spec, topicId, startIndex);
       if (created.error !== 'NONE') {
@@ -659,12 +700,15 @@ export class KraftController implements Machine<ClusterMessage> {
         broker: broker.brokerId,
         brokerEpoch: broker.brokerEpoch,
       });
-      this.#append([
-        { type: 'FenceBroker', brokerId: broker.brokerId, brokerEpoch: broker.brokerEpoch },
-      ]);
-      this.#append(
-        recordsForBrokerUnavailable(this.image, broker.brokerId, { elr: this.#config.elr }),
-      );
+      // Each broker fenced is a decision of its own: the fence and the leaderships it moves.
+      this.#atomically(() => {
+        this.#append([
+          { type: 'FenceBroker', brokerId: broker.brokerId, brokerEpoch: broker.brokerEpoch },
+        ]);
+        this.#append(
+          recordsForBrokerUnavailable(this.image, broker.brokerId, { elr: this.#config.elr }),
+        );
+      });
     }
   }
 }

@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import type { TraceEvent } from '../../kernel/trace.ts';
 import type { ControlError, CreateTopicResult } from '../controller/messages.ts';
+import type { RaftNode } from '../raft/raft-node.ts';
 import {
   activeController,
   adminOf,
@@ -41,6 +42,11 @@ function createTopic(
     }),
   );
   return outcome;
+}
+
+/** The Raft node of a controller or a broker. */
+function nodeRaft(kraft: KraftCluster, id: string): RaftNode | null {
+  return (kraft.world.node(id).machine as { raft?: RaftNode } | null)?.raft ?? null;
 }
 
 function committedImage(kraft: KraftCluster): string {
@@ -166,6 +172,72 @@ describe('KRaft control plane', () => {
       expect(partition.leader).not.toBe(victim);
       expect(partition.isr).not.toContain(victim);
     }
+  });
+
+  it('appends each decision as one batch, which every node fetches, commits and replays whole', () => {
+    // A fetch cap of one byte: every metadata fetch carries exactly one batch (at least one is
+    // always sent whole), so a batch split across fetches would show as a high watermark inside it.
+    const kraft = cluster({ raft: { fetchMaxBytes: 1 } });
+    const ends: string[] = [];
+    const partial: string[] = [];
+    kraft.world.scheduler.addStepCheck(() => {
+      // What a broker replayed is whole decisions: a topic with all its partitions, and no fenced
+      // broker still leading (the fence and the leaderships it moved come together).
+      for (const id of kraft.brokers) {
+        const image = brokerOf(kraft, id)?.image;
+        const topic = image?.topicByName('t');
+        if (topic !== undefined && topic.partitions.size !== 6)
+          partial.push(`${id}: topic t with ${topic.partitions.size} partitions`);
+        for (const partition of image?.allPartitions() ?? [])
+          if (partition.leader !== null && image?.broker(partition.leader)?.fenced === true)
+            partial.push(`${id} at ${kraft.world.nowMs} ms: fenced ${partition.leader} leads`);
+      }
+      for (const id of [...kraft.controllers, ...kraft.brokers]) {
+        const raft = kraft.world.node(id).machine === null ? null : nodeRaft(kraft, id);
+        if (raft === null || raft.highWatermark === 0) continue;
+        if (
+          raft.log.endOffset >= raft.highWatermark &&
+          raft.log.entry(raft.highWatermark - 1).moreInBatch
+        )
+          ends.push(
+            `${id} at ${kraft.world.nowMs} ms: high watermark ${raft.highWatermark} inside a batch`,
+          );
+      }
+    });
+    createTopic(kraft, 6_000, { name: 't', numPartitions: 6, replicationFactor: 3 });
+    kraft.world.runFor(10_000);
+    // A leader fenced: the fence and every leadership it moves are one decision.
+    const victim = leaderOf(kraft, 't') as string;
+    kraft.world.isolate(victim);
+    kraft.world.runFor(15_000);
+    kraft.world.heal();
+    kraft.world.runFor(10_000);
+    expect(ends).toEqual([]);
+    expect(partial).toEqual([]);
+    const log = (activeController(kraft) as NonNullable<ReturnType<typeof activeController>>).raft
+      .log;
+    const batches: string[][] = [];
+    let batch: string[] = [];
+    for (let offset = 0; offset < log.endOffset; offset++) {
+      const entry = log.entry(offset);
+      batch.push(
+        entry.payload.type === 'record'
+          ? (entry.payload.record as { type: string }).type
+          : 'leader-change',
+      );
+      if (entry.moreInBatch !== true) {
+        batches.push(batch);
+        batch = [];
+      }
+    }
+    // The topic: its record and its six partitions in one batch.
+    expect(batches).toContainEqual(['Topic', ...Array(6).fill('Partition')]);
+    // The fence and the leaderships it moved, in one batch.
+    const fence = batches.find((each) => each[0] === 'FenceBroker');
+    expect(fence?.length).toBeGreaterThan(1);
+    expect(fence?.slice(1).every((type) => type === 'PartitionChange')).toBe(true);
+    for (const id of kraft.brokers)
+      expect(brokerOf(kraft, id)?.image.describe()).toBe(activeController(kraft)?.image.describe());
   });
 
   it('refuses a restarted broker (DUPLICATE_BROKER_REGISTRATION) until its old session expired', () => {

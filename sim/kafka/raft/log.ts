@@ -13,6 +13,13 @@ export interface RaftEntry {
   readonly epoch: number;
   readonly payload: RaftPayload;
   readonly sizeBytes: number;
+  /**
+   * Set on every entry of a batch but its last. A batch (the records of one controller decision,
+   * Kafka's atomic append of a ControllerResult) is appended, flushed, read and fetched whole, so
+   * log ends, fetch offsets and the high watermark fall between batches: no node ever holds or
+   * replays part of one. An entry without it ends its batch (most batches are one entry).
+   */
+  readonly moreInBatch?: true;
 }
 
 export const RAFT_LOG_FILE = 'metadata-log';
@@ -82,15 +89,23 @@ export class RaftLog {
     return { epoch: this.file.at(low - 1).epoch, endOffset: low };
   }
 
-  /** Up to `maxBytes` of entries from `offset` (at least one if any, as Kafka does). */
+  /**
+   * Whole batches from `offset` (a batch start) up to `maxBytes`: at least one batch if there is
+   * any, however large, as Kafka does; a batch that does not fit whole is left for the next read.
+   */
   read(offset: number, maxBytes: number): RaftEntry[] {
     const entries: RaftEntry[] = [];
+    const length = this.file.length;
     let bytes = 0;
-    for (let index = offset; index < this.file.length; index++) {
-      const entry = this.file.at(index);
-      if (entries.length > 0 && bytes + entry.sizeBytes > maxBytes) break;
-      entries.push(entry);
-      bytes += entry.sizeBytes;
+    let index = offset;
+    while (index < length) {
+      let end = index;
+      let batchBytes = this.file.at(end).sizeBytes;
+      while (this.file.at(end).moreInBatch === true && end + 1 < length)
+        batchBytes += this.file.at(++end).sizeBytes;
+      if (entries.length > 0 && bytes + batchBytes > maxBytes) break;
+      for (; index <= end; index++) entries.push(this.file.at(index));
+      bytes += batchBytes;
     }
     return entries;
   }

@@ -249,11 +249,37 @@ export class RaftNode {
     this.#trace('raft.resign', { epoch: this.#epoch, reason: 'shutdown' });
   }
 
-  /** Appends a record as leader; returns its offset, or null when not the leader. */
+  /** Appends a record as leader (a batch of one); returns its offset, or null when not the leader. */
   appendRecord(id: string, record: unknown, sizeBytes = 100): number | null {
+    return this.appendBatch([{ id, record, sizeBytes }]);
+  }
+
+  /**
+   * Appends records as leader in one batch (Kafka's atomic append: followers fetch it, and observers
+   * replay it, whole); returns the last one's offset, or null when not the leader.
+   */
+  appendBatch(
+    records: readonly {
+      readonly id: string;
+      readonly record: unknown;
+      readonly sizeBytes: number;
+    }[],
+  ): number | null {
     this.#changes++;
     if (this.#role !== 'leader') return null;
-    return this.#appendAsLeader({ type: 'record', id, record }, sizeBytes);
+    if (records.length === 0) throw new AssertionError('appendBatch: an empty batch');
+    let offset = -1;
+    for (let index = 0; index < records.length; index++) {
+      const { id, record, sizeBytes } = records[index] as (typeof records)[number];
+      const payload: RaftPayload = { type: 'record', id, record };
+      offset = this.log.append(
+        index < records.length - 1
+          ? { epoch: this.#epoch, payload, sizeBytes, moreInBatch: true }
+          : { epoch: this.#epoch, payload, sizeBytes },
+      );
+    }
+    this.#afterLeaderAppend();
+    return offset;
   }
 
   // ---- messages ------------------------------------------------------------------------------
@@ -529,13 +555,12 @@ export class RaftNode {
     this.#completeParkedFetches();
   }
 
-  #appendAsLeader(payload: RaftPayload, sizeBytes: number): number {
-    const offset = this.log.append({ epoch: this.#epoch, payload, sizeBytes });
+  /** After a batch is appended: flushed, counted, and sent to the fetches waiting for it. */
+  #afterLeaderAppend(): void {
     // The leader flushes what it appends before it counts itself towards the high watermark.
     this.log.flush();
     if (this.config.voters.length === 1) this.#maybeAdvanceHighWatermark();
     this.#completeParkedFetches();
-    return offset;
   }
 
   #checkQuorum(): void {
@@ -771,7 +796,12 @@ export class RaftNode {
       epochStartOffset: this.#epochStartOffset,
     });
     // The leader's first act in a new epoch is an entry of that epoch.
-    this.#appendAsLeader({ type: 'leader-change', leaderId: this.host.nodeId }, 32);
+    this.log.append({
+      epoch: this.#epoch,
+      payload: { type: 'leader-change', leaderId: this.host.nodeId },
+      sizeBytes: 32,
+    });
+    this.#afterLeaderAppend();
     this.#sendBeginQuorumEpoch();
     this.#checkQuorumTimer = this.#setTimer(this.#checkQuorumEveryMs(), 'raft.check-quorum', () =>
       this.#checkQuorum(),
