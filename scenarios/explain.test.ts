@@ -85,7 +85,7 @@ describe('explainViolations for the metadata quorum', () => {
 
   // The seeds are the bug zoo's finds (cli/bug-zoo.test.ts).
   it('tells a lost committed entry under raft-vote-ignores-log: votes for a less up-to-date log', () => {
-    const text = storyOf(5, 'raft-vote-ignores-log');
+    const text = storyOf(13, 'raft-vote-ignores-log');
     expect(text).toMatch(/^\S+ at metadata offset \d+: raft-log-matching/);
     expect(text).toMatch(/appended +by c\d, leader of epoch \d+ since \d+ ms/);
     expect(text).toMatch(/committed +at \d+ ms: the quorum's high watermark passed offset \d+/);
@@ -113,7 +113,7 @@ describe('explainViolations for the metadata quorum', () => {
   }, 30_000);
 
   it('tells two leaders in one epoch under raft-vote-not-persisted: a vote lost in a power failure', () => {
-    const text = storyOf(167, 'raft-vote-not-persisted');
+    const text = storyOf(42, 'raft-vote-not-persisted');
     expect(text).toMatch(/^two leaders in metadata epoch \d+: raft-election-safety/);
     expect(text.match(/c\d +became leader at \d+ ms, voted for by/g)).toHaveLength(2);
     expect(text).toMatch(

@@ -168,6 +168,18 @@ export const SETTINGS: Readonly<Record<string, Setting>> = {
     min: 1,
     apply: producerSetting('maxInFlightRequestsPerConnection'),
   },
+  'retry.backoff.ms': {
+    description: "a producer's first retry backoff (later ones double, ±20 %)",
+    type: 'ms',
+    min: 0,
+    apply: producerSetting('retryBackoffMs'),
+  },
+  'retry.backoff.max.ms': {
+    description: "the longest a producer's retry backoff grows",
+    type: 'ms',
+    min: 0,
+    apply: producerSetting('retryBackoffMaxMs'),
+  },
   'fault.phase.ms': {
     description: 'length of the fault phase (the workload runs through it)',
     type: 'ms',

@@ -12,8 +12,8 @@ import { shrinkScenario } from './shrink.ts';
 const CASES: readonly { seed: number; bug: BugName; invariant: string }[] = [
   { seed: 19, bug: 'truncate-to-hw', invariant: 'acked-write-durable' },
   { seed: 64, bug: 'no-elr', invariant: 'acked-write-durable' },
-  // A metadata quorum bug: 38 steps, the quorum layer's among them (40 runs to 3 steps).
-  { seed: 344, bug: 'raft-vote-not-persisted', invariant: 'raft-election-safety' },
+  // A metadata quorum bug (the zoo's find): 38 steps, the quorum layer's among them (28 runs to 2).
+  { seed: 42, bug: 'raft-vote-not-persisted', invariant: 'raft-election-safety' },
 ];
 
 describe('shrinkScenario', () => {

@@ -77,6 +77,7 @@ const PRODUCER_CONFIG_KEY_SET: Readonly<Record<ProducerConfigKey, true>> = {
   deliveryTimeoutMs: true,
   maxInFlightRequestsPerConnection: true,
   retryBackoffMs: true,
+  retryBackoffMaxMs: true,
   metadataMaxAgeMs: true,
   batchSize: true,
   lingerMs: true,

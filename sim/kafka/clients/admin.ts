@@ -27,6 +27,7 @@ import type {
   UnregisterBrokerResponse,
 } from '../controller/messages.ts';
 import type { ClusterMessage } from '../messages.ts';
+import { exponentialBackoffMs } from './backoff.ts';
 
 export interface AdminConfig {
   readonly controllers: readonly string[];
@@ -35,7 +36,7 @@ export interface AdminConfig {
   readonly requestTimeoutMs: Ms;
   /** Most attempts per operation before it fails with the last error. */
   readonly attemptsMax: number;
-  /** retry.backoff.ms: the first backoff, doubled after each failed attempt (KIP-580)... */
+  /** retry.backoff.ms: the first backoff, doubled after each failed attempt, ±20 % (KIP-580)... */
   readonly retryBackoffMs: Ms;
   /** ...up to retry.backoff.max.ms. */
   readonly retryBackoffMaxMs: Ms;
@@ -261,9 +262,11 @@ export class AdminClient implements Machine<ClusterMessage> {
       return;
     }
     // The same handle as the request timeout: an answer that comes in meanwhile cancels it.
-    const backoffMs = Math.min(
+    const backoffMs = exponentialBackoffMs(
+      operation.attempts - 1,
+      this.#config.retryBackoffMs,
       this.#config.retryBackoffMaxMs,
-      this.#config.retryBackoffMs * 2 ** (operation.attempts - 1),
+      this.#context.rng.next(),
     );
     operation.timer = this.#context.setTimer(backoffMs, 'admin.retry', () => {
       operation.timer = null;

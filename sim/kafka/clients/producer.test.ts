@@ -359,6 +359,7 @@ describe('Producer configuration', () => {
     const cases: [Partial<ProducerConfig>, RegExp][] = [
       [{ deliveryTimeoutMs: 1_000 }, /deliveryTimeoutMs must be ≥ requestTimeoutMs \+ lingerMs/],
       [{ retryBackoffMs: -1 }, /retryBackoffMs must be a non-negative integer/],
+      [{ retryBackoffMaxMs: 1.5 }, /retryBackoffMaxMs must be a non-negative integer/],
       [{ retries: 1.5 }, /retries must be an integer/],
       [{ batchSize: 0 }, /batchSize must be an integer ≥ 1/],
       [{ bootstrapBrokers: [] }, /bootstrapBrokers must name at least one broker/],
@@ -445,14 +446,20 @@ describe('Producer', () => {
     };
     producer().send({ topic: 't', key: 'k', value: 'v' });
     world.runFor(1_000);
-    expect(cluster.produces.map((produce) => produce.broker)).toEqual(['b1', 'b2']);
+    // To b1, at b1 again while the refreshed metadata may still be on its way, then to b2.
+    const brokers = cluster.produces.map((produce) => produce.broker);
+    expect(brokers[0]).toBe('b1');
+    expect(brokers[brokers.length - 1]).toBe('b2');
+    expect(brokers.length).toBeLessThanOrEqual(3);
     expect(completion(history, 'v')).toMatchObject({ type: 'ok', offset: 0 });
     expect(cluster.metadataRequests.length).toBeGreaterThanOrEqual(2);
     const retry = events.find((event) => event.kind === 'producer.retry');
     expect(retry?.fields).toMatchObject({ error: 'NOT_LEADER_OR_FOLLOWER' });
-    // The retry waited retryBackoffMs after the error.
-    const [first, second] = cluster.produces;
-    expect((second?.atMs ?? 0) - (first?.atMs ?? 0)).toBeGreaterThanOrEqual(100);
+    // Each retry waited out its backoff: at least 80 % of retryBackoffMs (KIP-580's jitter).
+    for (let index = 1; index < cluster.produces.length; index++) {
+      const gap = (cluster.produces[index]?.atMs ?? 0) - (cluster.produces[index - 1]?.atMs ?? 0);
+      expect(gap).toBeGreaterThanOrEqual(80);
+    }
   });
 
   it('sends one request per broker, carrying a batch for each partition it leads', () => {
@@ -536,6 +543,22 @@ describe('Producer', () => {
     expect(cluster.produces).toHaveLength(3);
     expect(completion(history, 'v')).toMatchObject({ type: 'info', error: 'TIMEOUT' });
     expect(results).toEqual([{ type: 'info', topic: 't', partition: 0, error: 'TIMEOUT' }]);
+  });
+
+  it('backs off exponentially between retries of a batch, ±20 %, up to retryBackoffMaxMs (KIP-580)', () => {
+    const { world, cluster, producer } = setup({ retries: 7 });
+    cluster.script = () => ({ error: 'NOT_ENOUGH_REPLICAS' });
+    producer().send({ topic: 't', key: 'k', value: 'v' });
+    world.runFor(20_000);
+    expect(cluster.produces).toHaveLength(8);
+    const gaps = cluster.produces
+      .slice(1)
+      .map((produce, index) => produce.atMs - (cluster.produces[index]?.atMs ?? 0));
+    // 100, 200, 400, 800, then 1000 (the maximum), each within ±20 % (plus the round trip).
+    [100, 200, 400, 800, 1_000, 1_000, 1_000].forEach((nominal, index) => {
+      expect(gaps[index]).toBeGreaterThanOrEqual(Math.floor(0.8 * nominal));
+      expect(gaps[index]).toBeLessThanOrEqual(Math.min(1.2 * nominal, 1_000) + 20);
+    });
   });
 
   it('retries exhausted: fails with the last error after retries + 1 attempts', () => {

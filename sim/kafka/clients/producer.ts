@@ -40,6 +40,7 @@ import {
 import type { BrokerId } from '../controller/records.ts';
 import type { ClusterMessage } from '../messages.ts';
 import type { RecordInput } from '../storage/partition-log.ts';
+import { exponentialBackoffMs } from './backoff.ts';
 import {
   ClientConfigError,
   ClientMetadata,
@@ -63,7 +64,9 @@ export interface ProducerConfig {
   /** From send() to the last moment a record may complete; ≥ requestTimeoutMs + lingerMs. */
   readonly deliveryTimeoutMs?: Ms;
   readonly maxInFlightRequestsPerConnection?: number;
+  /** The first retry backoff; each later one of a batch doubles, ±20 %, up to retryBackoffMaxMs (KIP-580). */
   readonly retryBackoffMs?: Ms;
+  readonly retryBackoffMaxMs?: Ms;
   readonly metadataMaxAgeMs?: Ms;
   /**
    * Default true. As in Kafka, explicit `true` with acks other than 'all', retries 0 or more than
@@ -89,6 +92,7 @@ export const PRODUCER_DEFAULTS = {
   deliveryTimeoutMs: 120_000,
   maxInFlightRequestsPerConnection: 5,
   retryBackoffMs: 100,
+  retryBackoffMaxMs: 1_000,
   metadataMaxAgeMs: 300_000,
   batchSize: 16,
   lingerMs: 0,
@@ -130,6 +134,10 @@ export function resolveProducerConfig(
     retryBackoffMs: requireMs(
       'retryBackoffMs',
       config.retryBackoffMs ?? PRODUCER_DEFAULTS.retryBackoffMs,
+    ),
+    retryBackoffMaxMs: requireMs(
+      'retryBackoffMaxMs',
+      config.retryBackoffMaxMs ?? PRODUCER_DEFAULTS.retryBackoffMaxMs,
     ),
     metadataMaxAgeMs: requireMs(
       'metadataMaxAgeMs',
@@ -348,6 +356,8 @@ interface Batch {
   state: BatchState;
   /** Retries used (OUT_OF_ORDER_SEQUENCE_NUMBER behind an unresolved batch does not count). */
   retries: number;
+  /** Backoffs taken so far, counted or not: the exponent of the next one. */
+  backoffs: number;
   lastError: string | null;
   request: ProduceInFlight | null;
   /** In backoff: when it may be sent again. */
@@ -787,6 +797,7 @@ export class Producer implements Machine<ClusterMessage> {
       baseSequence,
       state: 'ready',
       retries: 0,
+      backoffs: 0,
       lastError: null,
       request: null,
       backoffUntilMs: 0,
@@ -852,6 +863,7 @@ export class Producer implements Machine<ClusterMessage> {
     if (request === undefined) return; // timed out or expired already: a late answer
     const batches = [...request.batches];
     this.#endRequest(request);
+    const jitter = this.#jitter();
     for (const batch of batches) {
       const answer = response.partitions.find(
         (partition) =>
@@ -861,12 +873,12 @@ export class Producer implements Machine<ClusterMessage> {
         throw new AssertionError(
           `produce response ${response.requestId} from ${source} has no answer for ${batch.queue.topic}-${batch.queue.partition}`,
         );
-      this.#onBatchAnswer(batch, answer);
+      this.#onBatchAnswer(batch, answer, jitter);
     }
     this.#dispatch();
   }
 
-  #onBatchAnswer(batch: Batch, answer: ProducePartitionResponse): void {
+  #onBatchAnswer(batch: Batch, answer: ProducePartitionResponse, jitter: () => number): void {
     const error = answer.error;
     if (error === 'NONE') {
       this.#acked(batch, answer);
@@ -875,15 +887,15 @@ export class Producer implements Machine<ClusterMessage> {
       // NOT_LEADER_OR_FOLLOWER after the append: that attempt may have written.
       if (error === 'NOT_LEADER_OR_FOLLOWER') this.#markIndeterminate(batch, error);
       this.#metadata.requestUpdate();
-      this.#retry(batch, error, true);
+      this.#retry(batch, error, true, jitter);
     } else if (error === 'NOT_ENOUGH_REPLICAS') {
-      this.#retry(batch, error, true);
+      this.#retry(batch, error, true, jitter);
     } else if (INDETERMINATE_ERRORS.has(error)) {
       this.#markIndeterminate(batch, error);
-      this.#retry(batch, error, true);
+      this.#retry(batch, error, true, jitter);
     } else if (error === 'OUT_OF_ORDER_SEQUENCE_NUMBER' && this.#earlierUnresolved(batch)) {
       // An earlier sequence is still being retried: this one waits for it, without spending a retry.
-      this.#retry(batch, error, false);
+      this.#retry(batch, error, false, jitter);
     } else if (error === 'OUT_OF_ORDER_SEQUENCE_NUMBER' && this.#renumberable(batch)) {
       // Numbered under a producer id the partition has given up: never written, so number it anew.
       this.#unbatch(batch.queue, [batch]);
@@ -928,7 +940,8 @@ export class Producer implements Machine<ClusterMessage> {
     // The request may have reached the leader and been appended: indeterminate from now on.
     for (const batch of batches) this.#markIndeterminate(batch, TIMEOUT_ERROR);
     this.#metadata.requestUpdate();
-    for (const batch of batches) this.#retry(batch, TIMEOUT_ERROR, true);
+    const jitter = this.#jitter();
+    for (const batch of batches) this.#retry(batch, TIMEOUT_ERROR, true, jitter);
     this.#dispatch();
   }
 
@@ -942,7 +955,8 @@ export class Producer implements Machine<ClusterMessage> {
     const batches = [...request.batches];
     this.#endRequest(request);
     this.#metadata.requestUpdate();
-    for (const batch of batches) this.#retry(batch, NETWORK_ERROR, true);
+    const jitter = this.#jitter();
+    for (const batch of batches) this.#retry(batch, NETWORK_ERROR, true, jitter);
     this.#dispatch();
   }
 
@@ -980,7 +994,20 @@ export class Producer implements Machine<ClusterMessage> {
     return false;
   }
 
-  #retry(batch: Batch, error: string, counted: boolean): void {
+  /**
+   * The backoff jitter of one failed request: drawn once, when a batch first needs it, and shared
+   * by all its batches, so that batches that failed together retry together (the exponent is
+   * still each batch's own).
+   */
+  #jitter(): () => number {
+    let drawn: number | null = null;
+    return () => {
+      drawn ??= this.#context.rng.next();
+      return drawn;
+    };
+  }
+
+  #retry(batch: Batch, error: string, counted: boolean, jitter: () => number): void {
     batch.lastError = error;
     if (counted) {
       if (batch.retries >= this.config.retries) {
@@ -997,7 +1024,14 @@ export class Producer implements Machine<ClusterMessage> {
       baseSequence: batch.baseSequence,
     });
     batch.state = 'backoff';
-    batch.backoffUntilMs = this.#context.nowMs + this.config.retryBackoffMs;
+    batch.backoffUntilMs =
+      this.#context.nowMs +
+      exponentialBackoffMs(
+        batch.backoffs++,
+        this.config.retryBackoffMs,
+        this.config.retryBackoffMaxMs,
+        jitter(),
+      );
     this.#retryBackoff.want(batch.backoffUntilMs);
   }
 
