@@ -156,8 +156,10 @@ export class LeaderState {
       if (maximalIsr.includes(follower.brokerId) || !follower.fetchedInEpoch) continue;
       const reachedHighWatermark = follower.logEndOffset >= this.#highWatermark;
       const reachedEpochStart = follower.logEndOffset >= this.epochStartOffset;
-      if (reachedHighWatermark && (reachedEpochStart || rules.isrJoinOnStaleHighWatermark))
-        (result ??= []).push(follower.brokerId);
+      if (!reachedHighWatermark || !(reachedEpochStart || rules.isrJoinOnStaleHighWatermark))
+        continue;
+      result ??= [];
+      result.push(follower.brokerId);
     }
     return result ?? NOBODY;
   }

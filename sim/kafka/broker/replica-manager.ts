@@ -1045,9 +1045,10 @@ export class ReplicaManager {
     let kept = 0;
     for (let index = 0; index < heldFetches.length; index++) {
       const held = heldFetches[index] as HeldFetch;
-      if (held.keys.includes(key) && (!highWatermarkMoved || held.request.replicaId === null))
-        (answer ??= []).push(held);
-      else heldFetches[kept++] = held;
+      if (held.keys.includes(key) && (!highWatermarkMoved || held.request.replicaId === null)) {
+        answer ??= [];
+        answer.push(held);
+      } else heldFetches[kept++] = held;
     }
     if (answer === null) return;
     heldFetches.length = kept;
