@@ -193,7 +193,7 @@ describe('KRaft control plane', () => {
             partial.push(`${id} at ${kraft.world.nowMs} ms: fenced ${partition.leader} leads`);
       }
       for (const id of [...kraft.controllers, ...kraft.brokers]) {
-        const raft = kraft.world.node(id).machine === null ? null : nodeRaft(kraft, id);
+        const raft = nodeRaft(kraft, id);
         if (raft === null || raft.highWatermark === 0) continue;
         if (
           raft.log.endOffset >= raft.highWatermark &&
