@@ -7,7 +7,13 @@
 import { DataChecker } from '../properties/data-checker.ts';
 import { RaftChecker } from '../properties/raft-checker.ts';
 import { NodeHost } from '../sim/kernel/node.ts';
-import { runWorkloadR, type WorkloadRResult } from './workload-r.ts';
+import { runWorkloadR } from './workload-r.ts';
+
+/** What a timed run must report: how many events it fired and its trace hash. */
+export interface TimedRun {
+  readonly events: number;
+  readonly traceHash: string;
+}
 
 export interface CostRow {
   /** `message <kind>`, `timer <label>`, `checks: …` or `rest: …`. */
@@ -16,8 +22,8 @@ export interface CostRow {
   readonly totalMs: number;
 }
 
-export interface Breakdown {
-  readonly result: WorkloadRResult;
+export interface Breakdown<R extends TimedRun = TimedRun> {
+  readonly result: R;
   readonly totalMs: number;
   /** Largest first. */
   readonly rows: readonly CostRow[];
@@ -25,6 +31,11 @@ export interface Breakdown {
 
 /** Runs R once with every check on, timing each event's handler and each check. */
 export function breakDownR(): Breakdown {
+  return breakDown(() => runWorkloadR());
+}
+
+/** Runs `run` (a run of the Kafka harness) once, timing each event's handler and each check. */
+export function breakDown<R extends TimedRun>(run: () => R): Breakdown<R> {
   const costs = new Map<string, { count: number; totalMs: number }>();
   const add = (what: string, ms: number) => {
     const cost = costs.get(what);
@@ -43,6 +54,7 @@ export function breakDownR(): Breakdown {
   ): (() => void) => {
     const owner = target as Record<string, (...args: A) => unknown>;
     const original = owner[name] as (...args: A) => unknown;
+    if (typeof original !== 'function') throw new Error(`breakdown: no method ${name} to time`);
     owner[name] = function (this: unknown, ...args: A) {
       if (depth > 0) return original.apply(this, args);
       depth++;
@@ -70,9 +82,9 @@ export function breakDownR(): Breakdown {
     timed(DataChecker.prototype, 'finish', () => 'checks: end of run (final reads, verdicts)'),
   ];
   const start = performance.now();
-  let result: WorkloadRResult;
+  let result: R;
   try {
-    result = runWorkloadR();
+    result = run();
   } finally {
     for (const restore of restores) restore();
   }
