@@ -729,6 +729,34 @@ describe('Producer', () => {
     expect(cluster.produces.map(({ request }) => request.records.length)).toEqual([3]);
   });
 
+  it('lingering partitions wake the producer once, at the earliest linger end', () => {
+    const { world, cluster, events, producer } = setup({ lingerMs: 50 }, [['t', 3]]);
+    // A first record, so the topic's metadata is known (records linger from when they are routed).
+    producer().send({ topic: 't', partition: 0, key: 'k', value: 'first' });
+    world.runFor(500);
+    cluster.produces.length = 0;
+    events.length = 0;
+    producer().send({ topic: 't', partition: 0, key: 'k', value: 'a' });
+    producer().send({ topic: 't', partition: 1, key: 'k', value: 'b' });
+    world.runFor(10);
+    producer().send({ topic: 't', partition: 2, key: 'k', value: 'c' });
+    world.runFor(200);
+    // Two wake-ups, not one per partition: 50 ms after the first records, and after the last.
+    const lingers = events.filter(
+      (event) => event.kind === 'timer' && event.fields?.['label'] === 'producer.linger',
+    );
+    expect(lingers.map((event) => event.atMs)).toEqual([550, 560]);
+    // Partitions 0 and 1 go together (one request to their leader), partition 2 on its own.
+    const requests = cluster.produces.map(({ request }) => request.requestId);
+    expect(cluster.produces.map(({ request }) => `${request.topic}-${request.partition}`)).toEqual([
+      't-0',
+      't-1',
+      't-2',
+    ]);
+    expect(requests[0]).toBe(requests[1]);
+    expect(requests[2]).not.toBe(requests[0]);
+  });
+
   it('runs a workload of unique values at a fixed interval, and close() stops it', () => {
     const { world, history, producer } = setup({}, [['t', 2]]);
     producer().startWorkload({ topic: 't', everyMs: 100, count: 10, valuePrefix: 'p1' });

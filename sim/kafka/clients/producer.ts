@@ -384,7 +384,6 @@ interface PartitionQueue {
   /** null: waiting for a (new) producer id before numbering more records. Unused when not idempotent. */
   producerId: number | null;
   nextSequence: number;
-  lingerTimer: TimerHandle | null;
 }
 
 interface InitInFlight {
@@ -436,6 +435,8 @@ export class Producer implements Machine<ClusterMessage> {
   readonly #requestTimeout: DeadlineTimer;
   /** Ends retry backoffs: one timer at the earliest, not one per batch. */
   readonly #retryBackoff: DeadlineTimer;
+  /** When the earliest batch still lingering is ready (linger.ms after its first record). */
+  readonly #lingerEnd: DeadlineTimer;
   readonly #inFlightByBroker = new Map<BrokerId, number>();
   readonly #roundRobin = new Map<string, number>();
   readonly #workloads: RunningWorkload[] = [];
@@ -470,6 +471,11 @@ export class Producer implements Machine<ClusterMessage> {
     this.#retryBackoff = new DeadlineTimer(context, 'producer.retry-backoff', () =>
       this.#endBackoffs(),
     );
+    this.#lingerEnd = new DeadlineTimer(context, 'producer.linger', () => {
+      this.#dispatch();
+      // The dispatch armed the next linger end itself.
+      return null;
+    });
     this.config = resolveProducerConfig(config, context.nodeId);
     this.#history = config.history;
     // The resolved config carries the metadata settings (bootstrap brokers, timeouts, max age).
@@ -677,7 +683,6 @@ export class Producer implements Machine<ClusterMessage> {
         batches: [],
         producerId: this.#producerId,
         nextSequence: 0,
-        lingerTimer: null,
       };
       this.#queues.push(queue);
       byPartition[partition] = queue;
@@ -765,16 +770,9 @@ export class Producer implements Machine<ClusterMessage> {
     if (queue.queued.length >= this.config.batchSize) return true;
     const readyAtMs = oldest.queuedAtMs + this.config.lingerMs;
     if (readyAtMs <= this.#context.nowMs) return true;
-    if (queue.lingerTimer === null) {
-      queue.lingerTimer = this.#context.setTimer(
-        readyAtMs - this.#context.nowMs,
-        'producer.linger',
-        () => {
-          queue.lingerTimer = null;
-          this.#dispatch();
-        },
-      );
-    }
+    // One wake-up at the earliest linger end, as Kafka's Sender polls until the next batch is
+    // ready; the dispatch then asks again for the partitions still lingering.
+    this.#lingerEnd.want(readyAtMs);
     return false;
   }
 
