@@ -99,6 +99,13 @@ export const PRODUCER_DEFAULTS = {
   pendingMax: 100_000,
 } as const;
 
+/** The jitter of an answer with no failed batch: never asked for. */
+function jitterNeverAsked(): number {
+  throw new AssertionError(
+    'a retry backoff drawn for an answer where every batch was acknowledged',
+  );
+}
+
 /** Kafka's bound on in-flight requests for an idempotent producer. */
 const IDEMPOTENT_IN_FLIGHT_MAX = 5;
 
@@ -861,7 +868,10 @@ export class Producer implements Machine<ClusterMessage> {
     if (request === undefined) return; // timed out or expired already: a late answer
     const batches = [...request.batches];
     this.#endRequest(request);
-    const jitter = this.#jitter();
+    // A jitter only when some batch failed: the common answer, all acknowledged, makes none.
+    const jitter = response.partitions.every((partition) => partition.error === 'NONE')
+      ? jitterNeverAsked
+      : this.#jitter();
     for (const batch of batches) {
       const answer = response.partitions.find(
         (partition) =>
