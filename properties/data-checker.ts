@@ -28,8 +28,10 @@ import {
   partitionInvariantViolation,
 } from '../sim/kafka/controller/partition-control.ts';
 import type { MetadataRecord } from '../sim/kafka/controller/records.ts';
+import { KraftBroker } from '../sim/kafka/kraft/broker-node.ts';
 import { activeController, brokerOf, type KraftCluster } from '../sim/kafka/kraft/cluster.ts';
 import type { ClusterMessage } from '../sim/kafka/messages.ts';
+import type { LogRecord, RecordBatch } from '../sim/kafka/storage/partition-log.ts';
 import { AssertionError } from '../sim/kernel/assert.ts';
 import type { DownReason, NodeHost } from '../sim/kernel/node.ts';
 import type { Ms } from '../sim/kernel/time.ts';
@@ -186,6 +188,8 @@ class PartitionLedger {
 interface Shadow {
   readonly broker: string;
   readonly key: string;
+  /** The partition's ledger (held, not looked up: each broker's replica has its own key string). */
+  readonly ledger: PartitionLedger;
   replica: Replica;
   truncations: number;
   readonly values: (string | null)[];
@@ -225,6 +229,12 @@ export class DataChecker {
   readonly #shadows = new Map<string, Shadow>();
   /** The shadow of each replica object, for the per-event fast path. */
   readonly #shadowOf = new WeakMap<Replica, Shadow>();
+  /**
+   * Per broker host, the shadows of its replicas in the order of its replica list: one lookup per
+   * broker entered instead of one per replica. A guess, taken only when its replica is the same
+   * object (then it is what #shadowOf holds for it).
+   */
+  readonly #shadowsOfHost = new WeakMap<NodeHost<ClusterMessage>, (Shadow | undefined)[]>();
   /** Values acknowledged to a producer (with their acks), read from the history as it grows. */
   readonly #acked = new Map<string, string>();
   /** Brokers taken out of the cluster on purpose: their replicas are not expected back. */
@@ -304,10 +314,23 @@ export class DataChecker {
       this.#noteDown(brokerId, host.downReason, host.incarnation);
       return;
     }
-    const broker = brokerOf(this.#cluster, brokerId);
-    if (broker === null) return;
-    for (const replica of broker.replicaManager.replicaMap.values())
-      this.#syncReplica(brokerId, replica);
+    const machine = host.machine;
+    if (!(machine instanceof KraftBroker)) return;
+    const replicas = machine.replicaManager.replicaList;
+    let shadows = this.#shadowsOfHost.get(host);
+    if (shadows === undefined) {
+      shadows = [];
+      this.#shadowsOfHost.set(host, shadows);
+    }
+    for (let index = 0; index < replicas.length; index++) {
+      const replica = replicas[index] as Replica;
+      const guess = shadows[index];
+      shadows[index] = this.#syncReplica(
+        brokerId,
+        replica,
+        guess !== undefined && guess.replica === replica ? guess : this.#shadowOf.get(replica),
+      );
+    }
   };
 
   #noteDown(brokerId: string, reason: DownReason | null, incarnation: number): void {
@@ -390,9 +413,9 @@ export class DataChecker {
 
   // ---- the ledger ----------------------------------------------------------------------------
 
-  #syncReplica(brokerId: string, replica: Replica): void {
+  /** `known`: the replica's shadow if it has one (#shadowOf's). Returns its shadow. */
+  #syncReplica(brokerId: string, replica: Replica, known: Shadow | undefined): Shadow {
     // The hot path: the same replica object as last time, nothing about it changed.
-    const known = this.#shadowOf.get(replica);
     if (
       known !== undefined &&
       replica.log.truncations === known.truncations &&
@@ -401,7 +424,7 @@ export class DataChecker {
       replica.role === known.seenRole &&
       replica.leaderEpoch === known.seenLeaderEpoch
     )
-      return;
+      return known;
     // A replica object always has the same shadow: look it up by name only for a new object.
     const id = known === undefined ? `${brokerId}|${replica.key}` : '';
     let shadow = known ?? this.#shadows.get(id);
@@ -409,6 +432,7 @@ export class DataChecker {
       shadow = {
         broker: brokerId,
         key: replica.key,
+        ledger: this.ledger(replica.key),
         replica,
         truncations: 0,
         values: [],
@@ -436,6 +460,7 @@ export class DataChecker {
     shadow.seenRole = replica.role;
     shadow.seenLeaderEpoch = replica.leaderEpoch;
     this.#shadowOf.set(replica, shadow);
+    return shadow;
   }
 
   /** The broker restarted (or the topic's replica was recreated): what did the disk keep? */
@@ -486,7 +511,7 @@ export class DataChecker {
   /** `cause` null: a truncation, judged per record (#truncationCause). */
   #removeFrom(shadow: Shadow, endOffset: number, cause: RemovalCause | null): void {
     if (endOffset >= shadow.values.length) return;
-    const ledger = this.ledger(shadow.key);
+    const ledger = shadow.ledger;
     const from = Math.max(0, endOffset);
     const removed = shadow.values.splice(from);
     for (let index = 0; index < removed.length; index++) {
@@ -507,11 +532,15 @@ export class DataChecker {
   }
 
   #appendTo(shadow: Shadow, replica: Replica): void {
-    const ledger = this.ledger(shadow.key);
+    const ledger = shadow.ledger;
     const bit = ledger.bitOf(shadow.broker);
     const from = shadow.values.length;
-    for (const batch of replica.log.read(from, Number.MAX_SAFE_INTEGER)) {
-      for (const record of batch.records) {
+    // The log's own batches from `from` on, read in place (a read would copy them into an array).
+    const batches = replica.log.batches();
+    for (let b = replica.log.batchIndexOf(from); b < batches.length; b++) {
+      const records = (batches[b] as RecordBatch).records;
+      for (let r = 0; r < records.length; r++) {
+        const record = records[r] as LogRecord;
         if (record.offset < from) continue;
         const value = record.value;
         shadow.values.push(value);
@@ -577,7 +606,7 @@ export class DataChecker {
       shadow.highWatermark = Math.min(highWatermark, shadow.values.length);
       return;
     }
-    const ledger = this.ledger(shadow.key);
+    const ledger = shadow.ledger;
     const upTo = Math.min(highWatermark, shadow.values.length);
     for (let offset = shadow.highWatermark; offset < upTo; offset++) {
       const value = shadow.values[offset] ?? null;
@@ -858,12 +887,18 @@ export class DataChecker {
           const batches = replica.log.batches().slice();
           // Sized up front: one allocation per log (grown by pushes, tens of thousands of values
           // were copied again and again, and every copy young enough to be copied by the GC too).
+          // Indexed loops: this runs once, unoptimised, and a for-of there allocates an iterator
+          // result per record.
           let count = 0;
-          for (const batch of batches) count += batch.records.length;
+          for (let b = 0; b < batches.length; b++)
+            count += (batches[b] as RecordBatch).records.length;
           const values = new Array<string | null>(count);
           let index = 0;
-          for (const batch of batches)
-            for (const record of batch.records) values[index++] = record.value;
+          for (let b = 0; b < batches.length; b++) {
+            const records = (batches[b] as RecordBatch).records;
+            for (let r = 0; r < records.length; r++)
+              values[index++] = (records[r] as LogRecord).value;
+          }
           this.#history.finalRead(brokerId, topic.name, number, () => {
             const records: HistoryRecord[] = [];
             for (const batch of batches)

@@ -128,7 +128,7 @@ export class TimelineRecorder {
       watches = new Map();
       this.#watches.set(brokerId, watches);
     }
-    for (const replica of broker.replicaManager.replicaMap.values()) {
+    for (const replica of broker.replicaManager.replicaList) {
       if (replica.role !== 'leader') continue;
       const watch = watches.get(replica.key);
       if (watch === undefined || replica.highWatermark !== watch.highWatermark) {

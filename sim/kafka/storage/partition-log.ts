@@ -139,6 +139,11 @@ export class PartitionLog {
     return this.#file.records();
   }
 
+  /** The index in batches() of the batch holding `offset`, or of the first after it. */
+  batchIndexOf(offset: number): number {
+    return this.#indexOfBatchEndingAtOrAfter(offset);
+  }
+
   /** The leader-epoch cache, oldest first (a copy, for checkers). */
   epochEntries(): EpochEntry[] {
     return [...this.#epochs];
