@@ -139,9 +139,19 @@ export class PartitionLog {
     return this.#file.records();
   }
 
-  /** The index in batches() of the batch holding `offset`, or of the first after it. */
+  /**
+   * The index in batches() of the first batch whose last offset is ≥ `offset`: the batch holding
+   * it, or the first after it (the length if none).
+   */
   batchIndexOf(offset: number): number {
-    return this.#indexOfBatchEndingAtOrAfter(offset);
+    let low = 0;
+    let high = this.#file.length;
+    while (low < high) {
+      const middle = (low + high) >> 1;
+      if (this.#file.at(middle).lastOffset < offset) low = middle + 1;
+      else high = middle;
+    }
+    return low;
   }
 
   /** The leader-epoch cache, oldest first (a copy, for checkers). */
@@ -198,11 +208,7 @@ export class PartitionLog {
     this.#assertOffsetInRange(fetchOffset, 'read');
     const batches: RecordBatch[] = [];
     let bytes = 0;
-    for (
-      let index = this.#indexOfBatchEndingAtOrAfter(fetchOffset);
-      index < this.#file.length;
-      index++
-    ) {
+    for (let index = this.batchIndexOf(fetchOffset); index < this.#file.length; index++) {
       const batch = this.#file.at(index);
       if (batches.length > 0 && bytes + batch.sizeBytes > maxBytes) break;
       batches.push(batch);
@@ -218,7 +224,7 @@ export class PartitionLog {
    */
   truncateTo(offset: number): void {
     this.#assertOffsetAtLeastStart(offset, 'truncateTo');
-    const index = this.#indexOfBatchEndingAtOrAfter(offset);
+    const index = this.batchIndexOf(offset);
     if (index === this.#file.length) return;
     this.#file.truncate(index);
     this.truncations++;
@@ -329,18 +335,6 @@ export class PartitionLog {
     const sizeBytes = CHECKPOINT_ENTRY_BYTES * (entries.length + 1);
     if (how === 'durably') this.#checkpoint.writeDurably(entries, sizeBytes);
     else this.#checkpoint.write(entries, sizeBytes);
-  }
-
-  /** The index of the first batch whose last offset is ≥ `offset` (the length if none). */
-  #indexOfBatchEndingAtOrAfter(offset: number): number {
-    let low = 0;
-    let high = this.#file.length;
-    while (low < high) {
-      const middle = (low + high) >> 1;
-      if (this.#file.at(middle).lastOffset < offset) low = middle + 1;
-      else high = middle;
-    }
-    return low;
   }
 
   /** The index of the first epoch entry with an epoch > `epoch` (the length if none). */
