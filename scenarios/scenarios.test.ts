@@ -58,7 +58,7 @@ const SHOWS: Readonly<Record<string, readonly RegExp[]>> = {
     /acks=all writes to test-topic-0: 10 ok, offsets 0–9/,
   ],
   'acks-all-survives-a-leader-crash': [
-    /crash b\d crash=kill/,
+    /crash target=b\d crash=kill/,
     /fences b\d: no heartbeat/,
     /orders-0: leader in epoch 1/,
     /orders-0: ISR now \[b\d,b\d,b\d\]/,
@@ -81,7 +81,7 @@ const SHOWS: Readonly<Record<string, readonly RegExp[]>> = {
     /HW moves again/,
   ],
   'a-slow-follower-leaves-the-isr-and-rejoins': [
-    /slow b\d .*bandwidthBytesPerSec=200/,
+    /slow target=b\d .*bandwidthBytesPerSec=200/,
     /HW stalled/,
     /lagging, ISR shrink proposed/,
     /orders-0: ISR now \[b\d,b\d\]$/,
@@ -96,7 +96,7 @@ const SHOWS: Readonly<Record<string, readonly RegExp[]>> = {
     /allowed loss \(acks-1\)/,
   ],
   'controller-failover-keeps-the-cluster-working': [
-    /crash c\d crash=kill/,
+    /crash target=c\d crash=kill/,
     /becomes the active controller \(metadata epoch [2-9]/,
     /fences b\d: no heartbeat/,
     /orders-0: leader in epoch 1/,
@@ -118,7 +118,7 @@ const SHOWS: Readonly<Record<string, readonly RegExp[]>> = {
   ],
   'min-isr-1-loses-writes-to-a-power-failure': [
     /orders-0: ISR now \[b\d\]$/,
-    /crash b\d crash=powerFailure/,
+    /crash target=b\d crash=powerFailure/,
     /allowed loss \(lossy-crashes\)/,
   ],
   'kip-101-epoch-truncation-keeps-acked-writes': [
@@ -131,11 +131,11 @@ const SHOWS: Readonly<Record<string, readonly RegExp[]>> = {
   ],
   'kafka-7128-isr-join-waits-for-the-epoch-start': [
     /orders-0: leader in epoch 1 .*ISR \[b\d\]\)/,
-    /clog source=b\d b\d/,
+    /clog source=b\d target=b\d/,
   ],
   'kip-966-last-replica-standing-loses-nothing-with-elr': [
     /orders-0: ISR now \[b\d\]$/,
-    /crash b\d crash=powerFailure/,
+    /crash target=b\d crash=powerFailure/,
     /orders-0: leader in epoch 1/,
   ],
   'jepsen-2013-unclean-election-loses-a-lone-leaders-writes': [
@@ -145,7 +145,7 @@ const SHOWS: Readonly<Record<string, readonly RegExp[]>> = {
   ],
   'jepsen-2013-without-unclean-election-nothing-is-lost': [
     /orders-0: ISR now \[b\d\]$/,
-    /crash b\d crash=kill/,
+    /crash target=b\d crash=kill/,
   ],
 };
 

@@ -1,15 +1,36 @@
 // What a person reads of a run: the events that matter, one line each (faults, operations,
-// controller changes, broker fencing, leader elections, ISR changes, high watermarks that stall
-// and move again, truncations, violations), the producers' outcomes grouped by second, and the
-// final state of every partition. Plain data: the CLI colours it by category.
+// controller changes, broker fencing, the controller's leadership decisions, brokers taking up
+// leadership, ISR changes, high watermarks that stall and move again, truncations, violations),
+// the producers' outcomes grouped by second, and the final state of every partition. Plain data:
+// the CLI colours it by category.
+//
+// The controller does not trace its partition decisions: they are records of the metadata log.
+// The recorder follows the committed log as brokers do (its own image, replayed batch by batch)
+// and writes one line per leader epoch of a partition (who leads, or that none can, and why), at
+// the moment and on the controller that appended it; a decision that never commits is not shown.
 
 import { ActivityWatch } from '../properties/activity.ts';
 import type { KafkaRunResult } from '../properties/kafka-harness.ts';
+import type { Replica } from '../sim/kafka/broker/replica-manager.ts';
 import type { HistoryEntry } from '../sim/kafka/clients/history.ts';
-import { activeController, brokerOf, type KraftCluster } from '../sim/kafka/kraft/cluster.ts';
+import {
+  MetadataImage,
+  type PartitionState,
+  replayLog,
+} from '../sim/kafka/controller/metadata-image.ts';
+import type { BrokerId, MetadataRecord } from '../sim/kafka/controller/records.ts';
+import {
+  activeController,
+  brokerOf,
+  controllerOf,
+  type KraftCluster,
+} from '../sim/kafka/kraft/cluster.ts';
+import type { KraftController } from '../sim/kafka/kraft/controller-node.ts';
 import type { ClusterMessage } from '../sim/kafka/messages.ts';
+import type { RaftEntry, RaftLog } from '../sim/kafka/raft/log.ts';
+import type { NodeId } from '../sim/kernel/network.ts';
 import type { Ms } from '../sim/kernel/time.ts';
-import type { TraceEvent } from '../sim/kernel/trace.ts';
+import type { TraceEvent, TraceValue } from '../sim/kernel/trace.ts';
 
 export type TimelineCategory =
   | 'fault'
@@ -57,11 +78,15 @@ export interface PartitionRow {
 
 const TIMELINE_MAX = 2_000;
 /** A high watermark that has not moved for this long while its leader has more is "stalled". */
-const STALL_MS = 2_000;
+export const STALL_MS = 2_000;
 
+/** A leader's high watermark, on one broker. */
 interface HighWatermarkWatch {
+  /** The leader epoch it was last seen leading. */
+  leaderEpoch: number;
   highWatermark: number;
-  sinceMs: Ms;
+  /** Since when the leader has held records past this HW (null: it holds none). */
+  waitingSinceMs: Ms | null;
   stalled: boolean;
 }
 
@@ -75,6 +100,7 @@ export class TimelineRecorder {
   /** Which brokers were entered since the last sample; when the next HW stall is due. */
   #brokersWatch: ActivityWatch<ClusterMessage> | null = null;
   #stallAtMs: Ms = Number.POSITIVE_INFINITY;
+  readonly #decisions = new LeadershipDecisions((entry) => this.#push(entry));
 
   constructor(verbose: boolean) {
     this.#verbose = verbose;
@@ -104,8 +130,12 @@ export class TimelineRecorder {
       this.#push({ atMs: event.atMs, category: 'detail', node: event.node, text: detail(event) });
   }
 
-  /** After every event: notes high watermarks that stall (leader has more) or move again. */
+  /**
+   * After every event: notes the controller's leadership decisions as they commit, and high
+   * watermarks that stall (the leader has more) or move again.
+   */
   sample(cluster: KraftCluster): void {
+    this.#decisions.sample(cluster);
     const nowMs = cluster.world.nowMs;
     // Leaders' HWs and LEOs change only where a broker was entered: those are looked at after
     // each event; a stall shows with time alone, so every broker once its deadline passes.
@@ -130,9 +160,22 @@ export class TimelineRecorder {
     }
     for (const replica of broker.replicaManager.replicaList) {
       if (replica.role !== 'leader') continue;
-      const watch = watches.get(replica.key);
-      if (watch === undefined || replica.highWatermark !== watch.highWatermark) {
-        if (watch?.stalled === true) {
+      let watch = watches.get(replica.key);
+      if (watch === undefined) {
+        watch = {
+          leaderEpoch: replica.leaderEpoch,
+          highWatermark: replica.highWatermark,
+          waitingSinceMs: null,
+          stalled: false,
+        };
+        watches.set(replica.key, watch);
+      } else if (watch.leaderEpoch !== replica.leaderEpoch) {
+        // Leading again: what waits is counted afresh; a stall before ends when the HW moves.
+        watch.leaderEpoch = replica.leaderEpoch;
+        watch.waitingSinceMs = null;
+      }
+      if (replica.highWatermark !== watch.highWatermark) {
+        if (watch.stalled) {
           this.#push({
             atMs: nowMs,
             category: 'hw',
@@ -140,27 +183,39 @@ export class TimelineRecorder {
             text: `${topicName(replica.key)}: HW moves again, ${watch.highWatermark} → ${replica.highWatermark}`,
           });
         }
-        watches.set(replica.key, {
-          highWatermark: replica.highWatermark,
-          sinceMs: nowMs,
-          stalled: false,
-        });
-        if (replica.logEndOffset > replica.highWatermark) this.#stallAt(nowMs + STALL_MS);
-        continue;
+        watch.highWatermark = replica.highWatermark;
+        watch.waitingSinceMs = null;
+        watch.stalled = false;
       }
-      if (watch.stalled || replica.logEndOffset <= replica.highWatermark) continue;
-      if (nowMs - watch.sinceMs < STALL_MS) this.#stallAt(watch.sinceMs + STALL_MS);
-      else {
-        watch.stalled = true;
-        const isr = replica.leaderState?.isr.join(',') ?? '';
-        this.#push({
-          atMs: nowMs,
-          category: 'hw',
-          node: brokerId,
-          text: `${topicName(replica.key)}: HW stalled at ${replica.highWatermark} (LEO ${replica.logEndOffset}, ISR [${isr}]): acks=all writes wait`,
-        });
-      }
+      this.#sampleWaiting(watch, replica, brokerId, nowMs);
     }
+  }
+
+  /**
+   * A stall is a HW that stays put for STALL_MS while the leader holds records past it: counted
+   * from the later of the HW's last move and the first record past it (an idle leader's HW that
+   * waited for no record is not stalled).
+   */
+  #sampleWaiting(watch: HighWatermarkWatch, replica: Replica, brokerId: string, nowMs: Ms): void {
+    if (replica.logEndOffset <= replica.highWatermark) {
+      watch.waitingSinceMs = null;
+      return;
+    }
+    if (watch.stalled) return;
+    watch.waitingSinceMs ??= nowMs;
+    const dueMs = watch.waitingSinceMs + STALL_MS;
+    if (nowMs < dueMs) {
+      this.#stallAt(dueMs);
+      return;
+    }
+    watch.stalled = true;
+    const isr = replica.leaderState?.isr.join(',') ?? '';
+    this.#push({
+      atMs: nowMs,
+      category: 'hw',
+      node: brokerId,
+      text: `${topicName(replica.key)}: HW stalled at ${replica.highWatermark} (LEO ${replica.logEndOffset}, ISR [${isr}]): acks=all writes wait`,
+    });
   }
 
   #stallAt(atMs: Ms): void {
@@ -213,6 +268,277 @@ export class TimelineRecorder {
   }
 }
 
+/** A partition record seen in the active controller's log before it committed. */
+interface Appended {
+  readonly atMs: Ms;
+  readonly node: NodeId;
+  readonly offset: number;
+}
+
+/** How far a controller's log was read for its own appends, in which metadata epoch. */
+interface Scanned {
+  readonly epoch: number;
+  readonly offset: number;
+}
+
+/**
+ * The controller's leadership decisions, read from the committed metadata log (the controller
+ * traces none): one line per leader epoch of a partition (its leader, or none and why) and per
+ * change of who may lead a leaderless one, dated when and where the record was appended.
+ */
+class LeadershipDecisions {
+  readonly #push: (entry: TimelineEntry) => void;
+  /** The committed records replayed, as a broker keeps them. */
+  #image = new MetadataImage();
+  /** Each committed entry replayed, by offset (to notice a log that lost committed entries). */
+  readonly #replayed: string[] = [];
+  /** Partition records appended, not yet committed: when and by whom, by record id. */
+  readonly #appended = new Map<string, Appended>();
+  /** The records that have had their line (two diverged logs, with a quorum bug, may both replay). */
+  readonly #shown = new Set<string>();
+  readonly #scanned = new Map<NodeId, Scanned>();
+  #cluster: KraftCluster | null = null;
+  #controllersWatch: ActivityWatch<ClusterMessage> | null = null;
+
+  constructor(push: (entry: TimelineEntry) => void) {
+    this.#push = push;
+  }
+
+  sample(cluster: KraftCluster): void {
+    this.#cluster = cluster;
+    // A controller's log and high watermark change only when it is entered.
+    this.#controllersWatch ??= new ActivityWatch(cluster.world, cluster.controllers);
+    this.#controllersWatch.visitEntered(this.#visit);
+  }
+
+  readonly #visit = (id: NodeId): void => {
+    const cluster = this.#cluster;
+    const controller = cluster === null ? null : controllerOf(cluster, id);
+    if (cluster === null || controller === null) return;
+    const nowMs = cluster.world.nowMs;
+    if (controller.isActive) this.#noteAppends(id, controller, nowMs);
+    const { log } = controller.raft;
+    const committedTo = Math.min(controller.raft.highWatermark, log.endOffset);
+    if (committedTo > this.#replayed.length) this.#replayCommitted(log, committedTo, nowMs);
+  };
+
+  /** The partition records the active controller appended in its epoch since the last look. */
+  #noteAppends(id: NodeId, controller: KraftController, nowMs: Ms): void {
+    const { raft } = controller;
+    const { log } = raft;
+    const scanned = this.#scanned.get(id);
+    let offset = scanned?.epoch === raft.epoch ? scanned.offset : raft.epochStartOffset;
+    if (offset >= log.endOffset) return;
+    for (; offset < log.endOffset; offset++) {
+      const entry = log.entry(offset);
+      if (entry.epoch !== raft.epoch || entry.payload.type !== 'record') continue;
+      const record = entry.payload.record as MetadataRecord;
+      if (record.type !== 'Partition' && record.type !== 'PartitionChange') continue;
+      if (!this.#appended.has(entry.payload.id))
+        this.#appended.set(entry.payload.id, { atMs: nowMs, node: id, offset });
+    }
+    this.#scanned.set(id, { epoch: raft.epoch, offset });
+  }
+
+  #replayCommitted(log: RaftLog, committedTo: number, nowMs: Ms): void {
+    let offset = this.#replayed.length;
+    // Only with a quorum bug on does a log that committed further disagree with what was replayed.
+    if (offset > 0 && entryIdentity(log.entry(offset - 1)) !== this.#replayed[offset - 1])
+      offset = this.#rebuild(log, offset);
+    while (offset < committedTo) offset = this.#replayBatch(log, offset, committedTo, nowMs);
+    // What was appended at a committed offset and not replayed there was truncated: never decided.
+    for (const [id, appended] of this.#appended)
+      if (appended.offset < offset) this.#appended.delete(id);
+  }
+
+  /** Replays, without lines, the prefix `log` shares with what was replayed; returns its end. */
+  #rebuild(log: RaftLog, upTo: number): number {
+    let agreed = 0;
+    while (agreed < upTo && entryIdentity(log.entry(agreed)) === this.#replayed[agreed]) agreed++;
+    this.#image = new MetadataImage();
+    replayLog(this.#image, log, 0, agreed);
+    this.#replayed.length = agreed;
+    return agreed;
+  }
+
+  /** Replays the batch (one decision) from `start`; returns where the next one starts. */
+  #replayBatch(log: RaftLog, start: number, committedTo: number, nowMs: Ms): number {
+    let end = start + 1;
+    while (end < committedTo && log.entry(end - 1).moreInBatch === true) end++;
+    const changes = brokerChanges(log, start, end);
+    for (let offset = start; offset < end; offset++) {
+      const entry = log.entry(offset);
+      this.#replayed.push(entryIdentity(entry));
+      if (entry.payload.type !== 'record') continue;
+      const record = entry.payload.record as MetadataRecord;
+      const isPartition = record.type === 'Partition' || record.type === 'PartitionChange';
+      const before = isPartition
+        ? this.#image.partition(record.topicId, record.partition)
+        : undefined;
+      this.#image.apply(record, offset);
+      if (!isPartition) continue;
+      const after = this.#image.partition(record.topicId, record.partition);
+      const text = after === undefined ? null : decisionText(this.#image, before, after, changes);
+      if (text === null || this.#shown.has(entry.payload.id)) continue;
+      this.#shown.add(entry.payload.id);
+      const appended = this.#appended.get(entry.payload.id);
+      this.#appended.delete(entry.payload.id);
+      this.#push({
+        atMs: appended?.atMs ?? nowMs,
+        category: 'election',
+        node: appended?.node ?? entry.payload.id.replace(/-\d+-\d+$/, ''),
+        text,
+      });
+    }
+    return end;
+  }
+}
+
+/** An entry as the log-matching rule tells entries apart: its record id, or its epoch's start. */
+function entryIdentity(entry: RaftEntry): string {
+  return entry.payload.type === 'record'
+    ? entry.payload.id
+    : `leader-change-${entry.epoch}-${entry.payload.leaderId}`;
+}
+
+/** What the batch's broker records did to each broker (its last one counts). */
+function brokerChanges(log: RaftLog, start: number, end: number): Map<BrokerId, string> {
+  const changes = new Map<BrokerId, string>();
+  for (let offset = start; offset < end; offset++) {
+    const payload = log.entry(offset).payload;
+    if (payload.type !== 'record') continue;
+    const record = payload.record as MetadataRecord;
+    const words = BROKER_CHANGE_WORDS[record.type];
+    if (words !== undefined && 'brokerId' in record) changes.set(record.brokerId, words);
+  }
+  return changes;
+}
+
+const BROKER_CHANGE_WORDS: Partial<Record<MetadataRecord['type'], string>> = {
+  FenceBroker: 'fenced',
+  UnfenceBroker: 'unfenced',
+  BrokerInControlledShutdown: 'in controlled shutdown',
+  UnregisterBroker: 'unregistered',
+  // The fence of its previous registration comes first in the batch: this says more.
+  RegisterBroker: 'registers again',
+};
+
+/** Why a broker cannot lead now (null: it can). */
+function unusableWords(image: MetadataImage, brokerId: BrokerId): string | null {
+  const broker = image.broker(brokerId);
+  if (broker === undefined) return 'unregistered';
+  if (broker.fenced) return 'fenced';
+  return broker.inControlledShutdown ? 'in controlled shutdown' : null;
+}
+
+/**
+ * The line for a partition record that decides leadership: a new partition, a new leader epoch
+ * (its leader, or none), or a leaderless partition whose eligible replicas change; else null (an
+ * ISR change the leader asked for shows as the leader's own line).
+ */
+function decisionText(
+  image: MetadataImage,
+  before: PartitionState | undefined,
+  after: PartitionState,
+  changes: ReadonlyMap<BrokerId, string>,
+): string | null {
+  const name = `${image.topics.get(after.topicId)?.name ?? after.topicId}-${after.partition}`;
+  const epoch = after.leaderEpoch;
+  if (before === undefined) {
+    const who = after.leader === null ? 'no leader' : `elects ${after.leader}`;
+    return `${name}: ${who} for leader epoch ${epoch} (a new partition: replicas [${after.replicas.join(',')}], ISR [${after.isr.join(',')}])`;
+  }
+  const cause = causeOf(image, before, after, changes);
+  const because =
+    cause === null ? [] : [`${cause.brokerId} ${cause.words}${leftElrWords(before, after, cause)}`];
+  if (epoch !== before.leaderEpoch && after.leader !== null) {
+    const why = [...because, electionSource(before, after)];
+    return `${name}: elects ${after.leader} for leader epoch ${epoch} (${why.join('; ')})`;
+  }
+  const why = [...because, ...leaderlessWhy(image, after, cause?.brokerId ?? null)];
+  if (epoch !== before.leaderEpoch)
+    return `${name}: no leader for leader epoch ${epoch} (${why.join('; ')})`;
+  const eligibleChange =
+    before.leader === null &&
+    after.leader === null &&
+    (!sameList(before.isr, after.isr) ||
+      !sameList(before.elr, after.elr) ||
+      !sameList(before.lastKnownElr, after.lastKnownElr));
+  return eligibleChange
+    ? `${name}: still no leader in leader epoch ${epoch} (${why.join('; ')})`
+    : null;
+}
+
+/** The broker change that made the decision: the old or new leader's, else any in the batch. */
+function causeOf(
+  image: MetadataImage,
+  before: PartitionState,
+  after: PartitionState,
+  changes: ReadonlyMap<BrokerId, string>,
+): { brokerId: BrokerId; words: string } | null {
+  for (const brokerId of [before.leader, after.leader]) {
+    const words = brokerId === null ? undefined : changes.get(brokerId);
+    if (brokerId !== null && words !== undefined) return { brokerId, words };
+  }
+  for (const [brokerId, words] of changes) return { brokerId, words };
+  const words = before.leader === null ? null : unusableWords(image, before.leader);
+  return before.leader === null || words === null ? null : { brokerId: before.leader, words };
+}
+
+/**
+ * Registering again, a broker leaves the ELR and the last known leader only after an unclean
+ * shutdown (KIP-966: it may have lost unflushed records).
+ */
+function leftElrWords(
+  before: PartitionState,
+  after: PartitionState,
+  cause: { brokerId: BrokerId; words: string },
+): string {
+  const { brokerId } = cause;
+  const wasEligible = before.elr.includes(brokerId) || before.lastKnownElr.includes(brokerId);
+  const isEligible = after.elr.includes(brokerId) || after.lastKnownElr.includes(brokerId);
+  if (cause.words !== BROKER_CHANGE_WORDS.RegisterBroker || !wasEligible || isEligible) return '';
+  return ' after an unclean shutdown: it may have lost records, out of the ELR (KIP-966)';
+}
+
+/** Where the new leader came from (KIP-966's ELR and last known leader, or an unclean election). */
+function electionSource(before: PartitionState, after: PartitionState): string {
+  const leader = after.leader;
+  const isr = `ISR [${after.isr.join(',')}]`;
+  if (leader === null) return isr;
+  if (before.isr.includes(leader)) return `from the ${isr}`;
+  if (before.elr.includes(leader)) return `from the ELR (KIP-966); ${isr}`;
+  if (before.lastKnownElr.includes(leader))
+    return `the last known leader (KIP-966): it may lack committed records; ${isr}`;
+  return `unclean: not in the ISR, it may lack committed records; ${isr}`;
+}
+
+/** Why a partition has no leader: who was eligible and why none can lead, and unclean election. */
+function leaderlessWhy(
+  image: MetadataImage,
+  state: PartitionState,
+  causeBrokerId: BrokerId | null,
+): string[] {
+  const lists = [`ISR [${state.isr.join(',')}]`, `ELR [${state.elr.join(',')}]`];
+  if (state.lastKnownElr.length > 0)
+    lists.push(`last known leader ${state.lastKnownElr.join(',')}`);
+  const eligible = [...new Set([...state.isr, ...state.elr, ...state.lastKnownElr])];
+  const others = eligible
+    .filter((brokerId) => brokerId !== causeBrokerId)
+    .map((brokerId) => `${brokerId} ${unusableWords(image, brokerId) ?? 'up'}`);
+  const none =
+    eligible.length === 0 ? 'no eligible replica' : ['none usable', ...others].join(', ');
+  const unclean = image.topics.get(state.topicId)?.configs.uncleanLeaderElection ?? false;
+  return [
+    `${lists.join(', ')}: ${none}`,
+    unclean ? 'unclean election on, but no replica usable' : 'unclean election off',
+  ];
+}
+
+function sameList(a: readonly BrokerId[], b: readonly BrokerId[]): boolean {
+  return a.length === b.length && a.every((id, index) => b[index] === id);
+}
+
 /** `orders-7-0` → `orders-0`: topic ids carry the creation offset, people read names. */
 function topicName(key: string): string {
   const match = /^(.*)-\d+-(\d+)$/.exec(key);
@@ -256,8 +582,7 @@ function describe(event: TraceEvent): TimelineEntry | null {
     text,
   });
   const partition = topicName(field(event, 'partition'));
-  if (event.kind.startsWith('fault.'))
-    return at('fault', `${event.kind.slice(6)} ${faultFields(event)}`.trim());
+  if (event.kind.startsWith('fault.')) return at('fault', faultText(event.kind, event.fields));
   if (event.kind === 'operation.remove-broker-retry')
     return at(
       'operation',
@@ -310,10 +635,36 @@ function describe(event: TraceEvent): TimelineEntry | null {
   }
 }
 
-function faultFields(event: TraceEvent): string {
-  return Object.entries(event.fields ?? {})
-    .map(([key, value]) => (key === 'target' ? String(value) : `${key}=${value}`))
-    .join(' ');
+/**
+ * A fault as a person reads it, every field named as the trace names it: `crash target=b3
+ * crash=powerFailure`, `clog source=b2 target=c1`. Two fields say more than the trace: a slow link
+ * without a bandwidth cap (the trace's 0) leaves the cap out, and a one-way cut leaves out a node
+ * that a role put on both sides when its only counterpart is itself (no node has a link to itself,
+ * so it cuts nothing: `sources=c1,c3,c2 targets=c3` cuts c1 → c3 and c2 → c3). `kind` is the trace
+ * kind (`fault.clog`); the stories (explain-common.ts) print their faults with it.
+ */
+export function faultText(
+  kind: string,
+  fields: Readonly<Record<string, TraceValue>> | undefined,
+): string {
+  const shown = kind === 'fault.partition-one-way' ? oneWayCut(fields ?? {}) : (fields ?? {});
+  const named = Object.entries(shown)
+    .filter(([key, value]) => !(key === 'bandwidthBytesPerSec' && value === 0))
+    .map(([key, value]) => `${key}=${String(value)}`);
+  return [kind.replace(/^fault\./, ''), ...named].join(' ');
+}
+
+/** A one-way cut's sides without the nodes that cut no link (a node on both sides, alone). */
+function oneWayCut(
+  fields: Readonly<Record<string, TraceValue>>,
+): Readonly<Record<string, TraceValue>> {
+  const sources = String(fields['sources'] ?? '').split(',');
+  const targets = String(fields['targets'] ?? '').split(',');
+  const cutting = sources.filter((source) => targets.some((target) => target !== source));
+  const cut = targets.filter((target) => sources.some((source) => source !== target));
+  if (cutting.length === sources.length && cut.length === targets.length) return fields;
+  if (cutting.length === 0) return { ...fields, cuts: 'nothing (a node has no link to itself)' };
+  return { ...fields, sources: cutting.join(','), targets: cut.join(',') };
 }
 
 /** Producers' completions, one line per producer, outcome and second. */

@@ -1,0 +1,231 @@
+// The timeline a person reads of a run: the controller's leadership decisions (every leader epoch
+// of a partition, once), high watermark stalls that really lasted, and fault lines that name
+// every field. Runs pinned to seeds the newcomer's report named.
+
+import { describe, expect, it } from 'vitest';
+import type { BugName } from '../sim/kafka/bugs.ts';
+import type { TraceEvent } from '../sim/kernel/trace.ts';
+import { generateScenario } from './generate.ts';
+import { scenarioByName } from './registry.ts';
+import { runScenario, type ScenarioReport } from './run.ts';
+import { defineScenario, type Scenario } from './scenario.ts';
+import { faultText, STALL_MS, type TimelineEntry } from './timeline.ts';
+
+const TIMEOUT_MS = 60_000;
+
+function runSeed(seed: number, bug: BugName, traceSink?: (event: TraceEvent) => void) {
+  return runScenario(generateScenario(seed, 'small'), {
+    seed,
+    bugs: [bug],
+    sets: {},
+    ...(traceSink === undefined ? {} : { traceSink }),
+  });
+}
+
+function runNamed(name: string): ScenarioReport {
+  const scenario = scenarioByName(name);
+  if (scenario === undefined) throw new Error(`no scenario ${name}`);
+  return runScenario(scenario, { seed: 1, bugs: [], sets: {} });
+}
+
+function lines(report: ScenarioReport): string[] {
+  return report.timeline.map((entry) => `${entry.node} ${entry.text}`);
+}
+
+/** The controller's leadership lines: `orders-0: elects b3 for leader epoch 1 (…)`. */
+const DECISION = /^(\S+): (?:elects \S+|no leader) for leader epoch (\d+) /;
+
+/** Per partition, the leader epochs the controller's lines name, in timeline order. */
+function decidedEpochs(timeline: readonly TimelineEntry[]): Map<string, number[]> {
+  const epochs = new Map<string, number[]>();
+  for (const entry of timeline) {
+    const match = DECISION.exec(entry.text);
+    if (match === null || entry.category !== 'election') continue;
+    expect(entry.node).toMatch(/^c\d+$/);
+    const partition = match[1] as string;
+    epochs.set(partition, [...(epochs.get(partition) ?? []), Number(match[2])]);
+  }
+  return epochs;
+}
+
+describe("the controller's leadership decisions", () => {
+  it('seed 64 (no-elr): epoch 2, when no replica could lead, is a line, with why', {
+    timeout: TIMEOUT_MS,
+  }, () => {
+    const shown = lines(runSeed(64, 'no-elr'));
+    expect(shown).toContain(
+      'c1 orders-0: elects b2 for leader epoch 0 (a new partition: replicas [b2,b3], ISR [b2,b3])',
+    );
+    expect(shown).toContain(
+      'c1 orders-0: elects b3 for leader epoch 1 (b2 fenced; from the ISR [b3])',
+    );
+    expect(shown).toContain(
+      'c1 orders-0: no leader for leader epoch 2 (b3 fenced; ISR [b3], ELR []: none usable; unclean election off)',
+    );
+    expect(shown).toContain(
+      'c1 orders-0: elects b3 for leader epoch 3 (b3 unfenced; from the ISR [b3])',
+    );
+    // The decision comes right after the fence that made it, at the same moment.
+    const fence = shown.indexOf('c1 fences b3: no heartbeat within the session timeout');
+    expect(shown[fence + 1]).toMatch(/^c1 orders-0: no leader for leader epoch 2 /);
+  });
+
+  it('seed 5 (truncate-to-hw): the epochs behind "leader none · leader epoch 2" are lines', {
+    timeout: TIMEOUT_MS,
+  }, () => {
+    const report = runSeed(5, 'truncate-to-hw');
+    const shown = lines(report);
+    expect(shown).toContain(
+      'c5 orders-0: elects b1 for leader epoch 1 (b3 registers again; from the ISR [b1])',
+    );
+    expect(shown).toContain(
+      'c5 orders-0: no leader for leader epoch 2 (b1 fenced; ISR [], ELR [b1], last known leader b1: none usable; unclean election off)',
+    );
+    // Why b1 never leads again once it is back: it left the ELR.
+    expect(shown).toContain(
+      'c5 orders-0: still no leader in leader epoch 2 (b1 registers again after an unclean shutdown: it may have lost records, out of the ELR (KIP-966); ISR [], ELR []: no eligible replica; unclean election off)',
+    );
+    expect(report.partitions[0]).toMatchObject({ leader: null, leaderEpoch: 2 });
+  });
+
+  it('an unclean election names itself', { timeout: TIMEOUT_MS }, () => {
+    const shown = lines(runNamed('unclean-leader-election-loses-acknowledged-writes'));
+    expect(shown).toContainEqual(
+      expect.stringMatching(
+        /^c\d orders-0: elects b\d for leader epoch 2 \(b\d fenced; unclean: not in the ISR, it may lack committed records; ISR \[b\d\]\)$/,
+      ),
+    );
+  });
+
+  it('an election from the ELR names KIP-966', { timeout: TIMEOUT_MS }, () => {
+    const shown = lines(runNamed('kip-966-last-replica-standing-loses-nothing-with-elr'));
+    expect(shown).toContainEqual(
+      expect.stringMatching(
+        /^c\d orders-0: elects b\d for leader epoch 1 \(b\d fenced; from the ELR \(KIP-966\); ISR \[b\d\]\)$/,
+      ),
+    );
+  });
+
+  const runs: readonly [string, () => ScenarioReport][] = [
+    ['seed 64 (no-elr)', () => runSeed(64, 'no-elr')],
+    ['seed 5 (truncate-to-hw)', () => runSeed(5, 'truncate-to-hw')],
+    ['seed 52 (raft-no-check-quorum)', () => runSeed(52, 'raft-no-check-quorum')],
+    ['unclean election', () => runNamed('unclean-leader-election-loses-acknowledged-writes')],
+    ['controlled shutdown', () => runNamed('controlled-shutdown-moves-leadership-first')],
+    ['KIP-279', () => runNamed('kip-279-fast-failovers-truncate-a-divergent-epoch')],
+  ];
+  for (const [name, run] of runs) {
+    it(`${name}: every leader epoch of a partition is one line, from 0 to the last`, {
+      timeout: TIMEOUT_MS,
+    }, () => {
+      const report = run();
+      const epochs = decidedEpochs(report.timeline);
+      for (const row of report.partitions) {
+        const expected = Array.from({ length: row.leaderEpoch + 1 }, (_, epoch) => epoch);
+        expect(epochs.get(`${row.topic}-${row.partition}`)).toEqual(expected);
+      }
+    });
+  }
+});
+
+describe('high watermark stalls', () => {
+  it('a leader idle past the bound is not stalled by its first write', {
+    timeout: TIMEOUT_MS,
+  }, () => {
+    // The leader is elected at about 5 s and waits for no record until 12 s.
+    const idle: Scenario = defineScenario({
+      name: 'an-idle-leader-is-not-stalled',
+      summary: 'A producer that starts late',
+      description: 'No fault: the high watermark follows every write.',
+      topics: [{ name: 'orders', partitions: 1, replicationFactor: 3, minInsyncReplicas: 2 }],
+      producers: [{ topic: 'orders', acks: 'all', everyMs: 500, count: 10, startMs: 12_000 }],
+      faultPhaseMs: 20_000,
+      healPhaseMs: 5_000,
+    });
+    const report = runScenario(idle, { seed: 1, bugs: [], sets: {} });
+    expect(lines(report).filter((line) => /HW (stalled|moves)/.test(line))).toEqual([]);
+    expect(lines(report)).toContain('p1 acks=all writes to orders-0: 2 ok, offsets 0–1');
+  });
+
+  it('seed 19 (truncate-to-hw): no stall ends at the moment it is reported', {
+    timeout: TIMEOUT_MS,
+  }, () => {
+    const { timeline } = runSeed(19, 'truncate-to-hw');
+    for (const [index, entry] of timeline.entries()) {
+      if (!entry.text.includes('HW stalled')) continue;
+      const end = timeline.find(
+        (later, laterIndex) =>
+          laterIndex > index && later.node === entry.node && later.text.includes('HW moves again'),
+      );
+      if (end !== undefined) expect(end.atMs).toBeGreaterThan(entry.atMs);
+    }
+    expect(timeline.map((entry) => entry.text)).not.toContain(
+      'orders-0: HW stalled at 0 (LEO 2, ISR [b3,b1,b2]): acks=all writes wait',
+    );
+    // The stall of the run's new leader b2 is counted from its first record past the HW.
+    const stall = timeline.find((entry) => entry.text.startsWith('orders-0: HW stalled at 396'));
+    const elected = timeline.find((entry) => entry.text.startsWith('orders-0: leader in epoch 2'));
+    expect(stall?.atMs ?? 0).toBeGreaterThanOrEqual((elected?.atMs ?? Number.NaN) + STALL_MS);
+  });
+});
+
+describe('fault lines', () => {
+  it('name every field, as the trace does', () => {
+    expect(faultText('fault.clog', { source: 'b2', target: 'c1' })).toBe(
+      'clog source=b2 target=c1',
+    );
+    expect(faultText('fault.crash', { target: 'b3', crash: 'powerFailure' })).toBe(
+      'crash target=b3 crash=powerFailure',
+    );
+    expect(faultText('fault.isolate', { target: 'b2', mode: 'silent' })).toBe(
+      'isolate target=b2 mode=silent',
+    );
+    expect(faultText('fault.partition', { groups: 'b2 | b3', mode: 'silent' })).toBe(
+      'partition groups=b2 | b3 mode=silent',
+    );
+    expect(faultText('fault.heal', undefined)).toBe('heal');
+  });
+
+  it('leave out a bandwidth cap of 0 (none), keep a real one', () => {
+    expect(
+      faultText('fault.slow', { target: 'b3', extraLatencyMs: 30, bandwidthBytesPerSec: 0 }),
+    ).toBe('slow target=b3 extraLatencyMs=30');
+    expect(
+      faultText('fault.slow', { target: 'b3', extraLatencyMs: 0, bandwidthBytesPerSec: 200 }),
+    ).toBe('slow target=b3 extraLatencyMs=0 bandwidthBytesPerSec=200');
+  });
+
+  it('show a one-way cut by the links it cuts: no node is cut from itself', () => {
+    const fields = (sources: string, targets: string) => ({ sources, targets, mode: 'silent' });
+    expect(faultText('fault.partition-one-way', fields('c1,c3,c2', 'c3'))).toBe(
+      'partition-one-way sources=c1,c2 targets=c3 mode=silent',
+    );
+    // c3 on both sides still cuts c3 → b1: it stays.
+    expect(faultText('fault.partition-one-way', fields('c1,c3', 'c3,b1'))).toBe(
+      'partition-one-way sources=c1,c3 targets=c3,b1 mode=silent',
+    );
+    expect(faultText('fault.partition-one-way', fields('c3', 'c3'))).toBe(
+      'partition-one-way sources=c3 targets=c3 mode=silent cuts=nothing (a node has no link to itself)',
+    );
+  });
+
+  it('seed 64 (no-elr): a clog and a crash read with every field named', {
+    timeout: TIMEOUT_MS,
+  }, () => {
+    const faults: TraceEvent[] = [];
+    const report = runSeed(64, 'no-elr', (event) => {
+      if (event.kind.startsWith('fault.')) faults.push(event);
+    });
+    const shown = lines(report);
+    expect(shown).toContain('world clog source=b2 target=c1');
+    expect(shown).toContain('world crash target=b3 crash=powerFailure');
+    // Every fault of the trace that names a node shows it named.
+    for (const fault of faults) {
+      const target = fault.fields?.['target'];
+      if (target === undefined) continue;
+      expect(shown).toContainEqual(
+        expect.stringMatching(new RegExp(`^world ${fault.kind.slice(6)} .*target=${target}\\b`)),
+      );
+    }
+  });
+});
