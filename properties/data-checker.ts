@@ -37,7 +37,7 @@ import type { DownReason, NodeHost } from '../sim/kernel/node.ts';
 import type { Ms } from '../sim/kernel/time.ts';
 import type { TraceEvent } from '../sim/kernel/trace.ts';
 import { ActivityWatch } from './activity.ts';
-import type { ViolationLog } from './violation.ts';
+import type { HeldInstead, ViolationLog } from './violation.ts';
 
 export type LossReason =
   | 'acks-0'
@@ -638,6 +638,7 @@ export class DataChecker {
             replica.role === 'leader' ? 'committed-read-stable' : 'committed-prefix-agrees',
           ),
           `${shadow.broker}'s HW ${highWatermark} covers ${value} at offset ${offset}, where ${committed} was committed by ${committedBy} at ${committedAtMs} ms`,
+          { node: shadow.broker, value, highWatermark },
         );
       }
     }
@@ -684,7 +685,13 @@ export class DataChecker {
     return null;
   }
 
-  #judgeLoss(ledger: PartitionLedger, info: ValueInfo, invariant: string, detail?: string): void {
+  #judgeLoss(
+    ledger: PartitionLedger,
+    info: ValueInfo,
+    invariant: string,
+    detail?: string,
+    heldInstead?: HeldInstead,
+  ): void {
     info.judged = true;
     const atMs = this.#cluster.world.nowMs;
     const reason = this.#allowedReason(ledger, info);
@@ -710,6 +717,7 @@ export class DataChecker {
         nodes: everHeld,
         ...(info.committedAtMs === null ? {} : { committedAtMs: info.committedAtMs }),
         holders,
+        ...(heldInstead === undefined ? {} : { heldInstead }),
       });
     }
   }

@@ -426,6 +426,13 @@ export class RaftChecker<M extends Message = RaftMessage> {
           offset,
           value: committed.id,
           committedAtMs: committed.atMs,
+          heldInstead: {
+            node,
+            value: entryId(entry),
+            highWatermark,
+            epoch: entry.epoch,
+            committedEpoch: committed.epoch,
+          },
         });
       }
       return;
@@ -457,6 +464,7 @@ export class RaftChecker<M extends Message = RaftMessage> {
         epoch: lost.epoch,
         value: lost.id,
         committedAtMs: lost.atMs,
+        holders: Object.fromEntries(holders.map((holder) => [holder, 'holds it'])),
       });
       // Report a lost entry once: forget what can no longer be on a majority.
       this.#committed.length = onMajority;

@@ -18,6 +18,19 @@ export interface Violation {
    * broker that held it (`holds it`, `truncation`, `lossy-crash`, `unclean`, `restart`). */
   readonly committedAtMs?: Ms;
   readonly holders?: Readonly<Record<string, string>>;
+  /** A disagreement: what one node holds where the committed record or metadata entry sat. */
+  readonly heldInstead?: HeldInstead;
+}
+
+export interface HeldInstead {
+  readonly node: string;
+  /** The record's value, or the metadata entry's id. */
+  readonly value: string;
+  /** The node's high watermark when the checker saw it. */
+  readonly highWatermark: number;
+  /** Metadata entries: the held entry's epoch and the committed entry's. */
+  readonly epoch?: number;
+  readonly committedEpoch?: number;
 }
 
 export interface AllowedLoss {

@@ -1,21 +1,57 @@
 // The story of a lost record: for a known failing seed, the explanation names the lost value, its
-// offset, the ISR that acknowledged it, how each replica that held it lost it, and a fault.
+// offset, the ISR that acknowledged it, how each replica that held it lost it, and a fault. The
+// stories name records and metadata entries by their ids (checked against what each node's disk
+// held), relate themselves to the verdict's counts, and name the bug switch whose mechanism they
+// show.
 
 import { describe, expect, it } from 'vitest';
+import { runKafka } from '../properties/kafka-harness.ts';
+import { entryId } from '../properties/raft-checker.ts';
 import type { BugName } from '../sim/kafka/bugs.ts';
+import { RAFT_LOG_FILE, type RaftEntry } from '../sim/kafka/raft/log.ts';
 import { explainViolations, StoryEvents } from './explain.ts';
 import { generateScenario } from './generate.ts';
-import { runScenario } from './run.ts';
+import { runScenario, type ScenarioReport, scenarioSpec, type ViolationReport } from './run.ts';
+
+interface SeedRun {
+  readonly report: ScenarioReport;
+  readonly story: StoryEvents;
+}
+
+const runs = new Map<string, SeedRun>();
+
+/** A small-profile fuzz seed's run with a story collector, once per test file. */
+function runSeed(seed: number, bugs: readonly BugName[]): SeedRun {
+  const key = `${seed}|${bugs.join(',')}`;
+  const known = runs.get(key);
+  if (known !== undefined) return known;
+  const story = new StoryEvents();
+  const report = runScenario(generateScenario(seed, 'small'), {
+    seed,
+    bugs,
+    sets: {},
+    traceSink: story.sink,
+  });
+  runs.set(key, { report, story });
+  return { report, story };
+}
+
+/** The explanation as `repro` tells it when it passes the report's counts and bugs. */
+function explained(seed: number, bug: BugName, storiesMax?: number): string[] {
+  const { report, story } = runSeed(seed, [bug]);
+  return explainViolations({
+    violations: report.violations,
+    events: story.events,
+    history: report.history.entries,
+    counts: report.counts,
+    bugs: report.bugs,
+    ...(storiesMax === undefined ? {} : { storiesMax }),
+  });
+}
 
 describe('explainViolations', () => {
   it('tells how truncate-to-hw lost an acked write at small seed 19', () => {
-    const story = new StoryEvents();
-    const report = runScenario(generateScenario(19, 'small'), {
-      seed: 19,
-      bugs: ['truncate-to-hw'],
-      sets: {},
-      traceSink: story.sink,
-    });
+    const { report, story } = runSeed(19, ['truncate-to-hw']);
     const violation = report.violations.find((each) => each.invariant === 'acked-write-durable');
     expect(violation?.value).toBeDefined();
     const lines = explainViolations({
@@ -24,35 +60,25 @@ describe('explainViolations', () => {
       history: report.history.entries,
     });
     const text = lines.join('\n');
-    expect(lines[0]).toContain(`${violation?.value} at orders-0 offset ${violation?.offset}`);
+    const first = lines.findIndex((line) => line.startsWith(`${violation?.value} at orders-0`));
+    expect(lines[first]).toContain(`${violation?.value} at orders-0 offset ${violation?.offset}`);
     expect(text).toMatch(/produced +at \d+ ms by p1 with acks=all/);
     expect(text).toMatch(/acked +at \d+ ms to p1 at offset \d+, ISR then \[b\d(, b\d)*\]/);
     expect(text).toMatch(/committed +at \d+ ms/);
     for (const holder of violation?.nodes ?? []) {
       expect(text).toMatch(new RegExp(`\\n  ${holder} +(truncated it|lost it in a)`));
     }
-    expect(text).toContain('reason become-follower-hw');
+    expect(text).toContain('(become-follower-hw)');
     expect(text).toMatch(/enabled by \d+ ms (crash|partition|bounce|isolate|pause)/);
+    // Without the run's bugs, no line names one.
+    expect(text).not.toMatch(/\n {2}bug /);
     expect(story.dropped).toBe(0);
   }, 30_000);
 
   it('names the crash and the election that lost it under no-elr at small seed 64', () => {
-    const story = new StoryEvents();
-    const report = runScenario(generateScenario(64, 'small'), {
-      seed: 64,
-      bugs: ['no-elr'],
-      sets: {},
-      traceSink: story.sink,
-    });
-    const text = explainViolations({
-      violations: report.violations,
-      events: story.events,
-      history: report.history.entries,
-      storiesMax: 1,
-    }).join('\n');
+    const text = explained(64, 'no-elr', 1).join('\n');
     expect(text).toMatch(/lost it in a powerFailure crash/);
     expect(text).toMatch(/permanent +at \d+ ms b\d became leader of epoch \d+ without it/);
-    expect(text).toMatch(/more lost record/);
   }, 30_000);
 
   it('says nothing when no record was lost, and bounds what it keeps', () => {
@@ -66,33 +92,90 @@ describe('explainViolations', () => {
   });
 });
 
+describe('explainViolations relates its stories to the verdict’s counts', () => {
+  /** A kept record-loss violation with no events: its story is told from the report alone. */
+  function lost(value: string, offset: number): ViolationReport {
+    return {
+      invariant: 'acked-write-durable',
+      atMs: 1_000,
+      topic: 'orders',
+      partition: 0,
+      offset,
+      value,
+      nodes: ['b1'],
+      committedAtMs: 500,
+      holders: { b1: 'truncation' },
+      message: `orders-0: committed record ${value} (offset ${offset}) is lost (b1: truncation)`,
+    };
+  }
+
+  it('says how many were kept and only counted, which are told, which happened the same way', () => {
+    const lines = explainViolations({
+      violations: [lost('p1-0', 0), lost('p1-1', 1), lost('p1-2', 2)],
+      events: [],
+      history: [],
+      counts: { 'acked-write-durable': 40, 'raft-hw-monotonic': 2 },
+    });
+    expect(lines.slice(0, 5)).toEqual([
+      '42 violations, as the verdict counts them; what the stories below tell of them:',
+      '  acked-write-durable ×40   3 kept as examples, the other 37 only counted',
+      '                            told below: p1-0',
+      '                            p1-1, p1-2: lost the same way as p1-0: the same replicas, crashes, truncations and election',
+      '  raft-hw-monotonic ×2      no story is told for this invariant',
+    ]);
+    expect(lines.filter((line) => line.startsWith('p1-'))).toHaveLength(1);
+    expect(lines.join('\n')).not.toContain('more lost record');
+  });
+
+  it('under no-elr at small seed 64: the verdict’s 163, the 5 kept, one story told for all five', () => {
+    const { report } = runSeed(64, ['no-elr']);
+    expect(report.counts['acked-write-durable']).toBe(163);
+    const lines = explained(64, 'no-elr');
+    expect(lines[0]).toBe(
+      '163 violations, as the verdict counts them; what the stories below tell of them:',
+    );
+    expect(lines[1]).toMatch(
+      /^ {2}acked-write-durable ×163 +5 kept as examples, the other 158 only counted$/,
+    );
+    expect(lines[2]).toMatch(/^ +told below: p1-0$/);
+    expect(lines[3]).toMatch(/^ +p2-0, p1-1, p1-2, p1-3: lost the same way as p1-0/);
+    expect(lines.filter((line) => / at orders-0 offset \d+: /.test(line))).toHaveLength(1);
+  }, 30_000);
+
+  it('under raft-no-check-quorum at small seed 52: the 13 violations, 5 kept, one story', () => {
+    const lines = explained(52, 'raft-no-check-quorum');
+    expect(lines[0]).toMatch(/^13 violations, as the verdict counts them/);
+    expect(lines[1]).toMatch(
+      /^ {2}metadata-staleness-bounded ×13 +5 kept as examples, the other 8/,
+    );
+    expect(lines[2]).toMatch(
+      /told below: .* behind while c\d of epoch \d+ never resigned \(5 violations\)$/,
+    );
+  }, 30_000);
+});
+
 describe('explainViolations for the metadata quorum', () => {
   function storyOf(seed: number, bug: BugName): string {
-    const story = new StoryEvents();
-    const report = runScenario(generateScenario(seed, 'small'), {
-      seed,
-      bugs: [bug],
-      sets: {},
-      traceSink: story.sink,
-    });
-    return explainViolations({
-      violations: report.violations,
-      events: story.events,
-      history: report.history.entries,
-      storiesMax: 1,
-    }).join('\n');
+    return explained(seed, bug, 1).join('\n');
   }
 
   // The seeds are the bug zoo's finds (cli/bug-zoo.test.ts).
   it('tells a lost committed entry under raft-vote-ignores-log: votes for a less up-to-date log', () => {
     const text = storyOf(13, 'raft-vote-ignores-log');
-    expect(text).toMatch(/^\S+ at metadata offset \d+: raft-log-matching/);
+    expect(text).toMatch(/\n\S+ at metadata offset \d+: raft-log-matching/);
     expect(text).toMatch(/appended +by c\d, leader of epoch \d+ since \d+ ms/);
     expect(text).toMatch(/committed +at \d+ ms: the quorum's high watermark passed offset \d+/);
     expect(text).toMatch(/c\d +truncated it at \d+ ms, following c\d in epoch \d+/);
     expect(text).toMatch(/permanent +at \d+ ms c\d became leader of epoch \d+ without it/);
     expect(text).toMatch(/votes for a log less up to date than the voter's own.*§5\.4\.1/);
+    expect(text).toContain(
+      'bug        a vote for a less up-to-date log is what --bug raft-vote-ignores-log switches back on',
+    );
     expect(text).toMatch(/enabled by \d+ ms/);
+    // The id is defined where it is first used.
+    expect(text).toMatch(
+      /\((c\d)-(\d+)-\d+: the \d+(st|nd|rd|th) record \1 appended since its process started, in epoch \2\)/,
+    );
   }, 30_000);
 
   it('tells a lost committed entry under raft-commit-old-epoch: the commit of an older epoch', () => {
@@ -100,24 +183,147 @@ describe('explainViolations for the metadata quorum', () => {
     expect(text).toMatch(/permanent +at \d+ ms c\d became leader of epoch \d+ without it/);
     expect(text).toMatch(/rightful votes.*counting replicas of an entry of epoch \d+.*§5\.4\.2/);
     expect(text).not.toContain('§5.4.1');
+    expect(text).toContain('is what --bug raft-commit-old-epoch switches back on');
   }, 30_000);
 
   it('tells stale metadata under raft-no-check-quorum: a leader left behind that never resigned', () => {
     const text = storyOf(52, 'raft-no-check-quorum');
-    expect(text).toMatch(/^b\d behind on the metadata: metadata-staleness-bounded/);
+    expect(text).toMatch(/\nb\d(, b\d)* behind on the metadata: metadata-staleness-bounded/);
     expect(text).toMatch(
       /stale +c\d has led epoch \d+ since \d+ ms and never resigned, though c\d leads epoch \d+ since \d+ ms/,
     );
     expect(text).toContain('check-quorum, KAFKA-15489');
+    expect(text).toContain('is what --bug raft-no-check-quorum switches back on');
     expect(text).toMatch(/enabled by \d+ ms partition/);
   }, 30_000);
 
   it('tells two leaders in one epoch under raft-vote-not-persisted: a vote lost in a power failure', () => {
     const text = storyOf(42, 'raft-vote-not-persisted');
-    expect(text).toMatch(/^two leaders in metadata epoch \d+: raft-election-safety/);
+    expect(text).toMatch(/\ntwo leaders in metadata epoch \d+: raft-election-safety/);
     expect(text.match(/c\d +became leader at \d+ ms, voted for by/g)).toHaveLength(2);
     expect(text).toMatch(
       /c\d +voted twice in epoch \d+: for c\d at \d+ ms, then, after a powerFailure crash at \d+ ms that lost what it had not flushed, for c\d at \d+ ms/,
+    );
+    expect(text).toContain('is what --bug raft-vote-not-persisted switches back on');
+  }, 30_000);
+});
+
+describe('explainViolations names metadata entries by their ids, not by offset and epoch', () => {
+  const SEED = 42;
+  const BUG: BugName = 'raft-vote-not-persisted';
+
+  /** Per node and offset, the entry id its disk held from each moment on (`-`: none). */
+  function diskHistory(offsets: readonly number[]): Map<string, { atMs: number; id: string }[]> {
+    const { spec } = scenarioSpec(generateScenario(SEED, 'small'), {
+      seed: SEED,
+      bugs: [BUG],
+      sets: {},
+    });
+    const changes = new Map<string, { atMs: number; id: string }[]>();
+    runKafka({
+      ...spec,
+      sample: (cluster) => {
+        for (const node of [...cluster.controllers, ...cluster.brokers]) {
+          const host = cluster.world.node(node);
+          const log = host.disk.has(RAFT_LOG_FILE) ? host.disk.log<RaftEntry>(RAFT_LOG_FILE) : null;
+          for (const offset of offsets) {
+            const id = log !== null && offset < log.length ? entryId(log.at(offset)) : '-';
+            const key = `${node}@${offset}`;
+            const seen = changes.get(key) ?? [];
+            if (seen[seen.length - 1]?.id !== id) seen.push({ atMs: cluster.world.nowMs, id });
+            changes.set(key, seen);
+          }
+        }
+      },
+    });
+    return changes;
+  }
+
+  function heldAt(
+    changes: ReadonlyMap<string, readonly { atMs: number; id: string }[]>,
+    node: string,
+    offset: number,
+    atMs: number,
+  ): string {
+    return (
+      (changes.get(`${node}@${offset}`) ?? []).findLast((change) => change.atMs <= atMs)?.id ?? '-'
+    );
+  }
+
+  it('with two leaders in epoch 2 at seed 42, every holder line is what that node’s disk held', () => {
+    const { report } = runSeed(SEED, [BUG]);
+    const lines = explained(SEED, BUG, 10);
+    const headers = lines.flatMap((line, index) => {
+      const match =
+        /^(\S+) at metadata offset (\d+): raft-log-matching \(noticed at (\d+) ms\)$/.exec(line);
+      return match === null
+        ? []
+        : [{ index, id: match[1] as string, offset: Number(match[2]), atMs: Number(match[3]) }];
+    });
+    expect(headers.map((header) => header.id)).toEqual(['leader-change:c3', 'c1-2-3']);
+    const changes = diskHistory(headers.map((header) => header.offset));
+    let checked = 0;
+    for (const header of headers) {
+      const end = lines.indexOf('', header.index);
+      const story = lines.slice(header.index, end === -1 ? lines.length : end);
+      // Each line that says what a node holds agrees with its disk when the checker noticed.
+      for (const line of story) {
+        const holds = /^ {2}(\S+) +holds (it|\S+ there instead)/.exec(line);
+        if (holds === null) continue;
+        const node = holds[1] as string;
+        const reportedAtMs = Number(/reported at (\d+) ms/.exec(line)?.[1] ?? header.atMs);
+        const expected = holds[2] === 'it' ? header.id : (holds[2] as string).split(' ')[0];
+        expect(heldAt(changes, node, header.offset, reportedAtMs), line).toBe(expected);
+        checked++;
+      }
+      // No node is said to lack it on a guess, and the other leader of epoch 2 is named.
+      expect(story.join('\n')).not.toMatch(/never had it/);
+      expect(story.join('\n')).toMatch(/rival +c\d also led epoch 2/);
+    }
+    expect(checked).toBe(7);
+    // And it agrees with the violation messages in the same output.
+    for (const violation of report.violations.filter(
+      (each) => each.invariant === 'raft-log-matching',
+    )) {
+      const [, node, held] = /^(\S+) holds (\S+) /.exec(violation.message) ?? [];
+      expect(lines.join('\n')).toMatch(
+        new RegExp(`\\n {2}${node} +holds ${held?.replace(/[-:]/g, '\\$&')} there instead`),
+      );
+    }
+    expect(lines.join('\n')).toMatch(/committed +at \d+ ms: .*\(the leader then: c3 in epoch 2\)/);
+    expect(lines.join('\n')).toContain(
+      '(leader-change:c3: the entry a new leader appends first, naming itself)',
+    );
+  }, 60_000);
+});
+
+describe('explainViolations names the bug a story shows and its terms in words', () => {
+  it('under truncate-to-hw at small seed 5: the truncation to the high watermark, and the switch', () => {
+    const text = explained(5, 'truncate-to-hw').join('\n');
+    expect(text).toContain(
+      'cut back to its own high watermark on becoming a follower, without asking the leader (become-follower-hw)',
+    );
+    expect(text).toMatch(
+      /\n {2}bug +this truncation \(b\d's, at \d+ ms\) is what --bug truncate-to-hw switches back on: a follower truncates to its own \(possibly stale\) high watermark .* \(KIP-101, KAFKA-1211\)/,
+    );
+    expect(text).not.toContain('reason become-follower-hw');
+  }, 30_000);
+
+  it('under no-elr at small seed 64: the election of the last ISR member after its crash', () => {
+    const text = explained(64, 'no-elr').join('\n');
+    expect(text).toMatch(
+      /\n {2}bug +this election \(of b\d, the last ISR member, after its powerFailure crash at \d+ ms lost unflushed records\) is what --bug no-elr switches back on/,
+    );
+    expect(text).toContain("cut back to where its log diverges from the leader's");
+  }, 30_000);
+
+  it('a switch whose mechanism the story does not show is still named, once per story', () => {
+    const text = explained(289, 'isr-join-stale-hw').join('\n');
+    expect(text.match(/\n {2}bug /g)).toHaveLength(
+      text.match(/\n\S+ at orders-0 offset /g)?.length ?? -1,
+    );
+    expect(text).toMatch(
+      /\n {2}bug +--bug isr-join-stale-hw was on \(a follower joins the ISR .*KAFKA-7128\); this story does not show where it acted/,
     );
   }, 30_000);
 });

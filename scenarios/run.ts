@@ -8,6 +8,7 @@ import { type KafkaRunResult, type KafkaRunSpec, runKafka } from '../properties/
 import type { BugName } from '../sim/kafka/bugs.ts';
 import type { History } from '../sim/kafka/clients/history.ts';
 import type { Ms } from '../sim/kernel/time.ts';
+import type { HeldInstead } from '../properties/violation.ts';
 import type { TraceEvent } from '../sim/kernel/trace.ts';
 import { type Expectation, expectationFor, type Scenario } from './scenario.ts';
 import { applySettings, ScenarioError } from './settings.ts';
@@ -41,6 +42,8 @@ export interface ViolationReport {
   /** A lost record's: when it was committed, and what became of it on each broker that held it. */
   readonly committedAtMs?: Ms;
   readonly holders?: Readonly<Record<string, string>>;
+  /** A disagreement: what one node holds where the committed record or entry sat. */
+  readonly heldInstead?: HeldInstead;
   readonly message: string;
 }
 

@@ -1,0 +1,120 @@
+// What the stories of a run's violations share (scenarios/explain.ts, explain-records.ts,
+// explain-metadata.ts): the trace event as a story keeps it, a story as the summary sees it, the
+// line naming the bug switch whose mechanism a story shows, reading an event's fields, and the
+// faults that enabled what a story tells. Pure: data in, lines out.
+
+import { BUG_SWITCHES, type BugName } from '../sim/kafka/bugs.ts';
+import type { TraceValue } from '../sim/kernel/trace.ts';
+import type { ViolationReport } from './run.ts';
+import { faultText } from './timeline.ts';
+
+/** A trace event as the story keeps it (no index, fields copied). */
+export interface StoryEvent {
+  readonly atMs: number;
+  readonly node: string;
+  readonly kind: string;
+  readonly fields: Readonly<Record<string, TraceValue>>;
+}
+
+/** One story: the kept violations it tells, its lines, and how the summary names it. */
+export interface Story {
+  readonly id: string;
+  readonly violations: readonly ViolationReport[];
+  /** What the summary calls it: `p1-0`, `c2-3-2 at offset 46`, `two leaders in metadata epoch 2`. */
+  readonly label: string;
+  readonly lines: readonly string[];
+  /** Stories of one shape happened the same way: the first is told for all. */
+  readonly shape: string;
+  /** How a story of the same shape as `told` is alike, for the summary. */
+  readonly alike: (told: Story) => string;
+}
+
+/** `a, b, c`, or the first `shownMax` and how many more. */
+export function listed(items: readonly string[], shownMax = 6): string {
+  if (items.length <= shownMax) return items.join(', ');
+  return `${items.slice(0, shownMax).join(', ')} and ${items.length - shownMax} more`;
+}
+
+// ---- bug switches ----------------------------------------------------------------------------
+
+/** `  bug  <what> is what --bug <name> switches back on: <what the switch does> (<source>)`. */
+export function bugLine(name: BugName, what: string): string {
+  const bug = BUG_SWITCHES.find((each) => each.name === name);
+  return `  bug        ${what} is what --bug ${name} switches back on: ${bug?.description ?? ''} (${bug?.source ?? ''})`;
+}
+
+/** When no line named the mechanism: each switch that was on, and what it does. */
+export function bugsOnLines(bugs: readonly BugName[]): string[] {
+  return bugs.map((name) => {
+    const bug = BUG_SWITCHES.find((each) => each.name === name);
+    return `  bug        --bug ${name} was on (${bug?.description ?? ''}; ${bug?.source ?? ''}); this story does not show where it acted`;
+  });
+}
+
+// ---- helpers ---------------------------------------------------------------------------------
+
+/** Whether `event` is a truncation (of `kind`) that removed `offset`. */
+export function truncates(event: StoryEvent, kind: string, offset: number): boolean {
+  return event.kind === kind && num(event, 'to') <= offset && offset < num(event, 'from');
+}
+
+/** A crash that can have lost unflushed data (a kill loses none; nor a crash that lost 0 records). */
+export function lossyCrash(event: StoryEvent): boolean {
+  return (
+    event.kind === 'node.crash' && str(event, 'crash') !== 'kill' && num(event, 'lostRecords') !== 0
+  );
+}
+
+export function num(event: StoryEvent, field: string): number {
+  const value = event.fields[field];
+  return typeof value === 'number' ? value : Number.NaN;
+}
+
+export function str(event: StoryEvent, field: string): string {
+  const value = event.fields[field];
+  return value === undefined || value === null ? '' : String(value);
+}
+
+export function ms(atMs: number): string {
+  return `${atMs} ms`;
+}
+
+// ---- the faults behind a story ---------------------------------------------------------------
+
+const FAULTS_SHOWN_MAX = 6;
+
+/** The faults that enabled the loss: those in the window naming an involved node, else the last few. */
+export function faultLines(
+  events: readonly StoryEvent[],
+  fromMs: number,
+  untilMs: number,
+  involved: ReadonlySet<string>,
+  keyTimes: readonly number[],
+): string[] {
+  const faults = events.filter(
+    (event) =>
+      event.kind.startsWith('fault.') &&
+      event.atMs <= untilMs &&
+      !['fault.heal', 'fault.unslow', 'fault.release-all'].includes(event.kind),
+  );
+  const named = faults.filter(
+    (event) =>
+      event.atMs >= fromMs &&
+      Object.values(event.fields).some(
+        (field) =>
+          typeof field === 'string' &&
+          [...involved].some((node) => new RegExp(`\\b${node}\\b`).test(field)),
+      ),
+  );
+  const pool = named.length > 0 ? named : faults;
+  // The faults at the moments of loss first, then the most recent others, shown in time order.
+  const key = pool.filter((event) => keyTimes.includes(event.atMs));
+  const others = pool.filter((event) => !keyTimes.includes(event.atMs));
+  const kept = new Set([...key, ...others.slice(-Math.max(0, FAULTS_SHOWN_MAX - key.length))]);
+  const chosen = pool.filter((event) => kept.has(event));
+  if (chosen.length === 0) return ['  enabled by no fault (the bug alone)'];
+  return chosen.map(
+    (event, index) =>
+      `  ${(index === 0 ? 'enabled by' : '').padEnd(10)} ${ms(event.atMs)} ${faultText(event.kind, event.fields)}`,
+  );
+}
