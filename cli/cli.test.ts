@@ -79,6 +79,13 @@ describe('kafkasim command line', { timeout: 60_000 }, () => {
     }
   });
 
+  it('asks for a command, on one line, exit 2, when given none', () => {
+    expectUsageError(
+      kafkasim([]),
+      /^kafkasim: a command is needed: list, run, fuzz, repro, shrink/,
+    );
+  });
+
   it('rejects an unknown command with a suggestion, on one line, exit 2', () => {
     expectUsageError(kafkasim(['lsit']), /unknown command 'lsit' \(did you mean list\?\)/);
   });
@@ -210,8 +217,11 @@ const RUN_JSON_KEYS = [
   'expected',
   'violations',
   'allowedLosses',
+  'counts',
+  'allowedCounts',
   'stats',
   'traceHash',
+  'explanation',
 ];
 
 /** A scenario that demonstrates a historical bug, if the registry has one yet. */
@@ -276,7 +286,7 @@ describe('kafkasim list and run', { timeout: 60_000 }, () => {
     const firstWords = flagship.description.split(' ').slice(0, 6).join(' ');
     expect(out).toContain(`\n  ${firstWords}`);
     // Timeline lines: time, node, text.
-    expect(out).toMatch(/^ +\d+\.\d{3}s {2}world +crash b\d crash=kill$/m);
+    expect(out).toMatch(/^ +\d+\.\d{3}s {2}world +crash target=b\d crash=kill$/m);
     expect(out).toMatch(/^ +\d+\.\d{3}s {2}b\d +orders-0: leader in epoch 1 /m);
     expect(out).toMatch(/^ {2}orders-0 {2}leader b\d · leader epoch \d+ · ISR \[/m);
     expect(out).toMatch(/^ {4}replica +role +LEO +HW +log start +status$/m);
@@ -316,6 +326,9 @@ describe('kafkasim list and run', { timeout: 60_000 }, () => {
       expected: { violations: [], allowed: [] },
       violations: [],
       allowedLosses: [],
+      counts: {},
+      allowedCounts: {},
+      explanation: [],
     });
     expect(Object.keys(report.stats)).toEqual(['events', 'simulatedMs', 'wallMs']);
     expect(report.stats.events).toBeGreaterThan(1000);

@@ -18,3 +18,7 @@ export function parsePositiveInteger(option: string, text: string): number {
   if (value === 0) throw new UsageError(`${option} must be at least 1 (got 0)`);
   return value;
 }
+
+/** The warning `--mode both` gives (fuzz, repro, shrink): only KRaft is built, so KRaft runs. */
+export const MODE_BOTH_WARNING =
+  'warning: --mode both runs KRaft only: ZooKeeper mode is not built yet';

@@ -23,7 +23,12 @@ import { scenarioToJson } from '../scenarios/json.ts';
 import { runScenario } from '../scenarios/run.ts';
 import { unknownName } from '../scenarios/suggest.ts';
 import type { BugName } from '../sim/kafka/bugs.ts';
-import { parseNonNegativeInteger, parsePositiveInteger, UsageError } from './errors.ts';
+import {
+  MODE_BOTH_WARNING,
+  parseNonNegativeInteger,
+  parsePositiveInteger,
+  UsageError,
+} from './errors.ts';
 import { parseBugs } from './run.ts';
 import { openTraceFile } from './trace-file.ts';
 
@@ -343,8 +348,7 @@ export interface FuzzIo {
  */
 export function fuzzCommand(options: FuzzOptions, io: FuzzIo): Promise<number> {
   if (options.out !== undefined) makeOutDir(options.out);
-  if (options.modeBoth)
-    io.warn('warning: --mode both runs KRaft only: ZooKeeper mode is not built yet');
+  if (options.modeBoth) io.warn(MODE_BOTH_WARNING);
   return runCampaign(options, io);
 }
 
@@ -509,7 +513,7 @@ function renderSummary(input: SummaryInput, chalk: ChalkInstance): string {
   const found = outcome.failures.length;
   const verdict = found === 0 ? chalk.green('no failures') : chalk.red(`${found} failing seed(s)`);
   lines.push(
-    `${count} seeds run in ${(wallMs / 1000).toFixed(1)} s (${rate} seeds/s, jobs ${options.jobs}): ${verdict}`,
+    `${count} seed${count === 1 ? '' : 's'} run in ${(wallMs / 1000).toFixed(1)} s (${rate} seeds/s, jobs ${options.jobs}): ${verdict}`,
   );
   if (outcome.stoppedEarly)
     lines.push('stopped at the lowest failing seed (--keep-going runs the whole range)');

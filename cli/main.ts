@@ -57,7 +57,7 @@ function buildProgram(): Command {
     .command('run')
     .description('run a named scenario or a scenario JSON file')
     .argument('<scenario>', 'scenario name or file.json')
-    .option('--seed <n>', 'seed', String(DEFAULT_SEED))
+    .option('--seed <n>', `seed (default: the scenario file's own seed, else ${DEFAULT_SEED})`)
     .option('--mode <mode>', 'controller mode: kraft or zk', 'kraft')
     .option('--bug <name>', 'switch a historical bug back on (repeatable)', collect, [])
     .option('--set <key=value>', 'override a setting, by its Kafka name (repeatable)', collect, [])
@@ -137,6 +137,7 @@ function buildProgram(): Command {
     process.exitCode = shrinkCommand(parseShrinkOptions(seed, raw), {
       chalk: makeChalk(process.stdout, process.env),
       write,
+      warn: (line) => process.stderr.write(`${line}\n`),
       wallNowMs: () => performance.now(),
     });
   });
@@ -155,7 +156,7 @@ function buildProgram(): Command {
       const chalk = makeChalk(process.stdout, process.env);
       const width = Math.max(...BUG_SWITCHES.map((bug) => bug.name.length));
       write(
-        `${chalk.bold('historical-bug switches')} (kafkasim run|fuzz --bug NAME brings one back)\n\n`,
+        `${chalk.bold('historical-bug switches')} (kafkasim run|fuzz --bug NAME brings one back; each breaks\nthe invariant listed, the one fuzz and the bug zoo hunt it by; a run may break others too)\n\n`,
       );
       for (const bug of BUG_SWITCHES) {
         write(`  ${chalk.bold(bug.name.padEnd(width))}  ${bug.description}\n`);
@@ -213,6 +214,13 @@ function main(argv: readonly string[]): void {
     if (error.code !== 'EPIPE') throw error;
     process.exit();
   });
+  if (argv.length <= 2) {
+    process.stderr.write(
+      'kafkasim: a command is needed: list, run, fuzz, repro, shrink, bugs or demo (kafkasim --help says more)\n',
+    );
+    process.exitCode = EXIT_USAGE;
+    return;
+  }
   try {
     buildProgram().parse(argv as string[]);
   } catch (error) {

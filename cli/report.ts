@@ -22,6 +22,8 @@ export interface ReportContext {
   readonly wallMs: number;
   /** The command that reproduces the run. */
   readonly command: string;
+  /** The first line's command: `kafkasim run NAME`, `kafkasim repro 5 --profile small`. */
+  readonly title: string;
 }
 
 const WRAP_COLUMNS = 96;
@@ -54,7 +56,7 @@ function header(context: ReportContext, chalk: ChalkInstance): string[] {
     ([key, value]) => `${key}=${value}${key in options.sets ? ' (--set)' : ''}`,
   );
   const lines = [
-    `${chalk.bold('kafkasim run')} ${chalk.cyan.bold(scenario.name)}: ${scenario.summary}`,
+    `${chalk.bold(context.title)}: ${scenario.summary}`,
     labelled(chalk, 'scenario', target),
     labelled(chalk, 'seed', chalk.bold(String(report.seed))),
     labelled(chalk, 'mode', report.mode),

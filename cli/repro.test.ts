@@ -61,19 +61,63 @@ describe('kafkasim repro', () => {
     expect(repro.traceHash).toBe(ran.traceHash);
     expect(text.stdout).toContain(repro.traceHash);
     expect(repro.explanation.length).toBeGreaterThan(3);
+    // The title names the command that ran, not `run` of the generated scenario's name.
+    expect(text.stdout.split('\n')[0]).toMatch(
+      /^kafkasim repro 19 --profile small --bug truncate-to-hw: Fuzz seed 19 /,
+    );
+  }, 60_000);
+
+  it('--json keeps the first violations and counts them all; a lost record carries its commit and holders', async () => {
+    const result = await kafkasim(['repro', '64', '--bug', 'no-elr', '--json']);
+    expect(result.code).toBe(1);
+    const report = JSON.parse(result.stdout) as {
+      violations: { invariant: string; committedAtMs?: number; holders?: object }[];
+      allowedLosses: unknown[];
+      counts: Record<string, number>;
+      allowedCounts: Record<string, number>;
+    };
+    const kept = report.violations.filter((each) => each.invariant === 'acked-write-durable');
+    expect(kept.length).toBe(5);
+    expect(report.counts['acked-write-durable']).toBeGreaterThan(5);
+    const allowed = Object.values(report.allowedCounts).reduce((sum, count) => sum + count, 0);
+    expect(allowed).toBeGreaterThan(report.allowedLosses.length);
+    expect(report.allowedLosses.length).toBe(100);
+    for (const violation of kept) {
+      expect(violation.committedAtMs).toEqual(expect.any(Number));
+      expect(Object.keys(violation.holders ?? {}).length).toBeGreaterThan(0);
+    }
+  }, 60_000);
+
+  it('--mode both runs KRaft and says so in one line, as fuzz does', async () => {
+    const [both, kraft] = await Promise.all([
+      kafkasim(['repro', '3', '--mode', 'both', '--json']),
+      kafkasim(['repro', '3', '--json']),
+    ]);
+    expect(both.stderr).toBe(
+      'warning: --mode both runs KRaft only: ZooKeeper mode is not built yet\n',
+    );
+    expect(both.code).toBe(0);
+    const hash = (result: CliResult) =>
+      (JSON.parse(result.stdout) as { traceHash: string }).traceHash;
+    expect(hash(both)).toBe(hash(kraft));
   }, 60_000);
 
   it('exits 0 without the bug, and 2 with one line on bad input', async () => {
-    const [ok, seed, profile, bug, mode] = await Promise.all([
+    const [ok, seed, profile, bug, mode, passing] = await Promise.all([
       kafkasim(['repro', '19']),
       kafkasim(['repro', 'ten']),
       kafkasim(['repro', '1', '--profile', 'huge']),
       kafkasim(['repro', '1', '--bug', 'truncate-to-h']),
       kafkasim(['shrink', '1', '--mode', 'sideways']),
+      kafkasim(['shrink', '1', '--out', join(tmpdir(), 'kafkasim-never-written.json')]),
     ]);
     expect(ok.code).toBe(0);
     expect(ok.stdout).not.toContain('explanation');
-    for (const result of [seed, profile, bug, mode]) {
+    expect(passing.stderr).toBe(
+      'kafkasim: seed 1 (--profile small) breaks no invariant: nothing to shrink (kafkasim fuzz finds failing seeds)\n',
+    );
+    expect(passing.stdout).toBe('');
+    for (const result of [seed, profile, bug, mode, passing]) {
       expect(result.code).toBe(2);
       expect(result.stderr.trim().split('\n')).toHaveLength(1);
       expect(result.stderr).toMatch(/^kafkasim: /);
@@ -97,10 +141,28 @@ describe('kafkasim shrink', () => {
     expect(scenario.demonstrates).toEqual([
       { bug: 'truncate-to-hw', violations: ['acked-write-durable'], allowed: [] },
     ]);
-    const [withBug, withoutBug] = await Promise.all([
+    // The file records its seed: run takes it when no --seed is given, and --seed overrides it.
+    expect(scenario.seed).toBe(19);
+    const [withBug, withoutBug, text, otherSeed] = await Promise.all([
       kafkasim(['run', out, '--seed', '19', '--bug', 'truncate-to-hw', '--json']),
       kafkasim(['run', out, '--seed', '19', '--json']),
+      kafkasim(['run', out, '--bug', 'truncate-to-hw']),
+      kafkasim(['run', out, '--seed', '1', '--bug', 'truncate-to-hw', '--json']),
     ]);
+    const hash = (result: CliResult) =>
+      (JSON.parse(result.stdout) as { traceHash: string }).traceHash;
+    expect(text.code).toBe(0);
+    expect(text.stdout).toContain(hash(withBug));
+    expect(text.stdout).toMatch(/^ {2}seed +19$/m);
+    expect(hash(otherSeed)).not.toBe(hash(withBug));
+    // run tells the shrunk scenario's story as repro tells the seed's.
+    expect(text.stdout).toContain(
+      'explanation (how each lost record or metadata entry was lost, how an election broke)',
+    );
+    expect(text.stdout).toMatch(/acked +at \d+ ms to p\d at offset \d+, ISR then \[/);
+    expect(
+      (JSON.parse(withBug.stdout) as { explanation: string[] }).explanation.length,
+    ).toBeGreaterThan(3);
     expect(withBug.code).toBe(0);
     expect(
       (JSON.parse(withBug.stdout) as { violations: { invariant: string }[] }).violations[0]

@@ -3,27 +3,32 @@
 // story of every record a violation lost (scenarios/explain.ts). Exit 0 when every invariant held,
 // 1 on a violation, 2 on bad input.
 
-import { closeSync, openSync, writeSync } from 'node:fs';
-import type { ChalkInstance } from 'chalk';
-import { explainViolations, StoryEvents } from '../scenarios/explain.ts';
 import {
   FUZZ_PROFILES,
   type FuzzProfileName,
   generateScenario,
   isFuzzProfileName,
 } from '../scenarios/generate.ts';
-import { runScenario, type ScenarioReport, scenarioSpec } from '../scenarios/run.ts';
+import { scenarioSpec } from '../scenarios/run.ts';
 import type { Scenario } from '../scenarios/scenario.ts';
 import type { BugName } from '../sim/kafka/bugs.ts';
-import { parseNonNegativeInteger, UsageError } from './errors.ts';
+import { MODE_BOTH_WARNING, parseNonNegativeInteger, UsageError } from './errors.ts';
 import { renderReport } from './report.ts';
-import { parseBugs, type RunCommandOptions, type RunIo, reportJson } from './run.ts';
-import { openTraceFile, type TraceFile } from './trace-file.ts';
+import {
+  explanationText,
+  parseBugs,
+  type RunCommandOptions,
+  type RunIo,
+  reportJson,
+  runExplained,
+} from './run.ts';
 
 export interface GenerationOptions {
   readonly seed: number;
   readonly profile: FuzzProfileName;
   readonly bugs: readonly BugName[];
+  /** `--mode both`: as in fuzz, only KRaft is built, so KRaft runs and a warning says so. */
+  readonly modeBoth?: boolean;
 }
 
 export interface ReproOptions extends GenerationOptions {
@@ -41,9 +46,9 @@ export function parseGenerationOptions(
   raw: Readonly<Record<string, unknown>>,
 ): GenerationOptions {
   const mode = String(raw['mode'] ?? 'kraft');
-  if (mode === 'zk' || mode === 'both')
-    throw new UsageError('ZooKeeper mode is not built yet; use --mode kraft');
-  if (mode !== 'kraft') throw new UsageError(`--mode must be kraft, zk or both (got "${mode}")`);
+  if (mode === 'zk') throw new UsageError('ZooKeeper mode is not built yet; use --mode kraft');
+  if (mode !== 'kraft' && mode !== 'both')
+    throw new UsageError(`--mode must be kraft, zk or both (got "${mode}")`);
   const profile = String(raw['profile'] ?? 'small');
   if (!isFuzzProfileName(profile))
     throw new UsageError(`--profile must be ${FUZZ_PROFILES.join(', ')} (got "${profile}")`);
@@ -52,6 +57,7 @@ export function parseGenerationOptions(
     seed: parseNonNegativeInteger('<seed>', seedText),
     profile,
     bugs: parseBugs(bugs),
+    modeBoth: mode === 'both',
   };
 }
 
@@ -74,61 +80,26 @@ export function generationFlags(options: GenerationOptions): string[] {
   return words;
 }
 
-function openOutput(what: string, path: string): number {
-  try {
-    return openSync(path, 'w');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? String(error);
-    throw new UsageError(`cannot write the ${what} to ${path}: ${code}`);
-  }
-}
-
 /** Runs the seed's scenario with a story collector beside the trace file; returns the exit code. */
 export function reproCommand(options: ReproOptions, io: ReproIo): number {
+  if (options.modeBoth === true) io.warn(MODE_BOTH_WARNING);
   const scenario: Scenario = generateScenario(options.seed, options.profile);
   const runOptions = { seed: options.seed, bugs: options.bugs, sets: {}, verbose: false };
   const { spec } = scenarioSpec(scenario, runOptions);
-  const historyFd =
-    options.history === undefined ? undefined : openOutput('history', options.history);
-  const story = new StoryEvents();
-  let traceFile: TraceFile | undefined;
-  let report: ScenarioReport;
-  let wallMs: number;
-  try {
-    traceFile = options.trace === undefined ? undefined : openTraceFile(options.trace, 'jsonl');
-    const fileSink = traceFile?.sink;
-    const wallStartMs = io.wallNowMs();
-    report = runScenario(scenario, {
-      ...runOptions,
-      traceSink:
-        fileSink === undefined
-          ? story.sink
-          : (event) => {
-              story.sink(event);
-              fileSink(event);
-            },
-    });
-    wallMs = Math.round(io.wallNowMs() - wallStartMs);
-    if (historyFd !== undefined) writeSync(historyFd, report.history.toJsonLines());
-  } finally {
-    traceFile?.close();
-    if (historyFd !== undefined) closeSync(historyFd);
-  }
-  for (const warning of report.warnings) io.warn(`warning: ${warning}`);
-  const explanation = explainViolations({
-    violations: report.violations,
-    events: story.events,
-    history: report.history.entries,
-    droppedEvents: story.dropped,
-  });
-  const command = ['kafkasim', 'repro', String(options.seed), ...generationFlags(options)].join(
-    ' ',
+  const { report, explanation, wallMs } = runExplained(
+    scenario,
+    runOptions,
+    { trace: options.trace, traceFormat: 'jsonl', history: options.history },
+    io,
   );
   if (options.json) {
     const json = reportJson(report, wallMs) as Record<string, unknown>;
     io.write(`${JSON.stringify({ ...json, profile: options.profile, explanation })}\n`);
     return report.ok ? 0 : 1;
   }
+  const command = ['kafkasim', 'repro', String(options.seed), ...generationFlags(options)].join(
+    ' ',
+  );
   const runOptionsShown: RunCommandOptions = {
     target: scenario.name,
     seed: options.seed,
@@ -141,28 +112,14 @@ export function reproCommand(options: ReproOptions, io: ReproIo): number {
     history: options.history,
   };
   io.write(
-    renderReport({ report, scenario, spec, options: runOptionsShown, wallMs, command }, io.chalk),
+    renderReport(
+      { report, scenario, spec, options: runOptionsShown, wallMs, command, title: command },
+      io.chalk,
+    ),
   );
-  io.write(explanationText(explanation, options, io.chalk));
-  return report.ok ? 0 : 1;
-}
-
-function explanationText(
-  lines: readonly string[],
-  options: GenerationOptions,
-  chalk: ChalkInstance,
-): string {
-  if (lines.length === 0) return '';
   const shrink = ['kafkasim', 'shrink', String(options.seed), ...generationFlags(options)].join(
     ' ',
   );
-  const body = lines.map((line) => (line === '' ? '' : `  ${line}`));
-  return `\n${[
-    chalk.bold(
-      'explanation (how each lost record or metadata entry was lost, how an election broke)',
-    ),
-    ...body,
-    '',
-    `  ${chalk.dim('shrink it')}  ${chalk.bold(shrink)}`,
-  ].join('\n')}\n`;
+  io.write(explanationText(explanation, { label: 'shrink it', command: shrink }, io.chalk));
+  return report.ok ? 0 : 1;
 }

@@ -4,9 +4,15 @@
 
 import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 import type { ChalkInstance } from 'chalk';
+import { explainViolations, StoryEvents } from '../scenarios/explain.ts';
 import { parseScenarioJson } from '../scenarios/json.ts';
 import { SCENARIOS, scenarioByName } from '../scenarios/registry.ts';
-import { runScenario, type ScenarioReport, scenarioSpec } from '../scenarios/run.ts';
+import {
+  type RunOptions,
+  runScenario,
+  type ScenarioReport,
+  scenarioSpec,
+} from '../scenarios/run.ts';
 import type { Scenario } from '../scenarios/scenario.ts';
 import { parseSetting, ScenarioError, SETTINGS } from '../scenarios/settings.ts';
 import { unknownName } from '../scenarios/suggest.ts';
@@ -20,7 +26,8 @@ export const DEFAULT_SEED = 1;
 export interface RunCommandOptions {
   /** A registered scenario's name, or a path ending in `.json`. */
   readonly target: string;
-  readonly seed: number;
+  /** `--seed`; absent: the scenario's own seed (a file from fuzz or shrink records it), else 1. */
+  readonly seed: number | undefined;
   readonly bugs: readonly BugName[];
   /** `--set key=value`, in the order given (a repeated key: the last wins). */
   readonly sets: Readonly<Record<string, string>>;
@@ -49,7 +56,10 @@ export function parseRunOptions(
   if (mode !== 'kraft') throw new UsageError(`--mode must be kraft or zk (got "${mode}")`);
   return {
     target,
-    seed: parseNonNegativeInteger('--seed', String(raw['seed'] ?? DEFAULT_SEED)),
+    seed:
+      raw['seed'] === undefined
+        ? undefined
+        : parseNonNegativeInteger('--seed', String(raw['seed'])),
     bugs: parseBugs(stringList(raw['bug'])),
     sets: parseSets(stringList(raw['set'])),
     json: raw['json'] === true,
@@ -128,31 +138,53 @@ function openOutput(what: string, path: string): number {
   }
 }
 
-/** Runs the command; returns the exit code (0 expected outcome, 1 not). */
-export function runCommand(options: RunCommandOptions, io: RunIo): number {
-  const scenario = loadScenario(options.target);
-  const runOptions = {
-    seed: options.seed,
-    bugs: options.bugs,
-    sets: options.sets,
-    verbose: options.verbose,
-  };
-  // Impossible configurations (RF > brokers, ...) throw ScenarioError here, before any file opens.
-  const { spec } = scenarioSpec(scenario, runOptions);
+/** The files a run writes beside its report. */
+export interface RunOutputs {
+  readonly trace: string | undefined;
+  readonly traceFormat: TraceFormat;
+  readonly history: string | undefined;
+}
+
+/** A run, with the story of each violation it found (scenarios/explain.ts). */
+export interface ExplainedRun {
+  readonly report: ScenarioReport;
+  /** The explanation's lines; empty when no violation has a story. */
+  readonly explanation: readonly string[];
+  readonly wallMs: number;
+}
+
+/**
+ * Runs a scenario with a story collector beside the trace file and writes the history; `run` and
+ * `repro` both tell what they find this way. Files open before the run, so a bad path fails at
+ * once and not after it.
+ */
+export function runExplained(
+  scenario: Scenario,
+  runOptions: RunOptions,
+  outputs: RunOutputs,
+  io: RunIo,
+): ExplainedRun {
   const historyFd =
-    options.history === undefined ? undefined : openOutput('history', options.history);
+    outputs.history === undefined ? undefined : openOutput('history', outputs.history);
+  const story = new StoryEvents();
   let traceFile: TraceFile | undefined;
   let report: ScenarioReport;
   let wallMs: number;
   try {
     traceFile =
-      options.trace === undefined ? undefined : openTraceFile(options.trace, options.traceFormat);
-    const sink = traceFile?.sink;
+      outputs.trace === undefined ? undefined : openTraceFile(outputs.trace, outputs.traceFormat);
+    const fileSink = traceFile?.sink;
     const wallStartMs = io.wallNowMs();
-    report = runScenario(
-      scenario,
-      sink === undefined ? runOptions : { ...runOptions, traceSink: sink },
-    );
+    report = runScenario(scenario, {
+      ...runOptions,
+      traceSink:
+        fileSink === undefined
+          ? story.sink
+          : (event) => {
+              story.sink(event);
+              fileSink(event);
+            },
+    });
     wallMs = Math.round(io.wallNowMs() - wallStartMs);
     if (historyFd !== undefined) writeSync(historyFd, report.history.toJsonLines());
   } finally {
@@ -160,15 +192,63 @@ export function runCommand(options: RunCommandOptions, io: RunIo): number {
     if (historyFd !== undefined) closeSync(historyFd);
   }
   for (const warning of report.warnings) io.warn(`warning: ${warning}`);
-  if (options.json) io.write(`${JSON.stringify(reportJson(report, wallMs))}\n`);
-  else
-    io.write(
-      renderReport(
-        { report, scenario, spec, options, wallMs, command: reproduceCommand(options) },
-        io.chalk,
-      ),
-    );
+  const explanation = explainViolations({
+    violations: report.violations,
+    events: story.events,
+    history: report.history.entries,
+    droppedEvents: story.dropped,
+    counts: report.counts,
+    bugs: report.bugs,
+  });
+  return { report, explanation, wallMs };
+}
+
+/** Runs the command; returns the exit code (0 expected outcome, 1 not). */
+export function runCommand(options: RunCommandOptions, io: RunIo): number {
+  const scenario = loadScenario(options.target);
+  const seed = options.seed ?? scenario.seed ?? DEFAULT_SEED;
+  const runOptions = { seed, bugs: options.bugs, sets: options.sets, verbose: options.verbose };
+  // Impossible configurations (RF > brokers, ...) throw ScenarioError here, before any file opens.
+  const { spec } = scenarioSpec(scenario, runOptions);
+  const { report, explanation, wallMs } = runExplained(scenario, runOptions, options, io);
+  if (options.json) {
+    io.write(`${JSON.stringify({ ...(reportJson(report, wallMs) as object), explanation })}\n`);
+    return report.ok ? 0 : 1;
+  }
+  io.write(
+    renderReport(
+      {
+        report,
+        scenario,
+        spec,
+        options,
+        wallMs,
+        command: reproduceCommand(options, seed),
+        title: `kafkasim run ${scenario.name}`,
+      },
+      io.chalk,
+    ),
+  );
+  io.write(explanationText(explanation, null, io.chalk));
   return report.ok ? 0 : 1;
+}
+
+/** The explanation section of a report: a heading, the story, and what to do next if anything. */
+export function explanationText(
+  lines: readonly string[],
+  next: { readonly label: string; readonly command: string } | null,
+  chalk: ChalkInstance,
+): string {
+  if (lines.length === 0) return '';
+  const body = lines.map((line) => (line === '' ? '' : `  ${line}`));
+  const tail = next === null ? [] : ['', `  ${chalk.dim(next.label)}  ${chalk.bold(next.command)}`];
+  return `\n${[
+    chalk.bold(
+      'explanation (how each lost record or metadata entry was lost, how an election broke)',
+    ),
+    ...body,
+    ...tail,
+  ].join('\n')}\n`;
 }
 
 /**
@@ -194,6 +274,9 @@ export function reportJson(report: ScenarioReport, wallMs: number): unknown {
       value: violation.value,
       nodes: violation.nodes,
       epoch: violation.epoch,
+      committedAtMs: violation.committedAtMs,
+      holders: violation.holders,
+      heldInstead: violation.heldInstead,
       message: violation.message,
     })),
     allowedLosses: report.allowedLosses.map((loss) => ({
@@ -205,14 +288,18 @@ export function reportJson(report: ScenarioReport, wallMs: number): unknown {
       value: loss.value,
       message: loss.message,
     })),
+    // The lists above keep the first examples (5 a violated invariant, 100 allowed losses); these
+    // count them all.
+    counts: report.counts,
+    allowedCounts: report.allowedCounts,
     stats: { events: report.stats.events, simulatedMs: report.stats.simulatedMs, wallMs },
     traceHash: report.traceHash,
   };
 }
 
 /** The command that runs exactly this again: `kafkasim run NAME --seed N --bug B --set k=v`. */
-export function reproduceCommand(options: RunCommandOptions): string {
-  const words = ['kafkasim', 'run', options.target, '--seed', String(options.seed)];
+export function reproduceCommand(options: RunCommandOptions, seed: number): string {
+  const words = ['kafkasim', 'run', options.target, '--seed', String(seed)];
   for (const bug of options.bugs) words.push('--bug', bug);
   for (const [key, value] of Object.entries(options.sets)) words.push('--set', `${key}=${value}`);
   return words.map(shellWord).join(' ');

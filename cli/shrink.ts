@@ -10,7 +10,7 @@ import { runScenario } from '../scenarios/run.ts';
 import type { Scenario } from '../scenarios/scenario.ts';
 import { SHRINK_RUNS_MAX, type ShrinkResult, shrinkScenario } from '../scenarios/shrink.ts';
 import { formatMs } from '../sim/kernel/time.ts';
-import { parsePositiveInteger, UsageError } from './errors.ts';
+import { MODE_BOTH_WARNING, parsePositiveInteger, UsageError } from './errors.ts';
 import { type GenerationOptions, generationFlags, parseGenerationOptions } from './repro.ts';
 
 const LABEL_WIDTH = 13;
@@ -23,6 +23,7 @@ export interface ShrinkCommandOptions extends GenerationOptions {
 export interface ShrinkIo {
   readonly chalk: ChalkInstance;
   readonly write: (text: string) => void;
+  readonly warn: (line: string) => void;
   readonly wallNowMs: () => number;
 }
 
@@ -58,7 +59,7 @@ function shrunkScenario(
     ...result.scenario,
     name: `${result.scenario.name}-shrunk`,
     summary: `Seed ${options.seed} shrunk: ${result.stepsAfter} step(s) break ${broken.join(', ')}${options.bugs.length === 0 ? '' : ` with --bug ${options.bugs.join(', ')}`}`,
-    description: `Shrunk by kafkasim shrink ${options.seed} ${flags} from ${result.stepsBefore} steps and a ${formatMs(result.faultPhaseMsBefore)} fault phase to ${result.stepsAfter} step(s) and ${formatMs(result.faultPhaseMsAfter)}. Replay it with the same seed (--seed ${options.seed})${options.bugs.length === 0 ? '' : ` and --bug ${options.bugs.join(' --bug ')}`}: it breaks ${broken.join(', ')}. ${result.scenario.description}`,
+    description: `Shrunk by kafkasim shrink ${options.seed} ${flags} from ${result.stepsBefore} steps and a ${formatMs(result.faultPhaseMsBefore)} fault phase to ${result.stepsAfter} step(s) and ${formatMs(result.faultPhaseMsAfter)}. It records its seed (${options.seed}), which \`kafkasim run\` takes when no --seed is given; replayed${options.bugs.length === 0 ? '' : ` with --bug ${options.bugs.join(' --bug ')}`}, it breaks ${broken.join(', ')}. ${result.scenario.description}`,
     expect: { violations: withoutBugs, allowed: [] },
     demonstrates: bug === undefined ? [] : [{ bug, violations: broken, allowed: [] }],
   };
@@ -66,16 +67,17 @@ function shrunkScenario(
 
 export function shrinkCommand(options: ShrinkCommandOptions, io: ShrinkIo): number {
   const { chalk } = io;
+  if (options.modeBoth === true) io.warn(MODE_BOTH_WARNING);
   const scenario = generateScenario(options.seed, options.profile);
   const runOptions = { seed: options.seed, bugs: options.bugs, sets: {} };
   const wallStartMs = io.wallNowMs();
   const first = runScenario(scenario, runOptions);
   const invariant = first.violations[0]?.invariant ?? Object.keys(first.counts)[0];
   if (invariant === undefined) {
-    io.write(
-      `seed ${options.seed} (${generationFlags(options).join(' ')}) breaks no invariant: nothing to shrink\n`,
+    // Asked to shrink a failure that is not there: the input's mistake (one line, exit 2).
+    throw new UsageError(
+      `seed ${options.seed} (${generationFlags(options).join(' ')}) breaks no invariant: nothing to shrink (kafkasim fuzz finds failing seeds)`,
     );
-    return 0;
   }
   try {
     writeFileSync(options.out, '');

@@ -302,8 +302,10 @@ describe('parseScenarioJson: the shape', () => {
     [
       'an unknown top-level field far from any',
       json({ zzzzzz: 1 }),
-      'my.json: unknown field "zzzzzz" (a scenario has name, summary, description, cluster, topics, producers, consumers, timeline, faultPhaseMs, healPhaseMs, settings, expect, demonstrates)',
+      'my.json: unknown field "zzzzzz" (a scenario has name, summary, description, seed, cluster, topics, producers, consumers, timeline, faultPhaseMs, healPhaseMs, settings, expect, demonstrates)',
     ],
+    ['a negative seed', json({ seed: -1 }), 'my.json: seed: must be ≥ 0 (got -1)'],
+    ['a seed as text', json({ seed: '5' }), 'my.json: seed: expected a whole number, got "5"'],
     ['a missing name', json({ name: undefined }), 'my.json: missing field "name"'],
     ['a missing list of topics', json({ topics: undefined }), 'my.json: missing field "topics"'],
     ['a null list', json({ producers: null }), 'my.json: producers: expected an array, got null'],

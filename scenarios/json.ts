@@ -30,6 +30,7 @@ const FIELD_TYPES: Readonly<Record<(typeof SCENARIO_FIELDS)[number], string>> = 
   name: 'a string',
   summary: 'a string',
   description: 'a string',
+  seed: 'a whole number',
   cluster: 'an object',
   topics: 'an array',
   producers: 'an array',

@@ -32,6 +32,11 @@ export interface Scenario {
   readonly summary: string;
   /** What Kafka concept it shows, what happens and what to look for in the output. */
   readonly description: string;
+  /**
+   * The seed the scenario is meant to be run with when `--seed` is not given (a file written by
+   * `fuzz --out` or `shrink` records the seed that found it); absent: 1.
+   */
+  readonly seed?: number;
   readonly cluster: ScenarioCluster;
   readonly topics: readonly TopicSpec[];
   readonly producers: readonly ProducerSpec[];
@@ -66,6 +71,7 @@ export function defineScenario(input: ScenarioInput): Scenario {
     name: input.name,
     summary: input.summary,
     description: input.description,
+    ...(input.seed === undefined ? {} : { seed: input.seed }),
     cluster: input.cluster ?? SCENARIO_DEFAULTS.cluster,
     topics: input.topics,
     producers: input.producers ?? [],

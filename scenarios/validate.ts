@@ -30,6 +30,7 @@ export const SCENARIO_FIELDS = [
   'name',
   'summary',
   'description',
+  'seed',
   'cluster',
   'topics',
   'producers',
@@ -307,6 +308,7 @@ function checkScenario(value: unknown): void {
   const summary = textAt(requireField(scenario, 'summary', ''), 'summary');
   if (summary.includes('\n')) throw new Problem('summary', 'must be one line');
   textAt(requireField(scenario, 'description', ''), 'description');
+  if (scenario['seed'] !== undefined) wholeAt(scenario['seed'], 'seed', 0);
   const cluster = checkCluster(requireField(scenario, 'cluster', ''));
   const faultPhaseMs = wholeAt(requireField(scenario, 'faultPhaseMs', ''), 'faultPhaseMs', 1);
   wholeAt(requireField(scenario, 'healPhaseMs', ''), 'healPhaseMs', 1);
