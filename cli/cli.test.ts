@@ -372,11 +372,17 @@ describe('kafkasim list and run', { timeout: 60_000 }, () => {
         (typeof scenario.demonstrates)[0]
       >;
       const other = BUG_NAMES.find((bug) => bug !== demonstration.bug) as string;
-      const [shown, unexpected] = await Promise.all([
+      const [shown, unexpected, text] = await Promise.all([
         kafkasimAsync(['run', scenario.name, '--bug', demonstration.bug, '--json']),
         // Two bugs: no demonstration matches, so the plain expectation applies and the run breaks it.
         kafkasimAsync(['run', scenario.name, '--bug', demonstration.bug, '--bug', other]),
+        kafkasimAsync(['run', scenario.name, '--bug', demonstration.bug]),
       ]);
+      // Exit 0 with a violation: the outcome line says it broke as declared, not "all is well".
+      expect(text.code).toBe(0);
+      expect(text.stdout).toContain(
+        `outcome    the expected outcome: ${demonstration.violations.join(', ')} broke, as the scenario says it does with --bug ${demonstration.bug} (exit 0)`,
+      );
       expect(shown.code, shown.stdout).toBe(0);
       const report = JSON.parse(shown.stdout);
       expect(report.ok).toBe(true);

@@ -230,7 +230,11 @@ function verdict(context: ReportContext, chalk: ChalkInstance): string[] {
       chalk,
       'outcome',
       report.ok
-        ? chalk.green.bold('the expected outcome (exit 0)')
+        ? chalk.green.bold(
+            report.expected.violations.length === 0
+              ? 'the expected outcome (exit 0)'
+              : `the expected outcome: ${report.expected.violations.join(', ')} broke, as the scenario says it does${report.bugs.length === 0 ? '' : ` with --bug ${report.bugs.join(' --bug ')}`} (exit 0)`,
+          )
         : chalk.red.bold('NOT the expected outcome (exit 1)'),
     ),
   );
