@@ -97,6 +97,20 @@ describe("the controller's leadership decisions", () => {
     );
   });
 
+  it('the controller taking a fenced follower out of the ISR is a line; a shrink the leader asked for is not', {
+    timeout: TIMEOUT_MS,
+  }, () => {
+    const fenced = lines(runNamed('unclean-leader-election-loses-acknowledged-writes'));
+    expect(fenced).toContainEqual(
+      expect.stringMatching(
+        /^c\d orders-0: ISR \[b\d,b\d,b\d\] → \[b\d,b\d\] under leader b\d in leader epoch 0 \(b\d fenced\)$/,
+      ),
+    );
+    const slow = lines(runNamed('a-slow-follower-leaves-the-isr-and-rejoins'));
+    expect(slow).toContainEqual(expect.stringMatching(/^b\d orders-0: ISR now \[/));
+    expect(slow.filter((line) => / under leader /.test(line))).toEqual([]);
+  });
+
   it('an election from the ELR names KIP-966', { timeout: TIMEOUT_MS }, () => {
     const shown = lines(runNamed('kip-966-last-replica-standing-loses-nothing-with-elr'));
     expect(shown).toContainEqual(

@@ -458,6 +458,14 @@ function decisionText(
   const why = [...because, ...leaderlessWhy(image, after, cause?.brokerId ?? null)];
   if (epoch !== before.leaderEpoch)
     return `${name}: no leader for leader epoch ${epoch} (${why.join('; ')})`;
+  if (after.leader !== null && cause !== null && changes.size > 0) {
+    // The controller took a broker it fenced (or that is shutting down) out of the ISR, the ELR
+    // keeping it eligible (KIP-966); an ISR change the leader asked for has no broker record.
+    const moved = listChanges(before, after);
+    return moved === null
+      ? null
+      : `${name}: ${moved} under leader ${after.leader} in leader epoch ${epoch} (${because.join('; ')})`;
+  }
   const eligibleChange =
     before.leader === null &&
     after.leader === null &&
@@ -467,6 +475,16 @@ function decisionText(
   return eligibleChange
     ? `${name}: still no leader in leader epoch ${epoch} (${why.join('; ')})`
     : null;
+}
+
+/** `ISR [b1,b2] → [b2], ELR [] → [b1]`: the lists that changed; null when neither did. */
+function listChanges(before: PartitionState, after: PartitionState): string | null {
+  const parts: string[] = [];
+  if (!sameList(before.isr, after.isr))
+    parts.push(`ISR [${before.isr.join(',')}] → [${after.isr.join(',')}]`);
+  if (!sameList(before.elr, after.elr))
+    parts.push(`ELR [${before.elr.join(',')}] → [${after.elr.join(',')}]`);
+  return parts.length === 0 ? null : parts.join(', ');
 }
 
 /** The broker change that made the decision: the old or new leader's, else any in the batch. */
