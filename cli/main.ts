@@ -115,6 +115,7 @@ function buildProgram(): Command {
       .description('rerun one fuzz seed exactly and explain its violation')
       .argument('<seed>')
       .option('--json', 'print one JSON object')
+      .option('--verbose', 'show every trace event in the timeline')
       .option('--trace <file>', 'write the trace')
       .option('--history <file>', "write the clients' history as JSON Lines"),
   ).action((seed: string, raw: Record<string, unknown>) => {

@@ -88,6 +88,17 @@ describe('kafkasim repro', () => {
     }
   }, 60_000);
 
+  it('--verbose shows every trace event and still every line that matters, to the end', async () => {
+    const result = await kafkasim(['repro', '19', '--bug', 'truncate-to-hw', '--verbose']);
+    expect(result.code).toBe(1);
+    const timeline = result.stdout.split('\n').filter((line) => /^ +\d+\.\d{3}s /.test(line));
+    // Far more than the 2000 lines a timeline keeps of what matters.
+    expect(timeline.length).toBeGreaterThan(10_000);
+    expect(result.stdout).toMatch(/^ +0\.000s +b1 +timer label=raft\.fetch$/m);
+    expect(result.stdout).toMatch(/elects b\d for leader epoch 2 /);
+    expect(result.stdout).not.toContain('more events not shown');
+  }, 60_000);
+
   it('--mode both runs KRaft and says so in one line, as fuzz does', async () => {
     const [both, kraft] = await Promise.all([
       kafkasim(['repro', '3', '--mode', 'both', '--json']),

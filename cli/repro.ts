@@ -33,6 +33,7 @@ export interface GenerationOptions {
 
 export interface ReproOptions extends GenerationOptions {
   readonly json: boolean;
+  readonly verbose: boolean;
   readonly trace: string | undefined;
   readonly history: string | undefined;
 }
@@ -68,6 +69,7 @@ export function parseReproOptions(
   return {
     ...parseGenerationOptions(seedText, raw),
     json: raw['json'] === true,
+    verbose: raw['verbose'] === true,
     trace: typeof raw['trace'] === 'string' ? raw['trace'] : undefined,
     history: typeof raw['history'] === 'string' ? raw['history'] : undefined,
   };
@@ -84,7 +86,12 @@ export function generationFlags(options: GenerationOptions): string[] {
 export function reproCommand(options: ReproOptions, io: ReproIo): number {
   if (options.modeBoth === true) io.warn(MODE_BOTH_WARNING);
   const scenario: Scenario = generateScenario(options.seed, options.profile);
-  const runOptions = { seed: options.seed, bugs: options.bugs, sets: {}, verbose: false };
+  const runOptions = {
+    seed: options.seed,
+    bugs: options.bugs,
+    sets: {},
+    verbose: options.verbose,
+  };
   const { spec } = scenarioSpec(scenario, runOptions);
   const { report, explanation, wallMs } = runExplained(
     scenario,
@@ -106,7 +113,7 @@ export function reproCommand(options: ReproOptions, io: ReproIo): number {
     bugs: options.bugs,
     sets: {},
     json: false,
-    verbose: false,
+    verbose: options.verbose,
     trace: options.trace,
     traceFormat: 'jsonl',
     history: options.history,

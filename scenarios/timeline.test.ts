@@ -111,6 +111,20 @@ describe("the controller's leadership decisions", () => {
     expect(slow.filter((line) => / under leader /.test(line))).toEqual([]);
   });
 
+  it('a broker fenced for its session is unfenced by a line before it rejoins the ISR', {
+    timeout: TIMEOUT_MS,
+  }, () => {
+    const shown = lines(runNamed('an-isolated-leader-loses-only-acks-1-writes'));
+    const fenced = shown.findIndex((line) => /^c\d fences b2: /.test(line));
+    const unfenced = shown.findIndex((line) => /^c\d unfences b2: /.test(line));
+    const rejoined = shown.findIndex((line) => /^b\d orders-0: ISR now \[.*b2/.test(line));
+    expect(fenced).toBeGreaterThanOrEqual(0);
+    expect(unfenced).toBeGreaterThan(fenced);
+    expect(rejoined).toBeGreaterThan(unfenced);
+    // At start-up the broker's own line says it: no controller line beside it.
+    expect(shown.filter((line) => / unfences /.test(line))).toHaveLength(1);
+  });
+
   it('an election from the ELR names KIP-966', { timeout: TIMEOUT_MS }, () => {
     const shown = lines(runNamed('kip-966-last-replica-standing-loses-nothing-with-elr'));
     expect(shown).toContainEqual(

@@ -76,7 +76,13 @@ export interface PartitionRow {
   readonly replicas: readonly ReplicaRow[];
 }
 
+/** Lines kept of what matters (faults, elections, ISR, …); past it they are counted. */
 const TIMELINE_MAX = 2_000;
+/**
+ * Lines kept of the other trace events `--verbose` adds, counted apart: a verbose timeline must
+ * not lose what matters to the messages and timers of a run's first seconds.
+ */
+const DETAIL_MAX = 50_000;
 /** A high watermark that has not moved for this long while its leader has more is "stalled". */
 export const STALL_MS = 2_000;
 
@@ -96,6 +102,8 @@ export class TimelineRecorder {
   /** Leaders' high watermarks by broker, then partition key. */
   readonly #watches = new Map<string, Map<string, HighWatermarkWatch>>();
   #dropped = 0;
+  #details = 0;
+  #detailsDropped = 0;
   #slowedOrClogged = false;
   /** Which brokers were entered since the last sample; when the next HW stall is due. */
   #brokersWatch: ActivityWatch<ClusterMessage> | null = null;
@@ -124,6 +132,8 @@ export class TimelineRecorder {
       !this.#slowedOrClogged
     )
       return;
+    if (event.kind === 'controller.session-expired')
+      this.#decisions.noteSessionExpired(String(event.fields?.['broker']));
     const entry = describe(event);
     if (entry !== null) this.#push(entry);
     else if (this.#verbose)
@@ -252,6 +262,14 @@ export class TimelineRecorder {
         text: `${this.#dropped} more events not shown (the timeline keeps ${TIMELINE_MAX})`,
       });
     }
+    if (this.#detailsDropped > 0) {
+      all.push({
+        atMs: result.simulatedMs,
+        category: 'detail',
+        node: 'timeline',
+        text: `${this.#detailsDropped} more trace events not shown (--verbose keeps ${DETAIL_MAX}; --trace FILE writes them all)`,
+      });
+    }
     // A stable sort: same-time entries keep the order they were recorded in.
     return all
       .map((entry, index) => ({ entry, index }))
@@ -260,7 +278,13 @@ export class TimelineRecorder {
   }
 
   #push(entry: TimelineEntry): void {
-    if (this.#entries.length >= TIMELINE_MAX) {
+    if (entry.category === 'detail') {
+      if (this.#details >= DETAIL_MAX) {
+        this.#detailsDropped++;
+        return;
+      }
+      this.#details++;
+    } else if (this.#entries.length - this.#details >= TIMELINE_MAX) {
       this.#dropped++;
       return;
     }
@@ -297,11 +321,21 @@ class LeadershipDecisions {
   /** The records that have had their line (two diverged logs, with a quorum bug, may both replay). */
   readonly #shown = new Set<string>();
   readonly #scanned = new Map<NodeId, Scanned>();
+  /**
+   * Brokers the controller fenced when their session expired. A broker cut off never hears it was
+   * fenced, so it traces no change when its heartbeats come back: the controller's unfence (a
+   * committed UnfenceBroker record) is the line that says it may lead and join ISRs again.
+   */
+  readonly #sessionExpired = new Set<BrokerId>();
   #cluster: KraftCluster | null = null;
   #controllersWatch: ActivityWatch<ClusterMessage> | null = null;
 
   constructor(push: (entry: TimelineEntry) => void) {
     this.#push = push;
+  }
+
+  noteSessionExpired(brokerId: BrokerId): void {
+    this.#sessionExpired.add(brokerId);
   }
 
   sample(cluster: KraftCluster): void {
@@ -319,7 +353,7 @@ class LeadershipDecisions {
     if (controller.isActive) this.#noteAppends(id, controller, nowMs);
     const { log } = controller.raft;
     const committedTo = Math.min(controller.raft.highWatermark, log.endOffset);
-    if (committedTo > this.#replayed.length) this.#replayCommitted(log, committedTo, nowMs);
+    if (committedTo > this.#replayed.length) this.#replayCommitted(id, log, committedTo, nowMs);
   };
 
   /** The partition records the active controller appended in its epoch since the last look. */
@@ -340,12 +374,12 @@ class LeadershipDecisions {
     this.#scanned.set(id, { epoch: raft.epoch, offset });
   }
 
-  #replayCommitted(log: RaftLog, committedTo: number, nowMs: Ms): void {
+  #replayCommitted(id: NodeId, log: RaftLog, committedTo: number, nowMs: Ms): void {
     let offset = this.#replayed.length;
     // Only with a quorum bug on does a log that committed further disagree with what was replayed.
     if (offset > 0 && entryIdentity(log.entry(offset - 1)) !== this.#replayed[offset - 1])
       offset = this.#rebuild(log, offset);
-    while (offset < committedTo) offset = this.#replayBatch(log, offset, committedTo, nowMs);
+    while (offset < committedTo) offset = this.#replayBatch(id, log, offset, committedTo, nowMs);
     // What was appended at a committed offset and not replayed there was truncated: never decided.
     for (const [id, appended] of this.#appended)
       if (appended.offset < offset) this.#appended.delete(id);
@@ -362,7 +396,7 @@ class LeadershipDecisions {
   }
 
   /** Replays the batch (one decision) from `start`; returns where the next one starts. */
-  #replayBatch(log: RaftLog, start: number, committedTo: number, nowMs: Ms): number {
+  #replayBatch(id: NodeId, log: RaftLog, start: number, committedTo: number, nowMs: Ms): number {
     let end = start + 1;
     while (end < committedTo && log.entry(end - 1).moreInBatch === true) end++;
     const changes = brokerChanges(log, start, end);
@@ -371,6 +405,7 @@ class LeadershipDecisions {
       this.#replayed.push(entryIdentity(entry));
       if (entry.payload.type !== 'record') continue;
       const record = entry.payload.record as MetadataRecord;
+      this.#noteBrokerRecord(id, record, nowMs);
       const isPartition = record.type === 'Partition' || record.type === 'PartitionChange';
       const before = isPartition
         ? this.#image.partition(record.topicId, record.partition)
@@ -391,6 +426,18 @@ class LeadershipDecisions {
       });
     }
     return end;
+  }
+
+  /** A broker fenced for its session is unfenced (a new registration says so itself). */
+  #noteBrokerRecord(id: NodeId, record: MetadataRecord, nowMs: Ms): void {
+    if (record.type === 'RegisterBroker') this.#sessionExpired.delete(record.brokerId);
+    if (record.type !== 'UnfenceBroker' || !this.#sessionExpired.delete(record.brokerId)) return;
+    this.#push({
+      atMs: nowMs,
+      category: 'broker',
+      node: id,
+      text: `unfences ${record.brokerId}: its heartbeats are back and it has caught up with the metadata`,
+    });
   }
 }
 
