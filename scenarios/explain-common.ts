@@ -83,13 +83,19 @@ export function ms(atMs: number): string {
 
 const FAULTS_SHOWN_MAX = 6;
 
-/** The faults that enabled the loss: those in the window naming an involved node, else the last few. */
+/**
+ * The faults that enabled the loss: those in the window naming an involved node, else the last few.
+ * With `preferTouching`, of those, the ones that touched the involved replicas themselves (a crash,
+ * restart or isolation of one, a partition or clog between two) when there are any, over those that
+ * only cut one off from a controller.
+ */
 export function faultLines(
   events: readonly StoryEvent[],
   fromMs: number,
   untilMs: number,
   involved: ReadonlySet<string>,
   keyTimes: readonly number[],
+  options: { readonly preferTouching?: boolean } = {},
 ): string[] {
   const faults = events.filter(
     (event) =>
@@ -106,7 +112,10 @@ export function faultLines(
           [...involved].some((node) => new RegExp(`\\b${node}\\b`).test(field)),
       ),
   );
-  const pool = named.length > 0 ? named : faults;
+  const touching = options.preferTouching
+    ? named.filter((event) => touches(event, involved, activeController(events, event.atMs)))
+    : [];
+  const pool = touching.length > 0 ? touching : named.length > 0 ? named : faults;
   // The faults at the moments of loss first, then the most recent others, shown in time order.
   const key = pool.filter((event) => keyTimes.includes(event.atMs));
   const others = pool.filter((event) => !keyTimes.includes(event.atMs));
@@ -117,4 +126,48 @@ export function faultLines(
     (event, index) =>
       `  ${(index === 0 ? 'enabled by' : '').padEnd(10)} ${ms(event.atMs)} ${faultText(event.kind, event.fields)}`,
   );
+}
+
+/** The metadata leader (the active controller) at `atMs`: the last to become leader by then. */
+function activeController(events: readonly StoryEvent[], atMs: number): string | null {
+  let found: string | null = null;
+  for (const event of events) {
+    if (event.atMs > atMs) break;
+    if (event.kind === 'raft.role' && str(event, 'role') === 'leader') found = event.node;
+  }
+  return found;
+}
+
+/**
+ * Whether a fault touched the involved nodes themselves: aimed at one of them alone (a crash,
+ * restart, isolation, pause or slowdown), or with involved nodes on two of its sides (a partition's
+ * groups, a clog's source and target), or an involved node on one and the active controller on
+ * another (it can fence the node, or keep its ISR change from landing).
+ */
+function touches(
+  event: StoryEvent,
+  involved: ReadonlySet<string>,
+  controller: string | null,
+): boolean {
+  const nodesOf = (field: string) =>
+    str(event, field)
+      .split(',')
+      .map((node) => node.trim())
+      .filter((node) => involved.has(node));
+  const sides =
+    event.fields['groups'] !== undefined
+      ? str(event, 'groups').split('|')
+      : event.fields['sources'] !== undefined
+        ? [str(event, 'sources'), str(event, 'targets')]
+        : event.fields['source'] !== undefined
+          ? [str(event, 'source'), str(event, 'target')]
+          : null;
+  if (sides === null) return nodesOf('target').length > 0;
+  const nodesOfSide = (side: string) => side.split(',').map((node) => node.trim());
+  const withInvolved = sides.filter((side) => nodesOfSide(side).some((node) => involved.has(node)));
+  // An involved node on one side and the active controller on another: it can fence the node.
+  const withController = sides.filter(
+    (side) => !withInvolved.includes(side) && nodesOfSide(side).includes(controller ?? ''),
+  );
+  return withInvolved.length >= 2 || (withInvolved.length === 1 && withController.length > 0);
 }

@@ -78,7 +78,12 @@ describe('explainViolations', () => {
   it('names the crash and the election that lost it under no-elr at small seed 64', () => {
     const text = explained(64, 'no-elr', 1).join('\n');
     expect(text).toMatch(/lost it in a powerFailure crash/);
-    expect(text).toMatch(/permanent +at \d+ ms b\d became leader of epoch \d+ without it/);
+    expect(text).toMatch(/permanent +at \d+ ms b\d became leader in leader epoch \d+ without it/);
+    // A partition's epoch is always a "leader epoch" ("epoch" alone is the metadata quorum's).
+    const story = text.slice(text.indexOf('\np1-0 at orders-0'));
+    expect(story.replaceAll('leader epoch', '').replaceAll('(diverging-epoch)', '')).not.toMatch(
+      /\bepoch\b/,
+    );
   }, 30_000);
 
   it('says nothing when no record was lost, and bounds what it keeps', () => {
@@ -318,12 +323,80 @@ describe('explainViolations names the bug a story shows and its terms in words',
   }, 30_000);
 
   it('a switch whose mechanism the story does not show is still named, once per story', () => {
-    const text = explained(289, 'isr-join-stale-hw').join('\n');
+    const { report, story } = runSeed(19, ['truncate-to-hw']);
+    const text = explainViolations({
+      violations: report.violations,
+      events: story.events,
+      history: report.history.entries,
+      bugs: ['no-broker-epoch'],
+    }).join('\n');
     expect(text.match(/\n {2}bug /g)).toHaveLength(
       text.match(/\n\S+ at orders-0 offset /g)?.length ?? -1,
     );
     expect(text).toMatch(
-      /\n {2}bug +--bug isr-join-stale-hw was on \(a follower joins the ISR .*KAFKA-7128\); this story does not show where it acted/,
+      /\n {2}bug +--bug no-broker-epoch was on \(.*\); this story does not show where it acted/,
+    );
+  }, 30_000);
+
+  it('under isr-join-stale-hw at small seed 289: the ISR join of a replica short of the leader epoch start', () => {
+    const text = explained(289, 'isr-join-stale-hw').join('\n');
+    expect(text).toContain(
+      'ISR join   at 24272 ms b1, leader in leader epoch 1 (since 23111 ms; the leader epoch starts at offset 323, its high watermark was 322 then), took b3 into its ISR (ISR [b1, b3] at 24306 ms) though b3',
+    );
+    expect(text).toMatch(/short of the leader epoch's start 323, and without offset 322\n/);
+    expect(text).toContain(
+      "bug        this ISR join (of b3, into b1's ISR at 24272 ms, before it reached the leader epoch's start 323) is what --bug isr-join-stale-hw switches back on",
+    );
+    expect(text).not.toContain('this story does not show where it acted');
+  }, 30_000);
+
+  it('under hw-ignores-min-isr at small seed 13: the ISR of the commit, below min.insync.replicas', () => {
+    const text = explained(13, 'hw-ignores-min-isr').join('\n');
+    expect(text).toMatch(
+      /committed +at 17027 ms: the first high watermark past offset 113, leader b2 with ISR \[b2\] \(1 of 3 replicas\): below min\.insync\.replicas \(the leader refused p1's acks=all write with NOT_ENOUGH_REPLICAS at \d+ ms, under that ISR\), yet the high watermark moved/,
+    );
+    // An acks=1 write waits for no ISR: its acknowledgement says so.
+    expect(text).toMatch(
+      /acked +at \d+ ms to p2 at offset 113, ISR then \[b2, b3, b1\] \(.*\), though acks=1 waited for none of it: the leader's append alone acknowledged it\n/,
+    );
+    expect(text).toContain(
+      'bug        this commit (at 17027 ms, by b2 with the ISR [b2], below min.insync.replicas) is what --bug hw-ignores-min-isr switches back on',
+    );
+  }, 30_000);
+
+  it('under epoch-lookup-kip101 at small seed 8: the truncation that kept a record the leader lacks, and why it stopped there', () => {
+    const lines = explained(8, 'epoch-lookup-kip101');
+    const storyOf = (value: string) => {
+      const start = lines.findIndex((line) => line.startsWith(`${value} at orders-0 offset 96`));
+      const end = lines.indexOf('', start);
+      return lines.slice(start, end === -1 ? lines.length : end).join('\n');
+    };
+    const kept =
+      'at 40093 ms, following leader b3 in leader epoch 2, it cut its log back only 171 → 101 (diverging-epoch), keeping offset 96, where b3 holds p1-72';
+    const p172 = storyOf('p1-72');
+    expect(p172).toContain('b2         holds p2-27 there instead');
+    expect(p172).toContain(kept);
+    const p227 = storyOf('p2-27');
+    expect(p227).toContain(`b2         holds it: ${kept}\n`);
+    expect(p227).toContain(
+      "why 101: b2's records from offset 96 are of leader epoch 1, which b3 never had; asked where leader epoch 1 ends, b3 answered with the start of the next leader epoch it knows, its own leader epoch 2: offset 104",
+    );
+    expect(p227).toContain("a cut to 104 removes b2's whole batch 101–106, hence 101");
+    // The leader holds another record there, as p1-72's report says.
+    expect(p227).toMatch(
+      /\n {2}b3 +holds p1-72 there instead \(the checker's report on p1-72, at 42318 ms\)/,
+    );
+    for (const story of [p172, p227]) {
+      expect(story).toContain(
+        "bug        this truncation that kept a record its leader does not have (b2's, at 40093 ms, following b3) is what --bug epoch-lookup-kip101",
+      );
+      // The faults that touched the story's replicas (b2's crash and restart), not a clog to a follower controller.
+      expect(story).toMatch(/22028 ms crash target=b2 crash=kill\n +30038 ms restart target=b2/);
+      expect(story).not.toContain('clog source=b3 target=c3');
+    }
+    // A record no producer was told of, in plain words.
+    expect(p172).toContain(
+      'acked      never: p1 got no OK for it (its send ended at 30528 ms: TIMEOUT, outcome unknown); still, it was committed, and a committed record must survive whatever its acks',
     );
   }, 30_000);
 });

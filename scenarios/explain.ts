@@ -33,6 +33,7 @@ const STORY_KINDS = new Set([
   'replica.leader',
   'replica.follower',
   'replica.isr-changed',
+  'replica.isr-expand',
   'node.crash',
   'node.start',
   'controller.session-expired',
@@ -170,7 +171,7 @@ function tellStory(
   const bugs = input.bugs ?? [];
   switch (kind) {
     case 'record': {
-      const told = explainLoss(violations, input.events, input.history, bugs);
+      const told = explainLoss(violations, input.events, input.history, bugs, input.violations);
       return {
         id,
         violations,
