@@ -183,6 +183,17 @@ describe('explainViolations for the metadata quorum', () => {
     );
   }, 30_000);
 
+  it('relates the high watermarks reported past the commit to the entry whose loss put them there', () => {
+    const text = storyOf(13, 'raft-vote-ignores-log');
+    const lost = /\n(\S+) at metadata offset (\d+): raft-log-matching/.exec(text);
+    expect(lost).not.toBeNull();
+    const [, id, offset] = lost as RegExpExecArray;
+    expect(text).toContain(
+      `are high watermarks past offset ${offset}, where the committed ${id} was lost (told below)`,
+    );
+    expect(text).not.toMatch(/raft-hw-monotonic ×\d+ +no story is told/);
+  }, 30_000);
+
   it('tells a lost committed entry under raft-commit-old-epoch: the commit of an older epoch', () => {
     const text = storyOf(10, 'raft-commit-old-epoch');
     expect(text).toMatch(/permanent +at \d+ ms c\d became leader of epoch \d+ without it/);

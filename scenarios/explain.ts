@@ -255,12 +255,47 @@ function summaryLines(
       stories,
       tellings,
       storiesMax,
+      followsFrom: followsFromLoss(invariant, countOf(invariant), input.violations),
     });
     parts.forEach((part, at) => {
       lines.push(`  ${(at === 0 ? (heads[index] as string) : '').padEnd(width)}${part}`);
     });
   });
   return lines;
+}
+
+/**
+ * Metadata high watermarks reported past what is committed, or going back, once a committed entry
+ * was lost: they covered that entry, which the checker no longer counts as committed. Null when
+ * some kept report is not of that kind (at or below the lost offset, or noticed before the loss).
+ */
+function followsFromLoss(
+  invariant: string,
+  count: number,
+  violations: readonly ViolationReport[],
+): string | null {
+  if (invariant !== 'raft-hw-monotonic') return null;
+  const losses = violations.filter(
+    (each) =>
+      each.invariant === 'raft-log-matching' &&
+      each.offset !== undefined &&
+      each.value !== undefined,
+  );
+  const first = losses.reduce<ViolationReport | null>(
+    (lowest, each) =>
+      lowest === null || (each.offset as number) < (lowest.offset as number) ? each : lowest,
+    null,
+  );
+  const mine = violations.filter((each) => each.invariant === invariant);
+  if (first === null || mine.length === 0) return null;
+  const lostAt = first.offset as number;
+  const follows = mine.every(
+    (each) => each.offset !== undefined && each.offset > lostAt && each.atMs >= first.atMs,
+  );
+  const how = first.heldInstead === undefined ? 'lost' : 'contradicted';
+  return follows
+    ? `${mine.length < count ? `the ${mine.length} kept are high watermarks` : `${mine.length === 1 ? 'it' : 'each'} is a high watermark`} past offset ${lostAt}, where the committed ${first.value} was ${how} (told below): the checker no longer counts it as committed`
+    : null;
 }
 
 function invariantSummary(
@@ -271,12 +306,13 @@ function invariantSummary(
     readonly stories: readonly Story[];
     readonly tellings: ReadonlyMap<Story, Telling>;
     readonly storiesMax: number;
+    readonly followsFrom: string | null;
   },
 ): string[] {
   const mine = told.stories.filter((story) =>
     story.violations.some((violation) => violation.invariant === invariant),
   );
-  if (mine.length === 0) return ['no story is told for this invariant'];
+  if (mine.length === 0) return [told.followsFrom ?? 'no story is told for this invariant'];
   const parts =
     kept < count ? [`${kept} kept as examples, the other ${count - kept} only counted`] : [];
   const named = (story: Story) => {
