@@ -959,6 +959,7 @@ export class DataChecker {
                 invariant: 'committed-prefix-agrees',
                 atMs,
                 message: `${this.#label(key)}: below the HW ${brokerId} holds ${values[offset]} at offset ${offset}, the leader ${leaderLog.broker} ${leaderLog.values[offset]}`,
+                ...this.#where(key),
                 offset,
                 nodes: [brokerId, leaderLog.broker],
               });

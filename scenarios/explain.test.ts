@@ -11,6 +11,7 @@ import type { BugName } from '../sim/kafka/bugs.ts';
 import { RAFT_LOG_FILE, type RaftEntry } from '../sim/kafka/raft/log.ts';
 import { explainViolations, StoryEvents } from './explain.ts';
 import { generateScenario } from './generate.ts';
+import type { Scenario } from './scenario.ts';
 import { runScenario, type ScenarioReport, scenarioSpec, type ViolationReport } from './run.ts';
 
 interface SeedRun {
@@ -409,5 +410,48 @@ describe('explainViolations names the bug a story shows and its terms in words',
     expect(p172).toContain(
       'acked      never: p1 got no OK for it (its send ended at 30528 ms: TIMEOUT, outcome unknown); still, it was committed, and a committed record must survive whatever its acks',
     );
+  }, 30_000);
+});
+
+describe('explainViolations relates reports without a story of their own to the stories told', () => {
+  it('the end of the run finding a told record’s offset still disagreeing (seed 8 shrunk, epoch-lookup-kip101)', () => {
+    // `kafkasim shrink 8 --bug epoch-lookup-kip101`'s scenario: four steps, a 21 s fault phase.
+    const scenario = {
+      ...generateScenario(8, 'small'),
+      timeline: [
+        { atMs: 8000, kind: 'partition', groups: [['@replica-1'], ['@replica-0']], mode: 'silent' },
+        { atMs: 8502, kind: 'crash', node: '@replica-0', crash: 'kill' },
+        {
+          atMs: 13550,
+          kind: 'partition',
+          groups: [['@replica-1'], ['@replica-2']],
+          mode: 'silent',
+        },
+        { atMs: 19522, kind: 'bounce', node: '@replica-1', crash: 'kill', downMs: 8010 },
+      ] as Scenario['timeline'],
+      faultPhaseMs: 21_021,
+    };
+    const story = new StoryEvents();
+    const report = runScenario(scenario, {
+      seed: 8,
+      bugs: ['epoch-lookup-kip101'],
+      sets: {},
+      traceSink: story.sink,
+    });
+    // Only the end of the run's check found committed-prefix-agrees, at a lost record's offset.
+    const prefix = report.violations.filter((each) => each.invariant === 'committed-prefix-agrees');
+    expect(prefix).toHaveLength(1);
+    expect(prefix[0]?.message).toMatch(/below the HW b\d holds \S+ at offset \d+, the leader/);
+    const text = explainViolations({
+      violations: report.violations,
+      events: story.events,
+      history: report.history.entries,
+      counts: report.counts,
+      bugs: report.bugs,
+    }).join('\n');
+    expect(text).toMatch(
+      /committed-prefix-agrees ×1 +at the offset of \S+ \(told below\): the end of the run found the replicas still disagreeing there/,
+    );
+    expect(text).not.toContain('no story is told');
   }, 30_000);
 });

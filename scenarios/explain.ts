@@ -255,7 +255,9 @@ function summaryLines(
       stories,
       tellings,
       storiesMax,
-      followsFrom: followsFromLoss(invariant, countOf(invariant), input.violations),
+      followsFrom:
+        followsFromLoss(invariant, countOf(invariant), input.violations) ??
+        sameRecordAs(invariant, input.violations, stories, tellings),
     });
     parts.forEach((part, at) => {
       lines.push(`  ${(at === 0 ? (heads[index] as string) : '').padEnd(width)}${part}`);
@@ -296,6 +298,33 @@ function followsFromLoss(
   return follows
     ? `${mine.length < count ? `the ${mine.length} kept are high watermarks` : `${mine.length === 1 ? 'it' : 'each'} is a high watermark`} past offset ${lostAt}, where the committed ${first.value} was ${how} (told below): the checker no longer counts it as committed`
     : null;
+}
+
+/**
+ * Reports of one invariant with no story of their own, each about a record at a partition and
+ * offset a told story is about (the end of the run finding again what a story lost): which.
+ */
+function sameRecordAs(
+  invariant: string,
+  violations: readonly ViolationReport[],
+  stories: readonly Story[],
+  tellings: ReadonlyMap<Story, Telling>,
+): string | null {
+  const mine = violations.filter((each) => each.invariant === invariant);
+  const told = stories.filter((story) => tellings.get(story)?.kind === 'told');
+  const samePlace = (a: ViolationReport, b: ViolationReport) =>
+    a.offset !== undefined &&
+    a.offset === b.offset &&
+    a.topic === b.topic &&
+    a.partition === b.partition;
+  const matched = mine.map((each) =>
+    told.find((story) =>
+      story.violations.some((other) => other.invariant !== invariant && samePlace(each, other)),
+    ),
+  );
+  if (mine.length === 0 || matched.some((story) => story === undefined)) return null;
+  const labels = [...new Set(matched.map((story) => (story as Story).label))];
+  return `at the offset${labels.length === 1 ? '' : 's'} of ${listed(labels)} (told below): the end of the run found the replicas still disagreeing there`;
 }
 
 function invariantSummary(
