@@ -79,6 +79,13 @@ describe('kafkasim command line', { timeout: 60_000 }, () => {
     }
   });
 
+  it('refuses a --set that breaks a producer rule, on one line, exit 2, before running', () => {
+    expectUsageError(
+      kafkasim(['run', FLAGSHIP, '--set', 'request.timeout.ms=30000']),
+      /producers\[0\] \(p1\): deliveryTimeoutMs must be ≥ requestTimeoutMs \+ lingerMs \(got 20000 < 30000 \+ 0\) \(delivery\.timeout\.ms, request\.timeout\.ms and linger\.ms: --set the delivery timeout too\)$/,
+    );
+  });
+
   it('asks for a command, on one line, exit 2, when given none', () => {
     expectUsageError(
       kafkasim([]),
@@ -278,6 +285,10 @@ describe('kafkasim list and run', { timeout: 60_000 }, () => {
     expect(out).toMatch(/^ {2}scenario +acks-all-survives-a-leader-crash$/m);
     expect(out).toMatch(/^ {2}mode +kraft$/m);
     expect(out).toMatch(/^ {2}bugs +none$/m);
+    // Said either way: a producer that is not idempotent can append a retried write twice.
+    expect(out).toMatch(
+      /^ {2}clients +p1: writes to orders with acks=all, not idempotent, one every 100 ms$/m,
+    );
     const topic = flagship.topics[0];
     expect(out).toContain(
       `${topic?.name}: 1 partition, replication factor ${topic?.replicationFactor}, min.insync.replicas ${topic?.minInsyncReplicas}`,

@@ -89,7 +89,8 @@ function header(context: ReportContext, chalk: ChalkInstance): string[] {
 
 function clients(spec: KafkaRunSpec): string[] {
   const lines = spec.producers.map((producer, index) => {
-    const idempotent = producer.idempotent === true ? ', idempotent' : '';
+    // Said either way: a producer that is not idempotent can append a retried write twice.
+    const idempotent = producer.idempotent === true ? ', idempotent' : ', not idempotent';
     const count = producer.count === undefined ? '' : `, ${producer.count} writes`;
     return `p${index + 1}: writes to ${producer.topic} with acks=${producer.acks}${idempotent}, one every ${producer.everyMs} ms${count}`;
   });

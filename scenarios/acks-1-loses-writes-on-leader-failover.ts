@@ -7,7 +7,7 @@ export default defineScenario({
     'With acks=1 the leader acknowledges a write as soon as it has appended it to its own log,',
     'before any follower has fetched it. Here the leader of `orders` is cut off from both',
     'followers at 10 s (it still reaches the producer and the controllers) and keeps',
-    'acknowledging acks=1 writes that only it holds; its high watermark stalls, because the',
+    'acknowledging acks=1 writes that only it holds; its high watermark stops moving, because the',
     'followers fetch nothing. At 12 s it is killed. The controller fences it after the session',
     'timeout and elects a follower from the ISR; when the old leader comes back it truncates its',
     'log to the new leader (look for the truncation line), and the writes it acknowledged alone',

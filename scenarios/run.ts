@@ -4,9 +4,16 @@
 // state of every partition. Everything here is simulated time; the CLI adds wall-clock figures.
 
 import { REPLICAS_MAX } from '../properties/data-checker.ts';
-import { type KafkaRunResult, type KafkaRunSpec, runKafka } from '../properties/kafka-harness.ts';
+import {
+  FAST_PRODUCER_CONFIG,
+  type KafkaRunResult,
+  type KafkaRunSpec,
+  runKafka,
+} from '../properties/kafka-harness.ts';
+import { ClientConfigError } from '../sim/kafka/clients/client-metadata.ts';
 import type { BugName } from '../sim/kafka/bugs.ts';
 import type { History } from '../sim/kafka/clients/history.ts';
+import { resolveProducerConfig } from '../sim/kafka/clients/producer.ts';
 import type { Ms } from '../sim/kernel/time.ts';
 import type { HeldInstead } from '../properties/violation.ts';
 import type { TraceEvent } from '../sim/kernel/trace.ts';
@@ -111,6 +118,7 @@ export function scenarioSpec(
 /** Impossible configurations are errors; legal but surprising ones are warnings. */
 export function checkSpec(spec: KafkaRunSpec): string[] {
   const warnings: string[] = [];
+  checkProducers(spec);
   if (spec.controllers < 1)
     throw new ScenarioError(`controllers must be ≥ 1 (got ${spec.controllers})`);
   if (spec.brokers < 1) throw new ScenarioError(`brokers must be ≥ 1 (got ${spec.brokers})`);
@@ -222,4 +230,33 @@ function judge(result: KafkaRunResult, expected: Expectation): { ok: boolean; li
     broken.every((invariant) => expected.violations.includes(invariant)) &&
     expected.allowed.every((reason) => reasons.has(reason));
   return { ok, lines };
+}
+
+/**
+ * Each producer's settings together, as the harness builds them (`--set` may have moved one, so
+ * that Kafka's rules no longer hold: a request timeout above the delivery timeout, …).
+ */
+function checkProducers(spec: KafkaRunSpec): void {
+  spec.producers.forEach((producer, index) => {
+    try {
+      resolveProducerConfig(
+        {
+          ...FAST_PRODUCER_CONFIG,
+          ...spec.producer,
+          ...producer.config,
+          bootstrapBrokers: ['b1'],
+          acks: producer.acks,
+          enableIdempotence: producer.idempotent ?? false,
+          history: null as unknown as History,
+        },
+        `p${index + 1}`,
+      );
+    } catch (error) {
+      if (!(error instanceof ClientConfigError)) throw error;
+      const names = error.message.includes('deliveryTimeoutMs')
+        ? ' (delivery.timeout.ms, request.timeout.ms and linger.ms: --set the delivery timeout too)'
+        : '';
+      throw new ScenarioError(`producers[${index}] (p${index + 1}): ${error.message}${names}`);
+    }
+  });
 }

@@ -125,6 +125,24 @@ describe("the controller's leadership decisions", () => {
     expect(shown.filter((line) => / unfences /.test(line))).toHaveLength(1);
   });
 
+  it('a controlled shutdown: the controller moves leadership first, then unregisters the broker', {
+    timeout: TIMEOUT_MS,
+  }, () => {
+    const shown = lines(runNamed('controlled-shutdown-moves-leadership-first'));
+    const asks = shown.findIndex((line) => /^b\d asks for a controlled shutdown$/.test(line));
+    const elects = shown.findIndex((line) =>
+      /^c\d orders-0: elects b\d for leader epoch 1 \(b\d in controlled shutdown; from the ISR/.test(
+        line,
+      ),
+    );
+    const unregisters = shown.findIndex((line) =>
+      /^c\d unregisters b\d: it leaves the cluster, and every ISR and ELR$/.test(line),
+    );
+    expect(asks).toBeGreaterThanOrEqual(0);
+    expect(elects).toBeGreaterThan(asks);
+    expect(unregisters).toBeGreaterThan(elects);
+  });
+
   it('an election from the ELR names KIP-966', { timeout: TIMEOUT_MS }, () => {
     const shown = lines(runNamed('kip-966-last-replica-standing-loses-nothing-with-elr'));
     expect(shown).toContainEqual(
@@ -157,6 +175,37 @@ describe("the controller's leadership decisions", () => {
 });
 
 describe('high watermark stalls', () => {
+  it('a high watermark that goes back is not worded as moving again', {
+    timeout: TIMEOUT_MS,
+  }, () => {
+    const scenario = scenarioByName('kip-966-last-replica-standing-loses-nothing-with-elr');
+    if (scenario === undefined) throw new Error('no kip-966 scenario');
+    const report = runScenario(scenario, { seed: 1, bugs: ['no-elr'], sets: {} });
+    const shown = lines(report);
+    expect(shown).toContainEqual(
+      expect.stringMatching(
+        /^b\d orders-0: HW goes back, (\d+) → 0 \(records it had counted as committed are gone from its log\)$/,
+      ),
+    );
+    for (const line of shown) {
+      const moved = / HW moves again, (\d+) → (\d+)$/.exec(line);
+      if (moved !== null) expect(Number(moved[2])).toBeGreaterThan(Number(moved[1]));
+    }
+  });
+
+  it('allowed losses past the twenty shown are counted, not dropped silently', {
+    timeout: TIMEOUT_MS,
+  }, () => {
+    const report = runNamed('acks-1-loses-writes-on-leader-failover');
+    const allowed = Object.values(report.allowedCounts).reduce((sum, count) => sum + count, 0);
+    expect(allowed).toBeGreaterThan(20);
+    const shown = lines(report).filter((line) => line.startsWith('checker allowed loss'));
+    expect(shown).toHaveLength(20);
+    expect(lines(report)).toContain(
+      `checker … and ${allowed - 20} more allowed losses (the verdict counts them by reason)`,
+    );
+  });
+
   it('a leader idle past the bound is not stalled by its first write', {
     timeout: TIMEOUT_MS,
   }, () => {

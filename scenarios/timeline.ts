@@ -76,6 +76,8 @@ export interface PartitionRow {
   readonly replicas: readonly ReplicaRow[];
 }
 
+/** Allowed losses shown one by one in the timeline (the verdict counts them all). */
+const ALLOWED_SHOWN_MAX = 20;
 /** Lines kept of what matters (faults, elections, ISR, …); past it they are counted. */
 const TIMELINE_MAX = 2_000;
 /**
@@ -190,7 +192,10 @@ export class TimelineRecorder {
             atMs: nowMs,
             category: 'hw',
             node: brokerId,
-            text: `${topicName(replica.key)}: HW moves again, ${watch.highWatermark} → ${replica.highWatermark}`,
+            text:
+              replica.highWatermark < watch.highWatermark
+                ? `${topicName(replica.key)}: HW goes back, ${watch.highWatermark} → ${replica.highWatermark} (records it had counted as committed are gone from its log)`
+                : `${topicName(replica.key)}: HW moves again, ${watch.highWatermark} → ${replica.highWatermark}`,
           });
         }
         watch.highWatermark = replica.highWatermark;
@@ -245,7 +250,7 @@ export class TimelineRecorder {
           text: `${violation.invariant}: ${violation.message}`,
         }),
       ),
-      ...result.allowed.slice(0, 20).map(
+      ...result.allowed.slice(0, ALLOWED_SHOWN_MAX).map(
         (loss): TimelineEntry => ({
           atMs: loss.atMs,
           category: 'allowed',
@@ -254,6 +259,15 @@ export class TimelineRecorder {
         }),
       ),
     ];
+    const allowedTotal = [...result.allowedCounts.values()].reduce((sum, n) => sum + n, 0);
+    if (allowedTotal > ALLOWED_SHOWN_MAX) {
+      all.push({
+        atMs: result.allowed[ALLOWED_SHOWN_MAX - 1]?.atMs ?? result.simulatedMs,
+        category: 'allowed',
+        node: 'checker',
+        text: `… and ${allowedTotal - ALLOWED_SHOWN_MAX} more allowed losses (the verdict counts them by reason)`,
+      });
+    }
     if (this.#dropped > 0) {
       all.push({
         atMs: result.simulatedMs,
@@ -431,6 +445,15 @@ class LeadershipDecisions {
   /** A broker fenced for its session is unfenced (a new registration says so itself). */
   #noteBrokerRecord(id: NodeId, record: MetadataRecord, nowMs: Ms): void {
     if (record.type === 'RegisterBroker') this.#sessionExpired.delete(record.brokerId);
+    if (record.type === 'UnregisterBroker') {
+      this.#push({
+        atMs: nowMs,
+        category: 'broker',
+        node: id,
+        text: `unregisters ${record.brokerId}: it leaves the cluster, and every ISR and ELR`,
+      });
+      return;
+    }
     if (record.type !== 'UnfenceBroker' || !this.#sessionExpired.delete(record.brokerId)) return;
     this.#push({
       atMs: nowMs,
