@@ -86,6 +86,17 @@ describe('kafkasim command line', { timeout: 60_000 }, () => {
     );
   });
 
+  it('marks the after-heal checks a partition left offline is excused from, not as plain ✓', () => {
+    const result = kafkasim(['run', 'jepsen-2013-without-unclean-election-nothing-is-lost']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/leader none · leader epoch \d+ · ISR \[\]/);
+    expect(result.stdout).toContain(
+      '~ leader-elected-after-heal (1 partition left offline: allowed)',
+    );
+    expect(result.stdout).toContain('~ acked-fully-replicated (1 partition left offline: allowed)');
+    expect(result.stdout).not.toContain('✓ leader-elected-after-heal');
+  });
+
   it('asks for a command, on one line, exit 2, when given none', () => {
     expectUsageError(
       kafkasim([]),
