@@ -774,10 +774,17 @@ function recordBugLine(
     readonly commit: Commit | null;
   },
 ): string | null {
-  const toHighWatermark = story.losses.find(
-    (loss) =>
-      loss.event?.kind === 'replica.truncate' && str(loss.event, 'reason') === 'become-follower-hw',
-  );
+  // The truncation that mattered: the one of the replica whose election made the loss permanent
+  // (it led without the record), else the first.
+  const toHighWatermarks = story.losses
+    .filter(
+      (loss) =>
+        loss.event?.kind === 'replica.truncate' &&
+        str(loss.event, 'reason') === 'become-follower-hw',
+    )
+    .sort((a, b) => (a.atMs ?? 0) - (b.atMs ?? 0));
+  const toHighWatermark =
+    toHighWatermarks.find((loss) => loss.holder === story.election?.node) ?? toHighWatermarks[0];
   if (bugs.includes('truncate-to-hw') && toHighWatermark !== undefined)
     return bugLine(
       'truncate-to-hw',

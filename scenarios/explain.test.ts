@@ -11,6 +11,7 @@ import type { BugName } from '../sim/kafka/bugs.ts';
 import { RAFT_LOG_FILE, type RaftEntry } from '../sim/kafka/raft/log.ts';
 import { explainViolations, StoryEvents } from './explain.ts';
 import { generateScenario } from './generate.ts';
+import { scenarioByName } from './registry.ts';
 import type { Scenario } from './scenario.ts';
 import { runScenario, type ScenarioReport, scenarioSpec, type ViolationReport } from './run.ts';
 
@@ -453,5 +454,33 @@ describe('explainViolations relates reports without a story of their own to the 
       /committed-prefix-agrees ×1 +at the offset of \S+ \(told below\): the end of the run found the replicas still disagreeing there/,
     );
     expect(text).not.toContain('no story is told');
+  }, 30_000);
+});
+
+describe('explainViolations blames the truncation that mattered', () => {
+  it('under truncate-to-hw, the truncation of the replica whose election made the loss permanent', () => {
+    const story = new StoryEvents();
+    const report = runScenario(
+      scenarioByName('kip-101-epoch-truncation-keeps-acked-writes') as Scenario,
+      { seed: 1, bugs: ['truncate-to-hw'], sets: {}, traceSink: story.sink },
+    );
+    const text = explainViolations({
+      violations: report.violations,
+      events: story.events,
+      history: report.history.entries,
+      counts: report.counts,
+      bugs: report.bugs,
+    }).join('\n');
+    const permanent =
+      /permanent +at \d+ ms (b\d) became leader in leader epoch \d+ without it/.exec(text);
+    expect(permanent).not.toBeNull();
+    const elected = (permanent as RegExpExecArray)[1] as string;
+    // Other replicas truncated it later, at the heal: not the truncation that lost it.
+    expect(text).toMatch(new RegExp(`\\n {2}${elected} +truncated it at (\\d+) ms`));
+    expect(text).toMatch(
+      new RegExp(
+        `bug +this truncation \\(${elected}'s, at \\d+ ms\\) is what --bug truncate-to-hw`,
+      ),
+    );
   }, 30_000);
 });
