@@ -185,6 +185,7 @@ function recordHead(
     acks,
     ackedAtMs: ok?.atMs ?? null,
     untilMs: Number.isNaN(committedAtMs) ? violation.atMs : committedAtMs,
+    holders: violation.holders === undefined ? null : new Set(Object.keys(violation.holders)),
   });
   let appendedBy: Append | null = null;
   if (append !== undefined) {
@@ -311,7 +312,8 @@ function ackedLine(
 /**
  * The record's own append, not just any append at its offset (another leader may have written
  * another record there): of the appends covering the offset after the record was sent, with its
- * acks, the last before its acknowledgement or, never acknowledged, the first before its commit.
+ * acks, by a broker that held it there, the last before its acknowledgement or, never
+ * acknowledged, the first before its commit.
  */
 function recordAppend(
   events: readonly StoryEvent[],
@@ -321,12 +323,15 @@ function recordAppend(
     readonly acks: string;
     readonly ackedAtMs: number | null;
     readonly untilMs: number;
+    /** The brokers that ever held the record at this offset (its appender among them), if known. */
+    readonly holders: ReadonlySet<string> | null;
   },
 ): StoryEvent | undefined {
   const untilMs = record.ackedAtMs ?? record.untilMs;
   const appends = events.filter(
     (event) =>
       event.kind === 'replica.append' &&
+      (record.holders === null || record.holders.has(event.node)) &&
       event.atMs >= record.sentAtMs &&
       event.atMs <= untilMs &&
       num(event, 'baseOffset') <= offset &&

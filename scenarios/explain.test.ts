@@ -484,3 +484,34 @@ describe('explainViolations blames the truncation that mattered', () => {
     );
   }, 30_000);
 });
+
+describe('explainViolations tells apart two copies of one write (retried without idempotence)', () => {
+  it('kip-279 under epoch-lookup-kip101: the copy at the story’s offset, appended by the broker that held it there', () => {
+    const story = new StoryEvents();
+    const report = runScenario(
+      scenarioByName('kip-279-fast-failovers-truncate-a-divergent-epoch') as Scenario,
+      { seed: 1, bugs: ['epoch-lookup-kip101'], sets: {}, traceSink: story.sink },
+    );
+    const text = explainViolations({
+      violations: report.violations,
+      events: story.events,
+      history: report.history.entries,
+      counts: report.counts,
+      bugs: report.bugs,
+    }).join('\n');
+    // The same value lost at two offsets: each named with its offset, in the summary and stories.
+    expect(text).toMatch(/told below: (p\d-\d+) at offset (\d+)\n[^\n]*\1 at offset (?!\2)\d+/);
+    const head = /\n(p\d-\d+) at orders-0 offset (\d+): committed-prefix-agrees/.exec(text);
+    expect(head).not.toBeNull();
+    const appended = /\n {2}appended +at \d+ ms by leader (b\d) \(leader epoch (\d+)\)/.exec(
+      text.slice(text.indexOf((head as RegExpExecArray)[0])),
+    );
+    const holders = report.violations.find(
+      (each) =>
+        each.value === (head as RegExpExecArray)[1] &&
+        each.offset === Number((head as RegExpExecArray)[2]),
+    )?.holders;
+    // The appender held the record at that offset (another leader wrote another record there).
+    expect(Object.keys(holders ?? {})).toContain((appended as RegExpExecArray)[1]);
+  }, 30_000);
+});

@@ -172,10 +172,18 @@ function tellStory(
   switch (kind) {
     case 'record': {
       const told = explainLoss(violations, input.events, input.history, bugs, input.violations);
+      // A write retried without idempotence can sit at two offsets: then the offset names it.
+      const elsewhere = input.violations.some(
+        (other) =>
+          other.value === first.value &&
+          other.offset !== first.offset &&
+          other.topic === first.topic &&
+          other.partition === first.partition,
+      );
       return {
         id,
         violations,
-        label: first.value ?? '?',
+        label: elsewhere ? `${first.value} at offset ${first.offset}` : (first.value ?? '?'),
         lines: told.lines,
         shape: told.shape,
         alike: (rep) =>
