@@ -16,6 +16,8 @@ export default defineScenario({
     'setting asked for them. With `--set unclean.leader.election.enable=false` nothing is lost',
     'and the partition stays offline instead, even after the heal: the ISR members that return were',
     'killed, an unclean shutdown, so they may not lead either (offline-after-unclean-shutdowns).',
+    'That run exits 1, not because anything broke: this scenario expects the unclean loss, and it',
+    'does not happen (the verdict says so).',
   ].join(' '),
   topics: [{ name: 'orders', partitions: 1, replicationFactor: 3, minInsyncReplicas: 1 }],
   producers: [{ topic: 'orders', acks: 'all', everyMs: 100 }],
