@@ -51,6 +51,24 @@ function explained(seed: number, bug: BugName, storiesMax?: number): string[] {
   });
 }
 
+/** A scenario's run with a story collector, and its explanation as `run` tells it. */
+function explainRun(
+  scenario: Scenario,
+  seed: number,
+  bugs: readonly BugName[],
+): { report: ScenarioReport; text: string } {
+  const story = new StoryEvents();
+  const report = runScenario(scenario, { seed, bugs, sets: {}, traceSink: story.sink });
+  const text = explainViolations({
+    violations: report.violations,
+    events: story.events,
+    history: report.history.entries,
+    counts: report.counts,
+    bugs: report.bugs,
+  }).join('\n');
+  return { report, text };
+}
+
 describe('explainViolations', () => {
   it('tells how truncate-to-hw lost an acked write at small seed 19', () => {
     const { report, story } = runSeed(19, ['truncate-to-hw']);
@@ -432,24 +450,11 @@ describe('explainViolations relates reports without a story of their own to the 
       ] as Scenario['timeline'],
       faultPhaseMs: 21_021,
     };
-    const story = new StoryEvents();
-    const report = runScenario(scenario, {
-      seed: 8,
-      bugs: ['epoch-lookup-kip101'],
-      sets: {},
-      traceSink: story.sink,
-    });
+    const { report, text } = explainRun(scenario, 8, ['epoch-lookup-kip101']);
     // Only the end of the run's check found committed-prefix-agrees, at a lost record's offset.
     const prefix = report.violations.filter((each) => each.invariant === 'committed-prefix-agrees');
     expect(prefix).toHaveLength(1);
     expect(prefix[0]?.message).toMatch(/below the HW b\d holds \S+ at offset \d+, the leader/);
-    const text = explainViolations({
-      violations: report.violations,
-      events: story.events,
-      history: report.history.entries,
-      counts: report.counts,
-      bugs: report.bugs,
-    }).join('\n');
     expect(text).toMatch(
       /committed-prefix-agrees ×1 +at the offset of \S+ \(told below\): the end of the run found the replicas still disagreeing there/,
     );
@@ -459,18 +464,11 @@ describe('explainViolations relates reports without a story of their own to the 
 
 describe('explainViolations blames the truncation that mattered', () => {
   it('under truncate-to-hw, the truncation of the replica whose election made the loss permanent', () => {
-    const story = new StoryEvents();
-    const report = runScenario(
+    const { text } = explainRun(
       scenarioByName('kip-101-epoch-truncation-keeps-acked-writes') as Scenario,
-      { seed: 1, bugs: ['truncate-to-hw'], sets: {}, traceSink: story.sink },
+      1,
+      ['truncate-to-hw'],
     );
-    const text = explainViolations({
-      violations: report.violations,
-      events: story.events,
-      history: report.history.entries,
-      counts: report.counts,
-      bugs: report.bugs,
-    }).join('\n');
     const permanent =
       /permanent +at \d+ ms (b\d) became leader in leader epoch \d+ without it/.exec(text);
     expect(permanent).not.toBeNull();
@@ -487,18 +485,11 @@ describe('explainViolations blames the truncation that mattered', () => {
 
 describe('explainViolations tells apart two copies of one write (retried without idempotence)', () => {
   it('kip-279 under epoch-lookup-kip101: the copy at the story’s offset, appended by the broker that held it there', () => {
-    const story = new StoryEvents();
-    const report = runScenario(
+    const { report, text } = explainRun(
       scenarioByName('kip-279-fast-failovers-truncate-a-divergent-epoch') as Scenario,
-      { seed: 1, bugs: ['epoch-lookup-kip101'], sets: {}, traceSink: story.sink },
+      1,
+      ['epoch-lookup-kip101'],
     );
-    const text = explainViolations({
-      violations: report.violations,
-      events: story.events,
-      history: report.history.entries,
-      counts: report.counts,
-      bugs: report.bugs,
-    }).join('\n');
     // The same value lost at two offsets: each named with its offset, in the summary and stories.
     expect(text).toMatch(/told below: (p\d-\d+) at offset (\d+)\n[^\n]*\1 at offset (?!\2)\d+/);
     const head = /\n(p\d-\d+) at orders-0 offset (\d+): committed-prefix-agrees/.exec(text);
