@@ -1,6 +1,7 @@
 // `kafkasim run <scenario | file.json>`: checks every option first (a mistake is one line on
 // stderr and exit 2, before anything runs), runs the scenario, then prints the report as text
-// (report.ts) or as the one JSON object of DESIGN.md. Exit 0 for the expected outcome, 1 otherwise.
+// (report.ts) or as one JSON object, with the story of each violation (scenarios/explain.ts), as
+// `repro` tells it. Exit 0 for the expected outcome, 1 otherwise.
 
 import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 import type { ChalkInstance } from 'chalk';
