@@ -83,7 +83,7 @@ describe("the controller's leadership decisions", () => {
     );
     // Why b1 never leads again once it is back: it left the ELR.
     expect(shown).toContain(
-      'c5 orders-0: still no leader in leader epoch 2 (b1 registers again after an unclean shutdown: it may have lost records, out of the ELR (KIP-966); ISR [], ELR []: no eligible replica; unclean election off)',
+      'c5 orders-0: still no leader in leader epoch 2 (b1 registers again after an unclean shutdown: it may have lost records, out of the ELR and the last known leaders (KIP-966); ISR [], ELR []: no eligible replica; unclean election off)',
     );
     expect(report.partitions[0]).toMatchObject({ leader: null, leaderEpoch: 2 });
   });

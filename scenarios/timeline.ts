@@ -583,10 +583,16 @@ function leftElrWords(
   cause: { brokerId: BrokerId; words: string },
 ): string {
   const { brokerId } = cause;
-  const wasEligible = before.elr.includes(brokerId) || before.lastKnownElr.includes(brokerId);
+  const left = [
+    ...(before.elr.includes(brokerId) && !after.elr.includes(brokerId) ? ['the ELR'] : []),
+    ...(before.lastKnownElr.includes(brokerId) && !after.lastKnownElr.includes(brokerId)
+      ? ['the last known leaders']
+      : []),
+  ];
   const isEligible = after.elr.includes(brokerId) || after.lastKnownElr.includes(brokerId);
-  if (cause.words !== BROKER_CHANGE_WORDS.RegisterBroker || !wasEligible || isEligible) return '';
-  return ' after an unclean shutdown: it may have lost records, out of the ELR (KIP-966)';
+  if (cause.words !== BROKER_CHANGE_WORDS.RegisterBroker || left.length === 0 || isEligible)
+    return '';
+  return ` after an unclean shutdown: it may have lost records, out of ${left.join(' and ')} (KIP-966)`;
 }
 
 /** Where the new leader came from (KIP-966's ELR and last known leader, or an unclean election). */
