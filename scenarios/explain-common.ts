@@ -65,6 +65,21 @@ export function lossyCrash(event: StoryEvent): boolean {
   );
 }
 
+/** The last event of `node` at or before `atMs` that `matches` (events are in time order). */
+export function lastEventBefore(
+  events: readonly StoryEvent[],
+  node: string,
+  atMs: number,
+  matches: (event: StoryEvent) => boolean,
+): StoryEvent | null {
+  let found: StoryEvent | null = null;
+  for (const event of events) {
+    if (event.atMs > atMs) break;
+    if (event.node === node && matches(event)) found = event;
+  }
+  return found;
+}
+
 export function num(event: StoryEvent, field: string): number {
   const value = event.fields[field];
   return typeof value === 'number' ? value : Number.NaN;

@@ -20,6 +20,7 @@ import {
   type StoryEvent,
   str,
   truncates,
+  lastEventBefore,
 } from './explain-common.ts';
 import type { ViolationReport } from './run.ts';
 
@@ -74,13 +75,12 @@ function followedEvent(
   node: string,
   atMs: number,
 ): StoryEvent | null {
-  let found: StoryEvent | null = null;
-  for (const event of events) {
-    if (event.atMs > atMs) break;
-    if (event.node === node && event.kind === 'raft.role' && str(event, 'role') === 'follower')
-      found = event;
-  }
-  return found;
+  return lastEventBefore(
+    events,
+    node,
+    atMs,
+    (event) => event.kind === 'raft.role' && str(event, 'role') === 'follower',
+  );
 }
 
 /** The leader `node` last followed at or before `atMs`: `c3 in epoch 7`. */

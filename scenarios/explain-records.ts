@@ -17,6 +17,7 @@ import {
   type StoryEvent,
   str,
   truncates,
+  lastEventBefore,
 } from './explain-common.ts';
 import type { ViolationReport } from './run.ts';
 
@@ -656,12 +657,7 @@ function lastBefore(
   atMs: number,
   kind: string,
 ): StoryEvent | null {
-  let found: StoryEvent | null = null;
-  for (const event of events) {
-    if (event.atMs > atMs) break;
-    if (event.node === node && event.kind === kind) found = event;
-  }
-  return found;
+  return lastEventBefore(events, node, atMs, (event) => event.kind === kind);
 }
 
 /**
