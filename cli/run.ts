@@ -278,6 +278,7 @@ export function reportJson(report: ScenarioReport, wallMs: number): unknown {
       committedAtMs: violation.committedAtMs,
       holders: violation.holders,
       heldInstead: violation.heldInstead,
+      sinceMs: violation.sinceMs,
       message: violation.message,
     })),
     allowedLosses: report.allowedLosses.map((loss) => ({

@@ -50,8 +50,8 @@ interface LogView {
 interface HighWatermarkView {
   incarnation: number;
   highWatermark: number;
-  /** "HW past what was committed" last reported for this (HW, committed) pair, as `hw/committed`. */
-  reportedPast: string;
+  /** Whether "HW past what was committed" was reported in the episode going on (one report each). */
+  reportedPast: boolean;
 }
 
 /** What moved since the last check: the nodes, whether any changed status, or everything. */
@@ -483,7 +483,7 @@ export class RaftChecker<M extends Message = RaftMessage> {
     const highWatermark = raft.highWatermark;
     let seen = this.#highWatermarks.get(node);
     if (seen === undefined || seen.incarnation !== host.incarnation) {
-      seen = { incarnation: host.incarnation, highWatermark, reportedPast: '' };
+      seen = { incarnation: host.incarnation, highWatermark, reportedPast: false };
       this.#highWatermarks.set(node, seen);
     }
     if (highWatermark < seen.highWatermark) {
@@ -495,14 +495,16 @@ export class RaftChecker<M extends Message = RaftMessage> {
       });
     }
     seen.highWatermark = highWatermark;
-    if (highWatermark <= this.#committed.length || raft.isLeader) return;
-    // Once per (HW, committed) pair in an incarnation: the condition holds until either moves.
-    const past = `${highWatermark}/${this.#committed.length}`;
-    if (seen.reportedPast === past) return;
-    seen.reportedPast = past;
+    if (highWatermark <= this.#committed.length || raft.isLeader) {
+      seen.reportedPast = false;
+      return;
+    }
+    // Once per episode in an incarnation: reported again only after it ended.
+    if (seen.reportedPast) return;
+    seen.reportedPast = true;
     this.#report({
       invariant: 'raft-hw-monotonic',
-      message: `${node}'s metadata high watermark ${highWatermark} is past what any leader committed (${this.#committed.length})`,
+      message: `${node}'s metadata high watermark ${highWatermark} (the offsets below it committed) is past the ${this.#committed.length} entries any leader committed`,
       nodes: [node],
       offset: highWatermark,
     });
@@ -555,9 +557,10 @@ export class RaftChecker<M extends Message = RaftMessage> {
     if (raft.highWatermark < required) {
       this.#report({
         invariant: 'metadata-staleness-bounded',
-        message: `${observer} has applied metadata up to offset ${raft.highWatermark} only, though ${required} entries were committed before ${cutoffMs} ms and it has reached the leader ${leader} and a majority of voters since ${since} ms`,
+        message: `${observer} has applied ${raft.highWatermark === 0 ? 'no metadata' : `metadata up to offset ${raft.highWatermark - 1} only`}, though the quorum had committed up to offset ${required - 1} by ${cutoffMs} ms and it has reached the leader ${leader} and a majority of voters since ${since} ms`,
         nodes: [observer, leader],
         offset: raft.highWatermark,
+        sinceMs: since,
       });
       // Once per episode: wait for the next stretch of connectivity.
       view.connectedSinceMs = nowMs;

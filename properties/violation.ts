@@ -18,6 +18,8 @@ export interface Violation {
    * broker that held it (`holds it`, `truncation`, `lossy-crash`, `unclean`, `restart`). */
   readonly committedAtMs?: Ms;
   readonly holders?: Readonly<Record<string, string>>;
+  /** metadata-staleness-bounded: since when the observer had reached the leader and a majority. */
+  readonly sinceMs?: Ms;
   /** A disagreement: what one node holds where the committed record or metadata entry sat. */
   readonly heldInstead?: HeldInstead;
 }

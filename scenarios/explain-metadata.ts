@@ -733,19 +733,62 @@ export function electionStory(
 
 // ---- a stale leader --------------------------------------------------------------------------
 
-/**
- * Leaders still leading at `atMs` (no resignation, role change or crash since their election)
- * while a later epoch has a leader too: the stale ones, oldest first.
- */
-export function staleLeaders(events: readonly StoryEvent[], atMs: number): StoryEvent[] {
-  const leaders = leadingAt(events, atMs).sort((a, b) => num(a, 'epoch') - num(b, 'epoch'));
-  const latest = leaders.length === 0 ? 0 : num(leaders[leaders.length - 1] as StoryEvent, 'epoch');
-  return leaders.filter((leader) => num(leader, 'epoch') < latest);
+/** A leader the voters had left behind: a later epoch had a leader while it still led. */
+export interface StaleLeader {
+  readonly leader: StoryEvent;
+  /** The leader of the latest epoch when it was first seen stale. */
+  readonly newer: StoryEvent;
+  /** When it stopped leading (resigned, changed role, crashed); null: still leading. */
+  untilMs: number | null;
 }
 
 /**
- * Brokers behind on the metadata while a leader the voters have left behind still leads: which
- * leader, since when, which leader replaced it, and the rule it broke (check-quorum).
+ * The leaders that led an epoch while a later epoch had a leader too at some moment from
+ * `fromMs` to `atMs` (a broker behind on the metadata over that stretch may have been fetching
+ * from them), oldest epoch first.
+ */
+export function staleLeaders(
+  events: readonly StoryEvent[],
+  fromMs: number,
+  atMs: number,
+): StaleLeader[] {
+  const leading = new Map<string, StoryEvent>();
+  const stale = new Map<StoryEvent, StaleLeader>();
+  const note = (): void => {
+    let newest: StoryEvent | undefined;
+    for (const leader of leading.values())
+      if (newest === undefined || num(leader, 'epoch') > num(newest, 'epoch')) newest = leader;
+    for (const leader of leading.values())
+      if (newest !== undefined && num(leader, 'epoch') < num(newest, 'epoch') && !stale.has(leader))
+        stale.set(leader, { leader, newer: newest, untilMs: null });
+  };
+  let inWindow = false;
+  for (const event of events) {
+    if (event.atMs > atMs) break;
+    if (!inWindow && event.atMs >= fromMs) {
+      inWindow = true;
+      note();
+    }
+    const wasLeading = leading.get(event.node);
+    if (event.kind === 'raft.role') {
+      if (str(event, 'role') === 'leader') leading.set(event.node, event);
+      else leading.delete(event.node);
+    }
+    if (event.kind === 'raft.resign' || event.kind === 'node.crash') leading.delete(event.node);
+    if (wasLeading !== undefined && leading.get(event.node) !== wasLeading) {
+      const ended = stale.get(wasLeading);
+      if (ended !== undefined && ended.untilMs === null) ended.untilMs = event.atMs;
+    }
+    if (inWindow) note();
+  }
+  if (!inWindow) note();
+  return [...stale.values()].sort((a, b) => num(a.leader, 'epoch') - num(b.leader, 'epoch'));
+}
+
+/**
+ * Brokers behind on the metadata while a leader the voters had left behind still led: which
+ * leader, since when and until when, which leader replaced it, and the rule it broke
+ * (check-quorum).
  */
 export function staleStory(
   id: string,
@@ -754,27 +797,30 @@ export function staleStory(
   bugs: readonly BugName[],
 ): Story {
   const violation = violations[0] as ViolationReport;
-  const leaders = staleLeaders(events, violation.atMs);
-  const current = events
-    .filter((event) => event.atMs <= violation.atMs)
-    .findLast((event) => event.kind === 'raft.role' && str(event, 'role') === 'leader');
+  const stales = staleLeaders(events, violation.sinceMs ?? violation.atMs, violation.atMs);
   const behind = [...new Set(violations.map((each) => each.nodes?.[0] ?? 'a broker'))];
   const lines = [
     `${listed(behind)} behind on the metadata: ${violation.invariant} (noticed at ${ms(violation.atMs)})`,
   ];
-  for (const leader of leaders)
+  for (const { leader, newer, untilMs } of stales) {
+    const led = `${leader.node} has led epoch ${num(leader, 'epoch')} since ${ms(leader.atMs)}`;
+    const though = `${newer.node} has led epoch ${num(newer, 'epoch')} since ${ms(newer.atMs)}`;
     lines.push(
-      `  stale      ${leader.node} has led epoch ${num(leader, 'epoch')} since ${ms(leader.atMs)} and never resigned${current === undefined || current.node === leader.node ? '' : `, though ${current.node} leads epoch ${num(current, 'epoch')} since ${ms(current.atMs)}`}`,
+      untilMs === null
+        ? `  stale      ${led} and never resigned, though ${though}`
+        : `  stale      ${leader.node} led epoch ${num(leader, 'epoch')} from ${ms(leader.atMs)} until ${ms(untilMs)}, ${ms(untilMs - newer.atMs)} after ${newer.node} came to lead epoch ${num(newer, 'epoch')} (${ms(newer.atMs)})`,
     );
+  }
   lines.push(
     '  why        a leader that a majority of voters no longer fetches from must resign within 1.5 × the fetch timeout (check-quorum, KAFKA-15489); until it does, brokers that still reach it fetch its log, which no longer grows',
   );
+  const leaders = stales.map((stale) => stale.leader);
   const stale = leaders
     .map((leader) => `${leader.node} of epoch ${num(leader, 'epoch')}`)
     .join(' and ');
   lines.push(
     ...(bugs.includes('raft-no-check-quorum')
-      ? [bugLine('raft-no-check-quorum', `a leader that never resigns (here ${stale})`)]
+      ? [bugLine('raft-no-check-quorum', `a leader that does not resign (here ${stale})`)]
       : bugsOnLines(bugs)),
   );
   const involved = new Set(leaders.map((leader) => leader.node));
@@ -783,7 +829,7 @@ export function staleStory(
   return {
     id,
     violations,
-    label: `${listed(behind)} behind while ${stale} never resigned`,
+    label: `${listed(behind)} behind while ${stale} had not resigned`,
     lines,
     shape: id,
     alike: (rep) => `the same way as ${rep.label}`,

@@ -92,11 +92,12 @@ export interface ExplainInput {
  * named by a record-loss violation, per committed metadata entry lost or contradicted
  * (raft-log-matching), per metadata epoch with two leaders (raft-election-safety) and per stale
  * metadata leader (metadata-staleness-bounded), as lines (no colour). Stories that happened the same
- * way are told once.
+ * way are told once. No violations, no lines; violations with no story, the summary alone.
  */
 export function explainViolations(input: ExplainInput): string[] {
   const stories = storiesOf(input);
-  if (stories.length === 0) return [];
+  // With no story at all, the summary still says so, invariant by invariant.
+  if (input.violations.length === 0) return [];
   const storiesMax = input.storiesMax ?? 3;
   const tellings = tellingsOf(stories, storiesMax);
   const lines = summaryLines(input, stories, tellings, storiesMax);
@@ -147,11 +148,11 @@ function storyKeyOf(
     return { kind: 'metadata', id: `metadata|${offset}|${value}` };
   }
   if (violation.invariant === 'metadata-staleness-bounded') {
-    const stale = staleLeaders(events, violation.atMs);
+    const stale = staleLeaders(events, violation.sinceMs ?? violation.atMs, violation.atMs);
     if (stale.length === 0) return null;
     return {
       kind: 'stale',
-      id: `stale|${stale.map((leader) => `${leader.node}@${num(leader, 'epoch')}`).join(',')}`,
+      id: `stale|${stale.map(({ leader }) => `${leader.node}@${num(leader, 'epoch')}`).join(',')}`,
     };
   }
   if (violation.invariant === 'raft-election-safety' && violation.nodes?.length === 2) {

@@ -49,6 +49,8 @@ export interface ViolationReport {
   /** A lost record's: when it was committed, and what became of it on each broker that held it. */
   readonly committedAtMs?: Ms;
   readonly holders?: Readonly<Record<string, string>>;
+  /** A metadata staleness: since when the observer had reached the leader and a majority. */
+  readonly sinceMs?: Ms;
   /** A disagreement: what one node holds where the committed record or entry sat. */
   readonly heldInstead?: HeldInstead;
   readonly message: string;
