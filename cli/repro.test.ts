@@ -181,4 +181,27 @@ describe('kafkasim shrink', () => {
     ).toBe('acked-write-durable');
     expect(withoutBug.code).toBe(0);
   }, 90_000);
+
+  it('says which invariant it shrank for, and what else the shrunk run breaks that the seed did not', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kafkasim-shrink-'));
+    const out = join(dir, 'shrunk.json');
+    const shrink = await kafkasim([
+      'shrink',
+      '42',
+      '--bug',
+      'raft-vote-not-persisted',
+      '--out',
+      out,
+    ]);
+    expect(shrink.code).toBe(0);
+    // Only the invariant it shrank for is "still"; the rest, the shrunk run's own, are "also".
+    expect(shrink.stdout).toMatch(/^ {2}still +raft-election-safety ×\d+$/m);
+    expect(shrink.stdout).toMatch(
+      /^ {2}also +.*acked-fully-replicated ×\d+ \(the seed itself did not break acked-fully-replicated: the shrunk run is another run/m,
+    );
+    const scenario = parseScenarioJson(readFileSync(out, 'utf8'), out);
+    expect(scenario.demonstrates[0]?.violations).toContain('acked-fully-replicated');
+    expect(scenario.description).not.toContain('Every invariant must hold');
+    expect(scenario.description).toContain('it breaks raft-election-safety');
+  }, 90_000);
 });

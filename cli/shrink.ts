@@ -4,7 +4,8 @@
 
 import { writeFileSync } from 'node:fs';
 import type { ChalkInstance } from 'chalk';
-import { generateScenario } from '../scenarios/generate.ts';
+import { listed } from '../scenarios/explain-common.ts';
+import { FUZZ_EXPECTATION, generateScenario } from '../scenarios/generate.ts';
 import { scenarioToJson } from '../scenarios/json.ts';
 import { runScenario } from '../scenarios/run.ts';
 import type { Scenario } from '../scenarios/scenario.ts';
@@ -59,7 +60,9 @@ function shrunkScenario(
     ...result.scenario,
     name: `${result.scenario.name}-shrunk`,
     summary: `Seed ${options.seed} shrunk: ${result.stepsAfter} step(s) break ${broken.join(', ')}${options.bugs.length === 0 ? '' : ` with --bug ${options.bugs.join(', ')}`}`,
-    description: `Shrunk by kafkasim shrink ${options.seed} ${flags} from ${result.stepsBefore} steps and a ${formatMs(result.faultPhaseMsBefore)} fault phase to ${result.stepsAfter} step(s) and ${formatMs(result.faultPhaseMsAfter)}. It records its seed (${options.seed}), which \`kafkasim run\` takes when no --seed is given; replayed${options.bugs.length === 0 ? '' : ` with --bug ${options.bugs.join(' --bug ')}`}, it breaks ${broken.join(', ')}. ${result.scenario.description}`,
+    // The generated description's last sentence (every invariant must hold) is not this file's:
+    // it says what it breaks instead.
+    description: `Shrunk by kafkasim shrink ${options.seed} ${flags} from ${result.stepsBefore} steps and a ${formatMs(result.faultPhaseMsBefore)} fault phase to ${result.stepsAfter} step(s) and ${formatMs(result.faultPhaseMsAfter)}. It records its seed (${options.seed}), which \`kafkasim run\` takes when no --seed is given; replayed${options.bugs.length === 0 ? '' : ` with --bug ${options.bugs.join(' --bug ')}`}, it breaks ${broken.join(', ')}${withoutBugs.length === 0 ? '' : `, and without the bug ${withoutBugs.join(', ')}`}. ${result.scenario.description.replace(` ${FUZZ_EXPECTATION}`, '')}`,
     expect: { violations: withoutBugs, allowed: [] },
     demonstrates: bug === undefined ? [] : [{ bug, violations: broken, allowed: [] }],
   };
@@ -101,14 +104,22 @@ export function shrinkCommand(options: ShrinkCommandOptions, io: ShrinkIo): numb
   const lines = [
     `  ${chalk.dim('steps'.padEnd(LABEL_WIDTH))}${result.stepsBefore} → ${chalk.bold(String(result.stepsAfter))}`,
     `  ${chalk.dim('fault phase'.padEnd(LABEL_WIDTH))}${formatMs(result.faultPhaseMsBefore)} → ${chalk.bold(formatMs(result.faultPhaseMsAfter))}`,
-    `  ${chalk.dim('still'.padEnd(LABEL_WIDTH))}${Object.entries(result.report.counts)
-      .map(([name, count]) => `${name} ×${count}`)
-      .join(', ')}`,
+    `  ${chalk.dim('still'.padEnd(LABEL_WIDTH))}${invariant} ×${result.report.counts[invariant] ?? 0}`,
     `  ${chalk.dim('runs'.padEnd(LABEL_WIDTH))}${result.runs} of at most ${result.runsMax}${result.invalid > 0 ? ` (${result.invalid} invalid candidates skipped)` : ''}${result.cutShort ? chalk.yellow(' — the bound cut the search short; --runs-max N for more') : ''}`,
     `  ${chalk.dim('wall'.padEnd(LABEL_WIDTH))}${(wallMs / 1000).toFixed(1)} s`,
     `  ${chalk.dim('wrote'.padEnd(LABEL_WIDTH))}${options.out}`,
     `  ${chalk.dim('replay'.padEnd(LABEL_WIDTH))}${chalk.bold(replay.join(' '))}`,
   ];
+  // The shrunk run is another run: what else it breaks, and what of that the seed did not.
+  const others = Object.entries(result.report.counts).filter(([name]) => name !== invariant);
+  if (others.length > 0) {
+    const fresh = others.filter(([name]) => first.counts[name] === undefined).map(([name]) => name);
+    lines.splice(
+      3,
+      0,
+      `  ${chalk.dim('also'.padEnd(LABEL_WIDTH))}${others.map(([name, count]) => `${name} ×${count}`).join(', ')}${fresh.length === 0 ? '' : ` (the seed itself did not break ${listed(fresh)}: the shrunk run is another run, and the file declares all it breaks)`}`,
+    );
+  }
   if (withoutBugs.length > 0)
     lines.push(
       `  ${chalk.dim('note'.padEnd(LABEL_WIDTH))}without the bug it still breaks ${withoutBugs.join(', ')} (its expect says so)`,
