@@ -173,11 +173,41 @@ describe('kafkasim fuzz', { timeout: 90_000 }, () => {
     expect(without.code).toBe(0);
   });
 
+  it('--json with --out names the files written for each failure and the command replaying them', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'kafkasim-fuzz-'));
+    const result = await kafkasim([
+      'fuzz',
+      '--seeds',
+      '6',
+      '--jobs',
+      '1',
+      '--bug',
+      'truncate-to-hw',
+      '--out',
+      out,
+      '--json',
+    ]);
+    expect(result.code).toBe(1);
+    const report = JSON.parse(result.stdout) as FuzzJson & {
+      stats: { failingSeeds: number; checkDeterminism: boolean };
+    };
+    expect(report.failures[0]).toMatchObject({
+      seed: 5,
+      scenarioFile: join(out, 'seed-5.json'),
+      traceFile: join(out, 'seed-5.trace.jsonl'),
+      replay: `kafkasim run ${join(out, 'seed-5.json')} --seed 5 --bug truncate-to-hw`,
+    });
+    expect(existsSync(join(out, 'seed-5.trace.jsonl'))).toBe(true);
+    expect(report.stats.failingSeeds).toBe(1);
+    expect(report.stats.checkDeterminism).toBe(false);
+  });
+
   it('--check-determinism runs each seed twice and passes', async () => {
     const result = await kafkasim(['fuzz', '--seeds', '2', '--jobs', '1', '--check-determinism']);
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('checking determinism');
     expect(result.stdout).toContain('2 seeds run in');
+    expect(result.stdout).toContain('no failures, every seed run twice with the same trace hash');
   });
 
   it('--mode both runs KRaft only and says so in one line', async () => {

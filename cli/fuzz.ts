@@ -372,7 +372,8 @@ async function runCampaign(options: FuzzOptions, io: FuzzIo): Promise<number> {
   const wallMs = Math.max(1, Math.round(io.wallNowMs() - startMs));
   const written =
     options.out === undefined ? new Map() : writeFailures(options.out, outcome.failures, plan);
-  if (options.json) io.write(`${JSON.stringify(fuzzJson(options, plan, outcome, wallMs))}\n`);
+  if (options.json)
+    io.write(`${JSON.stringify(fuzzJson(options, plan, outcome, wallMs, written))}\n`);
   else io.write(renderSummary({ options, plan, outcome, wallMs, written }, io.chalk));
   return outcome.failures.length === 0 ? 0 : 1;
 }
@@ -438,6 +439,18 @@ export function reproLine(
   ].join(' ');
 }
 
+/** `kafkasim run FILE --seed S --bug B...`: a scenario file --out wrote, replayed. */
+function replayLine(file: string, seed: number, bugs: readonly BugName[]): string {
+  return [
+    'kafkasim',
+    'run',
+    file,
+    '--seed',
+    String(seed),
+    ...bugs.flatMap((bug) => ['--bug', bug]),
+  ].join(' ');
+}
+
 /** Writes DIR/seed-S.json and DIR/seed-S.trace.jsonl for each failing seed; returns the paths. */
 function writeFailures(
   out: string,
@@ -497,21 +510,17 @@ function renderSummary(input: SummaryInput, chalk: ChalkInstance): string {
     const paths = input.written.get(failure.seed);
     if (paths !== undefined) {
       lines.push(`  wrote ${paths.join(' and ')}`);
-      const replay = [
-        'kafkasim',
-        'run',
-        paths[0] ?? '',
-        '--seed',
-        String(failure.seed),
-        ...options.bugs.flatMap((bug) => ['--bug', bug]),
-      ];
-      lines.push(`  replay: ${replay.join(' ')}`);
+      lines.push(`  replay: ${replayLine(paths[0] ?? '', failure.seed, options.bugs)}`);
     }
   }
   const count = outcome.seedsRun.length;
   const rate = (count / (wallMs / 1000)).toFixed(1);
   const found = outcome.failures.length;
-  const verdict = found === 0 ? chalk.green('no failures') : chalk.red(`${found} failing seed(s)`);
+  const checked = options.checkDeterminism ? ', every seed run twice with the same trace hash' : '';
+  const verdict =
+    found === 0
+      ? chalk.green(`no failures${checked}`)
+      : chalk.red(`${found} failing seed${found === 1 ? '' : 's'}`);
   lines.push(
     `${count} seed${count === 1 ? '' : 's'} run in ${(wallMs / 1000).toFixed(1)} s (${rate} seeds/s, jobs ${options.jobs}): ${verdict}`,
   );
@@ -549,27 +558,41 @@ export function seedRanges(seeds: readonly number[]): { from: number; to: number
   return ranges;
 }
 
-/** DESIGN.md's `fuzz --json` object: one failure entry per failing seed and broken invariant. */
+/**
+ * DESIGN.md's `fuzz --json` object: one failure entry per failing seed and broken invariant (with
+ * --out, the files written for its seed and the command that replays them).
+ */
 export function fuzzJson(
   options: FuzzOptions,
   plan: FuzzPlan,
   outcome: FuzzOutcome,
   wallMs: number,
+  written: ReadonlyMap<number, readonly string[]> = new Map(),
 ): unknown {
   const repro = (seed: number) => reproLine(seed, options.profile, options.bugs);
   return {
     seeds: outcome.seedsRun.length,
-    failures: outcome.failures.flatMap((failure) =>
-      failure.invariants.map((invariant) => ({
+    failures: outcome.failures.flatMap((failure) => {
+      const [scenario, trace] = written.get(failure.seed) ?? [];
+      return failure.invariants.map((invariant) => ({
         seed: failure.seed,
         mode: 'kraft',
         invariant,
         count: failure.counts[invariant] ?? 1,
         ...(failure.message === undefined ? {} : { message: failure.message }),
         repro: repro(failure.seed),
-      })),
-    ),
+        ...(scenario === undefined
+          ? {}
+          : {
+              scenarioFile: scenario,
+              traceFile: trace,
+              replay: replayLine(scenario, failure.seed, options.bugs),
+            }),
+      }));
+    }),
     stats: {
+      failingSeeds: outcome.failures.length,
+      checkDeterminism: options.checkDeterminism,
       profile: options.profile,
       bugs: options.bugs,
       startSeed: options.startSeed,
