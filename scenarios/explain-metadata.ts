@@ -530,8 +530,25 @@ function metadataRow(
       lost ?? null,
     );
   }
-  if (withoutItSinceTheCommit(story, node))
-    return row(Number.POSITIVE_INFINITY, 'never had it (or lost it before the commit)');
+  if (withoutItSinceTheCommit(story, node)) {
+    // A leader's first entry is its own leader-change entry at its epoch's start: if that is this
+    // offset, that is what it held here instead.
+    const own = events.findLast(
+      (event) =>
+        event.node === node &&
+        event.kind === 'raft.role' &&
+        str(event, 'role') === 'leader' &&
+        event.atMs <= story.noticedAtMs &&
+        num(event, 'epochStartOffset') === entry.offset &&
+        num(event, 'epoch') !== entry.epoch,
+    );
+    return row(
+      Number.POSITIVE_INFINITY,
+      own === undefined
+        ? 'never had it (or lost it before the commit)'
+        : `never had it: it appended its own leader-change:${node} at this offset on becoming leader of epoch ${num(own, 'epoch')} at ${ms(own.atMs)}`,
+    );
+  }
   const lost = metadataLossOf(events, node, entry.offset, commitMs, story.noticedAtMs);
   if (lost !== undefined)
     return row(

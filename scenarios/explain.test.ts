@@ -234,6 +234,14 @@ describe('explainViolations for the metadata quorum', () => {
     expect(text).toMatch(/rightful votes.*counting replicas of an entry of epoch \d+.*§5\.4\.2/);
     expect(text).not.toContain('§5.4.1');
     expect(text).toContain('is what --bug raft-commit-old-epoch switches back on');
+    // The new leader had an entry there, its own: named, not "never had it" alone.
+    expect(text).toMatch(
+      /(c\d) +never had it: it appended its own leader-change:\1 at this offset on becoming leader of epoch \d+ at \d+ ms/,
+    );
+    // The high watermark that went back as a voter truncated the entry is tied to the story.
+    expect(text).toMatch(
+      /raft-hw-monotonic ×1 +it is a high watermark going back to offset \d+ or below as a node truncated the committed c\d-\d+-\d+ \(told below\)/,
+    );
   }, 30_000);
 
   it('tells stale metadata under raft-no-check-quorum: a leader left behind that never resigned', () => {

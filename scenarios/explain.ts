@@ -300,13 +300,26 @@ function followsFromLoss(
   const mine = violations.filter((each) => each.invariant === invariant);
   if (first === null || mine.length === 0) return null;
   const lostAt = first.offset as number;
+  // Past the lost entry (counting it as committed), or gone back to it or below (its truncation).
+  const wentBack = (each: ViolationReport) => each.message.includes(' went back ');
   const follows = mine.every(
-    (each) => each.offset !== undefined && each.offset > lostAt && each.atMs >= first.atMs,
+    (each) =>
+      each.offset !== undefined &&
+      each.atMs >= first.atMs &&
+      (wentBack(each) ? each.offset <= lostAt : each.offset > lostAt),
   );
+  if (!follows) return null;
   const how = first.heldInstead === undefined ? 'lost' : 'contradicted';
-  return follows
-    ? `${mine.length < count ? `the ${mine.length} kept are high watermarks` : `${mine.length === 1 ? 'it' : 'each'} is a high watermark`} past offset ${lostAt}, where the committed ${first.value} was ${how} (told below): the checker no longer counts it as committed`
-    : null;
+  const back = mine.filter(wentBack).length;
+  const subject =
+    mine.length < count
+      ? `the ${mine.length} kept are high watermarks`
+      : mine.length === 1
+        ? 'it is a high watermark'
+        : 'each is a high watermark';
+  if (back === mine.length)
+    return `${subject} going back to offset ${lostAt} or below as a node truncated the committed ${first.value} (told below)`;
+  return `${subject} past offset ${lostAt}${back > 0 ? ' or gone back to it' : ''}, where the committed ${first.value} was ${how} (told below): the checker no longer counts it as committed`;
 }
 
 /**
