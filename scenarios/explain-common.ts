@@ -97,9 +97,13 @@ export function ms(atMs: number): string {
 // ---- the faults behind a story ---------------------------------------------------------------
 
 const FAULTS_SHOWN_MAX = 6;
+/** A schedule of at most this many faults (a shrunk one: five bounces) is shown whole. */
+const FAULTS_ALL_SHOWN_MAX = 10;
 
 /**
- * The faults that enabled the loss: those in the window naming an involved node, else the last few.
+ * The faults that enabled the loss: a small schedule's every fault before `untilMs` (which of them
+ * mattered is the reader's to judge, or shrink's); else those in the window naming an involved
+ * node, else the last few, and how many are not shown.
  * With `preferTouching`, of those, the ones that touched the involved replicas themselves (a crash,
  * restart or isolation of one, a partition or clog between two) when there are any, over those that
  * only cut one off from a controller.
@@ -130,17 +134,33 @@ export function faultLines(
   const touching = options.preferTouching
     ? named.filter((event) => touches(event, involved, activeController(events, event.atMs)))
     : [];
-  const pool = touching.length > 0 ? touching : named.length > 0 ? named : faults;
+  // A schedule this small (a shrunk one) is shown whole: which of its faults mattered is for the
+  // reader, not for a guess by name.
+  const pool =
+    faults.length <= FAULTS_ALL_SHOWN_MAX
+      ? faults
+      : touching.length > 0
+        ? touching
+        : named.length > 0
+          ? named
+          : faults;
   // The faults at the moments of loss first, then the most recent others, shown in time order.
   const key = pool.filter((event) => keyTimes.includes(event.atMs));
   const others = pool.filter((event) => !keyTimes.includes(event.atMs));
-  const kept = new Set([...key, ...others.slice(-Math.max(0, FAULTS_SHOWN_MAX - key.length))]);
+  const shownMax = faults.length <= FAULTS_ALL_SHOWN_MAX ? FAULTS_ALL_SHOWN_MAX : FAULTS_SHOWN_MAX;
+  const kept = new Set([...key, ...others.slice(-Math.max(0, shownMax - key.length))]);
   const chosen = pool.filter((event) => kept.has(event));
   if (chosen.length === 0) return ['  enabled by no fault (the bug alone)'];
-  return chosen.map(
+  const lines = chosen.map(
     (event, index) =>
       `  ${(index === 0 ? 'enabled by' : '').padEnd(10)} ${ms(event.atMs)} ${faultText(event.kind, event.fields)}`,
   );
+  const left = faults.length - chosen.length;
+  if (left > 0)
+    lines.push(
+      `  ${''.padEnd(10)} (${left} other fault${left === 1 ? '' : 's'} before it not shown: the timeline lists every one, and kafkasim shrink keeps only those the failure needs)`,
+    );
+  return lines;
 }
 
 /** The metadata leader (the active controller) at `atMs`: the last to become leader by then. */

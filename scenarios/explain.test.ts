@@ -252,7 +252,7 @@ describe('explainViolations for the metadata quorum', () => {
     );
     expect(text).toContain('check-quorum, KAFKA-15489');
     expect(text).toContain('is what --bug raft-no-check-quorum switches back on');
-    expect(text).toMatch(/enabled by \d+ ms partition/);
+    expect(text).toMatch(/\n {2}(enabled by| {10}) \d+ ms partition-one-way /);
   }, 30_000);
 
   it('tells stale metadata whose stale leader resigned before the checker noticed (seed 52 shrunk)', () => {
@@ -537,6 +537,38 @@ describe('explainViolations blames the truncation that mattered', () => {
       new RegExp(
         `bug +this truncation \\(${elected}'s, at \\d+ ms\\) is what --bug truncate-to-hw`,
       ),
+    );
+  }, 30_000);
+});
+
+describe('explainViolations names the faults behind a story', () => {
+  it('lists a small schedule whole: the controller bounce that mattered is not left out by name', () => {
+    // What `kafkasim shrink 5 --bug truncate-to-hw` keeps: five steps, the controller's bounce
+    // among them (without it the record survives), though no story names the controller.
+    const scenario: Scenario = {
+      ...generateScenario(5, 'small'),
+      timeline: [
+        { atMs: 8000, kind: 'bounce', node: '@replica-1', crash: 'kill', downMs: 6777 },
+        { atMs: 8668, kind: 'bounce', node: '@replica-2', crash: 'powerFailure', downMs: 2756 },
+        { atMs: 10827, kind: 'bounce', node: '@controller', crash: 'kill', downMs: 4969 },
+        { atMs: 23551, kind: 'isolate', node: '@replica-0', mode: 'silent', healAfterMs: 9875 },
+        { atMs: 24195, kind: 'bounce', node: '@replica-0', crash: 'powerFailure', downMs: 5521 },
+      ],
+      faultPhaseMs: 25_525,
+    };
+    const { report, text } = explainRun(scenario, 5, ['truncate-to-hw']);
+    expect(report.counts['acked-write-durable']).toBeGreaterThan(0);
+    const story = text.slice(text.indexOf('enabled by'));
+    expect(story).toMatch(/^enabled by 8000 ms crash target=b\d crash=kill\n/);
+    expect(story).toMatch(/\n +10827 ms crash target=c\d crash=kill\n/);
+    expect(story).toMatch(/\n +15796 ms restart target=c\d\n/);
+    expect(story).not.toContain('not shown');
+  }, 30_000);
+
+  it('says how many faults a long schedule has that the story does not show', () => {
+    const text = explained(5, 'truncate-to-hw').join('\n');
+    expect(text).toMatch(
+      /\(\d+ other faults before it not shown: the timeline lists every one, and kafkasim shrink keeps only those the failure needs\)/,
     );
   }, 30_000);
 });
