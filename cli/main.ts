@@ -121,6 +121,7 @@ function buildProgram(): Command {
       .option('--json', 'print one JSON object')
       .option('--verbose', 'show every trace event in the timeline')
       .option('--trace <file>', 'write the trace')
+      .option('--trace-format <format>', `trace format: ${TRACE_FORMATS.join(' or ')}`, 'jsonl')
       .option('--history <file>', "write the clients' history as JSON Lines"),
   ).action((seed: string, raw: Record<string, unknown>) => {
     process.exitCode = reproCommand(parseReproOptions(seed, raw), {

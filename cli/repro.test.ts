@@ -99,6 +99,16 @@ describe('kafkasim repro', () => {
     expect(result.stdout).not.toContain('more events not shown');
   }, 60_000);
 
+  it('writes the trace in either format, as run does (--trace-format chrome)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kafkasim-repro-'));
+    const file = join(dir, 'trace.json');
+    const result = await kafkasim(['repro', '3', '--trace', file, '--trace-format', 'chrome']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain(`${file} (chrome)`);
+    const trace = JSON.parse(readFileSync(file, 'utf8')) as { traceEvents: unknown[] };
+    expect(trace.traceEvents.length).toBeGreaterThan(100);
+  }, 60_000);
+
   it('--mode both runs KRaft and says so in one line, as fuzz does', async () => {
     const [both, kraft] = await Promise.all([
       kafkasim(['repro', '3', '--mode', 'both', '--json']),

@@ -14,6 +14,7 @@ import type { Scenario } from '../scenarios/scenario.ts';
 import type { BugName } from '../sim/kafka/bugs.ts';
 import { MODE_BOTH_WARNING, parseNonNegativeInteger, UsageError } from './errors.ts';
 import { renderReport } from './report.ts';
+import { parseTraceFormat, type TraceFormat } from './trace-file.ts';
 import {
   explanationText,
   parseBugs,
@@ -35,6 +36,7 @@ export interface ReproOptions extends GenerationOptions {
   readonly json: boolean;
   readonly verbose: boolean;
   readonly trace: string | undefined;
+  readonly traceFormat: TraceFormat;
   readonly history: string | undefined;
 }
 
@@ -71,6 +73,7 @@ export function parseReproOptions(
     json: raw['json'] === true,
     verbose: raw['verbose'] === true,
     trace: typeof raw['trace'] === 'string' ? raw['trace'] : undefined,
+    traceFormat: parseTraceFormat(String(raw['traceFormat'] ?? 'jsonl')),
     history: typeof raw['history'] === 'string' ? raw['history'] : undefined,
   };
 }
@@ -96,7 +99,7 @@ export function reproCommand(options: ReproOptions, io: ReproIo): number {
   const { report, explanation, wallMs } = runExplained(
     scenario,
     runOptions,
-    { trace: options.trace, traceFormat: 'jsonl', history: options.history },
+    { trace: options.trace, traceFormat: options.traceFormat, history: options.history },
     io,
   );
   if (options.json) {
@@ -115,7 +118,7 @@ export function reproCommand(options: ReproOptions, io: ReproIo): number {
     json: false,
     verbose: options.verbose,
     trace: options.trace,
-    traceFormat: 'jsonl',
+    traceFormat: options.traceFormat,
     history: options.history,
   };
   io.write(
