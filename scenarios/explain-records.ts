@@ -201,12 +201,13 @@ function recordHead(
   const commit = Number.isNaN(committedAtMs)
     ? null
     : commitAt(events, history, violation, committedAtMs);
-  lines.push(
-    Number.isNaN(committedAtMs)
-      ? '  committed  (time unknown)'
-      : `  committed  at ${ms(committedAtMs)}: the first high watermark past offset ${offset}${commit === null ? '' : commitText(commit, events)}`,
-  );
-  lines.push(ackedLine(history, value, ok, acks, events));
+  const committed = Number.isNaN(committedAtMs)
+    ? '  committed  (time unknown)'
+    : `  committed  at ${ms(committedAtMs)}: the first high watermark past offset ${offset}${commit === null ? '' : commitText(commit, events)}`;
+  const acked = ackedLine(history, value, ok, acks, events);
+  // In time order: an acks=1 or acks=0 write is acknowledged before it is committed.
+  if (ok !== undefined && ok.atMs < committedAtMs) lines.push(acked, committed);
+  else lines.push(committed, acked);
   return { lines, appendedAtMs: append?.atMs ?? null, appendedBy, commit };
 }
 

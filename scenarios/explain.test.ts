@@ -541,6 +541,21 @@ describe('explainViolations blames the truncation that mattered', () => {
   }, 30_000);
 });
 
+describe('explainViolations tells a record in time order', () => {
+  it('an acks=1 write acknowledged before it was committed: acked, then committed', () => {
+    const text = explained(32, 'truncate-to-hw').join('\n');
+    const story =
+      /produced +at \d+ ms by p\d with acks=1\n(?: +appended .*\n)?( +\S+ +at (\d+) ms.*)\n( +\S+ +at (\d+) ms.*)/.exec(
+        text,
+      );
+    expect(story).not.toBeNull();
+    const [, first, firstMs, second, secondMs] = story as RegExpExecArray;
+    expect(first).toMatch(/^ +acked /);
+    expect(second).toMatch(/^ +committed /);
+    expect(Number(firstMs)).toBeLessThan(Number(secondMs));
+  }, 30_000);
+});
+
 describe('explainViolations names the faults behind a story', () => {
   it('lists a small schedule whole: the controller bounce that mattered is not left out by name', () => {
     // What `kafkasim shrink 5 --bug truncate-to-hw` keeps: five steps, the controller's bounce
