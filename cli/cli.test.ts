@@ -293,6 +293,10 @@ describe('kafkasim list and run', { timeout: 60_000 }, () => {
     const at = sections.map((section) => out.indexOf(section));
     expect(at.every((index) => index >= 0)).toBe(true);
     expect([...at].sort((a, b) => a - b)).toEqual(at);
+    // Whose view the table's header is: the controller's metadata, not each replica's own.
+    expect(out).toMatch(
+      /^partitions at the end \(leader, leader epoch, ISR, ELR: the active controller c\d's metadata; role, LEO, HW: each replica's own\)$/m,
+    );
     expect(out).toMatch(/^ {2}scenario +acks-all-survives-a-leader-crash$/m);
     expect(out).toMatch(/^ {2}mode +kraft$/m);
     expect(out).toMatch(/^ {2}bugs +none$/m);

@@ -180,7 +180,10 @@ function timeline(
 }
 
 function partitions(rows: readonly PartitionRow[], chalk: ChalkInstance): string[] {
-  const lines = [chalk.bold('partitions at the end')];
+  const view = rows[0]?.view;
+  const lines = [
+    `${chalk.bold('partitions at the end')}${view === undefined ? '' : chalk.dim(` (leader, leader epoch, ISR, ELR: ${view}; role, LEO, HW: each replica's own)`)}`,
+  ];
   if (rows.length === 0) lines.push('  (no metadata image: no controller or broker is up)');
   for (const row of rows) {
     const leader = row.leader === null ? chalk.red('none') : chalk.bold(row.leader);

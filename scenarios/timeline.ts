@@ -74,6 +74,8 @@ export interface PartitionRow {
   readonly isr: readonly string[];
   readonly elr: readonly string[];
   readonly replicas: readonly ReplicaRow[];
+  /** Whose metadata the leader, ISR and ELR are: the active controller's, else a broker's. */
+  readonly view: string;
 }
 
 /** Allowed losses shown one by one in the timeline (the verdict counts them all). */
@@ -799,12 +801,16 @@ function producerLines(entries: readonly HistoryEntry[]): TimelineEntry[] {
 export function buildPartitionRows(result: KafkaRunResult): PartitionRow[] {
   const { cluster } = result;
   const rows: PartitionRow[] = [];
+  const active = activeController(cluster);
+  const controller = cluster.controllers.find((id) => controllerOf(cluster, id) === active);
+  const broker = cluster.brokers.find((id) => brokerOf(cluster, id) !== null);
   const image =
-    activeController(cluster)?.image ??
-    cluster.brokers
-      .map((id) => brokerOf(cluster, id)?.image)
-      .find((candidate) => candidate !== undefined);
+    active?.image ?? (broker === undefined ? undefined : brokerOf(cluster, broker)?.image);
   if (image === undefined) return rows;
+  const view =
+    active !== null && controller !== undefined
+      ? `the active controller ${controller}'s metadata`
+      : `broker ${broker}'s metadata (no controller active)`;
   for (const topic of image.topics.values()) {
     const numbers = [...topic.partitions.keys()].sort((a, b) => a - b);
     for (const number of numbers) {
@@ -817,6 +823,7 @@ export function buildPartitionRows(result: KafkaRunResult): PartitionRow[] {
         leaderEpoch: state.leaderEpoch,
         isr: state.isr,
         elr: state.elr,
+        view,
         replicas: state.replicas.map((brokerId): ReplicaRow => {
           const broker = brokerOf(cluster, brokerId);
           const replica = broker?.replicaManager.replica(topic.topicId, number);
