@@ -319,8 +319,12 @@ export class ReplicaManager {
   start(): void {
     if (this.#started) return;
     this.#started = true;
-    this.#scheduleEvery(this.#config.replicaLagTimeMaxMs / 2, 'replica.isr-check', () =>
-      this.#checkIsrs(),
+    // Kafka's "isr-expiration" task: every replica.lag.time.max.ms / 2, a whole number of ms (a
+    // Long division there), at least 1.
+    this.#scheduleEvery(
+      Math.max(1, Math.floor(this.#config.replicaLagTimeMaxMs / 2)),
+      'replica.isr-check',
+      () => this.#checkIsrs(),
     );
     this.#scheduleEvery(
       this.#config.highWatermarkCheckpointIntervalMs,

@@ -24,10 +24,15 @@ describe('exponentialBackoffMs (KIP-580)', () => {
     expect(exponentialBackoffMs(5, 300, 100, rng.next())).toBe(100);
   });
 
+  it('is 0 for a first backoff of 0, however many attempts (retry.backoff.ms=0 is legal)', () => {
+    for (const attempts of [0, 1, 1023, 1024, 5000])
+      expect(exponentialBackoffMs(attempts, 0, 1000, 0.5)).toBe(0);
+  });
+
   test.prop([
     fc.integer({ min: 1, max: 100_000 }),
-    fc.nat(50),
-    fc.integer({ min: 1, max: 2_000 }),
+    fc.nat(2_000),
+    fc.integer({ min: 0, max: 2_000 }),
     fc.integer({ min: 0, max: 100_000 }),
   ])(
     'is a whole number of ms, never above the maximum, never below 80 % of the first',

@@ -17,7 +17,8 @@ export function exponentialBackoffMs(
   random: number,
 ): Ms {
   const initial = Math.min(initialMs, maxMs);
-  if (maxMs <= initial) return initial;
+  // No backoff at all: Kafka's exponent is 0 then (and 0 × 2^1024 would be NaN here).
+  if (initial === 0 || maxMs <= initial) return initial;
   // Kafka caps the exponent at log2(max / initial), which caps the term at the maximum; capping the
   // term itself gives the same without a logarithm (not bit-exact across platforms).
   const term = Math.min(initial * MULTIPLIER ** attempts, maxMs);
