@@ -25,6 +25,7 @@ import { unknownName } from '../scenarios/suggest.ts';
 import type { BugName } from '../sim/kafka/bugs.ts';
 import {
   MODE_BOTH_WARNING,
+  onFile,
   parseNonNegativeInteger,
   parsePositiveInteger,
   UsageError,
@@ -107,10 +108,14 @@ export function parseFuzzOptions(raw: Readonly<Record<string, unknown>>): FuzzOp
   const mode = String(raw['mode'] ?? 'kraft');
   if (mode === 'zk') throw new UsageError('ZooKeeper mode is not built yet; use --mode kraft');
   if (mode !== 'kraft' && mode !== 'both')
-    throw new UsageError(`--mode must be kraft, zk or both (got "${mode}")`);
+    throw new UsageError(
+      `--mode: ${unknownName('mode', mode, ['kraft', 'zk', 'both'], 'kraft, zk or both')}`,
+    );
   const profile = String(raw['profile'] ?? 'small');
   if (!isFuzzProfileName(profile))
-    throw new UsageError(unknownName('profile', profile, FUZZ_PROFILES, FUZZ_PROFILES.join(', ')));
+    throw new UsageError(
+      `--profile: ${unknownName('profile', profile, FUZZ_PROFILES, FUZZ_PROFILES.join(', '))}`,
+    );
   const seeds = parsePositiveInteger('--seeds', String(raw['seeds'] ?? '100'));
   const startSeed = parseNonNegativeInteger('--start-seed', String(raw['startSeed'] ?? '1'));
   if (startSeed + seeds - 1 > SEED_MAX)
@@ -353,8 +358,13 @@ export function fuzzCommand(options: FuzzOptions, io: FuzzIo): Promise<number> {
 }
 
 async function runCampaign(options: FuzzOptions, io: FuzzIo): Promise<number> {
+  const seeds = shardSeeds(options.startSeed, options.seeds, options.shard);
+  if (seeds.length === 0 && options.shard !== undefined)
+    throw new UsageError(
+      `--shard ${options.shard.index}/${options.shard.count} of ${options.seeds} seed${options.seeds === 1 ? '' : 's'} takes none: the range needs at least ${options.shard.index} seeds`,
+    );
   const plan: FuzzPlan = {
-    seeds: shardSeeds(options.startSeed, options.seeds, options.shard),
+    seeds,
     profile: options.profile,
     bugs: options.bugs,
     checkDeterminism: options.checkDeterminism,
@@ -379,12 +389,7 @@ async function runCampaign(options: FuzzOptions, io: FuzzIo): Promise<number> {
 }
 
 function makeOutDir(out: string): void {
-  try {
-    mkdirSync(out, { recursive: true });
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? String(error);
-    throw new UsageError(`cannot create the --out directory ${out}: ${code}`);
-  }
+  onFile('create the --out directory', out, () => mkdirSync(out, { recursive: true }));
 }
 
 interface Bar {
@@ -461,7 +466,9 @@ function writeFailures(
   for (const failure of failures) {
     const scenario = generateScenario(failure.seed, plan.profile);
     const scenarioPath = join(out, `seed-${failure.seed}.json`);
-    writeFileSync(scenarioPath, scenarioToJson(scenario));
+    onFile('write the scenario to', scenarioPath, () =>
+      writeFileSync(scenarioPath, scenarioToJson(scenario)),
+    );
     const tracePath = join(out, `seed-${failure.seed}.trace.jsonl`);
     const traceFile = openTraceFile(tracePath, 'jsonl');
     try {

@@ -3,6 +3,7 @@
 
 import { Command, CommanderError } from 'commander';
 import { ScenarioError } from '../scenarios/settings.ts';
+import { abbreviates, closest, unknownName } from '../scenarios/suggest.ts';
 import { BUG_SWITCHES } from '../sim/kafka/bugs.ts';
 import { makeChalk } from './color.ts';
 import { runDemo } from './demo.ts';
@@ -105,10 +106,7 @@ function buildProgram(): Command {
         process.exitCode = code;
       },
       (error: unknown) => {
-        process.stderr.write(
-          `kafkasim: internal error (a bug in kafkasim, please report it)\n${(error as Error).stack ?? String(error)}\n`,
-        );
-        process.exitCode = EXIT_UNEXPECTED;
+        process.exitCode = reportError(error);
       },
     );
   });
@@ -181,7 +179,7 @@ function buildProgram(): Command {
     .option('--trace-format <format>', `trace format: ${TRACE_FORMATS.join(' or ')}`, 'jsonl')
     .option('--verbose', 'show every event, messages and timers included')
     .action((raw: Record<string, string | boolean | undefined>) => {
-      const nodes = parsePositiveInteger('--nodes', String(raw['nodes']));
+      const nodes = parseNonNegativeInteger('--nodes', String(raw['nodes']));
       if (nodes < 2 || nodes > 26)
         throw new UsageError(`--nodes must be between 2 and 26 (got ${nodes})`);
       const seconds = parsePositiveInteger('--seconds', String(raw['seconds']));
@@ -202,7 +200,47 @@ function buildProgram(): Command {
       process.exitCode = code;
     });
 
+  // Commander's own help command shows the program's help for a name it does not know, with exit
+  // 0: this one says which name is unknown and suggests the closest.
+  program.helpCommand(false);
+  program
+    .command('help [command]')
+    .description('show the help of a command')
+    .action((name: string | undefined) => {
+      if (name === undefined) {
+        program.outputHelp();
+        return;
+      }
+      const names = program.commands.map((command) => command.name());
+      const command = program.commands.find((each) => each.name() === name);
+      if (command === undefined) throw new UsageError(unknownName('command', name, names));
+      command.outputHelp();
+    });
+
+  for (const command of program.commands) suggestOptions(command);
   return program;
+}
+
+/**
+ * An unknown option's "did you mean" by kafkasim's own rule (scenarios/suggest.ts): a flag the
+ * typed one begins or abbreviates comes first (commander's edit distance alone took --start for
+ * --shard and --secs for --seed).
+ */
+function suggestOptions(command: Command): void {
+  const patched = command as unknown as { unknownOption(flag: string): void };
+  patched.unknownOption = (flag: string) => {
+    const flags = [...command.options.map((option) => option.long), '--help'].filter(
+      (each): each is string => each !== undefined,
+    );
+    // A flag the typed one abbreviates (--secs: --seconds) before the closest by spelling.
+    const best = !flag.startsWith('--')
+      ? undefined
+      : (flags.find((each) => flag.length >= 5 && abbreviates(flag, each)) ?? closest(flag, flags));
+    command.error(
+      `error: unknown option '${flag}'${best === undefined ? '' : ` (did you mean ${best}?)`}`,
+      { code: 'commander.unknownOption' },
+    );
+  };
 }
 
 /** Commander's "error: …\n(Did you mean …?)" as one line. */
@@ -238,17 +276,23 @@ function main(argv: readonly string[]): void {
       process.exitCode = ok ? EXIT_OK : EXIT_USAGE;
       return;
     }
-    if (error instanceof UsageError || error instanceof ScenarioError) {
-      process.stderr.write(`kafkasim: ${error.message.replace(/\s*\n\s*/g, ' ')}\n`);
-      process.exitCode = EXIT_USAGE;
-      return;
-    }
-    // Not a user's mistake: a bug in kafkasim. Show everything.
-    process.stderr.write(
-      `kafkasim: internal error (a bug in kafkasim, please report it)\n${(error as Error).stack ?? String(error)}\n`,
-    );
-    process.exitCode = EXIT_UNEXPECTED;
+    process.exitCode = reportError(error);
   }
+}
+
+/**
+ * A user's mistake (or a file that cannot be written, found after a campaign ran) is one line and
+ * exit 2; anything else is a bug in kafkasim: everything is shown. Returns the exit code.
+ */
+function reportError(error: unknown): number {
+  if (error instanceof UsageError || error instanceof ScenarioError) {
+    process.stderr.write(`kafkasim: ${error.message.replace(/\s*\n\s*/g, ' ')}\n`);
+    return EXIT_USAGE;
+  }
+  process.stderr.write(
+    `kafkasim: internal error (a bug in kafkasim, please report it)\n${(error as Error).stack ?? String(error)}\n`,
+  );
+  return EXIT_UNEXPECTED;
 }
 
 main(process.argv);

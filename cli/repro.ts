@@ -11,11 +11,12 @@ import {
 } from '../scenarios/generate.ts';
 import { scenarioSpec } from '../scenarios/run.ts';
 import type { Scenario } from '../scenarios/scenario.ts';
+import { unknownName } from '../scenarios/suggest.ts';
 import type { BugName } from '../sim/kafka/bugs.ts';
 import { MODE_BOTH_WARNING, parseNonNegativeInteger, UsageError } from './errors.ts';
 import { renderReport } from './report.ts';
-import { parseTraceFormat, type TraceFormat } from './trace-file.ts';
 import {
+  checkOutputs,
   explanationText,
   parseBugs,
   type RunCommandOptions,
@@ -23,6 +24,7 @@ import {
   reportJson,
   runExplained,
 } from './run.ts';
+import { parseTraceFormat, type TraceFormat } from './trace-file.ts';
 
 export interface GenerationOptions {
   readonly seed: number;
@@ -51,10 +53,14 @@ export function parseGenerationOptions(
   const mode = String(raw['mode'] ?? 'kraft');
   if (mode === 'zk') throw new UsageError('ZooKeeper mode is not built yet; use --mode kraft');
   if (mode !== 'kraft' && mode !== 'both')
-    throw new UsageError(`--mode must be kraft, zk or both (got "${mode}")`);
+    throw new UsageError(
+      `--mode: ${unknownName('mode', mode, ['kraft', 'zk', 'both'], 'kraft, zk or both')}`,
+    );
   const profile = String(raw['profile'] ?? 'small');
   if (!isFuzzProfileName(profile))
-    throw new UsageError(`--profile must be ${FUZZ_PROFILES.join(', ')} (got "${profile}")`);
+    throw new UsageError(
+      `--profile: ${unknownName('profile', profile, FUZZ_PROFILES, FUZZ_PROFILES.join(', '))}`,
+    );
   const bugs = Array.isArray(raw['bug']) ? raw['bug'].map(String) : [];
   return {
     seed: parseNonNegativeInteger('<seed>', seedText),
@@ -96,6 +102,7 @@ export function reproCommand(options: ReproOptions, io: ReproIo): number {
     verbose: options.verbose,
   };
   const { spec } = scenarioSpec(scenario, runOptions);
+  checkOutputs(options);
   const { report, explanation, wallMs } = runExplained(
     scenario,
     runOptions,

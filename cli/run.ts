@@ -4,6 +4,7 @@
 // `repro` tells it. Exit 0 for the expected outcome, 1 otherwise.
 
 import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { ChalkInstance } from 'chalk';
 import { explainViolations, StoryEvents } from '../scenarios/explain.ts';
 import { parseScenarioJson } from '../scenarios/json.ts';
@@ -15,10 +16,10 @@ import {
   scenarioSpec,
 } from '../scenarios/run.ts';
 import type { Scenario } from '../scenarios/scenario.ts';
-import { parseSetting, ScenarioError, SETTINGS } from '../scenarios/settings.ts';
+import { parseSetting, ScenarioError, SETTINGS, settingOf } from '../scenarios/settings.ts';
 import { unknownName } from '../scenarios/suggest.ts';
 import { BUG_NAMES, type BugName, isBugName } from '../sim/kafka/bugs.ts';
-import { parseNonNegativeInteger, UsageError } from './errors.ts';
+import { onFile, parseNonNegativeInteger, UsageError } from './errors.ts';
 import { renderReport } from './report.ts';
 import { openTraceFile, parseTraceFormat, type TraceFile, type TraceFormat } from './trace-file.ts';
 
@@ -54,7 +55,8 @@ export function parseRunOptions(
 ): RunCommandOptions {
   const mode = String(raw['mode'] ?? 'kraft');
   if (mode === 'zk') throw new UsageError('ZooKeeper mode is not built yet; use --mode kraft');
-  if (mode !== 'kraft') throw new UsageError(`--mode must be kraft or zk (got "${mode}")`);
+  if (mode !== 'kraft')
+    throw new UsageError(`--mode: ${unknownName('mode', mode, ['kraft', 'zk'], 'kraft or zk')}`);
   return {
     target,
     seed:
@@ -94,7 +96,7 @@ export function parseSets(pairs: readonly string[]): Record<string, string> {
     if (equals <= 0) throw new UsageError(`--set needs key=value (got "${pair}")`);
     const key = pair.slice(0, equals).trim();
     const value = pair.slice(equals + 1).trim();
-    if (SETTINGS[key] === undefined)
+    if (settingOf(key) === undefined)
       throw new UsageError(`--set: ${unknownName('setting', key, Object.keys(SETTINGS))}`);
     try {
       parseSetting(key, value, '--set');
@@ -110,13 +112,7 @@ export function parseSets(pairs: readonly string[]): Record<string, string> {
 /** A registered scenario by name, or a scenario JSON file (a path ending in `.json`). */
 export function loadScenario(target: string): Scenario {
   if (target.toLowerCase().endsWith('.json')) {
-    let text: string;
-    try {
-      text = readFileSync(target, 'utf8');
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code ?? String(error);
-      throw new UsageError(`cannot read the scenario file ${target}: ${code}`);
-    }
+    const text = onFile('read the scenario file', target, () => readFileSync(target, 'utf8'));
     return parseScenarioJson(text, target);
   }
   const scenario = scenarioByName(target);
@@ -129,14 +125,28 @@ export function loadScenario(target: string): Scenario {
   return scenario;
 }
 
+/**
+ * The outputs are files of their own: not one file for both (each would overwrite the other), not
+ * the scenario file being run.
+ */
+export function checkOutputs(outputs: RunOutputs, input?: string): void {
+  const named = [
+    ['--trace', outputs.trace],
+    ['--history', outputs.history],
+  ].filter((each): each is [string, string] => each[1] !== undefined);
+  const [first, second] = named;
+  if (first !== undefined && second !== undefined && resolve(first[1]) === resolve(second[1]))
+    throw new UsageError(
+      `--trace and --history both name ${first[1]}: each needs a file of its own`,
+    );
+  for (const [flag, path] of named)
+    if (input !== undefined && resolve(path) === resolve(input))
+      throw new UsageError(`${flag} ${path} is the scenario file being run: give another file`);
+}
+
 /** Opens a file for writing before the run, so a bad path fails at once and not after it. */
 function openOutput(what: string, path: string): number {
-  try {
-    return openSync(path, 'w');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? String(error);
-    throw new UsageError(`cannot write the ${what} to ${path}: ${code}`);
-  }
+  return onFile(`write the ${what} to`, path, () => openSync(path, 'w'));
 }
 
 /** The files a run writes beside its report. */
@@ -187,7 +197,10 @@ export function runExplained(
             },
     });
     wallMs = Math.round(io.wallNowMs() - wallStartMs);
-    if (historyFd !== undefined) writeSync(historyFd, report.history.toJsonLines());
+    if (historyFd !== undefined) {
+      const lines = report.history.toJsonLines();
+      onFile('write the history to', outputs.history as string, () => writeSync(historyFd, lines));
+    }
   } finally {
     traceFile?.close();
     if (historyFd !== undefined) closeSync(historyFd);
@@ -211,6 +224,10 @@ export function runCommand(options: RunCommandOptions, io: RunIo): number {
   const runOptions = { seed, bugs: options.bugs, sets: options.sets, verbose: options.verbose };
   // Impossible configurations (RF > brokers, ...) throw ScenarioError here, before any file opens.
   const { spec } = scenarioSpec(scenario, runOptions);
+  checkOutputs(
+    options,
+    options.target.toLowerCase().endsWith('.json') ? options.target : undefined,
+  );
   const { report, explanation, wallMs } = runExplained(scenario, runOptions, options, io);
   if (options.json) {
     io.write(`${JSON.stringify({ ...(reportJson(report, wallMs) as object), explanation })}\n`);

@@ -11,7 +11,7 @@ import { runScenario } from '../scenarios/run.ts';
 import type { Scenario } from '../scenarios/scenario.ts';
 import { SHRINK_RUNS_MAX, type ShrinkResult, shrinkScenario } from '../scenarios/shrink.ts';
 import { formatMs } from '../sim/kernel/time.ts';
-import { MODE_BOTH_WARNING, parsePositiveInteger, UsageError } from './errors.ts';
+import { MODE_BOTH_WARNING, onFile, parsePositiveInteger, UsageError } from './errors.ts';
 import { type GenerationOptions, generationFlags, parseGenerationOptions } from './repro.ts';
 
 const LABEL_WIDTH = 13;
@@ -82,12 +82,7 @@ export function shrinkCommand(options: ShrinkCommandOptions, io: ShrinkIo): numb
       `seed ${options.seed} (${generationFlags(options).join(' ')}) breaks no invariant: nothing to shrink (kafkasim fuzz finds failing seeds)`,
     );
   }
-  try {
-    writeFileSync(options.out, '');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? String(error);
-    throw new UsageError(`cannot write the scenario to ${options.out}: ${code}`);
-  }
+  onFile('write the scenario to', options.out, () => writeFileSync(options.out, ''));
   io.write(
     `shrinking seed ${options.seed} (${generationFlags(options).join(' ')}) while ${chalk.red.bold(invariant)} still breaks (at most ${options.runsMax} runs)\n`,
   );
@@ -97,7 +92,9 @@ export function shrinkCommand(options: ShrinkCommandOptions, io: ShrinkIo): numb
       ? Object.keys(result.report.counts)
       : Object.keys(runScenario(result.scenario, { ...runOptions, bugs: [] }).counts);
   const shrunk = shrunkScenario(result, options, withoutBugs);
-  writeFileSync(options.out, scenarioToJson(shrunk));
+  onFile('write the scenario to', options.out, () =>
+    writeFileSync(options.out, scenarioToJson(shrunk)),
+  );
   const wallMs = Math.round(io.wallNowMs() - wallStartMs);
   const replay = ['kafkasim', 'run', options.out, '--seed', String(options.seed)];
   for (const bug of options.bugs) replay.push('--bug', bug);

@@ -2,13 +2,14 @@
 // or Chrome trace-event JSON that opens in Perfetto (ui.perfetto.dev) or chrome://tracing.
 
 import { closeSync, openSync, writeSync } from 'node:fs';
+import { unknownName } from '../scenarios/suggest.ts';
 import {
   ChromeTraceWriter,
   type TraceEvent,
   type TraceSink,
   traceEventToJsonLine,
 } from '../sim/kernel/trace.ts';
-import { UsageError } from './errors.ts';
+import { onFile, UsageError } from './errors.ts';
 
 export const TRACE_FORMATS = ['jsonl', 'chrome'] as const;
 export type TraceFormat = (typeof TRACE_FORMATS)[number];
@@ -17,7 +18,7 @@ export function parseTraceFormat(text: string): TraceFormat {
   const format = TRACE_FORMATS.find((each) => each === text);
   if (format === undefined) {
     throw new UsageError(
-      `--trace-format must be one of ${TRACE_FORMATS.join(', ')} (got "${text}")`,
+      `--trace-format: ${unknownName('format', text, TRACE_FORMATS, TRACE_FORMATS.join(' or '))}`,
     );
   }
   return format;
@@ -31,14 +32,7 @@ export interface TraceFile {
 const FLUSH_CHARS = 1 << 16;
 
 export function openTraceFile(path: string, format: TraceFormat): TraceFile {
-  let fd: number;
-  try {
-    fd = openSync(path, 'w');
-  } catch (error) {
-    throw new UsageError(
-      `cannot write the trace to ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`,
-    );
-  }
+  const fd = onFile('write the trace to', path, () => openSync(path, 'w'));
   let buffer: string[] = [];
   let bufferedChars = 0;
   const write = (text: string): void => {
@@ -48,7 +42,8 @@ export function openTraceFile(path: string, format: TraceFormat): TraceFile {
   };
   const flush = (): void => {
     if (buffer.length === 0) return;
-    writeSync(fd, buffer.join(''));
+    const text = buffer.join('');
+    onFile('write the trace to', path, () => writeSync(fd, text));
     buffer = [];
     bufferedChars = 0;
   };
@@ -65,9 +60,12 @@ export function openTraceFile(path: string, format: TraceFormat): TraceFile {
   return {
     sink,
     close(): void {
-      write(footer);
-      flush();
-      closeSync(fd);
+      try {
+        write(footer);
+        flush();
+      } finally {
+        closeSync(fd);
+      }
     },
   };
 }

@@ -12,6 +12,7 @@ import {
   bugLine,
   bugsOnLines,
   faultLines,
+  lastEventBefore,
   listed,
   lossyCrash,
   ms,
@@ -20,7 +21,6 @@ import {
   type StoryEvent,
   str,
   truncates,
-  lastEventBefore,
 } from './explain-common.ts';
 import type { ViolationReport } from './run.ts';
 

@@ -11,13 +11,13 @@ import {
   bugLine,
   bugsOnLines,
   faultLines,
+  lastEventBefore,
   lossyCrash,
   ms,
   num,
   type StoryEvent,
   str,
   truncates,
-  lastEventBefore,
 } from './explain-common.ts';
 import type { ViolationReport } from './run.ts';
 

@@ -12,8 +12,8 @@ import { RAFT_LOG_FILE, type RaftEntry } from '../sim/kafka/raft/log.ts';
 import { explainViolations, StoryEvents } from './explain.ts';
 import { generateScenario } from './generate.ts';
 import { scenarioByName } from './registry.ts';
-import type { Scenario } from './scenario.ts';
 import { runScenario, type ScenarioReport, scenarioSpec, type ViolationReport } from './run.ts';
+import type { Scenario } from './scenario.ts';
 
 interface SeedRun {
   readonly report: ScenarioReport;

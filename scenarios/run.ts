@@ -10,12 +10,12 @@ import {
   type KafkaRunSpec,
   runKafka,
 } from '../properties/kafka-harness.ts';
-import { ClientConfigError } from '../sim/kafka/clients/client-metadata.ts';
+import type { HeldInstead } from '../properties/violation.ts';
 import type { BugName } from '../sim/kafka/bugs.ts';
+import { ClientConfigError } from '../sim/kafka/clients/client-metadata.ts';
 import type { History } from '../sim/kafka/clients/history.ts';
 import { resolveProducerConfig } from '../sim/kafka/clients/producer.ts';
 import type { Ms } from '../sim/kernel/time.ts';
-import type { HeldInstead } from '../properties/violation.ts';
 import type { TraceEvent } from '../sim/kernel/trace.ts';
 import { type Expectation, expectationFor, type Scenario } from './scenario.ts';
 import { applySettings, ScenarioError } from './settings.ts';
@@ -25,6 +25,7 @@ import {
   type TimelineEntry,
   TimelineRecorder,
 } from './timeline.ts';
+import { validateScenario } from './validate.ts';
 
 export interface RunOptions {
   readonly seed: number;
@@ -114,7 +115,17 @@ export function scenarioSpec(
     options.sets,
     '--set',
   );
-  return { spec, warnings: checkSpec(spec) };
+  const warnings = checkSpec(spec);
+  // What --set changes is checked as the scenario's own settings are: a timeline step past a
+  // shortened fault phase, or a node a smaller cluster no longer has, is the same mistake.
+  if (Object.keys(options.sets).length > 0) {
+    const sets = Object.entries(options.sets).map(([key, value]) => `${key}=${value}`);
+    validateScenario(
+      { ...scenario, settings: { ...scenario.settings, ...options.sets } },
+      `with --set ${sets.join(' ')}`,
+    );
+  }
+  return { spec, warnings };
 }
 
 /** Impossible configurations are errors; legal but surprising ones are warnings. */

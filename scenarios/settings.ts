@@ -10,11 +10,27 @@ export class ScenarioError extends Error {
 
 type Value = string | number | boolean;
 
+/**
+ * The most kafkasim takes (a cluster, a topic, a run): past them a run would not finish in useful
+ * time or memory. The same bounds hold for a scenario file's fields.
+ */
+export const LIMITS = {
+  brokers: { max: 64, why: 'the most brokers kafkasim simulates' },
+  controllers: { max: 15, why: 'the most controllers kafkasim simulates' },
+  partitions: { max: 1_000, why: 'the most partitions a topic has in kafkasim' },
+  phaseMs: { max: 3_600_000, why: 'an hour of simulated time, the longest phase' },
+  ms: { max: 86_400_000, why: 'a day' },
+  /** Java's int, which Kafka's count settings are. */
+  count: { max: 2_147_483_647, why: "Java's largest int, as in Kafka" },
+} as const;
+
 interface Setting {
   readonly description: string;
   readonly type: 'ms' | 'count' | 'boolean' | 'acks';
   /** The smallest value allowed (numbers). */
   readonly min?: number;
+  /** The largest (numbers; else LIMITS.ms or LIMITS.count by type), and why. */
+  readonly max?: { readonly max: number; readonly why: string };
   apply(spec: KafkaRunSpec, value: number | boolean | string): KafkaRunSpec;
 }
 
@@ -38,12 +54,14 @@ export const SETTINGS: Readonly<Record<string, Setting>> = {
     description: 'brokers in the cluster',
     type: 'count',
     min: 1,
+    max: LIMITS.brokers,
     apply: (spec, value) => ({ ...spec, brokers: value as number }),
   },
   controllers: {
     description: 'KRaft controllers (voters of the metadata quorum)',
     type: 'count',
     min: 1,
+    max: LIMITS.controllers,
     apply: (spec, value) => ({ ...spec, controllers: value as number }),
   },
   'replication.factor': {
@@ -56,6 +74,7 @@ export const SETTINGS: Readonly<Record<string, Setting>> = {
     description: 'partitions of every topic',
     type: 'count',
     min: 1,
+    max: LIMITS.partitions,
     apply: topicSetting('partitions'),
   },
   'min.insync.replicas': {
@@ -184,19 +203,26 @@ export const SETTINGS: Readonly<Record<string, Setting>> = {
     description: 'length of the fault phase (the workload runs through it)',
     type: 'ms',
     min: 1,
+    max: LIMITS.phaseMs,
     apply: (spec, value) => ({ ...spec, faultPhaseMs: value as number }),
   },
   'heal.phase.ms': {
     description: 'length of the heal phase',
     type: 'ms',
     min: 1,
+    max: LIMITS.phaseMs,
     apply: (spec, value) => ({ ...spec, healPhaseMs: value as number }),
   },
 };
 
+/** The setting of that name, if any (own names only: `constructor` or `__proto__` are none). */
+export function settingOf(key: string): Setting | undefined {
+  return Object.hasOwn(SETTINGS, key) ? SETTINGS[key] : undefined;
+}
+
 /** Parses a setting's value (from a scenario or `--set`); throws ScenarioError naming `where`. */
 export function parseSetting(key: string, raw: Value, where: string): number | boolean | string {
-  const setting = SETTINGS[key];
+  const setting = settingOf(key);
   if (setting === undefined) throw new ScenarioError(`${where}: unknown setting "${key}"`);
   const text = String(raw).trim();
   switch (setting.type) {
@@ -210,9 +236,14 @@ export function parseSetting(key: string, raw: Value, where: string): number | b
     default: {
       const value = Number(text);
       const min = setting.min ?? 0;
-      if (!/^-?\d+$/.test(text) || !Number.isSafeInteger(value) || value < min) {
+      const max = setting.max ?? (setting.type === 'ms' ? LIMITS.ms : LIMITS.count);
+      if (!/^-?\d+$/.test(text) || value < min) {
         throw new ScenarioError(`${where}: ${key} must be a whole number ≥ ${min} (got "${text}")`);
       }
+      if (value > max.max)
+        throw new ScenarioError(
+          `${where}: ${key} must be at most ${max.max}, ${max.why} (got ${text})`,
+        );
       return value;
     }
   }
@@ -226,7 +257,7 @@ export function applySettings(
 ): KafkaRunSpec {
   let result = spec;
   for (const [key, raw] of Object.entries(settings)) {
-    const setting = SETTINGS[key];
+    const setting = settingOf(key);
     if (setting === undefined) throw new ScenarioError(`${where}: unknown setting "${key}"`);
     result = setting.apply(result, parseSetting(key, raw, `${where}.${key}`));
   }

@@ -16,15 +16,34 @@ export function editDistance(a: string, b: string): number {
   return previous[b.length] as number;
 }
 
+/** Whether `short`'s letters appear in `long` in order, the first ones matching (--secs, --seconds). */
+export function abbreviates(short: string, long: string): boolean {
+  if (short[0] !== long[0]) return false;
+  let at = 0;
+  for (const letter of short) {
+    at = long.indexOf(letter, at);
+    if (at === -1) return false;
+    at++;
+  }
+  return true;
+}
+
 /** The candidate closest to `name`, or undefined when none is within a third of its length (at least 2). */
 export function closest(name: string, candidates: readonly string[]): string | undefined {
   if (name === '') return undefined;
   const limit = Math.max(2, Math.floor(name.length / 3));
   let best: string | undefined;
   let bestDistance = Number.POSITIVE_INFINITY;
+  const typed = name.toLowerCase();
   for (const candidate of candidates) {
+    const known = candidate.toLowerCase();
+    // The same but for case, then one the name begins or ends early, then by edit distance.
     const distance =
-      candidate.startsWith(name) || name.startsWith(candidate) ? 1 : editDistance(name, candidate);
+      known === typed
+        ? 0
+        : known.startsWith(typed) || typed.startsWith(known)
+          ? 1
+          : editDistance(typed, known);
     if (distance < bestDistance) {
       best = candidate;
       bestDistance = distance;

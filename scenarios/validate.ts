@@ -19,7 +19,7 @@ import type { History } from '../sim/kafka/clients/history.ts';
 import { type ProducerConfig, resolveProducerConfig } from '../sim/kafka/clients/producer.ts';
 import { CRASH_KINDS } from '../sim/kernel/disk.ts';
 import type { Scenario } from './scenario.ts';
-import { applySettings, parseSetting, ScenarioError, SETTINGS } from './settings.ts';
+import { applySettings, LIMITS, parseSetting, ScenarioError, SETTINGS } from './settings.ts';
 import { closest, unknownName } from './suggest.ts';
 
 // ---- "did you mean" -------------------------------------------------------------------------
@@ -224,10 +224,27 @@ function booleanAt(value: unknown, path: string): boolean {
   return value;
 }
 
-function wholeAt(value: unknown, path: string, min: number): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value))
+/** A seed is any whole number a double holds exactly, as --seed takes. */
+const SEED_LIMIT = {
+  max: Number.MAX_SAFE_INTEGER,
+  why: 'the largest whole number JSON numbers hold exactly',
+} as const;
+
+/** The most sends one burst of a workload makes (each is a record in the history). */
+const BURST_LIMIT = { max: 10_000, why: 'the most sends one burst makes' } as const;
+
+function wholeAt(
+  value: unknown,
+  path: string,
+  min: number,
+  max?: { readonly max: number; readonly why: string },
+): number {
+  if (typeof value !== 'number' || !Number.isInteger(value))
     throw new Problem(path, expected('a whole number', value));
   if (value < min) throw new Problem(path, `must be ≥ ${min} (got ${value})`);
+  const most = max ?? LIMITS.count;
+  if (value > most.max)
+    throw new Problem(path, `must be at most ${most.max}, ${most.why} (got ${value})`);
   return value;
 }
 
@@ -308,10 +325,15 @@ function checkScenario(value: unknown): void {
   const summary = textAt(requireField(scenario, 'summary', ''), 'summary');
   if (summary.includes('\n')) throw new Problem('summary', 'must be one line');
   textAt(requireField(scenario, 'description', ''), 'description');
-  if (scenario['seed'] !== undefined) wholeAt(scenario['seed'], 'seed', 0);
+  if (scenario['seed'] !== undefined) wholeAt(scenario['seed'], 'seed', 0, SEED_LIMIT);
   const cluster = checkCluster(requireField(scenario, 'cluster', ''));
-  const faultPhaseMs = wholeAt(requireField(scenario, 'faultPhaseMs', ''), 'faultPhaseMs', 1);
-  wholeAt(requireField(scenario, 'healPhaseMs', ''), 'healPhaseMs', 1);
+  const faultPhaseMs = wholeAt(
+    requireField(scenario, 'faultPhaseMs', ''),
+    'faultPhaseMs',
+    1,
+    LIMITS.phaseMs,
+  );
+  wholeAt(requireField(scenario, 'healPhaseMs', ''), 'healPhaseMs', 1, LIMITS.phaseMs);
   const settings = checkSettings(requireField(scenario, 'settings', ''));
   const producers = arrayAt(requireField(scenario, 'producers', ''), 'producers');
   const consumers = arrayAt(requireField(scenario, 'consumers', ''), 'consumers');
@@ -340,8 +362,18 @@ function checkCluster(value: unknown): { controllers: number; brokers: number } 
   const cluster = objectAt(value, 'cluster');
   checkFields(cluster, CLUSTER_FIELDS, 'cluster', 'a cluster');
   return {
-    controllers: wholeAt(requireField(cluster, 'controllers', 'cluster'), 'cluster.controllers', 1),
-    brokers: wholeAt(requireField(cluster, 'brokers', 'cluster'), 'cluster.brokers', 1),
+    controllers: wholeAt(
+      requireField(cluster, 'controllers', 'cluster'),
+      'cluster.controllers',
+      1,
+      LIMITS.controllers,
+    ),
+    brokers: wholeAt(
+      requireField(cluster, 'brokers', 'cluster'),
+      'cluster.brokers',
+      1,
+      LIMITS.brokers,
+    ),
   };
 }
 
@@ -388,7 +420,12 @@ function checkTopics(
     if (earlier !== -1)
       throw new Problem(at(path, 'name'), `"${name}" is already the name of topics[${earlier}]`);
     const own = {
-      partitions: wholeAt(requireField(topic, 'partitions', path), at(path, 'partitions'), 1),
+      partitions: wholeAt(
+        requireField(topic, 'partitions', path),
+        at(path, 'partitions'),
+        1,
+        LIMITS.partitions,
+      ),
       replicationFactor: wholeAt(
         requireField(topic, 'replicationFactor', path),
         at(path, 'replicationFactor'),
@@ -462,7 +499,8 @@ function checkProducer(value: unknown, path: string, context: Context): void {
   if (producer['idempotent'] !== undefined)
     booleanAt(producer['idempotent'], at(path, 'idempotent'));
   wholeAt(requireField(producer, 'everyMs', path), at(path, 'everyMs'), 1);
-  if (producer['burst'] !== undefined) wholeAt(producer['burst'], at(path, 'burst'), 1);
+  if (producer['burst'] !== undefined)
+    wholeAt(producer['burst'], at(path, 'burst'), 1, BURST_LIMIT);
   if (producer['count'] !== undefined) wholeAt(producer['count'], at(path, 'count'), 0);
   if (producer['startMs'] !== undefined) wholeAt(producer['startMs'], at(path, 'startMs'), 0);
   if (producer['partition'] !== undefined) {
