@@ -82,7 +82,7 @@ describe('kafkasim command line', { timeout: 60_000 }, () => {
   it('refuses a --set that breaks a producer rule, on one line, exit 2, before running', () => {
     expectUsageError(
       kafkasim(['run', FLAGSHIP, '--set', 'request.timeout.ms=30000']),
-      /producers\[0\] \(p1\): deliveryTimeoutMs must be ≥ requestTimeoutMs \+ lingerMs \(got 20000 < 30000 \+ 0\) \(delivery\.timeout\.ms, request\.timeout\.ms and linger\.ms: --set the delivery timeout too\)$/,
+      /producers\[0\] \(p1\): delivery\.timeout\.ms must be ≥ request\.timeout\.ms \+ linger\.ms \(got 20000 < 30000 \+ 0\)$/,
     );
   });
 
@@ -500,6 +500,10 @@ describe('kafkasim list and run', { timeout: 60_000 }, () => {
       [['fuzz', '--start', '2'], /unknown option '--start' \(did you mean --start-seed\?\)/],
       [['demo', '--secs', '3'], /unknown option '--secs' \(did you mean --seconds\?\)/],
       [['demo', '--nodes', '0'], /--nodes must be between 2 and 26 \(got 0\)/],
+      [
+        ['run', FLAGSHIP, '--set', 'replica.fetch.wait.max.ms=10000'],
+        /replica\.fetch\.wait\.max\.ms 10000 is above replica\.socket\.timeout\.ms 5000: Kafka requires/,
+      ],
       [
         ['fuzz', '--shard', '5/10', '--seeds', '3'],
         /--shard 5\/10 of 3 seeds takes none: the range needs at least 5 seeds/,

@@ -6,11 +6,13 @@
 import { REPLICAS_MAX } from '../properties/data-checker.ts';
 import {
   FAST_PRODUCER_CONFIG,
+  FAST_REPLICA_CONFIG,
   type KafkaRunResult,
   type KafkaRunSpec,
   runKafka,
 } from '../properties/kafka-harness.ts';
 import type { HeldInstead } from '../properties/violation.ts';
+import { DEFAULT_REPLICA_CONFIG } from '../sim/kafka/broker/replica-manager.ts';
 import type { BugName } from '../sim/kafka/bugs.ts';
 import { ClientConfigError } from '../sim/kafka/clients/client-metadata.ts';
 import type { History } from '../sim/kafka/clients/history.ts';
@@ -132,6 +134,7 @@ export function scenarioSpec(
 export function checkSpec(spec: KafkaRunSpec): string[] {
   const warnings: string[] = [];
   checkProducers(spec);
+  checkReplicaTimings(spec);
   if (spec.controllers < 1)
     throw new ScenarioError(`controllers must be ≥ 1 (got ${spec.controllers})`);
   if (spec.brokers < 1) throw new ScenarioError(`brokers must be ≥ 1 (got ${spec.brokers})`);
@@ -249,6 +252,29 @@ function judge(result: KafkaRunResult, expected: Expectation): { ok: boolean; li
  * Each producer's settings together, as the harness builds them (`--set` may have moved one, so
  * that Kafka's rules no longer hold: a request timeout above the delivery timeout, …).
  */
+/** Kafka's own rules on the follower's fetch timings (KafkaConfig refuses to start otherwise). */
+function checkReplicaTimings(spec: KafkaRunSpec): void {
+  const replica = { ...DEFAULT_REPLICA_CONFIG, ...FAST_REPLICA_CONFIG, ...spec.replica };
+  const wait = replica.replicaFetchWaitMaxMs;
+  if (wait > replica.replicaSocketTimeoutMs)
+    throw new ScenarioError(
+      `replica.fetch.wait.max.ms ${wait} is above replica.socket.timeout.ms ${replica.replicaSocketTimeoutMs}: Kafka requires the socket timeout to be at least the fetch wait, to prevent unnecessary socket timeouts`,
+    );
+  if (wait > replica.replicaLagTimeMaxMs)
+    throw new ScenarioError(
+      `replica.fetch.wait.max.ms ${wait} is above replica.lag.time.max.ms ${replica.replicaLagTimeMaxMs}: Kafka requires the fetch wait to be at most the lag time, to prevent frequent changes in ISR`,
+    );
+}
+
+const KAFKA_PRODUCER_NAMES: Readonly<Record<string, string>> = {
+  deliveryTimeoutMs: 'delivery.timeout.ms',
+  requestTimeoutMs: 'request.timeout.ms',
+  lingerMs: 'linger.ms',
+  maxInFlightRequestsPerConnection: 'max.in.flight.requests.per.connection',
+  enableIdempotence: 'enable.idempotence',
+  retries: 'retries',
+};
+
 function checkProducers(spec: KafkaRunSpec): void {
   spec.producers.forEach((producer, index) => {
     try {
@@ -266,10 +292,12 @@ function checkProducers(spec: KafkaRunSpec): void {
       );
     } catch (error) {
       if (!(error instanceof ClientConfigError)) throw error;
-      const names = error.message.includes('deliveryTimeoutMs')
-        ? ' (delivery.timeout.ms, request.timeout.ms and linger.ms: --set the delivery timeout too)'
-        : '';
-      throw new ScenarioError(`producers[${index}] (p${index + 1}): ${error.message}${names}`);
+      // The producer speaks of its config's fields; settings and --set use Kafka's names.
+      const message = error.message.replace(
+        /\b(deliveryTimeoutMs|requestTimeoutMs|lingerMs|maxInFlightRequestsPerConnection|enableIdempotence|retries)\b/g,
+        (field) => KAFKA_PRODUCER_NAMES[field] ?? field,
+      );
+      throw new ScenarioError(`producers[${index}] (p${index + 1}): ${message}`);
     }
   });
 }

@@ -67,8 +67,14 @@ export const PRODUCER_FIELDS = [
 export const EXPECT_FIELDS = ['violations', 'allowed'] as const;
 export const DEMONSTRATION_FIELDS = ['bug', 'violations', 'allowed'] as const;
 
-/** The harness sets these itself (from the producer's own fields, or per client). */
-type HarnessProducerKey = 'bootstrapBrokers' | 'history' | 'process' | 'acks' | 'enableIdempotence';
+/** The harness sets these itself (from the producer's own fields, or per client; pendingMax is its bound on the records in flight, not a Kafka setting). */
+type HarnessProducerKey =
+  | 'bootstrapBrokers'
+  | 'history'
+  | 'process'
+  | 'acks'
+  | 'enableIdempotence'
+  | 'pendingMax';
 type ProducerConfigKey = Exclude<keyof ProducerConfig, HarnessProducerKey>;
 
 /** The keys a producer's `config` may set (a Record, so a new ProducerConfig key must be listed). */
@@ -82,7 +88,6 @@ const PRODUCER_CONFIG_KEY_SET: Readonly<Record<ProducerConfigKey, true>> = {
   metadataMaxAgeMs: true,
   batchSize: true,
   lingerMs: true,
-  pendingMax: true,
 };
 export const PRODUCER_CONFIG_KEYS = Object.keys(PRODUCER_CONFIG_KEY_SET) as ProducerConfigKey[];
 
