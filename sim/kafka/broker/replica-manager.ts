@@ -737,10 +737,16 @@ export class ReplicaManager {
     replica.alterPartitionInFlight = null;
     if (state === null) return;
     if (response.error === 'NONE' && response.state !== null) {
-      if (response.state.leaderEpoch === replica.leaderEpoch) {
-        state.completeIsrChange(response.state.isr);
-        replica.partitionEpoch = Math.max(replica.partitionEpoch, response.state.partitionEpoch);
-      } else state.completeIsrChange(null);
+      // An answer for another leader epoch, or older than what the metadata already showed, is
+      // ignored, and the change stays pending until the metadata says (Kafka's
+      // handleAlterPartitionUpdate).
+      if (
+        response.state.leaderEpoch !== replica.leaderEpoch ||
+        response.state.partitionEpoch < replica.partitionEpoch
+      )
+        return;
+      state.completeIsrChange(response.state.isr);
+      replica.partitionEpoch = response.state.partitionEpoch;
       this.#context.trace('replica.isr-changed', {
         partition: replica.key,
         isr: state.isr.join(','),
@@ -749,12 +755,16 @@ export class ReplicaManager {
       this.#maybeAdvanceHighWatermark(replica);
       return;
     }
-    // Refused (a stale epoch, an ineligible member): the next metadata or check decides again.
+    // Refused. Only INELIGIBLE_REPLICA says the partition epoch was right and nothing was applied,
+    // so only then is the committed ISR known again. On any other refusal a retry of this very
+    // proposal may have landed (a lost answer, a controller failover): the change stays pending,
+    // its additions still counted by the maximal ISR (so the high watermark waits for them), until
+    // the metadata says what the ISR is (Kafka's Partition.handleAlterPartitionError).
     this.#context.trace('replica.isr-change-failed', {
       partition: replica.key,
       error: response.error,
     });
-    state.completeIsrChange(null);
+    if (response.error === 'INELIGIBLE_REPLICA') state.completeIsrChange(null);
   }
 
   // ---- produce -------------------------------------------------------------------------------
