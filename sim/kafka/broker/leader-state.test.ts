@@ -64,9 +64,19 @@ describe('LeaderState', () => {
     const state = leader();
     state.recordFetch('b2', 20, 20, 1_000);
     state.recordFetch('b3', 5, 20, 1_000);
-    expect(state.laggingMembers(30_000, RULES)).toEqual([]);
-    expect(state.laggingMembers(30_001, RULES)).toEqual(['b3']);
-    expect(state.laggingMembers(31_001, RULES)).toEqual(['b2', 'b3']);
+    expect(state.laggingMembers(30_000, 21, RULES)).toEqual([]);
+    expect(state.laggingMembers(30_001, 21, RULES)).toEqual(['b3']);
+    expect(state.laggingMembers(31_001, 21, RULES)).toEqual(['b2', 'b3']);
+  });
+
+  it("keeps a follower at the leader's log end in sync, fetching or not (Kafka's isCaughtUp)", () => {
+    const state = leader();
+    state.recordFetch('b2', 20, 20, 1_000);
+    state.recordFetch('b3', 5, 20, 1_000);
+    // An idle partition: b2 has all of it, however long ago it fetched; b3 does not.
+    expect(state.laggingMembers(100_000, 20, RULES)).toEqual(['b3']);
+    // A write arrives: b2 is behind now, and has not caught up for too long.
+    expect(state.laggingMembers(100_000, 21, RULES)).toEqual(['b2', 'b3']);
   });
 
   it('lets a follower join only after fetching in this epoch and reaching the HW and the epoch start (KAFKA-7128)', () => {

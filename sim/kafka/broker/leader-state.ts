@@ -44,6 +44,22 @@ export interface LeaderRules {
 
 const NOBODY: readonly BrokerId[] = Object.freeze([]);
 
+/**
+ * Kafka's ReplicaState.isCaughtUp: at the leader's log end offset, or caught up within
+ * replica.lag.time.max.ms.
+ */
+function isCaughtUp(
+  follower: FollowerProgress,
+  leaderLogEndOffset: number,
+  nowMs: Ms,
+  rules: LeaderRules,
+): boolean {
+  return (
+    follower.logEndOffset === leaderLogEndOffset ||
+    nowMs - follower.lastCaughtUpMs <= rules.replicaLagTimeMaxMs
+  );
+}
+
 export class LeaderState {
   readonly leaderId: BrokerId;
   readonly leaderEpoch: number;
@@ -138,12 +154,16 @@ export class LeaderState {
     follower.fetchedInEpoch = true;
   }
 
-  /** ISR members (not the leader) that have not caught up within replica.lag.time.max.ms. */
-  laggingMembers(nowMs: Ms, rules: LeaderRules): BrokerId[] {
+  /**
+   * ISR members (not the leader) that are out of sync: not caught up within
+   * replica.lag.time.max.ms, and not at the leader's log end either (Kafka's isCaughtUp: a follower
+   * that has all of an idle partition's log stays in sync, fetching or not).
+   */
+  laggingMembers(nowMs: Ms, leaderLogEndOffset: number, rules: LeaderRules): BrokerId[] {
     return this.#isr.filter((brokerId) => {
       if (brokerId === this.leaderId) return false;
       const follower = this.#followers.get(brokerId);
-      return follower === undefined || nowMs - follower.lastCaughtUpMs > rules.replicaLagTimeMaxMs;
+      return follower === undefined || !isCaughtUp(follower, leaderLogEndOffset, nowMs, rules);
     });
   }
 
@@ -197,8 +217,7 @@ export class LeaderState {
       // An ISR member counts whatever else holds; eligibility is asked only of the others.
       if (
         maximalIsr.includes(follower.brokerId) ||
-        (nowMs - follower.lastCaughtUpMs <= rules.replicaLagTimeMaxMs &&
-          isEligible(follower.brokerId))
+        (isCaughtUp(follower, leaderLogEndOffset, nowMs, rules) && isEligible(follower.brokerId))
       )
         candidate = Math.min(candidate, follower.logEndOffset);
     }

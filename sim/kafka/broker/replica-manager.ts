@@ -617,7 +617,7 @@ export class ReplicaManager {
       if (state === null) continue;
       this.#maybeAdvanceHighWatermark(replica);
       if (state.pendingIsr !== null || replica.alterPartitionInFlight !== null) continue;
-      const lagging = state.laggingMembers(nowMs, this.#rules(replica));
+      const lagging = state.laggingMembers(nowMs, replica.logEndOffset, this.#rules(replica));
       if (lagging.length === 0) continue;
       this.#context.trace('replica.isr-shrink', {
         partition: replica.key,
