@@ -1337,9 +1337,13 @@ export class ReplicaManager {
       if (batch.baseOffset !== replica.logEndOffset) break;
       replica.log.appendAsFollower(batch);
     }
-    // The leader's high watermark, applied only now that the log matches the leader's (KAFKA-14704).
-    const highWatermark = Math.min(response.highWatermark, replica.logEndOffset);
-    if (highWatermark > replica.highWatermark) replica.highWatermark = highWatermark;
+    // The leader's high watermark, applied only now that the log matches the leader's (KAFKA-14704),
+    // bounded by our log end: lower too, as Kafka's UnifiedLog.maybeUpdateHighWatermark (a new
+    // leader's high watermark can lag the old one's until it reaches its epoch start offset).
+    replica.highWatermark = Math.max(
+      replica.log.logStartOffset,
+      Math.min(response.highWatermark, replica.logEndOffset),
+    );
   }
 
   #truncate(replica: Replica, offset: number, reason: string): void {
