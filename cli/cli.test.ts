@@ -79,6 +79,19 @@ describe('kafkasim command line', { timeout: 60_000 }, () => {
     }
   });
 
+  it('help names a command to show its help, and says when it knows no such command', () => {
+    const run = kafkasim(['help', 'run']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^Usage: kafkasim run \[options\] <scenario>/);
+    const all = kafkasim(['help']);
+    expect(all.code).toBe(0);
+    expect(all.stdout).toMatch(/^ {2}help \[command\] /m);
+    expectUsageError(
+      kafkasim(['help', 'lsit']),
+      /unknown command "lsit" \(did you mean "list"\?\)/,
+    );
+  });
+
   it('refuses a --set that breaks a producer rule, on one line, exit 2, before running', () => {
     expectUsageError(
       kafkasim(['run', FLAGSHIP, '--set', 'request.timeout.ms=30000']),
