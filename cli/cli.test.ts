@@ -465,6 +465,8 @@ describe('kafkasim list and run', { timeout: 60_000 }, () => {
   });
 
   it('rejects every bad input with one line on stderr and exit 2', async () => {
+    const notUtf8 = join(tmp, 'not-utf8.json');
+    writeFileSync(notUtf8, Buffer.from('{\n  "name": "x\xff\xfe"\n}\n', 'latin1'));
     const cases: [string[], RegExp][] = [
       [
         ['run', 'acks-all-survives-a-leader-crsh'],
@@ -510,6 +512,7 @@ describe('kafkasim list and run', { timeout: 60_000 }, () => {
         /^kafkasim: cannot write the trace to \/dev\/full: /,
       ],
       [['help', 'bogus'], /unknown command "bogus" \(did you mean "bugs"\?\)/],
+      [['run', notUtf8], /not-utf8\.json:2:13: not UTF-8 text \(a scenario file is UTF-8 JSON\)$/],
       [['fuzz', '--start', '2'], /unknown option '--start' \(did you mean --start-seed\?\)/],
       [['demo', '--secs', '3'], /unknown option '--secs' \(did you mean --seconds\?\)/],
       [['demo', '--nodes', '0'], /--nodes must be between 2 and 26 \(got 0\)/],

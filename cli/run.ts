@@ -112,8 +112,8 @@ export function parseSets(pairs: readonly string[]): Record<string, string> {
 /** A registered scenario by name, or a scenario JSON file (a path ending in `.json`). */
 export function loadScenario(target: string): Scenario {
   if (target.toLowerCase().endsWith('.json')) {
-    const text = onFile('read the scenario file', target, () => readFileSync(target, 'utf8'));
-    return parseScenarioJson(text, target);
+    const bytes = onFile('read the scenario file', target, () => readFileSync(target));
+    return parseScenarioJson(utf8Text(bytes, target), target);
   }
   const scenario = scenarioByName(target);
   if (scenario === undefined) {
@@ -142,6 +142,22 @@ export function checkOutputs(outputs: RunOutputs, input?: string): void {
   for (const [flag, path] of named)
     if (input !== undefined && resolve(path) === resolve(input))
       throw new UsageError(`${flag} ${path} is the scenario file being run: give another file`);
+}
+
+/** The file's text; bytes that are not UTF-8 are one line saying where (not a silent U+FFFD). */
+function utf8Text(bytes: Buffer, path: string): string {
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    // A lenient decode puts U+FFFD where the first bad byte is: its line and column.
+    const lenient = new TextDecoder('utf-8').decode(bytes);
+    const before = lenient.slice(0, Math.max(0, lenient.indexOf('\uFFFD')));
+    const line = before.split('\n').length;
+    const column = before.length - before.lastIndexOf('\n');
+    throw new UsageError(
+      `${path}:${line}:${column}: not UTF-8 text (a scenario file is UTF-8 JSON)`,
+    );
+  }
 }
 
 /** Opens a file for writing before the run, so a bad path fails at once and not after it. */

@@ -441,7 +441,18 @@ function stepArbitrary(nodes: readonly string[], faultPhaseMs: number): fc.Arbit
   const crash = fc.constantFrom('kill', 'powerFailure', 'diskLoss' as const);
   const ms = fc.nat(10_000);
   const fault = fc.oneof(
-    fc.record({ kind: fc.constant('partition'), groups: fc.tuple(nodeList, nodeList), mode }),
+    fc.record({
+      kind: fc.constant('partition'),
+      // A node is on one side: two disjoint groups, split from one list.
+      groups: fc
+        .uniqueArray(node, { minLength: 2, maxLength: 4 })
+        .chain((all) =>
+          fc
+            .integer({ min: 1, max: all.length - 1 })
+            .map((cut): [string[], string[]] => [all.slice(0, cut), all.slice(cut)]),
+        ),
+      mode,
+    }),
     fc.record({
       kind: fc.constant('partition-one-way'),
       sources: nodeList,
@@ -485,7 +496,15 @@ function stepArbitrary(nodes: readonly string[], faultPhaseMs: number): fc.Arbit
       },
       { requiredKeys: ['atMs'] },
     )
-    .chain((timing) => fault.map((each) => ({ ...timing, ...each }) as Step));
+    .chain((timing) =>
+      fault.map((each) => {
+        // awaitMs waits for a trigger or a role: on a plain node without `when` it is refused.
+        const plain = 'node' in each && !String(each.node).startsWith('@');
+        const { awaitMs, ...rest } = timing;
+        const keep = awaitMs !== undefined && (timing.when !== undefined || !plain);
+        return { ...rest, ...(keep ? { awaitMs } : {}), ...each } as Step;
+      }),
+    );
 }
 
 const scenarioArbitrary: fc.Arbitrary<Scenario> = fc
@@ -528,7 +547,15 @@ const scenarioArbitrary: fc.Arbitrary<Scenario> = fc
             }),
             { minLength: consumers, maxLength: consumers },
           ),
-          timeline: fc.array(stepArbitrary(nodes, faultPhaseMs), { maxLength: 6 }),
+          // A broker is removed once: remove-broker steps of one plain id are unique.
+          timeline: fc.uniqueArray(stepArbitrary(nodes, faultPhaseMs), {
+            maxLength: 6,
+            selector: (step) =>
+              step.kind === 'remove-broker' && !step.node.startsWith('@')
+                ? `remove ${step.node}`
+                : step,
+            comparator: 'SameValue',
+          }),
           faultPhaseMs: fc.constant(faultPhaseMs),
           healPhaseMs: fc.integer({ min: 1, max: 60_000 }),
           settings: fc.record(

@@ -573,6 +573,24 @@ describe('validateScenario: the timeline', () => {
       { atMs: 0, kind: 'clog', source: 'b1', target: 'b1' },
       'timeline[0].target: is the source itself ("b1")',
     ],
+    [
+      'a node on both sides of a partition',
+      {
+        atMs: 0,
+        kind: 'partition',
+        groups: [
+          ['b1', 'b2'],
+          ['b3', 'b1'],
+        ],
+        mode: 'silent',
+      },
+      'timeline[0].groups[1][1]: "b1" is already in group 0: a node is on one side of a partition',
+    ],
+    [
+      'awaitMs with nothing to wait for (no when, a plain node)',
+      { atMs: 0, kind: 'crash', node: 'b1', crash: 'kill', awaitMs: 1_000 },
+      'timeline[0].awaitMs: waits for a trigger (when) or a role, but the step has no when and its node is "b1"',
+    ],
   ];
 
   for (const [what, step, message] of cases) {
@@ -580,6 +598,17 @@ describe('validateScenario: the timeline', () => {
       expect(problem(timeline(step))).toBe(message);
     });
   }
+
+  it('rejects a broker removed twice, naming the first removal', () => {
+    expect(
+      problem(
+        timeline(
+          { atMs: 5_000, kind: 'remove-broker', node: 'b2' },
+          { atMs: 1_000, kind: 'remove-broker', node: 'b2' },
+        ),
+      ),
+    ).toBe('timeline[0].node: "b2" is already removed by timeline[1]');
+  });
 
   it('knows the brokers that add-broker steps add before a step, in time order', () => {
     const added = timeline(

@@ -635,6 +635,24 @@ function checkTimeline(value: unknown, context: Context): void {
   objects.forEach((step, index) => {
     checkStepNodes(step, at('timeline', index), context, added);
   });
+  // A broker is removed once: a second removal would do nothing (the harness drops it).
+  const removed = new Map<string, number>();
+  objects
+    .map((step, index) => ({ step, index }))
+    .filter(({ step }) => step['kind'] === 'remove-broker' && !String(step['node']).startsWith('@'))
+    .toSorted(
+      (a, b) => (a.step['atMs'] as number) - (b.step['atMs'] as number) || a.index - b.index,
+    )
+    .forEach(({ step, index }) => {
+      const node = String(step['node']);
+      const earlier = removed.get(node);
+      if (earlier !== undefined)
+        throw new Problem(
+          at(at('timeline', index), 'node'),
+          `"${node}" is already removed by timeline[${earlier}]`,
+        );
+      removed.set(node, index);
+    });
 }
 
 /** The step's kind, times, trigger and non-node fields; returns it as an object. */
@@ -758,11 +776,36 @@ function checkStepNodes(
     if (type === 'node' || type === 'broker')
       checkNode(value, where, known, type === 'broker', key === 'node');
     else if (type === 'nodes') checkNodes(value, where, known);
-    else if (type === 'groups')
+    else if (type === 'groups') {
+      const placed = new Map<string, number>();
       (value as unknown[]).forEach((group, index) => {
         checkNodes(group, at(where, index), known);
+        // Node ids only: roles resolve when the step fires, and may name one node twice.
+        (group as string[]).forEach((node, place) => {
+          if (node.startsWith('@')) return;
+          const other = placed.get(node);
+          if (other !== undefined)
+            throw new Problem(
+              at(at(where, index), place),
+              `"${node}" is already in group ${other}: a node is on one side of a partition`,
+            );
+          placed.set(node, index);
+        });
       });
+    }
   }
+  // awaitMs waits for a trigger (when) or for a role to name a node: with neither, nothing.
+  const node = step['node'];
+  if (
+    step['awaitMs'] !== undefined &&
+    step['when'] === undefined &&
+    typeof node === 'string' &&
+    !node.startsWith('@')
+  )
+    throw new Problem(
+      at(path, 'awaitMs'),
+      `waits for a trigger (when) or a role, but the step has no when and its node is "${node}"`,
+    );
   if (step['kind'] === 'clog' && step['source'] === step['target'])
     throw new Problem(
       at(path, 'target'),
