@@ -79,6 +79,15 @@ describe('kafkasim command line', { timeout: 60_000 }, () => {
     }
   });
 
+  it('run takes --mode both as fuzz, repro and shrink do: KRaft, with a warning', () => {
+    const result = kafkasim(['run', FLAGSHIP, '--mode', 'both', '--json']);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toBe(
+      'warning: --mode both runs KRaft only: ZooKeeper mode is not built yet\n',
+    );
+    expect(JSON.parse(result.stdout).mode).toBe('kraft');
+  });
+
   it('help names a command to show its help, and says when it knows no such command', () => {
     const run = kafkasim(['help', 'run']);
     expect(run.code).toBe(0);
@@ -477,7 +486,7 @@ describe('kafkasim list and run', { timeout: 60_000 }, () => {
         /cannot read the scenario file .*no-such-file\.json: no such file or directory \(ENOENT\)/,
       ],
       [['run', FLAGSHIP, '--mode', 'zk'], /ZooKeeper mode is not built yet; use --mode kraft/],
-      [['run', FLAGSHIP, '--mode', 'paxos'], /--mode: unknown mode "paxos" \(kraft or zk\)/],
+      [['run', FLAGSHIP, '--mode', 'paxos'], /--mode: unknown mode "paxos" \(kraft, zk or both\)/],
       [
         ['run', FLAGSHIP, '--mode', 'KRAFT'],
         /--mode: unknown mode "KRAFT" \(did you mean "kraft"\?\)/,

@@ -63,7 +63,11 @@ function buildProgram(): Command {
     .description('run a named scenario or a scenario JSON file')
     .argument('<scenario>', 'scenario name or file.json')
     .option('--seed <n>', `seed (default: the scenario file's own seed, else ${DEFAULT_SEED})`)
-    .option('--mode <mode>', 'controller mode: kraft, or zk (not built yet: refused)', 'kraft')
+    .option(
+      '--mode <mode>',
+      'controller mode: kraft, or zk or both (ZooKeeper mode is not built yet: zk is refused, both runs KRaft)',
+      'kraft',
+    )
     .option('--bug <name>', 'switch a historical bug back on (repeatable)', collect, [])
     .option('--set <key=value>', 'override a setting, by its Kafka name (repeatable)', collect, [])
     .option('--json', 'print one JSON object')

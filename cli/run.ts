@@ -19,7 +19,7 @@ import type { Scenario } from '../scenarios/scenario.ts';
 import { parseSetting, ScenarioError, SETTINGS, settingOf } from '../scenarios/settings.ts';
 import { unknownName } from '../scenarios/suggest.ts';
 import { BUG_NAMES, type BugName, isBugName } from '../sim/kafka/bugs.ts';
-import { onFile, parseNonNegativeInteger, UsageError } from './errors.ts';
+import { MODE_BOTH_WARNING, onFile, parseNonNegativeInteger, UsageError } from './errors.ts';
 import { renderReport } from './report.ts';
 import { openTraceFile, parseTraceFormat, type TraceFile, type TraceFormat } from './trace-file.ts';
 
@@ -38,6 +38,8 @@ export interface RunCommandOptions {
   readonly trace: string | undefined;
   readonly traceFormat: TraceFormat;
   readonly history: string | undefined;
+  /** `--mode both`: as in fuzz, only KRaft is built, so KRaft runs and a warning says so. */
+  readonly modeBoth?: boolean;
 }
 
 export interface RunIo {
@@ -55,9 +57,12 @@ export function parseRunOptions(
 ): RunCommandOptions {
   const mode = String(raw['mode'] ?? 'kraft');
   if (mode === 'zk') throw new UsageError('ZooKeeper mode is not built yet; use --mode kraft');
-  if (mode !== 'kraft')
-    throw new UsageError(`--mode: ${unknownName('mode', mode, ['kraft', 'zk'], 'kraft or zk')}`);
+  if (mode !== 'kraft' && mode !== 'both')
+    throw new UsageError(
+      `--mode: ${unknownName('mode', mode, ['kraft', 'zk', 'both'], 'kraft, zk or both')}`,
+    );
   return {
+    modeBoth: mode === 'both',
     target,
     seed:
       raw['seed'] === undefined
@@ -236,6 +241,7 @@ export function runExplained(
 /** Runs the command; returns the exit code (0 expected outcome, 1 not). */
 export function runCommand(options: RunCommandOptions, io: RunIo): number {
   const scenario = loadScenario(options.target);
+  if (options.modeBoth === true) io.warn(MODE_BOTH_WARNING);
   const seed = options.seed ?? scenario.seed ?? DEFAULT_SEED;
   const runOptions = { seed, bugs: options.bugs, sets: options.sets, verbose: options.verbose };
   // Impossible configurations (RF > brokers, ...) throw ScenarioError here, before any file opens.
