@@ -248,10 +248,6 @@ function judge(result: KafkaRunResult, expected: Expectation): { ok: boolean; li
   return { ok, lines };
 }
 
-/**
- * Each producer's settings together, as the harness builds them (`--set` may have moved one, so
- * that Kafka's rules no longer hold: a request timeout above the delivery timeout, …).
- */
 /** Kafka's own rules on the follower's fetch timings (KafkaConfig refuses to start otherwise). */
 function checkReplicaTimings(spec: KafkaRunSpec): void {
   const replica = { ...DEFAULT_REPLICA_CONFIG, ...FAST_REPLICA_CONFIG, ...spec.replica };
@@ -266,6 +262,7 @@ function checkReplicaTimings(spec: KafkaRunSpec): void {
     );
 }
 
+/** The producer config's field names that Kafka's settings name otherwise. */
 const KAFKA_PRODUCER_NAMES: Readonly<Record<string, string>> = {
   deliveryTimeoutMs: 'delivery.timeout.ms',
   requestTimeoutMs: 'request.timeout.ms',
@@ -275,6 +272,10 @@ const KAFKA_PRODUCER_NAMES: Readonly<Record<string, string>> = {
   retries: 'retries',
 };
 
+/**
+ * Each producer's settings together, as the harness builds them (`--set` may have moved one, so
+ * that Kafka's rules no longer hold: a request timeout above the delivery timeout, …).
+ */
 function checkProducers(spec: KafkaRunSpec): void {
   spec.producers.forEach((producer, index) => {
     try {
@@ -293,9 +294,8 @@ function checkProducers(spec: KafkaRunSpec): void {
     } catch (error) {
       if (!(error instanceof ClientConfigError)) throw error;
       // The producer speaks of its config's fields; settings and --set use Kafka's names.
-      const message = error.message.replace(
-        /\b(deliveryTimeoutMs|requestTimeoutMs|lingerMs|maxInFlightRequestsPerConnection|enableIdempotence|retries)\b/g,
-        (field) => KAFKA_PRODUCER_NAMES[field] ?? field,
+      const message = error.message.replace(/\b[a-z][A-Za-z]*\b/g, (word) =>
+        Object.hasOwn(KAFKA_PRODUCER_NAMES, word) ? (KAFKA_PRODUCER_NAMES[word] as string) : word,
       );
       throw new ScenarioError(`producers[${index}] (p${index + 1}): ${message}`);
     }
