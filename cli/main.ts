@@ -27,13 +27,12 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
+const MODE_HELP =
+  'controller mode: kraft, or zk or both (ZooKeeper mode is not built yet: zk is refused, both runs KRaft)';
+
 function generationOptions(command: Command): Command {
   return command
-    .option(
-      '--mode <mode>',
-      'controller mode: kraft, or zk or both (ZooKeeper mode is not built yet: zk is refused, both runs KRaft)',
-      'kraft',
-    )
+    .option('--mode <mode>', MODE_HELP, 'kraft')
     .option('--profile <name>', 'generation profile: small, standard or large', 'small')
     .option('--bug <name>', 'switch a historical bug back on (repeatable)', collect, []);
 }
@@ -63,11 +62,7 @@ function buildProgram(): Command {
     .description('run a named scenario or a scenario JSON file')
     .argument('<scenario>', 'scenario name or file.json')
     .option('--seed <n>', `seed (default: the scenario file's own seed, else ${DEFAULT_SEED})`)
-    .option(
-      '--mode <mode>',
-      'controller mode: kraft, or zk or both (ZooKeeper mode is not built yet: zk is refused, both runs KRaft)',
-      'kraft',
-    )
+    .option('--mode <mode>', MODE_HELP, 'kraft')
     .option('--bug <name>', 'switch a historical bug back on (repeatable)', collect, [])
     .option('--set <key=value>', 'override a setting, by its Kafka name (repeatable)', collect, [])
     .option('--json', 'print one JSON object')
