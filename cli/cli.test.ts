@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { scenarioToJson } from '../scenarios/json.ts';
 import { FLAGSHIP, SCENARIOS, scenarioByName } from '../scenarios/registry.ts';
+import type { Scenario } from '../scenarios/scenario.ts';
 import { BUG_NAMES } from '../sim/kafka/bugs.ts';
 
 const BIN = join(import.meta.dirname, 'kafkasim.mjs');
@@ -474,6 +475,21 @@ describe('kafkasim list and run', { timeout: 60_000 }, () => {
   });
 
   it('rejects every bad input with one line on stderr and exit 2', async () => {
+    const manyPartitions = join(tmp, 'many-partitions.json');
+    writeFileSync(
+      manyPartitions,
+      scenarioToJson({
+        ...(scenarioByName(FLAGSHIP) as Scenario),
+        topics: ['a', 'b', 'c'].map((name) => ({
+          name,
+          partitions: 1000,
+          replicationFactor: 3,
+          minInsyncReplicas: 2,
+        })),
+        producers: [],
+        consumers: [],
+      }),
+    );
     const notUtf8 = join(tmp, 'not-utf8.json');
     writeFileSync(notUtf8, Buffer.from('{\n  "name": "x\xff\xfe"\n}\n', 'latin1'));
     const cases: [string[], RegExp][] = [
@@ -525,6 +541,26 @@ describe('kafkasim list and run', { timeout: 60_000 }, () => {
       [['fuzz', '--start', '2'], /unknown option '--start' \(did you mean --start-seed\?\)/],
       [['demo', '--secs', '3'], /unknown option '--secs' \(did you mean --seconds\?\)/],
       [['demo', '--nodes', '0'], /--nodes must be between 2 and 26 \(got 0\)/],
+      [
+        ['fuzz', '--seeds', '2147483647'],
+        /--seeds must be at most 10000000 a campaign \(got 2147483647\)/,
+      ],
+      [
+        ['run', manyPartitions],
+        /the topics have 3000 partitions together: at most 2000, the most partitions a cluster has in kafkasim/,
+      ],
+      // A --set of a producer setting wins over the producer's own config (retries=5 there).
+      [
+        [
+          'run',
+          'producer-sends-ten-keyed-messages-with-acks-all',
+          '--set',
+          'enable.idempotence=true',
+          '--set',
+          'retries=0',
+        ],
+        /enable\.idempotence requires: retries must be > 0/,
+      ],
       [
         ['run', FLAGSHIP, '--set', 'replica.fetch.wait.max.ms=10000'],
         /replica\.fetch\.wait\.max\.ms 10000 is above replica\.socket\.timeout\.ms 5000: Kafka requires/,

@@ -35,6 +35,8 @@ import { openTraceFile } from './trace-file.ts';
 
 /** The invariant a --check-determinism mismatch reports. */
 export const NONDETERMINISM = 'nondeterminism';
+/** The most seeds one campaign runs. */
+const SEEDS_MAX = 10_000_000;
 /** The invariant a seed reports when the run itself throws (a protocol assertion, a bound). */
 export const THREW = 'run-threw';
 
@@ -117,6 +119,11 @@ export function parseFuzzOptions(raw: Readonly<Record<string, unknown>>): FuzzOp
       `--profile: ${unknownName('profile', profile, FUZZ_PROFILES, FUZZ_PROFILES.join(', '))}`,
     );
   const seeds = parsePositiveInteger('--seeds', String(raw['seeds'] ?? '100'));
+  // The campaign lists its seeds up front: past ten million, --start-seed and --shard split it.
+  if (seeds > SEEDS_MAX)
+    throw new UsageError(
+      `--seeds must be at most ${SEEDS_MAX} a campaign (got ${seeds}): run a longer one in parts, each with its --start-seed`,
+    );
   const startSeed = parseNonNegativeInteger('--start-seed', String(raw['startSeed'] ?? '1'));
   if (startSeed + seeds - 1 > SEED_MAX)
     throw new UsageError(

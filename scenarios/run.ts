@@ -20,7 +20,7 @@ import { resolveProducerConfig } from '../sim/kafka/clients/producer.ts';
 import type { Ms } from '../sim/kernel/time.ts';
 import type { TraceEvent } from '../sim/kernel/trace.ts';
 import { type Expectation, expectationFor, type Scenario } from './scenario.ts';
-import { applySettings, ScenarioError } from './settings.ts';
+import { applySettings, LIMITS, ScenarioError, settingOf } from './settings.ts';
 import {
   buildPartitionRows,
   type PartitionRow,
@@ -112,10 +112,9 @@ export function scenarioSpec(
     faultPhaseMs: scenario.faultPhaseMs,
     healPhaseMs: scenario.healPhaseMs,
   };
-  const spec = applySettings(
-    applySettings(base, scenario.settings, 'settings'),
+  const spec = overridingProducerConfigs(
+    applySettings(applySettings(base, scenario.settings, 'settings'), options.sets, '--set'),
     options.sets,
-    '--set',
   );
   const warnings = checkSpec(spec);
   // What --set changes is checked as the scenario's own settings are: a timeline step past a
@@ -128,6 +127,30 @@ export function scenarioSpec(
     );
   }
   return { spec, warnings };
+}
+
+/**
+ * A --set of a producer setting wins over a producer's own config of the same field (the report
+ * says it was applied; it was not, when a producer set the field itself).
+ */
+function overridingProducerConfigs(
+  spec: KafkaRunSpec,
+  sets: Readonly<Record<string, string>>,
+): KafkaRunSpec {
+  const fields = Object.keys(sets)
+    .map((key) => settingOf(key)?.producerField)
+    .filter((field) => field !== undefined);
+  if (fields.length === 0) return spec;
+  return {
+    ...spec,
+    producers: spec.producers.map((producer) => {
+      if (producer.config === undefined) return producer;
+      const config = Object.fromEntries(
+        Object.entries(producer.config).filter(([field]) => !(fields as string[]).includes(field)),
+      );
+      return { ...producer, config };
+    }),
+  };
 }
 
 /** Impossible configurations are errors; legal but surprising ones are warnings. */
@@ -166,6 +189,11 @@ export function checkSpec(spec: KafkaRunSpec): string[] {
       );
     }
   });
+  const partitions = spec.topics.reduce((sum, topic) => sum + topic.partitions, 0);
+  if (partitions > LIMITS.clusterPartitions.max)
+    throw new ScenarioError(
+      `the topics have ${partitions} partitions together: at most ${LIMITS.clusterPartitions.max}, ${LIMITS.clusterPartitions.why}`,
+    );
   if (spec.faultPhaseMs < 1 || spec.healPhaseMs < 1)
     throw new ScenarioError('fault.phase.ms and heal.phase.ms must be ≥ 1');
   return warnings;

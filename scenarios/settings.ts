@@ -18,6 +18,8 @@ export const LIMITS = {
   brokers: { max: 64, why: 'the most brokers kafkasim simulates' },
   controllers: { max: 15, why: 'the most controllers kafkasim simulates' },
   partitions: { max: 1_000, why: 'the most partitions a topic has in kafkasim' },
+  /** Every topic's partitions together (a follower's fetch carries them all). */
+  clusterPartitions: { max: 2_000, why: 'the most partitions a cluster has in kafkasim' },
   phaseMs: { max: 3_600_000, why: 'an hour of simulated time, the longest phase' },
   ms: { max: 86_400_000, why: 'a day' },
   /** Java's int, which Kafka's count settings are. */
@@ -29,6 +31,8 @@ interface Setting {
   readonly type: 'ms' | 'count' | 'boolean' | 'acks';
   /** The smallest value allowed (numbers). */
   readonly min?: number;
+  /** A producer setting: the producer config field it sets (a producer's own config may set it too). */
+  readonly producerField?: keyof ProducerConfig;
   /** The largest (numbers; else LIMITS.ms or LIMITS.count by type), and why. */
   readonly max?: { readonly max: number; readonly why: string };
   apply(spec: KafkaRunSpec, value: number | boolean | string): KafkaRunSpec;
@@ -159,18 +163,21 @@ export const SETTINGS: Readonly<Record<string, Setting>> = {
     description: 'retries per batch',
     type: 'count',
     min: 0,
+    producerField: 'retries',
     apply: producerSetting('retries'),
   },
   'request.timeout.ms': {
     description: 'how long a producer waits for a produce answer',
     type: 'ms',
     min: 1,
+    producerField: 'requestTimeoutMs',
     apply: producerSetting('requestTimeoutMs'),
   },
   'delivery.timeout.ms': {
     description: 'how long a record may take from send to its outcome',
     type: 'ms',
     min: 1,
+    producerField: 'deliveryTimeoutMs',
     apply: producerSetting('deliveryTimeoutMs'),
   },
   'enable.idempotence': {
@@ -185,18 +192,21 @@ export const SETTINGS: Readonly<Record<string, Setting>> = {
     description: 'most unanswered produce requests per broker',
     type: 'count',
     min: 1,
+    producerField: 'maxInFlightRequestsPerConnection',
     apply: producerSetting('maxInFlightRequestsPerConnection'),
   },
   'retry.backoff.ms': {
     description: "a producer's first retry backoff (later ones double, ±20 %)",
     type: 'ms',
     min: 0,
+    producerField: 'retryBackoffMs',
     apply: producerSetting('retryBackoffMs'),
   },
   'retry.backoff.max.ms': {
     description: "the longest a producer's retry backoff grows",
     type: 'ms',
     min: 0,
+    producerField: 'retryBackoffMaxMs',
     apply: producerSetting('retryBackoffMaxMs'),
   },
   'fault.phase.ms': {

@@ -792,7 +792,7 @@ function producerLines(entries: readonly HistoryEntry[]): TimelineEntry[] {
       atMs: entry.atMs,
       category: entry.type === 'ok' ? 'acks' : 'error',
       node: entry.process,
-      text: `acks=${entry.acks ?? 'all'} writes to ${entry.topic}-${entry.partition}: ${what}`,
+      text: `acks=${entry.acks ?? 'all'} writes to ${(entry.partition ?? -1) < 0 ? `${entry.topic} (no partition chosen)` : `${entry.topic}-${entry.partition}`}: ${what}`,
     };
   });
 }

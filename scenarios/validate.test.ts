@@ -599,6 +599,19 @@ describe('validateScenario: the timeline', () => {
     });
   }
 
+  it('rejects naming a broker that a step waiting for a trigger adds: it may never be added', () => {
+    expect(
+      problem(
+        timeline(
+          { atMs: 5_000, kind: 'add-broker', when: 'isr-shrunk', awaitMs: 1_000 },
+          { atMs: 20_000, kind: 'crash', node: 'b4', crash: 'kill' },
+        ),
+      ),
+    ).toBe(
+      'timeline[1].node: broker "b4" is added by timeline[0], which waits for a trigger and may never add it: name it by a role',
+    );
+  });
+
   it('rejects a broker removed twice, naming the first removal', () => {
     expect(
       problem(

@@ -620,6 +620,8 @@ interface AddedBroker {
   readonly id: string;
   readonly atMs: number;
   readonly index: number;
+  /** Its add-broker waits for a trigger (when), which may never hold. */
+  readonly waits: boolean;
 }
 
 function checkTimeline(value: unknown, context: Context): void {
@@ -629,7 +631,11 @@ function checkTimeline(value: unknown, context: Context): void {
   const added = objects
     .map((step, index) => ({ step, index }))
     .filter(({ step }) => step['kind'] === 'add-broker')
-    .map(({ step, index }) => ({ atMs: step['atMs'] as number, index }))
+    .map(({ step, index }) => ({
+      atMs: step['atMs'] as number,
+      index,
+      waits: step['when'] !== undefined,
+    }))
     .toSorted((a, b) => a.atMs - b.atMs || a.index - b.index)
     .map((each, order) => ({ ...each, id: `b${context.brokers + order + 1}` }));
   objects.forEach((step, index) => {
@@ -768,6 +774,7 @@ function checkStepNodes(
     context,
     brokers: context.brokers + added.filter((each) => each.atMs < atMs).length,
     later: added.filter((each) => each.atMs >= atMs),
+    waiting: added.filter((each) => each.waits),
     atMs,
   };
   for (const [key, type] of Object.entries(shape.required)) {
@@ -819,6 +826,8 @@ interface NodeSet {
   readonly brokers: number;
   /** Brokers added at or after it. */
   readonly later: readonly AddedBroker[];
+  /** Brokers added by a step that waits for a trigger: no step may name them by id. */
+  readonly waiting: readonly AddedBroker[];
   readonly atMs: number;
 }
 
@@ -855,6 +864,12 @@ function checkNode(
     throw new Problem(path, `"${value}" is not a broker (${brokers})`);
   switch (letter) {
     case 'b': {
+      const waiting = known.waiting.find((each) => each.id === value);
+      if (waiting !== undefined)
+        throw new Problem(
+          path,
+          `broker "${value}" is added by timeline[${waiting.index}], which waits for a trigger and may never add it: name it by a role`,
+        );
       if (number <= known.brokers) return;
       const later = known.later.find((each) => each.id === value);
       if (later !== undefined)

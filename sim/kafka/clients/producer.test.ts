@@ -778,6 +778,20 @@ describe('Producer', () => {
     ).toThrow(/already used/);
   });
 
+  it('fails a workload send without sending when pendingMax records are in flight (a full buffer)', () => {
+    const { world, history, producer } = setup({ pendingMax: 3 }, [['t', 1]]);
+    producer().startWorkload({ topic: 't', everyMs: 100, burst: 5, count: 5, valuePrefix: 'p' });
+    world.runFor(1);
+    const failed = history.entries.filter((entry) => entry.type === 'fail');
+    // Three accepted, two refused at once: definitely not written, as Kafka's
+    // BufferExhaustedException once max.block.ms has passed.
+    expect(failed.map((entry) => [entry.value, entry.error])).toEqual([
+      ['p-3', 'BUFFER_EXHAUSTED'],
+      ['p-4', 'BUFFER_EXHAUSTED'],
+    ]);
+    expect(producer().pendingCount).toBe(3);
+  });
+
   it('sends a burst workload together: one batch per partition per burst', () => {
     const { world, history, cluster, producer } = setup({}, [['t', 2]]);
     producer().startWorkload({ topic: 't', everyMs: 100, burst: 4, count: 10, valuePrefix: 'p' });

@@ -1283,6 +1283,20 @@ export class Producer implements Machine<ClusterMessage> {
     const keyIndex = spec.keyCount === undefined ? index : index % spec.keyCount;
     const key = keyPrefix === null ? null : `${keyPrefix}-${keyIndex}`;
     const value = `${spec.valuePrefix ?? this.config.process}-${index}`;
+    if (this.#pending.size >= this.config.pendingMax) {
+      // The accumulator is full (Kafka's buffer.memory): send() fails without sending, as Kafka's
+      // does once max.block.ms has passed (BufferExhaustedException); kafkasim does not block.
+      const operationId = this.#history.invoke(this.config.process, 'send', {
+        acks: this.config.acks,
+        topic: spec.topic,
+        partition: spec.partition ?? -1,
+        key,
+        value,
+      });
+      this.#history.fail(operationId, 'BUFFER_EXHAUSTED');
+      this.#context.trace('producer.buffer-exhausted', { op: operationId, value });
+      return;
+    }
     this.send(
       spec.partition === undefined
         ? { topic: spec.topic, key, value }
