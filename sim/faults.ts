@@ -266,6 +266,7 @@ export function healEverything<M extends Message>(
   world.heal();
   world.unslowAll();
   world.releaseAll();
+  world.resumeAll();
   for (const host of world.nodes()) {
     if (keepDown.has(host.id) || host.decommissioned) continue;
     if (host.status === 'down') world.restart(host.id);

@@ -268,6 +268,24 @@ describe('NodeHost pause', () => {
     });
   });
 
+  it("the heal ends a pause at once, and the pause's own end later changes nothing", () => {
+    const { world, notes, send, events } = probeWorld();
+    world.node('a').start();
+    world.node('b').start();
+    world.pause('b', 1_000);
+    send('a', 'b'); // arrives at 10, deferred
+    world.at(100, 'heal', () => healEverything(world));
+    world.runFor(2_000);
+    expect(notes.filter((note) => note.includes('b#1') && !note.includes('start'))).toEqual([
+      '100 b#1 message 0 from a',
+    ]);
+    expect(events.filter((event) => event.kind === 'fault.resume')).toMatchObject([
+      { atMs: 100, fields: { target: 'b' } },
+    ]);
+    expect(events.filter((event) => event.kind === 'node.resume')).toHaveLength(1);
+    expect(world.node('b').status).toBe('up');
+  });
+
   it('a crash while paused discards what was waiting; the next incarnation never sees it', () => {
     const { world, notes, send } = probeWorld({ timers: [[30, 'tick']] });
     world.node('a').start();

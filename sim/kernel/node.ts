@@ -286,6 +286,15 @@ export class NodeHost<M extends Message> implements Endpoint<M> {
     );
   }
 
+  /** Ends a pause now (its timer, when it fires, finds the node up and does nothing). */
+  resume(): void {
+    if (this.#status !== 'paused') return;
+    this.#activity++;
+    this.#status = 'up';
+    this.#trace('node.resume', { deferred: this.#deferred.length - this.#deferredHead });
+    this.#drainDeferred();
+  }
+
   finishStop(): void {
     this.#activity++;
     if (this.#status !== 'stopping')
@@ -343,10 +352,7 @@ export class NodeHost<M extends Message> implements Endpoint<M> {
     if (event.incarnation !== this.#incarnation || this.#status === 'down') return;
     switch (event.what) {
       case 'resume':
-        if (this.#status !== 'paused') return;
-        this.#status = 'up';
-        this.#trace('node.resume', { deferred: this.#deferred.length - this.#deferredHead });
-        this.#drainDeferred();
+        this.resume();
         return;
       case 'drain':
         this.#drainDeferred();

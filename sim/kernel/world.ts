@@ -157,6 +157,15 @@ export class World<M extends Message> {
     this.node(node).pause(durationMs);
   }
 
+  /** Ends every pause now (the heal): a paused node handles what waited for it. */
+  resumeAll(): void {
+    for (const host of this.nodes()) {
+      if (host.status !== 'paused') continue;
+      this.#fault('fault.resume', { target: host.id });
+      host.resume();
+    }
+  }
+
   slow(node: NodeId, slowness: LinkSlowness): void {
     this.#fault('fault.slow', {
       target: node,
