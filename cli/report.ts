@@ -184,7 +184,8 @@ function partitions(rows: readonly PartitionRow[], chalk: ChalkInstance): string
   const lines = [
     `${chalk.bold('partitions at the end')}${view === undefined ? '' : chalk.dim(` (leader, leader epoch, ISR, ELR: ${view}; role, LEO, HW: each replica's own)`)}`,
   ];
-  if (rows.length === 0) lines.push('  (no metadata image: no controller or broker is up)');
+  if (rows.length === 0)
+    lines.push('  (no partitions: no topic was created, or no controller or broker is up to say)');
   for (const row of rows) {
     const leader = row.leader === null ? chalk.red('none') : chalk.bold(row.leader);
     lines.push(
