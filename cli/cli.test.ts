@@ -602,6 +602,27 @@ describe('kafkasim list and run', { timeout: 60_000 }, () => {
     });
   });
 
+  it('warns when the settings alone may break the after-heal checks: a short heal, a short session', async () => {
+    const result = await kafkasimAsync([
+      'run',
+      FLAGSHIP,
+      '--set',
+      'heal.phase.ms=1000',
+      '--set',
+      'broker.session.timeout.ms=1000',
+      '--json',
+    ]);
+    const warnings = result.stderr.trim().split('\n');
+    expect(warnings).toHaveLength(2);
+    expect(warnings[0]).toMatch(
+      /^warning: broker\.session\.timeout\.ms 1000 is under twice broker\.heartbeat\.interval\.ms \(2000\)/,
+    );
+    expect(warnings[1]).toMatch(
+      /^warning: heal\.phase\.ms 1000 is under replica\.lag\.time\.max\.ms \(6000\): the after-heal checks/,
+    );
+    expect(() => JSON.parse(result.stdout)).not.toThrow();
+  });
+
   it('warns about a surprising setting on stderr without changing the exit code', async () => {
     const result = await kafkasimAsync([
       'run',

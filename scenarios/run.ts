@@ -17,6 +17,7 @@ import type { BugName } from '../sim/kafka/bugs.ts';
 import { ClientConfigError } from '../sim/kafka/clients/client-metadata.ts';
 import type { History } from '../sim/kafka/clients/history.ts';
 import { resolveProducerConfig } from '../sim/kafka/clients/producer.ts';
+import { DEFAULT_BROKER_CONFIG } from '../sim/kafka/kraft/broker-node.ts';
 import type { Ms } from '../sim/kernel/time.ts';
 import type { TraceEvent } from '../sim/kernel/trace.ts';
 import { type Expectation, expectationFor, type Scenario } from './scenario.ts';
@@ -196,6 +197,19 @@ export function checkSpec(spec: KafkaRunSpec): string[] {
     );
   if (spec.faultPhaseMs < 1 || spec.healPhaseMs < 1)
     throw new ScenarioError('fault.phase.ms and heal.phase.ms must be ≥ 1');
+  // Legal, but the run's own settings may then break checks by themselves: say which and why.
+  const heartbeatMs = DEFAULT_BROKER_CONFIG.heartbeatIntervalMs;
+  const sessionMs = spec.brokerSessionTimeoutMs;
+  if (sessionMs !== undefined && sessionMs < 2 * heartbeatMs)
+    warnings.push(
+      `broker.session.timeout.ms ${sessionMs} is under twice broker.heartbeat.interval.ms (${heartbeatMs}), which Kafka logs as an error: brokers are fenced between their heartbeats, and the after-heal checks may fail for that alone`,
+    );
+  const lagMs = { ...DEFAULT_REPLICA_CONFIG, ...FAST_REPLICA_CONFIG, ...spec.replica }
+    .replicaLagTimeMaxMs;
+  if (spec.healPhaseMs < lagMs)
+    warnings.push(
+      `heal.phase.ms ${spec.healPhaseMs} is under replica.lag.time.max.ms (${lagMs}): the after-heal checks judge the cluster at the end of the heal, which may come before it has recovered (elections, fetches, ISR joins)`,
+    );
   return warnings;
 }
 
