@@ -612,6 +612,37 @@ describe('validateScenario: the timeline', () => {
     );
   });
 
+  it("rejects topic names Kafka refuses: colliding in '.' and '_', and the metadata log's", () => {
+    const topic = { partitions: 1, replicationFactor: 1, minInsyncReplicas: 1 };
+    expect(
+      problem(
+        scenario({
+          topics: [
+            { name: 'a.b', ...topic },
+            { name: 'a_b', ...topic },
+          ],
+          producers: [],
+          consumers: [],
+          timeline: [],
+        }),
+      ),
+    ).toBe(
+      'topics[1].name: "a_b" collides with topics[0] ("a.b"): Kafka refuses topic names that differ only in "." and "_"',
+    );
+    expect(
+      problem(
+        scenario({
+          topics: [{ name: '__cluster_metadata', ...topic }],
+          producers: [],
+          consumers: [],
+          timeline: [],
+        }),
+      ),
+    ).toBe(
+      'topics[0].name: "__cluster_metadata" is the metadata log, not a topic a client creates',
+    );
+  });
+
   it('rejects a broker removed twice, naming the first removal', () => {
     expect(
       problem(

@@ -424,6 +424,15 @@ function checkTopics(
     const earlier = topics.findIndex((other) => other.name === name);
     if (earlier !== -1)
       throw new Problem(at(path, 'name'), `"${name}" is already the name of topics[${earlier}]`);
+    // Kafka's metric names turn "." into "_", so it refuses names that differ only there.
+    const colliding = topics.findIndex(
+      (other) => other.name.replaceAll('.', '_') === name.replaceAll('.', '_'),
+    );
+    if (colliding !== -1)
+      throw new Problem(
+        at(path, 'name'),
+        `"${name}" collides with topics[${colliding}] ("${topics[colliding]?.name}"): Kafka refuses topic names that differ only in "." and "_"`,
+      );
     const own = {
       partitions: wholeAt(
         requireField(topic, 'partitions', path),
@@ -468,6 +477,11 @@ function checkTopics(
 /** Kafka's rule: letters, digits, `.`, `_` and `-`, at most 249 characters, not `.` or `..`. */
 function checkTopicName(value: unknown, path: string): string {
   const name = textAt(value, path);
+  if (name === '__cluster_metadata')
+    throw new Problem(
+      path,
+      '"__cluster_metadata" is the metadata log, not a topic a client creates',
+    );
   if (!/^[A-Za-z0-9._-]{1,249}$/.test(name) || name === '.' || name === '..')
     throw new Problem(
       path,
