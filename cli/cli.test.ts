@@ -536,6 +536,14 @@ describe('kafkasim list and run', { timeout: 60_000 }, () => {
         ['run', FLAGSHIP, '--trace', '/dev/full'],
         /^kafkasim: cannot write the trace to \/dev\/full: /,
       ],
+      [
+        ['run', FLAGSHIP, '--trace', '-'],
+        /--trace -: the report goes to standard output, so --trace needs a file of its own/,
+      ],
+      [
+        ['run', FLAGSHIP, '--history', '/dev/stdout', '--json'],
+        /--history \/dev\/stdout: the report/,
+      ],
       [['help', 'bogus'], /unknown command "bogus" \(did you mean "bugs"\?\)/],
       [['run', notUtf8], /not-utf8\.json:2:13: not UTF-8 text \(a scenario file is UTF-8 JSON\)$/],
       [['fuzz', '--start', '2'], /unknown option '--start' \(did you mean --start-seed\?\)/],

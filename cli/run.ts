@@ -132,7 +132,7 @@ export function loadScenario(target: string): Scenario {
 
 /**
  * The outputs are files of their own: not one file for both (each would overwrite the other), not
- * the scenario file being run.
+ * standard output (the report's), not the scenario file being run.
  */
 export function checkOutputs(outputs: RunOutputs, input?: string): void {
   const named = [
@@ -144,6 +144,12 @@ export function checkOutputs(outputs: RunOutputs, input?: string): void {
     throw new UsageError(
       `--trace and --history both name ${first[1]}: each needs a file of its own`,
     );
+  // The report is on standard output: a trace or history there would be mixed into it.
+  for (const [flag, path] of named)
+    if (path === '-' || ['/dev/stdout', '/dev/fd/1', '/proc/self/fd/1'].includes(resolve(path)))
+      throw new UsageError(
+        `${flag} ${path}: the report goes to standard output, so ${flag} needs a file of its own`,
+      );
   for (const [flag, path] of named)
     if (input !== undefined && resolve(path) === resolve(input))
       throw new UsageError(`${flag} ${path} is the scenario file being run: give another file`);
