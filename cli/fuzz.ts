@@ -119,7 +119,7 @@ export function parseFuzzOptions(raw: Readonly<Record<string, unknown>>): FuzzOp
       `--profile: ${unknownName('profile', profile, FUZZ_PROFILES, FUZZ_PROFILES.join(', '))}`,
     );
   const seeds = parsePositiveInteger('--seeds', String(raw['seeds'] ?? '100'));
-  // The campaign lists its seeds up front: past ten million, --start-seed and --shard split it.
+  // The campaign lists its seeds up front: a longer one runs in parts, each from its --start-seed.
   if (seeds > SEEDS_MAX)
     throw new UsageError(
       `--seeds must be at most ${SEEDS_MAX} a campaign (got ${seeds}): run a longer one in parts, each with its --start-seed`,

@@ -10,6 +10,12 @@ export class ScenarioError extends Error {
 
 type Value = string | number | boolean;
 
+/** A largest value, and why it is the largest. */
+export interface Limit {
+  readonly max: number;
+  readonly why: string;
+}
+
 /**
  * The most kafkasim takes (a cluster, a topic, a run): past them a run would not finish in useful
  * time or memory. The same bounds hold for a scenario file's fields.
@@ -24,7 +30,7 @@ export const LIMITS = {
   ms: { max: 86_400_000, why: 'a day' },
   /** Java's int, which Kafka's count settings are. */
   count: { max: 2_147_483_647, why: "Java's largest int, as in Kafka" },
-} as const;
+} as const satisfies Readonly<Record<string, Limit>>;
 
 interface Setting {
   readonly description: string;
@@ -34,7 +40,7 @@ interface Setting {
   /** A producer setting: the producer config field it sets (a producer's own config may set it too). */
   readonly producerField?: keyof ProducerConfig;
   /** The largest (numbers; else LIMITS.ms or LIMITS.count by type), and why. */
-  readonly max?: { readonly max: number; readonly why: string };
+  readonly max?: Limit;
   apply(spec: KafkaRunSpec, value: number | boolean | string): KafkaRunSpec;
 }
 

@@ -19,7 +19,14 @@ import type { History } from '../sim/kafka/clients/history.ts';
 import { type ProducerConfig, resolveProducerConfig } from '../sim/kafka/clients/producer.ts';
 import { CRASH_KINDS } from '../sim/kernel/disk.ts';
 import type { Scenario } from './scenario.ts';
-import { applySettings, LIMITS, parseSetting, ScenarioError, SETTINGS } from './settings.ts';
+import {
+  applySettings,
+  LIMITS,
+  type Limit,
+  parseSetting,
+  ScenarioError,
+  SETTINGS,
+} from './settings.ts';
 import { closest, unknownName } from './suggest.ts';
 
 // ---- "did you mean" -------------------------------------------------------------------------
@@ -233,17 +240,12 @@ function booleanAt(value: unknown, path: string): boolean {
 const SEED_LIMIT = {
   max: Number.MAX_SAFE_INTEGER,
   why: 'the largest whole number JSON numbers hold exactly',
-} as const;
+} as const satisfies Limit;
 
 /** The most sends one burst of a workload makes (each is a record in the history). */
-const BURST_LIMIT = { max: 10_000, why: 'the most sends one burst makes' } as const;
+const BURST_LIMIT = { max: 10_000, why: 'the most sends one burst makes' } as const satisfies Limit;
 
-function wholeAt(
-  value: unknown,
-  path: string,
-  min: number,
-  max?: { readonly max: number; readonly why: string },
-): number {
+function wholeAt(value: unknown, path: string, min: number, max?: Limit): number {
   if (typeof value !== 'number' || !Number.isInteger(value))
     throw new Problem(path, expected('a whole number', value));
   if (value < min) throw new Problem(path, `must be ≥ ${min} (got ${value})`);
