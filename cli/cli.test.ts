@@ -599,6 +599,10 @@ describe('kafkasim list and run', { timeout: 60_000 }, () => {
         /--trace-format: unknown format "xml" \(jsonl or chrome\)/,
       ],
       [
+        ['run', FLAGSHIP, '--trace-format', 'chrome'],
+        /--trace-format chrome needs --trace <file>: without it no trace is written/,
+      ],
+      [
         ['run', FLAGSHIP, '--history', join(tmp, 'missing-dir', 'h.jsonl')],
         /cannot write the history/,
       ],

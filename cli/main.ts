@@ -13,7 +13,9 @@ import { listScenarios } from './list.ts';
 import { parseReproOptions, reproCommand } from './repro.ts';
 import { DEFAULT_SEED, parseRunOptions, runCommand } from './run.ts';
 import { parseShrinkOptions, shrinkCommand } from './shrink.ts';
-import { parseTraceFormat, TRACE_FORMATS } from './trace-file.ts';
+import { parseTraceOptions, TRACE_FORMATS } from './trace-file.ts';
+
+const TRACE_FORMAT_HELP = `trace format, with --trace: ${TRACE_FORMATS.join(' or ')} (default: jsonl)`;
 
 const EXIT_OK = 0;
 const EXIT_UNEXPECTED = 1;
@@ -67,7 +69,7 @@ function buildProgram(): Command {
     .option('--set <key=value>', 'override a setting, by its Kafka name (repeatable)', collect, [])
     .option('--json', 'print one JSON object')
     .option('--trace <file>', 'write the trace')
-    .option('--trace-format <format>', `trace format: ${TRACE_FORMATS.join(' or ')}`, 'jsonl')
+    .option('--trace-format <format>', TRACE_FORMAT_HELP)
     .option('--history <file>', "write the clients' history as JSON Lines")
     .option('--verbose', 'show every trace event in the timeline')
     .action((target: string, raw: Record<string, unknown>) => {
@@ -118,7 +120,7 @@ function buildProgram(): Command {
       .option('--json', 'print one JSON object')
       .option('--verbose', 'show every trace event in the timeline')
       .option('--trace <file>', 'write the trace')
-      .option('--trace-format <format>', `trace format: ${TRACE_FORMATS.join(' or ')}`, 'jsonl')
+      .option('--trace-format <format>', TRACE_FORMAT_HELP)
       .option('--history <file>', "write the clients' history as JSON Lines"),
   ).action((seed: string, raw: Record<string, unknown>) => {
     process.exitCode = reproCommand(parseReproOptions(seed, raw), {
@@ -175,7 +177,7 @@ function buildProgram(): Command {
     .option('--seconds <n>', 'simulated seconds', '20')
     .option('--json', 'print one JSON object')
     .option('--trace <file>', 'write the trace')
-    .option('--trace-format <format>', `trace format: ${TRACE_FORMATS.join(' or ')}`, 'jsonl')
+    .option('--trace-format <format>', TRACE_FORMAT_HELP)
     .option('--verbose', 'show every event, messages and timers included')
     .action((raw: Record<string, string | boolean | undefined>) => {
       const nodes = parseNonNegativeInteger('--nodes', String(raw['nodes']));
@@ -190,8 +192,7 @@ function buildProgram(): Command {
           seconds,
           json: raw['json'] === true,
           verbose: raw['verbose'] === true,
-          trace: typeof raw['trace'] === 'string' ? raw['trace'] : undefined,
-          traceFormat: parseTraceFormat(String(raw['traceFormat'])),
+          ...parseTraceOptions(raw),
         },
         makeChalk(process.stdout, process.env),
         write,

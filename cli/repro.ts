@@ -24,7 +24,7 @@ import {
   reportJson,
   runExplained,
 } from './run.ts';
-import { parseTraceFormat, type TraceFormat } from './trace-file.ts';
+import { parseTraceOptions, type TraceFormat } from './trace-file.ts';
 
 export interface GenerationOptions {
   readonly seed: number;
@@ -78,8 +78,7 @@ export function parseReproOptions(
     ...parseGenerationOptions(seedText, raw),
     json: raw['json'] === true,
     verbose: raw['verbose'] === true,
-    trace: typeof raw['trace'] === 'string' ? raw['trace'] : undefined,
-    traceFormat: parseTraceFormat(String(raw['traceFormat'] ?? 'jsonl')),
+    ...parseTraceOptions(raw),
     history: typeof raw['history'] === 'string' ? raw['history'] : undefined,
   };
 }

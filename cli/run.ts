@@ -21,7 +21,12 @@ import { unknownName } from '../scenarios/suggest.ts';
 import { BUG_NAMES, type BugName, isBugName } from '../sim/kafka/bugs.ts';
 import { MODE_BOTH_WARNING, onFile, parseNonNegativeInteger, UsageError } from './errors.ts';
 import { renderReport } from './report.ts';
-import { openTraceFile, parseTraceFormat, type TraceFile, type TraceFormat } from './trace-file.ts';
+import {
+  openTraceFile,
+  parseTraceOptions,
+  type TraceFile,
+  type TraceFormat,
+} from './trace-file.ts';
 
 export const DEFAULT_SEED = 1;
 
@@ -72,8 +77,7 @@ export function parseRunOptions(
     sets: parseSets(stringList(raw['set'])),
     json: raw['json'] === true,
     verbose: raw['verbose'] === true,
-    trace: typeof raw['trace'] === 'string' ? raw['trace'] : undefined,
-    traceFormat: parseTraceFormat(String(raw['traceFormat'] ?? 'jsonl')),
+    ...parseTraceOptions(raw),
     history: typeof raw['history'] === 'string' ? raw['history'] : undefined,
   };
 }

@@ -14,7 +14,7 @@ import { onFile, UsageError } from './errors.ts';
 export const TRACE_FORMATS = ['jsonl', 'chrome'] as const;
 export type TraceFormat = (typeof TRACE_FORMATS)[number];
 
-export function parseTraceFormat(text: string): TraceFormat {
+function parseTraceFormat(text: string): TraceFormat {
   const format = TRACE_FORMATS.find((each) => each === text);
   if (format === undefined) {
     throw new UsageError(
@@ -22,6 +22,25 @@ export function parseTraceFormat(text: string): TraceFormat {
     );
   }
   return format;
+}
+
+/**
+ * `--trace` and `--trace-format` as a command's raw options give them (no default for the format,
+ * so that one given alone can be told from none: it would write nothing).
+ */
+export function parseTraceOptions(raw: Readonly<Record<string, unknown>>): {
+  readonly trace: string | undefined;
+  readonly traceFormat: TraceFormat;
+} {
+  const trace = typeof raw['trace'] === 'string' ? raw['trace'] : undefined;
+  const format = raw['traceFormat'];
+  if (format === undefined) return { trace, traceFormat: 'jsonl' };
+  const traceFormat = parseTraceFormat(String(format));
+  if (trace === undefined)
+    throw new UsageError(
+      `--trace-format ${traceFormat} needs --trace <file>: without it no trace is written`,
+    );
+  return { trace, traceFormat };
 }
 
 export interface TraceFile {
