@@ -110,7 +110,20 @@ describe('kafkasim command line', { timeout: 60_000 }, () => {
   });
 
   it('marks the after-heal checks a partition left offline is excused from, not as plain ✓', () => {
-    const result = kafkasim(['run', 'jepsen-2013-without-unclean-election-nothing-is-lost']);
+    // The Jepsen 2013 lone leader, killed and then removed: no replica is left that may lead (no
+    // ISR, no ELR, and the last known leader unregistered), so the partition stays offline.
+    const jepsen = scenarioByName('jepsen-2013-without-unclean-election-nothing-is-lost');
+    if (jepsen === undefined) throw new Error('not registered');
+    const file = join(mkdtempSync(join(tmpdir(), 'kafkasim-offline-')), 'offline.json');
+    writeFileSync(
+      file,
+      scenarioToJson({
+        ...jepsen,
+        timeline: [...jepsen.timeline, { atMs: 40_000, kind: 'remove-broker', node: '@replica-0' }],
+        expect: { violations: [], allowed: ['offline-after-unclean-shutdowns'] },
+      }),
+    );
+    const result = kafkasim(['run', file]);
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toMatch(/leader none · leader epoch \d+ · ISR \[\]/);
     expect(result.stdout).toContain(

@@ -853,6 +853,11 @@ export class DataChecker {
       return;
     }
     if (leaderLog.values[info.offset] === info.value) return;
+    // A final leader elected uncleanly after the commit (RECOVERING: unclean.leader.election.enable,
+    // or the last known leader back from an unclean shutdown, KIP-966) may lack it: the loss that
+    // election allows, though a replica that does not lead (a removed broker) may still hold it.
+    if (this.#truncationCause(this.ledger(key), leaderLog.leaderEpoch, info) === 'unclean')
+      noteLost(info, leaderLog.broker, 'unclean');
     this.#judgeLoss(
       this.ledger(key),
       info,
@@ -920,6 +925,7 @@ export class DataChecker {
               broker: brokerId,
               values,
               highWatermark: replica.highWatermark,
+              leaderEpoch: replica.leaderEpoch,
             });
           }
         }
@@ -1020,6 +1026,7 @@ interface FinalLog {
   readonly broker: string;
   readonly values: readonly (string | null)[];
   readonly highWatermark: number;
+  readonly leaderEpoch: number;
 }
 
 function valueAt(replica: Replica, offset: number): string | null {

@@ -64,12 +64,46 @@ describe('losses of a record written twice at one offset', () => {
         sinkFilter: (kind) => kind === 'replica.truncate',
       },
     });
-    expect(truncations).toEqual(['b1 15→4']);
+    // b2 comes back as the last known leader (KIP-966), an unclean election: b1 truncates to it.
+    expect(truncations).toEqual(['b1 15→4', 'b1 4→0']);
     expect(result.violations.map((violation) => violation.message)).toEqual([]);
     expect(result.allowed.map((loss) => loss.message)).toContainEqual(
       expect.stringMatching(
         /^t-0: committed record p1-4 \(offset 4, committed at \d+ ms\) is lost \(b2: lossy-crash\)$/,
       ),
     );
+  });
+});
+
+describe('a final leader elected uncleanly', () => {
+  // RF 2: the follower is removed (it leaves the ISR and the cluster, its log kept on its disk),
+  // the lone leader loses power after the last write and comes back with nothing flushed. Kafka
+  // elects it again as the last known leader (KIP-966), RECOVERING: the records only the removed
+  // broker still holds are lost by that election, an allowed loss (unclean-election), and those
+  // nobody else held by the crash (lossy-crashes). Nothing covers their offsets again (no more
+  // writes): only the end of the run sees them. The checker once called them acked-write-durable.
+  it('loses what it lacks as unclean-election, though a removed broker still holds it', () => {
+    const result = runKafka({
+      seed: 1,
+      controllers: 1,
+      brokers: 3,
+      topics: [{ name: 't', partitions: 1, replicationFactor: 2, minInsyncReplicas: 1 }],
+      producers: [{ topic: 't', acks: 'all', everyMs: 100, count: 50 }],
+      consumers: [],
+      faults: [
+        { atMs: 10_000, kind: 'remove-broker', node: '@replica-1' },
+        { atMs: 15_000, kind: 'bounce', node: '@replica-0', crash: 'powerFailure', downMs: 1_000 },
+      ],
+      faultPhaseMs: 30_000,
+      healPhaseMs: 30_000,
+    });
+    expect(result.violations.map((violation) => violation.message)).toEqual([]);
+    expect(result.allowed.map((loss) => loss.message)).toContainEqual(
+      expect.stringMatching(
+        /^t-0: committed record p1-0 \(offset 0, committed at \d+ ms\) is lost \(b\d: unclean, b\d: holds it\); the final leader b\d does not hold it$/,
+      ),
+    );
+    const reasons = new Set(result.allowed.map((loss) => loss.reason));
+    expect(reasons).toEqual(new Set(['unclean-election', 'lossy-crashes']));
   });
 });

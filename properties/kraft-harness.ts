@@ -200,12 +200,12 @@ export function checkConverged(
       if (problem !== null) log.report({ invariant: 'isr-valid', atMs, message: problem });
       if (partition.leader === null && isOfflineByDesign(partition)) {
         // KIP-966: every replica that could lead left the ISR and ELR through an unclean shutdown
-        // (or was unregistered); Kafka keeps the partition offline (rather than lose data) until
-        // an unclean election.
+        // or was unregistered, and so was the last known leader (which Kafka would elect, even
+        // after an unclean shutdown): Kafka keeps the partition offline until an unclean election.
         log.allow({
           reason: 'offline-after-unclean-shutdowns',
           atMs,
-          message: `${topic.name}-${partition.partition} stays offline: its ISR and ELR emptied, every replica that could lead restarted uncleanly or was removed`,
+          message: `${topic.name}-${partition.partition} stays offline: its ISR and ELR emptied (every replica that could lead restarted uncleanly or was removed) and its last known leader was removed`,
         });
       } else if (partition.leader === null) {
         log.report({

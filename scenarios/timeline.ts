@@ -576,8 +576,8 @@ function causeOf(
 }
 
 /**
- * Registering again, a broker leaves the ELR and the last known leader only after an unclean
- * shutdown (KIP-966: it may have lost unflushed records).
+ * Registering again, a broker leaves the ELR only after an unclean shutdown (KIP-966: it may have
+ * lost unflushed records); it stays the partition's last known leader, which Kafka still elects.
  */
 function leftElrWords(
   before: PartitionState,
@@ -585,16 +585,12 @@ function leftElrWords(
   cause: { brokerId: BrokerId; words: string },
 ): string {
   const { brokerId } = cause;
-  const left = [
-    ...(before.elr.includes(brokerId) && !after.elr.includes(brokerId) ? ['the ELR'] : []),
-    ...(before.lastKnownElr.includes(brokerId) && !after.lastKnownElr.includes(brokerId)
-      ? ['the last known leaders']
-      : []),
-  ];
-  const isEligible = after.elr.includes(brokerId) || after.lastKnownElr.includes(brokerId);
-  if (cause.words !== BROKER_CHANGE_WORDS.RegisterBroker || left.length === 0 || isEligible)
-    return '';
-  return ` after an unclean shutdown: it may have lost records, out of ${left.join(' and ')} (KIP-966)`;
+  const leftElr = before.elr.includes(brokerId) && !after.elr.includes(brokerId);
+  if (cause.words !== BROKER_CHANGE_WORDS.RegisterBroker || !leftElr) return '';
+  const lastKnown = after.lastKnownElr.includes(brokerId)
+    ? ', still the last known leader: once unfenced it is elected, uncleanly'
+    : '';
+  return ` after an unclean shutdown: it may have lost records, out of the ELR (KIP-966)${lastKnown}`;
 }
 
 /** Where the new leader came from (KIP-966's ELR and last known leader, or an unclean election). */

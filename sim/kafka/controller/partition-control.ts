@@ -244,6 +244,7 @@ function recordsForBrokerLeaving(
       ...input,
       targetIsr,
       leavesElr: leavesElr ? brokerId : null,
+      leavesLastKnownElr: leavesElr ? brokerId : null,
     });
     if (record !== null) records.push(record);
   }
@@ -272,9 +273,13 @@ export function recordsForBrokerUsable(
 
 /**
  * A broker registered after an unclean shutdown (no clean-shutdown marker: a kill or a power
- * failure): it may have lost unflushed records, so it leaves every ELR and lastKnownElr (KIP-966)
- * until it rejoins the ISR. Only ELR mode fills those lists, so without ELR this returns nothing.
- * Call it on an image that already holds the records of any fence of the broker.
+ * failure): it may have lost unflushed records, so it leaves every ELR (KIP-966) until it rejoins
+ * the ISR. It stays the last known leader where it was one (Kafka's handleBrokerUncleanShutdown
+ * keeps lastKnownElr while the partition has no leader): with the ISR and the ELR empty, Kafka
+ * elects it once it is unfenced, as an unclean election (RECOVERING) that may lose what it lost,
+ * rather than leave the partition offline (KIP-966 keeps the last-known-leader behaviour). Only
+ * ELR mode fills those lists, so without ELR this returns nothing. Call it on an image that
+ * already holds the records of any fence of the broker.
  */
 export function recordsForUncleanRestart(
   image: MetadataImage,
@@ -283,7 +288,7 @@ export function recordsForUncleanRestart(
   const isUsable = (candidate: BrokerId) => candidate !== brokerId && image.isUsable(candidate);
   const records: PartitionChangeRecord[] = [];
   for (const partition of image.allPartitions()) {
-    if (!partition.elr.includes(brokerId) && !partition.lastKnownElr.includes(brokerId)) continue;
+    if (!partition.elr.includes(brokerId)) continue;
     const input = changeInput(image, partition, true, isUsable);
     const targetIsr = without(partition.isr, brokerId);
     const record = partitionChange({ ...input, targetIsr, leavesElr: brokerId });
@@ -458,10 +463,12 @@ interface ChangeInput {
   readonly uncleanAllowed: boolean;
   readonly isUsable: (brokerId: BrokerId) => boolean;
   /**
-   * A broker kept out of the ELR and lastKnownElr: it restarted after an unclean shutdown (it may
-   * have lost records), or it was unregistered (it will not be back).
+   * A broker kept out of the ELR: it restarted after an unclean shutdown (it may have lost
+   * records), or it was unregistered (it will not be back).
    */
   readonly leavesElr: BrokerId | null;
+  /** A broker kept out of lastKnownElr: it was unregistered. */
+  readonly leavesLastKnownElr: BrokerId | null;
   readonly leaderRecoveryState: LeaderRecoveryState;
 }
 
@@ -490,6 +497,7 @@ function changeInput(
     uncleanAllowed: topic.configs.uncleanLeaderElection,
     isUsable,
     leavesElr: null,
+    leavesLastKnownElr: null,
     leaderRecoveryState: current.leaderRecoveryState,
   };
 }
@@ -569,7 +577,7 @@ function targetLastKnownElr(
   const isEmptying = isr.length === 0 && current.isr.length > 0 && current.leader !== null;
   const lastKnownElr =
     isEmptying && current.leader !== null ? [current.leader] : current.lastKnownElr;
-  const kept = without(lastKnownElr, input.leavesElr);
+  const kept = without(lastKnownElr, input.leavesLastKnownElr);
   return sameMembers(kept, current.lastKnownElr) ? current.lastKnownElr : kept;
 }
 
