@@ -18,6 +18,8 @@ import { ClientConfigError } from '../sim/kafka/clients/client-metadata.ts';
 import type { History } from '../sim/kafka/clients/history.ts';
 import { resolveProducerConfig } from '../sim/kafka/clients/producer.ts';
 import { DEFAULT_BROKER_CONFIG } from '../sim/kafka/kraft/broker-node.ts';
+import { DEFAULT_RAFT_CONFIG } from '../sim/kafka/raft/raft-node.ts';
+import { DEFAULT_LATENCY, latencyMaxMs } from '../sim/kernel/network.ts';
 import type { Ms } from '../sim/kernel/time.ts';
 import type { TraceEvent } from '../sim/kernel/trace.ts';
 import { type Expectation, expectationFor, type Scenario } from './scenario.ts';
@@ -204,12 +206,27 @@ export function checkSpec(spec: KafkaRunSpec): string[] {
     warnings.push(
       `broker.session.timeout.ms ${sessionMs} is under twice broker.heartbeat.interval.ms (${heartbeatMs}), which Kafka logs as an error: brokers are fenced between their heartbeats, and the after-heal checks may fail for that alone`,
     );
-  const lagMs = { ...DEFAULT_REPLICA_CONFIG, ...FAST_REPLICA_CONFIG, ...spec.replica }
-    .replicaLagTimeMaxMs;
+  const replica = { ...DEFAULT_REPLICA_CONFIG, ...FAST_REPLICA_CONFIG, ...spec.replica };
+  const lagMs = replica.replicaLagTimeMaxMs;
   if (spec.healPhaseMs < lagMs)
     warnings.push(
       `heal.phase.ms ${spec.healPhaseMs} is under replica.lag.time.max.ms (${lagMs}): the after-heal checks judge the cluster at the end of the heal, which may come before it has recovered (elections, fetches, ISR joins)`,
     );
+  // An empty long poll is answered after replica.fetch.wait.max.ms: its answer needs a round trip
+  // more, or every idle follower's fetch times out (Kafka's rule only asks for the wait itself).
+  const roundTripMs = 2 * latencyMaxMs(DEFAULT_LATENCY);
+  if (replica.replicaSocketTimeoutMs < replica.replicaFetchWaitMaxMs + roundTripMs)
+    warnings.push(
+      `replica.socket.timeout.ms ${replica.replicaSocketTimeoutMs} leaves less than a round trip (up to ${roundTripMs} ms on kafkasim's links) past replica.fetch.wait.max.ms ${replica.replicaFetchWaitMaxMs}: followers' fetches may time out before their answers arrive, and the after-heal checks may fail for that alone`,
+    );
+  // The checks' bounds assume a metadata fetch makes its round trip within the fetch timeout.
+  const fetchTimeoutMs = spec.raft?.fetchTimeoutMs ?? DEFAULT_RAFT_CONFIG.fetchTimeoutMs;
+  for (const step of spec.faults ?? []) {
+    if (step.kind !== 'slow' || 2 * step.extraLatencyMs < fetchTimeoutMs) continue;
+    warnings.push(
+      `the slow step at ${step.atMs} ms adds ${step.extraLatencyMs} ms each way to ${step.node}'s links: a round trip then takes at least the metadata fetch timeout (${fetchTimeoutMs} ms) that metadata-staleness-bounded and the after-heal checks assume, and they may fail for that alone`,
+    );
+  }
   return warnings;
 }
 

@@ -35,6 +35,16 @@ export type LatencyDistribution =
    */
   | { readonly kind: 'quantiles'; readonly points: readonly (readonly [number, Ms])[] };
 
+/** Every link's latency unless set otherwise: 1 to 3 ms, a round trip within a rack or a zone. */
+export const DEFAULT_LATENCY: LatencyDistribution = { kind: 'uniform', minMs: 1, maxMs: 3 };
+
+/** The longest a message takes under `latency` (its distribution's top). */
+export function latencyMaxMs(latency: LatencyDistribution): Ms {
+  if (latency.kind === 'constant') return latency.ms;
+  if (latency.kind === 'uniform') return latency.maxMs;
+  return (latency.points[latency.points.length - 1] as readonly [number, Ms])[1];
+}
+
 export type BlockMode = 'silent' | 'reject';
 
 export interface LinkSlowness {
@@ -176,7 +186,7 @@ export class Network<M extends Message> {
   constructor(scheduler: Scheduler, rng: Rng, options: NetworkOptions = {}) {
     this.#scheduler = scheduler;
     this.#rng = rng;
-    this.#latency = validateLatency(options.latency ?? { kind: 'uniform', minMs: 1, maxMs: 3 });
+    this.#latency = validateLatency(options.latency ?? DEFAULT_LATENCY);
     this.#inFlightMax = options.inFlightMax ?? 1_000_000;
     this.#heldMax = options.heldMax ?? 100_000;
   }
