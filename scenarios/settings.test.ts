@@ -2,6 +2,9 @@
 
 import { describe, expect, it } from 'vitest';
 import type { KafkaRunSpec } from '../properties/kafka-harness.ts';
+import { FLAGSHIP, SCENARIOS, scenarioByName } from './registry.ts';
+import { scenarioSpec } from './run.ts';
+import type { Scenario } from './scenario.ts';
 import { applySettings } from './settings.ts';
 
 const SPEC = {
@@ -33,5 +36,37 @@ describe('applySettings', () => {
     expect(() => applySettings(SPEC, { 'retry.backoff.ms': 'soon' }, '--set')).toThrow(
       /retry\.backoff\.ms/,
     );
+  });
+});
+
+describe('warnings for settings that break the checks by themselves', () => {
+  const flagship = scenarioByName(FLAGSHIP);
+  if (flagship === undefined) throw new Error('no flagship');
+  const warningsOf = (scenario: Scenario, sets: Record<string, string> = {}) =>
+    scenarioSpec(scenario, { seed: 1, bugs: [], sets }).warnings;
+
+  it('none for the named scenarios and the defaults', () => {
+    for (const scenario of SCENARIOS) expect(warningsOf(scenario), scenario.name).toEqual([]);
+  });
+
+  it('a socket timeout that leaves no round trip past the fetch wait', () => {
+    const sets = { 'replica.fetch.wait.max.ms': '0' };
+    expect(warningsOf(flagship, { ...sets, 'replica.socket.timeout.ms': '6' })).toEqual([]);
+    expect(warningsOf(flagship, { ...sets, 'replica.socket.timeout.ms': '5' })).toEqual([
+      expect.stringMatching(
+        /^replica\.socket\.timeout\.ms 5 leaves less than a round trip \(up to 6 ms on kafkasim's links\) past replica\.fetch\.wait\.max\.ms 0: followers' fetches may time out/,
+      ),
+    ]);
+  });
+
+  it('a slow step whose round trip reaches the metadata fetch timeout', () => {
+    const slow = (extraLatencyMs: number): Scenario => ({
+      ...flagship,
+      timeline: [...flagship.timeline, { atMs: 5_000, kind: 'slow', node: 'b2', extraLatencyMs }],
+    });
+    expect(warningsOf(slow(999))).toEqual([]);
+    expect(warningsOf(slow(1_000))).toEqual([
+      "the slow step at 5000 ms adds 1000 ms each way to b2's links: a round trip then takes at least the metadata fetch timeout (2000 ms) that metadata-staleness-bounded and the after-heal checks assume, and they may fail for that alone",
+    ]);
   });
 });
