@@ -473,7 +473,7 @@ describe('explainViolations names the bug a story shows and its terms in words',
     expect(p227).toContain("a cut to 104 removes b2's whole batch 101–106, hence 101");
     // The leader holds another record there, as p1-72's report says.
     expect(p227).toMatch(
-      /\n {2}b3 +holds p1-72 there instead \(the checker's report on p1-72, at 42318 ms\)/,
+      /\n {2}b3 +holds p1-72 there instead \(the checker's report on p1-72, at \d+ ms\)/,
     );
     for (const story of [p172, p227]) {
       expect(story).toContain(

@@ -1047,7 +1047,7 @@ describe('ReplicaManager on a KRaft cluster', () => {
     }
   });
 
-  it('deduplicates a repeated idempotent batch with the original offset and refuses a sequence gap', () => {
+  it('deduplicates a repeated idempotent batch with the original offset, refuses a sequence gap, and takes any first sequence from a producer it has no state for', () => {
     const fx = setup();
     fx.runTo(8_000);
     const leader = stateOf(fx.kraft).leader as string;
@@ -1093,8 +1093,10 @@ describe('ReplicaManager on a KRaft cluster', () => {
     expect(errorOf(client, gap)).toBe('OUT_OF_ORDER_SEQUENCE_NUMBER');
     const staleAnswer = produceAnswer(client, staleDuplicate);
     expect([staleAnswer.error, staleAnswer.baseOffset]).toEqual(['NONE', 1]);
-    expect(errorOf(client, wrongStart)).toBe('OUT_OF_ORDER_SEQUENCE_NUMBER');
-    const expected = ['plain-0', 'v-0', 'v-1', 'v-2', 'v-3', 'v-4'];
+    // A producer the leader has no state for starts wherever it starts (Kafka's checkSequence).
+    const wrongStartAnswer = produceAnswer(client, wrongStart);
+    expect([wrongStartAnswer.error, wrongStartAnswer.baseOffset]).toEqual(['NONE', 6]);
+    const expected = ['plain-0', 'v-0', 'v-1', 'v-2', 'v-3', 'v-4', 'other'];
     for (const broker of fx.kraft.brokers)
       expect(valuesOf(replicaOn(fx.kraft, broker)), broker).toEqual(expected);
     // A new leader rebuilds the producer state from its log: a retry still deduplicates there.
@@ -1109,7 +1111,7 @@ describe('ReplicaManager on a KRaft cluster', () => {
     const retriedAnswer = produceAnswer(client, retried);
     expect([retriedAnswer.error, retriedAnswer.baseOffset]).toEqual(['NONE', 4]);
     const nextAnswer = produceAnswer(client, next);
-    expect([nextAnswer.error, nextAnswer.baseOffset]).toEqual(['NONE', 6]);
+    expect([nextAnswer.error, nextAnswer.baseOffset]).toEqual(['NONE', 7]);
     expect(errorOf(client, gapThere)).toBe('OUT_OF_ORDER_SEQUENCE_NUMBER');
     expect(valuesOf(replicaOn(fx.kraft, newLeader))).toEqual([...expected, 'v-5']);
   });

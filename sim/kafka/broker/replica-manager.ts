@@ -990,8 +990,9 @@ export class ReplicaManager {
     const first = records[0];
     if (first?.producerId === undefined || first.sequence === undefined) return { kind: 'append' };
     const entry = this.#producersOf(replica).get(first.producerId);
-    if (entry === undefined)
-      return first.sequence === 0 ? { kind: 'append' } : { kind: 'out-of-order' };
+    // No state for the producer (its batches truncated, or lost with a crash): Kafka's
+    // ProducerAppendInfo.checkSequence accepts any sequence then, as from a producer it never saw.
+    if (entry === undefined) return { kind: 'append' };
     const cached = entry.recent.find((batch) => batch.firstSequence === first.sequence);
     if (cached !== undefined) return { kind: 'duplicate', baseOffset: cached.baseOffset };
     if (first.sequence === entry.lastSequence + 1) return { kind: 'append' };
