@@ -120,7 +120,9 @@ export function faultLines(
     (event) =>
       event.kind.startsWith('fault.') &&
       event.atMs <= untilMs &&
-      !['fault.heal', 'fault.unslow', 'fault.release-all', 'fault.resume'].includes(event.kind),
+      !['fault.heal', 'fault.unslow', 'fault.release-all', 'fault.resume', 'fault.skip'].includes(
+        event.kind,
+      ),
   );
   const named = faults.filter(
     (event) =>

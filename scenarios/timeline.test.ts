@@ -310,3 +310,27 @@ describe('fault lines', () => {
     }
   });
 });
+
+describe('a step that did nothing', () => {
+  it('is a line saying which role named no node, at once or when its wait ran out', () => {
+    const flagship = scenarioByName('acks-all-survives-a-leader-crash');
+    if (flagship === undefined) throw new Error('not registered');
+    // At 1 s no topic exists yet: nobody is @leader; @out-of-isr names nobody for the whole wait.
+    const scenario: Scenario = {
+      ...flagship,
+      timeline: [
+        { atMs: 1_000, kind: 'crash', node: '@leader', crash: 'kill' },
+        { atMs: 1_000, kind: 'stop', node: '@out-of-isr', awaitMs: 2_000 },
+        ...flagship.timeline,
+      ],
+    };
+    const report = runScenario(scenario, { seed: 1, bugs: [], sets: {} });
+    const shown = lines(report);
+    expect(shown).toContain('world skip crash @leader: no node was @leader then');
+    expect(shown).toContain(
+      'world skip stop @out-of-isr: no node was @out-of-isr within awaitMs 2000 ms',
+    );
+    // The flagship's own crash still happens, and its story holds.
+    expect(report.ok).toBe(true);
+  });
+});

@@ -739,6 +739,9 @@ export function faultText(
   kind: string,
   fields: Readonly<Record<string, TraceValue>> | undefined,
 ): string {
+  // A step that did nothing: its kind and roles, and why (`skip crash @leader: named no node then`).
+  if (kind === 'fault.skip')
+    return `skip ${String(fields?.['step'])} ${String(fields?.['roles'])}: ${String(fields?.['why'])}`;
   const shown = kind === 'fault.partition-one-way' ? oneWayCut(fields ?? {}) : (fields ?? {});
   const named = Object.entries(shown)
     .filter(([key, value]) => !(key === 'bandwidthBytesPerSec' && value === 0))

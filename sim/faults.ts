@@ -233,7 +233,11 @@ export function scheduleFaults<M extends Message>(
   const timed = faults.filter((fault) => fault.atMs < endMs);
   for (const fault of timed) {
     world.at(fault.atMs, `fault ${fault.kind}`, () => {
-      if (applyFault(world, fault, resolve) || fault.awaitMs === undefined) return;
+      if (applyFault(world, fault, resolve)) return;
+      if (fault.awaitMs === undefined) {
+        traceSkip(world, fault, 'then');
+        return;
+      }
       // The wait ends before endMs: nothing fires once the fault phase is over.
       awaiting.push({ fault, untilMs: Math.min(fault.atMs + fault.awaitMs, endMs - 1) });
     });
@@ -251,8 +255,43 @@ export function scheduleFaults<M extends Message>(
       awaiting.splice(index, 1);
       // Fired here, between two events: the next awaiting fault already sees its effect.
       if (resolved !== null) applyResolved(world, resolved);
+      else traceSkip(world, fault, `within awaitMs ${fault.awaitMs} ms`);
     }
   });
+}
+
+/**
+ * A step whose roles named no node when it fired (or when its wait ran out) does nothing; the
+ * trace says so (`fault.skip`), so that a timeline read after the fact shows every step's fate.
+ */
+function traceSkip<M extends Message>(world: World<M>, fault: TimedFault, when: string): void {
+  const roles = rolesOf(fault);
+  const why =
+    roles.length === 1 ? `no node was ${roles[0]} ${when}` : `its roles named no node ${when}`;
+  world.trace('fault.skip', { step: fault.kind, roles: roles.join(','), why });
+}
+
+/** The role references a fault names (`@leader`), each once, in the order named. */
+function rolesOf(fault: Fault): string[] {
+  const named: string[] = [];
+  switch (fault.kind) {
+    case 'partition':
+      for (const group of fault.groups) named.push(...group);
+      break;
+    case 'partition-one-way':
+      named.push(...fault.sources, ...fault.targets);
+      break;
+    case 'clog':
+      named.push(fault.source, fault.target);
+      break;
+    case 'heal':
+    case 'unslow':
+    case 'release':
+      break;
+    default:
+      named.push(fault.node);
+  }
+  return [...new Set(named.filter((node) => node.startsWith(ROLE_PREFIX)))];
 }
 
 /**
