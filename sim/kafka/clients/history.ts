@@ -36,20 +36,31 @@ export interface HistoryEntry {
 
 type Fields = Omit<HistoryEntry, 'index' | 'atMs' | 'process' | 'type' | 'f'>;
 
-interface OpenOperation {
-  readonly process: string;
-  readonly f: OperationFunction;
-  readonly fields: Fields;
-  /** Set when any attempt may have written: the operation can no longer `fail`. */
-  indeterminate: string | null;
-}
+const FIELD_NAMES = [
+  'acks',
+  'topic',
+  'partition',
+  'key',
+  'value',
+  'offset',
+  'error',
+  'records',
+  'replica',
+] as const satisfies readonly (keyof Fields)[];
 
 export class History {
   readonly #entries: HistoryEntry[] = [];
-  readonly #open = new Map<number, OpenOperation>();
+  /**
+   * By operation id: the index of its invoke entry while it is open, -1 once completed. Ids are
+   * dense (0, 1, 2, ...), so an array serves: a Map with an entry per record sent churned through
+   * hash tables, and a completion reads what it repeats from the invoke entry itself.
+   */
+  readonly #invokeIndexById: number[] = [];
+  #openCount = 0;
+  /** Open operations with an attempt that may have written (it can no longer `fail`): the error. */
+  readonly #indeterminate = new Map<number, string>();
   readonly #nowMs: () => Ms;
   readonly #entriesMax: number;
-  #operationIdNext = 0;
 
   constructor(nowMs: () => Ms, entriesMax = 5_000_000) {
     this.#nowMs = nowMs;
@@ -62,7 +73,7 @@ export class History {
 
   /** Operations invoked and not yet completed. */
   get openCount(): number {
-    return this.#open.size;
+    return this.#openCount;
   }
 
   /** The operations invoked and not yet completed, oldest first, as their invoke entries read. */
@@ -71,21 +82,34 @@ export class History {
     readonly f: OperationFunction;
     readonly fields: Fields;
   }[] {
-    return [...this.#open.values()].map(({ process, f, fields }) => ({ process, f, fields }));
+    const open: { process: string; f: OperationFunction; fields: Fields }[] = [];
+    // Indexed: this runs once, unoptimised, over every operation of the run, where an iterator
+    // would allocate a result object per step.
+    for (let id = 0; id < this.#invokeIndexById.length; id++) {
+      const index = this.#invokeIndexById[id] as number;
+      if (index < 0) continue;
+      const entry = this.#entries[index] as HistoryEntry;
+      // The fields the invoke was given, in the entry's order: its absent ones are undefined.
+      const fields: Record<string, unknown> = {};
+      for (const name of FIELD_NAMES) if (entry[name] !== undefined) fields[name] = entry[name];
+      open.push({ process: entry.process, f: entry.f, fields: fields as unknown as Fields });
+    }
+    return open;
   }
 
   /** Starts an operation; returns its id for the completion. */
   invoke(process: string, f: OperationFunction, fields: Fields): number {
-    const id = this.#operationIdNext++;
-    this.#open.set(id, { process, f, fields, indeterminate: null });
     this.#push(process, 'invoke', f, fields);
+    const id = this.#invokeIndexById.length;
+    this.#invokeIndexById.push(this.#entries.length - 1);
+    this.#openCount++;
     return id;
   }
 
   /** An attempt of the operation may have written (a timeout, NOT_ENOUGH_REPLICAS_AFTER_APPEND). */
   markIndeterminate(operationId: number, error: string): void {
-    const operation = this.#operation(operationId);
-    operation.indeterminate ??= error;
+    this.#invokeEntry(operationId);
+    if (!this.#indeterminate.has(operationId)) this.#indeterminate.set(operationId, error);
   }
 
   ok(operationId: number, fields: Partial<Fields> = {}): void {
@@ -97,9 +121,10 @@ export class History {
    * (with that attempt's error) instead: a later clean failure cannot undo a write that may exist.
    */
   fail(operationId: number, error: string, fields: Partial<Fields> = {}): void {
-    const operation = this.#operation(operationId);
-    if (operation.indeterminate !== null)
-      this.#complete(operationId, 'info', { ...fields, error: operation.indeterminate });
+    this.#invokeEntry(operationId);
+    const indeterminate = this.#indeterminate.get(operationId);
+    if (indeterminate !== undefined)
+      this.#complete(operationId, 'info', { ...fields, error: indeterminate });
     else this.#complete(operationId, 'fail', { ...fields, error });
   }
 
@@ -152,11 +177,11 @@ export class History {
     return this.#entries.map((entry) => `${JSON.stringify(entry)}\n`).join('');
   }
 
-  #operation(operationId: number): OpenOperation {
-    const operation = this.#open.get(operationId);
-    if (operation === undefined)
-      throw new AssertionError(`history: operation ${operationId} is not open`);
-    return operation;
+  /** The invoke entry of an open operation. */
+  #invokeEntry(operationId: number): HistoryEntry {
+    const index = this.#invokeIndexById[operationId] ?? -1;
+    if (index < 0) throw new AssertionError(`history: operation ${operationId} is not open`);
+    return this.#entries[index] as HistoryEntry;
   }
 
   #complete(
@@ -164,9 +189,11 @@ export class History {
     type: Exclude<OperationType, 'invoke'>,
     fields: Partial<Fields>,
   ): void {
-    const operation = this.#operation(operationId);
-    this.#open.delete(operationId);
-    this.#push(operation.process, type, operation.f, operation.fields, fields);
+    const invoke = this.#invokeEntry(operationId);
+    this.#invokeIndexById[operationId] = -1;
+    this.#openCount--;
+    this.#indeterminate.delete(operationId);
+    this.#push(invoke.process, type, invoke.f, invoke, fields);
   }
 
   #checkBound(): void {
