@@ -106,6 +106,26 @@ function jitterNeverAsked(): number {
   );
 }
 
+/** Whether every partition of a produce response is acknowledged. */
+function allAcknowledged(response: ProduceResponse): boolean {
+  for (const partition of response.partitions) if (partition.error !== 'NONE') return false;
+  return true;
+}
+
+/** A partition's answer: at `index`, the position it was asked at, if the broker kept the order. */
+function answerFor(
+  response: ProduceResponse,
+  queue: { readonly topic: string; readonly partition: number },
+  index: number,
+): ProducePartitionResponse | undefined {
+  const same = response.partitions[index];
+  if (same !== undefined && same.topic === queue.topic && same.partition === queue.partition)
+    return same;
+  for (const answer of response.partitions)
+    if (answer.topic === queue.topic && answer.partition === queue.partition) return answer;
+  return undefined;
+}
+
 /** Kafka's bound on in-flight requests for an idempotent producer. */
 const IDEMPOTENT_IN_FLIGHT_MAX = 5;
 
@@ -349,6 +369,8 @@ interface PendingRecord {
   batch: Batch | null;
   /** The error of an attempt that may have written (the record can no longer `fail`). */
   indeterminate: string | null;
+  /** Completed: it has its outcome, and leaves the pending queue when it reaches the front. */
+  done: boolean;
 }
 
 type BatchState = 'in-flight' | 'backoff' | 'ready';
@@ -429,8 +451,14 @@ export class Producer implements Machine<ClusterMessage> {
   readonly #context: NodeContext<ClusterMessage>;
   readonly #history: History;
   readonly #metadata: ClientMetadata;
-  /** Every record not yet completed, by operation id: invoke order is deadline order. */
-  readonly #pending = new Map<number, PendingRecord>();
+  /**
+   * Every record not yet completed, in send order (which is deadline order), from #pendingHead on,
+   * among completed ones not yet dropped from the front. A queue, not a Map by operation id: a
+   * Map, with an entry added and deleted per record sent, kept rebuilding its hash tables.
+   */
+  #pending: PendingRecord[] = [];
+  #pendingHead = 0;
+  #pendingCount = 0;
   /** Records whose topic's metadata is not known yet. */
   #unrouted: PendingRecord[] = [];
   /** Every partition's queue, in the order first used (the order the Sender drains them). */
@@ -500,7 +528,7 @@ export class Producer implements Machine<ClusterMessage> {
 
   /** Records sent and not yet completed (a harness drains until 0). */
   get pendingCount(): number {
-    return this.#pending.size;
+    return this.#pendingCount;
   }
 
   get closed(): boolean {
@@ -522,7 +550,7 @@ export class Producer implements Machine<ClusterMessage> {
    */
   send(record: ProducerRecord, callback?: SendCallback): number {
     if (this.#closed) throw new Error(`${this.config.process}: send after close()`);
-    if (this.#pending.size >= this.config.pendingMax) {
+    if (this.#pendingCount >= this.config.pendingMax) {
       throw new BoundExceededError(
         'pendingMax',
         this.config.pendingMax,
@@ -551,8 +579,9 @@ export class Producer implements Machine<ClusterMessage> {
       queuedAtMs: this.#context.nowMs,
       batch: null,
       indeterminate: null,
+      done: false,
     };
-    this.#pending.set(operationId, pending);
+    this.#enqueuePending(pending);
     // Deadlines come in send order: a timer armed at or before this one's is armed for the first.
     if (this.#deliveryTimeout.atMs > pending.deadlineMs) this.#armExpiry();
     this.#context.trace('producer.send', {
@@ -596,7 +625,7 @@ export class Producer implements Machine<ClusterMessage> {
       if (workload.timer !== null) this.#context.cancelTimer(workload.timer);
       workload.timer = null;
     }
-    this.#context.trace('producer.close', { pending: this.#pending.size });
+    this.#context.trace('producer.close', { pending: this.#pendingCount });
   }
 
   onMessage(source: BrokerId, message: ClusterMessage): void {
@@ -653,7 +682,7 @@ export class Producer implements Machine<ClusterMessage> {
       }
       const count = topic.partitions.length;
       if (record.explicitPartition && record.partition >= count) {
-        this.#complete(record, { type: 'fail', error: 'UNKNOWN_TOPIC_OR_PARTITION' });
+        this.#completeFail(record, 'UNKNOWN_TOPIC_OR_PARTITION');
         continue;
       }
       if (!record.explicitPartition) record.partition = this.#choosePartition(record);
@@ -854,7 +883,7 @@ export class Producer implements Machine<ClusterMessage> {
       // No response will come: the sends are done as soon as they are on the wire.
       for (const batch of batches) {
         this.#removeBatch(batch);
-        for (const record of batch.records) this.#complete(record, { type: 'ok', offset: null });
+        for (const record of batch.records) this.#completeOk(record, null);
       }
       return;
     }
@@ -874,17 +903,12 @@ export class Producer implements Machine<ClusterMessage> {
   #onProduceResponse(source: BrokerId, response: ProduceResponse): void {
     const request = this.#requests.get(response.requestId);
     if (request === undefined) return; // timed out or expired already: a late answer
-    const batches = [...request.batches];
-    this.#endRequest(request);
+    const batches = this.#endRequest(request);
     // A jitter only when some batch failed: the common answer, all acknowledged, makes none.
-    const jitter = response.partitions.every((partition) => partition.error === 'NONE')
-      ? jitterNeverAsked
-      : this.#jitter();
-    for (const batch of batches) {
-      const answer = response.partitions.find(
-        (partition) =>
-          partition.topic === batch.queue.topic && partition.partition === batch.queue.partition,
-      );
+    const jitter = allAcknowledged(response) ? jitterNeverAsked : this.#jitter();
+    for (let index = 0; index < batches.length; index++) {
+      const batch = batches[index] as Batch;
+      const answer = answerFor(response, batch.queue, index);
       if (answer === undefined)
         throw new AssertionError(
           `produce response ${response.requestId} from ${source} has no answer for ${batch.queue.topic}-${batch.queue.partition}`,
@@ -932,7 +956,7 @@ export class Producer implements Machine<ClusterMessage> {
       leaderEpoch: response.leaderEpoch,
     });
     let offset = response.baseOffset;
-    for (const record of batch.records) this.#complete(record, { type: 'ok', offset: offset++ });
+    for (const record of batch.records) this.#completeOk(record, offset++);
   }
 
   /** Times out the requests whose time is up, oldest first; returns the next deadline. */
@@ -951,8 +975,7 @@ export class Producer implements Machine<ClusterMessage> {
   #onRequestTimeout(requestId: number): void {
     const request = this.#requests.get(requestId);
     if (request === undefined) return;
-    const batches = [...request.batches];
-    this.#endRequest(request);
+    const batches = this.#endRequest(request);
     // The request may have reached the leader and been appended: indeterminate from now on.
     for (const batch of batches) this.#markIndeterminate(batch, TIMEOUT_ERROR);
     this.#metadata.requestUpdate();
@@ -968,26 +991,29 @@ export class Producer implements Machine<ClusterMessage> {
     if (request === undefined && message.acks === '0') this.#metadata.requestUpdate();
     if (request === undefined || request.target !== target) return;
     // Refused: the request never reached a broker, so this attempt wrote nothing.
-    const batches = [...request.batches];
-    this.#endRequest(request);
+    const batches = this.#endRequest(request);
     this.#metadata.requestUpdate();
     const jitter = this.#jitter();
     for (const batch of batches) this.#retry(batch, NETWORK_ERROR, true, jitter);
     this.#dispatch();
   }
 
-  /** The request is over: its batches are ready to be handled (answered, retried or failed). */
-  #endRequest(request: ProduceInFlight): void {
+  /**
+   * The request is over: its batches, returned, are ready to be handled (answered, retried or
+   * failed). The request keeps its list (no batch refers to it any more).
+   */
+  #endRequest(request: ProduceInFlight): readonly Batch[] {
     this.#requests.delete(request.requestId);
     const count = this.inFlightTo(request.target);
     if (count <= 0)
       throw new AssertionError(`in-flight count to ${request.target} would go below 0`);
     if (count === 1) this.#inFlightByBroker.delete(request.target);
     else this.#inFlightByBroker.set(request.target, count - 1);
-    for (const batch of request.batches.splice(0)) {
+    for (const batch of request.batches) {
       batch.request = null;
       batch.state = 'ready';
     }
+    return request.batches;
   }
 
   /** A batch leaves its request (it expired in flight); a request left with no batch is over. */
@@ -1092,7 +1118,7 @@ export class Producer implements Machine<ClusterMessage> {
       records: batch.records.length,
       baseSequence: batch.baseSequence,
     });
-    for (const record of batch.records) this.#complete(record, { type: 'fail', error });
+    for (const record of batch.records) this.#completeFail(record, error);
     if (this.config.idempotent && queue.producerId === batch.producerId) {
       // The broker will never see this batch's sequences: number what follows under a new id.
       queue.producerId = null;
@@ -1143,25 +1169,25 @@ export class Producer implements Machine<ClusterMessage> {
     if (index >= 0) batches.splice(index, 1);
   }
 
-  #complete(
-    record: PendingRecord,
-    outcome: { type: 'ok'; offset: number | null } | { type: 'fail'; error: string },
-  ): void {
-    const present = this.#pending.delete(record.operationId);
-    if (!present) throw new AssertionError(`record ${record.operationId} completed twice`);
+  /** Completes a record as written, at `offset` (null for acks=0). */
+  #completeOk(record: PendingRecord, offset: number | null): void {
+    this.#dequeuePending(record);
     const { topic, partition } = record;
-    if (outcome.type === 'ok') {
-      if (outcome.offset === null) this.#history.ok(record.operationId, { partition });
-      else this.#history.ok(record.operationId, { partition, offset: outcome.offset });
-      this.completed.ok++;
-      // A result only for a callback (the built-in workloads send without one).
-      record.callback?.({ type: 'ok', topic, partition, offset: outcome.offset });
-      return;
-    }
-    this.#history.fail(record.operationId, outcome.error, partition >= 0 ? { partition } : {});
+    if (offset === null) this.#history.ok(record.operationId, { partition });
+    else this.#history.ok(record.operationId, { partition, offset });
+    this.completed.ok++;
+    // A result only for a callback (the built-in workloads send without one).
+    record.callback?.({ type: 'ok', topic, partition, offset });
+  }
+
+  /** Completes a record as not written (as `info` when an attempt may have written it). */
+  #completeFail(record: PendingRecord, error: string): void {
+    this.#dequeuePending(record);
+    const { topic, partition } = record;
+    this.#history.fail(record.operationId, error, partition >= 0 ? { partition } : {});
     const result: SendResult =
       record.indeterminate === null
-        ? { type: 'fail', topic, partition, error: outcome.error }
+        ? { type: 'fail', topic, partition, error }
         : { type: 'info', topic, partition, error: record.indeterminate };
     this.completed[result.type]++;
     record.callback?.(result);
@@ -1169,19 +1195,46 @@ export class Producer implements Machine<ClusterMessage> {
 
   // ---- delivery timeout ----------------------------------------------------------------------
 
+  #enqueuePending(record: PendingRecord): void {
+    // Drop the completed front once it is most of the array (never while #expire walks it: it
+    // walks a copy of the expired part).
+    if (this.#pendingHead >= 1024 && this.#pendingHead * 2 >= this.#pending.length) {
+      this.#pending = this.#pending.slice(this.#pendingHead);
+      this.#pendingHead = 0;
+    }
+    this.#pending.push(record);
+    this.#pendingCount++;
+  }
+
+  #dequeuePending(record: PendingRecord): void {
+    if (record.done) throw new AssertionError(`record ${record.operationId} completed twice`);
+    record.done = true;
+    this.#pendingCount--;
+    const pending = this.#pending;
+    let head = this.#pendingHead;
+    while (head < pending.length && (pending[head] as PendingRecord).done) head++;
+    this.#pendingHead = head;
+  }
+
   /** The timer at the earliest deadline (the oldest pending record's: records are in send order). */
   #armExpiry(): void {
-    const first = this.#pending.values().next();
-    if (!first.done) this.#deliveryTimeout.want(first.value.deadlineMs);
+    const first = this.#pending[this.#pendingHead];
+    if (first !== undefined) this.#deliveryTimeout.want(first.deadlineMs);
   }
 
   #expire(): void {
     const nowMs = this.#context.nowMs;
     // Records never batched: taken out of their queues in one pass each (a backlog may be long).
     const unsent = new Set<PendingRecord>();
-    // Deleting entries while iterating a Map is safe: deleted ones are skipped.
-    for (const record of this.#pending.values()) {
+    const expired: PendingRecord[] = [];
+    for (let index = this.#pendingHead; index < this.#pending.length; index++) {
+      const record = this.#pending[index] as PendingRecord;
       if (record.deadlineMs > nowMs) break;
+      if (!record.done) expired.push(record);
+    }
+    for (const record of expired) {
+      // Completed meanwhile (with an earlier record's batch): skipped.
+      if (record.done) continue;
       if (record.batch !== null)
         this.#failBatch(record.batch, record.batch.lastError ?? TIMEOUT_ERROR);
       else unsent.add(record);
@@ -1192,9 +1245,9 @@ export class Producer implements Machine<ClusterMessage> {
         queue.queued = queue.queued.filter((record) => !unsent.has(record));
       for (const record of unsent) {
         // A callback's send may have batched it meanwhile: then it expires with its batch.
-        if (record.batch !== null || !this.#pending.has(record.operationId)) continue;
+        if (record.batch !== null || record.done) continue;
         const error = this.#metadata.topicError(record.topic) ?? TIMEOUT_ERROR;
-        this.#complete(record, { type: 'fail', error });
+        this.#completeFail(record, error);
       }
     }
     this.#armExpiry();
@@ -1283,7 +1336,7 @@ export class Producer implements Machine<ClusterMessage> {
     const keyIndex = spec.keyCount === undefined ? index : index % spec.keyCount;
     const key = keyPrefix === null ? null : `${keyPrefix}-${keyIndex}`;
     const value = `${spec.valuePrefix ?? this.config.process}-${index}`;
-    if (this.#pending.size >= this.config.pendingMax) {
+    if (this.#pendingCount >= this.config.pendingMax) {
       // The accumulator is full (Kafka's buffer.memory): send() fails without sending, as Kafka's
       // does once max.block.ms has passed (BufferExhaustedException); kafkasim does not block.
       const operationId = this.#history.invoke(this.config.process, 'send', {
