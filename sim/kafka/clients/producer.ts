@@ -32,6 +32,7 @@ import {
   type DataError,
   type InitProducerIdRequest,
   type InitProducerIdResponse,
+  type ProducePartition,
   type ProducePartitionResponse,
   type ProduceRequest,
   type ProduceResponse,
@@ -123,6 +124,15 @@ function answerFor(
     return same;
   for (const answer of response.partitions)
     if (answer.topic === queue.topic && answer.partition === queue.partition) return answer;
+  return undefined;
+}
+
+/** The request of a drain pass to `leader`, if it has one yet (a few leaders: a list). */
+function requestTo<Request extends { readonly leader: BrokerId }>(
+  requests: readonly Request[],
+  leader: BrokerId,
+): Request | undefined {
+  for (const request of requests) if (request.leader === leader) return request;
   return undefined;
 }
 
@@ -590,9 +600,13 @@ export class Producer implements Machine<ClusterMessage> {
       partition: pending.partition,
       value: record.value,
     });
-    this.#unrouted.push(pending);
     this.#metadata.wantTopic(record.topic);
-    this.#route();
+    // Routed at once when its topic is known (then no record waits for metadata: they are routed
+    // as soon as it comes); otherwise it waits behind those that do.
+    if (this.#unrouted.length > 0 || !this.#routeRecord(pending)) {
+      this.#unrouted.push(pending);
+      this.#route();
+    }
     if (!this.#inBurst) this.#dispatch();
     return operationId;
   }
@@ -674,21 +688,22 @@ export class Producer implements Machine<ClusterMessage> {
     if (this.#unrouted.length === 0) return;
     const records = this.#unrouted;
     this.#unrouted = [];
-    for (const record of records) {
-      const topic = this.#metadata.topic(record.topic);
-      if (topic === undefined) {
-        this.#unrouted.push(record);
-        continue;
-      }
-      const count = topic.partitions.length;
-      if (record.explicitPartition && record.partition >= count) {
-        this.#completeFail(record, 'UNKNOWN_TOPIC_OR_PARTITION');
-        continue;
-      }
-      if (!record.explicitPartition) record.partition = this.#choosePartition(record);
-      record.queuedAtMs = this.#context.nowMs;
-      this.#queue(record.topic, record.partition).queued.push(record);
+    for (const record of records) if (!this.#routeRecord(record)) this.#unrouted.push(record);
+  }
+
+  /** Moves a record to its partition's queue (or fails it); false when its topic is not known yet. */
+  #routeRecord(record: PendingRecord): boolean {
+    const topic = this.#metadata.topic(record.topic);
+    if (topic === undefined) return false;
+    const count = topic.partitions.length;
+    if (record.explicitPartition && record.partition >= count) {
+      this.#completeFail(record, 'UNKNOWN_TOPIC_OR_PARTITION');
+      return true;
     }
+    if (!record.explicitPartition) record.partition = this.#choosePartition(record);
+    record.queuedAtMs = this.#context.nowMs;
+    this.#queue(record.topic, record.partition).queued.push(record);
+    return true;
   }
 
   /** Kafka's default partitioner: murmur2 of the key; round robin over available partitions without one. */
@@ -751,16 +766,17 @@ export class Producer implements Machine<ClusterMessage> {
    */
   #drain(): void {
     for (;;) {
-      // Leaders in the order their first batch came, each with its batches (a few leaders: a
-      // list, made only when a pass finds something; the last pass finds nothing).
+      // Leaders in the order their first batch came, each with its batches (made only when a pass
+      // finds something; the last pass finds nothing).
       let requests: { leader: BrokerId; batches: Batch[] }[] | null = null;
       for (const queue of this.#queues) {
-        const next = this.#nextBatch(queue);
-        if (next === null) continue;
+        const leader = this.#metadata.partition(queue.topic, queue.partition)?.leader ?? null;
+        const batch = this.#nextBatch(queue, leader);
+        if (batch === null || leader === null) continue;
         requests ??= [];
-        const request = requests.find((candidate) => candidate.leader === next.leader);
-        if (request === undefined) requests.push({ leader: next.leader, batches: [next.batch] });
-        else request.batches.push(next.batch);
+        const request = requestTo(requests, leader);
+        if (request === undefined) requests.push({ leader, batches: [batch] });
+        else request.batches.push(batch);
       }
       if (requests === null) return;
       for (const { leader, batches } of requests) this.#sendRequest(leader, batches);
@@ -772,8 +788,7 @@ export class Producer implements Machine<ClusterMessage> {
    * idempotent producer only once every earlier batch has an answer), then a new batch. A batch
    * waiting out its backoff holds back the batches behind it.
    */
-  #nextBatch(queue: PartitionQueue): { batch: Batch; leader: BrokerId } | null {
-    const leader = this.#metadata.partition(queue.topic, queue.partition)?.leader ?? null;
+  #nextBatch(queue: PartitionQueue, leader: BrokerId | null): Batch | null {
     if (leader === null) {
       if (queue.queued.length > 0 || queue.batches.some((b) => b.state === 'ready'))
         this.#metadata.requestUpdate();
@@ -788,12 +803,12 @@ export class Producer implements Machine<ClusterMessage> {
       }
       if (batch.state === 'backoff') return null;
       if (this.config.idempotent && earlierInFlight) return null;
-      return { batch, leader };
+      return batch;
     }
     if (queue.queued.length === 0) return null;
     if (this.config.idempotent && queue.producerId === null) return null;
     if (!this.#lingerDone(queue)) return null;
-    return { batch: this.#createBatch(queue), leader };
+    return this.#createBatch(queue);
   }
 
   #hasRoom(broker: BrokerId): boolean {
@@ -827,10 +842,16 @@ export class Producer implements Machine<ClusterMessage> {
     const producerId = this.config.idempotent ? (queue.producerId as number) : -1;
     const baseSequence = this.config.idempotent ? queue.nextSequence : -1;
     if (this.config.idempotent) queue.nextSequence += records.length;
-    const inputs = records.map((record, index): RecordInput => {
-      if (!this.config.idempotent) return { key: record.key, value: record.value };
-      return { key: record.key, value: record.value, producerId, sequence: baseSequence + index };
-    });
+    const inputs = this.config.idempotent
+      ? records.map(
+          ({ key, value }, index): RecordInput => ({
+            key,
+            value,
+            producerId,
+            sequence: baseSequence + index,
+          }),
+        )
+      : records.map(({ key, value }): RecordInput => ({ key, value }));
     const batch: Batch = {
       queue,
       records,
@@ -851,20 +872,21 @@ export class Producer implements Machine<ClusterMessage> {
 
   #sendRequest(leader: BrokerId, batches: Batch[]): void {
     const requestId = this.#requestIdNext++;
+    const partitions: ProducePartition[] = [];
+    for (const batch of batches) {
+      if (batch.state !== 'ready') throw new AssertionError(`sendRequest: batch is ${batch.state}`);
+      partitions.push({
+        topic: batch.queue.topic,
+        partition: batch.queue.partition,
+        records: batch.inputs,
+      });
+    }
     const request: ProduceRequest = {
       kind: 'client.produce',
       requestId,
       acks: this.config.acks,
       timeoutMs: this.config.requestTimeoutMs,
-      partitions: batches.map((batch) => {
-        if (batch.state !== 'ready')
-          throw new AssertionError(`sendRequest: batch is ${batch.state}`);
-        return {
-          topic: batch.queue.topic,
-          partition: batch.queue.partition,
-          records: batch.inputs,
-        };
-      }),
+      partitions,
     };
     this.#context.send(leader, request, produceRequestSizeBytes(request));
     for (const batch of batches) {
