@@ -143,6 +143,9 @@ interface AssignedPartition {
   readonly read: HistoryRecord[];
   /** A fetch covering this partition is in flight. */
   inFlight: boolean;
+  /** The last fetch that covered it (-1: none yet), and the offset it fetched from. */
+  fetchRequestId: number;
+  fetchOffset: number;
   backoffUntilMs: Ms;
   truncations: number;
 }
@@ -150,8 +153,8 @@ interface AssignedPartition {
 interface FetchInFlight {
   readonly requestId: number;
   readonly target: BrokerId;
-  /** Partition name → the fetch offset sent. */
-  readonly offsets: Map<string, number>;
+  /** The partitions it covers; each keeps the offset it fetched from. */
+  readonly partitions: readonly AssignedPartition[];
   readonly timer: TimerHandle;
 }
 
@@ -167,16 +170,18 @@ const METADATA_ERRORS: ReadonlySet<DataError> = new Set<DataError>([
 export const LOG_TRUNCATION_ERROR = 'LOG_TRUNCATION';
 export const OFFSET_RESET_ERROR = 'OFFSET_OUT_OF_RANGE';
 
-function partitionName(topic: string, partition: number): string {
-  return `${topic}-${partition}`;
-}
-
 export class Consumer implements Machine<ClusterMessage> {
   readonly config: ResolvedConsumerConfig;
   readonly #context: NodeContext<ClusterMessage>;
   readonly #history: History;
   readonly #metadata: ClientMetadata;
-  readonly #partitions = new Map<string, AssignedPartition>();
+  /** The assigned partitions, in the order assigned. */
+  readonly #partitions: AssignedPartition[] = [];
+  /**
+   * The same by topic, indexed by partition number: an answer's partition is found without
+   * building its name (a string per partition of every fetch answer).
+   */
+  readonly #partitionsByTopic = new Map<string, AssignedPartition[]>();
   readonly #fetches = new Map<number, FetchInFlight>();
   /** Brokers with a fetch in flight (one at a time per broker, as in Kafka). */
   readonly #busyBrokers = new Set<BrokerId>();
@@ -222,27 +227,31 @@ export class Consumer implements Machine<ClusterMessage> {
 
   /** The partitions assigned so far (every partition of the topics, once their metadata is known). */
   assignment(): { readonly topic: string; readonly partition: number }[] {
-    return [...this.#partitions.values()].map(({ topic, partition }) => ({ topic, partition }));
+    return this.#partitions.map(({ topic, partition }) => ({ topic, partition }));
   }
 
   /** Every record read from a partition, in the order read (a truncation may repeat offsets). */
   readRecords(topic: string, partition: number): readonly HistoryRecord[] {
-    return this.#partitions.get(partitionName(topic, partition))?.read ?? [];
+    return this.#partition(topic, partition)?.read ?? [];
   }
 
   /** The next offset to read (null: not known yet, or not assigned). */
   position(topic: string, partition: number): number | null {
-    return this.#partitions.get(partitionName(topic, partition))?.position ?? null;
+    return this.#partition(topic, partition)?.position ?? null;
   }
 
   /** The epoch bookkeeping of a partition: the first offset read in each leader epoch. */
   consumedEpochs(topic: string, partition: number): readonly ConsumedEpoch[] {
-    return this.#partitions.get(partitionName(topic, partition))?.epochs ?? [];
+    return this.#partition(topic, partition)?.epochs ?? [];
   }
 
   /** Truncations detected (and offset resets that moved back) on a partition. */
   truncations(topic: string, partition: number): number {
-    return this.#partitions.get(partitionName(topic, partition))?.truncations ?? 0;
+    return this.#partition(topic, partition)?.truncations ?? 0;
+  }
+
+  #partition(topic: string, partition: number): AssignedPartition | undefined {
+    return this.#partitionsByTopic.get(topic)?.[partition];
   }
 
   onMessage(source: BrokerId, message: ClusterMessage): void {
@@ -285,18 +294,26 @@ export class Consumer implements Machine<ClusterMessage> {
         continue;
       }
       for (const { partition } of topic.partitions) {
-        const name = partitionName(topicName, partition);
-        if (this.#partitions.has(name)) continue;
-        this.#partitions.set(name, {
+        if (this.#partition(topicName, partition) !== undefined) continue;
+        const state: AssignedPartition = {
           topic: topicName,
           partition,
           position: this.config.autoOffsetReset === 'earliest' ? 0 : null,
           epochs: [],
           read: [],
           inFlight: false,
+          fetchRequestId: -1,
+          fetchOffset: 0,
           backoffUntilMs: 0,
           truncations: 0,
-        });
+        };
+        this.#partitions.push(state);
+        let byPartition = this.#partitionsByTopic.get(topicName);
+        if (byPartition === undefined) {
+          byPartition = [];
+          this.#partitionsByTopic.set(topicName, byPartition);
+        }
+        byPartition[partition] = state;
         this.#context.trace('consumer.assign', { topic: topicName, partition });
       }
     }
@@ -310,7 +327,7 @@ export class Consumer implements Machine<ClusterMessage> {
     const byLeader = new Map<BrokerId, AssignedPartition[]>();
     let wakeAtMs = Number.POSITIVE_INFINITY;
     let needMetadata = false;
-    for (const state of this.#partitions.values()) {
+    for (const state of this.#partitions) {
       if (state.inFlight) continue;
       if (state.backoffUntilMs > nowMs) {
         wakeAtMs = Math.min(wakeAtMs, state.backoffUntilMs);
@@ -351,13 +368,13 @@ export class Consumer implements Machine<ClusterMessage> {
 
   #sendFetch(leader: BrokerId, states: readonly AssignedPartition[]): void {
     const requestId = this.#requestIdNext++;
-    const offsets = new Map<string, number>();
     const partitions: FetchPartition[] = states.map((state) => {
       const topic = this.#metadata.topic(state.topic);
       const metadata = topic?.partitions[state.partition];
       const fetchOffset = state.position ?? 0;
-      offsets.set(partitionName(state.topic, state.partition), fetchOffset);
       state.inFlight = true;
+      state.fetchRequestId = requestId;
+      state.fetchOffset = fetchOffset;
       return {
         topicId: topic?.topicId as string,
         partition: state.partition,
@@ -383,7 +400,7 @@ export class Consumer implements Machine<ClusterMessage> {
         if (this.#fetches.has(requestId)) this.#fetchFailed(requestId, 'timeout');
       },
     );
-    this.#fetches.set(requestId, { requestId, target: leader, offsets, timer });
+    this.#fetches.set(requestId, { requestId, target: leader, partitions: states, timer });
     this.#busyBrokers.add(leader);
   }
 
@@ -392,10 +409,7 @@ export class Consumer implements Machine<ClusterMessage> {
     const fetch = this.#endFetch(requestId);
     if (fetch === undefined) return;
     this.#context.trace('consumer.fetch-failed', { target: fetch.target, reason });
-    for (const name of fetch.offsets.keys()) {
-      const state = this.#partitions.get(name);
-      if (state !== undefined) this.#backoff(state);
-    }
+    for (const state of fetch.partitions) this.#backoff(state);
     this.#metadata.requestUpdate();
     this.#pump();
   }
@@ -407,10 +421,7 @@ export class Consumer implements Machine<ClusterMessage> {
     this.#context.cancelTimer(fetch.timer);
     this.#busyBrokers.delete(fetch.target);
     this.#nextFetchAtMs.set(fetch.target, this.#context.nowMs + this.config.pollIntervalMs);
-    for (const name of fetch.offsets.keys()) {
-      const state = this.#partitions.get(name);
-      if (state !== undefined) state.inFlight = false;
-    }
+    for (const state of fetch.partitions) state.inFlight = false;
     return fetch;
   }
 
@@ -426,12 +437,10 @@ export class Consumer implements Machine<ClusterMessage> {
     for (const answer of response.partitions) {
       const topic = this.#metadata.topicName(answer.topicId);
       if (topic === undefined) continue;
-      const name = partitionName(topic, answer.partition);
-      const state = this.#partitions.get(name);
-      const fetchOffset = fetch.offsets.get(name);
-      // Only an answer to the position we still hold counts.
-      if (state === undefined || fetchOffset === undefined) continue;
-      if ((state.position ?? 0) !== fetchOffset) continue;
+      const state = this.#partition(topic, answer.partition);
+      // Only an answer to this fetch's question, for the position we still hold, counts.
+      if (state === undefined || state.fetchRequestId !== fetch.requestId) continue;
+      if ((state.position ?? 0) !== state.fetchOffset) continue;
       this.#onPartitionAnswer(state, answer);
     }
     this.#pump();
@@ -484,7 +493,7 @@ export class Consumer implements Machine<ClusterMessage> {
         `${this.config.process} read too many records of ${state.topic}-${state.partition}`,
       );
     }
-    state.read.push(...records);
+    for (const record of records) state.read.push(record);
     const operationId = this.#history.invoke(this.config.process, 'poll', {
       topic: state.topic,
       partition: state.partition,
