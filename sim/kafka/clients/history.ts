@@ -106,6 +106,67 @@ export class History {
     return id;
   }
 
+  /**
+   * `invoke(process, 'send', { acks, topic, partition, key, value })` without the fields object: a
+   * producer invokes one per record.
+   */
+  invokeSend(
+    process: string,
+    acks: Acks,
+    topic: string,
+    partition: number,
+    key: string | null,
+    value: string | null,
+  ): number {
+    this.#checkBound();
+    const index = this.#entries.length;
+    this.#entries.push({
+      index,
+      atMs: this.#nowMs(),
+      process,
+      type: 'invoke',
+      f: 'send',
+      acks,
+      topic,
+      partition,
+      key,
+      value,
+      offset: undefined,
+      error: undefined,
+      records: undefined,
+      replica: undefined,
+    });
+    const id = this.#invokeIndexById.length;
+    this.#invokeIndexById.push(index);
+    this.#openCount++;
+    return id;
+  }
+
+  /**
+   * `ok(operationId, { partition, offset })` (without `offset` when undefined) without the fields
+   * object: a producer completes one per record.
+   */
+  okSend(operationId: number, partition: number, offset: number | undefined): void {
+    const invoke = this.#close(operationId);
+    this.#checkBound();
+    this.#entries.push({
+      index: this.#entries.length,
+      atMs: this.#nowMs(),
+      process: invoke.process,
+      type: 'ok',
+      f: invoke.f,
+      acks: invoke.acks,
+      topic: invoke.topic,
+      partition,
+      key: invoke.key,
+      value: invoke.value,
+      offset: offset ?? invoke.offset,
+      error: invoke.error,
+      records: invoke.records,
+      replica: invoke.replica,
+    });
+  }
+
   /** An attempt of the operation may have written (a timeout, NOT_ENOUGH_REPLICAS_AFTER_APPEND). */
   markIndeterminate(operationId: number, error: string): void {
     this.#invokeEntry(operationId);
@@ -189,11 +250,17 @@ export class History {
     type: Exclude<OperationType, 'invoke'>,
     fields: Partial<Fields>,
   ): void {
+    const invoke = this.#close(operationId);
+    this.#push(invoke.process, type, invoke.f, invoke, fields);
+  }
+
+  /** The operation is no longer open: returns its invoke entry. */
+  #close(operationId: number): HistoryEntry {
     const invoke = this.#invokeEntry(operationId);
     this.#invokeIndexById[operationId] = -1;
     this.#openCount--;
-    this.#indeterminate.delete(operationId);
-    this.#push(invoke.process, type, invoke.f, invoke, fields);
+    if (this.#indeterminate.size > 0) this.#indeterminate.delete(operationId);
+    return invoke;
   }
 
   #checkBound(): void {

@@ -570,13 +570,14 @@ export class Producer implements Machine<ClusterMessage> {
     const explicitPartition = record.partition !== undefined;
     if (explicitPartition) requireInteger('partition', record.partition as number, 0);
     const key = record.key ?? null;
-    const operationId = this.#history.invoke(this.config.process, 'send', {
-      acks: this.config.acks,
-      topic: record.topic,
-      partition: record.partition ?? -1,
+    const operationId = this.#history.invokeSend(
+      this.config.process,
+      this.config.acks,
+      record.topic,
+      record.partition ?? -1,
       key,
-      value: record.value,
-    });
+      record.value,
+    );
     const pending: PendingRecord = {
       operationId,
       topic: record.topic,
@@ -1195,8 +1196,7 @@ export class Producer implements Machine<ClusterMessage> {
   #completeOk(record: PendingRecord, offset: number | null): void {
     this.#dequeuePending(record);
     const { topic, partition } = record;
-    if (offset === null) this.#history.ok(record.operationId, { partition });
-    else this.#history.ok(record.operationId, { partition, offset });
+    this.#history.okSend(record.operationId, partition, offset ?? undefined);
     this.completed.ok++;
     // A result only for a callback (the built-in workloads send without one).
     record.callback?.({ type: 'ok', topic, partition, offset });

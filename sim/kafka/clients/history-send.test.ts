@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { History } from './history.ts';
+
+describe('History.invokeSend and okSend', () => {
+  it('record exactly what invoke and ok record for a send', () => {
+    const generic = new History(() => 5);
+    const fast = new History(() => 5);
+    const first = generic.invoke('p', 'send', {
+      acks: 'all',
+      topic: 't',
+      partition: -1,
+      key: 'k',
+      value: 'a',
+    });
+    const second = generic.invoke('p', 'send', {
+      acks: '0',
+      topic: 't',
+      partition: 1,
+      key: null,
+      value: 'b',
+    });
+    generic.ok(second, { partition: 1 });
+    generic.ok(first, { partition: 2, offset: 7 });
+    const firstFast = fast.invokeSend('p', 'all', 't', -1, 'k', 'a');
+    const secondFast = fast.invokeSend('p', '0', 't', 1, null, 'b');
+    fast.okSend(secondFast, 1, undefined);
+    fast.okSend(firstFast, 2, 7);
+    expect([firstFast, secondFast]).toEqual([first, second]);
+    expect(fast.toJsonLines()).toBe(generic.toJsonLines());
+    expect(fast.entries).toStrictEqual(generic.entries);
+    expect(fast.openCount).toBe(0);
+  });
+
+  it('refuses to complete a send twice', () => {
+    const history = new History(() => 0);
+    const id = history.invokeSend('p', 'all', 't', 0, null, 'a');
+    history.okSend(id, 0, 0);
+    expect(() => history.okSend(id, 0, 0)).toThrow(/not open/);
+  });
+});
