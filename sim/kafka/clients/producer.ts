@@ -774,10 +774,13 @@ export class Producer implements Machine<ClusterMessage> {
         const leader = this.#metadata.partition(queue.topic, queue.partition)?.leader ?? null;
         const batch = this.#nextBatch(queue, leader);
         if (batch === null || leader === null) continue;
-        requests ??= [];
-        const request = requestTo(requests, leader);
-        if (request === undefined) requests.push({ leader, batches: [batch] });
-        else request.batches.push(batch);
+        // Array literals: an empty array's first push reserves 17 slots.
+        if (requests === null) requests = [{ leader, batches: [batch] }];
+        else {
+          const request = requestTo(requests, leader);
+          if (request === undefined) requests.push({ leader, batches: [batch] });
+          else request.batches.push(batch);
+        }
       }
       if (requests === null) return;
       for (const { leader, batches } of requests) this.#sendRequest(leader, batches);
@@ -873,21 +876,20 @@ export class Producer implements Machine<ClusterMessage> {
 
   #sendRequest(leader: BrokerId, batches: Batch[]): void {
     const requestId = this.#requestIdNext++;
-    const partitions: ProducePartition[] = [];
-    for (const batch of batches) {
-      if (batch.state !== 'ready') throw new AssertionError(`sendRequest: batch is ${batch.state}`);
-      partitions.push({
-        topic: batch.queue.topic,
-        partition: batch.queue.partition,
-        records: batch.inputs,
-      });
-    }
     const request: ProduceRequest = {
       kind: 'client.produce',
       requestId,
       acks: this.config.acks,
       timeoutMs: this.config.requestTimeoutMs,
-      partitions,
+      partitions: batches.map((batch): ProducePartition => {
+        if (batch.state !== 'ready')
+          throw new AssertionError(`sendRequest: batch is ${batch.state}`);
+        return {
+          topic: batch.queue.topic,
+          partition: batch.queue.partition,
+          records: batch.inputs,
+        };
+      }),
     };
     this.#context.send(leader, request, produceRequestSizeBytes(request));
     for (const batch of batches) {
@@ -1030,8 +1032,9 @@ export class Producer implements Machine<ClusterMessage> {
     const count = this.inFlightTo(request.target);
     if (count <= 0)
       throw new AssertionError(`in-flight count to ${request.target} would go below 0`);
-    if (count === 1) this.#inFlightByBroker.delete(request.target);
-    else this.#inFlightByBroker.set(request.target, count - 1);
+    // A broker keeps its entry at 0 (a handful of brokers): deleting it and adding it back on
+    // nearly every request kept rebuilding the Map's table.
+    this.#inFlightByBroker.set(request.target, count - 1);
     for (const batch of request.batches) {
       batch.request = null;
       batch.state = 'ready';
