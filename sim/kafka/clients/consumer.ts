@@ -27,7 +27,7 @@ import type {
 } from '../broker/messages.ts';
 import type { BrokerId } from '../controller/records.ts';
 import type { ClusterMessage } from '../messages.ts';
-import type { RecordBatch } from '../storage/partition-log.ts';
+import type { LogRecord, RecordBatch } from '../storage/partition-log.ts';
 import {
   ClientConfigError,
   ClientMetadata,
@@ -324,7 +324,8 @@ export class Consumer implements Machine<ClusterMessage> {
   #pump(): void {
     if (this.#closed) return;
     const nowMs = this.#context.nowMs;
-    const byLeader = new Map<BrokerId, AssignedPartition[]>();
+    // Made only when some partition can be fetched (most pumps find every one in flight).
+    let byLeader: Map<BrokerId, AssignedPartition[]> | null = null;
     let wakeAtMs = Number.POSITIVE_INFINITY;
     let needMetadata = false;
     for (const state of this.#partitions) {
@@ -344,11 +345,12 @@ export class Consumer implements Machine<ClusterMessage> {
         wakeAtMs = Math.min(wakeAtMs, readyAtMs);
         continue;
       }
+      byLeader ??= new Map();
       const group = byLeader.get(leader);
       if (group === undefined) byLeader.set(leader, [state]);
       else group.push(state);
     }
-    for (const [leader, states] of byLeader) this.#sendFetch(leader, states);
+    if (byLeader !== null) for (const [leader, states] of byLeader) this.#sendFetch(leader, states);
     if (needMetadata) this.#metadata.requestUpdate();
     if (wakeAtMs !== Number.POSITIVE_INFINITY) this.#wakeAt(wakeAtMs);
   }
@@ -470,9 +472,13 @@ export class Consumer implements Machine<ClusterMessage> {
   #consume(state: AssignedPartition, batches: readonly RecordBatch[]): void {
     let position = state.position as number;
     const records: HistoryRecord[] = [];
-    for (const batch of batches) {
+    // Indexed loops: an iterator allocates whenever this runs unoptimised (after a deopt).
+    for (let batchIndex = 0; batchIndex < batches.length; batchIndex++) {
+      const batch = batches[batchIndex] as RecordBatch;
       if (batch.lastOffset < position) continue;
-      for (const record of batch.records) {
+      const batchRecords = batch.records;
+      for (let index = 0; index < batchRecords.length; index++) {
+        const record = batchRecords[index] as LogRecord;
         if (record.offset < position) continue;
         records.push([record.offset, record.key, record.value]);
       }
@@ -493,7 +499,8 @@ export class Consumer implements Machine<ClusterMessage> {
         `${this.config.process} read too many records of ${state.topic}-${state.partition}`,
       );
     }
-    for (const record of records) state.read.push(record);
+    for (let index = 0; index < records.length; index++)
+      state.read.push(records[index] as HistoryRecord);
     const operationId = this.#history.invoke(this.config.process, 'poll', {
       topic: state.topic,
       partition: state.partition,
