@@ -54,18 +54,6 @@ interface HighWatermarkView {
   reportedPast: boolean;
 }
 
-/** What moved since the last check: the nodes, whether any changed status, or everything. */
-interface Moved {
-  readonly all: boolean;
-  readonly nodes: ReadonlySet<NodeId>;
-  readonly statusMoved: boolean;
-}
-
-/** Whether `node` is to be checked: it moved, or everything is (`moved` null or `all`). */
-function has(moved: Moved | null, node: NodeId): boolean {
-  return moved === null || moved.all || moved.nodes.has(node);
-}
-
 /** What a node looked like at the last full check: all equal means its Raft state is unchanged. */
 interface NodeStamp {
   readonly host: NodeHost<Message>;
@@ -73,6 +61,29 @@ interface NodeStamp {
   incarnation: number;
   raft: RaftNode | null;
   changes: number;
+  /** It moved since the last check. */
+  moved: boolean;
+}
+
+/**
+ * What moved since the last check: the nodes (their stamps' `moved`), whether any changed status,
+ * or everything. One object per checker, filled in again at every check that finds a move: the
+ * checks run after every event, and a new object and set each time were most of what they
+ * allocated.
+ */
+interface Moved {
+  all: boolean;
+  statusMoved: boolean;
+  /** Per node, in the order of the voters then the observers. */
+  stamps: readonly NodeStamp[];
+}
+
+/**
+ * Whether the node at `index` (voters first, then observers) is to be checked: it moved, or
+ * everything is (`moved` null or `all`).
+ */
+function has(moved: Moved | null, index: number): boolean {
+  return moved === null || moved.all || (moved.stamps[index] as NodeStamp).moved;
 }
 
 interface ObserverView {
@@ -112,12 +123,14 @@ export class RaftChecker<M extends Message = RaftMessage> {
   readonly #stalenessBoundMs: Ms;
   #voterDiskLost: NodeId | null = null;
   readonly #reportedLeaders = new Set<string>();
-  /** Per node, its state when last stamped; and the network's topology then. */
-  readonly #stampOf = new Map<NodeId, NodeStamp>();
+  /** Per node (in #nodes' order), its state when last stamped; and the network's topology then. */
+  #stamps: NodeStamp[] = [];
   /** The nodes entered since the last check: only their Raft state or status can have moved. */
   #entered: ActivityWatch<M> | null = null;
-  /** The nodes #stampAll found moved, while it runs. */
-  #movedNodes: Set<NodeId> | null = null;
+  /** What the last check found moved (see Moved). */
+  readonly #movedNow: Moved = { all: false, statusMoved: false, stamps: [] };
+  /** Some node moved: #stampAll found one, or (until the next stamp) the last check did. */
+  #anyMoved = false;
   #topologyVersion = -1;
   /** The earliest moment a connected observer could become too stale with nothing else moving. */
   #staleAtMs: Ms = Number.POSITIVE_INFINITY;
@@ -204,26 +217,30 @@ export class RaftChecker<M extends Message = RaftMessage> {
   #moved(): Moved | null {
     const topologyMoved = this.#world.network.topologyVersion !== this.#topologyVersion;
     this.#topologyVersion = this.#world.network.topologyVersion;
-    if (this.#stampOf.size !== this.#voters.length + this.#observers.length) {
+    if (this.#stamps.length !== this.#voters.length + this.#observers.length) {
       // First check, or a broker was added: stamp every node afresh.
       this.#addNodes();
-      this.#stampOf.clear();
-      for (const node of this.#nodes) {
-        const host = this.#world.node(node) as NodeHost<Message>;
-        this.#stampOf.set(node, { host, status: '', incarnation: -1, raft: null, changes: -1 });
-      }
+      this.#stamps = this.#nodes.map((node) => ({
+        host: this.#world.node(node) as NodeHost<Message>,
+        status: '',
+        incarnation: -1,
+        raft: null,
+        changes: -1,
+        moved: false,
+      }));
+      this.#anyMoved = false;
       // A new watch visits every node at its first look: each new stamp is filled in.
       this.#entered = new ActivityWatch(this.#world, this.#nodes);
     }
     this.#statusMoved = false;
-    const nodes = this.#stampAll();
+    const anyMoved = this.#stampAll();
     const stale = this.#world.nowMs >= this.#staleAtMs;
-    if (nodes === null && !topologyMoved && !stale) return null;
-    return {
-      all: topologyMoved || stale,
-      nodes: nodes ?? new Set(),
-      statusMoved: this.#statusMoved,
-    };
+    if (!anyMoved && !topologyMoved && !stale) return null;
+    const moved = this.#movedNow;
+    moved.all = topologyMoved || stale;
+    moved.statusMoved = this.#statusMoved;
+    moved.stamps = this.#stamps;
+    return moved;
   }
 
   /** Takes in the observers added since the last call (the observers' list is live). */
@@ -242,16 +259,17 @@ export class RaftChecker<M extends Message = RaftMessage> {
 
   /**
    * Brings the stamps of the nodes entered since the last check up to date (a node not entered
-   * kept its Raft state and status); the nodes that moved, or null when none did.
+   * kept its Raft state and status) and marks those that moved; whether any did.
    */
-  #stampAll(): Set<NodeId> | null {
-    this.#movedNodes = null;
+  #stampAll(): boolean {
+    if (this.#anyMoved) for (const stamp of this.#stamps) stamp.moved = false;
+    this.#anyMoved = false;
     (this.#entered as ActivityWatch<M>).visitEntered(this.#restamp);
-    return this.#movedNodes;
+    return this.#anyMoved;
   }
 
-  readonly #restamp = (id: NodeId): void => {
-    const stamp = this.#stampOf.get(id) as NodeStamp;
+  readonly #restamp = (_id: NodeId, _host: NodeHost<M>, index: number): void => {
+    const stamp = this.#stamps[index] as NodeStamp;
     const host = stamp.host;
     const raft = this.#raftOf(host as NodeHost<M>);
     const changes = raft?.changes ?? 0;
@@ -268,8 +286,8 @@ export class RaftChecker<M extends Message = RaftMessage> {
     stamp.raft = raft;
     stamp.status = host.status;
     stamp.incarnation = host.incarnation;
-    this.#movedNodes ??= new Set();
-    this.#movedNodes.add(id);
+    stamp.moved = true;
+    this.#anyMoved = true;
   };
 
   /**
@@ -282,8 +300,8 @@ export class RaftChecker<M extends Message = RaftMessage> {
     this.#checkLeaders(moved);
     this.#recordCommits();
     let committedMoved = this.#committed.length !== this.#committedChecked;
-    for (const node of this.#nodes)
-      if (committedMoved || has(moved, node)) this.#checkNodeLog(node);
+    for (let index = 0; index < this.#nodes.length; index++)
+      if (committedMoved || has(moved, index)) this.#checkNodeLog(this.#nodes[index] as NodeId);
     this.#checkCommittedOnMajority();
     // A lost entry shortens the committed log: every high watermark is compared with it again.
     committedMoved ||= this.#committed.length !== this.#committedChecked;
@@ -301,8 +319,10 @@ export class RaftChecker<M extends Message = RaftMessage> {
       leader !== this.#leaderChecked;
     this.#leaderChecked = leader;
     this.#staleAtMs = Number.POSITIVE_INFINITY;
-    for (const observer of this.#observers) {
-      if (everyObserver || has(moved, observer)) this.#checkStaleness(observer, leader);
+    const voterCount = this.#voters.length;
+    for (let index = 0; index < this.#observers.length; index++) {
+      const observer = this.#observers[index] as NodeId;
+      if (everyObserver || has(moved, voterCount + index)) this.#checkStaleness(observer, leader);
       const staleAtMs = this.#observerViews.get(observer)?.staleAtMs ?? Number.POSITIVE_INFINITY;
       if (staleAtMs < this.#staleAtMs) this.#staleAtMs = staleAtMs;
     }
@@ -322,8 +342,9 @@ export class RaftChecker<M extends Message = RaftMessage> {
   }
 
   #checkLeaders(moved: Moved | null): void {
-    for (const voter of this.#voters) {
-      if (!has(moved, voter)) continue;
+    for (let index = 0; index < this.#voters.length; index++) {
+      if (!has(moved, index)) continue;
+      const voter = this.#voters[index] as NodeId;
       const host = this.#world.node(voter);
       const raft = this.#raftOf(host);
       if (raft?.isLeader) {
@@ -472,8 +493,12 @@ export class RaftChecker<M extends Message = RaftMessage> {
   }
 
   #checkHighWatermarks(moved: Moved | null): void {
-    for (const node of this.#voters) if (has(moved, node)) this.#checkHighWatermark(node);
-    for (const node of this.#observers) if (has(moved, node)) this.#checkHighWatermark(node);
+    const voterCount = this.#voters.length;
+    for (let index = 0; index < voterCount; index++)
+      if (has(moved, index)) this.#checkHighWatermark(this.#voters[index] as NodeId);
+    for (let index = 0; index < this.#observers.length; index++)
+      if (has(moved, voterCount + index))
+        this.#checkHighWatermark(this.#observers[index] as NodeId);
   }
 
   #checkHighWatermark(node: NodeId): void {
