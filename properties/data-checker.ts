@@ -240,8 +240,8 @@ export class DataChecker {
   /** Brokers taken out of the cluster on purpose: their replicas are not expected back. */
   #retired: ReadonlySet<string> = new Set();
   #historySeen = 0;
-  /** Each replica's values as the final read found them. */
-  readonly #finalValues = new Map<Replica, readonly (string | null)[]>();
+  /** Each replica's batches as the final read found them. */
+  readonly #finalBatches = new Map<Replica, readonly RecordBatch[]>();
   /** Ledger keys by topic id, then partition (#keyOf). */
   readonly #keys = new Map<string, string[]>();
   /** Per node, its NodeHost.activity when last checked; and the actions fired then. */
@@ -737,84 +737,21 @@ export class DataChecker {
     // One pass over the history: the reads by partition and the acknowledged writes.
     const reads = new Map<string, (readonly HistoryRecord[])[]>();
     const acked: HistoryEntry[] = [];
-    for (const entry of this.#history.entries) {
-      if (entry.type !== 'ok') continue;
-      if (entry.f === 'poll') this.#noteReads(entry, reads);
-      else if (entry.f === 'send') acked.push(entry);
-    }
+    this.#readHistory(reads, acked);
     // Every consumer read: a record committed at that offset, and still there (or lost as allowed).
     // In the order read.
     for (const [key, lists] of reads) {
-      const ledger = this.ledger(key);
+      const target = { key, ledger: this.ledger(key), leaderLog: finalLogs.get(key) };
       const neverCommitted = new Set<string>();
-      for (const list of lists)
-        for (let index = 0; index < list.length; index++) {
-          // Indexed, not destructured: destructuring a tuple walks an iterator, for every record read.
-          const record = list[index] as HistoryRecord;
-          const offset = record[0];
-          const value = record[2];
-          if (value === null) continue;
-          const info = ledger.find(offset, value);
-          if (info === undefined || info.committedAtMs === null) {
-            if (neverCommitted.has(recordId(offset, value))) continue;
-            neverCommitted.add(recordId(offset, value));
-            this.#log.report({
-              invariant: 'committed-read-stable',
-              atMs,
-              message: `${this.#label(key)}: a consumer read ${value} at offset ${offset}, which no replica's HW ever covered there`,
-              offset,
-            });
-            continue;
-          }
-          // A record read twice (again after a truncation) is judged twice, to the same verdict.
-          this.#judgeFinal(key, finalLogs, info, 'committed-read-stable');
-        }
+      for (const list of lists) this.#checkReads(target, list, neverCommitted, atMs);
     }
     // Every acknowledged write, per its acks.
-    for (const entry of acked) {
+    const targets = new Map<string, (FinalTarget | null)[]>();
+    for (let index = 0; index < acked.length; index++) {
+      const entry = acked[index] as HistoryEntry;
       if (entry.value == null) continue;
-      const key = this.#keyOf(entry.topic, entry.partition);
-      if (key === null) continue;
-      const ledger = this.ledger(key);
-      if (entry.offset !== undefined) {
-        // The common case: one offset, committed there.
-        const info = ledger.find(entry.offset, entry.value);
-        if (info !== undefined && info.committedAtMs !== null) {
-          this.#judgeFinal(key, finalLogs, info, 'acked-write-durable');
-          continue;
-        }
-      }
-      // acks=0 has no offset: any offset the value was appended at.
-      const offsets = entry.offset === undefined ? ledger.offsetsOf(entry.value) : [entry.offset];
-      const infos = offsets.flatMap((offset) => {
-        const info = ledger.find(offset, entry.value as string);
-        return info === undefined ? [] : [info];
-      });
-      const committed = infos.filter((info) => info.committedAtMs !== null);
-      if (committed.length === 0) {
-        const leaderLog = finalLogs.get(key);
-        if (offsets.some((offset) => leaderLog?.values[offset] === entry.value)) continue;
-        if (entry.acks === 'all') {
-          this.#log.report({
-            invariant: 'acked-write-durable',
-            atMs,
-            message: `${this.#label(key)}: acks=all write ${entry.value} acknowledged at offset ${entry.offset} was never committed there and is gone`,
-            ...(entry.offset === undefined ? {} : { offset: entry.offset }),
-          });
-        } else {
-          this.#log.allow({
-            reason: entry.acks === '0' ? 'acks-0' : 'acks-1',
-            atMs,
-            topic: entry.topic,
-            partition: entry.partition,
-            ...(entry.offset === undefined ? {} : { offset: entry.offset }),
-            value: entry.value,
-            message: `${this.#label(key)}: acks=${entry.acks} write ${entry.value} (offset ${entry.offset ?? '?'}) was never committed and is gone`,
-          });
-        }
-        continue;
-      }
-      for (const info of committed) this.#judgeFinal(key, finalLogs, info, 'acked-write-durable');
+      const target = this.#finalTarget(entry.topic, entry.partition, finalLogs, targets);
+      if (target !== null) this.#checkAckedWrite(entry, entry.value, target, atMs);
     }
     this.#checkFinalReplicas(finalLogs, atMs);
     if (options.idempotentProducers.size > 0)
@@ -829,6 +766,126 @@ export class DataChecker {
     }
   }
 
+  // The end of the run's loops each run once per run over every record or history entry: they sit
+  // in small functions of their own (and the work per item in another), which V8 optimises on
+  // their own and keeps optimised from one run to the next. Inline in `finish`, they made it one
+  // large function, compiled on the stack (OSR) again and again as each new path deoptimised it.
+
+  /** The history's consumer reads, by partition, and its acknowledged writes, in order. */
+  #readHistory(reads: Map<string, (readonly HistoryRecord[])[]>, acked: HistoryEntry[]): void {
+    const entries = this.#history.entries;
+    for (let index = 0; index < entries.length; index++) {
+      const entry = entries[index] as HistoryEntry;
+      if (entry.type !== 'ok') continue;
+      if (entry.f === 'poll') this.#noteReads(entry, reads);
+      else if (entry.f === 'send') acked.push(entry);
+    }
+  }
+
+  /**
+   * A partition's ledger key, ledger and final leader's log, found once per partition (the
+   * end of a run asks for every acknowledged write's); null for a topic never created.
+   */
+  #finalTarget(
+    topic: string,
+    partition: number,
+    finalLogs: ReadonlyMap<string, FinalLog>,
+    targets: Map<string, (FinalTarget | null)[]>,
+  ): FinalTarget | null {
+    let byPartition = targets.get(topic);
+    if (byPartition === undefined) {
+      byPartition = [];
+      targets.set(topic, byPartition);
+    }
+    let target = byPartition[partition];
+    if (target === undefined) {
+      const key = this.#keyOf(topic, partition);
+      target =
+        key === null ? null : { key, ledger: this.ledger(key), leaderLog: finalLogs.get(key) };
+      byPartition[partition] = target;
+    }
+    return target;
+  }
+
+  /** One poll's records of a partition: each committed at its offset, and still there. */
+  #checkReads(
+    target: FinalTarget,
+    list: readonly HistoryRecord[],
+    neverCommitted: Set<string>,
+    atMs: Ms,
+  ): void {
+    const { key, ledger } = target;
+    for (let index = 0; index < list.length; index++) {
+      // Indexed, not destructured: destructuring a tuple walks an iterator, for every record read.
+      const record = list[index] as HistoryRecord;
+      const offset = record[0];
+      const value = record[2];
+      if (value === null) continue;
+      const info = ledger.find(offset, value);
+      if (info === undefined || info.committedAtMs === null) {
+        if (neverCommitted.has(recordId(offset, value))) continue;
+        neverCommitted.add(recordId(offset, value));
+        this.#log.report({
+          invariant: 'committed-read-stable',
+          atMs,
+          message: `${this.#label(key)}: a consumer read ${value} at offset ${offset}, which no replica's HW ever covered there`,
+          offset,
+        });
+        continue;
+      }
+      // A record read twice (again after a truncation) is judged twice, to the same verdict.
+      this.#judgeFinal(target, info, 'committed-read-stable');
+    }
+  }
+
+  /** An acknowledged write, per its acks. */
+  #checkAckedWrite(entry: HistoryEntry, value: string, target: FinalTarget, atMs: Ms): void {
+    if (entry.offset !== undefined) {
+      // The common case: one offset, committed there.
+      const info = target.ledger.find(entry.offset, value);
+      if (info !== undefined && info.committedAtMs !== null) {
+        this.#judgeFinal(target, info, 'acked-write-durable');
+        return;
+      }
+    }
+    this.#checkAckedElsewhere(entry, value, target, atMs);
+  }
+
+  /** An acknowledged write not committed at its offset (or acks=0, with none). */
+  #checkAckedElsewhere(entry: HistoryEntry, value: string, target: FinalTarget, atMs: Ms): void {
+    const { key, ledger, leaderLog } = target;
+    // acks=0 has no offset: any offset the value was appended at.
+    const offsets = entry.offset === undefined ? ledger.offsetsOf(value) : [entry.offset];
+    const infos = offsets.flatMap((offset) => {
+      const info = ledger.find(offset, value);
+      return info === undefined ? [] : [info];
+    });
+    const committed = infos.filter((info) => info.committedAtMs !== null);
+    if (committed.length > 0) {
+      for (const info of committed) this.#judgeFinal(target, info, 'acked-write-durable');
+      return;
+    }
+    if (offsets.some((offset) => leaderLog?.values[offset] === value)) return;
+    if (entry.acks === 'all') {
+      this.#log.report({
+        invariant: 'acked-write-durable',
+        atMs,
+        message: `${this.#label(key)}: acks=all write ${value} acknowledged at offset ${entry.offset} was never committed there and is gone`,
+        ...(entry.offset === undefined ? {} : { offset: entry.offset }),
+      });
+    } else {
+      this.#log.allow({
+        reason: entry.acks === '0' ? 'acks-0' : 'acks-1',
+        atMs,
+        topic: entry.topic,
+        partition: entry.partition,
+        ...(entry.offset === undefined ? {} : { offset: entry.offset }),
+        value,
+        message: `${this.#label(key)}: acks=${entry.acks} write ${value} (offset ${entry.offset ?? '?'}) was never committed and is gone`,
+      });
+    }
+  }
+
   /** A consumer's reads, per partition. */
   #noteReads(entry: HistoryEntry, reads: Map<string, (readonly HistoryRecord[])[]>): void {
     const key = this.#keyOf(entry.topic, entry.partition);
@@ -839,17 +896,12 @@ export class DataChecker {
   }
 
   /** A committed record missing from the final leader's log: judge it once. */
-  #judgeFinal(
-    key: string,
-    finalLogs: ReadonlyMap<string, FinalLog>,
-    info: ValueInfo,
-    invariant: string,
-  ): void {
+  #judgeFinal(target: FinalTarget, info: ValueInfo, invariant: string): void {
     if (info.judged) return;
-    const leaderLog = finalLogs.get(key);
+    const leaderLog = target.leaderLog;
     if (leaderLog === undefined) {
       // Offline (no leader): the record must still be on some replica's disk.
-      if (info.holders === 0) this.#judgeLoss(this.ledger(key), info, invariant);
+      if (info.holders === 0) this.#judgeLoss(target.ledger, info, invariant);
       return;
     }
     if (leaderLog.values[info.offset] === info.value) return;
@@ -859,7 +911,7 @@ export class DataChecker {
     if (this.#truncationCause(this.ledger(key), leaderLog.leaderEpoch, info) === 'unclean')
       noteLost(info, leaderLog.broker, 'unclean');
     this.#judgeLoss(
-      this.ledger(key),
+      target.ledger,
       info,
       invariant,
       `the final leader ${leaderLog.broker} does not hold it`,
@@ -897,33 +949,12 @@ export class DataChecker {
             number,
           );
           if (replica === undefined) continue;
-          const batches = replica.log.batches().slice();
-          // Sized up front: one allocation per log (grown by pushes, tens of thousands of values
-          // were copied again and again, and every copy young enough to be copied by the GC too).
-          // Indexed loops: this runs once, unoptimised, and a for-of there allocates an iterator
-          // result per record.
-          let count = 0;
-          for (let b = 0; b < batches.length; b++)
-            count += (batches[b] as RecordBatch).records.length;
-          const values = new Array<string | null>(count);
-          let index = 0;
-          for (let b = 0; b < batches.length; b++) {
-            const records = (batches[b] as RecordBatch).records;
-            for (let r = 0; r < records.length; r++)
-              values[index++] = (records[r] as LogRecord).value;
-          }
-          this.#history.finalRead(brokerId, topic.name, number, () => {
-            const records: HistoryRecord[] = [];
-            for (const batch of batches)
-              for (const record of batch.records)
-                records.push([record.offset, record.key, record.value]);
-            return records;
-          });
-          this.#finalValues.set(replica, values);
+          const batches = this.#readFinalLog(brokerId, topic.name, number, replica);
           if (brokerId === state.leader) {
             leaders.set(`${topic.topicId}-${number}`, {
               broker: brokerId,
-              values,
+              batches,
+              values: valuesOfBatches(batches),
               highWatermark: replica.highWatermark,
               leaderEpoch: replica.leaderEpoch,
             });
@@ -932,6 +963,24 @@ export class DataChecker {
       }
     }
     return leaders;
+  }
+
+  /** One replica's final log: written to the history as a final read; returns its batches. */
+  #readFinalLog(
+    brokerId: string,
+    topic: string,
+    partition: number,
+    replica: Replica,
+  ): readonly RecordBatch[] {
+    const batches = replica.log.batches().slice();
+    this.#history.finalRead(brokerId, topic, partition, () => {
+      const records: HistoryRecord[] = [];
+      for (const batch of batches)
+        for (const record of batch.records) records.push([record.offset, record.key, record.value]);
+      return records;
+    });
+    this.#finalBatches.set(replica, batches);
+    return batches;
   }
 
   /** After healing every replica holds the leader's log and the ISR is full again. */
@@ -956,27 +1005,26 @@ export class DataChecker {
             topic.topicId,
             state.partition,
           );
-          const values =
-            replica === undefined ? [] : (this.#finalValues.get(replica) ?? valuesOf(replica));
+          const batches =
+            replica === undefined ? [] : (this.#finalBatches.get(replica) ?? replica.log.batches());
           const committedEnd = Math.min(leaderLog.highWatermark, replica?.highWatermark ?? 0);
-          for (let offset = 0; offset < committedEnd; offset++) {
-            if (values[offset] !== leaderLog.values[offset]) {
-              this.#log.report({
-                invariant: 'committed-prefix-agrees',
-                atMs,
-                message: `${this.#label(key)}: below the HW ${brokerId} holds ${values[offset]} at offset ${offset}, the leader ${leaderLog.broker} ${leaderLog.values[offset]}`,
-                ...this.#where(key),
-                offset,
-                nodes: [brokerId, leaderLog.broker],
-              });
-              break;
-            }
+          const offset = firstDifference(batches, leaderLog, committedEnd);
+          if (offset >= 0) {
+            this.#log.report({
+              invariant: 'committed-prefix-agrees',
+              atMs,
+              message: `${this.#label(key)}: below the HW ${brokerId} holds ${valueAtPosition(batches, offset)} at offset ${offset}, the leader ${leaderLog.broker} ${leaderLog.values[offset]}`,
+              ...this.#where(key),
+              offset,
+              nodes: [brokerId, leaderLog.broker],
+            });
           }
-          if (values.length < leaderLog.highWatermark) {
+          const length = recordCount(batches);
+          if (length < leaderLog.highWatermark) {
             this.#log.report({
               invariant: 'acked-fully-replicated',
               atMs,
-              message: `${this.#label(key)}: ${brokerId} ends at offset ${values.length}, below the leader ${leaderLog.broker}'s HW ${leaderLog.highWatermark}, after healing`,
+              message: `${this.#label(key)}: ${brokerId} ends at offset ${length}, below the leader ${leaderLog.broker}'s HW ${leaderLog.highWatermark}, after healing`,
               nodes: [brokerId],
             });
           }
@@ -1024,9 +1072,84 @@ export class DataChecker {
 
 interface FinalLog {
   readonly broker: string;
+  readonly batches: readonly RecordBatch[];
+  /** The records' values, by position in the log (as the final read lists them). */
   readonly values: readonly (string | null)[];
   readonly highWatermark: number;
   readonly leaderEpoch: number;
+}
+
+/** A partition as the end of the run checks it. */
+interface FinalTarget {
+  readonly key: string;
+  readonly ledger: PartitionLedger;
+  /** The final leader's log (undefined: the partition is offline). */
+  readonly leaderLog: FinalLog | undefined;
+}
+
+/** The values of a log's batches, in order. */
+function valuesOfBatches(batches: readonly RecordBatch[]): (string | null)[] {
+  // Sized up front: one allocation per log (grown by pushes, tens of thousands of values were
+  // copied again and again, and every copy young enough to be copied by the GC too). Indexed
+  // loops: a for-of allocates an iterator result per record where this runs unoptimised.
+  let count = 0;
+  for (let b = 0; b < batches.length; b++) count += (batches[b] as RecordBatch).records.length;
+  const values = new Array<string | null>(count);
+  let index = 0;
+  for (let b = 0; b < batches.length; b++) {
+    const records = (batches[b] as RecordBatch).records;
+    for (let r = 0; r < records.length; r++) values[index++] = (records[r] as LogRecord).value;
+  }
+  return values;
+}
+
+function recordCount(batches: readonly RecordBatch[]): number {
+  let count = 0;
+  for (let b = 0; b < batches.length; b++) count += (batches[b] as RecordBatch).records.length;
+  return count;
+}
+
+/** The value at a position of the log (undefined past its end), as the final read lists it. */
+function valueAtPosition(
+  batches: readonly RecordBatch[],
+  position: number,
+): string | null | undefined {
+  let start = 0;
+  for (const batch of batches) {
+    if (position < start + batch.records.length) return batch.records[position - start]?.value;
+    start += batch.records.length;
+  }
+  return undefined;
+}
+
+/**
+ * The first position below `end` where a follower's log (its batches) holds another value than the
+ * leader's, or -1; past the follower's end it holds nothing (undefined). A batch the follower
+ * fetched is the leader's own object, equal without reading its records (most of the final logs'
+ * records): only the others are compared value by value.
+ */
+function firstDifference(batches: readonly RecordBatch[], leader: FinalLog, end: number): number {
+  const leaderBatches = leader.batches;
+  const leaderValues = leader.values;
+  let position = 0;
+  let leaderIndex = 0;
+  let leaderPosition = 0;
+  for (let b = 0; b < batches.length && position < end; b++) {
+    const batch = batches[b] as RecordBatch;
+    while (leaderIndex < leaderBatches.length && leaderPosition < position) {
+      leaderPosition += (leaderBatches[leaderIndex] as RecordBatch).records.length;
+      leaderIndex++;
+    }
+    const records = batch.records;
+    if (leaderPosition !== position || leaderBatches[leaderIndex] !== batch) {
+      const stop = Math.min(end, position + records.length);
+      for (let at = position; at < stop; at++)
+        if ((records[at - position] as LogRecord).value !== leaderValues[at]) return at;
+    }
+    position += records.length;
+  }
+  for (let at = position; at < end; at++) if (leaderValues[at] !== undefined) return at;
+  return -1;
 }
 
 function valueAt(replica: Replica, offset: number): string | null {
@@ -1034,8 +1157,4 @@ function valueAt(replica: Replica, offset: number): string | null {
     for (const record of batch.records) if (record.offset === offset) return record.value;
   }
   return null;
-}
-
-function valuesOf(replica: Replica): (string | null)[] {
-  return replica.log.batches().flatMap((batch) => batch.records.map((record) => record.value));
 }
