@@ -190,6 +190,11 @@ interface Shadow {
   readonly key: string;
   /** The partition's ledger (held, not looked up: each broker's replica has its own key string). */
   readonly ledger: PartitionLedger;
+  /**
+   * The broker's bit in the ledger (its `bitOf`), 0 until the shadow first holds a record: bits
+   * go in the order brokers first held one, which the loss reports list holders in.
+   */
+  bit: number;
   replica: Replica;
   truncations: number;
   readonly values: (string | null)[];
@@ -433,6 +438,7 @@ export class DataChecker {
         broker: brokerId,
         key: replica.key,
         ledger: this.ledger(replica.key),
+        bit: 0,
         replica,
         truncations: 0,
         values: [],
@@ -519,7 +525,8 @@ export class DataChecker {
       if (value == null) continue;
       const info = ledger.find(from + index, value);
       if (info === undefined) continue;
-      info.holders &= ~ledger.bitOf(shadow.broker);
+      // The shadow held the value: its bit was taken then (#appendTo).
+      info.holders &= ~shadow.bit;
       noteLost(
         info,
         shadow.broker,
@@ -533,7 +540,9 @@ export class DataChecker {
 
   #appendTo(shadow: Shadow, replica: Replica): void {
     const ledger = shadow.ledger;
-    const bit = ledger.bitOf(shadow.broker);
+    // Held, not asked for: bitOf searches the partition's brokers, at every append.
+    if (shadow.bit === 0) shadow.bit = ledger.bitOf(shadow.broker);
+    const bit = shadow.bit;
     const from = shadow.values.length;
     // The log's own batches from `from` on, read in place (a read would copy them into an array).
     const batches = replica.log.batches();
