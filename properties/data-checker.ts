@@ -917,7 +917,7 @@ export class DataChecker {
     // A final leader elected uncleanly after the commit (RECOVERING: unclean.leader.election.enable,
     // or the last known leader back from an unclean shutdown, KIP-966) may lack it: the loss that
     // election allows, though a replica that does not lead (a removed broker) may still hold it.
-    if (this.#truncationCause(this.ledger(key), leaderLog.leaderEpoch, info) === 'unclean')
+    if (this.#truncationCause(target.ledger, leaderLog.leaderEpoch, info) === 'unclean')
       noteLost(info, leaderLog.broker, 'unclean');
     this.#judgeLoss(
       target.ledger,
