@@ -678,6 +678,29 @@ describe('Producer', () => {
     ]);
   });
 
+  it('retries an OUT_OF_ORDER no earlier batch explains under a new producer id (KIP-360): written once', () => {
+    const { world, history, cluster, producer } = setup({ batchSize: 1 });
+    world.runFor(20);
+    producer().send({ topic: 't', key: 'k', value: 'a' });
+    world.runFor(1_000);
+    expect(completion(history, 'a')).toMatchObject({ type: 'ok', offset: 0 });
+    // The leader loses a and the producer's state with it (a truncation): b's sequence 1 is a gap
+    // to it, and no batch of the producer is unresolved to explain it.
+    const state = cluster.partition('t', 0);
+    state.log.length = 0;
+    state.producers.clear();
+    producer().send({ topic: 't', key: 'k', value: 'b' });
+    world.runFor(5_000);
+    expect(completion(history, 'b')).toMatchObject({ type: 'ok', offset: 0 });
+    const records = cluster.produces.map(({ request }) => request.records[0]);
+    expect(records.map((record) => [record?.value, record?.producerId, record?.sequence])).toEqual([
+      ['a', 1000, 0],
+      ['b', 1000, 1],
+      ['b', 1001, 0],
+    ]);
+    expect(cluster.values('t', 0)).toEqual(['b']);
+  });
+
   it('keeps at most maxInFlightRequestsPerConnection requests in flight to a broker', () => {
     const { world, history, cluster, producer } = setup({ batchSize: 1 });
     producer().send({ topic: 't', key: 'k', value: 'warm-up' });

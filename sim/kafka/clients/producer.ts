@@ -18,8 +18,10 @@
 // id and sequences across retries, so a broker that already has them answers with the original
 // offset instead of appending again. Batches of a partition go out in sequence order; after an
 // error, a retry waits until every earlier batch has an answer. OUT_OF_ORDER_SEQUENCE_NUMBER is
-// retried while an earlier batch of the same producer id is unresolved. When a batch fails for
-// good, the partition numbers what follows from 0 under a new producer id (a simplified KIP-360):
+// retried while an earlier batch of the same producer id is unresolved; with none (the leader lost
+// the producer's later sequences), it is retried numbered anew, as below (Kafka bumps the epoch).
+// When a batch fails for good, the partition numbers what follows from 0 under a new producer id
+// (a simplified KIP-360):
 // its unsent records, and the sent batches no attempt can have written (at once, or when the
 // broker answers OUT_OF_ORDER_SEQUENCE_NUMBER); a batch that may have been written keeps its
 // numbers, so its retries still deduplicate.
@@ -964,6 +966,17 @@ export class Producer implements Machine<ClusterMessage> {
     } else if (error === 'OUT_OF_ORDER_SEQUENCE_NUMBER' && this.#renumberable(batch)) {
       // Numbered under a producer id the partition has given up: never written, so number it anew.
       this.#unbatch(batch.queue, [batch]);
+    } else if (
+      error === 'OUT_OF_ORDER_SEQUENCE_NUMBER' &&
+      this.config.idempotent &&
+      batch.retries < this.config.retries
+    ) {
+      // No earlier batch explains the gap: the leader lost the producer's later sequences (a
+      // truncation). Kafka's idempotent producer retries it under a bumped epoch, numbered anew
+      // (KIP-360, TransactionManager.canRetry); here a new producer id. The leader does not have
+      // this batch (it would have answered the duplicate), so numbering it again writes it once.
+      this.#unbatch(batch.queue, [batch]);
+      this.#abandonProducerId(batch.queue, batch.producerId);
     } else {
       this.#failBatch(batch, error);
     }
@@ -1145,17 +1158,24 @@ export class Producer implements Machine<ClusterMessage> {
       baseSequence: batch.baseSequence,
     });
     for (const record of batch.records) this.#completeFail(record, error);
-    if (this.config.idempotent && queue.producerId === batch.producerId) {
-      // The broker will never see this batch's sequences: number what follows under a new id.
-      queue.producerId = null;
-      queue.nextSequence = 0;
-      this.#producerId = null;
-      this.#requestProducerId();
-      this.#unbatch(
-        queue,
-        queue.batches.filter((other) => other.state !== 'in-flight' && this.#renumberable(other)),
-      );
-    }
+    // The broker will never see this batch's sequences: number what follows under a new id.
+    if (this.config.idempotent) this.#abandonProducerId(queue, batch.producerId);
+  }
+
+  /**
+   * The partition gives up `producerId` (if it still uses it): what follows is numbered from 0
+   * under a new one, and its batches that no attempt can have written are numbered again.
+   */
+  #abandonProducerId(queue: PartitionQueue, producerId: number | null): void {
+    if (queue.producerId !== producerId) return;
+    queue.producerId = null;
+    queue.nextSequence = 0;
+    this.#producerId = null;
+    this.#requestProducerId();
+    this.#unbatch(
+      queue,
+      queue.batches.filter((other) => other.state !== 'in-flight' && this.#renumberable(other)),
+    );
   }
 
   /** A batch of a producer id its partition no longer uses, that no attempt can have written. */
