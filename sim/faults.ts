@@ -239,7 +239,8 @@ export function scheduleFaults<M extends Message>(
         return;
       }
       // The wait ends before endMs: nothing fires once the fault phase is over.
-      awaiting.push({ fault, untilMs: Math.min(fault.atMs + fault.awaitMs, endMs - 1) });
+      const untilMs = Math.min(fault.atMs + fault.awaitMs, endMs - 1);
+      awaiting.push({ fault, untilMs });
     });
   }
   if (!timed.some((fault) => fault.awaitMs !== undefined)) return;
@@ -255,7 +256,14 @@ export function scheduleFaults<M extends Message>(
       awaiting.splice(index, 1);
       // Fired here, between two events: the next awaiting fault already sees its effect.
       if (resolved !== null) applyResolved(world, resolved);
-      else traceSkip(world, fault, `within awaitMs ${fault.awaitMs} ms`);
+      else
+        traceSkip(
+          world,
+          fault,
+          untilMs < fault.atMs + (fault.awaitMs ?? 0)
+            ? 'before the fault phase ended'
+            : `within awaitMs ${fault.awaitMs} ms`,
+        );
     }
   });
 }
