@@ -222,9 +222,11 @@ export function checkSpec(spec: KafkaRunSpec): string[] {
   // The checks' bounds assume a metadata fetch makes its round trip within the fetch timeout.
   const fetchTimeoutMs = spec.raft?.fetchTimeoutMs ?? DEFAULT_RAFT_CONFIG.fetchTimeoutMs;
   for (const step of spec.faults ?? []) {
-    if (step.kind !== 'slow' || 2 * step.extraLatencyMs < fetchTimeoutMs) continue;
+    if (step.kind !== 'slow') continue;
+    const slowRoundTripMs = 2 * step.extraLatencyMs + roundTripMs;
+    if (slowRoundTripMs < fetchTimeoutMs) continue;
     warnings.push(
-      `the slow step at ${step.atMs} ms adds ${step.extraLatencyMs} ms each way to ${step.node}'s links: a round trip then takes at least the metadata fetch timeout (${fetchTimeoutMs} ms) that metadata-staleness-bounded and the after-heal checks assume, and they may fail for that alone`,
+      `the slow step at ${step.atMs} ms adds ${step.extraLatencyMs} ms each way to ${step.node}'s links: a round trip may then take ${slowRoundTripMs} ms, as long as the metadata fetch timeout (${fetchTimeoutMs} ms) within which metadata-staleness-bounded and the after-heal checks assume links answer, and they may fail for that alone`,
     );
   }
   return warnings;
