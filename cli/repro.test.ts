@@ -81,7 +81,12 @@ describe('kafkasim repro', () => {
     expect(report.counts['acked-write-durable']).toBeGreaterThan(5);
     const allowed = Object.values(report.allowedCounts).reduce((sum, count) => sum + count, 0);
     expect(allowed).toBeGreaterThan(report.allowedLosses.length);
-    expect(report.allowedLosses.length).toBe(100);
+    // The first 100 of each reason.
+    const kept100 = Object.values(report.allowedCounts).reduce(
+      (sum, count) => sum + Math.min(count, 100),
+      0,
+    );
+    expect(report.allowedLosses.length).toBe(kept100);
     for (const violation of kept) {
       expect(violation.committedAtMs).toEqual(expect.any(Number));
       expect(Object.keys(violation.holders ?? {}).length).toBeGreaterThan(0);

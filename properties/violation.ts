@@ -65,10 +65,14 @@ export class ViolationLog {
     if (count < this.#perInvariantMax) this.violations.push(violation);
   }
 
-  /** Keeps the first 100 allowed losses; `allowedCounts` counts them all, by reason. */
+  /**
+   * Keeps the first 100 allowed losses of each reason (a run's many losses of one reason do not
+   * hide another's); `allowedCounts` counts them all, by reason.
+   */
   allow(loss: AllowedLoss): void {
-    this.#allowedCounts.set(loss.reason, (this.#allowedCounts.get(loss.reason) ?? 0) + 1);
-    if (this.allowed.length < ALLOWED_KEPT_MAX) this.allowed.push(loss);
+    const count = (this.#allowedCounts.get(loss.reason) ?? 0) + 1;
+    this.#allowedCounts.set(loss.reason, count);
+    if (count <= ALLOWED_KEPT_MAX) this.allowed.push(loss);
   }
 
   /** How many losses of each reason were allowed (also past the kept examples). */

@@ -78,8 +78,8 @@ export interface PartitionRow {
   readonly view: string;
 }
 
-/** Allowed losses shown one by one in the timeline (the verdict counts them all). */
-const ALLOWED_SHOWN_MAX = 20;
+/** Allowed losses shown one by one in the timeline, per reason (the verdict counts them all). */
+const ALLOWED_SHOWN_MAX = 10;
 /** Lines kept of what matters (faults, elections, ISR, …); past it they are counted. */
 const TIMELINE_MAX = 2_000;
 /**
@@ -252,24 +252,8 @@ export class TimelineRecorder {
           text: `${violation.invariant}: ${violation.message}`,
         }),
       ),
-      ...result.allowed.slice(0, ALLOWED_SHOWN_MAX).map(
-        (loss): TimelineEntry => ({
-          atMs: loss.atMs,
-          category: 'allowed',
-          node: 'checker',
-          text: `allowed loss (${loss.reason}): ${loss.message}`,
-        }),
-      ),
+      ...allowedLines(result),
     ];
-    const allowedTotal = [...result.allowedCounts.values()].reduce((sum, n) => sum + n, 0);
-    if (allowedTotal > ALLOWED_SHOWN_MAX) {
-      all.push({
-        atMs: result.allowed[ALLOWED_SHOWN_MAX - 1]?.atMs ?? result.simulatedMs,
-        category: 'allowed',
-        node: 'checker',
-        text: `… and ${allowedTotal - ALLOWED_SHOWN_MAX} more allowed losses (the verdict counts them by reason)`,
-      });
-    }
     if (this.#dropped > 0) {
       all.push({
         atMs: result.simulatedMs,
@@ -760,6 +744,36 @@ function oneWayCut(
   if (cutting.length === sources.length && cut.length === targets.length) return fields;
   if (cutting.length === 0) return { ...fields, cuts: 'nothing (a node has no link to itself)' };
   return { ...fields, sources: cutting.join(','), targets: cut.join(',') };
+}
+
+/**
+ * The first allowed losses of each reason, and a line after the last shown saying how many more
+ * of that reason the verdict counts (one reason's hundreds do not hide another's).
+ */
+function allowedLines(result: KafkaRunResult): TimelineEntry[] {
+  const lines: TimelineEntry[] = [];
+  const shown = new Map<string, number>();
+  for (const loss of result.allowed) {
+    const count = shown.get(loss.reason) ?? 0;
+    if (count === ALLOWED_SHOWN_MAX) continue;
+    shown.set(loss.reason, count + 1);
+    lines.push({
+      atMs: loss.atMs,
+      category: 'allowed',
+      node: 'checker',
+      text: `allowed loss (${loss.reason}): ${loss.message}`,
+    });
+    const total = result.allowedCounts.get(loss.reason) ?? 0;
+    if (count + 1 === ALLOWED_SHOWN_MAX && total > ALLOWED_SHOWN_MAX) {
+      lines.push({
+        atMs: loss.atMs,
+        category: 'allowed',
+        node: 'checker',
+        text: `… and ${total - ALLOWED_SHOWN_MAX} more allowed losses (${loss.reason}), from here on (the verdict counts them by reason)`,
+      });
+    }
+  }
+  return lines;
 }
 
 /** Producers' completions, one line per producer, outcome and second. */
