@@ -1116,6 +1116,41 @@ describe('ReplicaManager on a KRaft cluster', () => {
     expect(valuesOf(replicaOn(fx.kraft, newLeader))).toEqual([...expected, 'v-5']);
   });
 
+  it("refuses a follower's fetch from a previous incarnation with NOT_LEADER_OR_FOLLOWER (KIP-903)", () => {
+    const fx = setup();
+    fx.runTo(8_000);
+    const state = stateOf(fx.kraft);
+    const leader = state.leader as string;
+    const [follower] = followersOf(state) as [string];
+    const registered = brokerOf(fx.kraft, leader)?.image.broker(follower)?.brokerEpoch as number;
+    const client = fx.client();
+    const fetchAs = (replicaEpoch: number, requestId: number) =>
+      client.send(leader, {
+        kind: 'fetch',
+        requestId,
+        replicaId: follower,
+        replicaEpoch,
+        maxWaitMs: 0,
+        maxBytes: 1_000_000,
+        partitions: [
+          {
+            topicId: topicIdOf(fx.kraft),
+            partition: 0,
+            fetchOffset: 0,
+            lastFetchedEpoch: -1,
+            currentLeaderEpoch: state.leaderEpoch,
+          },
+        ],
+      });
+    fetchAs(registered - 1, 9_001);
+    fetchAs(registered, 9_002);
+    fx.runTo(8_100);
+    const errorOfFetch = (requestId: number) =>
+      client.answer(requestId, 'fetch-response')?.message.partitions[0]?.error;
+    expect(errorOfFetch(9_001)).toBe('NOT_LEADER_OR_FOLLOWER');
+    expect(errorOfFetch(9_002)).toBe('NONE');
+  });
+
   it('hands out distinct producer ids from every broker and incarnation, none before registration', () => {
     const fx = setup();
     fx.runTo(8_000);

@@ -1132,6 +1132,10 @@ export class ReplicaManager {
     if (fetch.fetchOffset > log.logEndOffset || fetch.fetchOffset < log.logStartOffset)
       return fetchAnswer(fetch, replica, 'OFFSET_OUT_OF_RANGE', NO_BATCHES, null);
     const isFollower = request.replicaId !== null;
+    // KIP-903: a fetch from a previous incarnation of the follower says nothing about its log now;
+    // Kafka's Replica.updateFetchStateOrThrow refuses it, and the partition answers this.
+    if (isFollower && this.#fromStaleIncarnation(request))
+      return fetchError(fetch, 'NOT_LEADER_OR_FOLLOWER', replica.leaderEpoch);
     if (isFollower) this.#recordFollowerFetch(replica, request, fetch);
     // Nothing past the fetch offset: no read (the common case of a caught-up long poll).
     if (bytesLeft <= 0 || fetch.fetchOffset === log.logEndOffset)
@@ -1141,18 +1145,17 @@ export class ReplicaManager {
     return fetchAnswer(fetch, replica, 'NONE', batches, null);
   }
 
+  /** A follower's fetch sent by an incarnation older than the registration (unless the bug is on). */
+  #fromStaleIncarnation(request: FetchRequest): boolean {
+    if (this.#bugs.has('no-broker-epoch') || request.replicaId === null) return false;
+    const registered = this.#host.image().broker(request.replicaId)?.brokerEpoch;
+    return registered !== undefined && request.replicaEpoch < registered;
+  }
+
   #recordFollowerFetch(replica: Replica, request: FetchRequest, fetch: FetchPartition): void {
     const state = replica.leaderState as LeaderState;
     const followerId = request.replicaId as BrokerId;
     if (state.follower(followerId) === undefined) return;
-    const registered = this.#host.image().broker(followerId)?.brokerEpoch;
-    // KIP-903: a fetch from a previous incarnation of the follower says nothing about its log now.
-    if (
-      !this.#bugs.has('no-broker-epoch') &&
-      registered !== undefined &&
-      request.replicaEpoch < registered
-    )
-      return;
     replica.followerEpochs.set(followerId, request.replicaEpoch);
     state.recordFetch(followerId, fetch.fetchOffset, replica.logEndOffset, this.#context.nowMs);
     this.#maybeAdvanceHighWatermark(replica);
