@@ -29,7 +29,7 @@ describe('pinned trace hashes', () => {
       healPhaseMs: 8_000,
     });
     expect(result.violations).toEqual([]);
-    expect(result.traceHash).toMatchInlineSnapshot(`"a9127643710bfa79"`);
+    expect(result.traceHash).toMatchInlineSnapshot(`"0d244cef8b1e3b2d"`);
   });
 
   it('of a whole KRaft cluster run', () => {
@@ -42,7 +42,7 @@ describe('pinned trace hashes', () => {
       healPhaseMs: 20_000,
     });
     expect(result.violations).toEqual([]);
-    expect(result.traceHash).toMatchInlineSnapshot(`"988ab1315e352a7f"`);
+    expect(result.traceHash).toMatchInlineSnapshot(`"a461d46e3c9a204c"`);
   });
 
   it('of a whole cluster with the data path (the flagship scenario)', () => {
@@ -50,6 +50,6 @@ describe('pinned trace hashes', () => {
     if (flagship === undefined) throw new Error(`no flagship scenario ${FLAGSHIP}`);
     const report = runScenario(flagship, { seed: 1, bugs: [], sets: {} });
     expect(report.violations).toEqual([]);
-    expect(report.traceHash).toMatchInlineSnapshot(`"a2c89fb9d9a9484e"`);
+    expect(report.traceHash).toMatchInlineSnapshot(`"5c5c96b01d2579c7"`);
   });
 });

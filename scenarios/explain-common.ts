@@ -61,7 +61,7 @@ export function truncates(event: StoryEvent, kind: string, offset: number): bool
 /** A crash that can have lost unflushed data (a kill loses none; nor a crash that lost 0 records). */
 export function lossyCrash(event: StoryEvent): boolean {
   return (
-    event.kind === 'node.crash' && str(event, 'crash') !== 'kill' && num(event, 'lostRecords') !== 0
+    event.kind === 'node.crash' && str(event, 'crash') !== 'kill' && num(event, 'lostWrites') !== 0
   );
 }
 

@@ -634,7 +634,7 @@ function lossOf(
       event.kind === 'node.crash' &&
       (cause === 'restart' || (cause === 'lossy-crash' && lossyCrash(event)))
     ) {
-      const lost = num(event, 'lostRecords');
+      const lost = num(event, 'lostWrites');
       return {
         holder,
         text: `lost it in a ${str(event, 'crash')} crash at ${ms(event.atMs)}${Number.isNaN(lost) ? '' : ` (${lost} writes to its disk it had not flushed, lost)`}`,

@@ -76,7 +76,7 @@ describe('kernel determinism', () => {
     const pinned = [1, 2, 3].map((seed) => runGossip(seed, OPTIONS).traceHash);
     expect(pinned).toMatchInlineSnapshot(`
       [
-        "cdcf52178991c971",
+        "5e937abe53533651",
         "54262899c2288bdf",
         "b87e4d5db98330b7",
       ]

@@ -244,10 +244,9 @@ export class Disk {
     for (const file of this.#files.values()) file.flush();
   }
 
-  /** Applies a crash of the given kind to what is stored. */
   /**
-   * Applies a crash of the given kind to what is stored. Returns how many records it lost (a
-   * checkpoint that reverts counts as one).
+   * Applies a crash of the given kind to what is stored. Returns how many writes it lost: appends
+   * to logs (a Kafka log's append is a whole batch) and checkpoints that revert, one each.
    */
   crash(kind: CrashKind): number {
     let lost = 0;

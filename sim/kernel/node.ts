@@ -255,8 +255,8 @@ export class NodeHost<M extends Message> implements Endpoint<M> {
     this.#activity++;
     if (this.#status === 'down') throw new AssertionError(`${this.id}: crash while down`);
     this.#kill(kind);
-    const lostRecords = this.disk.crash(kind);
-    this.#trace('node.crash', { crash: kind, incarnation: this.#incarnation, lostRecords });
+    const lostWrites = this.disk.crash(kind);
+    this.#trace('node.crash', { crash: kind, incarnation: this.#incarnation, lostWrites });
   }
 
   /** Begins a graceful shutdown through the machine's own path; a kill if it overruns stopTimeoutMs. */

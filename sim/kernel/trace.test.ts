@@ -335,7 +335,7 @@ describe('traceEventToJsonLine', () => {
     expect(lines.find((line) => line['kind'] === 'node.crash')).toMatchObject({
       node: 'b1',
       crash: 'powerFailure',
-      lostRecords: 0,
+      lostWrites: 0,
     });
     expect(lines.find((line) => line['kind'] === 'fault.crash')).toMatchObject({
       node: 'world',
