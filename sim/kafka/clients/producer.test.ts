@@ -701,6 +701,24 @@ describe('Producer', () => {
     expect(cluster.values('t', 0)).toEqual(['b']);
   });
 
+  it('does not number anew an OUT_OF_ORDER batch an earlier attempt may have written: a duplicate', () => {
+    const { world, history, cluster, producer } = setup({ batchSize: 1, requestTimeoutMs: 1_000 });
+    world.runFor(20);
+    producer().send({ topic: 't', key: 'k', value: 'a' });
+    world.runFor(1_000);
+    // b's first attempt is appended and its answer lost (a timeout); then the leader loses a's
+    // state, so b's retry is a gap to it. b may be in a log somewhere: it is not sent again anew.
+    cluster.script = (_, index) => (index === 1 ? 'append-drop' : 'answer');
+    producer().send({ topic: 't', key: 'k', value: 'b' });
+    world.runFor(500);
+    cluster.partition('t', 0).producers.clear();
+    world.runFor(10_000);
+    expect(completion(history, 'b')).toMatchObject({ type: 'info' });
+    expect(cluster.values('t', 0)).toEqual(['a', 'b']);
+    const records = cluster.produces.map(({ request }) => request.records[0]?.producerId);
+    expect(new Set(records)).toEqual(new Set([1000]));
+  });
+
   it('keeps at most maxInFlightRequestsPerConnection requests in flight to a broker', () => {
     const { world, history, cluster, producer } = setup({ batchSize: 1 });
     producer().send({ topic: 't', key: 'k', value: 'warm-up' });

@@ -19,7 +19,8 @@
 // offset instead of appending again. Batches of a partition go out in sequence order; after an
 // error, a retry waits until every earlier batch has an answer. OUT_OF_ORDER_SEQUENCE_NUMBER is
 // retried while an earlier batch of the same producer id is unresolved; with none (the leader lost
-// the producer's later sequences), it is retried numbered anew, as below (Kafka bumps the epoch).
+// the producer's later sequences), it is retried numbered anew, as below (Kafka bumps the epoch),
+// unless an attempt may have written it.
 // When a batch fails for good, the partition numbers what follows from 0 under a new producer id
 // (a simplified KIP-360):
 // its unsent records, and the sent batches no attempt can have written (at once, or when the
@@ -969,12 +970,14 @@ export class Producer implements Machine<ClusterMessage> {
     } else if (
       error === 'OUT_OF_ORDER_SEQUENCE_NUMBER' &&
       this.config.idempotent &&
-      batch.retries < this.config.retries
+      batch.retries < this.config.retries &&
+      batch.records.every((record) => record.indeterminate === null)
     ) {
       // No earlier batch explains the gap: the leader lost the producer's later sequences (a
       // truncation). Kafka's idempotent producer retries it under a bumped epoch, numbered anew
-      // (KIP-360, TransactionManager.canRetry); here a new producer id. The leader does not have
-      // this batch (it would have answered the duplicate), so numbering it again writes it once.
+      // (KIP-360, TransactionManager.canRetry); here a new producer id. Only a batch no attempt
+      // can have written: one that may have been (a timeout) could sit in a log the answering
+      // leader does not have yet, and numbered again it would be written twice.
       this.#unbatch(batch.queue, [batch]);
       this.#abandonProducerId(batch.queue, batch.producerId);
     } else {
