@@ -964,20 +964,17 @@ export class Producer implements Machine<ClusterMessage> {
     } else if (error === 'OUT_OF_ORDER_SEQUENCE_NUMBER' && this.#earlierUnresolved(batch)) {
       // An earlier sequence is still being retried: this one waits for it, without spending a retry.
       this.#retry(batch, error, false, jitter);
-    } else if (error === 'OUT_OF_ORDER_SEQUENCE_NUMBER' && this.#renumberable(batch)) {
-      // Numbered under a producer id the partition has given up: never written, so number it anew.
-      this.#unbatch(batch.queue, [batch]);
     } else if (
       error === 'OUT_OF_ORDER_SEQUENCE_NUMBER' &&
-      this.config.idempotent &&
-      batch.retries < this.config.retries &&
-      batch.records.every((record) => record.indeterminate === null)
+      this.#neverWritten(batch) &&
+      (batch.producerId !== batch.queue.producerId || batch.retries < this.config.retries)
     ) {
-      // No earlier batch explains the gap: the leader lost the producer's later sequences (a
-      // truncation). Kafka's idempotent producer retries it under a bumped epoch, numbered anew
-      // (KIP-360, TransactionManager.canRetry); here a new producer id. Only a batch no attempt
-      // can have written: one that may have been (a timeout) could sit in a log the answering
-      // leader does not have yet, and numbered again it would be written twice.
+      // Numbered under a producer id the partition has given up, or no earlier batch explains the
+      // gap (the leader lost the producer's later sequences: Kafka's idempotent producer retries
+      // it under a bumped epoch, KIP-360, TransactionManager.canRetry): number it anew, under a
+      // new producer id. Only a batch no attempt can have written: one that may have been (a
+      // timeout) could sit in a log the answering leader does not have yet, and numbered again it
+      // would be written twice.
       this.#unbatch(batch.queue, [batch]);
       this.#abandonProducerId(batch.queue, batch.producerId);
     } else {
@@ -1183,10 +1180,12 @@ export class Producer implements Machine<ClusterMessage> {
 
   /** A batch of a producer id its partition no longer uses, that no attempt can have written. */
   #renumberable(batch: Batch): boolean {
-    return (
-      batch.producerId !== batch.queue.producerId &&
-      batch.records.every((record) => record.indeterminate === null)
-    );
+    return batch.producerId !== batch.queue.producerId && this.#neverWritten(batch);
+  }
+
+  /** No attempt can have written the batch (none timed out or was answered ambiguously). */
+  #neverWritten(batch: Batch): boolean {
+    return batch.records.every((record) => record.indeterminate === null);
   }
 
   /** Returns batches' records to the queue, in send order, to be batched and numbered again. */
