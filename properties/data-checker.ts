@@ -64,6 +64,8 @@ interface ValueInfo {
   /** Why each broker that lost it lost it; null until one did. */
   lostBy: Map<string, RemovalCause> | null;
   committedAtMs: Ms | null;
+  /** The leader epoch of the replica whose HW first covered it (-1 until committed). */
+  committedInEpoch: number;
   /** The loss was reported (as a violation or an allowed loss). */
   judged: boolean;
   /** Another record seen at the same offset (replicas diverged there), or null. */
@@ -79,8 +81,9 @@ function lostHow(info: ValueInfo, broker: string): RemovalCause | undefined {
  * offset, appended by an earlier leader and truncated, then written again by a retry) are not
  * losses of the committed record: only the holders from now on count.
  */
-function markCommitted(info: ValueInfo, atMs: Ms): void {
+function markCommitted(info: ValueInfo, atMs: Ms, epoch: number): void {
   info.committedAtMs = atMs;
+  info.committedInEpoch = epoch;
   info.everHeld = info.holders;
   info.lostBy = null;
 }
@@ -503,12 +506,16 @@ export class DataChecker {
 
   /**
    * Why a truncation removed a record: it follows a leader elected uncleanly after the record was
-   * committed (an allowed loss), or plain truncation.
+   * committed, or in a later epoch than the one it was committed in (a fenced leader cut off from
+   * the controller commits in its old epoch after the election): an allowed loss; or plain
+   * truncation.
    */
   #truncationCause(ledger: PartitionLedger, leaderEpoch: number, info: ValueInfo): RemovalCause {
     const since = info.committedAtMs ?? Number.NEGATIVE_INFINITY;
     return ledger.uncleanElections.some(
-      (election) => election.epoch <= leaderEpoch && election.atMs >= since,
+      (election) =>
+        election.epoch <= leaderEpoch &&
+        (election.atMs >= since || election.epoch > info.committedInEpoch),
     )
       ? 'unclean'
       : 'truncation';
@@ -564,6 +571,7 @@ export class DataChecker {
             everHeld: bit,
             lostBy: null,
             committedAtMs: null,
+            committedInEpoch: -1,
             judged: false,
             next: null,
           };
@@ -624,20 +632,40 @@ export class DataChecker {
       if (committed === undefined) {
         ledger.commit(offset, value, atMs, shadow.broker);
         const info = ledger.find(offset, value);
-        if (info !== undefined && info.committedAtMs === null) markCommitted(info, atMs);
+        if (info !== undefined && info.committedAtMs === null)
+          markCommitted(info, atMs, replica.leaderEpoch);
         continue;
       }
       if (committed === value) continue;
+      const mine = ledger.find(offset, value);
+      // A committed record an unclean election dropped (its loss judged and allowed already),
+      // below the HW of a replica that has not truncated it yet (a fenced leader, or its
+      // follower, cut off from the controller): counted once, and the committed one stays.
+      if (
+        mine !== undefined &&
+        mine.judged &&
+        [...(mine.lostBy?.values() ?? [])].includes('unclean')
+      )
+        continue;
       // Another record now sits below a HW where a committed one sat: the committed one is lost.
       const info = ledger.find(offset, committed);
       const committedBy = ledger.committedBy[offset];
       const committedAtMs = ledger.committedAtMs[offset];
       ledger.commit(offset, value, atMs, shadow.broker);
-      const mine = ledger.find(offset, value);
-      if (mine !== undefined && mine.committedAtMs === null) markCommitted(mine, atMs);
+      if (mine !== undefined && mine.committedAtMs === null)
+        markCommitted(mine, atMs, replica.leaderEpoch);
       if (info !== undefined && !info.judged) {
-        // Overwritten by a replica that follows an unclean election: the loss that allows.
-        if (this.#truncationCause(ledger, replica.leaderEpoch, info) === 'unclean')
+        // Overwritten by a replica that follows an unclean election (the loss that allows), or
+        // covered by one still in an epoch before an unclean election the committed record came
+        // after (a fenced leader, or its follower, cut off from the controller, exposing the
+        // lineage that election dropped): the same allowed loss.
+        if (
+          this.#truncationCause(ledger, replica.leaderEpoch, info) === 'unclean' ||
+          ledger.uncleanElections.some(
+            (election) =>
+              election.epoch > replica.leaderEpoch && election.epoch <= info.committedInEpoch,
+          )
+        )
           noteLost(info, shadow.broker, 'unclean');
         this.#judgeLoss(
           ledger,
