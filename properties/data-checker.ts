@@ -76,6 +76,12 @@ function lostHow(info: ValueInfo, broker: string): RemovalCause | undefined {
   return info.lostBy?.get(broker);
 }
 
+/** Some broker lost it for `cause`. */
+function lostTo(info: ValueInfo, cause: RemovalCause): boolean {
+  for (const each of info.lostBy?.values() ?? []) if (each === cause) return true;
+  return false;
+}
+
 /**
  * The record is committed: durability starts now. Copies lost before (the same value at the same
  * offset, appended by an earlier leader and truncated, then written again by a retry) are not
@@ -641,12 +647,7 @@ export class DataChecker {
       // A committed record an unclean election dropped (its loss judged and allowed already),
       // below the HW of a replica that has not truncated it yet (a fenced leader, or its
       // follower, cut off from the controller): counted once, and the committed one stays.
-      if (
-        mine !== undefined &&
-        mine.judged &&
-        [...(mine.lostBy?.values() ?? [])].includes('unclean')
-      )
-        continue;
+      if (mine?.judged && lostTo(mine, 'unclean')) continue;
       // Another record now sits below a HW where a committed one sat: the committed one is lost.
       const info = ledger.find(offset, committed);
       const committedBy = ledger.committedBy[offset];
@@ -711,14 +712,13 @@ export class DataChecker {
 
   /** Why a committed record may be gone, or null when the contract does not allow it. */
   #allowedReason(ledger: PartitionLedger, info: ValueInfo): LossReason | null {
-    const causes = [...(info.lostBy?.values() ?? [])];
-    if (causes.includes('unclean')) return 'unclean-election';
+    if (lostTo(info, 'unclean')) return 'unclean-election';
     if (
       info.everHeld !== 0 &&
       ledger.brokersIn(info.everHeld).every((id) => lostHow(info, id) === 'lossy-crash')
     )
       return 'lossy-crashes';
-    if (this.#mode === 'zk' && causes.includes('lossy-crash')) return 'last-replica-standing';
+    if (this.#mode === 'zk' && lostTo(info, 'lossy-crash')) return 'last-replica-standing';
     return null;
   }
 
