@@ -197,6 +197,8 @@ export class Replica {
   rules: LeaderRules | null = null;
   rulesImage: MetadataImage | null = null;
   rulesImageOffset = -1;
+  /** ReplicaManager.#isEligible for this replica, made once rather than a closure per call. */
+  isEligible: ((brokerId: BrokerId) => boolean) | null = null;
 
   constructor(
     topicId: TopicId,
@@ -581,11 +583,12 @@ export class ReplicaManager {
   #maybeAdvanceHighWatermark(replica: Replica): void {
     const state = replica.leaderState;
     if (state === null) return;
+    replica.isEligible ??= (brokerId) => this.#isEligible(replica, brokerId);
     const moved = state.maybeAdvanceHighWatermark(
       replica.logEndOffset,
       this.#context.nowMs,
       this.#rules(replica),
-      (brokerId) => this.#isEligible(replica, brokerId),
+      replica.isEligible,
     );
     if (!moved) return;
     replica.highWatermark = state.highWatermark;
@@ -594,20 +597,23 @@ export class ReplicaManager {
   }
 
   #completeProduces(replica: Replica): void {
-    if (replica.pendingProduces.length === 0) return;
-    const remaining: PendingProduce[] = [];
-    for (const pending of replica.pendingProduces) {
+    const pendingProduces = replica.pendingProduces;
+    if (pendingProduces.length === 0) return;
+    // In place: the produces still waiting close up (settling one never adds another here).
+    let kept = 0;
+    for (let index = 0; index < pendingProduces.length; index++) {
+      const pending = pendingProduces[index] as PendingProduce;
       if (pending.lastOffset < replica.highWatermark) {
         // Kafka checks the ISR again once the high watermark passed the batch.
         const state = replica.leaderState as LeaderState;
         const error: DataError =
-          state.maximalIsr.length < this.#rules(replica).effectiveMinIsr
+          state.maximalIsrSize < this.#rules(replica).effectiveMinIsr
             ? 'NOT_ENOUGH_REPLICAS_AFTER_APPEND'
             : 'NONE';
         this.#settle(pending, error);
-      } else remaining.push(pending);
+      } else pendingProduces[kept++] = pending;
     }
-    replica.pendingProduces = remaining;
+    pendingProduces.length = kept;
   }
 
   #checkIsrs(): void {
