@@ -182,9 +182,12 @@ export function isDataMessage(message: { readonly kind: string }): message is Da
 /** Approximate wire sizes, for bandwidth-limited links. */
 export function fetchResponseSizeBytes(response: FetchResponse): number {
   let sizeBytes = 32;
-  for (const partition of response.partitions) {
+  // By index: a partition's batches may be a frozen empty array, which for..of iterates through a
+  // builtin call that allocates (this runs on every fetch response).
+  for (let index = 0; index < response.partitions.length; index++) {
+    const batches = (response.partitions[index] as FetchPartitionResponse).batches;
     sizeBytes += 48;
-    for (const batch of partition.batches) sizeBytes += batch.sizeBytes;
+    for (let at = 0; at < batches.length; at++) sizeBytes += (batches[at] as RecordBatch).sizeBytes;
   }
   return sizeBytes;
 }

@@ -1024,23 +1024,28 @@ export class ReplicaManager {
 
   #onFetch(source: string, request: FetchRequest): void {
     const partitions = this.#answerFetch(request);
-    const hasData = partitions.some(
-      (partition) =>
+    let hasData = false;
+    for (let index = 0; index < partitions.length && !hasData; index++) {
+      const partition = partitions[index] as FetchPartitionResponse;
+      hasData =
         partition.error !== 'NONE' ||
         partition.divergingEpoch !== null ||
-        partition.batches.length > 0,
-    );
+        partition.batches.length > 0;
+    }
     if (hasData || request.maxWaitMs <= 0) {
       this.#sendFetchResponse(source, request, partitions);
       return;
     }
     const deadlineMs = this.#context.nowMs + request.maxWaitMs;
     // The replica's own key string where there is one: answering compares keys by identity.
-    const keys = request.partitions.map(
-      (partition) =>
+    const keys: string[] = [];
+    for (let index = 0; index < request.partitions.length; index++) {
+      const partition = request.partitions[index] as FetchPartition;
+      keys.push(
         this.replica(partition.topicId, partition.partition)?.key ??
-        partitionKey(partition.topicId, partition.partition),
-    );
+          partitionKey(partition.topicId, partition.partition),
+      );
+    }
     this.#heldFetches.push({ source, request, keys, deadlineMs });
     this.#heldFetchTimeout.want(deadlineMs);
   }
@@ -1102,9 +1107,14 @@ export class ReplicaManager {
   #answerFetch(request: FetchRequest): FetchPartitionResponse[] {
     const responses: FetchPartitionResponse[] = [];
     let bytesLeft = request.maxBytes;
-    for (const fetch of request.partitions) {
+    // By index: the batches may be the frozen NO_BATCHES, which for..of iterates through a
+    // builtin call that allocates.
+    for (let index = 0; index < request.partitions.length; index++) {
+      const fetch = request.partitions[index] as FetchPartition;
       const response = this.#answerFetchPartition(request, fetch, bytesLeft);
-      for (const batch of response.batches) bytesLeft -= batch.sizeBytes;
+      const batches = response.batches;
+      for (let at = 0; at < batches.length; at++)
+        bytesLeft -= (batches[at] as RecordBatch).sizeBytes;
       responses.push(response);
     }
     return responses;
@@ -1126,14 +1136,15 @@ export class ReplicaManager {
       return fetchError(fetch, 'NOT_LEADER_OR_FOLLOWER', replica.leaderEpoch);
     const log = replica.log;
     // The divergence check (Kafka 2.7+, KIP-595 style): does the fetcher's last epoch end where it thinks?
-    if (fetch.lastFetchedEpoch !== UNDEFINED_EPOCH) {
+    if (
+      fetch.lastFetchedEpoch !== UNDEFINED_EPOCH &&
+      log.divergesFrom(fetch.lastFetchedEpoch, fetch.fetchOffset)
+    ) {
       const end = log.endOffsetForEpoch(fetch.lastFetchedEpoch);
-      if (end.epoch < fetch.lastFetchedEpoch || end.endOffset < fetch.fetchOffset) {
-        return fetchAnswer(fetch, replica, 'NONE', NO_BATCHES, {
-          epoch: end.epoch,
-          endOffset: end.endOffset,
-        });
-      }
+      return fetchAnswer(fetch, replica, 'NONE', NO_BATCHES, {
+        epoch: end.epoch,
+        endOffset: end.endOffset,
+      });
     }
     if (fetch.fetchOffset > log.logEndOffset || fetch.fetchOffset < log.logStartOffset)
       return fetchAnswer(fetch, replica, 'OFFSET_OUT_OF_RANGE', NO_BATCHES, null);
@@ -1198,10 +1209,10 @@ export class ReplicaManager {
     for (const fetcher of this.#fetchers.values()) this.#maybeFetch(fetcher);
   }
 
-  /** The partitions this fetcher fetches now. */
-  #fetchPartitions(fetcher: Fetcher): Replica[] {
+  /** The partitions this fetcher fetches now, each from its log end offset. */
+  #fetchPartitions(fetcher: Fetcher): FetchPartition[] {
     const nowMs = this.#context.nowMs;
-    const result: Replica[] = [];
+    const result: FetchPartition[] = [];
     const replicas = this.#replicaList;
     for (let index = 0; index < replicas.length; index++) {
       const replica = replicas[index] as Replica;
@@ -1211,7 +1222,13 @@ export class ReplicaManager {
         replica.fetchable &&
         replica.fetchRetryAtMs <= nowMs
       )
-        result.push(replica);
+        result.push({
+          topicId: replica.topicId,
+          partition: replica.partition,
+          fetchOffset: replica.logEndOffset,
+          lastFetchedEpoch: replica.log.lastEpoch,
+          currentLeaderEpoch: replica.leaderEpoch,
+        });
     }
     return result;
   }
@@ -1220,20 +1237,11 @@ export class ReplicaManager {
     if (fetcher.inFlight !== null) return;
     const brokerEpoch = this.#host.brokerEpoch();
     if (brokerEpoch === null) return;
-    const replicas = this.#fetchPartitions(fetcher);
-    if (replicas.length === 0) {
+    const partitions = this.#fetchPartitions(fetcher);
+    if (partitions.length === 0) {
       this.#scheduleWake(fetcher);
       return;
     }
-    const partitions = replicas.map(
-      (replica): FetchPartition => ({
-        topicId: replica.topicId,
-        partition: replica.partition,
-        fetchOffset: replica.logEndOffset,
-        lastFetchedEpoch: replica.log.lastEpoch,
-        currentLeaderEpoch: replica.leaderEpoch,
-      }),
-    );
     const requestId = this.#requestIdNext++;
     this.#context.send(
       fetcher.leaderId,
@@ -1290,7 +1298,8 @@ export class ReplicaManager {
     if (fetcher === undefined || inFlight == null || inFlight.requestId !== response.requestId)
       return;
     fetcher.inFlight = null;
-    for (const partition of response.partitions) {
+    for (let index = 0; index < response.partitions.length; index++) {
+      const partition = response.partitions[index] as FetchPartitionResponse;
       const replica = this.replica(partition.topicId, partition.partition);
       if (replica === undefined || replica.role !== 'follower' || replica.leaderId !== source)
         continue;
@@ -1343,7 +1352,10 @@ export class ReplicaManager {
       this.#truncate(replica, target, 'diverging-epoch');
       return;
     }
-    for (const batch of response.batches) {
+    // By index: the batches may be the frozen NO_BATCHES (see #answerFetch).
+    const batches = response.batches;
+    for (let index = 0; index < batches.length; index++) {
+      const batch = batches[index] as RecordBatch;
       if (batch.baseOffset !== replica.logEndOffset) break;
       replica.log.appendAsFollower(batch);
     }

@@ -247,15 +247,26 @@ export class PartitionLog {
    * With `kip101Lookup` the answer keeps the requested epoch (KAFKA-6361).
    */
   endOffsetForEpoch(epoch: number): EpochEndOffset {
-    if (!(Number.isSafeInteger(epoch) && epoch >= UNDEFINED_EPOCH))
-      throw new AssertionError(`epoch must be an integer ≥ ${UNDEFINED_EPOCH} (got ${epoch})`);
-    if (epoch === UNDEFINED_EPOCH) return UNDEFINED_END;
-    const higher = this.#indexOfFirstEpochAbove(epoch);
+    const higher = this.#indexOfEpochEnd(epoch);
     if (higher === 0) return UNDEFINED_END;
-    const next = this.#epochs[higher];
-    const endOffset = next === undefined ? this.logEndOffset : next.startOffset;
+    const endOffset = this.#endOffsetBefore(higher);
     if (this.#kip101Lookup) return { epoch, endOffset };
     return { epoch: (this.#epochs[higher - 1] as EpochEntry).epoch, endOffset };
+  }
+
+  /**
+   * The leader's divergence check of a fetch (Kafka's Partition.fetchRecords): whether
+   * endOffsetForEpoch(lastFetchedEpoch) ends below that epoch or below the fetch offset. Asked
+   * on every follower fetch, it builds no answer: the caller asks endOffsetForEpoch when true.
+   */
+  divergesFrom(lastFetchedEpoch: number, fetchOffset: number): boolean {
+    const higher = this.#indexOfEpochEnd(lastFetchedEpoch);
+    if (higher === 0)
+      return UNDEFINED_EPOCH < lastFetchedEpoch || UNDEFINED_EPOCH_OFFSET < fetchOffset;
+    const epoch = this.#kip101Lookup
+      ? lastFetchedEpoch
+      : (this.#epochs[higher - 1] as EpochEntry).epoch;
+    return epoch < lastFetchedEpoch || this.#endOffsetBefore(higher) < fetchOffset;
   }
 
   /**
@@ -335,6 +346,23 @@ export class PartitionLog {
     const sizeBytes = CHECKPOINT_ENTRY_BYTES * (entries.length + 1);
     if (how === 'durably') this.#checkpoint.writeDurably(entries, sizeBytes);
     else this.#checkpoint.write(entries, sizeBytes);
+  }
+
+  /**
+   * For endOffsetForEpoch: the index of the first epoch entry with an epoch > `epoch`; 0 (no
+   * answer) for UNDEFINED_EPOCH.
+   */
+  #indexOfEpochEnd(epoch: number): number {
+    if (!(Number.isSafeInteger(epoch) && epoch >= UNDEFINED_EPOCH))
+      throw new AssertionError(`epoch must be an integer ≥ ${UNDEFINED_EPOCH} (got ${epoch})`);
+    if (epoch === UNDEFINED_EPOCH) return 0;
+    return this.#indexOfFirstEpochAbove(epoch);
+  }
+
+  /** Where the epoch before entry `index` ends: that entry's start, or the LEO past the last. */
+  #endOffsetBefore(index: number): number {
+    const next = this.#epochs[index];
+    return next === undefined ? this.logEndOffset : next.startOffset;
   }
 
   /** The index of the first epoch entry with an epoch > `epoch` (the length if none). */
