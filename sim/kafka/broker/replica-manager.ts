@@ -105,7 +105,13 @@ export type ReplicaRole = 'leader' | 'follower' | 'none';
 /** Idempotent producer state of one producer on one partition (the last batches, Kafka keeps 5). */
 interface ProducerEntry {
   lastSequence: number;
-  readonly recent: { firstSequence: number; lastSequence: number; baseOffset: number }[];
+  readonly recent: ProducerBatch[];
+}
+
+interface ProducerBatch {
+  readonly firstSequence: number;
+  readonly lastSequence: number;
+  readonly baseOffset: number;
 }
 
 /**
@@ -134,6 +140,15 @@ interface PendingProduce {
   readonly baseOffset: number;
   readonly leaderEpoch: number;
 }
+
+/** An idempotent producer's batch against the producer state (Kafka's checkSequence). */
+type SequenceCheck =
+  | { readonly kind: 'append' }
+  | { readonly kind: 'duplicate'; readonly baseOffset: number }
+  | { readonly kind: 'out-of-order' };
+
+const APPEND: SequenceCheck = { kind: 'append' };
+const OUT_OF_ORDER: SequenceCheck = { kind: 'out-of-order' };
 
 /** What one partition of a produce request came to on the leader. */
 type AppendResult =
@@ -197,8 +212,11 @@ export class Replica {
   rules: LeaderRules | null = null;
   rulesImage: MetadataImage | null = null;
   rulesImageOffset = -1;
-  /** ReplicaManager.#isEligible for this replica, made once rather than a closure per call. */
-  isEligible: ((brokerId: BrokerId) => boolean) | null = null;
+  /**
+   * Whether a follower is eligible for the ISR and the high watermark (ReplicaManager.#isEligible),
+   * made once: a closure made where it is used would cost an allocation per call.
+   */
+  readonly isEligible: (brokerId: BrokerId) => boolean;
 
   constructor(
     topicId: TopicId,
@@ -206,6 +224,7 @@ export class Replica {
     partition: number,
     log: PartitionLog,
     highWatermark: number,
+    isEligible: (replica: Replica, brokerId: BrokerId) => boolean,
   ) {
     this.topicId = topicId;
     this.topicName = topicName;
@@ -214,6 +233,7 @@ export class Replica {
     this.log = log;
     this.openedLogEndOffset = log.logEndOffset;
     this.highWatermark = Math.min(highWatermark, log.logEndOffset);
+    this.isEligible = (brokerId) => isEligible(this, brokerId);
   }
 
   get logEndOffset(): number {
@@ -438,6 +458,7 @@ export class ReplicaManager {
       state.partition,
       log,
       checkpoint?.[key] ?? 0,
+      (eligible, brokerId) => this.#isEligible(eligible, brokerId),
     );
     this.#replicas.set(key, replica);
     this.#replicaList.push(replica);
@@ -583,7 +604,6 @@ export class ReplicaManager {
   #maybeAdvanceHighWatermark(replica: Replica): void {
     const state = replica.leaderState;
     if (state === null) return;
-    replica.isEligible ??= (brokerId) => this.#isEligible(replica, brokerId);
     const moved = state.maybeAdvanceHighWatermark(
       replica.logEndOffset,
       this.#context.nowMs,
@@ -642,7 +662,12 @@ export class ReplicaManager {
       return;
     const joinable = state.joinableFollowers(this.#rules(replica));
     if (joinable.length === 0) return;
-    const joiners = joinable.filter((brokerId) => this.#isEligible(replica, brokerId));
+    // A loop, not a filter: a closure over the replica would cost an allocation on every call.
+    const joiners: BrokerId[] = [];
+    for (let index = 0; index < joinable.length; index++) {
+      const brokerId = joinable[index] as BrokerId;
+      if (replica.isEligible(brokerId)) joiners.push(brokerId);
+    }
     if (joiners.length === 0) return;
     this.#context.trace('replica.isr-expand', {
       partition: replica.key,
@@ -781,7 +806,9 @@ export class ReplicaManager {
    * at once the whole request is appended, and one partition's error does not stop the others.
    */
   #onProduce(source: string, request: ProduceRequest): void {
-    const results = request.partitions.map((data) => this.#appendProduce(request, data));
+    const results: AppendResult[] = [];
+    for (let index = 0; index < request.partitions.length; index++)
+      results.push(this.#appendProduce(request, request.partitions[index] as ProducePartition));
     for (const result of results)
       if (result.kind === 'appended' && !result.duplicate)
         this.#answerHeldFetches(result.replica.key);
@@ -989,20 +1016,20 @@ export class ReplicaManager {
     producers.set(first.producerId, entry);
   }
 
-  #checkSequence(
-    replica: Replica,
-    records: readonly RecordInput[],
-  ): { kind: 'append' } | { kind: 'duplicate'; baseOffset: number } | { kind: 'out-of-order' } {
+  #checkSequence(replica: Replica, records: readonly RecordInput[]): SequenceCheck {
     const first = records[0];
-    if (first?.producerId === undefined || first.sequence === undefined) return { kind: 'append' };
+    if (first?.producerId === undefined || first.sequence === undefined) return APPEND;
     const entry = this.#producersOf(replica).get(first.producerId);
     // No state for the producer (its batches truncated, or lost with a crash): Kafka's
     // ProducerAppendInfo.checkSequence accepts any sequence then, as from a producer it never saw.
-    if (entry === undefined) return { kind: 'append' };
-    const cached = entry.recent.find((batch) => batch.firstSequence === first.sequence);
-    if (cached !== undefined) return { kind: 'duplicate', baseOffset: cached.baseOffset };
-    if (first.sequence === entry.lastSequence + 1) return { kind: 'append' };
-    return { kind: 'out-of-order' };
+    if (entry === undefined) return APPEND;
+    for (let index = 0; index < entry.recent.length; index++) {
+      const cached = entry.recent[index] as ProducerBatch;
+      if (cached.firstSequence === first.sequence)
+        return { kind: 'duplicate', baseOffset: cached.baseOffset };
+    }
+    if (first.sequence === entry.lastSequence + 1) return APPEND;
+    return OUT_OF_ORDER;
   }
 
   #onInitProducerId(source: string, request: InitProducerIdRequest): void {
@@ -1157,9 +1184,14 @@ export class ReplicaManager {
     // Nothing past the fetch offset: no read (the common case of a caught-up long poll).
     if (bytesLeft <= 0 || fetch.fetchOffset === log.logEndOffset)
       return fetchAnswer(fetch, replica, 'NONE', NO_BATCHES, null);
-    let batches = log.read(fetch.fetchOffset, bytesLeft);
-    if (!isFollower) batches = batches.filter((batch) => batch.lastOffset < replica.highWatermark);
-    return fetchAnswer(fetch, replica, 'NONE', batches, null);
+    const batches = log.read(fetch.fetchOffset, bytesLeft);
+    return fetchAnswer(
+      fetch,
+      replica,
+      'NONE',
+      isFollower ? batches : committedBatches(batches, replica.highWatermark),
+      null,
+    );
   }
 
   /** A follower's fetch sent by an incarnation older than the registration (unless the bug is on). */
@@ -1437,6 +1469,11 @@ export class ReplicaManager {
 }
 
 const NO_BATCHES: readonly RecordBatch[] = Object.freeze([]);
+
+/** What a consumer may read of `batches`: those below the high watermark. */
+function committedBatches(batches: RecordBatch[], highWatermark: number): RecordBatch[] {
+  return batches.filter((batch) => batch.lastOffset < highWatermark);
+}
 
 /** A fetch answer with an error and no log state (every answer has the same shape). */
 function fetchError(

@@ -165,20 +165,24 @@ export class PartitionLog {
       throw new AssertionError(`${this.partition}: appendAsLeader with no records`);
     assertMs(nowMs, 'nowMs');
     const baseOffset = this.logEndOffset;
+    // One shape for every record (a spread gave each record a hidden class of its own); a loop,
+    // not a map, whose closure over the base offset would cost an allocation per append.
+    const logRecords: LogRecord[] = [];
+    for (let index = 0; index < records.length; index++) {
+      const record = records[index] as RecordInput;
+      logRecords.push({
+        key: record.key,
+        value: record.value,
+        producerId: record.producerId,
+        sequence: record.sequence,
+        offset: baseOffset + index,
+      });
+    }
     const batch: RecordBatch = {
       baseOffset,
       lastOffset: baseOffset + records.length - 1,
       leaderEpoch,
-      // One shape for every record (a spread gave each record a hidden class of its own).
-      records: records.map(
-        (record, index): LogRecord => ({
-          key: record.key,
-          value: record.value,
-          producerId: record.producerId,
-          sequence: record.sequence,
-          offset: baseOffset + index,
-        }),
-      ),
+      records: logRecords,
       sizeBytes: batchSizeBytes(records),
       appendedAtMs: nowMs,
     };
