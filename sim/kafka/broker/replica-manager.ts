@@ -244,8 +244,6 @@ export class Replica {
 interface HeldFetch {
   readonly source: string;
   readonly request: FetchRequest;
-  /** The keys of the partitions it fetches. */
-  readonly keys: readonly string[];
   /** When it is answered even without new data (its maxWaitMs after it arrived). */
   readonly deadlineMs: Ms;
 }
@@ -563,7 +561,7 @@ export class ReplicaManager {
     this.#clearAlterPartition(replica);
     replica.leaderState = null;
     replica.role = 'none';
-    this.#answerHeldFetches(replica.key);
+    this.#answerHeldFetches(replica);
   }
 
   // ---- the leader ----------------------------------------------------------------------------
@@ -613,7 +611,7 @@ export class ReplicaManager {
     if (!moved) return;
     replica.highWatermark = state.highWatermark;
     this.#completeProduces(replica);
-    this.#answerHeldFetches(replica.key, true);
+    this.#answerHeldFetches(replica, true);
   }
 
   #completeProduces(replica: Replica): void {
@@ -810,8 +808,7 @@ export class ReplicaManager {
     for (let index = 0; index < request.partitions.length; index++)
       results.push(this.#appendProduce(request, request.partitions[index] as ProducePartition));
     for (const result of results)
-      if (result.kind === 'appended' && !result.duplicate)
-        this.#answerHeldFetches(result.replica.key);
+      if (result.kind === 'appended' && !result.duplicate) this.#answerHeldFetches(result.replica);
     if (request.acks === '0') return;
     const answers: (ProducePartitionResponse | null)[] = [];
     const waitingOn: (Replica | null)[] = [];
@@ -1050,30 +1047,14 @@ export class ReplicaManager {
   // ---- fetch: the leader's side --------------------------------------------------------------
 
   #onFetch(source: string, request: FetchRequest): void {
-    const partitions = this.#answerFetch(request);
-    let hasData = false;
-    for (let index = 0; index < partitions.length && !hasData; index++) {
-      const partition = partitions[index] as FetchPartitionResponse;
-      hasData =
-        partition.error !== 'NONE' ||
-        partition.divergingEpoch !== null ||
-        partition.batches.length > 0;
-    }
-    if (hasData || request.maxWaitMs <= 0) {
+    // Long poll: a fetch with nothing new in any partition waits (up to maxWaitMs).
+    const partitions = this.#answerFetch(request, request.maxWaitMs > 0);
+    if (partitions !== null) {
       this.#sendFetchResponse(source, request, partitions);
       return;
     }
     const deadlineMs = this.#context.nowMs + request.maxWaitMs;
-    // The replica's own key string where there is one: answering compares keys by identity.
-    const keys: string[] = [];
-    for (let index = 0; index < request.partitions.length; index++) {
-      const partition = request.partitions[index] as FetchPartition;
-      keys.push(
-        this.replica(partition.topicId, partition.partition)?.key ??
-          partitionKey(partition.topicId, partition.partition),
-      );
-    }
-    this.#heldFetches.push({ source, request, keys, deadlineMs });
+    this.#heldFetches.push({ source, request, deadlineMs });
     this.#heldFetchTimeout.want(deadlineMs);
   }
 
@@ -1095,17 +1076,21 @@ export class ReplicaManager {
   }
 
   /**
-   * Answers the held fetches that include `key`: on an append (followers) or a high watermark
-   * move (`highWatermarkMoved`: consumers, and followers learn it too), or a lost leadership.
+   * Answers the held fetches that include `replica`'s partition: on an append (followers) or a
+   * high watermark move (`highWatermarkMoved`: consumers, and followers learn it too), or a lost
+   * leadership.
    */
-  #answerHeldFetches(key: string, highWatermarkMoved = false): void {
+  #answerHeldFetches(replica: Replica, highWatermarkMoved = false): void {
     const heldFetches = this.#heldFetches;
     // In place: the held fetches kept close up, those answered are collected (rarely more than one).
     let answer: HeldFetch[] | null = null;
     let kept = 0;
     for (let index = 0; index < heldFetches.length; index++) {
       const held = heldFetches[index] as HeldFetch;
-      if (held.keys.includes(key) && (!highWatermarkMoved || held.request.replicaId === null)) {
+      if (
+        (!highWatermarkMoved || held.request.replicaId === null) &&
+        fetchOffsetOf(held.request.partitions, replica) !== undefined
+      ) {
         answer ??= [];
         answer.push(held);
       } else heldFetches[kept++] = held;
@@ -1130,15 +1115,34 @@ export class ReplicaManager {
     this.#context.send(source, response, fetchResponseSizeBytes(response));
   }
 
-  /** Reads every partition of a fetch (again, when a held fetch is answered). */
-  #answerFetch(request: FetchRequest): FetchPartitionResponse[] {
-    const responses: FetchPartitionResponse[] = [];
+  /**
+   * Reads every partition of a fetch (again, when a held fetch is answered). With `mayHold`, null
+   * when no partition has anything new (records, a divergence or an error): the fetch may wait
+   * then, and its answers are not built only to be dropped.
+   */
+  #answerFetch(request: FetchRequest): FetchPartitionResponse[];
+  #answerFetch(request: FetchRequest, mayHold: boolean): FetchPartitionResponse[] | null;
+  #answerFetch(request: FetchRequest, mayHold = false): FetchPartitionResponse[] | null {
+    const partitions = request.partitions;
+    let responses: FetchPartitionResponse[] | null = mayHold ? null : [];
     let bytesLeft = request.maxBytes;
-    // By index: the batches may be the frozen NO_BATCHES, which for..of iterates through a
-    // builtin call that allocates.
-    for (let index = 0; index < request.partitions.length; index++) {
-      const fetch = request.partitions[index] as FetchPartition;
+    for (let index = 0; index < partitions.length; index++) {
+      const fetch = partitions[index] as FetchPartition;
       const response = this.#answerFetchPartition(request, fetch, bytesLeft);
+      if (response === NOTHING_NEW) {
+        responses?.push(this.#nothingNewAnswer(fetch));
+        continue;
+      }
+      if (responses === null) {
+        // The first partition with something new: the fetch is answered now. Those before it had
+        // nothing new, and answering a partition changes no other partition's replica, so their
+        // answers built now are the ones they would have had then.
+        responses = [];
+        for (let before = 0; before < index; before++)
+          responses.push(this.#nothingNewAnswer(partitions[before] as FetchPartition));
+      }
+      // By index: the batches may be the frozen NO_BATCHES, which for..of iterates through a
+      // builtin call that allocates.
       const batches = response.batches;
       for (let at = 0; at < batches.length; at++)
         bytesLeft -= (batches[at] as RecordBatch).sizeBytes;
@@ -1147,11 +1151,12 @@ export class ReplicaManager {
     return responses;
   }
 
+  /** The leader's answer for one partition of a fetch, or NOTHING_NEW (see #nothingNewAnswer). */
   #answerFetchPartition(
     request: FetchRequest,
     fetch: FetchPartition,
     bytesLeft: number,
-  ): FetchPartitionResponse {
+  ): FetchPartitionResponse | typeof NOTHING_NEW {
     const replica = this.replica(fetch.topicId, fetch.partition);
     if (replica === undefined) return fetchError(fetch, 'UNKNOWN_TOPIC_OR_PARTITION', -1);
     const fencing = fetch.currentLeaderEpoch >= 0;
@@ -1182,16 +1187,21 @@ export class ReplicaManager {
       return fetchError(fetch, 'NOT_LEADER_OR_FOLLOWER', replica.leaderEpoch);
     if (isFollower) this.#recordFollowerFetch(replica, request, fetch);
     // Nothing past the fetch offset: no read (the common case of a caught-up long poll).
-    if (bytesLeft <= 0 || fetch.fetchOffset === log.logEndOffset)
-      return fetchAnswer(fetch, replica, 'NONE', NO_BATCHES, null);
+    if (bytesLeft <= 0 || fetch.fetchOffset === log.logEndOffset) return NOTHING_NEW;
     const batches = log.read(fetch.fetchOffset, bytesLeft);
-    return fetchAnswer(
-      fetch,
-      replica,
-      'NONE',
-      isFollower ? batches : committedBatches(batches, replica.highWatermark),
-      null,
-    );
+    if (isFollower) return fetchAnswer(fetch, replica, 'NONE', batches, null);
+    const committed = committedBatches(batches, replica.highWatermark);
+    if (committed.length === 0) return NOTHING_NEW;
+    return fetchAnswer(fetch, replica, 'NONE', committed, null);
+  }
+
+  /**
+   * A led partition's answer with no records and no divergence: the replica's state as it is
+   * now. Built only when the fetch is answered (a fetch held for new data drops it).
+   */
+  #nothingNewAnswer(fetch: FetchPartition): FetchPartitionResponse {
+    const replica = this.replica(fetch.topicId, fetch.partition) as Replica;
+    return fetchAnswer(fetch, replica, 'NONE', NO_BATCHES, null);
   }
 
   /** A follower's fetch sent by an incarnation older than the registration (unless the bug is on). */
@@ -1469,6 +1479,9 @@ export class ReplicaManager {
 }
 
 const NO_BATCHES: readonly RecordBatch[] = Object.freeze([]);
+
+/** A partition of a fetch with nothing new to answer: no records, no divergence, no error. */
+const NOTHING_NEW = null;
 
 /** What a consumer may read of `batches`: those below the high watermark. */
 function committedBatches(batches: RecordBatch[], highWatermark: number): RecordBatch[] {
