@@ -804,31 +804,33 @@ export class ReplicaManager {
    * at once the whole request is appended, and one partition's error does not stop the others.
    */
   #onProduce(source: string, request: ProduceRequest): void {
-    const results: AppendResult[] = [];
-    for (let index = 0; index < request.partitions.length; index++)
-      results.push(this.#appendProduce(request, request.partitions[index] as ProducePartition));
+    // The arrays here have one entry per partition, sized from the start (pushing into []
+    // reserves 17 slots, and a delayed produce keeps them until it is answered).
+    const count = request.partitions.length;
+    const results = new Array<AppendResult>(count);
+    for (let index = 0; index < count; index++)
+      results[index] = this.#appendProduce(request, request.partitions[index] as ProducePartition);
     for (const result of results)
       if (result.kind === 'appended' && !result.duplicate) this.#answerHeldFetches(result.replica);
     if (request.acks === '0') return;
-    const answers: (ProducePartitionResponse | null)[] = [];
-    const waitingOn: (Replica | null)[] = [];
+    const answers = new Array<ProducePartitionResponse | null>(count);
+    const waitingOn = new Array<Replica | null>(count);
     let waiting = 0;
-    for (let index = 0; index < results.length; index++) {
+    for (let index = 0; index < count; index++) {
       const result = results[index] as AppendResult;
       const data = request.partitions[index] as ProducePartition;
+      waitingOn[index] = null;
       if (result.kind === 'error') {
-        answers.push(produceAnswer(data, result.error, -1, -1));
-        waitingOn.push(null);
+        answers[index] = produceAnswer(data, result.error, -1, -1);
         continue;
       }
       const replica = result.replica;
       this.#maybeAdvanceHighWatermark(replica);
       if (request.acks === '1' || result.lastOffset < replica.highWatermark) {
-        answers.push(produceAnswer(data, 'NONE', result.baseOffset, result.leaderEpoch));
-        waitingOn.push(null);
+        answers[index] = produceAnswer(data, 'NONE', result.baseOffset, result.leaderEpoch);
       } else {
-        answers.push(null);
-        waitingOn.push(replica);
+        answers[index] = null;
+        waitingOn[index] = replica;
         waiting++;
       }
     }
@@ -1124,29 +1126,30 @@ export class ReplicaManager {
   #answerFetch(request: FetchRequest, mayHold: boolean): FetchPartitionResponse[] | null;
   #answerFetch(request: FetchRequest, mayHold = false): FetchPartitionResponse[] | null {
     const partitions = request.partitions;
-    let responses: FetchPartitionResponse[] | null = mayHold ? null : [];
+    // One answer per partition, the array sized from the start (pushing into [] reserves 17 slots).
+    let responses = mayHold ? null : new Array<FetchPartitionResponse>(partitions.length);
     let bytesLeft = request.maxBytes;
     for (let index = 0; index < partitions.length; index++) {
       const fetch = partitions[index] as FetchPartition;
       const response = this.#answerFetchPartition(request, fetch, bytesLeft);
       if (response === NOTHING_NEW) {
-        responses?.push(this.#nothingNewAnswer(fetch));
+        if (responses !== null) responses[index] = this.#nothingNewAnswer(fetch);
         continue;
       }
       if (responses === null) {
         // The first partition with something new: the fetch is answered now. Those before it had
         // nothing new, and answering a partition changes no other partition's replica, so their
         // answers built now are the ones they would have had then.
-        responses = [];
+        responses = new Array<FetchPartitionResponse>(partitions.length);
         for (let before = 0; before < index; before++)
-          responses.push(this.#nothingNewAnswer(partitions[before] as FetchPartition));
+          responses[before] = this.#nothingNewAnswer(partitions[before] as FetchPartition);
       }
       // By index: the batches may be the frozen NO_BATCHES, which for..of iterates through a
       // builtin call that allocates.
       const batches = response.batches;
       for (let at = 0; at < batches.length; at++)
         bytesLeft -= (batches[at] as RecordBatch).sizeBytes;
-      responses.push(response);
+      responses[index] = response;
     }
     return responses;
   }
@@ -1254,25 +1257,35 @@ export class ReplicaManager {
   /** The partitions this fetcher fetches now, each from its log end offset. */
   #fetchPartitions(fetcher: Fetcher): FetchPartition[] {
     const nowMs = this.#context.nowMs;
-    const result: FetchPartition[] = [];
     const replicas = this.#replicaList;
+    // Counted first: the array then has its length from the start (pushing into [] reserves 17
+    // slots, and the request lives while the leader holds it).
+    let count = 0;
+    for (let index = 0; index < replicas.length; index++)
+      if (this.#fetchesNow(fetcher, replicas[index] as Replica, nowMs)) count++;
+    const result = new Array<FetchPartition>(count);
+    count = 0;
     for (let index = 0; index < replicas.length; index++) {
       const replica = replicas[index] as Replica;
-      if (
-        replica.role === 'follower' &&
-        replica.leaderId === fetcher.leaderId &&
-        replica.fetchable &&
-        replica.fetchRetryAtMs <= nowMs
-      )
-        result.push({
-          topicId: replica.topicId,
-          partition: replica.partition,
-          fetchOffset: replica.logEndOffset,
-          lastFetchedEpoch: replica.log.lastEpoch,
-          currentLeaderEpoch: replica.leaderEpoch,
-        });
+      if (!this.#fetchesNow(fetcher, replica, nowMs)) continue;
+      result[count++] = {
+        topicId: replica.topicId,
+        partition: replica.partition,
+        fetchOffset: replica.logEndOffset,
+        lastFetchedEpoch: replica.log.lastEpoch,
+        currentLeaderEpoch: replica.leaderEpoch,
+      };
     }
     return result;
+  }
+
+  #fetchesNow(fetcher: Fetcher, replica: Replica, nowMs: Ms): boolean {
+    return (
+      replica.role === 'follower' &&
+      replica.leaderId === fetcher.leaderId &&
+      replica.fetchable &&
+      replica.fetchRetryAtMs <= nowMs
+    );
   }
 
   #maybeFetch(fetcher: Fetcher): void {
