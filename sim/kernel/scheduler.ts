@@ -126,7 +126,7 @@ export class Scheduler {
       const event = queue.pop();
       if (event === undefined) return false;
       if (event.cancelled) continue;
-      this.clock.advanceTo(atMs);
+      this.clock.advanceTo(smallIntegerIfExact(atMs));
       this.#eventsFired++;
       event.fire();
       const checks = this.#stepChecks;
@@ -206,4 +206,14 @@ export class Scheduler {
       this.queue.pop();
     }
   }
+}
+
+/**
+ * The same number, as a small integer where it is one. A time read from the queue's Float64Array is
+ * a boxed double to the engine; stored as is, it makes the clock's field a double, and every
+ * `nowMs` then stored elsewhere (a message's send time, a timer, a deadline) allocates a box.
+ */
+function smallIntegerIfExact(ms: Ms): Ms {
+  const integer = ms | 0;
+  return integer === ms ? integer : ms;
 }
