@@ -562,6 +562,26 @@ export class Producer implements Machine<ClusterMessage> {
    * at the operation's completion. Throws after close(), and when pendingMax records are pending.
    */
   send(record: ProducerRecord, callback?: SendCallback): number {
+    return this.#send(
+      record.topic,
+      record.partition,
+      record.key ?? null,
+      record.value,
+      callback ?? null,
+    );
+  }
+
+  /**
+   * send() with the record's fields one by one (partition undefined: the partitioner chooses): the
+   * built-in workloads send a record every few events, without building a ProducerRecord.
+   */
+  #send(
+    topic: string,
+    explicit: number | undefined,
+    key: string | null,
+    value: string | null,
+    callback: SendCallback | null,
+  ): number {
     if (this.#closed) throw new Error(`${this.config.process}: send after close()`);
     if (this.#pendingCount >= this.config.pendingMax) {
       throw new BoundExceededError(
@@ -570,26 +590,26 @@ export class Producer implements Machine<ClusterMessage> {
         `${this.config.process} has too many records in flight`,
       );
     }
-    const explicitPartition = record.partition !== undefined;
-    if (explicitPartition) requireInteger('partition', record.partition as number, 0);
-    const key = record.key ?? null;
+    const explicitPartition = explicit !== undefined;
+    if (explicitPartition) requireInteger('partition', explicit, 0);
+    const partition = explicit ?? -1;
     const operationId = this.#history.invokeSend(
       this.config.process,
       this.config.acks,
-      record.topic,
-      record.partition ?? -1,
+      topic,
+      partition,
       key,
-      record.value,
+      value,
     );
     const pending: PendingRecord = {
       operationId,
-      topic: record.topic,
-      partition: record.partition ?? -1,
+      topic,
+      partition,
       explicitPartition,
       key,
-      value: record.value,
+      value,
       deadlineMs: this.#context.nowMs + this.config.deliveryTimeoutMs,
-      callback: callback ?? null,
+      callback,
       queuedAtMs: this.#context.nowMs,
       batch: null,
       indeterminate: null,
@@ -598,13 +618,8 @@ export class Producer implements Machine<ClusterMessage> {
     this.#enqueuePending(pending);
     // Deadlines come in send order: a timer armed at or before this one's is armed for the first.
     if (this.#deliveryTimeout.atMs > pending.deadlineMs) this.#armExpiry();
-    this.#context.trace('producer.send', {
-      op: operationId,
-      topic: record.topic,
-      partition: pending.partition,
-      value: record.value,
-    });
-    this.#metadata.wantTopic(record.topic);
+    this.#context.trace('producer.send', { op: operationId, topic, partition, value });
+    this.#metadata.wantTopic(topic);
     // Routed at once when its topic is known (then no record waits for metadata: they are routed
     // as soon as it comes); otherwise it waits behind those that do.
     if (this.#unrouted.length > 0 || !this.#routeRecord(pending)) {
@@ -1397,10 +1412,6 @@ export class Producer implements Machine<ClusterMessage> {
       this.#context.trace('producer.buffer-exhausted', { op: operationId, value });
       return;
     }
-    this.send(
-      spec.partition === undefined
-        ? { topic: spec.topic, key, value }
-        : { topic: spec.topic, partition: spec.partition, key, value },
-    );
+    this.#send(spec.topic, spec.partition, key, value, null);
   }
 }
