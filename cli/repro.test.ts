@@ -51,7 +51,7 @@ describe('kafkasim repro', () => {
     expect(text.stdout).toContain(
       'explanation (how each lost record or metadata entry was lost, how an election broke)',
     );
-    expect(text.stdout).toMatch(/acked +at \d+ ms to p1 at offset \d+, ISR then \[/);
+    expect(text.stdout).toMatch(/acked +at \d+ ms to p\d at offset \d+, ISR then \[/);
     expect(text.stdout).toContain('kafkasim repro 19 --profile small --bug truncate-to-hw');
     expect(text.stdout).toContain('kafkasim shrink 19 --profile small --bug truncate-to-hw');
     expect(json.code).toBe(1);

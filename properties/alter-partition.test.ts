@@ -64,7 +64,7 @@ describe('a refused AlterPartition (KIP-497, Partition.handleAlterPartitionError
   }, 30_000);
 
   it('goes back to the committed ISR after INELIGIBLE_REPLICA: nothing was applied', () => {
-    const refusals = refusalsOf(189);
+    const refusals = refusalsOf(290);
     expect(refusals.map(({ refusal }) => refusal.error)).toContain('INELIGIBLE_REPLICA');
     for (const { refusal, pending } of refusals)
       if (refusal.error === 'INELIGIBLE_REPLICA') expect(pending).toBe(false);

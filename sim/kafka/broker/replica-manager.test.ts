@@ -1505,3 +1505,94 @@ describe('ReplicaManager on a KRaft cluster', () => {
     expect(files).toEqual([]);
   });
 });
+
+// ---- what a fetch answers and when, as Kafka -------------------------------------------------
+
+describe('ReplicaManager answers fetches when and with what Kafka does', () => {
+  it("answers a follower's fetch with the high watermark from before that fetch (Partition.readRecords' initialHighWatermark)", () => {
+    // Kafka's Partition.fetchRecords reads (readRecords snapshots `initialHighWatermark`) before
+    // updateFollowerFetchState advances the HW, and the answer carries the snapshot: a follower
+    // learns the HW its own fetch moved only from its next answer (the lag KIP-101 is about).
+    const fx = setup();
+    fx.runTo(8_000);
+    const state = stateOf(fx.kraft);
+    const leader = state.leader as string;
+    const [f1, f2] = followersOf(state) as [string, string];
+    const client = fx.client();
+    client.produce(leader, { topic: TOPIC, acks: 'all', records: records('a', 4) });
+    fx.runTo(9_000);
+    // Cut the followers off; three acks=1 records, one batch each: LEO 7, HW 4.
+    fx.kraft.world.partition([[leader], [f1, f2]]);
+    for (let i = 0; i < 3; i++)
+      client.produce(leader, { topic: TOPIC, acks: '1', records: records('b', 1, i) });
+    fx.runTo(9_100);
+    const replica = replicaOn(fx.kraft, leader);
+    expect([replica.logEndOffset, replica.highWatermark]).toEqual([7, 4]);
+    const image = brokerOf(fx.kraft, leader)?.image;
+    const fetchAs = (follower: string, fetchOffset: number, requestId: number) =>
+      client.send(leader, {
+        kind: 'fetch',
+        requestId,
+        replicaId: follower,
+        replicaEpoch: image?.broker(follower)?.brokerEpoch as number,
+        maxWaitMs: 0,
+        maxBytes: 1_000_000,
+        partitions: [
+          {
+            topicId: topicIdOf(fx.kraft),
+            partition: 0,
+            fetchOffset,
+            lastFetchedEpoch: state.leaderEpoch,
+            currentLeaderEpoch: state.leaderEpoch,
+          },
+        ],
+      });
+    // f2 (as far as the leader knows) has everything; f1 has 6 records: this fetch moves the HW to 6.
+    fetchAs(f2, 7, 9_101);
+    fetchAs(f1, 6, 9_102);
+    fx.runTo(9_200);
+    expect(replica.highWatermark).toBe(6);
+    const answer = client.answer(9_102, 'fetch-response')?.message.partitions[0];
+    expect(answer?.batches.map((batch) => batch.baseOffset)).toEqual([6]);
+    // The HW from before this fetch, as Kafka answers.
+    expect(answer?.highWatermark).toBe(4);
+  });
+
+  it("keeps a consumer's long poll held over an append that does not move the HW (DelayedFetch: a consumer's end is the HW)", () => {
+    // Kafka: ReplicaManager.appendRecords runs delayedFetchPurgatory.checkAndComplete, but a
+    // consumer's DelayedFetch.tryComplete measures the bytes up to the HW, so an append below an
+    // unmoved HW leaves it held until maxWaitMs (or the HW moves).
+    const fx = setup();
+    fx.runTo(8_000);
+    const state = stateOf(fx.kraft);
+    const leader = state.leader as string;
+    const client = fx.client();
+    client.produce(leader, { topic: TOPIC, acks: 'all', records: records('a', 4) });
+    fx.runTo(9_000);
+    fx.kraft.world.partition([[leader], followersOf(state)]);
+    client.send(leader, {
+      kind: 'fetch',
+      requestId: 9_201,
+      replicaId: null,
+      replicaEpoch: -1,
+      maxWaitMs: 5_000,
+      maxBytes: 1_000_000,
+      partitions: [
+        {
+          topicId: topicIdOf(fx.kraft),
+          partition: 0,
+          fetchOffset: 4,
+          lastFetchedEpoch: -1,
+          currentLeaderEpoch: state.leaderEpoch,
+        },
+      ],
+    });
+    fx.runTo(9_100);
+    client.produce(leader, { topic: TOPIC, acks: '1', records: records('b', 1) });
+    fx.runTo(10_000);
+    const replica = replicaOn(fx.kraft, leader);
+    expect([replica.logEndOffset, replica.highWatermark]).toEqual([5, 4]);
+    // Still held (it used to be answered at the append, empty).
+    expect(client.answer(9_201, 'fetch-response')).toBeUndefined();
+  });
+});

@@ -561,7 +561,7 @@ export class ReplicaManager {
     this.#clearAlterPartition(replica);
     replica.leaderState = null;
     replica.role = 'none';
-    this.#answerHeldFetches(replica);
+    this.#answerHeldFetches(replica, 'all');
   }
 
   // ---- the leader ----------------------------------------------------------------------------
@@ -611,7 +611,7 @@ export class ReplicaManager {
     if (!moved) return;
     replica.highWatermark = state.highWatermark;
     this.#completeProduces(replica);
-    this.#answerHeldFetches(replica, true);
+    this.#answerHeldFetches(replica, 'consumers');
   }
 
   #completeProduces(replica: Replica): void {
@@ -811,7 +811,8 @@ export class ReplicaManager {
     for (let index = 0; index < count; index++)
       results[index] = this.#appendProduce(request, request.partitions[index] as ProducePartition);
     for (const result of results)
-      if (result.kind === 'appended' && !result.duplicate) this.#answerHeldFetches(result.replica);
+      if (result.kind === 'appended' && !result.duplicate)
+        this.#answerHeldFetches(result.replica, 'followers');
     if (request.acks === '0') return;
     const answers = new Array<ProducePartitionResponse | null>(count);
     const waitingOn = new Array<Replica | null>(count);
@@ -1050,7 +1051,7 @@ export class ReplicaManager {
 
   #onFetch(source: string, request: FetchRequest): void {
     // Long poll: a fetch with nothing new in any partition waits (up to maxWaitMs).
-    const partitions = this.#answerFetch(request, request.maxWaitMs > 0);
+    const partitions = this.#answerFetch(request, request.maxWaitMs > 0, true);
     if (partitions !== null) {
       this.#sendFetchResponse(source, request, partitions);
       return;
@@ -1078,11 +1079,12 @@ export class ReplicaManager {
   }
 
   /**
-   * Answers the held fetches that include `replica`'s partition: on an append (followers) or a
-   * high watermark move (`highWatermarkMoved`: consumers, and followers learn it too), or a lost
-   * leadership.
+   * Answers the held fetches that include `replica`'s partition, as Kafka's DelayedFetch completes:
+   * a follower's on an append (it reads up to the log end), a consumer's when the high watermark
+   * moves (it reads up to the high watermark: an append alone leaves it waiting), every one on a
+   * lost leadership.
    */
-  #answerHeldFetches(replica: Replica, highWatermarkMoved = false): void {
+  #answerHeldFetches(replica: Replica, which: 'followers' | 'consumers' | 'all'): void {
     const heldFetches = this.#heldFetches;
     // In place: the held fetches kept close up, those answered are collected (rarely more than one).
     let answer: HeldFetch[] | null = null;
@@ -1090,7 +1092,7 @@ export class ReplicaManager {
     for (let index = 0; index < heldFetches.length; index++) {
       const held = heldFetches[index] as HeldFetch;
       if (
-        (!highWatermarkMoved || held.request.replicaId === null) &&
+        (which === 'all' || (held.request.replicaId === null) === (which === 'consumers')) &&
         fetchOffsetOf(held.request.partitions, replica) !== undefined
       ) {
         answer ??= [];
@@ -1121,10 +1123,40 @@ export class ReplicaManager {
    * Reads every partition of a fetch (again, when a held fetch is answered). With `mayHold`, null
    * when no partition has anything new (records, a divergence or an error): the fetch may wait
    * then, and its answers are not built only to be dropped.
+   *
+   * A follower's fetch also tells the leader how far that follower got, which may move the high
+   * watermark; as Kafka's Partition.fetchRecords, that is recorded only after the read, so the
+   * answer carries the high watermark from before (the follower learns what its fetch committed
+   * from its next answer: the lag KIP-101 is about), and only by the first read
+   * (`updateFetchState`): a held fetch answered later is read again without recording it twice
+   * (as DelayedFetch reads).
    */
   #answerFetch(request: FetchRequest): FetchPartitionResponse[];
-  #answerFetch(request: FetchRequest, mayHold: boolean): FetchPartitionResponse[] | null;
-  #answerFetch(request: FetchRequest, mayHold = false): FetchPartitionResponse[] | null {
+  #answerFetch(
+    request: FetchRequest,
+    mayHold: boolean,
+    updateFetchState: boolean,
+  ): FetchPartitionResponse[] | null;
+  #answerFetch(
+    request: FetchRequest,
+    mayHold = false,
+    updateFetchState = false,
+  ): FetchPartitionResponse[] | null {
+    const responses = this.#readFetch(request, mayHold);
+    if (updateFetchState && request.replicaId !== null) {
+      const partitions = request.partitions;
+      for (let index = 0; index < partitions.length; index++) {
+        const fetch = partitions[index] as FetchPartition;
+        const answer = responses === null ? NOTHING_NEW : responses[index];
+        // Only a fetch the leader served: not one refused, diverged or out of range.
+        if (answer === NOTHING_NEW || (answer?.error === 'NONE' && answer.divergingEpoch === null))
+          this.#recordFollowerFetch(request, fetch);
+      }
+    }
+    return responses;
+  }
+
+  #readFetch(request: FetchRequest, mayHold: boolean): FetchPartitionResponse[] | null {
     const partitions = request.partitions;
     // One answer per partition, the array sized from the start (pushing into [] reserves 17 slots).
     let responses = mayHold ? null : new Array<FetchPartitionResponse>(partitions.length);
@@ -1188,7 +1220,6 @@ export class ReplicaManager {
     // Kafka's Replica.updateFetchStateOrThrow refuses it, and the partition answers this.
     if (isFollower && this.#fromStaleIncarnation(request))
       return fetchError(fetch, 'NOT_LEADER_OR_FOLLOWER', replica.leaderEpoch);
-    if (isFollower) this.#recordFollowerFetch(replica, request, fetch);
     // Nothing past the fetch offset: no read (the common case of a caught-up long poll).
     if (bytesLeft <= 0 || fetch.fetchOffset === log.logEndOffset) return NOTHING_NEW;
     const batches = log.read(fetch.fetchOffset, bytesLeft);
@@ -1214,7 +1245,8 @@ export class ReplicaManager {
     return registered !== undefined && request.replicaEpoch < registered;
   }
 
-  #recordFollowerFetch(replica: Replica, request: FetchRequest, fetch: FetchPartition): void {
+  #recordFollowerFetch(request: FetchRequest, fetch: FetchPartition): void {
+    const replica = this.replica(fetch.topicId, fetch.partition) as Replica;
     const state = replica.leaderState as LeaderState;
     const followerId = request.replicaId as BrokerId;
     if (state.follower(followerId) === undefined) return;
