@@ -34,7 +34,7 @@ export class ActivityWatch<M extends Message> {
     let all = actions !== this.#actions;
     this.#actions = actions;
     if (this.#seen.length !== this.#ids.length) {
-      this.#seen = this.#ids.map((id) => ({ id, host: this.#world.node(id), activity: -1 }));
+      this.#seen = this.#seeAll();
       all = true;
     }
     let visited = 0;
@@ -49,5 +49,13 @@ export class ActivityWatch<M extends Message> {
       visit?.(seen.id, seen.host, index);
     }
     return visited;
+  }
+
+  /**
+   * A fresh look at every node. Apart from visitEntered: a closure there (it reads `this`) made
+   * every call allocate its context, though the closure is only made when a node is added.
+   */
+  #seeAll(): Seen<M>[] {
+    return this.#ids.map((id) => ({ id, host: this.#world.node(id), activity: -1 }));
   }
 }

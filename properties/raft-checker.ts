@@ -220,14 +220,7 @@ export class RaftChecker<M extends Message = RaftMessage> {
     if (this.#stamps.length !== this.#voters.length + this.#observers.length) {
       // First check, or a broker was added: stamp every node afresh.
       this.#addNodes();
-      this.#stamps = this.#nodes.map((node) => ({
-        host: this.#world.node(node) as NodeHost<Message>,
-        status: '',
-        incarnation: -1,
-        raft: null,
-        changes: -1,
-        moved: false,
-      }));
+      this.#stamps = this.#newStamps();
       this.#anyMoved = false;
       // A new watch visits every node at its first look: each new stamp is filled in.
       this.#entered = new ActivityWatch(this.#world, this.#nodes);
@@ -241,6 +234,21 @@ export class RaftChecker<M extends Message = RaftMessage> {
     moved.statusMoved = this.#statusMoved;
     moved.stamps = this.#stamps;
     return moved;
+  }
+
+  /**
+   * A blank stamp per node. Apart from #moved: a closure there (it reads `this`) made every check
+   * allocate its context, though the closure is only made when a node is added.
+   */
+  #newStamps(): NodeStamp[] {
+    return this.#nodes.map((node) => ({
+      host: this.#world.node(node) as NodeHost<Message>,
+      status: '',
+      incarnation: -1,
+      raft: null,
+      changes: -1,
+      moved: false,
+    }));
   }
 
   /** Takes in the observers added since the last call (the observers' list is live). */
