@@ -130,13 +130,15 @@ function answerFor(
   return undefined;
 }
 
-/** The request of a drain pass to `leader`, if it has one yet (a few leaders: a list). */
-function requestTo<Request extends { readonly leader: BrokerId }>(
-  requests: readonly Request[],
-  leader: BrokerId,
-): Request | undefined {
-  for (const request of requests) if (request.leader === leader) return request;
-  return undefined;
+/**
+ * Removes `item` from `items`, keeping the order: splice would also allocate the array of what it
+ * removed, once per batch answered.
+ */
+function removeItem<T>(items: T[], item: T): void {
+  const index = items.indexOf(item);
+  if (index < 0) return;
+  for (let at = index + 1; at < items.length; at++) items[at - 1] = items[at] as T;
+  items.pop();
 }
 
 /** Kafka's bound on in-flight requests for an idempotent producer. */
@@ -438,6 +440,11 @@ interface RunningWorkload {
   readonly spec: ProducerWorkload;
   sent: number;
   timer: TimerHandle | null;
+  /** Sends a burst and schedules the next: made once, not a closure per burst. */
+  readonly fire: () => void;
+  /** `${keyPrefix}-` (null: no keys) and `${valuePrefix}-`: a key or value is one concatenation. */
+  readonly keyHead: string | null;
+  readonly valueHead: string;
 }
 
 const METADATA_ERRORS: ReadonlySet<DataError> = new Set<DataError>([
@@ -502,6 +509,13 @@ export class Producer implements Machine<ClusterMessage> {
   #closed = false;
   #dispatching = false;
   #dispatchAgain = false;
+  /**
+   * A drain pass's picks, one per partition that sends (the first ones of the lists): its leader
+   * and batch. Scratch lists kept from pass to pass: a pass (one per dispatch, and every event
+   * answered dispatches) allocates nothing for them.
+   */
+  readonly #passLeaders: BrokerId[] = [];
+  readonly #passBatches: (Batch | null)[] = [];
   /** Records completed so far, by outcome. */
   readonly completed = { ok: 0, fail: 0, info: 0 };
 
@@ -640,7 +654,15 @@ export class Producer implements Machine<ClusterMessage> {
     if (this.#valuePrefixes.has(valuePrefix))
       throw new ClientConfigError(`workload valuePrefix "${valuePrefix}" is already used`);
     this.#valuePrefixes.add(valuePrefix);
-    const workload: RunningWorkload = { spec, sent: 0, timer: null };
+    const keyPrefix = spec.keyPrefix === undefined ? 'key' : spec.keyPrefix;
+    const workload: RunningWorkload = {
+      spec,
+      sent: 0,
+      timer: null,
+      fire: () => this.#fireWorkload(workload),
+      keyHead: keyPrefix === null ? null : `${keyPrefix}-`,
+      valueHead: `${valuePrefix}-`,
+    };
     this.#workloads.push(workload);
     this.#scheduleWorkload(workload, requireMs('workload startAfterMs', spec.startAfterMs ?? 0));
   }
@@ -784,24 +806,42 @@ export class Producer implements Machine<ClusterMessage> {
    * they send something (a partition may have several batches ready, up to the in-flight limit).
    */
   #drain(): void {
+    const leaders = this.#passLeaders;
+    const picked = this.#passBatches;
     for (;;) {
-      // Leaders in the order their first batch came, each with its batches (made only when a pass
-      // finds something; the last pass finds nothing).
-      let requests: { leader: BrokerId; batches: Batch[] }[] | null = null;
-      for (const queue of this.#queues) {
+      // The pass picks into the scratch lists (nothing allocated for a pass that sends nothing,
+      // nor per request but its own list of batches).
+      let count = 0;
+      const queues = this.#queues;
+      for (let index = 0; index < queues.length; index++) {
+        const queue = queues[index] as PartitionQueue;
         const leader = this.#metadata.partition(queue.topic, queue.partition)?.leader ?? null;
         const batch = this.#nextBatch(queue, leader);
         if (batch === null || leader === null) continue;
-        // Array literals: an empty array's first push reserves 17 slots.
-        if (requests === null) requests = [{ leader, batches: [batch] }];
-        else {
-          const request = requestTo(requests, leader);
-          if (request === undefined) requests.push({ leader, batches: [batch] });
-          else request.batches.push(batch);
-        }
+        leaders[count] = leader;
+        picked[count] = batch;
+        count++;
       }
-      if (requests === null) return;
-      for (const { leader, batches } of requests) this.#sendRequest(leader, batches);
+      if (count === 0) return;
+      // One request per leader, in the order of its first batch, with its batches in queue order;
+      // a batch taken into a request leaves the scratch list (null).
+      for (let first = 0; first < count; first++) {
+        if (picked[first] === null) continue;
+        const leader = leaders[first] as BrokerId;
+        let size = 0;
+        for (let index = first; index < count; index++)
+          if (picked[index] !== null && leaders[index] === leader) size++;
+        // Sized from the start: the request in flight keeps the list.
+        const batches = new Array<Batch>(size);
+        let taken = 0;
+        for (let index = first; index < count; index++) {
+          const batch = picked[index] as Batch | null;
+          if (batch === null || leaders[index] !== leader) continue;
+          batches[taken++] = batch;
+          picked[index] = null;
+        }
+        this.#sendRequest(leader, batches);
+      }
     }
   }
 
@@ -818,7 +858,9 @@ export class Producer implements Machine<ClusterMessage> {
     }
     if (!this.#hasRoom(leader)) return null;
     let earlierInFlight = false;
-    for (const batch of queue.batches) {
+    const batches = queue.batches;
+    for (let index = 0; index < batches.length; index++) {
+      const batch = batches[index] as Batch;
       if (batch.state === 'in-flight') {
         earlierInFlight = true;
         continue;
@@ -864,16 +906,15 @@ export class Producer implements Machine<ClusterMessage> {
     const producerId = this.config.idempotent ? (queue.producerId as number) : -1;
     const baseSequence = this.config.idempotent ? queue.nextSequence : -1;
     if (this.config.idempotent) queue.nextSequence += records.length;
-    const inputs = this.config.idempotent
-      ? records.map(
-          ({ key, value }, index): RecordInput => ({
-            key,
-            value,
-            producerId,
-            sequence: baseSequence + index,
-          }),
-        )
-      : records.map(({ key, value }): RecordInput => ({ key, value }));
+    // A loop, not a map: its closure (reading producerId and baseSequence) made every call
+    // allocate a context, and the closure itself, once per batch.
+    const inputs = new Array<RecordInput>(records.length);
+    for (let index = 0; index < records.length; index++) {
+      const { key, value } = records[index] as PendingRecord;
+      inputs[index] = this.config.idempotent
+        ? { key, value, producerId, sequence: baseSequence + index }
+        : { key, value };
+    }
     const batch: Batch = {
       queue,
       records,
@@ -887,30 +928,35 @@ export class Producer implements Machine<ClusterMessage> {
       request: null,
       backoffUntilMs: 0,
     };
-    for (const record of records) record.batch = batch;
+    for (let index = 0; index < records.length; index++)
+      (records[index] as PendingRecord).batch = batch;
     queue.batches.push(batch);
     return batch;
   }
 
   #sendRequest(leader: BrokerId, batches: Batch[]): void {
     const requestId = this.#requestIdNext++;
+    // Indexed loops throughout, and no closure for a map: this runs for every request.
+    const partitions = new Array<ProducePartition>(batches.length);
+    for (let index = 0; index < batches.length; index++) {
+      const batch = batches[index] as Batch;
+      if (batch.state !== 'ready') throw new AssertionError(`sendRequest: batch is ${batch.state}`);
+      partitions[index] = {
+        topic: batch.queue.topic,
+        partition: batch.queue.partition,
+        records: batch.inputs,
+      };
+    }
     const request: ProduceRequest = {
       kind: 'client.produce',
       requestId,
       acks: this.config.acks,
       timeoutMs: this.config.requestTimeoutMs,
-      partitions: batches.map((batch): ProducePartition => {
-        if (batch.state !== 'ready')
-          throw new AssertionError(`sendRequest: batch is ${batch.state}`);
-        return {
-          topic: batch.queue.topic,
-          partition: batch.queue.partition,
-          records: batch.inputs,
-        };
-      }),
+      partitions,
     };
     this.#context.send(leader, request, produceRequestSizeBytes(request));
-    for (const batch of batches) {
+    for (let index = 0; index < batches.length; index++) {
+      const batch = batches[index] as Batch;
       this.#context.trace('producer.produce', {
         target: leader,
         requestId,
@@ -932,7 +978,8 @@ export class Producer implements Machine<ClusterMessage> {
     }
     const deadlineMs = this.#context.nowMs + this.config.requestTimeoutMs;
     const inFlight: ProduceInFlight = { requestId, target: leader, batches, deadlineMs };
-    for (const batch of batches) {
+    for (let index = 0; index < batches.length; index++) {
+      const batch = batches[index] as Batch;
       batch.state = 'in-flight';
       batch.request = inFlight;
     }
@@ -1008,8 +1055,9 @@ export class Producer implements Machine<ClusterMessage> {
       records: batch.records.length,
       leaderEpoch: response.leaderEpoch,
     });
-    let offset = response.baseOffset;
-    for (const record of batch.records) this.#completeOk(record, offset++);
+    const records = batch.records;
+    for (let index = 0; index < records.length; index++)
+      this.#completeOk(records[index] as PendingRecord, response.baseOffset + index);
   }
 
   /** Times out the requests whose time is up, oldest first; returns the next deadline. */
@@ -1063,7 +1111,9 @@ export class Producer implements Machine<ClusterMessage> {
     // A broker keeps its entry at 0 (a handful of brokers): deleting it and adding it back on
     // nearly every request kept rebuilding the Map's table.
     this.#inFlightByBroker.set(request.target, count - 1);
-    for (const batch of request.batches) {
+    const batches = request.batches;
+    for (let index = 0; index < batches.length; index++) {
+      const batch = batches[index] as Batch;
       batch.request = null;
       batch.state = 'ready';
     }
@@ -1074,8 +1124,7 @@ export class Producer implements Machine<ClusterMessage> {
   #leaveRequest(batch: Batch): void {
     const request = batch.request;
     if (request === null) return;
-    const index = request.batches.indexOf(batch);
-    if (index >= 0) request.batches.splice(index, 1);
+    removeItem(request.batches, batch);
     batch.request = null;
     batch.state = 'ready';
     if (request.batches.length === 0) this.#endRequest(request);
@@ -1227,9 +1276,7 @@ export class Producer implements Machine<ClusterMessage> {
   }
 
   #removeBatch(batch: Batch): void {
-    const batches = batch.queue.batches;
-    const index = batches.indexOf(batch);
-    if (index >= 0) batches.splice(index, 1);
+    removeItem(batch.queue.batches, batch);
   }
 
   /** Completes a record as written, at `offset` (null for acks=0). */
@@ -1377,27 +1424,28 @@ export class Producer implements Machine<ClusterMessage> {
 
   #scheduleWorkload(workload: RunningWorkload, delayMs: Ms): void {
     if (workload.sent >= workload.spec.count || this.#closed) return;
-    workload.timer = this.#context.setTimer(delayMs, 'producer.workload', () => {
-      workload.timer = null;
-      const burst = Math.min(workload.spec.burst ?? 1, workload.spec.count - workload.sent);
-      this.#inBurst = true;
-      try {
-        for (let i = 0; i < burst && !this.#closed; i++) this.#workloadSend(workload);
-      } finally {
-        this.#inBurst = false;
-      }
-      this.#dispatch();
-      this.#scheduleWorkload(workload, workload.spec.everyMs);
-    });
+    workload.timer = this.#context.setTimer(delayMs, 'producer.workload', workload.fire);
+  }
+
+  #fireWorkload(workload: RunningWorkload): void {
+    workload.timer = null;
+    const burst = Math.min(workload.spec.burst ?? 1, workload.spec.count - workload.sent);
+    this.#inBurst = true;
+    try {
+      for (let i = 0; i < burst && !this.#closed; i++) this.#workloadSend(workload);
+    } finally {
+      this.#inBurst = false;
+    }
+    this.#dispatch();
+    this.#scheduleWorkload(workload, workload.spec.everyMs);
   }
 
   #workloadSend(workload: RunningWorkload): void {
     const { spec } = workload;
     const index = workload.sent++;
-    const keyPrefix = spec.keyPrefix === undefined ? 'key' : spec.keyPrefix;
     const keyIndex = spec.keyCount === undefined ? index : index % spec.keyCount;
-    const key = keyPrefix === null ? null : `${keyPrefix}-${keyIndex}`;
-    const value = `${spec.valuePrefix ?? this.config.process}-${index}`;
+    const key = workload.keyHead === null ? null : `${workload.keyHead}${keyIndex}`;
+    const value = `${workload.valueHead}${index}`;
     if (this.#pendingCount >= this.config.pendingMax) {
       // The accumulator is full (Kafka's buffer.memory): send() fails without sending, as Kafka's
       // does once max.block.ms has passed (BufferExhaustedException); kafkasim does not block.
