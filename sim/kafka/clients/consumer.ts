@@ -471,7 +471,10 @@ export class Consumer implements Machine<ClusterMessage> {
 
   #consume(state: AssignedPartition, batches: readonly RecordBatch[]): void {
     let position = state.position as number;
-    const records: HistoryRecord[] = [];
+    // Sized from the start (the history keeps the list): pushing onto [] reserved 17 slots, then
+    // grew by copying.
+    const records = new Array<HistoryRecord>(countFrom(batches, position));
+    let count = 0;
     // Indexed loops: an iterator allocates whenever this runs unoptimised (after a deopt).
     for (let batchIndex = 0; batchIndex < batches.length; batchIndex++) {
       const batch = batches[batchIndex] as RecordBatch;
@@ -480,7 +483,7 @@ export class Consumer implements Machine<ClusterMessage> {
       for (let index = 0; index < batchRecords.length; index++) {
         const record = batchRecords[index] as LogRecord;
         if (record.offset < position) continue;
-        records.push([record.offset, record.key, record.value]);
+        records[count++] = [record.offset, record.key, record.value];
       }
       const last = state.epochs[state.epochs.length - 1];
       if (last === undefined || last.epoch !== batch.leaderEpoch)
@@ -606,4 +609,18 @@ export class Consumer implements Machine<ClusterMessage> {
 /** The epoch of the last batch consumed (-1: none), a fetch's lastFetchedEpoch. */
 function lastEpochOf(state: AssignedPartition): number {
   return state.epochs[state.epochs.length - 1]?.epoch ?? -1;
+}
+
+/** How many records #consume takes from `batches`, reading from `position` (as it walks them). */
+function countFrom(batches: readonly RecordBatch[], position: number): number {
+  let count = 0;
+  for (let batchIndex = 0; batchIndex < batches.length; batchIndex++) {
+    const batch = batches[batchIndex] as RecordBatch;
+    if (batch.lastOffset < position) continue;
+    const records = batch.records;
+    for (let index = 0; index < records.length; index++)
+      if ((records[index] as LogRecord).offset >= position) count++;
+    position = batch.lastOffset + 1;
+  }
+  return count;
 }

@@ -141,6 +141,15 @@ function removeItem<T>(items: T[], item: T): void {
   items.pop();
 }
 
+/**
+ * Removes the first `count` items, moving the rest forward: pop keeps the array's room, where
+ * emptying it (`length = 0`, or a new []) gives it up.
+ */
+function dropFront<T>(items: T[], count: number): void {
+  for (let at = count; at < items.length; at++) items[at - count] = items[at] as T;
+  for (let left = count; left > 0; left--) items.pop();
+}
+
 /** Kafka's bound on in-flight requests for an idempotent producer. */
 const IDEMPOTENT_IN_FLIGHT_MAX = 5;
 
@@ -896,13 +905,11 @@ export class Producer implements Machine<ClusterMessage> {
 
   /** Takes up to batchSize queued records; numbers them once, for good, when idempotent. */
   #createBatch(queue: PartitionQueue): Batch {
-    // Usually every queued record fits: the queue's array becomes the batch's, not copied twice.
-    let records = queue.queued;
-    if (records.length <= this.config.batchSize) queue.queued = [];
-    else {
-      records = queue.queued.slice(0, this.config.batchSize);
-      queue.queued = queue.queued.slice(records.length);
-    }
+    // The batch's records copied out at their size; the queue keeps its array, and with it the
+    // room it grew (a fresh [] per batch reserved 17 slots at its first push, and handed them to
+    // the batch).
+    const records = queue.queued.slice(0, this.config.batchSize);
+    dropFront(queue.queued, records.length);
     const producerId = this.config.idempotent ? (queue.producerId as number) : -1;
     const baseSequence = this.config.idempotent ? queue.nextSequence : -1;
     if (this.config.idempotent) queue.nextSequence += records.length;
