@@ -474,7 +474,9 @@ export class DataChecker {
     shadow.seenHighWatermark = replica.highWatermark;
     shadow.seenRole = replica.role;
     shadow.seenLeaderEpoch = replica.leaderEpoch;
-    this.#shadowOf.set(replica, shadow);
+    // A shadow handed in already is #shadowOf's for this replica (a shadow's replica is always
+    // entered there with it): a WeakMap store only for a shadow found by name or new.
+    if (known !== shadow) this.#shadowOf.set(replica, shadow);
     return shadow;
   }
 
