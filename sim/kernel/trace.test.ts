@@ -184,6 +184,23 @@ describe('Trace hash', () => {
       expect(traceEventToJsonLine(actual)).toBe(traceEventToJsonLine(expected));
     },
   );
+  it('hashes a pinned mix of kinds, field orders and deliveries to a fixed value', () => {
+    // Emit remembers the hashes of kinds and field names: the same kind with other names, in
+    // another order or none at all, and a delivery of a type that is also a kind, must hash as
+    // they did before it did.
+    const clock = new Clock();
+    const trace = new Trace(clock, { ringCapacity: 4 });
+    const kinds = ['a.send', 'b', 'a.send', 'net.deliver', 'b'];
+    for (let i = 0; i < 40; i++) {
+      clock.advanceTo(clock.nowMs + (i % 3));
+      const kind = kinds[i % kinds.length] as string;
+      if (i % 4 === 0) trace.emit(`n${i % 3}`, kind, { x: i, y: `v${i}` });
+      else if (i % 4 === 1) trace.emit(`n${i % 3}`, kind, { y: `v${i}`, x: i, z: i % 2 === 0 });
+      else if (i % 4 === 2) trace.emit(`n${i % 3}`, kind);
+      else trace.emitDelivery(`n${i % 3}`, 'n9', kind, i, clock.nowMs);
+    }
+    expect(trace.hash).toBe('7e463a208a1995fe');
+  });
 });
 
 describe('Trace ring and sink', () => {

@@ -75,6 +75,24 @@ function mixValue(hash: number, value: TraceValue): number {
 
 const NO_FIELDS: TraceFields = Object.freeze({});
 
+/**
+ * The hashes of a kind and of the field names its events carry, by position: an event's kind and
+ * names are the same strings call after call, and hashing them again was most of `emit`. A name
+ * that differs from the one remembered at its position is hashed and remembered instead.
+ */
+interface KindShape {
+  readonly kindHash: number;
+  readonly keys: string[];
+  readonly keyHashes: number[];
+}
+
+function learnKey(shape: KindShape, position: number, key: string): number {
+  const keyHash = hashString(key);
+  shape.keys[position] = key;
+  shape.keyHashes[position] = keyHash;
+  return keyHash;
+}
+
 const DELIVER_HASHES = {
   kind: hashString('net.deliver'),
   source: hashString('source'),
@@ -148,6 +166,17 @@ export class Trace {
   #slot = 0;
   #laneA = 0x811c9dc5 | 0;
   #laneB = 0x2545f491 | 0;
+  /** By kind (a bounded set: the kinds are constants in the code). */
+  readonly #shapes = new Map<string, KindShape>();
+
+  #shapeOf(kind: string): KindShape {
+    let shape = this.#shapes.get(kind);
+    if (shape === undefined) {
+      shape = { kindHash: hashString(kind), keys: [], keyHashes: [] };
+      this.#shapes.set(kind, shape);
+    }
+    return shape;
+  }
 
   constructor(clock: Clock, options: TraceOptions = {}) {
     const ringCapacity = options.ringCapacity ?? 10_000;
@@ -184,11 +213,19 @@ export class Trace {
     const atMs = this.#clock.nowMs;
     let hash = mixNumber(this.#laneA, atMs);
     hash = mixWord(hash, hashString(node));
-    hash = mixWord(hash, hashString(kind));
+    const shape = this.#shapeOf(kind);
+    hash = mixWord(hash, shape.kindHash);
     if (fields !== undefined) {
       // Field order is the object's insertion order, fixed by the code that emits the event.
-      for (const key in fields)
-        hash = mixValue(mixWord(hash, hashString(key)), fields[key] as TraceValue);
+      let position = 0;
+      for (const key in fields) {
+        const keyHash =
+          shape.keys[position] === key
+            ? (shape.keyHashes[position] as number)
+            : learnKey(shape, position, key);
+        hash = mixValue(mixWord(hash, keyHash), fields[key] as TraceValue);
+        position++;
+      }
     }
     const ring = this.#ring;
     const slot = this.#slot;
@@ -210,7 +247,9 @@ export class Trace {
     hash = mixWord(hash, hashString(target));
     hash = mixWord(hash, DELIVER_HASHES.kind);
     hash = mixWord(mixWord(mixWord(hash, DELIVER_HASHES.source), TAG_STRING), hashString(source));
-    hash = mixWord(mixWord(mixWord(hash, DELIVER_HASHES.type), TAG_STRING), hashString(type));
+    // A message's type is a kind of its own: its hash is remembered the same way.
+    const typeHash = this.#shapeOf(type).kindHash;
+    hash = mixWord(mixWord(mixWord(hash, DELIVER_HASHES.type), TAG_STRING), typeHash);
     hash = mixNumber(mixWord(mixWord(hash, DELIVER_HASHES.msg), TAG_NUMBER), msg);
     hash = mixNumber(mixWord(mixWord(hash, DELIVER_HASHES.sentAtMs), TAG_NUMBER), sentAtMs);
     const ring = this.#ring;
