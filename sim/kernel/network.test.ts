@@ -387,6 +387,24 @@ describe('Network: timing', () => {
     world.run();
     expect(world.arrivals.at(-1)?.atMs).toBe(sentAtMs + 3);
   });
+  it('keeps the order of many messages on one wire while it wraps around and grows', () => {
+    // Bursts of a few, then of many more than a wire first holds, each sent while the previous
+    // burst is still partly on the wire, and a clog in between.
+    const world = setup({ latency: { kind: 'uniform', minMs: 0, maxMs: 20 } });
+    const sent: number[] = [];
+    let atMs = 0;
+    for (const burst of [3, 5, 7, 30, 2, 70, 1, 9]) {
+      world.at(atMs, () => {
+        for (let i = 0; i < burst; i++) sent.push(world.send('a', 'b', 1));
+      });
+      atMs += 7;
+    }
+    world.at(20, () => world.network.clog('a', 'b'));
+    world.at(40, () => world.network.release('a', 'b'));
+    world.run();
+    expect(world.seqs('a', 'b')).toEqual(sent);
+    expect(world.network.stats.inFlight).toBe(0);
+  });
 });
 
 // ---- partitions ----------------------------------------------------------------------------------
