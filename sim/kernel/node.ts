@@ -62,7 +62,6 @@ class Timer<M extends Message> extends SimEvent implements TimerHandle {
   cancelled = false;
 
   constructor(
-    readonly host: NodeHost<M>,
     readonly context: Context<M>,
     readonly label: string,
     readonly action: () => void,
@@ -71,7 +70,7 @@ class Timer<M extends Message> extends SimEvent implements TimerHandle {
   }
 
   fire(): void {
-    this.host.fireTimer(this);
+    this.context.host.fireTimer(this);
   }
 }
 
@@ -125,11 +124,9 @@ class Context<M extends Message> implements NodeContext<M> {
 
   setTimer(delayMs: Ms, label: string, fire: () => void): TimerHandle {
     this.#assertAlive('setTimer');
-    const timer = new Timer(this.host, this, label, fire);
-    this.host.scheduler.schedule(
-      timer,
-      this.host.scheduler.nowMs + assertMs(delayMs, 'timer delayMs'),
-    );
+    const timer = new Timer(this, label, fire);
+    const scheduler = this.host.scheduler;
+    scheduler.schedule(timer, scheduler.nowMs + assertMs(delayMs, 'timer delayMs'));
     return timer;
   }
 
@@ -343,7 +340,7 @@ export class NodeHost<M extends Message> implements Endpoint<M> {
       this.#defer({ kind: 'timer', timer });
       return;
     }
-    this.#trace('timer', { label: timer.label });
+    this.scheduler.trace.emitTimer(this.id, timer.label);
     timer.action();
   }
 
@@ -421,7 +418,7 @@ export class NodeHost<M extends Message> implements Endpoint<M> {
         break;
       case 'timer':
         if (item.timer.context.alive && !item.timer.cancelled) {
-          this.#trace('timer', { label: item.timer.label });
+          this.scheduler.trace.emitTimer(this.id, item.timer.label);
           item.timer.action();
         }
         break;

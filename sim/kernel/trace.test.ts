@@ -184,6 +184,24 @@ describe('Trace hash', () => {
       expect(traceEventToJsonLine(actual)).toBe(traceEventToJsonLine(expected));
     },
   );
+  test.prop([fc.string({ maxLength: 5 }), fc.string({ maxLength: 8 }), fc.nat()], {
+    numRuns: 100,
+  })('emitTimer hashes and records exactly as the equivalent emit', (node, label, atMs) => {
+    const clockA = new Clock();
+    const clockB = new Clock();
+    const eventsA: TraceEvent[] = [];
+    const eventsB: TraceEvent[] = [];
+    const a = new Trace(clockA, { sink: (event) => eventsA.push(event) });
+    const b = new Trace(clockB, { sink: (event) => eventsB.push(event) });
+    clockA.advanceTo(atMs);
+    clockB.advanceTo(atMs);
+    a.emit(node, 'timer', { label });
+    b.emitTimer(node, label);
+    expect(b.hash).toBe(a.hash);
+    expect(eventsB).toEqual(eventsA);
+    expect(b.recent()).toEqual(a.recent());
+  });
+
   it('hashes a pinned mix of kinds, field orders and deliveries to a fixed value', () => {
     // Emit remembers the hashes of kinds and field names: the same kind with other names, in
     // another order or none at all, and a delivery of a type that is also a kind, must hash as

@@ -101,6 +101,11 @@ const DELIVER_HASHES = {
   sentAtMs: hashString('sentAtMs'),
 };
 
+const TIMER_HASHES = {
+  kind: hashString('timer'),
+  label: hashString('label'),
+};
+
 /**
  * The recent events, column by column: recording a delivered message stores a few numbers and
  * string references and allocates nothing (an object per event, kept alive for a whole ring's
@@ -113,7 +118,10 @@ class Ring {
   readonly node: string[];
   readonly kind: string[];
   readonly fields: (TraceFields | undefined)[];
-  /** Delivered messages (kind net.deliver, fields undefined): source, type, msg, sentAtMs. */
+  /**
+   * Delivered messages (kind net.deliver, fields undefined): source, type, msg, sentAtMs. Fired
+   * timers (kind timer, fields undefined): the label, in `type`.
+   */
   readonly source: string[];
   readonly type: string[];
   readonly msg: Float64Array;
@@ -138,7 +146,9 @@ class Ring {
     const kind = this.kind[slot] as string;
     const fields = this.fields[slot];
     if (fields === NO_FIELDS) return { index, atMs, node, kind, fields: undefined };
-    if (fields !== undefined || kind !== DELIVER_KIND) return { index, atMs, node, kind, fields };
+    if (fields !== undefined) return { index, atMs, node, kind, fields };
+    if (kind === TIMER_KIND)
+      return { index, atMs, node, kind, fields: { label: this.type[slot] as string } };
     return {
       index,
       atMs,
@@ -155,6 +165,7 @@ class Ring {
 }
 
 const DELIVER_KIND = 'net.deliver';
+const TIMER_KIND = 'timer';
 
 export class Trace {
   readonly #clock: Clock;
@@ -262,6 +273,28 @@ export class Trace {
     ring.type[slot] = type;
     ring.msg[slot] = msg;
     ring.sentAtMs[slot] = sentAtMs;
+    this.#advance(hash);
+  }
+
+  /**
+   * A fired timer, recorded without building its fields: hashes and reads back exactly as
+   * `emit(node, 'timer', { label })`.
+   */
+  emitTimer(node: string, label: string): void {
+    const atMs = this.#clock.nowMs;
+    let hash = mixNumber(this.#laneA, atMs);
+    hash = mixWord(hash, hashString(node));
+    hash = mixWord(hash, TIMER_HASHES.kind);
+    // Labels are constants in the code, remembered like kinds.
+    const labelHash = this.#shapeOf(label).kindHash;
+    hash = mixWord(mixWord(mixWord(hash, TIMER_HASHES.label), TAG_STRING), labelHash);
+    const ring = this.#ring;
+    const slot = this.#slot;
+    ring.atMs[slot] = atMs;
+    ring.node[slot] = node;
+    ring.kind[slot] = TIMER_KIND;
+    ring.fields[slot] = undefined;
+    ring.type[slot] = label;
     this.#advance(hash);
   }
 
