@@ -35,9 +35,13 @@ interface DiskFile {
 /** An append-only file of records (a log segment, the metadata log): append, flush, truncate. */
 export class LogFile<T> implements DiskFile {
   readonly #records: T[] = [];
+  // Per record, valid below the records' length, in typed arrays that double when full: their
+  // contents live outside the garbage-collected heap, where plain arrays grown by push were
+  // copied anew at every growth and then again by the young-generation collector (a file lives
+  // long and grows to thousands of records: 2/3 of the reference workload's 11 MB in append).
   /** endBytes[i]: bytes of records 0..i inclusive. */
-  readonly #endBytes: number[] = [];
-  readonly #appendedAtMs: Ms[] = [];
+  #endBytes = new Float64Array(LOG_FILE_INITIAL_CAPACITY);
+  #appendedAtMs = new Float64Array(LOG_FILE_INITIAL_CAPACITY);
   #flushedLength = 0;
   readonly #disk: Disk;
 
@@ -78,10 +82,21 @@ export class LogFile<T> implements DiskFile {
       throw new AssertionError(`sizeBytes must be a non-negative integer (got ${sizeBytes})`);
     // Before the push: sizeBytes reads the end of the last record, which the push would move.
     const endBytes = this.sizeBytes + sizeBytes;
+    const index = this.#records.length;
+    if (index === this.#endBytes.length) this.#grow();
     this.#records.push(record);
-    this.#endBytes.push(endBytes);
-    this.#appendedAtMs.push(this.#disk.nowMs());
+    this.#endBytes[index] = endBytes;
+    this.#appendedAtMs[index] = this.#disk.nowMs();
     this.#disk.noteAppended(sizeBytes);
+  }
+
+  #grow(): void {
+    const endBytes = new Float64Array(this.#endBytes.length * 2);
+    endBytes.set(this.#endBytes);
+    this.#endBytes = endBytes;
+    const appendedAtMs = new Float64Array(this.#appendedAtMs.length * 2);
+    appendedAtMs.set(this.#appendedAtMs);
+    this.#appendedAtMs = appendedAtMs;
   }
 
   flush(): void {
@@ -96,9 +111,8 @@ export class LogFile<T> implements DiskFile {
       throw new AssertionError(`truncate length must be a non-negative integer (got ${length})`);
     if (length > this.#records.length)
       throw new AssertionError(`truncate to ${length} beyond the end ${this.#records.length}`);
+    // The per-record arrays keep their values past the end; nothing reads them there.
     this.#records.length = length;
-    this.#endBytes.length = length;
-    this.#appendedAtMs.length = length;
     this.#flushedLength = Math.min(this.#flushedLength, length);
   }
 
@@ -131,9 +145,16 @@ export class LogFile<T> implements DiskFile {
   }
 
   #bytesBefore(length: number): number {
-    return length === 0 ? 0 : (this.#endBytes[length - 1] as number);
+    if (length === 0) return 0;
+    // A small integer where it is one: a Float64Array read is a double, which stored as is in an
+    // object's field would make the field a double and allocate a box at every store.
+    const bytes = this.#endBytes[length - 1] as number;
+    const integer = bytes | 0;
+    return integer === bytes ? integer : bytes;
   }
 }
+
+const LOG_FILE_INITIAL_CAPACITY = 16;
 
 /** A small file rewritten whole (a checkpoint, the quorum state): write, then flush to make it durable. */
 export class CheckpointFile<T> implements DiskFile {
