@@ -119,12 +119,13 @@ export class KraftBroker implements Machine<ClusterMessage> {
   }
 
   onMessage(source: string, message: ClusterMessage): void {
-    if (isRaftMessage(message)) {
-      this.raft.handle(source, message);
-      return;
-    }
+    // Data messages first: nearly every message is one, and the two kinds never overlap.
     if (isDataMessage(message)) {
       this.replicaManager.handle(source, message);
+      return;
+    }
+    if (isRaftMessage(message)) {
+      this.raft.handle(source, message);
       return;
     }
     if (message.kind === 'broker.alter-partition-response') {

@@ -137,6 +137,8 @@ export class RaftNode {
   // Leader state.
   #epochStartOffset = 0;
   readonly #progress = new Map<NodeId, ReplicaProgress>();
+  /** Scratch for #maybeAdvanceHighWatermark: each voter's log end offset. */
+  readonly #voterOffsets: number[];
   readonly #parked = new Map<NodeId, ParkedFetch>();
   #checkQuorumTimer: TimerHandle | null = null;
   readonly #beginQuorumAcked = new Set<NodeId>();
@@ -159,6 +161,7 @@ export class RaftNode {
     this.bugs = bugs;
     this.#listener = listener;
     this.isVoter = config.voters.includes(host.nodeId);
+    this.#voterOffsets = new Array<number>(config.voters.length).fill(0);
     this.log = new RaftLog(host.disk);
     this.#state = host.disk.checkpoint<QuorumState>(QUORUM_STATE_FILE);
     const persisted = this.#state.read() ?? { epoch: 0, votedId: null, leaderId: null };
@@ -542,10 +545,17 @@ export class RaftNode {
   }
 
   #maybeAdvanceHighWatermark(): void {
-    const offsets = this.config.voters.map((voter) =>
-      voter === this.host.nodeId ? this.log.endOffset : (this.#progress.get(voter)?.endOffset ?? 0),
-    );
-    offsets.sort((a, b) => b - a);
+    // A loop into an array kept for it, not a map over a closure: this runs on every fetch.
+    const voters = this.config.voters;
+    const offsets = this.#voterOffsets;
+    for (let i = 0; i < voters.length; i++) {
+      const voter = voters[i] as NodeId;
+      offsets[i] =
+        voter === this.host.nodeId
+          ? this.log.endOffset
+          : (this.#progress.get(voter)?.endOffset ?? 0);
+    }
+    offsets.sort(descending);
     const candidate = offsets[this.majority - 1] as number;
     if (candidate <= this.#highWatermark) return;
     // Only an entry of the leader's own epoch commits what precedes it (Raft §5.4.2); the bug
@@ -965,6 +975,10 @@ export class RaftNode {
   #trace(kind: string, fields: TraceFields): void {
     this.host.trace(kind, fields);
   }
+}
+
+function descending(a: number, b: number): number {
+  return b - a;
 }
 
 function compareIds(a: NodeId, b: NodeId): number {
