@@ -63,6 +63,46 @@ describe('EventQueue', () => {
     },
   );
 
+  test.prop(
+    [
+      fc.array(
+        fc.oneof(
+          { arbitrary: commandArbitrary, weight: 10 },
+          {
+            arbitrary: fc.record({ op: fc.constant('remove' as const), modulo: fc.nat(4) }),
+            weight: 1,
+          },
+        ),
+        { maxLength: 200 },
+      ),
+    ],
+    { numRuns: 300 },
+  )('removeWhere drops what it picks and leaves the rest in the same order', (commands) => {
+    const queue = new EventQueue<Entry>(1_000);
+    let model: Entry[] = [];
+    let pushIndex = 0;
+    for (const command of commands) {
+      if (command.op === 'push') {
+        const entry: Entry = { atMs: command.atMs, seq: -1, pushIndex: pushIndex++ };
+        pushEntry(queue, entry);
+        model.push(entry);
+      } else if (command.op === 'pop') {
+        model.sort(byTimeThenInsertion);
+        expect(queue.pop()).toBe(model.shift());
+      } else {
+        const drop = (entry: Entry) => entry.pushIndex % (command.modulo + 2) === 0;
+        const kept = model.filter((entry) => !drop(entry));
+        expect(queue.removeWhere(drop)).toBe(model.length - kept.length);
+        model = kept;
+      }
+      expect(queue.size).toBe(model.length);
+    }
+    model.sort(byTimeThenInsertion);
+    const drained: Entry[] = [];
+    for (let entry = queue.pop(); entry !== undefined; entry = queue.pop()) drained.push(entry);
+    expect(drained).toEqual(model);
+  });
+
   test.prop([fc.array(fc.integer({ min: 0, max: 1_000 }), { minLength: 1, maxLength: 100 })])(
     'stamps seq in push order and pops a non-decreasing (atMs, seq) sequence',
     (times) => {

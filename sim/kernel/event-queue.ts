@@ -64,43 +64,75 @@ export class EventQueue<T> {
 
   pop(): T | undefined {
     if (this.#size === 0) return undefined;
-    const atMsKeys = this.#atMs;
-    const seqKeys = this.#seqs;
     const entries = this.#entries;
     const top = entries[0];
     const size = --this.#size;
-    const lastAtMs = atMsKeys[size] as number;
-    const lastSeq = seqKeys[size] as number;
+    const lastAtMs = this.#atMs[size] as number;
+    const lastSeq = this.#seqs[size] as number;
     const last = entries[size];
     entries[size] = undefined;
-    if (size > 0) {
-      let index = 0;
-      for (;;) {
-        let child = 2 * index + 1;
-        if (child >= size) break;
-        let childAtMs = atMsKeys[child] as number;
-        let childSeq = seqKeys[child] as number;
-        const right = child + 1;
-        if (right < size) {
-          const rightAtMs = atMsKeys[right] as number;
-          const rightSeq = seqKeys[right] as number;
-          if (rightAtMs < childAtMs || (rightAtMs === childAtMs && rightSeq < childSeq)) {
-            child = right;
-            childAtMs = rightAtMs;
-            childSeq = rightSeq;
-          }
-        }
-        if (lastAtMs < childAtMs || (lastAtMs === childAtMs && lastSeq < childSeq)) break;
-        atMsKeys[index] = childAtMs;
-        seqKeys[index] = childSeq;
-        entries[index] = entries[child];
-        index = child;
-      }
-      atMsKeys[index] = lastAtMs;
-      seqKeys[index] = lastSeq;
-      entries[index] = last;
-    }
+    if (size > 0) this.#siftDown(0, lastAtMs, lastSeq, last);
     return top;
+  }
+
+  /**
+   * Removes every entry `drop` picks, keeping the others' keys: the order in which the rest
+   * leave is the same, since it follows the keys alone. Returns how many it removed.
+   */
+  removeWhere(drop: (entry: T) => boolean): number {
+    const atMsKeys = this.#atMs;
+    const seqKeys = this.#seqs;
+    const entries = this.#entries;
+    const size = this.#size;
+    let kept = 0;
+    for (let index = 0; index < size; index++) {
+      const entry = entries[index] as T;
+      if (drop(entry)) continue;
+      atMsKeys[kept] = atMsKeys[index] as number;
+      seqKeys[kept] = seqKeys[index] as number;
+      entries[kept] = entry;
+      kept++;
+    }
+    entries.fill(undefined, kept, size);
+    this.#size = kept;
+    // Floyd's heap construction: sift every parent down, the last one first.
+    for (let index = (kept >> 1) - 1; index >= 0; index--) {
+      this.#siftDown(index, atMsKeys[index] as number, seqKeys[index] as number, entries[index]);
+    }
+    return size - kept;
+  }
+
+  /** Places (atMs, seq, entry) at `start` or below it, moving smaller children up. */
+  #siftDown(start: number, atMs: number, seq: number, entry: T | undefined): void {
+    const atMsKeys = this.#atMs;
+    const seqKeys = this.#seqs;
+    const entries = this.#entries;
+    const size = this.#size;
+    let index = start;
+    for (;;) {
+      let child = 2 * index + 1;
+      if (child >= size) break;
+      let childAtMs = atMsKeys[child] as number;
+      let childSeq = seqKeys[child] as number;
+      const right = child + 1;
+      if (right < size) {
+        const rightAtMs = atMsKeys[right] as number;
+        const rightSeq = seqKeys[right] as number;
+        if (rightAtMs < childAtMs || (rightAtMs === childAtMs && rightSeq < childSeq)) {
+          child = right;
+          childAtMs = rightAtMs;
+          childSeq = rightSeq;
+        }
+      }
+      if (atMs < childAtMs || (atMs === childAtMs && seq < childSeq)) break;
+      atMsKeys[index] = childAtMs;
+      seqKeys[index] = childSeq;
+      entries[index] = entries[child];
+      index = child;
+    }
+    atMsKeys[index] = atMs;
+    seqKeys[index] = seq;
+    entries[index] = entry;
   }
 
   #grow(): void {

@@ -330,8 +330,9 @@ export class Network<M extends Message> {
     const latencyMs = this.#drawLatency(link) + link.extraLatencyMs;
     const arrivalMs = Math.max(departMs + latencyMs, link.lastArrivalMs);
     link.lastArrivalMs = arrivalMs;
-    link.wire.push(link.generation, id, message, nowMs);
+    // Onto the wire once #enqueue has checked the bound and scheduled its arrival.
     this.#enqueue(link.wire, arrivalMs);
+    link.wire.push(link.generation, id, message, nowMs);
     if (
       chaos !== null &&
       chaos.duplicateProbability > 0 &&

@@ -135,7 +135,7 @@ class Context<M extends Message> implements NodeContext<M> {
       handle instanceof Timer && handle.context === this,
       'cancelTimer: a timer of another node or incarnation',
     );
-    handle.cancelled = true;
+    this.host.scheduler.cancel(handle);
   }
 
   trace(kind: string, fields?: TraceFields): void {

@@ -158,6 +158,26 @@ describe('Scheduler', () => {
     expect(scheduler.eventsFired).toBe(2);
   });
 
+  it('sweeps cancelled events out of the queue and fires the rest in the same order', () => {
+    const scheduler = new Scheduler();
+    const fired: number[] = [];
+    const events: ActionEvent[] = [];
+    // Many events on few milliseconds (ties decided by scheduling order), most cancelled, some
+    // twice, some after they fired: the survivors still fire in (time, scheduling) order.
+    for (let i = 0; i < 1_000; i++)
+      events.push(scheduler.after(i % 7, `e${i}`, () => fired.push(i)));
+    scheduler.runFor(2, 10_000);
+    for (let i = 0; i < 1_000; i++) if (i % 5 !== 0) scheduler.cancel(events[i] as ActionEvent);
+    scheduler.cancel(events[1] as ActionEvent);
+    expect(scheduler.queue.size).toBeLessThan(400);
+    scheduler.runFor(10, 10_000);
+    const expected: number[] = [];
+    for (let atMs = 0; atMs < 7; atMs++)
+      for (let i = atMs; i < 1_000; i += 7) if (atMs <= 2 || i % 5 === 0) expected.push(i);
+    expect(fired).toEqual(expected);
+    expect(scheduler.queue.size).toBe(0);
+  });
+
   it('refuses to schedule in the past and rejects bad delays', () => {
     const scheduler = new Scheduler();
     scheduler.runFor(100, 10);

@@ -63,6 +63,8 @@ export class Scheduler {
   readonly #stepChecks: (() => void)[] = [];
   #eventsFired = 0;
   #actionsFired = 0;
+  /** At most how many cancelled events are still queued (see cancel). */
+  #cancelledQueued = 0;
 
   constructor(options: SchedulerOptions = {}) {
     this.queue = new EventQueue<SimEvent>(options.pendingMax ?? 1_000_000);
@@ -107,8 +109,21 @@ export class Scheduler {
     return this.#actionsFired;
   }
 
+  /**
+   * Marks `event` so it never fires. A cancelled event stays in the queue until its time, and
+   * machines cancel many long timers (request timeouts answered in a few milliseconds: in the
+   * reference workload nine in ten queued events were dead), which deepened the heap for every
+   * push and pop: once about half the queue may be dead, it is swept.
+   */
   cancel(event: SimEvent): void {
+    if (event.cancelled) return;
     event.cancelled = true;
+    // An upper bound: the event may have fired already, leaving nothing to sweep.
+    this.#cancelledQueued++;
+    if (this.#cancelledQueued >= SWEEP_MIN && this.#cancelledQueued * 2 >= this.queue.size) {
+      this.queue.removeWhere(isCancelled);
+      this.#cancelledQueued = 0;
+    }
   }
 
   /** A check that runs after every event (per-step invariants). It throws or records on failure. */
@@ -212,8 +227,16 @@ export class Scheduler {
       if (next === undefined) return Number.POSITIVE_INFINITY;
       if (!next.cancelled) return queue.peekAtMs();
       queue.pop();
+      if (this.#cancelledQueued > 0) this.#cancelledQueued--;
     }
   }
+}
+
+/** Fewer cancelled events than this are left in the queue: sweeping a small heap gains little. */
+const SWEEP_MIN = 64;
+
+function isCancelled(event: SimEvent): boolean {
+  return event.cancelled;
 }
 
 /**
