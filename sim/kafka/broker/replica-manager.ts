@@ -199,6 +199,11 @@ export class Replica {
   /** Follower: whether the fetcher may fetch it now, and when again if not. */
   fetchable = false;
   fetchRetryAtMs: Ms = 0;
+  /**
+   * Follower: the partition of its last fetch request, sent again while its offset and epochs
+   * hold (it is immutable, and a fetch that brings nothing asks the same again).
+   */
+  lastFetch: FetchPartition | null = null;
   /** Follower broker epochs, as their last fetches said (KIP-903). */
   readonly followerEpochs = new Map<BrokerId, number>();
   pendingProduces: PendingProduce[] = [];
@@ -934,8 +939,14 @@ export class ReplicaManager {
     delayed.waitingOn[pending.index] = null;
     delayed.waiting--;
     if (delayed.waiting > 0) return;
-    const at = this.#delayedProduces.indexOf(delayed);
-    if (at >= 0) this.#delayedProduces.splice(at, 1);
+    // Closed up in place: splice(at, 1) would also build the array of what it removed.
+    const delayedProduces = this.#delayedProduces;
+    const at = delayedProduces.indexOf(delayed);
+    if (at >= 0) {
+      for (let index = at + 1; index < delayedProduces.length; index++)
+        delayedProduces[index - 1] = delayedProduces[index] as DelayedProduce;
+      delayedProduces.pop();
+    }
     this.#sendProduceResponse(
       delayed.source,
       delayed.request,
@@ -1300,15 +1311,32 @@ export class ReplicaManager {
     for (let index = 0; index < replicas.length; index++) {
       const replica = replicas[index] as Replica;
       if (!this.#fetchesNow(fetcher, replica, nowMs)) continue;
-      result[count++] = {
-        topicId: replica.topicId,
-        partition: replica.partition,
-        fetchOffset: replica.logEndOffset,
-        lastFetchedEpoch: replica.log.lastEpoch,
-        currentLeaderEpoch: replica.leaderEpoch,
-      };
+      result[count++] = this.#fetchPartitionOf(replica);
     }
     return result;
+  }
+
+  /** A follower's fetch from its log end offset: its last one while nothing in it changed. */
+  #fetchPartitionOf(replica: Replica): FetchPartition {
+    const fetchOffset = replica.logEndOffset;
+    const lastFetchedEpoch = replica.log.lastEpoch;
+    const last = replica.lastFetch;
+    if (
+      last !== null &&
+      last.fetchOffset === fetchOffset &&
+      last.lastFetchedEpoch === lastFetchedEpoch &&
+      last.currentLeaderEpoch === replica.leaderEpoch
+    )
+      return last;
+    const fetch: FetchPartition = {
+      topicId: replica.topicId,
+      partition: replica.partition,
+      fetchOffset,
+      lastFetchedEpoch,
+      currentLeaderEpoch: replica.leaderEpoch,
+    };
+    replica.lastFetch = fetch;
+    return fetch;
   }
 
   #fetchesNow(fetcher: Fetcher, replica: Replica, nowMs: Ms): boolean {
