@@ -204,6 +204,8 @@ export class Replica {
    * hold (it is immutable, and a fetch that brings nothing asks the same again).
    */
   lastFetch: FetchPartition | null = null;
+  /** Leader: its last answer with nothing new, given again while its log's state holds. */
+  nothingNew: FetchPartitionResponse | null = null;
   /** Follower broker epochs, as their last fetches said (KIP-903). */
   readonly followerEpochs = new Map<BrokerId, number>();
   pendingProduces: PendingProduce[] = [];
@@ -1246,7 +1248,20 @@ export class ReplicaManager {
    */
   #nothingNewAnswer(fetch: FetchPartition): FetchPartitionResponse {
     const replica = this.replica(fetch.topicId, fetch.partition) as Replica;
-    return fetchAnswer(fetch, replica, 'NONE', NO_BATCHES, null);
+    // Immutable, and the same while the high watermark, the log and the epoch are: most long
+    // polls of a quiet partition are answered with it.
+    const last = replica.nothingNew;
+    if (
+      last !== null &&
+      last.highWatermark === replica.highWatermark &&
+      last.logStartOffset === replica.log.logStartOffset &&
+      last.logEndOffset === replica.log.logEndOffset &&
+      last.leaderEpoch === replica.leaderEpoch
+    )
+      return last;
+    const answer = fetchAnswer(fetch, replica, 'NONE', NO_BATCHES, null);
+    replica.nothingNew = answer;
+    return answer;
   }
 
   /** A follower's fetch sent by an incarnation older than the registration (unless the bug is on). */
