@@ -108,10 +108,13 @@ interface ProducerEntry {
   readonly recent: ProducerBatch[];
 }
 
+/** Kafka's ProducerStateEntry keeps the metadata of a producer's last five batches. */
+const PRODUCER_BATCHES_MAX = 5;
+
 interface ProducerBatch {
-  readonly firstSequence: number;
-  readonly lastSequence: number;
-  readonly baseOffset: number;
+  firstSequence: number;
+  lastSequence: number;
+  baseOffset: number;
 }
 
 /**
@@ -1018,15 +1021,23 @@ export class ReplicaManager {
     if (first?.producerId === undefined || first.sequence === undefined || last === undefined)
       return;
     const lastSequence = last.sequence ?? first.sequence;
-    const entry = producers.get(first.producerId) ?? { lastSequence: -1, recent: [] };
+    let entry = producers.get(first.producerId);
+    if (entry === undefined) {
+      entry = { lastSequence: -1, recent: [] };
+      producers.set(first.producerId, entry);
+    }
     entry.lastSequence = lastSequence;
-    entry.recent.push({
-      firstSequence: first.sequence,
-      lastSequence,
-      baseOffset: batch.baseOffset,
-    });
-    if (entry.recent.length > 5) entry.recent.shift();
-    producers.set(first.producerId, entry);
+    const recent = entry.recent;
+    if (recent.length < PRODUCER_BATCHES_MAX) {
+      recent.push({ firstSequence: first.sequence, lastSequence, baseOffset: batch.baseOffset });
+      return;
+    }
+    // The oldest of the last five makes room, and is reused for the newest (nothing else holds it).
+    const oldest = recent.shift() as ProducerBatch;
+    oldest.firstSequence = first.sequence;
+    oldest.lastSequence = lastSequence;
+    oldest.baseOffset = batch.baseOffset;
+    recent.push(oldest);
   }
 
   #checkSequence(replica: Replica, records: readonly RecordInput[]): SequenceCheck {
