@@ -494,7 +494,11 @@ export class Producer implements Machine<ClusterMessage> {
   readonly #queues: PartitionQueue[] = [];
   /** The same queues by topic, then partition. */
   readonly #queuesByTopic = new Map<string, PartitionQueue[]>();
-  readonly #requests = new Map<number, ProduceInFlight>();
+  /**
+   * The requests in flight, oldest first, searched by id: a few (maxInFlightRequestsPerConnection
+   * per broker). A Map, with an entry added and deleted per request, kept rebuilding its table.
+   */
+  readonly #requests: ProduceInFlight[] = [];
   /** Fires by the earliest in-flight request's deadline (one timer, not one per request). */
   readonly #requestTimeout: DeadlineTimer;
   /** Ends retry backoffs: one timer at the earliest, not one per batch. */
@@ -991,14 +995,14 @@ export class Producer implements Machine<ClusterMessage> {
       batch.request = inFlight;
     }
     this.#requestTimeout.want(deadlineMs);
-    this.#requests.set(requestId, inFlight);
+    this.#requests.push(inFlight);
     this.#inFlightByBroker.set(leader, this.inFlightTo(leader) + 1);
   }
 
   // ---- answers -------------------------------------------------------------------------------
 
   #onProduceResponse(source: BrokerId, response: ProduceResponse): void {
-    const request = this.#requests.get(response.requestId);
+    const request = this.#request(response.requestId);
     if (request === undefined) return; // timed out or expired already: a late answer
     const batches = this.#endRequest(request);
     // A jitter only when some batch failed: the common answer, all acknowledged, makes none.
@@ -1067,21 +1071,31 @@ export class Producer implements Machine<ClusterMessage> {
       this.#completeOk(records[index] as PendingRecord, response.baseOffset + index);
   }
 
+  /** The request in flight with this id, if any. */
+  #request(requestId: number): ProduceInFlight | undefined {
+    const requests = this.#requests;
+    for (let index = 0; index < requests.length; index++) {
+      const request = requests[index] as ProduceInFlight;
+      if (request.requestId === requestId) return request;
+    }
+    return undefined;
+  }
+
   /** Times out the requests whose time is up, oldest first; returns the next deadline. */
   #timeOutRequests(): Ms | null {
     const nowMs = this.#context.nowMs;
     const expired: number[] = [];
-    for (const request of this.#requests.values())
+    for (const request of this.#requests)
       if (request.deadlineMs <= nowMs) expired.push(request.requestId);
     for (const requestId of expired) this.#onRequestTimeout(requestId);
     let next: Ms | null = null;
-    for (const request of this.#requests.values())
+    for (const request of this.#requests)
       if (next === null || request.deadlineMs < next) next = request.deadlineMs;
     return next;
   }
 
   #onRequestTimeout(requestId: number): void {
-    const request = this.#requests.get(requestId);
+    const request = this.#request(requestId);
     if (request === undefined) return;
     const batches = this.#endRequest(request);
     // The request may have reached the leader and been appended: indeterminate from now on.
@@ -1093,7 +1107,7 @@ export class Producer implements Machine<ClusterMessage> {
   }
 
   #onProduceUnreachable(target: BrokerId, message: ProduceRequest): void {
-    const request = this.#requests.get(message.requestId);
+    const request = this.#request(message.requestId);
     // acks=0 tracks no request, but a dropped connection still means the leader may be gone:
     // Kafka's client refreshes its metadata on a disconnect.
     if (request === undefined && message.acks === '0') this.#metadata.requestUpdate();
@@ -1111,7 +1125,7 @@ export class Producer implements Machine<ClusterMessage> {
    * failed). The request keeps its list (no batch refers to it any more).
    */
   #endRequest(request: ProduceInFlight): readonly Batch[] {
-    this.#requests.delete(request.requestId);
+    removeItem(this.#requests, request);
     const count = this.inFlightTo(request.target);
     if (count <= 0)
       throw new AssertionError(`in-flight count to ${request.target} would go below 0`);
