@@ -50,7 +50,6 @@ type RemovalCause = 'lossy-crash' | 'truncation' | 'unclean' | 'restart';
 
 interface ValueInfo {
   readonly value: string;
-  readonly key: string | null;
   /** Where it sits (the first offset it was seen at). */
   readonly offset: number;
   /**
@@ -208,6 +207,11 @@ interface Shadow {
   truncations: number;
   readonly values: (string | null)[];
   highWatermark: number;
+  /**
+   * Where the next append's records start in the log's batches, as last left: checked, and only
+   * searched for (batchIndexOf) when the log moved under it otherwise than by appending.
+   */
+  batchIndex: number;
   /** The broker's lossy crash count when this shadow last matched its log. */
   lossyCrashesSeen: number;
   /** What the replica looked like when last synced: unchanged means nothing to do. */
@@ -450,6 +454,7 @@ export class DataChecker {
         bit: 0,
         replica,
         truncations: 0,
+        batchIndex: 0,
         values: [],
         highWatermark: 0,
         lossyCrashesSeen: this.#lossyCrashCount(brokerId),
@@ -561,7 +566,7 @@ export class DataChecker {
     const from = shadow.values.length;
     // The log's own batches from `from` on, read in place (a read would copy them into an array).
     const batches = replica.log.batches();
-    for (let b = replica.log.batchIndexOf(from); b < batches.length; b++) {
+    for (let b = startBatch(replica, batches, from, shadow.batchIndex); b < batches.length; b++) {
       const records = (batches[b] as RecordBatch).records;
       for (let r = 0; r < records.length; r++) {
         const record = records[r] as LogRecord;
@@ -573,7 +578,6 @@ export class DataChecker {
         if (info === undefined) {
           info = {
             value,
-            key: record.key,
             offset: record.offset,
             holders: bit,
             everHeld: bit,
@@ -591,6 +595,7 @@ export class DataChecker {
         info.lostBy?.delete(shadow.broker);
       }
     }
+    shadow.batchIndex = batches.length;
   }
 
   #checkHighWatermark(shadow: Shadow, replica: Replica): void {
@@ -1189,6 +1194,25 @@ function firstDifference(batches: readonly RecordBatch[], leader: FinalLog, end:
   }
   for (let at = position; at < end; at++) if (leaderValues[at] !== undefined) return at;
   return -1;
+}
+
+/**
+ * The index of the first batch whose last offset is ≥ `from` (batchIndexOf's answer): `guess` when
+ * it is that batch, which it is unless the log was truncated or trimmed since the guess was made.
+ */
+function startBatch(
+  replica: Replica,
+  batches: readonly RecordBatch[],
+  from: number,
+  guess: number,
+): number {
+  if (
+    guess <= batches.length &&
+    (guess === 0 || (batches[guess - 1] as RecordBatch).lastOffset < from) &&
+    (guess === batches.length || (batches[guess] as RecordBatch).lastOffset >= from)
+  )
+    return guess;
+  return replica.log.batchIndexOf(from);
 }
 
 function valueAt(replica: Replica, offset: number): string | null {
