@@ -253,6 +253,8 @@ export class DataChecker {
    * object (then it is what #shadowOf holds for it).
    */
   readonly #shadowsOfHost = new WeakMap<NodeHost<ClusterMessage>, (Shadow | undefined)[]>();
+  /** The same lists by the broker's index in the cluster's list: a WeakMap lookup only on a miss. */
+  readonly #shadowsAt: { host: NodeHost<ClusterMessage>; shadows: (Shadow | undefined)[] }[] = [];
   /** Values acknowledged to a producer (with their acks), read from the history as it grows. */
   readonly #acked = new Map<string, string>();
   /** Brokers taken out of the cluster on purpose: their replicas are not expected back. */
@@ -327,7 +329,11 @@ export class DataChecker {
   }
 
   /** Brings the ledger up to date with one broker's replicas. */
-  readonly #syncBroker = (brokerId: string, host: NodeHost<ClusterMessage>): void => {
+  readonly #syncBroker = (
+    brokerId: string,
+    host: NodeHost<ClusterMessage>,
+    brokerIndex?: number,
+  ): void => {
     if (host.status === 'down') {
       this.#noteDown(brokerId, host.downReason, host.incarnation);
       return;
@@ -335,11 +341,7 @@ export class DataChecker {
     const machine = host.machine;
     if (!(machine instanceof KraftBroker)) return;
     const replicas = machine.replicaManager.replicaList;
-    let shadows = this.#shadowsOfHost.get(host);
-    if (shadows === undefined) {
-      shadows = [];
-      this.#shadowsOfHost.set(host, shadows);
-    }
+    const shadows = this.#shadowsOfBroker(host, brokerIndex);
     for (let index = 0; index < replicas.length; index++) {
       const replica = replicas[index] as Replica;
       const guess = shadows[index];
@@ -350,6 +352,22 @@ export class DataChecker {
       );
     }
   };
+
+  /** The shadows of a broker's replicas, by `index` in the cluster's brokers when it has one. */
+  #shadowsOfBroker(
+    host: NodeHost<ClusterMessage>,
+    index: number | undefined,
+  ): (Shadow | undefined)[] {
+    const known = index === undefined ? undefined : this.#shadowsAt[index];
+    if (known !== undefined && known.host === host) return known.shadows;
+    let shadows = this.#shadowsOfHost.get(host);
+    if (shadows === undefined) {
+      shadows = [];
+      this.#shadowsOfHost.set(host, shadows);
+    }
+    if (index !== undefined) this.#shadowsAt[index] = { host, shadows };
+    return shadows;
+  }
 
   #noteDown(brokerId: string, reason: DownReason | null, incarnation: number): void {
     if (reason !== 'powerFailure' && reason !== 'diskLoss') return;
