@@ -13,7 +13,7 @@ import type { Endpoint, Message, Network, NodeId, Port } from './network.ts';
 import type { Rng } from './rng.ts';
 import { type Scheduler, SimEvent } from './scheduler.ts';
 import { assertMs, type Ms } from './time.ts';
-import type { TraceFields } from './trace.ts';
+import type { TraceFields, TraceShapeOf, TraceValue } from './trace.ts';
 
 export type NodeStatus = 'down' | 'up' | 'paused' | 'stopping';
 
@@ -37,6 +37,30 @@ export interface NodeContext<M extends Message> {
   setTimer(delayMs: Ms, label: string, fire: () => void): TimerHandle;
   cancelTimer(handle: TimerHandle): void;
   trace(kind: string, fields?: TraceFields): void;
+  /**
+   * An event of a declared shape (`traceShape`), for the hottest kinds: the same event as
+   * `trace(shape.kind, { [name0]: a, ... })` without building its fields.
+   */
+  trace4(shape: TraceShapeOf<4>, a: TraceValue, b: TraceValue, c: TraceValue, d: TraceValue): void;
+  trace5(
+    shape: TraceShapeOf<5>,
+    a: TraceValue,
+    b: TraceValue,
+    c: TraceValue,
+    d: TraceValue,
+    e: TraceValue,
+  ): void;
+  trace8(
+    shape: TraceShapeOf<8>,
+    a: TraceValue,
+    b: TraceValue,
+    c: TraceValue,
+    d: TraceValue,
+    e: TraceValue,
+    f: TraceValue,
+    g: TraceValue,
+    h: TraceValue,
+  ): void;
   /** Ends a graceful shutdown begun by `Machine.stop`. */
   stopped(): void;
 }
@@ -141,6 +165,38 @@ class Context<M extends Message> implements NodeContext<M> {
   trace(kind: string, fields?: TraceFields): void {
     this.#assertAlive('trace');
     this.host.scheduler.trace.emit(this.host.id, kind, fields);
+  }
+
+  trace4(shape: TraceShapeOf<4>, a: TraceValue, b: TraceValue, c: TraceValue, d: TraceValue): void {
+    this.#assertAlive('trace');
+    this.host.scheduler.trace.emit4(this.host.id, shape, a, b, c, d);
+  }
+
+  trace5(
+    shape: TraceShapeOf<5>,
+    a: TraceValue,
+    b: TraceValue,
+    c: TraceValue,
+    d: TraceValue,
+    e: TraceValue,
+  ): void {
+    this.#assertAlive('trace');
+    this.host.scheduler.trace.emit5(this.host.id, shape, a, b, c, d, e);
+  }
+
+  trace8(
+    shape: TraceShapeOf<8>,
+    a: TraceValue,
+    b: TraceValue,
+    c: TraceValue,
+    d: TraceValue,
+    e: TraceValue,
+    f: TraceValue,
+    g: TraceValue,
+    h: TraceValue,
+  ): void {
+    this.#assertAlive('trace');
+    this.host.scheduler.trace.emit8(this.host.id, shape, a, b, c, d, e, f, g, h);
   }
 
   stopped(): void {

@@ -101,6 +101,53 @@ const DELIVER_HASHES = {
   sentAtMs: hashString('sentAtMs'),
 };
 
+/**
+ * An event kind and the names of its fields, in order, declared once at module level, for an event
+ * recorded without building its fields (`Trace.emit4` and its siblings, `NodeContext.trace4`...):
+ * the hashes of the kind and the names are computed here once, and the values are stored in the
+ * ring's value columns. An event recorded with a shape hashes and reads back exactly as `emit`
+ * with the object `{ [fieldNames[0]]: a, [fieldNames[1]]: b, ... }`.
+ */
+export class TraceShape<const Names extends readonly string[] = readonly string[]> {
+  readonly kind: string;
+  readonly fieldNames: Names;
+  /** Internal: the hash of the kind, then of each name. */
+  readonly kindHash: number;
+  readonly nameHashes: readonly number[];
+
+  constructor(kind: string, fieldNames: Names) {
+    if (fieldNames.length > MAX_SHAPE_FIELDS)
+      throw new RangeError(`trace shape ${kind}: at most ${MAX_SHAPE_FIELDS} fields`);
+    if (new Set(fieldNames).size !== fieldNames.length)
+      throw new RangeError(`trace shape ${kind}: a field name twice`);
+    this.kind = kind;
+    this.fieldNames = Object.freeze([...fieldNames]) as unknown as Names;
+    this.kindHash = hashString(kind);
+    this.nameHashes = Object.freeze(fieldNames.map(hashString));
+  }
+
+  /** The fields object `emit` would have been given: every name, in order, even an undefined value. */
+  fieldsOf(values: readonly (TraceValue | undefined)[], from = 0): TraceFields {
+    const fields: Record<string, TraceValue> = {};
+    for (let index = 0; index < this.fieldNames.length; index++)
+      fields[this.fieldNames[index] as string] = values[from + index] as TraceValue;
+    return fields;
+  }
+}
+
+/** A shape with exactly N field names (what `emitN` takes). */
+export type TraceShapeOf<N extends number> = TraceShape<readonly string[] & { readonly length: N }>;
+
+/** Declares an event kind's shape: `traceShape('producer.send', ['op', 'topic', 'partition', 'value'])`. */
+export function traceShape<const Names extends readonly string[]>(
+  kind: string,
+  fieldNames: Names,
+): TraceShape<Names> {
+  return new TraceShape(kind, fieldNames);
+}
+
+const MAX_SHAPE_FIELDS = 8;
+
 const TIMER_HASHES = {
   kind: hashString('timer'),
   label: hashString('label'),
@@ -117,7 +164,10 @@ class Ring {
   readonly atMs: Float64Array;
   readonly node: string[];
   readonly kind: string[];
-  readonly fields: (TraceFields | undefined)[];
+  /** An event's fields; for one recorded with a shape, the shape, its values in `values`. */
+  readonly fields: (TraceFields | TraceShape | undefined)[];
+  /** Shaped events' values: slot s's field i at s * MAX_SHAPE_FIELDS + i. */
+  readonly values: (TraceValue | undefined)[];
   /**
    * Delivered messages (kind net.deliver, fields undefined): source, type, msg, sentAtMs. Fired
    * timers (kind timer, fields undefined): the label, in `type`.
@@ -132,7 +182,8 @@ class Ring {
     this.atMs = new Float64Array(capacity);
     this.node = new Array<string>(capacity).fill('');
     this.kind = new Array<string>(capacity).fill('');
-    this.fields = new Array<TraceFields | undefined>(capacity).fill(undefined);
+    this.fields = new Array<TraceFields | TraceShape | undefined>(capacity).fill(undefined);
+    this.values = new Array<TraceValue | undefined>(capacity * MAX_SHAPE_FIELDS).fill(null);
     this.source = new Array<string>(capacity).fill('');
     this.type = new Array<string>(capacity).fill('');
     this.msg = new Float64Array(capacity);
@@ -146,6 +197,10 @@ class Ring {
     const kind = this.kind[slot] as string;
     const fields = this.fields[slot];
     if (fields === NO_FIELDS) return { index, atMs, node, kind, fields: undefined };
+    if (fields instanceof TraceShape) {
+      const fieldsOf = fields.fieldsOf(this.values, slot * MAX_SHAPE_FIELDS);
+      return { index, atMs, node, kind, fields: fieldsOf };
+    }
     if (fields !== undefined) return { index, atMs, node, kind, fields };
     if (kind === TIMER_KIND)
       return { index, atMs, node, kind, fields: { label: this.type[slot] as string } };
@@ -295,6 +350,96 @@ export class Trace {
     ring.kind[slot] = TIMER_KIND;
     ring.fields[slot] = undefined;
     ring.type[slot] = label;
+    this.#advance(hash);
+  }
+
+  /**
+   * An event of a declared shape, recorded without building its fields: hashes and reads back
+   * exactly as `emit(node, shape.kind, { [name0]: a, [name1]: b, [name2]: c, [name3]: d })`.
+   */
+  emit4(
+    node: string,
+    shape: TraceShapeOf<4>,
+    a: TraceValue,
+    b: TraceValue,
+    c: TraceValue,
+    d: TraceValue,
+  ): void {
+    const values = this.#ring.values;
+    const at = this.#slot * MAX_SHAPE_FIELDS;
+    values[at] = a;
+    values[at + 1] = b;
+    values[at + 2] = c;
+    values[at + 3] = d;
+    this.#emitShaped(node, shape, at);
+  }
+
+  /** As `emit4`, with five fields. */
+  emit5(
+    node: string,
+    shape: TraceShapeOf<5>,
+    a: TraceValue,
+    b: TraceValue,
+    c: TraceValue,
+    d: TraceValue,
+    e: TraceValue,
+  ): void {
+    const values = this.#ring.values;
+    const at = this.#slot * MAX_SHAPE_FIELDS;
+    values[at] = a;
+    values[at + 1] = b;
+    values[at + 2] = c;
+    values[at + 3] = d;
+    values[at + 4] = e;
+    this.#emitShaped(node, shape, at);
+  }
+
+  /** As `emit4`, with eight fields. */
+  emit8(
+    node: string,
+    shape: TraceShapeOf<8>,
+    a: TraceValue,
+    b: TraceValue,
+    c: TraceValue,
+    d: TraceValue,
+    e: TraceValue,
+    f: TraceValue,
+    g: TraceValue,
+    h: TraceValue,
+  ): void {
+    const values = this.#ring.values;
+    const at = this.#slot * MAX_SHAPE_FIELDS;
+    values[at] = a;
+    values[at + 1] = b;
+    values[at + 2] = c;
+    values[at + 3] = d;
+    values[at + 4] = e;
+    values[at + 5] = f;
+    values[at + 6] = g;
+    values[at + 7] = h;
+    this.#emitShaped(node, shape, at);
+  }
+
+  /**
+   * A shaped event whose values are in the ring from `at` on: hashed as `emit` hashes the same
+   * event (time, node, kind, then each name and value in order), and the rest of it stored.
+   */
+  #emitShaped(node: string, shape: TraceShape, at: number): void {
+    const atMs = this.#clock.nowMs;
+    let hash = mixNumber(this.#laneA, atMs);
+    hash = mixWord(hash, hashString(node));
+    hash = mixWord(hash, shape.kindHash);
+    const ring = this.#ring;
+    const nameHashes = shape.nameHashes;
+    for (let position = 0; position < nameHashes.length; position++) {
+      const value = ring.values[at + position] as TraceValue;
+      hash = mixValue(mixWord(hash, nameHashes[position] as number), value);
+    }
+    const slot = this.#slot;
+    ring.atMs[slot] = atMs;
+    ring.node[slot] = node;
+    ring.kind[slot] = shape.kind;
+    ring.fields[slot] = shape;
     this.#advance(hash);
   }
 

@@ -19,6 +19,7 @@ import { AssertionError } from '../../kernel/assert.ts';
 import { DeadlineTimer } from '../../kernel/deadline.ts';
 import type { NodeContext, TimerHandle } from '../../kernel/node.ts';
 import type { Ms } from '../../kernel/time.ts';
+import { traceShape } from '../../kernel/trace.ts';
 import type { Bugs } from '../bugs.ts';
 import type { AlterPartitionRequest, AlterPartitionResponse } from '../controller/messages.ts';
 import type { MetadataImage, PartitionState } from '../controller/metadata-image.ts';
@@ -182,6 +183,15 @@ function produceAnswer(
     leaderEpoch: error === 'NONE' ? leaderEpoch : -1,
   };
 }
+
+/** A produce's append (one per batch a leader takes), traced without building its fields. */
+const APPEND_EVENT = traceShape('replica.append', [
+  'partition',
+  'baseOffset',
+  'records',
+  'acks',
+  'duplicate',
+]);
 
 /** One partition replica on this broker. */
 export class Replica {
@@ -920,13 +930,14 @@ export class ReplicaManager {
         duplicate: false,
       };
     }
-    this.#context.trace('replica.append', {
-      partition: replica.key,
-      baseOffset: result.baseOffset,
-      records: data.records.length,
-      acks: request.acks,
-      duplicate: result.duplicate,
-    });
+    this.#context.trace5(
+      APPEND_EVENT,
+      replica.key,
+      result.baseOffset,
+      data.records.length,
+      request.acks,
+      result.duplicate,
+    );
     return result;
   }
 

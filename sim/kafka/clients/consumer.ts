@@ -17,6 +17,7 @@
 import { BoundExceededError } from '../../kernel/assert.ts';
 import type { Machine, NodeContext, TimerHandle } from '../../kernel/node.ts';
 import type { Ms } from '../../kernel/time.ts';
+import { traceShape } from '../../kernel/trace.ts';
 import type {
   DataError,
   DivergingEpoch,
@@ -169,6 +170,15 @@ const METADATA_ERRORS: ReadonlySet<DataError> = new Set<DataError>([
 
 export const LOG_TRUNCATION_ERROR = 'LOG_TRUNCATION';
 export const OFFSET_RESET_ERROR = 'OFFSET_OUT_OF_RANGE';
+
+/** A poll's event (one per batch of records read), traced without building its fields. */
+const POLL_EVENT = traceShape('consumer.poll', [
+  'topic',
+  'partition',
+  'from',
+  'records',
+  'position',
+]);
 
 export class Consumer implements Machine<ClusterMessage> {
   readonly config: ResolvedConsumerConfig;
@@ -509,13 +519,14 @@ export class Consumer implements Machine<ClusterMessage> {
       partition: state.partition,
     });
     this.#history.ok(operationId, { records });
-    this.#context.trace('consumer.poll', {
-      topic: state.topic,
-      partition: state.partition,
-      from: (records[0] as HistoryRecord)[0],
-      records: records.length,
+    this.#context.trace5(
+      POLL_EVENT,
+      state.topic,
+      state.partition,
+      (records[0] as HistoryRecord)[0],
+      records.length,
       position,
-    });
+    );
   }
 
   /**
