@@ -282,6 +282,7 @@ describe('Trace hash', () => {
       RangeError,
     );
     expect(() => traceShape('k', ['a', 'b', 'a'])).toThrow(RangeError);
+    expect(() => traceShape('k', ['a', '1'])).toThrow(RangeError);
   });
 
   it('hashes a pinned mix of kinds, field orders and deliveries to a fixed value', () => {

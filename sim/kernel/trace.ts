@@ -120,6 +120,9 @@ export class TraceShape<const Names extends readonly string[] = readonly string[
       throw new RangeError(`trace shape ${kind}: at most ${MAX_SHAPE_FIELDS} fields`);
     if (new Set(fieldNames).size !== fieldNames.length)
       throw new RangeError(`trace shape ${kind}: a field name twice`);
+    // An object puts integer-like keys first, so `emit` would not keep such a name's position.
+    if (fieldNames.some((name) => /^(0|[1-9][0-9]*)$/.test(name)))
+      throw new RangeError(`trace shape ${kind}: an integer-like field name`);
     this.kind = kind;
     this.fieldNames = Object.freeze([...fieldNames]) as unknown as Names;
     this.kindHash = hashString(kind);
