@@ -13,7 +13,7 @@ import type { Endpoint, Message, Network, NodeId, Port } from './network.ts';
 import type { Rng } from './rng.ts';
 import { type Scheduler, SimEvent } from './scheduler.ts';
 import { assertMs, type Ms } from './time.ts';
-import type { TraceFields, TraceShapeOf, TraceValue } from './trace.ts';
+import type { TraceFields, TraceShape, TraceShapeOf, TraceValue } from './trace.ts';
 
 export type NodeStatus = 'down' | 'up' | 'paused' | 'stopping';
 
@@ -41,8 +41,14 @@ export interface NodeContext<M extends Message> {
    * An event of a declared shape (`traceShape`), for the hottest kinds: the same event as
    * `trace(shape.kind, { [name0]: a, ... })` without building its fields.
    */
-  trace4(shape: TraceShapeOf<4>, a: TraceValue, b: TraceValue, c: TraceValue, d: TraceValue): void;
-  trace5(
+  traceShaped(
+    shape: TraceShapeOf<4>,
+    a: TraceValue,
+    b: TraceValue,
+    c: TraceValue,
+    d: TraceValue,
+  ): void;
+  traceShaped(
     shape: TraceShapeOf<5>,
     a: TraceValue,
     b: TraceValue,
@@ -50,7 +56,7 @@ export interface NodeContext<M extends Message> {
     d: TraceValue,
     e: TraceValue,
   ): void;
-  trace8(
+  traceShaped(
     shape: TraceShapeOf<8>,
     a: TraceValue,
     b: TraceValue,
@@ -167,36 +173,32 @@ class Context<M extends Message> implements NodeContext<M> {
     this.host.scheduler.trace.emit(this.host.id, kind, fields);
   }
 
-  trace4(shape: TraceShapeOf<4>, a: TraceValue, b: TraceValue, c: TraceValue, d: TraceValue): void {
-    this.#assertAlive('trace');
-    this.host.scheduler.trace.emit4(this.host.id, shape, a, b, c, d);
-  }
-
-  trace5(
-    shape: TraceShapeOf<5>,
+  traceShaped(
+    shape: TraceShape,
     a: TraceValue,
     b: TraceValue,
     c: TraceValue,
     d: TraceValue,
-    e: TraceValue,
+    e?: TraceValue,
+    f?: TraceValue,
+    g?: TraceValue,
+    h?: TraceValue,
   ): void {
     this.#assertAlive('trace');
-    this.host.scheduler.trace.emit5(this.host.id, shape, a, b, c, d, e);
-  }
-
-  trace8(
-    shape: TraceShapeOf<8>,
-    a: TraceValue,
-    b: TraceValue,
-    c: TraceValue,
-    d: TraceValue,
-    e: TraceValue,
-    f: TraceValue,
-    g: TraceValue,
-    h: TraceValue,
-  ): void {
-    this.#assertAlive('trace');
-    this.host.scheduler.trace.emit8(this.host.id, shape, a, b, c, d, e, f, g, h);
+    // The overloads above match each shape's field count; passed on as the widest, the values
+    // past the shape's own fields are undefined and never read.
+    this.host.scheduler.trace.emitShaped(
+      this.host.id,
+      shape as TraceShapeOf<8>,
+      a,
+      b,
+      c,
+      d,
+      e as TraceValue,
+      f as TraceValue,
+      g as TraceValue,
+      h as TraceValue,
+    );
   }
 
   stopped(): void {

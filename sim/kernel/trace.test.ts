@@ -237,45 +237,48 @@ describe('Trace hash', () => {
   });
   test.prop([fc.array(shapedStep, { maxLength: 30 }), fc.integer({ min: 1, max: 5 })], {
     numRuns: 200,
-  })('emit4, emit5 and emit8 hash and read back exactly as emit with the object', (steps, ring) => {
-    const clockA = new Clock();
-    const clockB = new Clock();
-    const eventsA: TraceEvent[] = [];
-    const eventsB: TraceEvent[] = [];
-    const sinkFilter = (kind: string) => kind.startsWith('producer.');
-    const a = new Trace(clockA, { ringCapacity: ring, sink: (e) => eventsA.push(e), sinkFilter });
-    const b = new Trace(clockB, { ringCapacity: ring, sink: (e) => eventsB.push(e), sinkFilter });
-    for (const step of steps) {
-      const shape = shapes[step.shape] as TraceShape;
-      clockA.advanceTo(clockA.nowMs + step.delayMs);
-      clockB.advanceTo(clockB.nowMs + step.delayMs);
-      const names = shape.fieldNames;
-      // Built here as a model's call site built it, not by the shape (whose fieldsOf is under test).
-      const fields = Object.fromEntries(
-        (step.plain ? [...names].reverse() : names).map((name) => [
-          name,
-          step.values[names.indexOf(name)],
-        ]),
-      ) as TraceFields;
-      a.emit(step.node, shape.kind, fields);
-      if (step.plain) b.emit(step.node, shape.kind, fields);
-      else {
-        const [v0, v1, v2, v3, v4, v5, v6, v7] = step.values as Eight<TraceValue>;
-        if (names.length === 4) b.emit4(step.node, shape as TraceShapeOf<4>, v0, v1, v2, v3);
-        else if (names.length === 5)
-          b.emit5(step.node, shape as TraceShapeOf<5>, v0, v1, v2, v3, v4);
-        else b.emit8(step.node, shape as TraceShapeOf<8>, v0, v1, v2, v3, v4, v5, v6, v7);
+  })(
+    'emitShaped (four, five and eight fields) hashes and reads back exactly as emit with the object',
+    (steps, ring) => {
+      const clockA = new Clock();
+      const clockB = new Clock();
+      const eventsA: TraceEvent[] = [];
+      const eventsB: TraceEvent[] = [];
+      const sinkFilter = (kind: string) => kind.startsWith('producer.');
+      const a = new Trace(clockA, { ringCapacity: ring, sink: (e) => eventsA.push(e), sinkFilter });
+      const b = new Trace(clockB, { ringCapacity: ring, sink: (e) => eventsB.push(e), sinkFilter });
+      for (const step of steps) {
+        const shape = shapes[step.shape] as TraceShape;
+        clockA.advanceTo(clockA.nowMs + step.delayMs);
+        clockB.advanceTo(clockB.nowMs + step.delayMs);
+        const names = shape.fieldNames;
+        // Built here as a model's call site built it, not by the shape (whose fieldsOf is under test).
+        const fields = Object.fromEntries(
+          (step.plain ? [...names].reverse() : names).map((name) => [
+            name,
+            step.values[names.indexOf(name)],
+          ]),
+        ) as TraceFields;
+        a.emit(step.node, shape.kind, fields);
+        if (step.plain) b.emit(step.node, shape.kind, fields);
+        else {
+          const [v0, v1, v2, v3, v4, v5, v6, v7] = step.values as Eight<TraceValue>;
+          if (names.length === 4) b.emitShaped(step.node, shape as TraceShapeOf<4>, v0, v1, v2, v3);
+          else if (names.length === 5)
+            b.emitShaped(step.node, shape as TraceShapeOf<5>, v0, v1, v2, v3, v4);
+          else b.emitShaped(step.node, shape as TraceShapeOf<8>, v0, v1, v2, v3, v4, v5, v6, v7);
+        }
+        expect(b.hash).toBe(a.hash);
       }
-      expect(b.hash).toBe(a.hash);
-    }
-    // Strict: a field whose value is undefined is there in both, and in the same order.
-    expect(eventsB).toStrictEqual(eventsA);
-    expect(b.recent()).toStrictEqual(a.recent());
-    expect(b.recent().map((e) => Object.keys(e.fields ?? {}))).toEqual(
-      a.recent().map((e) => Object.keys(e.fields ?? {})),
-    );
-    expect(eventsB.map(traceEventToJsonLine)).toEqual(eventsA.map(traceEventToJsonLine));
-  });
+      // Strict: a field whose value is undefined is there in both, and in the same order.
+      expect(eventsB).toStrictEqual(eventsA);
+      expect(b.recent()).toStrictEqual(a.recent());
+      expect(b.recent().map((e) => Object.keys(e.fields ?? {}))).toEqual(
+        a.recent().map((e) => Object.keys(e.fields ?? {})),
+      );
+      expect(eventsB.map(traceEventToJsonLine)).toEqual(eventsA.map(traceEventToJsonLine));
+    },
+  );
 
   it('refuses a shape with too many fields or a name twice', () => {
     expect(() => traceShape('k', ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i'])).toThrow(

@@ -103,7 +103,7 @@ const DELIVER_HASHES = {
 
 /**
  * An event kind and the names of its fields, in order, declared once at module level, for an event
- * recorded without building its fields (`Trace.emit4` and its siblings, `NodeContext.trace4`...):
+ * recorded without building its fields (`Trace.emitShaped`, `NodeContext.traceShaped`):
  * the hashes of the kind and the names are computed here once, and the values are stored in the
  * ring's value columns. An event recorded with a shape hashes and reads back exactly as `emit`
  * with the object `{ [fieldNames[0]]: a, [fieldNames[1]]: b, ... }`.
@@ -138,7 +138,7 @@ export class TraceShape<const Names extends readonly string[] = readonly string[
   }
 }
 
-/** A shape with exactly N field names (what `emitN` takes). */
+/** A shape with exactly N field names (what each overload of `emitShaped` takes). */
 export type TraceShapeOf<N extends number> = TraceShape<readonly string[] & { readonly length: N }>;
 
 /** Declares an event kind's shape: `traceShape('producer.send', ['op', 'topic', 'partition', 'value'])`. */
@@ -358,27 +358,18 @@ export class Trace {
 
   /**
    * An event of a declared shape, recorded without building its fields: hashes and reads back
-   * exactly as `emit(node, shape.kind, { [name0]: a, [name1]: b, [name2]: c, [name3]: d })`.
+   * exactly as `emit(node, shape.kind, { [name0]: a, [name1]: b, ... })`. One overload per field
+   * count the models declare (positional arguments: no array per event).
    */
-  emit4(
+  emitShaped(
     node: string,
     shape: TraceShapeOf<4>,
     a: TraceValue,
     b: TraceValue,
     c: TraceValue,
     d: TraceValue,
-  ): void {
-    const values = this.#ring.values;
-    const at = this.#slot * MAX_SHAPE_FIELDS;
-    values[at] = a;
-    values[at + 1] = b;
-    values[at + 2] = c;
-    values[at + 3] = d;
-    this.#emitShaped(node, shape, at);
-  }
-
-  /** As `emit4`, with five fields. */
-  emit5(
+  ): void;
+  emitShaped(
     node: string,
     shape: TraceShapeOf<5>,
     a: TraceValue,
@@ -386,19 +377,8 @@ export class Trace {
     c: TraceValue,
     d: TraceValue,
     e: TraceValue,
-  ): void {
-    const values = this.#ring.values;
-    const at = this.#slot * MAX_SHAPE_FIELDS;
-    values[at] = a;
-    values[at + 1] = b;
-    values[at + 2] = c;
-    values[at + 3] = d;
-    values[at + 4] = e;
-    this.#emitShaped(node, shape, at);
-  }
-
-  /** As `emit4`, with eight fields. */
-  emit8(
+  ): void;
+  emitShaped(
     node: string,
     shape: TraceShapeOf<8>,
     a: TraceValue,
@@ -409,7 +389,21 @@ export class Trace {
     f: TraceValue,
     g: TraceValue,
     h: TraceValue,
+  ): void;
+  emitShaped(
+    node: string,
+    shape: TraceShape,
+    a: TraceValue,
+    b: TraceValue,
+    c: TraceValue,
+    d: TraceValue,
+    e?: TraceValue,
+    f?: TraceValue,
+    g?: TraceValue,
+    h?: TraceValue,
   ): void {
+    // Every column of the slot is written (those past the shape's fields undefined: the slot's
+    // values from an older event are not kept alive).
     const values = this.#ring.values;
     const at = this.#slot * MAX_SHAPE_FIELDS;
     values[at] = a;
@@ -420,14 +414,14 @@ export class Trace {
     values[at + 5] = f;
     values[at + 6] = g;
     values[at + 7] = h;
-    this.#emitShaped(node, shape, at);
+    this.#recordShaped(node, shape, at);
   }
 
   /**
    * A shaped event whose values are in the ring from `at` on: hashed as `emit` hashes the same
    * event (time, node, kind, then each name and value in order), and the rest of it stored.
    */
-  #emitShaped(node: string, shape: TraceShape, at: number): void {
+  #recordShaped(node: string, shape: TraceShape, at: number): void {
     const atMs = this.#clock.nowMs;
     let hash = mixNumber(this.#laneA, atMs);
     hash = mixWord(hash, hashString(node));

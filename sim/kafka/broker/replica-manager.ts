@@ -930,7 +930,7 @@ export class ReplicaManager {
         duplicate: false,
       };
     }
-    this.#context.trace5(
+    this.#context.traceShaped(
       APPEND_EVENT,
       replica.key,
       result.baseOffset,

@@ -519,7 +519,7 @@ export class Consumer implements Machine<ClusterMessage> {
       partition: state.partition,
     });
     this.#history.ok(operationId, { records });
-    this.#context.trace5(
+    this.#context.traceShaped(
       POLL_EVENT,
       state.topic,
       state.partition,

@@ -667,7 +667,7 @@ export class Producer implements Machine<ClusterMessage> {
     this.#enqueuePending(pending);
     // Deadlines come in send order: a timer armed at or before this one's is armed for the first.
     if (this.#deliveryTimeout.atMs > pending.deadlineMs) this.#armExpiry();
-    this.#context.trace4(SEND_EVENT, operationId, topic, partition, value);
+    this.#context.traceShaped(SEND_EVENT, operationId, topic, partition, value);
     this.#metadata.wantTopic(topic);
     // Routed at once when its topic is known (then no record waits for metadata: they are routed
     // as soon as it comes); otherwise it waits behind those that do.
@@ -990,7 +990,7 @@ export class Producer implements Machine<ClusterMessage> {
     this.#context.send(leader, request, produceRequestSizeBytes(request));
     for (let index = 0; index < batches.length; index++) {
       const batch = batches[index] as Batch;
-      this.#context.trace8(
+      this.#context.traceShaped(
         PRODUCE_EVENT,
         leader,
         requestId,
@@ -1082,7 +1082,7 @@ export class Producer implements Machine<ClusterMessage> {
     if (response.baseOffset < 0)
       throw new AssertionError(`produce ok with baseOffset ${response.baseOffset}`);
     this.#removeBatch(batch);
-    this.#context.trace5(
+    this.#context.traceShaped(
       ACK_EVENT,
       batch.queue.topic,
       batch.queue.partition,
