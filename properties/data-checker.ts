@@ -9,7 +9,7 @@
 //   isr-valid, leader-in-isr every committed partition change, replayed: ISR and ELR disjoint
 //                            subsets of the replicas, the leader in the ISR, no fenced or
 //                            shutting-down broker added to the ISR or elected
-// and the ledger: each replica's log is shadowed (values by offset), so every append, truncation
+// and the ledger: each replica's log is shadowed (its records by offset), so every append, truncation
 // and crash loss is seen with its cause; a record is committed once any replica's HW covers it.
 // A committed record that no replica holds any more is a loss, judged at once: allowed when every
 // replica that held it lost it in its own lossy crash (`lossy-crashes`), or by truncation after an
@@ -48,56 +48,6 @@ export type LossReason =
 
 type RemovalCause = 'lossy-crash' | 'truncation' | 'unclean' | 'restart';
 
-interface ValueInfo {
-  readonly value: string;
-  /** Where it sits (the first offset it was seen at). */
-  readonly offset: number;
-  /**
-   * Brokers holding it now (down brokers keep what their disk has until they restart), as a set
-   * of the ledger's broker bits: a number per record, where arrays cost a hundred bytes or more
-   * each, all kept to the end of the run.
-   */
-  holders: number;
-  /** Brokers that ever held it (broker bits). */
-  everHeld: number;
-  /** Why each broker that lost it lost it; null until one did. */
-  lostBy: Map<string, RemovalCause> | null;
-  committedAtMs: Ms | null;
-  /** The leader epoch of the replica whose HW first covered it (-1 until committed). */
-  committedInEpoch: number;
-  /** The loss was reported (as a violation or an allowed loss). */
-  judged: boolean;
-  /** Another record seen at the same offset (replicas diverged there), or null. */
-  next: ValueInfo | null;
-}
-
-function lostHow(info: ValueInfo, broker: string): RemovalCause | undefined {
-  return info.lostBy?.get(broker);
-}
-
-/** Some broker lost it for `cause`. */
-function lostTo(info: ValueInfo, cause: RemovalCause): boolean {
-  for (const each of info.lostBy?.values() ?? []) if (each === cause) return true;
-  return false;
-}
-
-/**
- * The record is committed: durability starts now. Copies lost before (the same value at the same
- * offset, appended by an earlier leader and truncated, then written again by a retry) are not
- * losses of the committed record: only the holders from now on count.
- */
-function markCommitted(info: ValueInfo, atMs: Ms, epoch: number): void {
-  info.committedAtMs = atMs;
-  info.committedInEpoch = epoch;
-  info.everHeld = info.holders;
-  info.lostBy = null;
-}
-
-function noteLost(info: ValueInfo, broker: string, cause: RemovalCause): void {
-  info.lostBy ??= new Map();
-  info.lostBy.set(broker, cause);
-}
-
 /**
  * Most brokers whose logs hold records of one partition: a record's holders are one int's bits.
  * Scenarios refuse a larger replication factor.
@@ -109,19 +59,83 @@ function recordId(offset: number, value: string): string {
   return `${offset}|${value}`;
 }
 
+/** No record: an offset where none was seen or committed, a shadow's record with a null value. */
+const NONE = -1;
+
+/** A record's flags (PartitionLedger's #flags). */
+const COMMITTED = 1;
+/** Its loss was reported (as a violation or an allowed loss). */
+const JUDGED = 2;
+
+/** Room for the first this many records of a partition (columns double when full). */
+const COLUMN_CAPACITY_MIN = 256;
+
+/** `column` with room for `length` entries, the new ones `fill` (the same column if it has room). */
+function grownInt32(
+  column: Int32Array<ArrayBuffer>,
+  length: number,
+  fill: number,
+): Int32Array<ArrayBuffer> {
+  if (length <= column.length) return column;
+  const grown = new Int32Array(Math.max(length, column.length * 2));
+  grown.set(column);
+  if (fill !== 0) grown.fill(fill, column.length);
+  return grown;
+}
+
+function grownFloat64(
+  column: Float64Array<ArrayBuffer>,
+  length: number,
+): Float64Array<ArrayBuffer> {
+  if (length <= column.length) return column;
+  const grown = new Float64Array(Math.max(length, column.length * 2));
+  grown.set(column);
+  return grown;
+}
+
+function grownUint8(column: Uint8Array<ArrayBuffer>, length: number): Uint8Array<ArrayBuffer> {
+  if (length <= column.length) return column;
+  const grown = new Uint8Array(Math.max(length, column.length * 2));
+  grown.set(column);
+  return grown;
+}
+
+/**
+ * A partition's records as every replica ever held them, and what is committed at each offset.
+ *
+ * A record (a value at an offset) has a number, its id: 0, 1, 2, ... in the order first seen, the
+ * same for every replica that holds it. What the checker knows of it sits in columns by id, typed
+ * arrays but for the values: tens of thousands of records per partition, kept to the end of the
+ * run, cost a few bytes each off the JS heap, where an object per record (and a list of values
+ * per replica) cost well over a hundred bytes each that every young-generation GC copied.
+ */
 class PartitionLedger {
   readonly key: string;
-  /** What is committed at each offset (column by column: the value, when, by whose HW). */
-  readonly committedValue: (string | undefined)[] = [];
-  readonly committedAtMs: number[] = [];
-  readonly committedBy: string[] = [];
   /** The brokers that ever held a record of this partition, by bit number. */
   readonly #brokers: string[] = [];
-  /**
-   * Every record ever appended anywhere, by its identity (offset, value): the first seen at each
-   * offset, the others chained behind it.
-   */
-  readonly #byOffset: (ValueInfo | undefined)[] = [];
+  /** Records by id: how many, their values and offsets. */
+  #count = 0;
+  readonly #values: string[] = [];
+  #offsets = new Int32Array(COLUMN_CAPACITY_MIN);
+  /** Brokers holding it now (down brokers keep what their disk has until they restart): bits. */
+  #holders = new Int32Array(COLUMN_CAPACITY_MIN);
+  /** Brokers that ever held it (bits); since it was committed once it is. */
+  #everHeld = new Int32Array(COLUMN_CAPACITY_MIN);
+  /** COMMITTED, JUDGED. */
+  #flags = new Uint8Array(COLUMN_CAPACITY_MIN);
+  /** When it was committed, and the leader epoch of the replica whose HW first covered it. */
+  #committedAtMs = new Float64Array(COLUMN_CAPACITY_MIN);
+  #committedInEpoch = new Int32Array(COLUMN_CAPACITY_MIN);
+  /** Another record seen at the same offset (replicas diverged there), or NONE. */
+  #next = new Int32Array(COLUMN_CAPACITY_MIN);
+  /** Why each broker that lost a record lost it: only records some broker lost have an entry. */
+  readonly #lostBy = new Map<number, Map<string, RemovalCause>>();
+  /** By offset: the first record seen there, or NONE. */
+  #firstAt = new Int32Array(COLUMN_CAPACITY_MIN).fill(NONE);
+  /** By offset: what is committed there (or NONE), when, and by whose HW (a broker's bit number). */
+  #committedIdAt = new Int32Array(COLUMN_CAPACITY_MIN).fill(NONE);
+  #committedAtMsAt = new Float64Array(COLUMN_CAPACITY_MIN);
+  #committedByAt = new Uint8Array(COLUMN_CAPACITY_MIN);
   #offsetsByValue: Map<string, number[]> | null = null;
   /** Leader epochs won by an unclean election, with when. */
   readonly uncleanElections: { epoch: number; atMs: Ms }[] = [];
@@ -134,6 +148,10 @@ class PartitionLedger {
 
   /** `broker`'s bit in this ledger's holder sets. */
   bitOf(broker: string): number {
+    return 1 << this.#indexOf(broker);
+  }
+
+  #indexOf(broker: string): number {
     let index = this.#brokers.indexOf(broker);
     if (index < 0) {
       if (this.#brokers.length === REPLICAS_MAX) {
@@ -143,7 +161,7 @@ class PartitionLedger {
       }
       index = this.#brokers.push(broker) - 1;
     }
-    return 1 << index;
+    return index;
   }
 
   /** The brokers in a holder set, in the order they first held a record of this partition. */
@@ -151,41 +169,180 @@ class PartitionLedger {
     return this.#brokers.filter((_, index) => (bits & (1 << index)) !== 0);
   }
 
-  /** Records what is committed at `offset`. */
-  commit(offset: number, value: string, atMs: Ms, by: string): void {
-    this.committedValue[offset] = value;
-    this.committedAtMs[offset] = atMs;
-    this.committedBy[offset] = by;
+  // ---- what is committed at each offset
+
+  /** Records that record `id` is what is committed at `offset`, at `atMs`, by `by`'s HW. */
+  commit(offset: number, id: number, atMs: Ms, by: string): void {
+    this.#growOffsets(offset + 1);
+    this.#committedIdAt[offset] = id;
+    this.#committedAtMsAt[offset] = atMs;
+    this.#committedByAt[offset] = this.#indexOf(by);
   }
 
-  /** The record `value` at `offset`, if any replica ever held it there. */
-  find(offset: number, value: string): ValueInfo | undefined {
-    for (let info = this.#byOffset[offset]; info !== undefined; info = info.next ?? undefined)
-      if (info.value === value) return info;
-    return undefined;
+  /** The record committed at `offset`, or NONE. */
+  committedIdAt(offset: number): number {
+    return offset < this.#committedIdAt.length ? (this.#committedIdAt[offset] as number) : NONE;
   }
 
-  add(info: ValueInfo): void {
+  /** When the record committed at `offset` was (committedIdAt not NONE). */
+  committedAtMsAt(offset: number): Ms {
+    return this.#committedAtMsAt[offset] as number;
+  }
+
+  /** Whose HW committed the record at `offset` (committedIdAt not NONE). */
+  committedByAt(offset: number): string {
+    return this.#brokers[this.#committedByAt[offset] as number] as string;
+  }
+
+  // ---- records
+
+  /** The record `value` at `offset`, if any replica ever held it there; NONE if not. */
+  find(offset: number, value: string): number {
+    if (offset >= this.#firstAt.length) return NONE;
+    for (let id = this.#firstAt[offset] as number; id !== NONE; id = this.#next[id] as number)
+      if (this.#values[id] === value) return id;
+    return NONE;
+  }
+
+  /** A new record, `value` at `offset`, held by `bit`'s broker: its id. */
+  add(offset: number, value: string, bit: number): number {
     this.#offsetsByValue = null;
-    const first = this.#byOffset[info.offset];
-    if (first === undefined) {
-      this.#byOffset[info.offset] = info;
-      return;
+    const id = this.#count++;
+    if (id >= this.#offsets.length) this.#growRecords(id + 1);
+    this.#values.push(value);
+    this.#offsets[id] = offset;
+    this.#holders[id] = bit;
+    this.#everHeld[id] = bit;
+    this.#committedInEpoch[id] = -1;
+    this.#next[id] = NONE;
+    this.#growOffsets(offset + 1);
+    let last = this.#firstAt[offset] as number;
+    if (last === NONE) {
+      this.#firstAt[offset] = id;
+      return id;
     }
-    let last = first;
-    while (last.next !== null) last = last.next;
-    last.next = info;
+    while (this.#next[last] !== NONE) last = this.#next[last] as number;
+    this.#next[last] = id;
+    return id;
+  }
+
+  #growRecords(length: number): void {
+    this.#offsets = grownInt32(this.#offsets, length, 0);
+    this.#holders = grownInt32(this.#holders, length, 0);
+    this.#everHeld = grownInt32(this.#everHeld, length, 0);
+    this.#flags = grownUint8(this.#flags, length);
+    this.#committedAtMs = grownFloat64(this.#committedAtMs, length);
+    this.#committedInEpoch = grownInt32(this.#committedInEpoch, length, 0);
+    this.#next = grownInt32(this.#next, length, 0);
+  }
+
+  #growOffsets(length: number): void {
+    if (length <= this.#firstAt.length) return;
+    this.#firstAt = grownInt32(this.#firstAt, length, NONE);
+    this.#committedIdAt = grownInt32(this.#committedIdAt, length, NONE);
+    this.#committedAtMsAt = grownFloat64(this.#committedAtMsAt, length);
+    this.#committedByAt = grownUint8(this.#committedByAt, length);
+  }
+
+  valueOf(id: number): string {
+    return this.#values[id] as string;
+  }
+
+  offsetOf(id: number): number {
+    return this.#offsets[id] as number;
+  }
+
+  /** The brokers holding record `id` now, as bits. */
+  holdersOf(id: number): number {
+    return this.#holders[id] as number;
+  }
+
+  /** The brokers that held record `id` (since it was committed, once it is), as bits. */
+  everHeldOf(id: number): number {
+    return this.#everHeld[id] as number;
+  }
+
+  isCommitted(id: number): boolean {
+    return ((this.#flags[id] as number) & COMMITTED) !== 0;
+  }
+
+  /** When record `id` was committed, or null. */
+  committedAtMsOf(id: number): Ms | null {
+    return this.isCommitted(id) ? (this.#committedAtMs[id] as number) : null;
+  }
+
+  /** The leader epoch of the replica whose HW first covered record `id` (-1 until committed). */
+  committedInEpochOf(id: number): number {
+    return this.#committedInEpoch[id] as number;
+  }
+
+  /** The loss of record `id` was reported (as a violation or an allowed loss). */
+  isJudged(id: number): boolean {
+    return ((this.#flags[id] as number) & JUDGED) !== 0;
+  }
+
+  markJudged(id: number): void {
+    this.#flags[id] = (this.#flags[id] as number) | JUDGED;
+  }
+
+  /** `broker` (bit `bit`) holds record `id` (again). */
+  hold(id: number, bit: number, broker: string): void {
+    this.#holders[id] = (this.#holders[id] as number) | bit;
+    this.#everHeld[id] = (this.#everHeld[id] as number) | bit;
+    this.#lostBy.get(id)?.delete(broker);
+  }
+
+  /** `broker` (bit `bit`) no longer holds record `id`, for `cause`. */
+  release(id: number, bit: number, broker: string, cause: RemovalCause): void {
+    this.#holders[id] = (this.#holders[id] as number) & ~bit;
+    this.noteLost(id, broker, cause);
+  }
+
+  noteLost(id: number, broker: string, cause: RemovalCause): void {
+    let lostBy = this.#lostBy.get(id);
+    if (lostBy === undefined) {
+      lostBy = new Map();
+      this.#lostBy.set(id, lostBy);
+    }
+    lostBy.set(broker, cause);
+  }
+
+  lostHow(id: number, broker: string): RemovalCause | undefined {
+    return this.#lostBy.get(id)?.get(broker);
+  }
+
+  /** Some broker lost record `id` for `cause`. */
+  lostTo(id: number, cause: RemovalCause): boolean {
+    const lostBy = this.#lostBy.get(id);
+    if (lostBy === undefined) return false;
+    for (const each of lostBy.values()) if (each === cause) return true;
+    return false;
+  }
+
+  /**
+   * Record `id` is committed: durability starts now. Copies lost before (the same value at the same
+   * offset, appended by an earlier leader and truncated, then written again by a retry) are not
+   * losses of the committed record: only the holders from now on count.
+   */
+  markCommitted(id: number, atMs: Ms, epoch: number): void {
+    this.#flags[id] = (this.#flags[id] as number) | COMMITTED;
+    this.#committedAtMs[id] = atMs;
+    this.#committedInEpoch[id] = epoch;
+    this.#everHeld[id] = this.#holders[id] as number;
+    this.#lostBy.delete(id);
   }
 
   /** The offsets `value` was appended at (an index built on first use, at the end of a run). */
   offsetsOf(value: string): readonly number[] {
     if (this.#offsetsByValue === null) {
       this.#offsetsByValue = new Map();
-      for (const first of this.#byOffset) {
-        for (let info = first; info !== undefined; info = info.next ?? undefined) {
-          const offsets = this.#offsetsByValue.get(info.value);
-          if (offsets === undefined) this.#offsetsByValue.set(info.value, [info.offset]);
-          else offsets.push(info.offset);
+      // By offset, then in the order seen there.
+      for (let offset = 0; offset < this.#firstAt.length; offset++) {
+        for (let id = this.#firstAt[offset] as number; id !== NONE; id = this.#next[id] as number) {
+          const each = this.#values[id] as string;
+          const offsets = this.#offsetsByValue.get(each);
+          if (offsets === undefined) this.#offsetsByValue.set(each, [offset]);
+          else offsets.push(offset);
         }
       }
     }
@@ -205,7 +362,12 @@ interface Shadow {
   bit: number;
   replica: Replica;
   truncations: number;
-  readonly values: (string | null)[];
+  /**
+   * The replica's log as the checker last saw it, by offset: the ledger's record ids (NONE for a
+   * null value), the first `length` of them.
+   */
+  ids: Int32Array<ArrayBuffer>;
+  length: number;
   highWatermark: number;
   /**
    * Where the next append's records start in the log's batches, as last left: checked, and only
@@ -455,7 +617,7 @@ export class DataChecker {
     if (
       known !== undefined &&
       replica.log.truncations === known.truncations &&
-      replica.logEndOffset === known.values.length &&
+      replica.logEndOffset === known.length &&
       replica.highWatermark === known.seenHighWatermark &&
       replica.role === known.seenRole &&
       replica.leaderEpoch === known.seenLeaderEpoch
@@ -473,7 +635,8 @@ export class DataChecker {
         replica,
         truncations: 0,
         batchIndex: 0,
-        values: [],
+        ids: new Int32Array(COLUMN_CAPACITY_MIN),
+        length: 0,
         highWatermark: 0,
         lossyCrashesSeen: this.#lossyCrashCount(brokerId),
         leaderEpochSeen: -1,
@@ -492,7 +655,7 @@ export class DataChecker {
       shadow.truncations = replica.log.truncations;
       this.#removeFrom(shadow, replica.logEndOffset, null);
     }
-    if (replica.logEndOffset > shadow.values.length) this.#appendTo(shadow, replica);
+    if (replica.logEndOffset > shadow.length) this.#appendTo(shadow, replica);
     this.#checkHighWatermark(shadow, replica);
     shadow.seenHighWatermark = replica.highWatermark;
     shadow.seenRole = replica.role;
@@ -517,17 +680,17 @@ export class DataChecker {
     shadow.highWatermark = Math.min(shadow.highWatermark, replica.highWatermark);
     shadow.leaderEpochSeen = -1;
     shadow.leaderHighWatermark = -1;
-    if (replica.logEndOffset < shadow.values.length)
-      this.#removeFrom(shadow, replica.logEndOffset, null);
+    if (replica.logEndOffset < shadow.length) this.#removeFrom(shadow, replica.logEndOffset, null);
     // The kept prefix must be the records the shadow saw (a crash keeps a prefix).
     const last = replica.logEndOffset - 1;
-    if (last >= 0 && last < shadow.values.length) {
+    if (last >= 0 && last < shadow.length) {
       const value = valueAt(replica, last);
-      if (value !== shadow.values[last]) {
+      const held = shadowValue(shadow, last);
+      if (value !== held) {
         this.#log.report({
           invariant: 'committed-prefix-agrees',
           atMs: this.#cluster.world.nowMs,
-          message: `${shadow.key} on ${shadow.broker}: after a restart offset ${last} holds ${value}, before it held ${shadow.values[last]}`,
+          message: `${shadow.key} on ${shadow.broker}: after a restart offset ${last} holds ${value}, before it held ${held}`,
           nodes: [shadow.broker],
           offset: last,
         });
@@ -541,39 +704,48 @@ export class DataChecker {
    * the controller commits in its old epoch after the election): an allowed loss; or plain
    * truncation.
    */
-  #truncationCause(ledger: PartitionLedger, leaderEpoch: number, info: ValueInfo): RemovalCause {
-    const since = info.committedAtMs ?? Number.NEGATIVE_INFINITY;
-    return ledger.uncleanElections.some(
-      (election) =>
+  #truncationCause(ledger: PartitionLedger, leaderEpoch: number, id: number): RemovalCause {
+    const elections = ledger.uncleanElections;
+    // Most partitions never had one: nothing to read about the record.
+    if (elections.length === 0) return 'truncation';
+    const since = ledger.committedAtMsOf(id) ?? Number.NEGATIVE_INFINITY;
+    const committedInEpoch = ledger.committedInEpochOf(id);
+    for (let index = 0; index < elections.length; index++) {
+      const election = elections[index] as { epoch: number; atMs: Ms };
+      if (
         election.epoch <= leaderEpoch &&
-        (election.atMs >= since || election.epoch > info.committedInEpoch),
-    )
-      ? 'unclean'
-      : 'truncation';
+        (election.atMs >= since || election.epoch > committedInEpoch)
+      )
+        return 'unclean';
+    }
+    return 'truncation';
   }
 
   /** `cause` null: a truncation, judged per record (#truncationCause). */
   #removeFrom(shadow: Shadow, endOffset: number, cause: RemovalCause | null): void {
-    if (endOffset >= shadow.values.length) return;
+    if (endOffset >= shadow.length) return;
     const ledger = shadow.ledger;
     const from = Math.max(0, endOffset);
-    const removed = shadow.values.splice(from);
-    for (let index = 0; index < removed.length; index++) {
-      const value = removed[index];
-      if (value == null) continue;
-      const info = ledger.find(from + index, value);
-      if (info === undefined) continue;
-      // The shadow held the value: its bit was taken then (#appendTo).
-      info.holders &= ~shadow.bit;
-      noteLost(
-        info,
+    const end = shadow.length;
+    shadow.length = from;
+    for (let offset = from; offset < end; offset++) {
+      const id = shadow.ids[offset] as number;
+      if (id === NONE) continue;
+      // The shadow held the record: its bit was taken then (#appendTo).
+      ledger.release(
+        id,
+        shadow.bit,
         shadow.broker,
-        cause ?? this.#truncationCause(ledger, shadow.replica.leaderEpoch, info),
+        cause ?? this.#truncationCause(ledger, shadow.replica.leaderEpoch, id),
       );
-      if (info.holders === 0 && info.committedAtMs !== null && !info.judged)
-        this.#judgeLoss(ledger, info, this.#invariantFor(info.value, 'committed-read-stable'));
+      if (ledger.holdersOf(id) === 0 && ledger.isCommitted(id) && !ledger.isJudged(id))
+        this.#judgeLoss(
+          ledger,
+          id,
+          this.#invariantFor(ledger.valueOf(id), 'committed-read-stable'),
+        );
     }
-    shadow.highWatermark = Math.min(shadow.highWatermark, shadow.values.length);
+    shadow.highWatermark = Math.min(shadow.highWatermark, shadow.length);
   }
 
   #appendTo(shadow: Shadow, replica: Replica): void {
@@ -581,7 +753,11 @@ export class DataChecker {
     // Held, not asked for: bitOf searches the partition's brokers, at every append.
     if (shadow.bit === 0) shadow.bit = ledger.bitOf(shadow.broker);
     const bit = shadow.bit;
-    const from = shadow.values.length;
+    const from = shadow.length;
+    // Room for the whole log at once (offsets are dense from 0: the LEO is its length).
+    shadow.ids = grownInt32(shadow.ids, replica.logEndOffset, 0);
+    const ids = shadow.ids;
+    let length = from;
     // The log's own batches from `from` on, read in place (a read would copy them into an array).
     const batches = replica.log.batches();
     for (let b = startBatch(replica, batches, from, shadow.batchIndex); b < batches.length; b++) {
@@ -590,29 +766,24 @@ export class DataChecker {
         const record = records[r] as LogRecord;
         if (record.offset < from) continue;
         const value = record.value;
-        shadow.values.push(value);
-        if (value === null) continue;
-        let info = ledger.find(record.offset, value);
-        if (info === undefined) {
-          info = {
-            value,
-            offset: record.offset,
-            holders: bit,
-            everHeld: bit,
-            lostBy: null,
-            committedAtMs: null,
-            committedInEpoch: -1,
-            judged: false,
-            next: null,
-          };
-          ledger.add(info);
+        if (value === null) {
+          ids[length++] = NONE;
           continue;
         }
-        info.holders |= bit;
-        info.everHeld |= bit;
-        info.lostBy?.delete(shadow.broker);
+        const id = ledger.find(record.offset, value);
+        if (id === NONE) ids[length++] = ledger.add(record.offset, value, bit);
+        else {
+          ids[length++] = id;
+          ledger.hold(id, bit, shadow.broker);
+        }
       }
     }
+    if (length !== replica.logEndOffset) {
+      throw new AssertionError(
+        `data checker: ${shadow.key} on ${shadow.broker} read up to offset ${length}, its LEO is ${replica.logEndOffset}`,
+      );
+    }
+    shadow.length = length;
     shadow.batchIndex = batches.length;
   }
 
@@ -651,61 +822,73 @@ export class DataChecker {
       shadow.leaderHighWatermark = highWatermark;
     }
     if (highWatermark <= shadow.highWatermark) {
-      shadow.highWatermark = Math.min(highWatermark, shadow.values.length);
+      shadow.highWatermark = Math.min(highWatermark, shadow.length);
       return;
     }
-    const ledger = shadow.ledger;
-    const upTo = Math.min(highWatermark, shadow.values.length);
+    const upTo = Math.min(highWatermark, shadow.length);
     for (let offset = shadow.highWatermark; offset < upTo; offset++) {
-      const value = shadow.values[offset] ?? null;
-      if (value === null) continue;
-      const committed = ledger.committedValue[offset];
-      if (committed === undefined) {
-        ledger.commit(offset, value, atMs, shadow.broker);
-        const info = ledger.find(offset, value);
-        if (info !== undefined && info.committedAtMs === null)
-          markCommitted(info, atMs, replica.leaderEpoch);
+      const mine = shadow.ids[offset] as number;
+      if (mine === NONE) continue;
+      const committed = shadow.ledger.committedIdAt(offset);
+      if (committed === mine) continue;
+      if (committed === NONE) {
+        shadow.ledger.commit(offset, mine, atMs, shadow.broker);
+        if (!shadow.ledger.isCommitted(mine))
+          shadow.ledger.markCommitted(mine, atMs, replica.leaderEpoch);
         continue;
       }
-      if (committed === value) continue;
-      const mine = ledger.find(offset, value);
-      // A committed record an unclean election dropped (its loss judged and allowed already),
-      // below the HW of a replica that has not truncated it yet (a fenced leader, or its
-      // follower, cut off from the controller): counted once, and the committed one stays.
-      if (mine?.judged && lostTo(mine, 'unclean')) continue;
-      // Another record now sits below a HW where a committed one sat: the committed one is lost.
-      const info = ledger.find(offset, committed);
-      const committedBy = ledger.committedBy[offset];
-      const committedAtMs = ledger.committedAtMs[offset];
-      ledger.commit(offset, value, atMs, shadow.broker);
-      if (mine !== undefined && mine.committedAtMs === null)
-        markCommitted(mine, atMs, replica.leaderEpoch);
-      if (info !== undefined && !info.judged) {
-        // Overwritten by a replica that follows an unclean election (the loss that allows), or
-        // covered by one still in an epoch before an unclean election the committed record came
-        // after (a fenced leader, or its follower, cut off from the controller, exposing the
-        // lineage that election dropped): the same allowed loss.
-        if (
-          this.#truncationCause(ledger, replica.leaderEpoch, info) === 'unclean' ||
-          ledger.uncleanElections.some(
-            (election) =>
-              election.epoch > replica.leaderEpoch && election.epoch <= info.committedInEpoch,
-          )
-        )
-          noteLost(info, shadow.broker, 'unclean');
-        this.#judgeLoss(
-          ledger,
-          info,
-          this.#invariantFor(
-            info.value,
-            replica.role === 'leader' ? 'committed-read-stable' : 'committed-prefix-agrees',
-          ),
-          `${shadow.broker}'s HW ${highWatermark} covers ${value} at offset ${offset}, where ${committed} was committed by ${committedBy} at ${committedAtMs} ms`,
-          { node: shadow.broker, value, highWatermark },
-        );
-      }
+      this.#coverOtherRecord(shadow, replica, offset, mine, committed);
     }
     shadow.highWatermark = upTo;
+  }
+
+  /**
+   * The shadow's HW covers record `mine` at `offset`, where another record, `committed`, was
+   * committed.
+   */
+  #coverOtherRecord(
+    shadow: Shadow,
+    replica: Replica,
+    offset: number,
+    mine: number,
+    committed: number,
+  ): void {
+    const { ledger } = shadow;
+    const atMs = this.#cluster.world.nowMs;
+    const highWatermark = replica.highWatermark;
+    const value = ledger.valueOf(mine);
+    // A committed record an unclean election dropped (its loss judged and allowed already),
+    // below the HW of a replica that has not truncated it yet (a fenced leader, or its
+    // follower, cut off from the controller): counted once, and the committed one stays.
+    if (ledger.isJudged(mine) && ledger.lostTo(mine, 'unclean')) return;
+    // Another record now sits below a HW where a committed one sat: the committed one is lost.
+    const committedBy = ledger.committedByAt(offset);
+    const committedAtMs = ledger.committedAtMsAt(offset);
+    ledger.commit(offset, mine, atMs, shadow.broker);
+    if (!ledger.isCommitted(mine)) ledger.markCommitted(mine, atMs, replica.leaderEpoch);
+    if (ledger.isJudged(committed)) return;
+    // Overwritten by a replica that follows an unclean election (the loss that allows), or
+    // covered by one still in an epoch before an unclean election the committed record came
+    // after (a fenced leader, or its follower, cut off from the controller, exposing the
+    // lineage that election dropped): the same allowed loss.
+    const committedInEpoch = ledger.committedInEpochOf(committed);
+    if (
+      this.#truncationCause(ledger, replica.leaderEpoch, committed) === 'unclean' ||
+      ledger.uncleanElections.some(
+        (election) => election.epoch > replica.leaderEpoch && election.epoch <= committedInEpoch,
+      )
+    )
+      ledger.noteLost(committed, shadow.broker, 'unclean');
+    this.#judgeLoss(
+      ledger,
+      committed,
+      this.#invariantFor(
+        ledger.valueOf(committed),
+        replica.role === 'leader' ? 'committed-read-stable' : 'committed-prefix-agrees',
+      ),
+      `${shadow.broker}'s HW ${highWatermark} covers ${value} at offset ${offset}, where ${ledger.valueOf(committed)} was committed by ${committedBy} at ${committedAtMs} ms`,
+      { node: shadow.broker, value, highWatermark },
+    );
   }
 
   /** How people name a partition: `orders-1` for the ledger key `orders-7-1`. */
@@ -736,39 +919,44 @@ export class DataChecker {
   }
 
   /** Why a committed record may be gone, or null when the contract does not allow it. */
-  #allowedReason(ledger: PartitionLedger, info: ValueInfo): LossReason | null {
-    if (lostTo(info, 'unclean')) return 'unclean-election';
+  #allowedReason(ledger: PartitionLedger, id: number): LossReason | null {
+    if (ledger.lostTo(id, 'unclean')) return 'unclean-election';
+    const everHeld = ledger.everHeldOf(id);
     if (
-      info.everHeld !== 0 &&
-      ledger.brokersIn(info.everHeld).every((id) => lostHow(info, id) === 'lossy-crash')
+      everHeld !== 0 &&
+      ledger.brokersIn(everHeld).every((broker) => ledger.lostHow(id, broker) === 'lossy-crash')
     )
       return 'lossy-crashes';
-    if (this.#mode === 'zk' && lostTo(info, 'lossy-crash')) return 'last-replica-standing';
+    if (this.#mode === 'zk' && ledger.lostTo(id, 'lossy-crash')) return 'last-replica-standing';
     return null;
   }
 
+  /** Record `id` is lost: an allowed loss or a violation of `invariant`. */
   #judgeLoss(
     ledger: PartitionLedger,
-    info: ValueInfo,
+    id: number,
     invariant: string,
     detail?: string,
     heldInstead?: HeldInstead,
   ): void {
-    info.judged = true;
+    ledger.markJudged(id);
     const atMs = this.#cluster.world.nowMs;
-    const reason = this.#allowedReason(ledger, info);
-    const everHeld = ledger.brokersIn(info.everHeld);
+    const reason = this.#allowedReason(ledger, id);
+    const everHeld = ledger.brokersIn(ledger.everHeldOf(id));
     const holders: Record<string, string> = {};
-    for (const id of everHeld)
-      holders[id] =
-        (info.holders & ledger.bitOf(id)) !== 0
+    for (const broker of everHeld)
+      holders[broker] =
+        (ledger.holdersOf(id) & ledger.bitOf(broker)) !== 0
           ? 'holds it'
-          : (lostHow(info, id) ?? 'never had it');
+          : (ledger.lostHow(id, broker) ?? 'never had it');
     const how = Object.entries(holders)
-      .map(([id, what]) => `${id}: ${what}`)
+      .map(([broker, what]) => `${broker}: ${what}`)
       .join(', ');
-    const message = `${this.#label(ledger.key)}: committed record ${info.value} (offset ${info.offset}, committed at ${info.committedAtMs} ms) is lost (${how})${detail === undefined ? '' : `; ${detail}`}`;
-    const where = { ...this.#where(ledger.key), offset: info.offset, value: info.value };
+    const value = ledger.valueOf(id);
+    const offset = ledger.offsetOf(id);
+    const committedAtMs = ledger.committedAtMsOf(id);
+    const message = `${this.#label(ledger.key)}: committed record ${value} (offset ${offset}, committed at ${committedAtMs} ms) is lost (${how})${detail === undefined ? '' : `; ${detail}`}`;
+    const where = { ...this.#where(ledger.key), offset, value };
     if (reason !== null) this.#log.allow({ reason, atMs, message, ...where });
     else {
       this.#log.report({
@@ -777,7 +965,7 @@ export class DataChecker {
         message,
         ...where,
         nodes: everHeld,
-        ...(info.committedAtMs === null ? {} : { committedAtMs: info.committedAtMs }),
+        ...(committedAtMs === null ? {} : { committedAtMs }),
         holders,
         ...(heldInstead === undefined ? {} : { heldInstead }),
       });
@@ -883,8 +1071,8 @@ export class DataChecker {
       const offset = record[0];
       const value = record[2];
       if (value === null) continue;
-      const info = ledger.find(offset, value);
-      if (info === undefined || info.committedAtMs === null) {
+      const id = ledger.find(offset, value);
+      if (id === NONE || !ledger.isCommitted(id)) {
         if (neverCommitted.has(recordId(offset, value))) continue;
         neverCommitted.add(recordId(offset, value));
         this.#log.report({
@@ -896,7 +1084,7 @@ export class DataChecker {
         continue;
       }
       // A record read twice (again after a truncation) is judged twice, to the same verdict.
-      this.#judgeFinal(target, info, 'committed-read-stable');
+      this.#judgeFinal(target, id, 'committed-read-stable');
     }
   }
 
@@ -904,9 +1092,9 @@ export class DataChecker {
   #checkAckedWrite(entry: HistoryEntry, value: string, target: FinalTarget, atMs: Ms): void {
     if (entry.offset !== undefined) {
       // The common case: one offset, committed there.
-      const info = target.ledger.find(entry.offset, value);
-      if (info !== undefined && info.committedAtMs !== null) {
-        this.#judgeFinal(target, info, 'acked-write-durable');
+      const id = target.ledger.find(entry.offset, value);
+      if (id !== NONE && target.ledger.isCommitted(id)) {
+        this.#judgeFinal(target, id, 'acked-write-durable');
         return;
       }
     }
@@ -918,13 +1106,11 @@ export class DataChecker {
     const { key, ledger, leaderLog } = target;
     // acks=0 has no offset: any offset the value was appended at.
     const offsets = entry.offset === undefined ? ledger.offsetsOf(value) : [entry.offset];
-    const infos = offsets.flatMap((offset) => {
-      const info = ledger.find(offset, value);
-      return info === undefined ? [] : [info];
-    });
-    const committed = infos.filter((info) => info.committedAtMs !== null);
+    const committed = offsets
+      .map((offset) => ledger.find(offset, value))
+      .filter((id) => id !== NONE && ledger.isCommitted(id));
     if (committed.length > 0) {
-      for (const info of committed) this.#judgeFinal(target, info, 'acked-write-durable');
+      for (const id of committed) this.#judgeFinal(target, id, 'acked-write-durable');
       return;
     }
     if (offsets.some((offset) => leaderLog?.values[offset] === value)) return;
@@ -958,26 +1144,22 @@ export class DataChecker {
   }
 
   /** A committed record missing from the final leader's log: judge it once. */
-  #judgeFinal(target: FinalTarget, info: ValueInfo, invariant: string): void {
-    if (info.judged) return;
+  #judgeFinal(target: FinalTarget, id: number, invariant: string): void {
+    const ledger = target.ledger;
+    if (ledger.isJudged(id)) return;
     const leaderLog = target.leaderLog;
     if (leaderLog === undefined) {
       // Offline (no leader): the record must still be on some replica's disk.
-      if (info.holders === 0) this.#judgeLoss(target.ledger, info, invariant);
+      if (ledger.holdersOf(id) === 0) this.#judgeLoss(ledger, id, invariant);
       return;
     }
-    if (leaderLog.values[info.offset] === info.value) return;
+    if (leaderLog.values[ledger.offsetOf(id)] === ledger.valueOf(id)) return;
     // A final leader elected uncleanly after the commit (RECOVERING: unclean.leader.election.enable,
     // or the last known leader back from an unclean shutdown, KIP-966) may lack it: the loss that
     // election allows, though a replica that does not lead (a removed broker) may still hold it.
-    if (this.#truncationCause(target.ledger, leaderLog.leaderEpoch, info) === 'unclean')
-      noteLost(info, leaderLog.broker, 'unclean');
-    this.#judgeLoss(
-      target.ledger,
-      info,
-      invariant,
-      `the final leader ${leaderLog.broker} does not hold it`,
-    );
+    if (this.#truncationCause(ledger, leaderLog.leaderEpoch, id) === 'unclean')
+      ledger.noteLost(id, leaderLog.broker, 'unclean');
+    this.#judgeLoss(ledger, id, invariant, `the final leader ${leaderLog.broker} does not hold it`);
   }
 
   #keyOf(topic: string, partition: number): string | null {
@@ -1238,4 +1420,10 @@ function valueAt(replica: Replica, offset: number): string | null {
     for (const record of batch.records) if (record.offset === offset) return record.value;
   }
   return null;
+}
+
+/** The value of the record at `offset` in a shadow (below its length). */
+function shadowValue(shadow: Shadow, offset: number): string | null {
+  const id = shadow.ids[offset] as number;
+  return id === NONE ? null : shadow.ledger.valueOf(id);
 }
