@@ -422,8 +422,6 @@ export class DataChecker {
   /** Brokers taken out of the cluster on purpose: their replicas are not expected back. */
   #retired: ReadonlySet<string> = new Set();
   #historySeen = 0;
-  /** Each replica's batches as the final read found them. */
-  readonly #finalBatches = new Map<Replica, readonly RecordBatch[]>();
   /** Ledger keys by topic id, then partition (#keyOf). */
   readonly #keys = new Map<string, string[]>();
   /** Per node, its NodeHost.activity when last checked; and the actions fired then. */
@@ -1113,7 +1111,11 @@ export class DataChecker {
       for (const id of committed) this.#judgeFinal(target, id, 'acked-write-durable');
       return;
     }
-    if (offsets.some((offset) => leaderLog?.values[offset] === value)) return;
+    if (
+      leaderLog !== undefined &&
+      offsets.some((offset) => finalValueAt(leaderLog.shadow, offset) === value)
+    )
+      return;
     if (entry.acks === 'all') {
       this.#log.report({
         invariant: 'acked-write-durable',
@@ -1153,7 +1155,9 @@ export class DataChecker {
       if (ledger.holdersOf(id) === 0) this.#judgeLoss(ledger, id, invariant);
       return;
     }
-    if (leaderLog.values[ledger.offsetOf(id)] === ledger.valueOf(id)) return;
+    // The final leader holds this very record (a shadow of that partition holds the ledger's ids).
+    const offset = ledger.offsetOf(id);
+    if (offset < leaderLog.shadow.length && leaderLog.shadow.ids[offset] === id) return;
     // A final leader elected uncleanly after the commit (RECOVERING: unclean.leader.election.enable,
     // or the last known leader back from an unclean shutdown, KIP-966) may lack it: the loss that
     // election allows, though a replica that does not lead (a removed broker) may still hold it.
@@ -1193,12 +1197,11 @@ export class DataChecker {
             number,
           );
           if (replica === undefined) continue;
-          const batches = this.#readFinalLog(brokerId, topic.name, number, replica);
+          this.#readFinalLog(brokerId, topic.name, number, replica);
           if (brokerId === state.leader) {
             leaders.set(`${topic.topicId}-${number}`, {
               broker: brokerId,
-              batches,
-              values: valuesOfBatches(batches),
+              shadow: this.#finalShadow(replica),
               highWatermark: replica.highWatermark,
               leaderEpoch: replica.leaderEpoch,
             });
@@ -1209,13 +1212,8 @@ export class DataChecker {
     return leaders;
   }
 
-  /** One replica's final log: written to the history as a final read; returns its batches. */
-  #readFinalLog(
-    brokerId: string,
-    topic: string,
-    partition: number,
-    replica: Replica,
-  ): readonly RecordBatch[] {
+  /** One replica's final log, written to the history as a final read. */
+  #readFinalLog(brokerId: string, topic: string, partition: number, replica: Replica): void {
     const batches = replica.log.batches().slice();
     this.#history.finalRead(brokerId, topic, partition, () => {
       const records: HistoryRecord[] = [];
@@ -1223,8 +1221,23 @@ export class DataChecker {
         for (const record of batch.records) records.push([record.offset, record.key, record.value]);
       return records;
     });
-    this.#finalBatches.set(replica, batches);
-    return batches;
+  }
+
+  /**
+   * A replica's shadow at the end of the run: its final log, record by record (the final checks
+   * read it instead of the log's batches: ids by offset, no copy of the values). `finish` checked
+   * every broker first, so every running replica's shadow holds its log.
+   */
+  #finalShadow(replica: Replica): Shadow {
+    const shadow = this.#shadowOf.get(replica);
+    if (
+      shadow === undefined ||
+      shadow.replica !== replica ||
+      shadow.truncations !== replica.log.truncations ||
+      shadow.length !== replica.logEndOffset
+    )
+      throw new AssertionError(`data checker: no up-to-date shadow of ${replica.key} at the end`);
+    return shadow;
   }
 
   /** After healing every replica holds the leader's log and the ISR is full again. */
@@ -1249,21 +1262,21 @@ export class DataChecker {
             topic.topicId,
             state.partition,
           );
-          const batches =
-            replica === undefined ? [] : (this.#finalBatches.get(replica) ?? replica.log.batches());
+          // A replica of a broker that is down holds nothing here, as a final read finds it.
+          const shadow = replica === undefined ? null : this.#finalShadow(replica);
           const committedEnd = Math.min(leaderLog.highWatermark, replica?.highWatermark ?? 0);
-          const offset = firstDifference(batches, leaderLog, committedEnd);
+          const offset = firstDifference(shadow, leaderLog.shadow, committedEnd);
           if (offset >= 0) {
             this.#log.report({
               invariant: 'committed-prefix-agrees',
               atMs,
-              message: `${this.#label(key)}: below the HW ${brokerId} holds ${valueAtPosition(batches, offset)} at offset ${offset}, the leader ${leaderLog.broker} ${leaderLog.values[offset]}`,
+              message: `${this.#label(key)}: below the HW ${brokerId} holds ${finalValueAt(shadow, offset)} at offset ${offset}, the leader ${leaderLog.broker} ${finalValueAt(leaderLog.shadow, offset)}`,
               ...this.#where(key),
               offset,
               nodes: [brokerId, leaderLog.broker],
             });
           }
-          const length = recordCount(batches);
+          const length = shadow === null ? 0 : shadow.length;
           if (length < leaderLog.highWatermark) {
             this.#log.report({
               invariant: 'acked-fully-replicated',
@@ -1295,8 +1308,8 @@ export class DataChecker {
     }
     for (const [key, leaderLog] of leaders) {
       const seen = new Map<string, number>();
-      for (let offset = 0; offset < leaderLog.values.length; offset++) {
-        const value = leaderLog.values[offset];
+      for (let offset = 0; offset < leaderLog.shadow.length; offset++) {
+        const value = shadowValue(leaderLog.shadow, offset);
         if (value == null || !idempotentValues.has(value)) continue;
         const first = seen.get(value);
         if (first !== undefined) {
@@ -1316,9 +1329,8 @@ export class DataChecker {
 
 interface FinalLog {
   readonly broker: string;
-  readonly batches: readonly RecordBatch[];
-  /** The records' values, by position in the log (as the final read lists them). */
-  readonly values: readonly (string | null)[];
+  /** Its records by offset, as the final read lists them (#finalShadow). */
+  readonly shadow: Shadow;
   readonly highWatermark: number;
   readonly leaderEpoch: number;
 }
@@ -1331,69 +1343,27 @@ interface FinalTarget {
   readonly leaderLog: FinalLog | undefined;
 }
 
-/** The values of a log's batches, in order. */
-function valuesOfBatches(batches: readonly RecordBatch[]): (string | null)[] {
-  // Sized up front: one allocation per log (grown by pushes, tens of thousands of values were
-  // copied again and again, and every copy young enough to be copied by the GC too). Indexed
-  // loops: a for-of allocates an iterator result per record where this runs unoptimised.
-  let count = 0;
-  for (let b = 0; b < batches.length; b++) count += (batches[b] as RecordBatch).records.length;
-  const values = new Array<string | null>(count);
-  let index = 0;
-  for (let b = 0; b < batches.length; b++) {
-    const records = (batches[b] as RecordBatch).records;
-    for (let r = 0; r < records.length; r++) values[index++] = (records[r] as LogRecord).value;
-  }
-  return values;
-}
-
-function recordCount(batches: readonly RecordBatch[]): number {
-  let count = 0;
-  for (let b = 0; b < batches.length; b++) count += (batches[b] as RecordBatch).records.length;
-  return count;
-}
-
-/** The value at a position of the log (undefined past its end), as the final read lists it. */
-function valueAtPosition(
-  batches: readonly RecordBatch[],
-  position: number,
-): string | null | undefined {
-  let start = 0;
-  for (const batch of batches) {
-    if (position < start + batch.records.length) return batch.records[position - start]?.value;
-    start += batch.records.length;
-  }
-  return undefined;
+/** The value at an offset of a final log (undefined past its end), as the final read lists it. */
+function finalValueAt(shadow: Shadow | null, offset: number): string | null | undefined {
+  if (shadow === null || offset >= shadow.length) return undefined;
+  return shadowValue(shadow, offset);
 }
 
 /**
- * The first position below `end` where a follower's log (its batches) holds another value than the
- * leader's, or -1; past the follower's end it holds nothing (undefined). A batch the follower
- * fetched is the leader's own object, equal without reading its records (most of the final logs'
- * records): only the others are compared value by value.
+ * The first offset below `end` where a follower's final log holds another record than the
+ * leader's, or -1; past the end of one log, and below the other's, the two differ (one holds
+ * nothing there). Both are shadows of the partition: the same record is the same id.
  */
-function firstDifference(batches: readonly RecordBatch[], leader: FinalLog, end: number): number {
-  const leaderBatches = leader.batches;
-  const leaderValues = leader.values;
-  let position = 0;
-  let leaderIndex = 0;
-  let leaderPosition = 0;
-  for (let b = 0; b < batches.length && position < end; b++) {
-    const batch = batches[b] as RecordBatch;
-    while (leaderIndex < leaderBatches.length && leaderPosition < position) {
-      leaderPosition += (leaderBatches[leaderIndex] as RecordBatch).records.length;
-      leaderIndex++;
-    }
-    const records = batch.records;
-    if (leaderPosition !== position || leaderBatches[leaderIndex] !== batch) {
-      const stop = Math.min(end, position + records.length);
-      for (let at = position; at < stop; at++)
-        if ((records[at - position] as LogRecord).value !== leaderValues[at]) return at;
-    }
-    position += records.length;
+function firstDifference(follower: Shadow | null, leader: Shadow, end: number): number {
+  const length = follower === null ? 0 : follower.length;
+  const common = Math.min(end, length, leader.length);
+  if (follower !== null) {
+    const ids = follower.ids;
+    const leaderIds = leader.ids;
+    for (let offset = 0; offset < common; offset++)
+      if (ids[offset] !== leaderIds[offset]) return offset;
   }
-  for (let at = position; at < end; at++) if (leaderValues[at] !== undefined) return at;
-  return -1;
+  return common < end && length !== leader.length ? common : -1;
 }
 
 /**
