@@ -111,6 +111,8 @@ function grownUint8(column: Uint8Array<ArrayBuffer>, length: number): Uint8Array
  */
 class PartitionLedger {
   readonly key: string;
+  /** Its place among the checker's ledgers (HistoryRecords name a ledger by it). */
+  readonly number: number;
   /** The brokers that ever held a record of this partition, by bit number. */
   readonly #brokers: string[] = [];
   /** Records by id: how many, their values and offsets. */
@@ -142,8 +144,9 @@ class PartitionLedger {
   /** Epoch → the broker that led in it. */
   readonly leaders = new Map<number, string>();
 
-  constructor(key: string) {
+  constructor(key: string, number: number) {
     this.key = key;
+    this.number = number;
   }
 
   /** `broker`'s bit in this ledger's holder sets. */
@@ -350,6 +353,49 @@ class PartitionLedger {
   }
 }
 
+/**
+ * Records the history names (consumer reads, acknowledged writes), each looked up in the ledger
+ * when its entry was new: the entry (its index in the history) and the record's position in the
+ * entry's records (-1 for a write), the client partition it names (the checker's list), the
+ * ledger it was found in then (its number, NONE if not found) and its id there. At the end of a
+ * run the history's entries (hundreds of thousands of objects) are long out of any cache: reading
+ * them all again there cost more than the checks themselves.
+ */
+class HistoryRecords {
+  count = 0;
+  entries = new Int32Array(COLUMN_CAPACITY_MIN);
+  positions = new Int32Array(COLUMN_CAPACITY_MIN);
+  partitions = new Int32Array(COLUMN_CAPACITY_MIN);
+  ledgers = new Int32Array(COLUMN_CAPACITY_MIN);
+  ids = new Int32Array(COLUMN_CAPACITY_MIN);
+
+  push(entry: number, position: number, partition: number, ledger: number, id: number): void {
+    const index = this.count++;
+    if (index === this.entries.length) {
+      this.entries = grownInt32(this.entries, index + 1, 0);
+      this.positions = grownInt32(this.positions, index + 1, 0);
+      this.partitions = grownInt32(this.partitions, index + 1, 0);
+      this.ledgers = grownInt32(this.ledgers, index + 1, 0);
+      this.ids = grownInt32(this.ids, index + 1, 0);
+    }
+    this.entries[index] = entry;
+    this.positions[index] = position;
+    this.partitions[index] = partition;
+    this.ledgers[index] = ledger;
+    this.ids[index] = id;
+  }
+}
+
+/** A partition as the clients name it (topic, number): its ledger key may change with the topic's id. */
+interface ClientPartition {
+  readonly topic: string;
+  readonly partition: number;
+  /** Its place in the checker's list. */
+  readonly index: number;
+  /** Consumers' reads of it (their records with a value), in the order read; null before any. */
+  reads: HistoryRecords | null;
+}
+
 interface Shadow {
   readonly broker: string;
   readonly key: string;
@@ -406,6 +452,17 @@ export class DataChecker {
   readonly #image = new MetadataImage();
   #replayedUpTo = 0;
   readonly #ledgers = new Map<string, PartitionLedger>();
+  /** The same ledgers by number. */
+  readonly #ledgerList: PartitionLedger[] = [];
+  /** The history's entries read so far (#readNewHistory). */
+  #historyRead = 0;
+  /** The partitions the clients named, by index; and by topic, then partition number. */
+  readonly #clientPartitions: ClientPartition[] = [];
+  readonly #clientPartitionsByTopic = new Map<string, (ClientPartition | undefined)[]>();
+  /** The partitions with consumer reads, in the order of their first read. */
+  readonly #readPartitions: ClientPartition[] = [];
+  /** The acknowledged writes (with a value), in the history's order. */
+  readonly #ackedWrites = new HistoryRecords();
   readonly #shadows = new Map<string, Shadow>();
   /** The shadow of each replica object, for the per-event fast path. */
   readonly #shadowOf = new WeakMap<Replica, Shadow>();
@@ -447,7 +504,8 @@ export class DataChecker {
   ledger(key: string): PartitionLedger {
     let ledger = this.#ledgers.get(key);
     if (ledger === undefined) {
-      ledger = new PartitionLedger(key);
+      ledger = new PartitionLedger(key, this.#ledgerList.length);
+      this.#ledgerList.push(ledger);
       this.#ledgers.set(key, ledger);
     }
     return ledger;
@@ -486,6 +544,82 @@ export class DataChecker {
     if (this.#fullChecks) {
       for (const id of this.#cluster.brokers) this.#syncBroker(id, this.#cluster.world.node(id));
     } else this.#brokersWatch.visitEntered(this.#syncBroker);
+    if (this.#history.entries.length > this.#historyRead) this.#readNewHistory();
+  }
+
+  /**
+   * Takes in the history's new entries (consumer reads, acknowledged writes) for the end of the
+   * run, the records they name looked up in the ledger now, while they are in the cache.
+   */
+  #readNewHistory(): void {
+    const entries = this.#history.entries;
+    for (; this.#historyRead < entries.length; this.#historyRead++) {
+      const entry = entries[this.#historyRead] as HistoryEntry;
+      if (entry.type !== 'ok') continue;
+      if (entry.f === 'poll') this.#readPoll(entry, this.#historyRead);
+      else if (entry.f === 'send' && entry.value != null)
+        this.#readAcked(entry, entry.value, this.#historyRead);
+    }
+  }
+
+  #readPoll(entry: HistoryEntry, index: number): void {
+    const records = entry.records;
+    if (records === undefined) return;
+    const client = this.#clientPartition(entry.topic, entry.partition);
+    if (client.reads === null) {
+      client.reads = new HistoryRecords();
+      this.#readPartitions.push(client);
+    }
+    const ledger = this.#ledgerNow(entry.topic, entry.partition);
+    for (let position = 0; position < records.length; position++) {
+      // Indexed, not destructured: destructuring a tuple walks an iterator.
+      const record = records[position] as HistoryRecord;
+      const value = record[2];
+      if (value === null) continue;
+      const id = ledger === undefined ? NONE : ledger.find(record[0], value);
+      client.reads.push(
+        index,
+        position,
+        client.index,
+        id === NONE ? NONE : (ledger as PartitionLedger).number,
+        id,
+      );
+    }
+  }
+
+  #readAcked(entry: HistoryEntry, value: string, index: number): void {
+    const client = this.#clientPartition(entry.topic, entry.partition);
+    const ledger = this.#ledgerNow(entry.topic, entry.partition);
+    const id =
+      ledger === undefined || entry.offset === undefined ? NONE : ledger.find(entry.offset, value);
+    this.#ackedWrites.push(
+      index,
+      -1,
+      client.index,
+      id === NONE ? NONE : (ledger as PartitionLedger).number,
+      id,
+    );
+  }
+
+  #clientPartition(topic: string, partition: number): ClientPartition {
+    let byPartition = this.#clientPartitionsByTopic.get(topic);
+    if (byPartition === undefined) {
+      byPartition = [];
+      this.#clientPartitionsByTopic.set(topic, byPartition);
+    }
+    let client = byPartition[partition];
+    if (client === undefined) {
+      client = { topic, partition, index: this.#clientPartitions.length, reads: null };
+      this.#clientPartitions.push(client);
+      byPartition[partition] = client;
+    }
+    return client;
+  }
+
+  /** The ledger of a partition as the checker's metadata names it now, if it has one (none made). */
+  #ledgerNow(topic: string, partition: number): PartitionLedger | undefined {
+    const key = this.#keyOf(topic, partition);
+    return key === null ? undefined : this.#ledgers.get(key);
   }
 
   /** Brings the ledger up to date with one broker's replicas. */
@@ -981,26 +1115,11 @@ export class DataChecker {
     this.#retired = options.retired ?? new Set();
     this.check();
     const atMs = this.#cluster.world.nowMs;
+    // The history up to here (check() took it in, but for a caller that skipped the checks).
+    this.#readNewHistory();
     const finalLogs = this.#finalRead();
-    // One pass over the history: the reads by partition and the acknowledged writes.
-    const reads = new Map<string, (readonly HistoryRecord[])[]>();
-    const acked: HistoryEntry[] = [];
-    this.#readHistory(reads, acked);
-    // Every consumer read: a record committed at that offset, and still there (or lost as allowed).
-    // In the order read.
-    for (const [key, lists] of reads) {
-      const target = { key, ledger: this.ledger(key), leaderLog: finalLogs.get(key) };
-      const neverCommitted = new Set<string>();
-      for (const list of lists) this.#checkReads(target, list, neverCommitted, atMs);
-    }
-    // Every acknowledged write, per its acks.
-    const targets = new Map<string, (FinalTarget | null)[]>();
-    for (let index = 0; index < acked.length; index++) {
-      const entry = acked[index] as HistoryEntry;
-      if (entry.value == null) continue;
-      const target = this.#finalTarget(entry.topic, entry.partition, finalLogs, targets);
-      if (target !== null) this.#checkAckedWrite(entry, entry.value, target, atMs);
-    }
+    this.#checkEveryRead(finalLogs, atMs);
+    this.#checkEveryAckedWrite(finalLogs, atMs);
     this.#checkFinalReplicas(finalLogs, atMs);
     if (options.idempotentProducers.size > 0)
       this.#checkNoDuplicates(finalLogs, atMs, options.idempotentProducers);
@@ -1019,57 +1138,77 @@ export class DataChecker {
   // their own and keeps optimised from one run to the next. Inline in `finish`, they made it one
   // large function, compiled on the stack (OSR) again and again as each new path deoptimised it.
 
-  /** The history's consumer reads, by partition, and its acknowledged writes, in order. */
-  #readHistory(reads: Map<string, (readonly HistoryRecord[])[]>, acked: HistoryEntry[]): void {
-    const entries = this.#history.entries;
-    for (let index = 0; index < entries.length; index++) {
-      const entry = entries[index] as HistoryEntry;
-      if (entry.type !== 'ok') continue;
-      if (entry.f === 'poll') this.#noteReads(entry, reads);
-      else if (entry.f === 'send') acked.push(entry);
+  /**
+   * Every consumer read: a record committed at that offset, and still there (or lost as allowed).
+   * In the order read.
+   */
+  #checkEveryRead(finalLogs: ReadonlyMap<string, FinalLog>, atMs: Ms): void {
+    for (let index = 0; index < this.#readPartitions.length; index++) {
+      const client = this.#readPartitions[index] as ClientPartition;
+      // The partition the topic's name stands for now (none: a topic never created).
+      const key = this.#keyOf(client.topic, client.partition);
+      if (key === null) continue;
+      const target = { key, ledger: this.ledger(key), leaderLog: finalLogs.get(key) };
+      this.#checkReads(target, client.reads as HistoryRecords, atMs);
     }
   }
 
-  /**
-   * A partition's ledger key, ledger and final leader's log, found once per partition (the
-   * end of a run asks for every acknowledged write's); null for a topic never created.
-   */
+  /** Every acknowledged write, per its acks. */
+  #checkEveryAckedWrite(finalLogs: ReadonlyMap<string, FinalLog>, atMs: Ms): void {
+    const acked = this.#ackedWrites;
+    // By client partition: found once each (the end of a run asks for every write's).
+    const targets: (FinalTarget | null | undefined)[] = [];
+    for (let index = 0; index < acked.count; index++) {
+      const partition = acked.partitions[index] as number;
+      let target = targets[partition];
+      if (target === undefined) {
+        target = this.#finalTarget(this.#clientPartitions[partition] as ClientPartition, finalLogs);
+        targets[partition] = target;
+      }
+      if (target === null) continue;
+      // The common case: found at its offset in the partition's ledger, and committed there.
+      const id = acked.ids[index] as number;
+      if (acked.ledgers[index] === target.ledger.number && target.ledger.isCommitted(id)) {
+        this.#judgeFinal(target, id, 'acked-write-durable');
+        continue;
+      }
+      const entry = this.#history.entries[acked.entries[index] as number] as HistoryEntry;
+      this.#checkAckedWrite(entry, entry.value as string, target, atMs);
+    }
+  }
+
+  /** A partition's ledger key, ledger and final leader's log; null for a topic never created. */
   #finalTarget(
-    topic: string,
-    partition: number,
+    client: ClientPartition,
     finalLogs: ReadonlyMap<string, FinalLog>,
-    targets: Map<string, (FinalTarget | null)[]>,
   ): FinalTarget | null {
-    let byPartition = targets.get(topic);
-    if (byPartition === undefined) {
-      byPartition = [];
-      targets.set(topic, byPartition);
-    }
-    let target = byPartition[partition];
-    if (target === undefined) {
-      const key = this.#keyOf(topic, partition);
-      target =
-        key === null ? null : { key, ledger: this.ledger(key), leaderLog: finalLogs.get(key) };
-      byPartition[partition] = target;
-    }
-    return target;
+    const key = this.#keyOf(client.topic, client.partition);
+    return key === null ? null : { key, ledger: this.ledger(key), leaderLog: finalLogs.get(key) };
   }
 
   /** One poll's records of a partition: each committed at its offset, and still there. */
-  #checkReads(
-    target: FinalTarget,
-    list: readonly HistoryRecord[],
-    neverCommitted: Set<string>,
-    atMs: Ms,
-  ): void {
+  #checkReads(target: FinalTarget, reads: HistoryRecords, atMs: Ms): void {
     const { key, ledger } = target;
-    for (let index = 0; index < list.length; index++) {
-      // Indexed, not destructured: destructuring a tuple walks an iterator, for every record read.
-      const record = list[index] as HistoryRecord;
-      const offset = record[0];
-      const value = record[2];
-      if (value === null) continue;
-      const id = ledger.find(offset, value);
+    const neverCommitted = new Set<string>();
+    for (let index = 0; index < reads.count; index++) {
+      // The record read, as found when it was read, in the ledger of its partition then: or, not
+      // found then, from the history.
+      const number = reads.ledgers[index] as number;
+      const found = number === NONE ? undefined : this.#ledgerList[number];
+      let offset: number;
+      let value: string;
+      if (found === undefined) {
+        const entry = this.#history.entries[reads.entries[index] as number] as HistoryEntry;
+        const record = (entry.records as readonly HistoryRecord[])[
+          reads.positions[index] as number
+        ] as HistoryRecord;
+        offset = record[0];
+        value = record[2] as string;
+      } else {
+        offset = found.offsetOf(reads.ids[index] as number);
+        value = found.valueOf(reads.ids[index] as number);
+      }
+      const id = found === ledger ? (reads.ids[index] as number) : ledger.find(offset, value);
       if (id === NONE || !ledger.isCommitted(id)) {
         if (neverCommitted.has(recordId(offset, value))) continue;
         neverCommitted.add(recordId(offset, value));
@@ -1134,15 +1273,6 @@ export class DataChecker {
         message: `${this.#label(key)}: acks=${entry.acks} write ${value} (offset ${entry.offset ?? '?'}) was never committed and is gone`,
       });
     }
-  }
-
-  /** A consumer's reads, per partition. */
-  #noteReads(entry: HistoryEntry, reads: Map<string, (readonly HistoryRecord[])[]>): void {
-    const key = this.#keyOf(entry.topic, entry.partition);
-    if (key === null || entry.records === undefined) return;
-    const lists = reads.get(key);
-    if (lists === undefined) reads.set(key, [entry.records]);
-    else lists.push(entry.records);
   }
 
   /** A committed record missing from the final leader's log: judge it once. */
