@@ -371,18 +371,22 @@ class HistoryRecords {
 
   push(entry: number, position: number, partition: number, ledger: number, id: number): void {
     const index = this.count++;
-    if (index === this.entries.length) {
-      this.entries = grownInt32(this.entries, index + 1, 0);
-      this.positions = grownInt32(this.positions, index + 1, 0);
-      this.partitions = grownInt32(this.partitions, index + 1, 0);
-      this.ledgers = grownInt32(this.ledgers, index + 1, 0);
-      this.ids = grownInt32(this.ids, index + 1, 0);
-    }
+    if (index === this.entries.length) this.#grow();
     this.entries[index] = entry;
     this.positions[index] = position;
     this.partitions[index] = partition;
     this.ledgers[index] = ledger;
     this.ids[index] = id;
+  }
+
+  /** Apart from push: kept small, push is inlined where it is called. */
+  #grow(): void {
+    const length = this.count;
+    this.entries = grownInt32(this.entries, length, 0);
+    this.positions = grownInt32(this.positions, length, 0);
+    this.partitions = grownInt32(this.partitions, length, 0);
+    this.ledgers = grownInt32(this.ledgers, length, 0);
+    this.ids = grownInt32(this.ids, length, 0);
   }
 }
 
@@ -394,6 +398,12 @@ interface ClientPartition {
   readonly index: number;
   /** Consumers' reads of it (their records with a value), in the order read; null before any. */
   reads: HistoryRecords | null;
+  /**
+   * Its ledger as last found (#ledgerNow), and how much metadata the checker had replayed then:
+   * the same while no more is (a topic's id changes only with metadata).
+   */
+  ledger: PartitionLedger | undefined;
+  ledgerReplayedUpTo: number;
 }
 
 interface Shadow {
@@ -570,7 +580,7 @@ export class DataChecker {
       client.reads = new HistoryRecords();
       this.#readPartitions.push(client);
     }
-    const ledger = this.#ledgerNow(entry.topic, entry.partition);
+    const ledger = this.#ledgerNow(client);
     for (let position = 0; position < records.length; position++) {
       // Indexed, not destructured: destructuring a tuple walks an iterator.
       const record = records[position] as HistoryRecord;
@@ -589,7 +599,7 @@ export class DataChecker {
 
   #readAcked(entry: HistoryEntry, value: string, index: number): void {
     const client = this.#clientPartition(entry.topic, entry.partition);
-    const ledger = this.#ledgerNow(entry.topic, entry.partition);
+    const ledger = this.#ledgerNow(client);
     const id =
       ledger === undefined || entry.offset === undefined ? NONE : ledger.find(entry.offset, value);
     this.#ackedWrites.push(
@@ -609,7 +619,14 @@ export class DataChecker {
     }
     let client = byPartition[partition];
     if (client === undefined) {
-      client = { topic, partition, index: this.#clientPartitions.length, reads: null };
+      client = {
+        topic,
+        partition,
+        index: this.#clientPartitions.length,
+        reads: null,
+        ledger: undefined,
+        ledgerReplayedUpTo: -1,
+      };
       this.#clientPartitions.push(client);
       byPartition[partition] = client;
     }
@@ -617,9 +634,13 @@ export class DataChecker {
   }
 
   /** The ledger of a partition as the checker's metadata names it now, if it has one (none made). */
-  #ledgerNow(topic: string, partition: number): PartitionLedger | undefined {
-    const key = this.#keyOf(topic, partition);
-    return key === null ? undefined : this.#ledgers.get(key);
+  #ledgerNow(client: ClientPartition): PartitionLedger | undefined {
+    if (client.ledger !== undefined && client.ledgerReplayedUpTo === this.#replayedUpTo)
+      return client.ledger;
+    const key = this.#keyOf(client.topic, client.partition);
+    client.ledger = key === null ? undefined : this.#ledgers.get(key);
+    client.ledgerReplayedUpTo = this.#replayedUpTo;
+    return client.ledger;
   }
 
   /** Brings the ledger up to date with one broker's replicas. */
@@ -639,10 +660,14 @@ export class DataChecker {
     for (let index = 0; index < replicas.length; index++) {
       const replica = replicas[index] as Replica;
       const guess = shadows[index];
+      const known = guess !== undefined && guess.replica === replica;
+      // Most replicas of a broker an event entered did not move: nothing to do, checked here (a
+      // call and a store per replica were a good part of the checks' cost).
+      if (known && isUnchanged(guess, replica)) continue;
       shadows[index] = this.#syncReplica(
         brokerId,
         replica,
-        guess !== undefined && guess.replica === replica ? guess : this.#shadowOf.get(replica),
+        known ? guess : this.#shadowOf.get(replica),
       );
     }
   };
@@ -745,16 +770,8 @@ export class DataChecker {
 
   /** `known`: the replica's shadow if it has one (#shadowOf's). Returns its shadow. */
   #syncReplica(brokerId: string, replica: Replica, known: Shadow | undefined): Shadow {
-    // The hot path: the same replica object as last time, nothing about it changed.
-    if (
-      known !== undefined &&
-      replica.log.truncations === known.truncations &&
-      replica.logEndOffset === known.length &&
-      replica.highWatermark === known.seenHighWatermark &&
-      replica.role === known.seenRole &&
-      replica.leaderEpoch === known.seenLeaderEpoch
-    )
-      return known;
+    // The same replica object as last time, nothing about it changed.
+    if (known !== undefined && isUnchanged(known, replica)) return known;
     // A replica object always has the same shadow: look it up by name only for a new object.
     const id = known === undefined ? `${brokerId}|${replica.key}` : '';
     let shadow = known ?? this.#shadows.get(id);
@@ -1520,6 +1537,17 @@ function valueAt(replica: Replica, offset: number): string | null {
     for (const record of batch.records) if (record.offset === offset) return record.value;
   }
   return null;
+}
+
+/** Nothing the checks read of a replica moved since its shadow last synced with it. */
+function isUnchanged(shadow: Shadow, replica: Replica): boolean {
+  return (
+    replica.log.truncations === shadow.truncations &&
+    replica.logEndOffset === shadow.length &&
+    replica.highWatermark === shadow.seenHighWatermark &&
+    replica.role === shadow.seenRole &&
+    replica.leaderEpoch === shadow.seenLeaderEpoch
+  );
 }
 
 /** The value of the record at `offset` in a shadow (below its length). */
