@@ -292,7 +292,8 @@ class PartitionLedger {
   hold(id: number, bit: number, broker: string): void {
     this.#holders[id] = (this.#holders[id] as number) | bit;
     this.#everHeld[id] = (this.#everHeld[id] as number) | bit;
-    this.#lostBy.get(id)?.delete(broker);
+    // Mostly no broker lost any record: no lookup then.
+    if (this.#lostBy.size > 0) this.#lostBy.get(id)?.delete(broker);
   }
 
   /** `broker` (bit `bit`) no longer holds record `id`, for `cause`. */
@@ -436,6 +437,11 @@ interface Shadow {
   seenHighWatermark: number;
   seenRole: string;
   seenLeaderEpoch: number;
+  /**
+   * Its log's batch count: with no truncation since, the same count means the same log (cheaper
+   * to read than the LEO, which reads the last batch).
+   */
+  seenBatchCount: number;
   /** The HW of a leader in its epoch (for monotonicity), -1 when not leading. */
   leaderEpochSeen: number;
   leaderHighWatermark: number;
@@ -793,6 +799,7 @@ export class DataChecker {
         seenHighWatermark: -1,
         seenRole: 'none',
         seenLeaderEpoch: -1,
+        seenBatchCount: -1,
         reportedOutside: '',
       };
       this.#shadows.set(id, shadow);
@@ -809,6 +816,7 @@ export class DataChecker {
     shadow.seenHighWatermark = replica.highWatermark;
     shadow.seenRole = replica.role;
     shadow.seenLeaderEpoch = replica.leaderEpoch;
+    shadow.seenBatchCount = replica.log.batches().length;
     // A shadow handed in already is #shadowOf's for this replica (a shadow's replica is always
     // entered there with it): a WeakMap store only for a shadow found by name or new.
     if (known !== shadow) this.#shadowOf.set(replica, shadow);
@@ -904,7 +912,8 @@ export class DataChecker {
     const bit = shadow.bit;
     const from = shadow.length;
     // Room for the whole log at once (offsets are dense from 0: the LEO is its length).
-    shadow.ids = grownInt32(shadow.ids, replica.logEndOffset, 0);
+    if (replica.logEndOffset > shadow.ids.length)
+      shadow.ids = grownInt32(shadow.ids, replica.logEndOffset, 0);
     const ids = shadow.ids;
     let length = from;
     // The log's own batches from `from` on, read in place (a read would copy them into an array).
@@ -1543,7 +1552,7 @@ function valueAt(replica: Replica, offset: number): string | null {
 function isUnchanged(shadow: Shadow, replica: Replica): boolean {
   return (
     replica.log.truncations === shadow.truncations &&
-    replica.logEndOffset === shadow.length &&
+    replica.log.batches().length === shadow.seenBatchCount &&
     replica.highWatermark === shadow.seenHighWatermark &&
     replica.role === shadow.seenRole &&
     replica.leaderEpoch === shadow.seenLeaderEpoch
