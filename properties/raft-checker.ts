@@ -93,6 +93,10 @@ interface ObserverView {
   staleAtMs: Ms;
 }
 
+function logOf(host: NodeHost<Message>): LogFile<RaftEntry> {
+  return host.disk.log<RaftEntry>(RAFT_LOG_FILE);
+}
+
 export function entryId(entry: RaftEntry): string {
   return entry.payload.type === 'record'
     ? entry.payload.id
@@ -309,7 +313,8 @@ export class RaftChecker<M extends Message = RaftMessage> {
     this.#recordCommits();
     let committedMoved = this.#committed.length !== this.#committedChecked;
     for (let index = 0; index < this.#nodes.length; index++)
-      if (committedMoved || has(moved, index)) this.#checkNodeLog(this.#nodes[index] as NodeId);
+      if (committedMoved || has(moved, index))
+        this.#checkNodeLog(this.#nodes[index] as NodeId, this.#hostAt(index));
     this.#checkCommittedOnMajority();
     // A lost entry shortens the committed log: every high watermark is compared with it again.
     committedMoved ||= this.#committed.length !== this.#committedChecked;
@@ -330,7 +335,8 @@ export class RaftChecker<M extends Message = RaftMessage> {
     const voterCount = this.#voters.length;
     for (let index = 0; index < this.#observers.length; index++) {
       const observer = this.#observers[index] as NodeId;
-      if (everyObserver || has(moved, voterCount + index)) this.#checkStaleness(observer, leader);
+      if (everyObserver || has(moved, voterCount + index))
+        this.#checkStaleness(observer, leader, this.#hostAt(voterCount + index));
       const staleAtMs = this.#observerViews.get(observer)?.staleAtMs ?? Number.POSITIVE_INFINITY;
       if (staleAtMs < this.#staleAtMs) this.#staleAtMs = staleAtMs;
     }
@@ -353,7 +359,7 @@ export class RaftChecker<M extends Message = RaftMessage> {
     for (let index = 0; index < this.#voters.length; index++) {
       if (!has(moved, index)) continue;
       const voter = this.#voters[index] as NodeId;
-      const host = this.#world.node(voter);
+      const host = this.#hostAt(index);
       const raft = this.#raftOf(host);
       if (raft?.isLeader) {
         const known = this.#leaders.get(raft.epoch);
@@ -388,10 +394,11 @@ export class RaftChecker<M extends Message = RaftMessage> {
 
   /** A leader's high watermark commits its log up to there. */
   #recordCommits(): void {
-    for (const voter of this.#voters) {
-      const raft = this.#raftOf(this.#world.node(voter));
+    for (let index = 0; index < this.#voters.length; index++) {
+      const host = this.#hostAt(index);
+      const raft = this.#raftOf(host);
       if (raft === null || !raft.isLeader || raft.highWatermark <= this.#committed.length) continue;
-      const log = this.#logOf(voter);
+      const log = logOf(host);
       const upTo = Math.min(raft.highWatermark, log.length);
       for (let offset = this.#committed.length; offset < upTo; offset++) {
         const entry = log.at(offset);
@@ -400,8 +407,13 @@ export class RaftChecker<M extends Message = RaftMessage> {
     }
   }
 
-  #logOf(node: NodeId): LogFile<RaftEntry> {
-    return this.#world.node(node).disk.log<RaftEntry>(RAFT_LOG_FILE);
+  /**
+   * The host of the node at `index` (voters first, then observers), as its stamp holds it: a
+   * node's host is the same object for the whole run, and a lookup by name per use was a good
+   * part of the checks' cost. The stamps are up to date with the nodes after #moved.
+   */
+  #hostAt(index: number): NodeHost<M> {
+    return (this.#stamps[index] as NodeStamp).host as unknown as NodeHost<M>;
   }
 
   /**
@@ -411,15 +423,14 @@ export class RaftChecker<M extends Message = RaftMessage> {
    * when it has the committed entry's epoch (two entries of one epoch at one offset) or when the
    * node already treats it as committed (below its high watermark).
    */
-  #checkNodeLog(node: NodeId): void {
+  #checkNodeLog(node: NodeId, host: NodeHost<M>): void {
     const view = this.#views.get(node) as LogView;
-    const host = this.#world.node(node);
     if (!host.disk.has(RAFT_LOG_FILE)) {
       view.verifiedUpTo = 0;
       view.lastVerified = undefined;
       return;
     }
-    const log = this.#logOf(node);
+    const log = logOf(host);
     if (view.verifiedUpTo > log.length) {
       view.verifiedUpTo = log.length;
       view.lastVerified = log.length === 0 ? undefined : log.at(log.length - 1);
@@ -503,14 +514,17 @@ export class RaftChecker<M extends Message = RaftMessage> {
   #checkHighWatermarks(moved: Moved | null): void {
     const voterCount = this.#voters.length;
     for (let index = 0; index < voterCount; index++)
-      if (has(moved, index)) this.#checkHighWatermark(this.#voters[index] as NodeId);
+      if (has(moved, index))
+        this.#checkHighWatermark(this.#voters[index] as NodeId, this.#hostAt(index));
     for (let index = 0; index < this.#observers.length; index++)
       if (has(moved, voterCount + index))
-        this.#checkHighWatermark(this.#observers[index] as NodeId);
+        this.#checkHighWatermark(
+          this.#observers[index] as NodeId,
+          this.#hostAt(voterCount + index),
+        );
   }
 
-  #checkHighWatermark(node: NodeId): void {
-    const host = this.#world.node(node);
+  #checkHighWatermark(node: NodeId, host: NodeHost<M>): void {
     const raft = this.#raftOf(host);
     if (raft === null) return;
     const highWatermark = raft.highWatermark;
@@ -547,24 +561,24 @@ export class RaftChecker<M extends Message = RaftMessage> {
   #currentLeader(): NodeId | null {
     let leader: NodeId | null = null;
     let epoch = -1;
-    for (const voter of this.#voters) {
-      const raft = this.#raftOf(this.#world.node(voter));
-      if (raft?.isLeader && this.#world.node(voter).status === 'up' && raft.epoch > epoch) {
-        leader = voter;
+    for (let index = 0; index < this.#voters.length; index++) {
+      const host = this.#hostAt(index);
+      const raft = this.#raftOf(host);
+      if (raft?.isLeader && host.status === 'up' && raft.epoch > epoch) {
+        leader = this.#voters[index] as NodeId;
         epoch = raft.epoch;
       }
     }
     return leader;
   }
 
-  #checkStaleness(observer: NodeId, leader: NodeId | null): void {
+  #checkStaleness(observer: NodeId, leader: NodeId | null, host: NodeHost<M>): void {
     // A broker added during the run (add-broker) gets its view when first seen.
     let view = this.#observerViews.get(observer);
     if (view === undefined) {
       view = { connectedSinceMs: null, leader: null, staleAtMs: Number.POSITIVE_INFINITY };
       this.#observerViews.set(observer, view);
     }
-    const host = this.#world.node(observer);
     const raft = this.#raftOf(host);
     const network = this.#world.network;
     const connected =
@@ -615,9 +629,9 @@ export class RaftChecker<M extends Message = RaftMessage> {
   #reachesMajority(observer: NodeId): boolean {
     const network = this.#world.network;
     let reached = 0;
-    for (const voter of this.#voters) {
-      if (this.#world.node(voter).status !== 'up' || !network.isConnected(observer, voter))
-        continue;
+    for (let index = 0; index < this.#voters.length; index++) {
+      const voter = this.#voters[index] as NodeId;
+      if (this.#hostAt(index).status !== 'up' || !network.isConnected(observer, voter)) continue;
       reached++;
       if (reached >= this.majority) return true;
     }
