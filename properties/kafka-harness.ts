@@ -114,10 +114,20 @@ export interface KafkaRunResult extends CheckedRun {
   readonly simulatedMs: Ms;
 }
 
-const CHECKER_TRACE_KINDS: ReadonlySet<string> = new Set([
+const CHECKER_TRACE_KINDS: readonly string[] = [
   ...RaftChecker.TRACE_KINDS,
   ...DataChecker.TRACE_KINDS,
-]);
+];
+
+/**
+ * Whether the checkers read trace events of this kind. Asked for every trace event: comparing
+ * with the few kinds (literals, compared by reference) costs less than hashing the kind for a set.
+ */
+function isCheckerKind(kind: string): boolean {
+  for (let index = 0; index < CHECKER_TRACE_KINDS.length; index++)
+    if (CHECKER_TRACE_KINDS[index] === kind) return true;
+  return false;
+}
 
 export const TOPICS_AT_MS = 5_000;
 const WORKLOAD_START_MS = 7_000;
@@ -162,8 +172,7 @@ export function runKafka(spec: KafkaRunSpec): KafkaRunResult {
       ...(userSink !== undefined && userFilter === undefined
         ? {}
         : {
-            sinkFilter: (kind: string) =>
-              CHECKER_TRACE_KINDS.has(kind) || (userFilter?.(kind) ?? false),
+            sinkFilter: (kind: string) => isCheckerKind(kind) || (userFilter?.(kind) ?? false),
           }),
       sink: (event) => {
         raftChecker?.onTraceEvent(event);
@@ -173,7 +182,9 @@ export function runKafka(spec: KafkaRunSpec): KafkaRunResult {
     },
   });
   const { world } = cluster;
-  const history = new History(() => world.nowMs);
+  // The clock itself: the history asks for the time at every entry.
+  const clock = world.scheduler.clock;
+  const history = new History(() => clock.nowMs);
   const raftOf = (host: { machine: unknown }) =>
     (host.machine as { raft: RaftNode } | null)?.raft ?? null;
   const fullChecks = spec.fullChecks ?? false;
