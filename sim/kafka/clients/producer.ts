@@ -850,6 +850,9 @@ export class Producer implements Machine<ClusterMessage> {
       const queues = this.#queues;
       for (let index = 0; index < queues.length; index++) {
         const queue = queues[index] as PartitionQueue;
+        // Most partitions have nothing to send on most passes (every answer dispatches): skipped
+        // before their leader is looked up (#nextBatch would find nothing to do for them either).
+        if (queue.queued.length === 0 && queue.batches.length === 0) continue;
         const leader = this.#metadata.partition(queue.topic, queue.partition)?.leader ?? null;
         const batch = this.#nextBatch(queue, leader);
         if (batch === null || leader === null) continue;
@@ -891,7 +894,7 @@ export class Producer implements Machine<ClusterMessage> {
         this.#metadata.requestUpdate();
       return null;
     }
-    if (!this.#hasRoom(leader)) return null;
+    // The leader's room (a Map lookup) is asked last, once there is something to send.
     let earlierInFlight = false;
     const batches = queue.batches;
     for (let index = 0; index < batches.length; index++) {
@@ -902,9 +905,10 @@ export class Producer implements Machine<ClusterMessage> {
       }
       if (batch.state === 'backoff') return null;
       if (this.config.idempotent && earlierInFlight) return null;
-      return batch;
+      return this.#hasRoom(leader) ? batch : null;
     }
     if (queue.queued.length === 0) return null;
+    if (!this.#hasRoom(leader)) return null;
     if (this.config.idempotent && queue.producerId === null) return null;
     if (!this.#lingerDone(queue)) return null;
     return this.#createBatch(queue);
