@@ -1,5 +1,25 @@
 import { describe, expect, it } from 'vitest';
-import { History } from './history.ts';
+import { History, type HistoryEntry } from './history.ts';
+
+/** Every field of an entry, as a reader sees it (a send's entries leave out those it has not). */
+function fields(entry: HistoryEntry): Record<string, unknown> {
+  return {
+    index: entry.index,
+    atMs: entry.atMs,
+    process: entry.process,
+    type: entry.type,
+    f: entry.f,
+    acks: entry.acks,
+    topic: entry.topic,
+    partition: entry.partition,
+    key: entry.key,
+    value: entry.value,
+    offset: entry.offset,
+    error: entry.error,
+    records: entry.records,
+    replica: entry.replica,
+  };
+}
 
 describe('History.invokeSend and okSend', () => {
   it('record exactly what invoke and ok record for a send', () => {
@@ -27,7 +47,7 @@ describe('History.invokeSend and okSend', () => {
     fast.okSend(firstFast, 2, 7);
     expect([firstFast, secondFast]).toEqual([first, second]);
     expect(fast.toJsonLines()).toBe(generic.toJsonLines());
-    expect(fast.entries).toStrictEqual(generic.entries);
+    expect(fast.entries.map(fields)).toStrictEqual(generic.entries.map(fields));
     expect(fast.openCount).toBe(0);
   });
 

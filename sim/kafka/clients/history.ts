@@ -120,6 +120,8 @@ export class History {
   ): number {
     this.#checkBound();
     const index = this.#entries.length;
+    // Only the fields a send has (the others read undefined all the same, and JSON leaves them
+    // out): 4 fewer than the generic entry's 14, and a run keeps every entry until its end.
     this.#entries.push({
       index,
       atMs: this.#nowMs(),
@@ -131,10 +133,6 @@ export class History {
       partition,
       key,
       value,
-      offset: undefined,
-      error: undefined,
-      records: undefined,
-      replica: undefined,
     });
     const id = this.#invokeIndexById.length;
     this.#invokeIndexById.push(index);
@@ -147,8 +145,20 @@ export class History {
    * object: a producer completes one per record.
    */
   okSend(operationId: number, partition: number, offset: number | undefined): void {
-    const invoke = this.#close(operationId);
+    const invoke = this.#invokeEntry(operationId);
+    if (
+      invoke.error !== undefined ||
+      invoke.records !== undefined ||
+      invoke.replica !== undefined
+    ) {
+      // Not an invoke of a send (it has fields a send has not): the generic completion copies them.
+      this.ok(operationId, offset === undefined ? { partition } : { partition, offset });
+      return;
+    }
+    this.#close(operationId);
     this.#checkBound();
+    // Only the fields a send has, as invokeSend's entry (the others read undefined all the same,
+    // and JSON leaves them out): a run keeps two entries per record sent until its end.
     this.#entries.push({
       index: this.#entries.length,
       atMs: this.#nowMs(),
@@ -161,9 +171,6 @@ export class History {
       key: invoke.key,
       value: invoke.value,
       offset: offset ?? invoke.offset,
-      error: invoke.error,
-      records: invoke.records,
-      replica: invoke.replica,
     });
   }
 
@@ -278,8 +285,9 @@ export class History {
     update?: Partial<Fields>,
   ): void {
     this.#checkBound();
-    // One shape for every entry (absent fields undefined, which JSON leaves out): cheaper to build
-    // and to scan than objects whose fields depend on the operation.
+    // One shape for every entry but a send's two (absent fields undefined, which JSON leaves out):
+    // cheaper to build and to scan than objects whose fields depend on the operation. A send's
+    // (invokeSend, okSend) leave out the four a send never has: most entries of a run are sends'.
     const entry: HistoryEntry = {
       index: this.#entries.length,
       atMs: this.#nowMs(),
