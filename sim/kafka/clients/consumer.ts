@@ -514,11 +514,7 @@ export class Consumer implements Machine<ClusterMessage> {
     }
     for (let index = 0; index < records.length; index++)
       state.read.push(records[index] as HistoryRecord);
-    const operationId = this.#history.invoke(this.config.process, 'poll', {
-      topic: state.topic,
-      partition: state.partition,
-    });
-    this.#history.ok(operationId, { records });
+    this.#history.pollRead(this.config.process, state.topic, state.partition, records);
     this.#context.traceShaped(
       POLL_EVENT,
       state.topic,

@@ -21,7 +21,7 @@ function fields(entry: HistoryEntry): Record<string, unknown> {
   };
 }
 
-describe('History.invokeSend and okSend', () => {
+describe('History.invokeSend, okSend and pollRead', () => {
   it('record exactly what invoke and ok record for a send', () => {
     const generic = new History(() => 5);
     const fast = new History(() => 5);
@@ -49,6 +49,23 @@ describe('History.invokeSend and okSend', () => {
     expect(fast.toJsonLines()).toBe(generic.toJsonLines());
     expect(fast.entries.map(fields)).toStrictEqual(generic.entries.map(fields));
     expect(fast.openCount).toBe(0);
+  });
+
+  it('pollRead records exactly what invoke and ok record for a poll, ids numbered alike', () => {
+    const generic = new History(() => 9);
+    const fast = new History(() => 9);
+    const records = [
+      [3, 'k', 'a'],
+      [4, null, 'b'],
+    ] as const;
+    generic.ok(generic.invoke('c', 'poll', { topic: 't', partition: 2 }), { records });
+    fast.pollRead('c', 't', 2, records);
+    expect(fast.toJsonLines()).toBe(generic.toJsonLines());
+    expect(fast.entries.map(fields)).toStrictEqual(generic.entries.map(fields));
+    expect(fast.openCount).toBe(0);
+    expect(fast.invokeSend('p', 'all', 't', 0, null, 'x')).toBe(
+      generic.invokeSend('p', 'all', 't', 0, null, 'x'),
+    );
   });
 
   it('refuses to complete a send twice', () => {

@@ -174,6 +174,44 @@ export class History {
     });
   }
 
+  /**
+   * `ok(invoke(process, 'poll', { topic, partition }), { records })` without the fields objects: a
+   * consumer records one read per batch of records it gets. Both entries carry only the fields a
+   * poll has (the others read undefined all the same, and JSON leaves them out): a run keeps them
+   * until its end.
+   */
+  pollRead(
+    process: string,
+    topic: string,
+    partition: number,
+    records: readonly HistoryRecord[],
+  ): void {
+    this.#checkBound();
+    const atMs = this.#nowMs();
+    this.#entries.push({
+      index: this.#entries.length,
+      atMs,
+      process,
+      type: 'invoke',
+      f: 'poll',
+      topic,
+      partition,
+    });
+    // Its operation id, as invoke would number it, completed at once.
+    this.#invokeIndexById.push(-1);
+    this.#checkBound();
+    this.#entries.push({
+      index: this.#entries.length,
+      atMs,
+      process,
+      type: 'ok',
+      f: 'poll',
+      topic,
+      partition,
+      records,
+    });
+  }
+
   /** An attempt of the operation may have written (a timeout, NOT_ENOUGH_REPLICAS_AFTER_APPEND). */
   markIndeterminate(operationId: number, error: string): void {
     this.#invokeEntry(operationId);
