@@ -42,6 +42,12 @@ export class LogFile<T> implements DiskFile {
   /** endBytes[i]: bytes of records 0..i inclusive. */
   #endBytes = new Float64Array(LOG_FILE_INITIAL_CAPACITY);
   #appendedAtMs = new Float64Array(LOG_FILE_INITIAL_CAPACITY);
+  /**
+   * keys[i]: a number the owner finds records by, non-decreasing (a partition log's batch last
+   * offsets: Kafka's offset index beside a segment). Searching them here reads no record object:
+   * those are spread over the heap, and a binary search over them missed the cache at every step.
+   */
+  #keys = new Int32Array(LOG_FILE_INITIAL_CAPACITY);
   #flushedLength = 0;
   readonly #disk: Disk;
 
@@ -77,9 +83,44 @@ export class LogFile<T> implements DiskFile {
     return this.#records;
   }
 
-  append(record: T, sizeBytes = 1): void {
+  /**
+   * The key of record `index` (see keys), a small integer. Stored keys past the length are stale
+   * (a truncation leaves them): asking for one is an error.
+   */
+  keyAt(index: number): number {
+    if (!(index >= 0 && index < this.#records.length))
+      throw new AssertionError(`log key read at ${index} outside [0, ${this.#records.length})`);
+    return this.#keys[index] as number;
+  }
+
+  /** The index of the first record whose key is ≥ `key` (the length if none). */
+  indexOfKeyAtLeast(key: number): number {
+    const keys = this.#keys;
+    let low = 0;
+    let high = this.#records.length;
+    while (low < high) {
+      const middle = (low + high) >> 1;
+      if ((keys[middle] as number) < key) low = middle + 1;
+      else high = middle;
+    }
+    return low;
+  }
+
+  /** Bytes of records 0..length-1 (`length` ≤ the records' length). */
+  bytesBefore(length: number): number {
+    if (!(length >= 0 && length <= this.#records.length))
+      throw new AssertionError(`log bytes before ${length} outside [0, ${this.#records.length}]`);
+    return this.#bytesBefore(length);
+  }
+
+  /** `key`: see keys; an int32, no smaller than the last record's. */
+  append(record: T, sizeBytes = 1, key = 0): void {
     if (!(Number.isSafeInteger(sizeBytes) && sizeBytes >= 0))
       throw new AssertionError(`sizeBytes must be a non-negative integer (got ${sizeBytes})`);
+    if ((key | 0) !== key) throw new AssertionError(`log key must be an int32 (got ${key})`);
+    const length = this.#records.length;
+    if (length > 0 && key < (this.#keys[length - 1] as number))
+      throw new AssertionError(`log key ${key} below the last ${this.#keys[length - 1]}`);
     // Before the push: sizeBytes reads the end of the last record, which the push would move.
     const endBytes = this.sizeBytes + sizeBytes;
     const index = this.#records.length;
@@ -87,6 +128,7 @@ export class LogFile<T> implements DiskFile {
     this.#records.push(record);
     this.#endBytes[index] = endBytes;
     this.#appendedAtMs[index] = this.#disk.nowMs();
+    this.#keys[index] = key;
     this.#disk.noteAppended(sizeBytes);
   }
 
@@ -97,6 +139,9 @@ export class LogFile<T> implements DiskFile {
     const appendedAtMs = new Float64Array(this.#appendedAtMs.length * 2);
     appendedAtMs.set(this.#appendedAtMs);
     this.#appendedAtMs = appendedAtMs;
+    const keys = new Int32Array(this.#keys.length * 2);
+    keys.set(this.#keys);
+    this.#keys = keys;
   }
 
   flush(): void {

@@ -44,6 +44,21 @@ export interface RecordBatch {
   readonly appendedAtMs: Ms;
 }
 
+/**
+ * A batch a leader's log built (appendAsLeader): it numbered the records from the base offset
+ * itself, and nothing changes a batch once built (every replica's log then holds this one object).
+ */
+class LeaderBatch implements RecordBatch {
+  constructor(
+    readonly baseOffset: number,
+    readonly lastOffset: number,
+    readonly leaderEpoch: number,
+    readonly records: readonly LogRecord[],
+    readonly sizeBytes: number,
+    readonly appendedAtMs: Ms,
+  ) {}
+}
+
 /** A leader-epoch cache entry: the first offset written in `epoch`. */
 export interface EpochEntry {
   readonly epoch: number;
@@ -91,6 +106,8 @@ export class PartitionLog {
   readonly #kip101Lookup: boolean;
   /** The leader-epoch cache: epochs and start offsets both strictly increasing. */
   #epochs: EpochEntry[] = [];
+  /** The last entry's epoch (UNDEFINED_EPOCH when none), kept as the cache changes. */
+  #lastEpoch = UNDEFINED_EPOCH;
   /** Bumped on every truncation that removed batches, so checkers know when to look again. */
   truncations = 0;
 
@@ -114,20 +131,21 @@ export class PartitionLog {
 
   /** The offset the next appended record gets (LEO). */
   get logEndOffset(): number {
+    // From the file's keys (each batch's last offset), not a field: the file is the truth, even
+    // for a log object a crash left behind (its checker may still ask).
     const length = this.#file.length;
-    return length === 0 ? this.logStartOffset : this.#file.at(length - 1).lastOffset + 1;
+    return length === 0 ? this.logStartOffset : this.#file.keyAt(length - 1) + 1;
   }
 
   /** The epoch of the last batch (UNDEFINED_EPOCH for an empty log). */
   get lastEpoch(): number {
-    const last = this.#epochs[this.#epochs.length - 1];
-    return last === undefined ? UNDEFINED_EPOCH : last.epoch;
+    return this.#lastEpoch;
   }
 
   /** The LEO a power failure now would leave (flushed or written back by the OS). */
   get flushedOffset(): number {
     const durable = this.#file.durableLength(this.#disk.nowMs());
-    return durable === 0 ? this.logStartOffset : this.#file.at(durable - 1).lastOffset + 1;
+    return durable === 0 ? this.logStartOffset : this.#file.keyAt(durable - 1) + 1;
   }
 
   get sizeBytes(): number {
@@ -144,14 +162,7 @@ export class PartitionLog {
    * it, or the first after it (the length if none).
    */
   batchIndexOf(offset: number): number {
-    let low = 0;
-    let high = this.#file.length;
-    while (low < high) {
-      const middle = (low + high) >> 1;
-      if (this.#file.at(middle).lastOffset < offset) low = middle + 1;
-      else high = middle;
-    }
-    return low;
+    return this.#file.indexOfKeyAtLeast(offset);
   }
 
   /** The leader-epoch cache, oldest first (a copy, for checkers). */
@@ -179,14 +190,14 @@ export class PartitionLog {
         offset: baseOffset + index,
       };
     }
-    const batch: RecordBatch = {
+    const batch = new LeaderBatch(
       baseOffset,
-      lastOffset: baseOffset + records.length - 1,
+      baseOffset + records.length - 1,
       leaderEpoch,
-      records: logRecords,
-      sizeBytes: batchSizeBytes(records),
-      appendedAtMs: nowMs,
-    };
+      logRecords,
+      batchSizeBytes(records),
+      nowMs,
+    );
     this.#append(batch);
     return batch;
   }
@@ -212,13 +223,13 @@ export class PartitionLog {
       throw new AssertionError(`maxBytes must be a non-negative integer (got ${maxBytes})`);
     this.#assertOffsetInRange(fetchOffset, 'read');
     const start = this.batchIndexOf(fetchOffset);
+    // The file's running byte counts are the batches' sizes summed (#append gives each batch's
+    // size): read without touching the batch objects.
+    const file = this.#file;
+    const startBytes = file.bytesBefore(start);
     let end = start;
-    let bytes = 0;
-    for (; end < this.#file.length; end++) {
-      const batch = this.#file.at(end);
-      if (end > start && bytes + batch.sizeBytes > maxBytes) break;
-      bytes += batch.sizeBytes;
-    }
+    for (; end < file.length; end++)
+      if (end > start && file.bytesBefore(end + 1) - startBytes > maxBytes) break;
     // A slice has just the batches' length (pushing into [] reserves 17 slots).
     return this.#file.records().slice(start, end);
   }
@@ -297,9 +308,10 @@ export class PartitionLog {
         `${this.partition}: appending epoch ${batch.leaderEpoch} after epoch ${lastEpoch}`,
       );
     }
-    this.#file.append(batch, batch.sizeBytes);
+    this.#file.append(batch, batch.sizeBytes, batch.lastOffset);
     if (batch.leaderEpoch > lastEpoch) {
       this.#epochs.push({ epoch: batch.leaderEpoch, startOffset: batch.baseOffset });
+      this.#lastEpoch = batch.leaderEpoch;
       this.#writeCheckpoint('lazily');
     }
   }
@@ -323,6 +335,7 @@ export class PartitionLog {
     }
     const loaded = this.#checkpoint.read() ?? [];
     this.#epochs = [...loaded];
+    this.#lastEpoch = this.#epochs[this.#epochs.length - 1]?.epoch ?? UNDEFINED_EPOCH;
     this.#assertEpochsIncreasing();
     // Entries past the recovered log end go (the checkpoint may be newer than the log)...
     this.#truncateEpochsFromEnd(this.logEndOffset);
@@ -330,6 +343,7 @@ export class PartitionLog {
     for (const batch of this.#file.records()) {
       if (batch.leaderEpoch > this.lastEpoch) {
         this.#epochs.push({ epoch: batch.leaderEpoch, startOffset: batch.baseOffset });
+        this.#lastEpoch = batch.leaderEpoch;
       }
     }
     this.#assertEpochsMatchBatches();
@@ -344,6 +358,7 @@ export class PartitionLog {
       if (last.startOffset < endOffset) break;
       this.#epochs.pop();
     }
+    this.#lastEpoch = this.#epochs[this.#epochs.length - 1]?.epoch ?? UNDEFINED_EPOCH;
     return this.#epochs.length < before;
   }
 
@@ -392,13 +407,9 @@ export class PartitionLog {
       throw new AssertionError(
         `${this.partition}: batch at ${batch.baseOffset}: last offset ${batch.lastOffset} does not match ${batch.records.length} records`,
       );
-    for (let index = 0; index < batch.records.length; index++) {
-      const record = batch.records[index] as LogRecord;
-      if (record.offset !== batch.baseOffset + index)
-        throw new AssertionError(
-          `${this.partition}: batch at ${batch.baseOffset}: record ${index} has offset ${record.offset}`,
-        );
-    }
+    // A leader's batch numbered its records itself (LeaderBatch): checked once per batch, not
+    // again in each replica's log. Any other (a test's) is checked record by record.
+    if (!(batch instanceof LeaderBatch)) this.#assertRecordOffsets(batch);
     if (!(Number.isSafeInteger(batch.leaderEpoch) && batch.leaderEpoch >= 0))
       throw new AssertionError(
         `${this.partition}: batch at ${batch.baseOffset}: bad leader epoch ${batch.leaderEpoch}`,
@@ -407,6 +418,16 @@ export class PartitionLog {
       throw new AssertionError(
         `${this.partition}: batch at ${batch.baseOffset}: bad size ${batch.sizeBytes}`,
       );
+  }
+
+  #assertRecordOffsets(batch: RecordBatch): void {
+    for (let index = 0; index < batch.records.length; index++) {
+      const record = batch.records[index] as LogRecord;
+      if (record.offset !== batch.baseOffset + index)
+        throw new AssertionError(
+          `${this.partition}: batch at ${batch.baseOffset}: record ${index} has offset ${record.offset}`,
+        );
+    }
   }
 
   #assertEpochsIncreasing(): void {
