@@ -281,13 +281,13 @@ function fetchOffsetOf(
 
 interface Fetcher {
   readonly leaderId: BrokerId;
-  inFlight: {
-    readonly requestId: number;
-    /** When it times out (replica.socket.timeout.ms after it left). */
-    readonly deadlineMs: Ms;
-    /** What it asked for: each partition and the log end offset it fetched from. */
-    readonly partitions: readonly FetchPartition[];
-  } | null;
+  /**
+   * The request in flight: its id and partitions (each with the log end offset it fetched from)
+   * are what the answer is checked against. The request itself, not a record made per request.
+   */
+  inFlight: FetchRequest | null;
+  /** When the request in flight times out (replica.socket.timeout.ms after it left). */
+  inFlightDeadlineMs: Ms;
   /** Fires by the in-flight request's deadline (one timer, not one per request). */
   readonly timeout: DeadlineTimer;
   wakeTimer: TimerHandle | null;
@@ -297,6 +297,8 @@ export class ReplicaManager {
   readonly #context: NodeContext<ClusterMessage>;
   readonly #config: ReplicaConfig;
   readonly #bugs: Bugs;
+  /** The bugs asked on every fetch, as flags (a set lookup each time added up). */
+  readonly #noBrokerEpoch: boolean;
   readonly #host: ReplicaHost;
   readonly #replicas = new Map<string, Replica>();
   /** The same replicas in the map's order, walked by index on the hot paths (no iterator). */
@@ -326,6 +328,7 @@ export class ReplicaManager {
     this.#context = context;
     this.#config = config;
     this.#bugs = bugs;
+    this.#noBrokerEpoch = bugs.has('no-broker-epoch');
     this.#host = host;
     // Past the broker's own control requests of this incarnation (broker-node.ts).
     this.#requestIdNext = context.incarnation * 1_000_000_000 + 500_000_000;
@@ -615,7 +618,7 @@ export class ReplicaManager {
   #isEligible(replica: Replica, brokerId: BrokerId): boolean {
     const image = this.#host.image();
     if (!image.isUsable(brokerId)) return false;
-    if (this.#bugs.has('no-broker-epoch')) return true;
+    if (this.#noBrokerEpoch) return true;
     return replica.followerEpochs.get(brokerId) === image.broker(brokerId)?.brokerEpoch;
   }
 
@@ -830,9 +833,11 @@ export class ReplicaManager {
     const results = new Array<AppendResult>(count);
     for (let index = 0; index < count; index++)
       results[index] = this.#appendProduce(request, request.partitions[index] as ProducePartition);
-    for (const result of results)
+    for (let index = 0; index < count; index++) {
+      const result = results[index] as AppendResult;
       if (result.kind === 'appended' && !result.duplicate)
         this.#answerHeldFetches(result.replica, 'followers');
+    }
     if (request.acks === '0') return;
     const answers = new Array<ProducePartitionResponse | null>(count);
     const waitingOn = new Array<Replica | null>(count);
@@ -1121,24 +1126,21 @@ export class ReplicaManager {
    */
   #answerHeldFetches(replica: Replica, which: 'followers' | 'consumers' | 'all'): void {
     const heldFetches = this.#heldFetches;
-    // In place: the held fetches kept close up, those answered are collected (rarely more than one).
-    let answer: HeldFetch[] | null = null;
+    // In place: the held fetches kept close up, and each one due is answered as it is met (in the
+    // held order, as before), without a list of them: answering reads the replicas and sends,
+    // and never looks at the held fetches.
+    const length = heldFetches.length;
     let kept = 0;
-    for (let index = 0; index < heldFetches.length; index++) {
+    for (let index = 0; index < length; index++) {
       const held = heldFetches[index] as HeldFetch;
       if (
         (which === 'all' || (held.request.replicaId === null) === (which === 'consumers')) &&
         fetchOffsetOf(held.request.partitions, replica) !== undefined
-      ) {
-        answer ??= [];
-        answer.push(held);
-      } else heldFetches[kept++] = held;
+      )
+        this.#sendFetchResponse(held.source, held.request, this.#answerFetch(held.request));
+      else heldFetches[kept++] = held;
     }
-    if (answer === null) return;
-    heldFetches.length = kept;
-    for (const held of answer) {
-      this.#sendFetchResponse(held.source, held.request, this.#answerFetch(held.request));
-    }
+    if (kept < length) heldFetches.length = kept;
   }
 
   #sendFetchResponse(
@@ -1196,9 +1198,11 @@ export class ReplicaManager {
     // One answer per partition, the array sized from the start (pushing into [] reserves 17 slots).
     let responses = mayHold ? null : new Array<FetchPartitionResponse>(partitions.length);
     let bytesLeft = request.maxBytes;
+    // Once per request, not per partition: it depends on the request and the metadata alone.
+    const staleIncarnation = this.#fromStaleIncarnation(request);
     for (let index = 0; index < partitions.length; index++) {
       const fetch = partitions[index] as FetchPartition;
-      const response = this.#answerFetchPartition(request, fetch, bytesLeft);
+      const response = this.#answerFetchPartition(request, fetch, bytesLeft, staleIncarnation);
       if (response === NOTHING_NEW) {
         if (responses !== null) responses[index] = this.#nothingNewAnswer(fetch);
         continue;
@@ -1226,6 +1230,7 @@ export class ReplicaManager {
     request: FetchRequest,
     fetch: FetchPartition,
     bytesLeft: number,
+    staleIncarnation: boolean,
   ): FetchPartitionResponse | typeof NOTHING_NEW {
     const replica = this.replica(fetch.topicId, fetch.partition);
     if (replica === undefined) return fetchError(fetch, 'UNKNOWN_TOPIC_OR_PARTITION', -1);
@@ -1253,7 +1258,7 @@ export class ReplicaManager {
     const isFollower = request.replicaId !== null;
     // KIP-903: a fetch from a previous incarnation of the follower says nothing about its log now;
     // Kafka's Replica.updateFetchStateOrThrow refuses it, and the partition answers this.
-    if (isFollower && this.#fromStaleIncarnation(request))
+    if (isFollower && staleIncarnation)
       return fetchError(fetch, 'NOT_LEADER_OR_FOLLOWER', replica.leaderEpoch);
     // Nothing past the fetch offset: no read (the common case of a caught-up long poll).
     if (bytesLeft <= 0 || fetch.fetchOffset === log.logEndOffset) return NOTHING_NEW;
@@ -1288,7 +1293,7 @@ export class ReplicaManager {
 
   /** A follower's fetch sent by an incarnation older than the registration (unless the bug is on). */
   #fromStaleIncarnation(request: FetchRequest): boolean {
-    if (this.#bugs.has('no-broker-epoch') || request.replicaId === null) return false;
+    if (this.#noBrokerEpoch || request.replicaId === null) return false;
     const registered = this.#host.image().broker(request.replicaId)?.brokerEpoch;
     return registered !== undefined && request.replicaEpoch < registered;
   }
@@ -1312,11 +1317,11 @@ export class ReplicaManager {
       const created: Fetcher = {
         leaderId,
         inFlight: null,
+        inFlightDeadlineMs: 0,
         timeout: new DeadlineTimer(this.#context, 'replica.fetch-timeout', () => {
-          const inFlight = created.inFlight;
-          if (inFlight !== null && inFlight.deadlineMs <= this.#context.nowMs)
+          if (created.inFlight !== null && created.inFlightDeadlineMs <= this.#context.nowMs)
             this.#fetchFailed(created);
-          return created.inFlight?.deadlineMs ?? null;
+          return created.inFlight === null ? null : created.inFlightDeadlineMs;
         }),
         wakeTimer: null,
       };
@@ -1394,22 +1399,19 @@ export class ReplicaManager {
       this.#scheduleWake(fetcher);
       return;
     }
-    const requestId = this.#requestIdNext++;
-    this.#context.send(
-      fetcher.leaderId,
-      {
-        kind: 'fetch',
-        requestId,
-        replicaId: this.#context.nodeId,
-        replicaEpoch: brokerEpoch,
-        maxWaitMs: this.#config.replicaFetchWaitMaxMs,
-        maxBytes: this.#config.replicaFetchMaxBytes,
-        partitions,
-      },
-      48 + 24 * partitions.length,
-    );
+    const request: FetchRequest = {
+      kind: 'fetch',
+      requestId: this.#requestIdNext++,
+      replicaId: this.#context.nodeId,
+      replicaEpoch: brokerEpoch,
+      maxWaitMs: this.#config.replicaFetchWaitMaxMs,
+      maxBytes: this.#config.replicaFetchMaxBytes,
+      partitions,
+    };
+    this.#context.send(fetcher.leaderId, request, 48 + 24 * partitions.length);
     const deadlineMs = this.#context.nowMs + this.#config.replicaSocketTimeoutMs;
-    fetcher.inFlight = { requestId, deadlineMs, partitions };
+    fetcher.inFlight = request;
+    fetcher.inFlightDeadlineMs = deadlineMs;
     fetcher.timeout.want(deadlineMs);
   }
 
@@ -1593,9 +1595,13 @@ const NO_BATCHES: readonly RecordBatch[] = Object.freeze([]);
 /** A partition of a fetch with nothing new to answer: no records, no divergence, no error. */
 const NOTHING_NEW = null;
 
-/** What a consumer may read of `batches`: those below the high watermark. */
+/** What a consumer may read of `batches` (in offset order): those below the high watermark. */
 function committedBatches(batches: RecordBatch[], highWatermark: number): RecordBatch[] {
-  return batches.filter((batch) => batch.lastOffset < highWatermark);
+  // The committed ones are a prefix: most often all of them, and then no copy.
+  let count = 0;
+  while (count < batches.length && (batches[count] as RecordBatch).lastOffset < highWatermark)
+    count++;
+  return count === batches.length ? batches : batches.slice(0, count);
 }
 
 /** A fetch answer with an error and no log state (every answer has the same shape). */
