@@ -108,6 +108,12 @@ export class PartitionLog {
   #epochs: EpochEntry[] = [];
   /** The last entry's epoch (UNDEFINED_EPOCH when none), kept as the cache changes. */
   #lastEpoch = UNDEFINED_EPOCH;
+  /**
+   * The LEO, kept as the log changes (read millions of times a run, by the replica and the
+   * checkers). Running state, as Kafka's UnifiedLog keeps it: a crash that loses unflushed batches
+   * ends the process too, and the log opened at the restart reads the file again.
+   */
+  #logEndOffset = 0;
   /** Bumped on every truncation that removed batches, so checkers know when to look again. */
   truncations = 0;
 
@@ -131,10 +137,7 @@ export class PartitionLog {
 
   /** The offset the next appended record gets (LEO). */
   get logEndOffset(): number {
-    // From the file's keys (each batch's last offset), not a field: the file is the truth, even
-    // for a log object a crash left behind (its checker may still ask).
-    const length = this.#file.length;
-    return length === 0 ? this.logStartOffset : this.#file.keyAt(length - 1) + 1;
+    return this.#logEndOffset;
   }
 
   /** The epoch of the last batch (UNDEFINED_EPOCH for an empty log). */
@@ -244,6 +247,7 @@ export class PartitionLog {
     const index = this.batchIndexOf(offset);
     if (index === this.#file.length) return;
     this.#file.truncate(index);
+    this.#logEndOffset = this.#fileEndOffset();
     this.truncations++;
     const logEndOffset = this.logEndOffset;
     if (logEndOffset > offset)
@@ -309,6 +313,7 @@ export class PartitionLog {
       );
     }
     this.#file.append(batch, batch.sizeBytes, batch.lastOffset);
+    this.#logEndOffset = batch.lastOffset + 1;
     if (batch.leaderEpoch > lastEpoch) {
       this.#epochs.push({ epoch: batch.leaderEpoch, startOffset: batch.baseOffset });
       this.#lastEpoch = batch.leaderEpoch;
@@ -316,8 +321,15 @@ export class PartitionLog {
     }
   }
 
+  /** The LEO as the file says: the offset past its last batch. */
+  #fileEndOffset(): number {
+    const length = this.#file.length;
+    return length === 0 ? this.logStartOffset : this.#file.keyAt(length - 1) + 1;
+  }
+
   /** Rebuilds the running state from the files alone, as a restarted broker does. */
   #recover(): void {
+    this.#logEndOffset = this.#fileEndOffset();
     let expectedOffset = this.logStartOffset;
     let lastEpoch = UNDEFINED_EPOCH;
     for (const batch of this.#file.records()) {
