@@ -27,6 +27,7 @@ export interface TraceOptions {
   /**
    * Only events whose kind passes go to the sink (a checker's few kinds, not the whole stream:
    * events become objects only for a sink, and building one per event costs). Default: every event.
+   * A function of the kind alone: the trace asks it once per kind and remembers the answer.
    */
   readonly sinkFilter?: (kind: string) => boolean;
 }
@@ -84,6 +85,8 @@ interface KindShape {
   readonly kindHash: number;
   readonly keys: string[];
   readonly keyHashes: number[];
+  /** Whether the sink takes events of this kind (undefined: not asked yet). */
+  sinkTakes: boolean | undefined;
 }
 
 function learnKey(shape: KindShape, position: number, key: string): number {
@@ -109,6 +112,8 @@ const DELIVER_HASHES = {
  * with the object `{ [fieldNames[0]]: a, [fieldNames[1]]: b, ... }`.
  */
 export class TraceShape<const Names extends readonly string[] = readonly string[]> {
+  /** Numbers the shapes, for a trace's per-shape memo (Trace.#shapeSinkTakes). */
+  readonly id = traceShapesMade++;
   readonly kind: string;
   readonly fieldNames: Names;
   /** Internal: the hash of the kind, then of each name. */
@@ -137,6 +142,8 @@ export class TraceShape<const Names extends readonly string[] = readonly string[
     return fields;
   }
 }
+
+let traceShapesMade = 0;
 
 /** A shape with exactly N field names (what each overload of `emitShaped` takes). */
 export type TraceShapeOf<N extends number> = TraceShape<readonly string[] & { readonly length: N }>;
@@ -237,11 +244,18 @@ export class Trace {
   #laneB = 0x2545f491 | 0;
   /** By kind (a bounded set: the kinds are constants in the code). */
   readonly #shapes = new Map<string, KindShape>();
+  /**
+   * Whether the sink takes deliveries, timers, and each declared shape's events (by its id):
+   * the filter's answers, remembered (undefined: not asked yet).
+   */
+  #deliverySinkTakes: boolean | undefined;
+  #timerSinkTakes: boolean | undefined;
+  readonly #shapeSinkTakes: (boolean | undefined)[] = [];
 
   #shapeOf(kind: string): KindShape {
     let shape = this.#shapes.get(kind);
     if (shape === undefined) {
-      shape = { kindHash: hashString(kind), keys: [], keyHashes: [] };
+      shape = { kindHash: hashString(kind), keys: [], keyHashes: [], sinkTakes: undefined };
       this.#shapes.set(kind, shape);
     }
     return shape;
@@ -303,7 +317,9 @@ export class Trace {
     ring.kind[slot] = kind;
     // An event with no fields stores an empty object, so that it is never read as a delivery.
     ring.fields[slot] = fields ?? NO_FIELDS;
-    this.#advance(hash);
+    const index = this.#advance(hash);
+    if (this.#sink !== undefined && (shape.sinkTakes ??= this.#filterTakes(kind)))
+      this.#sink(ring.event(index));
   }
 
   /**
@@ -331,7 +347,9 @@ export class Trace {
     ring.type[slot] = type;
     ring.msg[slot] = msg;
     ring.sentAtMs[slot] = sentAtMs;
-    this.#advance(hash);
+    const index = this.#advance(hash);
+    if (this.#sink !== undefined && (this.#deliverySinkTakes ??= this.#filterTakes(DELIVER_KIND)))
+      this.#sink(ring.event(index));
   }
 
   /**
@@ -353,7 +371,9 @@ export class Trace {
     ring.kind[slot] = TIMER_KIND;
     ring.fields[slot] = undefined;
     ring.type[slot] = label;
-    this.#advance(hash);
+    const index = this.#advance(hash);
+    if (this.#sink !== undefined && (this.#timerSinkTakes ??= this.#filterTakes(TIMER_KIND)))
+      this.#sink(ring.event(index));
   }
 
   /**
@@ -437,10 +457,22 @@ export class Trace {
     ring.node[slot] = node;
     ring.kind[slot] = shape.kind;
     ring.fields[slot] = shape;
-    this.#advance(hash);
+    const index = this.#advance(hash);
+    if (
+      this.#sink !== undefined &&
+      (this.#shapeSinkTakes[shape.id] ??= this.#filterTakes(shape.kind))
+    )
+      this.#sink(ring.event(index));
   }
 
-  #advance(eventHash: number): void {
+  /** The sink filter's answer for `kind` (every kind passes without one). */
+  #filterTakes(kind: string): boolean {
+    const filter = this.#sinkFilter;
+    return filter === undefined || Boolean(filter(kind));
+  }
+
+  /** Folds an event's hash into the lanes and moves to the next slot; returns the event's index. */
+  #advance(eventHash: number): number {
     // Each word's step is a bijection of the lane, so no single change is ever lost; this fold,
     // once per event, carries high bits down into the low ones that the next words multiply.
     const hash = eventHash ^ (eventHash >>> 15);
@@ -449,11 +481,7 @@ export class Trace {
     this.#laneB = b ^ (b >>> 15);
     const index = this.#count++;
     if (++this.#slot === this.#ring.capacity) this.#slot = 0;
-    if (this.#sink === undefined) return;
-    const filter = this.#sinkFilter;
-    if (filter !== undefined && !filter(this.#ring.kind[index % this.#ring.capacity] as string))
-      return;
-    this.#sink(this.#ring.event(index));
+    return index;
   }
 
   /** The most recent events still in memory, oldest first. */
