@@ -68,6 +68,11 @@ export class LeaderState {
   readonly #followers = new Map<BrokerId, FollowerProgress>();
   /** The same followers in the map's order, walked by index on the hot paths (no iterator). */
   readonly #followerList: FollowerProgress[] = [];
+  /**
+   * Whether each follower of #followerList is in the maximal ISR: asked for every follower at
+   * every fetch, it is worked out when the ISR or the pending change does (#noteIsrChanged).
+   */
+  readonly #followerInMaximalIsr: boolean[] = [];
   /** The ISR the controller last confirmed. */
   #isr: readonly BrokerId[];
   /** An ISR change sent in an AlterPartition and not yet answered. */
@@ -106,6 +111,7 @@ export class LeaderState {
       this.#followers.set(brokerId, follower);
       this.#followerList.push(follower);
     }
+    this.#noteIsrChanged();
   }
 
   get isr(): readonly BrokerId[] {
@@ -143,7 +149,26 @@ export class LeaderState {
   }
 
   follower(brokerId: BrokerId): FollowerProgress | undefined {
-    return this.#followers.get(brokerId);
+    return this.#followerOf(brokerId);
+  }
+
+  /** A walk of the few followers (a replication factor's worth), where a map lookup cost more. */
+  #followerOf(brokerId: BrokerId): FollowerProgress | undefined {
+    const followers = this.#followerList;
+    for (let index = 0; index < followers.length; index++) {
+      const follower = followers[index] as FollowerProgress;
+      if (follower.brokerId === brokerId) return follower;
+    }
+    return undefined;
+  }
+
+  #noteIsrChanged(): void {
+    const followers = this.#followerList;
+    this.#followerInMaximalIsr.length = followers.length;
+    for (let index = 0; index < followers.length; index++)
+      this.#followerInMaximalIsr[index] = this.#inMaximalIsr(
+        (followers[index] as FollowerProgress).brokerId,
+      );
   }
 
   /**
@@ -157,7 +182,7 @@ export class LeaderState {
     leaderLogEndOffset: number,
     nowMs: Ms,
   ): void {
-    const follower = this.#followers.get(brokerId);
+    const follower = this.#followerOf(brokerId);
     if (follower === undefined)
       throw new AssertionError(`${brokerId} is not a follower of this partition`);
     if (fetchOffset >= leaderLogEndOffset) follower.lastCaughtUpMs = nowMs;
@@ -193,7 +218,7 @@ export class LeaderState {
     const followers = this.#followerList;
     for (let index = 0; index < followers.length; index++) {
       const follower = followers[index] as FollowerProgress;
-      if (this.#inMaximalIsr(follower.brokerId) || !follower.fetchedInEpoch) continue;
+      if (this.#followerInMaximalIsr[index] === true || !follower.fetchedInEpoch) continue;
       const reachedHighWatermark = follower.logEndOffset >= this.#highWatermark;
       const reachedEpochStart = follower.logEndOffset >= this.epochStartOffset;
       if (!reachedHighWatermark || !(reachedEpochStart || rules.isrJoinOnStaleHighWatermark))
@@ -210,12 +235,14 @@ export class LeaderState {
     if (!isr.includes(this.leaderId))
       throw new AssertionError(`proposed ISR [${isr.join(',')}] leaves out the leader`);
     this.#pendingIsr = isr;
+    this.#noteIsrChanged();
   }
 
   /** The controller answered: the committed ISR (null: the proposal was refused). */
   completeIsrChange(isr: readonly BrokerId[] | null): void {
     this.#pendingIsr = null;
     if (isr !== null) this.#isr = isr;
+    this.#noteIsrChanged();
   }
 
   /**
@@ -237,7 +264,7 @@ export class LeaderState {
       const follower = followers[index] as FollowerProgress;
       // An ISR member counts whatever else holds; eligibility is asked only of the others.
       if (
-        this.#inMaximalIsr(follower.brokerId) ||
+        this.#followerInMaximalIsr[index] === true ||
         (isCaughtUp(follower, leaderLogEndOffset, nowMs, rules) && isEligible(follower.brokerId))
       )
         candidate = Math.min(candidate, follower.logEndOffset);

@@ -1202,9 +1202,17 @@ export class ReplicaManager {
     const staleIncarnation = this.#fromStaleIncarnation(request);
     for (let index = 0; index < partitions.length; index++) {
       const fetch = partitions[index] as FetchPartition;
-      const response = this.#answerFetchPartition(request, fetch, bytesLeft, staleIncarnation);
+      const replica = this.replica(fetch.topicId, fetch.partition);
+      const response = this.#answerFetchPartition(
+        request,
+        fetch,
+        replica,
+        bytesLeft,
+        staleIncarnation,
+      );
       if (response === NOTHING_NEW) {
-        if (responses !== null) responses[index] = this.#nothingNewAnswer(fetch);
+        if (responses !== null)
+          responses[index] = this.#nothingNewAnswer(fetch, replica as Replica);
         continue;
       }
       if (responses === null) {
@@ -1213,7 +1221,7 @@ export class ReplicaManager {
         // answers built now are the ones they would have had then.
         responses = new Array<FetchPartitionResponse>(partitions.length);
         for (let before = 0; before < index; before++)
-          responses[before] = this.#nothingNewAnswer(partitions[before] as FetchPartition);
+          responses[before] = this.#nothingNewAnswerOf(partitions[before] as FetchPartition);
       }
       // By index: the batches may be the frozen NO_BATCHES, which for..of iterates through a
       // builtin call that allocates.
@@ -1229,10 +1237,10 @@ export class ReplicaManager {
   #answerFetchPartition(
     request: FetchRequest,
     fetch: FetchPartition,
+    replica: Replica | undefined,
     bytesLeft: number,
     staleIncarnation: boolean,
   ): FetchPartitionResponse | typeof NOTHING_NEW {
-    const replica = this.replica(fetch.topicId, fetch.partition);
     if (replica === undefined) return fetchError(fetch, 'UNKNOWN_TOPIC_OR_PARTITION', -1);
     const fencing = fetch.currentLeaderEpoch >= 0;
     if (fencing && fetch.currentLeaderEpoch < replica.leaderEpoch)
@@ -1273,8 +1281,12 @@ export class ReplicaManager {
    * A led partition's answer with no records and no divergence: the replica's state as it is
    * now. Built only when the fetch is answered (a fetch held for new data drops it).
    */
-  #nothingNewAnswer(fetch: FetchPartition): FetchPartitionResponse {
-    const replica = this.replica(fetch.topicId, fetch.partition) as Replica;
+  #nothingNewAnswerOf(fetch: FetchPartition): FetchPartitionResponse {
+    return this.#nothingNewAnswer(fetch, this.replica(fetch.topicId, fetch.partition) as Replica);
+  }
+
+  /** The same, `replica` being the fetched partition's (the caller has it at hand). */
+  #nothingNewAnswer(fetch: FetchPartition, replica: Replica): FetchPartitionResponse {
     // Immutable, and the same while the high watermark, the log and the epoch are: most long
     // polls of a quiet partition are answered with it.
     const last = replica.nothingNew;
