@@ -654,7 +654,7 @@ export class ReplicaManager {
         this.#settle(pending, error);
       } else pendingProduces[kept++] = pending;
     }
-    pendingProduces.length = kept;
+    shorten(pendingProduces, kept);
   }
 
   #checkIsrs(): void {
@@ -1104,17 +1104,21 @@ export class ReplicaManager {
   /** Answers the held fetches whose wait is over; returns the next deadline, if any. */
   #answerExpiredFetches(): Ms | null {
     const nowMs = this.#context.nowMs;
-    const expired = this.#heldFetches.filter((held) => held.deadlineMs <= nowMs);
-    if (expired.length > 0) {
-      const waiting = this.#heldFetches.filter((held) => held.deadlineMs > nowMs);
-      this.#heldFetches.length = 0;
-      this.#heldFetches.push(...waiting);
-      for (const held of expired)
-        this.#sendFetchResponse(held.source, held.request, this.#answerFetch(held.request));
-    }
+    const heldFetches = this.#heldFetches;
+    // In place, as #answerHeldFetches: those due answered in the held order, the others close up.
+    const length = heldFetches.length;
+    let kept = 0;
     let next: Ms | null = null;
-    for (const held of this.#heldFetches)
+    for (let index = 0; index < length; index++) {
+      const held = heldFetches[index] as HeldFetch;
+      if (held.deadlineMs <= nowMs) {
+        this.#sendFetchResponse(held.source, held.request, this.#answerFetch(held.request));
+        continue;
+      }
+      heldFetches[kept++] = held;
       if (next === null || held.deadlineMs < next) next = held.deadlineMs;
+    }
+    shorten(heldFetches, kept);
     return next;
   }
 
@@ -1140,7 +1144,7 @@ export class ReplicaManager {
         this.#sendFetchResponse(held.source, held.request, this.#answerFetch(held.request));
       else heldFetches[kept++] = held;
     }
-    if (kept < length) heldFetches.length = kept;
+    shorten(heldFetches, kept);
   }
 
   #sendFetchResponse(
@@ -1600,6 +1604,15 @@ export class ReplicaManager {
     };
     this.#context.setTimer(everyMs, label, tick);
   }
+}
+
+/**
+ * Shortens `array` to `length` by popping: setting `length = 0` gives the array's backing store
+ * back, and the next push allocates 17 slots again (it did once per produce, for a replica's
+ * waiting produces); pop keeps the store.
+ */
+function shorten<T>(array: T[], length: number): void {
+  while (array.length > length) array.pop();
 }
 
 const NO_BATCHES: readonly RecordBatch[] = Object.freeze([]);
