@@ -125,10 +125,8 @@ interface ProducerBatch {
 interface DelayedProduce {
   readonly source: string;
   readonly request: ProduceRequest;
-  /** Each partition's answer, in the request's order; null while it waits. */
+  /** Each partition's answer, in the request's order; null while it waits (on its replica). */
   readonly answers: (ProducePartitionResponse | null)[];
-  /** The replica each waiting partition waits on. */
-  readonly waitingOn: (Replica | null)[];
   waiting: number;
   /** When the partitions still waiting are answered REQUEST_TIMED_OUT. */
   readonly deadlineMs: Ms;
@@ -308,6 +306,11 @@ export class ReplicaManager {
   readonly #fetchers = new Map<BrokerId, Fetcher>();
   readonly #heldFetches: HeldFetch[] = [];
   readonly #delayedProduces: DelayedProduce[] = [];
+  /**
+   * The partitions' append results of the produce being handled, reused from one produce to the
+   * next (one produce is handled at a time: handling one sends, it never receives).
+   */
+  readonly #appendResults: AppendResult[] = [];
   /** Answers held fetches at their deadlines (one timer, not one per fetch). */
   readonly #heldFetchTimeout: DeadlineTimer;
   /** Times out acks=all produces waiting on the high watermark (one timer, not one per request). */
@@ -827,25 +830,24 @@ export class ReplicaManager {
    * at once the whole request is appended, and one partition's error does not stop the others.
    */
   #onProduce(source: string, request: ProduceRequest): void {
-    // The arrays here have one entry per partition, sized from the start (pushing into []
-    // reserves 17 slots, and a delayed produce keeps them until it is answered).
     const count = request.partitions.length;
-    const results = new Array<AppendResult>(count);
+    const results = this.#appendResults;
+    shorten(results, 0);
     for (let index = 0; index < count; index++)
-      results[index] = this.#appendProduce(request, request.partitions[index] as ProducePartition);
+      results.push(this.#appendProduce(request, request.partitions[index] as ProducePartition));
     for (let index = 0; index < count; index++) {
       const result = results[index] as AppendResult;
       if (result.kind === 'appended' && !result.duplicate)
         this.#answerHeldFetches(result.replica, 'followers');
     }
     if (request.acks === '0') return;
+    // One answer per partition, sized from the start (pushing into [] reserves 17 slots, and a
+    // delayed produce keeps it until it is answered).
     const answers = new Array<ProducePartitionResponse | null>(count);
-    const waitingOn = new Array<Replica | null>(count);
     let waiting = 0;
     for (let index = 0; index < count; index++) {
       const result = results[index] as AppendResult;
       const data = request.partitions[index] as ProducePartition;
-      waitingOn[index] = null;
       if (result.kind === 'error') {
         answers[index] = produceAnswer(data, result.error, -1, -1);
         continue;
@@ -856,7 +858,6 @@ export class ReplicaManager {
         answers[index] = produceAnswer(data, 'NONE', result.baseOffset, result.leaderEpoch);
       } else {
         answers[index] = null;
-        waitingOn[index] = replica;
         waiting++;
       }
     }
@@ -868,16 +869,14 @@ export class ReplicaManager {
       source,
       request,
       answers,
-      waitingOn,
       waiting,
       deadlineMs: this.#context.nowMs + request.timeoutMs,
     };
     this.#delayedProduces.push(delayed);
-    for (let index = 0; index < results.length; index++) {
+    for (let index = 0; index < count; index++) {
       const result = results[index] as AppendResult;
-      const replica = waitingOn[index];
-      if (result.kind === 'error' || replica === null || replica === undefined) continue;
-      replica.pendingProduces.push({
+      if (result.kind === 'error' || answers[index] !== null) continue;
+      result.replica.pendingProduces.push({
         delayed,
         index,
         lastOffset: result.lastOffset,
@@ -957,7 +956,6 @@ export class ReplicaManager {
       pending.baseOffset,
       pending.leaderEpoch,
     );
-    delayed.waitingOn[pending.index] = null;
     delayed.waiting--;
     if (delayed.waiting > 0) return;
     // Closed up in place: splice(at, 1) would also build the array of what it removed.
@@ -983,18 +981,13 @@ export class ReplicaManager {
     const nowMs = this.#context.nowMs;
     const expired = this.#delayedProduces.filter((delayed) => delayed.deadlineMs <= nowMs);
     for (const delayed of expired) {
-      for (let index = 0; index < delayed.waitingOn.length; index++) {
-        const replica = delayed.waitingOn[index];
-        if (replica === null || replica === undefined) continue;
-        const at = replica.pendingProduces.findIndex(
-          (each) => each.delayed === delayed && each.index === index,
-        );
-        const pending = replica.pendingProduces[at];
+      for (let index = 0; index < delayed.answers.length; index++) {
+        if (delayed.answers[index] !== null) continue;
+        const pending = this.#takePending(delayed, index);
         if (pending === undefined)
           throw new AssertionError(
-            `delayed produce ${delayed.request.requestId}: ${replica.key} no longer waits`,
+            `delayed produce ${delayed.request.requestId}: partition ${index} waits on no replica`,
           );
-        replica.pendingProduces.splice(at, 1);
         this.#settle(pending, 'REQUEST_TIMED_OUT');
       }
     }
@@ -1002,6 +995,23 @@ export class ReplicaManager {
     for (const delayed of this.#delayedProduces)
       if (next === null || delayed.deadlineMs < next) next = delayed.deadlineMs;
     return next;
+  }
+
+  /**
+   * Removes and returns the pending partition `index` of `delayed` from the replica it waits on
+   * (looked for in every replica: only at a timeout, rare enough that a produce keeps no list of
+   * the replicas it waits on).
+   */
+  #takePending(delayed: DelayedProduce, index: number): PendingProduce | undefined {
+    const replicas = this.#replicaList;
+    for (let at = 0; at < replicas.length; at++) {
+      const pendingProduces = (replicas[at] as Replica).pendingProduces;
+      const found = pendingProduces.findIndex(
+        (each) => each.delayed === delayed && each.index === index,
+      );
+      if (found >= 0) return pendingProduces.splice(found, 1)[0];
+    }
+    return undefined;
   }
 
   #sendProduceResponse(
