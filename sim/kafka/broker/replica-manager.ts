@@ -1631,7 +1631,10 @@ const NO_BATCHES: readonly RecordBatch[] = Object.freeze([]);
 const NOTHING_NEW = null;
 
 /** What a consumer may read of `batches` (in offset order): those below the high watermark. */
-function committedBatches(batches: RecordBatch[], highWatermark: number): RecordBatch[] {
+function committedBatches(
+  batches: readonly RecordBatch[],
+  highWatermark: number,
+): readonly RecordBatch[] {
   // The committed ones are a prefix: most often all of them, and then no copy.
   let count = 0;
   while (count < batches.length && (batches[count] as RecordBatch).lastOffset < highWatermark)

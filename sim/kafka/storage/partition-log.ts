@@ -114,6 +114,9 @@ export class PartitionLog {
    * ends the process too, and the log opened at the restart reads the file again.
    */
   #logEndOffset = 0;
+  /** The last read's batches and the index of the first (see read). */
+  #lastRead: readonly RecordBatch[] = [];
+  #lastReadStart = -1;
   /** Bumped on every truncation that removed batches, so checkers know when to look again. */
   truncations = 0;
 
@@ -219,9 +222,9 @@ export class PartitionLog {
   /**
    * Whole batches from the one holding `fetchOffset`, capped by `maxBytes` but at least one batch
    * if there is any (KIP-74). `fetchOffset` must lie in [logStartOffset, logEndOffset]: the caller
-   * answers OFFSET_OUT_OF_RANGE before reading.
+   * answers OFFSET_OUT_OF_RANGE before reading. The array is shared: it must not be changed.
    */
-  read(fetchOffset: number, maxBytes: number): RecordBatch[] {
+  read(fetchOffset: number, maxBytes: number): readonly RecordBatch[] {
     if (!(Number.isSafeInteger(maxBytes) && maxBytes >= 0))
       throw new AssertionError(`maxBytes must be a non-negative integer (got ${maxBytes})`);
     this.#assertOffsetInRange(fetchOffset, 'read');
@@ -233,8 +236,20 @@ export class PartitionLog {
     let end = start;
     for (; end < file.length; end++)
       if (end > start && file.bytesBefore(end + 1) - startBytes > maxBytes) break;
+    // The same batches as the last read (a partition's followers read each new batch in turn):
+    // that array again, not another copy.
+    const last = this.#lastRead;
+    if (this.#lastReadStart === start && last.length === end - start) {
+      let same = true;
+      for (let index = 0; index < last.length && same; index++)
+        same = last[index] === file.at(start + index);
+      if (same) return last;
+    }
     // A slice has just the batches' length (pushing into [] reserves 17 slots).
-    return this.#file.records().slice(start, end);
+    const batches = file.records().slice(start, end);
+    this.#lastRead = batches;
+    this.#lastReadStart = start;
+    return batches;
   }
 
   /**
@@ -281,6 +296,10 @@ export class PartitionLog {
    * on every follower fetch, it builds no answer: the caller asks endOffsetForEpoch when true.
    */
   divergesFrom(lastFetchedEpoch: number, fetchOffset: number): boolean {
+    // The common case, a follower at the latest epoch: that epoch ends at the LEO (the search
+    // below finds the same, with or without the KIP-101 lookup).
+    if (lastFetchedEpoch === this.#lastEpoch && lastFetchedEpoch !== UNDEFINED_EPOCH)
+      return this.#logEndOffset < fetchOffset;
     const higher = this.#indexOfEpochEnd(lastFetchedEpoch);
     if (higher === 0)
       return UNDEFINED_EPOCH < lastFetchedEpoch || UNDEFINED_EPOCH_OFFSET < fetchOffset;
