@@ -217,6 +217,8 @@ export class Replica {
   lastFetch: FetchPartition | null = null;
   /** Leader: its last answer with nothing new, given again while its log's state holds. */
   nothingNew: FetchPartitionResponse | null = null;
+  /** Leader: its last answer with records, given again for the same records and state. */
+  lastRecordsAnswer: FetchPartitionResponse | null = null;
   /** Follower broker epochs, as their last fetches said (KIP-903). */
   readonly followerEpochs = new Map<BrokerId, number>();
   pendingProduces: PendingProduce[] = [];
@@ -1285,10 +1287,27 @@ export class ReplicaManager {
     // Nothing past the fetch offset: no read (the common case of a caught-up long poll).
     if (bytesLeft <= 0 || fetch.fetchOffset === log.logEndOffset) return NOTHING_NEW;
     const batches = log.read(fetch.fetchOffset, bytesLeft);
-    if (isFollower) return fetchAnswer(fetch, replica, 'NONE', batches, null);
+    if (isFollower) return this.#recordsAnswer(fetch, replica, batches);
     const committed = committedBatches(batches, replica.highWatermark);
     if (committed.length === 0) return NOTHING_NEW;
-    return fetchAnswer(fetch, replica, 'NONE', committed, null);
+    return this.#recordsAnswer(fetch, replica, committed);
+  }
+
+  /**
+   * A led partition's answer with `batches`: the last such answer again while it holds the same
+   * array and the replica's state is the same (the partition's followers fetch each new batch in
+   * turn, and the log hands both the same array), as #nothingNewAnswer.
+   */
+  #recordsAnswer(
+    fetch: FetchPartition,
+    replica: Replica,
+    batches: readonly RecordBatch[],
+  ): FetchPartitionResponse {
+    const last = replica.lastRecordsAnswer;
+    if (last !== null && last.batches === batches && sameLogState(last, replica)) return last;
+    const answer = fetchAnswer(fetch, replica, 'NONE', batches, null);
+    replica.lastRecordsAnswer = answer;
+    return answer;
   }
 
   /**
@@ -1304,14 +1323,7 @@ export class ReplicaManager {
     // Immutable, and the same while the high watermark, the log and the epoch are: most long
     // polls of a quiet partition are answered with it.
     const last = replica.nothingNew;
-    if (
-      last !== null &&
-      last.highWatermark === replica.highWatermark &&
-      last.logStartOffset === replica.log.logStartOffset &&
-      last.logEndOffset === replica.log.logEndOffset &&
-      last.leaderEpoch === replica.leaderEpoch
-    )
-      return last;
+    if (last !== null && sameLogState(last, replica)) return last;
     const answer = fetchAnswer(fetch, replica, 'NONE', NO_BATCHES, null);
     replica.nothingNew = answer;
     return answer;
@@ -1640,6 +1652,16 @@ function committedBatches(
   while (count < batches.length && (batches[count] as RecordBatch).lastOffset < highWatermark)
     count++;
   return count === batches.length ? batches : batches.slice(0, count);
+}
+
+/** Whether a leader's answer `answer` still says what `replica` would say now. */
+function sameLogState(answer: FetchPartitionResponse, replica: Replica): boolean {
+  return (
+    answer.highWatermark === replica.highWatermark &&
+    answer.logStartOffset === replica.log.logStartOffset &&
+    answer.logEndOffset === replica.log.logEndOffset &&
+    answer.leaderEpoch === replica.leaderEpoch
+  );
 }
 
 /** A fetch answer with an error and no log state (every answer has the same shape). */
