@@ -319,6 +319,8 @@ export class ReplicaManager {
    * next (one produce is handled at a time: handling one sends, it never receives).
    */
   readonly #appendResults: AppendResult[] = [];
+  /** The replicas a fetch being built asks for (#fetchPartitions), reused likewise. */
+  readonly #fetchedReplicas: Replica[] = [];
   /** Answers held fetches at their deadlines (one timer, not one per fetch). */
   readonly #heldFetchTimeout: DeadlineTimer;
   /** Times out acks=all produces waiting on the high watermark (one timer, not one per request). */
@@ -1392,18 +1394,17 @@ export class ReplicaManager {
   #fetchPartitions(fetcher: Fetcher): FetchPartition[] {
     const nowMs = this.#context.nowMs;
     const replicas = this.#replicaList;
-    // Counted first: the array then has its length from the start (pushing into [] reserves 17
-    // slots, and the request lives while the leader holds it).
-    let count = 0;
-    for (let index = 0; index < replicas.length; index++)
-      if (this.#fetchesNow(fetcher, replicas[index] as Replica, nowMs)) count++;
-    const result = new Array<FetchPartition>(count);
-    count = 0;
+    // Picked once into a list kept from call to call, then the array made with its length from
+    // the start (pushing into [] reserves 17 slots, and the request lives while the leader holds it).
+    const picked = this.#fetchedReplicas;
+    shorten(picked, 0);
     for (let index = 0; index < replicas.length; index++) {
       const replica = replicas[index] as Replica;
-      if (!this.#fetchesNow(fetcher, replica, nowMs)) continue;
-      result[count++] = this.#fetchPartitionOf(replica);
+      if (this.#fetchesNow(fetcher, replica, nowMs)) picked.push(replica);
     }
+    const result = new Array<FetchPartition>(picked.length);
+    for (let index = 0; index < picked.length; index++)
+      result[index] = this.#fetchPartitionOf(picked[index] as Replica);
     return result;
   }
 
