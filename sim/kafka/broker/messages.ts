@@ -194,10 +194,14 @@ export function fetchResponseSizeBytes(response: FetchResponse): number {
 
 export function produceRequestSizeBytes(request: ProduceRequest): number {
   let sizeBytes = 64;
-  for (const data of request.partitions) {
+  // By index: for..of allocates an iterator whenever this runs unoptimised (once per request).
+  for (let index = 0; index < request.partitions.length; index++) {
+    const data = request.partitions[index] as ProducePartition;
     sizeBytes += 32 + data.topic.length;
-    for (const record of data.records)
+    for (let at = 0; at < data.records.length; at++) {
+      const record = data.records[at] as RecordInput;
       sizeBytes += 16 + (record.key?.length ?? 0) + (record.value?.length ?? 0);
+    }
   }
   return sizeBytes;
 }

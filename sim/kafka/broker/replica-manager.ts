@@ -273,9 +273,13 @@ function fetchOffsetOf(
   partitions: readonly FetchPartition[],
   partition: { readonly topicId: TopicId; readonly partition: number },
 ): number | undefined {
-  for (const fetched of partitions)
+  // By index: for..of allocates an iterator whenever this runs unoptimised (it runs per held
+  // fetch at every append, and per partition of every fetch answer).
+  for (let index = 0; index < partitions.length; index++) {
+    const fetched = partitions[index] as FetchPartition;
     if (fetched.topicId === partition.topicId && fetched.partition === partition.partition)
       return fetched.fetchOffset;
+  }
   return undefined;
 }
 
@@ -1469,7 +1473,9 @@ export class ReplicaManager {
   #scheduleWake(fetcher: Fetcher): void {
     if (fetcher.wakeTimer !== null) return;
     let wakeAtMs = Number.POSITIVE_INFINITY;
-    for (const replica of this.#replicaList) {
+    const replicas = this.#replicaList;
+    for (let index = 0; index < replicas.length; index++) {
+      const replica = replicas[index] as Replica;
       if (replica.role === 'follower' && replica.leaderId === fetcher.leaderId && replica.fetchable)
         wakeAtMs = Math.min(wakeAtMs, replica.fetchRetryAtMs);
     }

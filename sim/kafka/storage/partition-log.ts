@@ -92,7 +92,9 @@ export function leaderEpochCheckpointFileName(partition: string): string {
 /** The size a batch of these records takes on disk. */
 export function batchSizeBytes(records: readonly RecordInput[]): number {
   let sizeBytes = BATCH_OVERHEAD_BYTES;
-  for (const record of records) {
+  // By index: for..of allocates an iterator whenever this runs unoptimised.
+  for (let index = 0; index < records.length; index++) {
+    const record = records[index] as RecordInput;
     sizeBytes += RECORD_OVERHEAD_BYTES + (record.key?.length ?? 0) + (record.value?.length ?? 0);
   }
   return sizeBytes;
