@@ -213,20 +213,27 @@ export class LeaderState {
 
   /** Followers out of the ISR that may join it now (KAFKA-7128). */
   joinableFollowers(rules: LeaderRules): readonly BrokerId[] {
-    // Usually every follower is in the ISR already: no array then.
-    let result: BrokerId[] | null = null;
+    // Usually every follower is in the ISR already: no array then. Otherwise counted first, and
+    // the array made with its length (pushing into [] reserves 17 slots).
     const followers = this.#followerList;
-    for (let index = 0; index < followers.length; index++) {
-      const follower = followers[index] as FollowerProgress;
-      if (this.#followerInMaximalIsr[index] === true || !follower.fetchedInEpoch) continue;
-      const reachedHighWatermark = follower.logEndOffset >= this.#highWatermark;
-      const reachedEpochStart = follower.logEndOffset >= this.epochStartOffset;
-      if (!reachedHighWatermark || !(reachedEpochStart || rules.isrJoinOnStaleHighWatermark))
-        continue;
-      result ??= [];
-      result.push(follower.brokerId);
-    }
-    return result ?? NOBODY;
+    let count = 0;
+    for (let index = 0; index < followers.length; index++) if (this.#mayJoin(index, rules)) count++;
+    if (count === 0) return NOBODY;
+    const result = new Array<BrokerId>(count);
+    count = 0;
+    for (let index = 0; index < followers.length; index++)
+      if (this.#mayJoin(index, rules))
+        result[count++] = (followers[index] as FollowerProgress).brokerId;
+    return result;
+  }
+
+  /** Whether follower `index` of #followerList may join the ISR now (KAFKA-7128). */
+  #mayJoin(index: number, rules: LeaderRules): boolean {
+    const follower = this.#followerList[index] as FollowerProgress;
+    if (this.#followerInMaximalIsr[index] === true || !follower.fetchedInEpoch) return false;
+    const reachedHighWatermark = follower.logEndOffset >= this.#highWatermark;
+    const reachedEpochStart = follower.logEndOffset >= this.epochStartOffset;
+    return reachedHighWatermark && (reachedEpochStart || rules.isrJoinOnStaleHighWatermark);
   }
 
   /** Records an AlterPartition sent; the maximal ISR counts its additions until it is answered. */
