@@ -194,6 +194,28 @@ describe('LogFile under crashes', () => {
     expect(() => log.append('c', -1)).toThrow(/sizeBytes must be a non-negative integer/);
     expect(() => log.append('c', 1.5)).toThrow(/sizeBytes/);
   });
+
+  it('keeps a key per record, finds records by it, and forgets the keys a truncation removed', () => {
+    const { disk } = manualDisk(null);
+    const log = disk.log<string>('log');
+    log.append('a', 10, 4);
+    log.append('b', 20, 9);
+    log.append('c', 5, 9);
+    log.append('d', 1, 30);
+    expect(log.keyAt(1)).toBe(9);
+    expect([0, 4, 5, 9, 10, 30, 31].map((key) => log.indexOfKeyAtLeast(key))).toEqual([
+      0, 0, 1, 1, 3, 3, 4,
+    ]);
+    expect([0, 1, 2, 4].map((length) => log.bytesBefore(length))).toEqual([0, 10, 30, 36]);
+    log.truncate(2);
+    expect(() => log.keyAt(2)).toThrow('log key read at 2 outside [0, 2)');
+    expect(log.indexOfKeyAtLeast(10)).toBe(2);
+    expect(() => log.bytesBefore(3)).toThrow(/outside/);
+    expect(() => log.append('e', 1, 8)).toThrow('log key 8 below the last 9');
+    expect(() => log.append('e', 1, 2 ** 31)).toThrow(/must be an int32/);
+    log.append('e', 1, 9);
+    expect(log.keyAt(2)).toBe(9);
+  });
 });
 
 describe('CheckpointFile', () => {

@@ -379,6 +379,31 @@ describe('Trace sinkFilter', () => {
     expect(kept.map((event) => event.index)).toEqual([0, 5, 7, 10, 14, 15, 20, 21, 25, 28]);
     expect(filtered.hash).toBe(full.hash);
   });
+
+  it('asks the sink filter once per kind', () => {
+    const clock = new Clock();
+    const asked: string[] = [];
+    const kept: string[] = [];
+    const shape = traceShape('shaped', ['a', 'b', 'c', 'd']);
+    const trace = new Trace(clock, {
+      sinkFilter: (kind) => {
+        asked.push(kind);
+        return kind !== 'tick';
+      },
+      sink: (event) => kept.push(event.kind),
+    });
+    for (let i = 0; i < 3; i++) {
+      trace.emit('n1', 'tick', { i });
+      trace.emit('n1', 'crash');
+      trace.emitDelivery('n2', 'n1', 'ping', i, 0);
+      trace.emitTimer('n1', 'retry');
+      trace.emitShaped('n1', shape, i, 'x', true, null);
+    }
+    expect(asked).toEqual(['tick', 'crash', 'net.deliver', 'timer', 'shaped']);
+    expect(kept).toEqual(
+      Array.from({ length: 3 }, () => ['crash', 'net.deliver', 'timer', 'shaped']).flat(),
+    );
+  });
 });
 
 describe('traceEventToJsonLine', () => {
