@@ -13,49 +13,101 @@ interface Seen<M extends Message> {
   activity: number;
 }
 
+type Visit<M extends Message> = (id: NodeId, host: NodeHost<M>, index: number) => void;
+
+const NO_IDS: readonly NodeId[] = [];
+
 export class ActivityWatch<M extends Message> {
   readonly #world: World<M>;
-  /** The nodes watched: a live list (a broker added during the run joins it). */
+  /**
+   * The nodes watched: `#ids`, then `#moreIds` (index `#ids.length` on). Live lists: a broker added
+   * during the run joins them.
+   */
   readonly #ids: readonly NodeId[];
+  readonly #moreIds: readonly NodeId[];
   #seen: Seen<M>[] = [];
   #actions = -1;
+  /** The indices of the nodes the last look found entered, in order (the first `#lookedCount`). */
+  #looked: number[] = [];
+  #lookedCount = 0;
 
-  constructor(world: World<M>, ids: readonly NodeId[]) {
+  constructor(world: World<M>, ids: readonly NodeId[], moreIds: readonly NodeId[] = NO_IDS) {
     this.#world = world;
     this.#ids = ids;
+    this.#moreIds = moreIds;
   }
 
   /**
-   * Calls `visit` for every node entered since the last call (every node, the first time and after
+   * Calls `visit` for every node entered since the last look (every node, the first time and after
    * an action fired), with its index in the ids; returns how many it visited.
    */
-  visitEntered(visit?: (id: NodeId, host: NodeHost<M>, index: number) => void): number {
+  visitEntered(visit?: Visit<M>): number {
+    this.look();
+    return this.visitLooked(visit);
+  }
+
+  /**
+   * Notes the nodes entered since the last look, for visitLooked and anyLooked. A watch shared by
+   * several checks (one look per event, then each check visits what it found) reads every node's
+   * activity once per event instead of once per check.
+   */
+  look(): void {
     const actions = this.#world.scheduler.actionsFired;
     let all = actions !== this.#actions;
     this.#actions = actions;
-    if (this.#seen.length !== this.#ids.length) {
+    if (this.#seen.length !== this.#ids.length + this.#moreIds.length) {
       this.#seen = this.#seeAll();
+      this.#looked = new Array<number>(this.#seen.length).fill(0);
       all = true;
     }
-    let visited = 0;
     const seens = this.#seen;
+    const looked = this.#looked;
+    let count = 0;
     // Indexed: a for-of here allocated an iterator per look (two or three looks per event).
     for (let index = 0; index < seens.length; index++) {
       const seen = seens[index] as Seen<M>;
       const activity = seen.host.activity;
       if (activity === seen.activity && !all) continue;
       seen.activity = activity;
+      looked[count++] = index;
+    }
+    this.#lookedCount = count;
+  }
+
+  /**
+   * Calls `visit` for every node the last look found entered whose index is `from` or more, in
+   * order; returns how many it visited.
+   */
+  visitLooked(visit?: Visit<M>, from = 0): number {
+    const seens = this.#seen;
+    const looked = this.#looked;
+    let visited = 0;
+    for (let position = 0; position < this.#lookedCount; position++) {
+      const index = looked[position] as number;
+      if (index < from) continue;
       visited++;
-      visit?.(seen.id, seen.host, index);
+      if (visit !== undefined) {
+        const seen = seens[index] as Seen<M>;
+        visit(seen.id, seen.host, index);
+      }
     }
     return visited;
   }
 
+  /** Whether the last look found a node entered whose index is below `to`. */
+  anyLookedBelow(to: number): boolean {
+    return this.#lookedCount > 0 && (this.#looked[0] as number) < to;
+  }
+
   /**
-   * A fresh look at every node. Apart from visitEntered: a closure there (it reads `this`) made
-   * every call allocate its context, though the closure is only made when a node is added.
+   * A fresh look at every node. Apart from look: a closure there (it reads `this`) made every
+   * call allocate its context, though the closure is only made when a node is added.
    */
   #seeAll(): Seen<M>[] {
-    return this.#ids.map((id) => ({ id, host: this.#world.node(id), activity: -1 }));
+    return [...this.#ids, ...this.#moreIds].map((id) => ({
+      id,
+      host: this.#world.node(id),
+      activity: -1,
+    }));
   }
 }

@@ -457,6 +457,12 @@ export interface DataCheckerOptions {
   readonly mode: 'kraft' | 'zk';
   /** Check every node after every event, skipping nothing (to test that skipping changes nothing). */
   readonly fullChecks?: boolean;
+  /**
+   * A watch over the controllers then the brokers that the caller looks at (ActivityWatch.look)
+   * before every check, shared with its other checks: the nodes' activity is read once per event
+   * instead of once per check.
+   */
+  readonly activity?: ActivityWatch<ClusterMessage>;
 }
 
 export class DataChecker {
@@ -501,6 +507,8 @@ export class DataChecker {
   /** Which controllers and brokers were entered since the last check. */
   #controllersWatch: ActivityWatch<ClusterMessage> | null = null;
   #brokersWatch: ActivityWatch<ClusterMessage> | null = null;
+  /** The caller's watch, in their stead (see DataCheckerOptions.activity), if any. */
+  readonly #sharedActivity: ActivityWatch<ClusterMessage> | null;
   /** Per broker: lossy crashes (power failure, disk loss) so far, and the incarnation last counted. */
   readonly #lossyCrashes = new Map<string, { count: number; incarnation: number }>();
 
@@ -510,6 +518,7 @@ export class DataChecker {
     this.#log = options.log;
     this.#mode = options.mode;
     this.#fullChecks = options.fullChecks ?? false;
+    this.#sharedActivity = options.activity ?? null;
   }
 
   /** The committed metadata as the checker replayed it. */
@@ -554,6 +563,16 @@ export class DataChecker {
    * from outside (NodeHost.activity, Scheduler.actionsFired): nodes that were not are skipped.
    */
   check(): void {
+    const shared = this.#sharedActivity;
+    if (shared !== null) {
+      const controllers = this.#cluster.controllers.length;
+      if (shared.anyLookedBelow(controllers) || this.#fullChecks) this.#syncMetadata();
+      if (this.#fullChecks) {
+        for (const id of this.#cluster.brokers) this.#syncBroker(id, this.#cluster.world.node(id));
+      } else shared.visitLooked(this.#syncSharedBroker, controllers);
+      if (this.#history.entries.length > this.#historyRead) this.#readNewHistory();
+      return;
+    }
     this.#controllersWatch ??= new ActivityWatch(this.#cluster.world, this.#cluster.controllers);
     this.#brokersWatch ??= new ActivityWatch(this.#cluster.world, this.#cluster.brokers);
     if (this.#controllersWatch.visitEntered() > 0 || this.#fullChecks) this.#syncMetadata();
@@ -648,6 +667,13 @@ export class DataChecker {
     client.ledgerReplayedUpTo = this.#replayedUpTo;
     return client.ledger;
   }
+
+  /** #syncBroker for a broker at `index` in the shared watch (the controllers first). */
+  readonly #syncSharedBroker = (
+    brokerId: string,
+    host: NodeHost<ClusterMessage>,
+    index: number,
+  ): void => this.#syncBroker(brokerId, host, index - this.#cluster.controllers.length);
 
   /** Brings the ledger up to date with one broker's replicas. */
   readonly #syncBroker = (
@@ -1139,6 +1165,8 @@ export class DataChecker {
     readonly retired?: ReadonlySet<string>;
   }): void {
     this.#retired = options.retired ?? new Set();
+    // The shared watch's owner looks no more after the run: what was entered since its last look.
+    this.#sharedActivity?.look();
     this.check();
     const atMs = this.#cluster.world.nowMs;
     // The history up to here (check() took it in, but for a caller that skipped the checks).

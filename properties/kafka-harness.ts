@@ -20,6 +20,7 @@ import type { RaftConfig, RaftNode } from '../sim/kafka/raft/raft-node.ts';
 import type { NodeId } from '../sim/kernel/network.ts';
 import type { Ms } from '../sim/kernel/time.ts';
 import type { TraceEvent } from '../sim/kernel/trace.ts';
+import { ActivityWatch } from './activity.ts';
 import { DataChecker } from './data-checker.ts';
 import { resolveDataRole, type TriggerName, triggerHolds } from './data-roles.ts';
 import { checkConverged } from './kraft-harness.ts';
@@ -188,13 +189,18 @@ export function runKafka(spec: KafkaRunSpec): KafkaRunResult {
   const raftOf = (host: { machine: unknown }) =>
     (host.machine as { raft: RaftNode } | null)?.raft ?? null;
   const fullChecks = spec.fullChecks ?? false;
+  // Both checkers read the nodes the event entered: one look per event serves both. The Raft
+  // checker's nodes are the voters (the controllers) then the observers (the brokers).
+  const activity = new ActivityWatch(world, cluster.controllers, cluster.brokers);
   raftChecker = new RaftChecker(world, cluster.raftConfig, cluster.brokers, raftOf, log, {
     fullChecks,
+    activity,
   });
-  dataChecker = new DataChecker({ cluster, history, log, mode: 'kraft', fullChecks });
+  dataChecker = new DataChecker({ cluster, history, log, mode: 'kraft', fullChecks, activity });
   const checkers = { raft: raftChecker, data: dataChecker };
   const sample = spec.sample;
   world.scheduler.addStepCheck(() => {
+    activity.look();
     checkers.raft.check();
     checkers.data.check();
     sample?.(cluster);

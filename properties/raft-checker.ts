@@ -131,6 +131,8 @@ export class RaftChecker<M extends Message = RaftMessage> {
   #stamps: NodeStamp[] = [];
   /** The nodes entered since the last check: only their Raft state or status can have moved. */
   #entered: ActivityWatch<M> | null = null;
+  /** The caller's watch, looked at before every check (see the `activity` option), if any. */
+  readonly #sharedActivity: ActivityWatch<M> | null;
   /** What the last check found moved (see Moved). */
   readonly #movedNow: Moved = { all: false, statusMoved: false, stamps: [] };
   /** Some node moved: #stampAll found one, or (until the next stamp) the last check did. */
@@ -152,9 +154,18 @@ export class RaftChecker<M extends Message = RaftMessage> {
     observers: readonly NodeId[],
     raftOf: RaftOf<M>,
     log: ViolationLog,
-    options: { readonly fullChecks?: boolean } = {},
+    options: {
+      readonly fullChecks?: boolean;
+      /**
+       * A watch over the voters then the observers that the caller looks at (ActivityWatch.look)
+       * before every check, shared with its other checks: the nodes' activity is read once per
+       * event instead of once per check.
+       */
+      readonly activity?: ActivityWatch<M>;
+    } = {},
   ) {
     this.#fullChecks = options.fullChecks ?? false;
+    this.#sharedActivity = options.activity ?? null;
     this.#world = world;
     this.#raftOf = raftOf;
     this.#log = log;
@@ -226,8 +237,9 @@ export class RaftChecker<M extends Message = RaftMessage> {
       this.#addNodes();
       this.#stamps = this.#newStamps();
       this.#anyMoved = false;
-      // A new watch visits every node at its first look: each new stamp is filled in.
-      this.#entered = new ActivityWatch(this.#world, this.#nodes);
+      // A new watch visits every node at its first look: each new stamp is filled in. (A shared
+      // watch visits every node at the look that finds the node added, before this check.)
+      this.#entered = this.#sharedActivity ?? new ActivityWatch(this.#world, this.#nodes);
     }
     this.#statusMoved = false;
     const anyMoved = this.#stampAll();
@@ -274,9 +286,13 @@ export class RaftChecker<M extends Message = RaftMessage> {
    * kept its Raft state and status) and marks those that moved; whether any did.
    */
   #stampAll(): boolean {
-    if (this.#anyMoved) for (const stamp of this.#stamps) stamp.moved = false;
+    // Indexed: a for-of here allocated an iterator per check.
+    if (this.#anyMoved)
+      for (let index = 0; index < this.#stamps.length; index++)
+        (this.#stamps[index] as NodeStamp).moved = false;
     this.#anyMoved = false;
-    (this.#entered as ActivityWatch<M>).visitEntered(this.#restamp);
+    if (this.#sharedActivity !== null) this.#sharedActivity.visitLooked(this.#restamp);
+    else (this.#entered as ActivityWatch<M>).visitEntered(this.#restamp);
     return this.#anyMoved;
   }
 
