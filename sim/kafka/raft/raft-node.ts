@@ -140,6 +140,8 @@ export class RaftNode {
   /** Scratch for #maybeAdvanceHighWatermark: each voter's log end offset. */
   readonly #voterOffsets: number[];
   readonly #parked = new Map<NodeId, ParkedFetch>();
+  /** Per fetcher, what its parked fetch's wait timer fires (see #fetchWaitOverOf). */
+  readonly #fetchWaitsOver = new Map<NodeId, () => void>();
   #checkQuorumTimer: TimerHandle | null = null;
   readonly #beginQuorumAcked = new Set<NodeId>();
   #beginQuorumTimer: TimerHandle | null = null;
@@ -335,6 +337,46 @@ export class RaftNode {
     });
   }
 
+  // The timers set on every fetch (or reset by every response) fire these, made once per node:
+  // through #setTimer each cost a wrapper and a closure, kept while the timer is queued. Each of
+  // their handles is the only one of its kind at a time (setting one cancels the last, and so does
+  // #leaveRole), so what a timer needs can wait in a field.
+
+  readonly #onFetchDue = (): void => {
+    this.#changes++;
+    this.#requestTimer = null;
+    this.#sendFetch();
+  };
+
+  /** The fetch and its target that the request timer (`raft.fetch-timeout`) waits on. */
+  #retryFetchId = -1;
+  #retryTarget: NodeId = '';
+
+  readonly #onFetchRequestTimeout = (): void => {
+    this.#changes++;
+    this.#requestTimer = null;
+    if (this.#fetchInFlight !== this.#retryFetchId) return;
+    this.#fetchInFlight = null;
+    if (this.#role === 'observer' && this.#retryTarget === this.#leaderId) this.#leaderId = null;
+    this.#sendFetch();
+  };
+
+  readonly #onElectionTimeout = (): void => {
+    this.#changes++;
+    this.#electionTimer = null;
+    if (this.#role === 'unattached' || this.#role === 'prospective' || this.#role === 'candidate') {
+      this.#becomeProspective();
+    }
+  };
+
+  readonly #onLeaderFetchTimeout = (): void => {
+    this.#changes++;
+    this.#fetchTimer = null;
+    if (this.#role !== 'follower') return;
+    this.#trace('raft.leader-lost', { epoch: this.#epoch, leader: this.#leaderId });
+    this.#becomeProspective();
+  };
+
   // ---- votes ---------------------------------------------------------------------------------
 
   #onVote(source: NodeId, request: VoteRequest): void {
@@ -491,13 +533,29 @@ export class RaftNode {
     }
     // Nothing new: hold the fetch (long poll) until there is, or the wait runs out.
     this.#unpark(source);
-    const timer = this.#setTimer(this.config.fetchMaxWaitMs, 'raft.fetch-wait', () => {
-      const parked = this.#parked.get(source);
-      if (parked === undefined || parked.request !== request) return;
-      this.#parked.delete(source);
-      if (this.#role === 'leader') this.#answerFetch(source, request, 'NONE');
-    });
+    const timer = this.host.setTimer(
+      this.config.fetchMaxWaitMs,
+      'raft.fetch-wait',
+      this.#fetchWaitsOver.get(source) ?? this.#newFetchWaitOver(source),
+    );
     this.#parked.set(source, { source, request, timer });
+  }
+
+  /**
+   * What the wait timer of `source`'s parked fetch fires: made once per fetcher, not once per
+   * fetch (most fetches are parked). The fetch parked when it fires is the timer's own: every way
+   * out of #parked (#unpark, #completeParkedFetches, #leaveRole) cancels the timer.
+   */
+  #newFetchWaitOver(source: NodeId): () => void {
+    const over = () => {
+      this.#changes++;
+      const parked = this.#parked.get(source);
+      if (parked === undefined) return;
+      this.#parked.delete(source);
+      if (this.#role === 'leader') this.#answerFetch(source, parked.request, 'NONE');
+    };
+    this.#fetchWaitsOver.set(source, over);
+    return over;
   }
 
   #answerFetch(
@@ -621,10 +679,7 @@ export class RaftNode {
 
   #scheduleFetch(delayMs: Ms): void {
     if (this.#requestTimer !== null) this.host.cancelTimer(this.#requestTimer);
-    this.#requestTimer = this.#setTimer(delayMs, 'raft.fetch', () => {
-      this.#requestTimer = null;
-      this.#sendFetch();
-    });
+    this.#requestTimer = this.host.setTimer(delayMs, 'raft.fetch', this.#onFetchDue);
   }
 
   #fetchTarget(): NodeId {
@@ -659,13 +714,13 @@ export class RaftNode {
 
   #scheduleRetry(fetchId: number, target: NodeId): void {
     if (this.#requestTimer !== null) this.host.cancelTimer(this.#requestTimer);
-    this.#requestTimer = this.#setTimer(this.config.requestTimeoutMs, 'raft.fetch-timeout', () => {
-      this.#requestTimer = null;
-      if (this.#fetchInFlight !== fetchId) return;
-      this.#fetchInFlight = null;
-      if (this.#role === 'observer' && target === this.#leaderId) this.#leaderId = null;
-      this.#sendFetch();
-    });
+    this.#retryFetchId = fetchId;
+    this.#retryTarget = target;
+    this.#requestTimer = this.host.setTimer(
+      this.config.requestTimeoutMs,
+      'raft.fetch-timeout',
+      this.#onFetchRequestTimeout,
+    );
   }
 
   #onFetchResponse(source: NodeId, response: FetchResponse): void {
@@ -923,29 +978,19 @@ export class RaftNode {
 
   #setElectionTimer(delayMs: Ms): void {
     if (this.#electionTimer !== null) this.host.cancelTimer(this.#electionTimer);
-    this.#electionTimer = this.#setTimer(delayMs, 'raft.election-timeout', () => {
-      this.#electionTimer = null;
-      if (
-        this.#role === 'unattached' ||
-        this.#role === 'prospective' ||
-        this.#role === 'candidate'
-      ) {
-        this.#becomeProspective();
-      }
-    });
+    this.#electionTimer = this.host.setTimer(
+      delayMs,
+      'raft.election-timeout',
+      this.#onElectionTimeout,
+    );
   }
 
   #resetFetchTimer(): void {
     if (this.#fetchTimer !== null) this.host.cancelTimer(this.#fetchTimer);
-    this.#fetchTimer = this.#setTimer(
+    this.#fetchTimer = this.host.setTimer(
       this.config.fetchTimeoutMs,
       'raft.fetch-timeout-leader',
-      () => {
-        this.#fetchTimer = null;
-        if (this.#role !== 'follower') return;
-        this.#trace('raft.leader-lost', { epoch: this.#epoch, leader: this.#leaderId });
-        this.#becomeProspective();
-      },
+      this.#onLeaderFetchTimeout,
     );
   }
 
