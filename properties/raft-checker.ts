@@ -19,7 +19,7 @@ import {
   type RaftConfig,
   type RaftNode,
 } from '../sim/kafka/raft/raft-node.ts';
-import type { LogFile } from '../sim/kernel/disk.ts';
+import type { CheckpointFile, LogFile } from '../sim/kernel/disk.ts';
 import type { Message, NodeId } from '../sim/kernel/network.ts';
 import type { NodeHost } from '../sim/kernel/node.ts';
 import type { Ms } from '../sim/kernel/time.ts';
@@ -45,6 +45,13 @@ interface LogView {
   durableEpoch: number;
   /** The disagreeing entry last reported (an ongoing disagreement is reported once). */
   reportedEntry: RaftEntry | undefined;
+  /**
+   * The node's log and quorum-state files as last looked up, in incarnation `filesIncarnation`
+   * (see #logFile): a lookup per check allocated a closure each time.
+   */
+  logFile: LogFile<RaftEntry> | null;
+  quorumFile: CheckpointFile<QuorumState> | null;
+  filesIncarnation: number;
 }
 
 interface HighWatermarkView {
@@ -207,6 +214,8 @@ export class RaftChecker<M extends Message = RaftMessage> {
         view.verifiedUpTo = 0;
         view.lastVerified = undefined;
         view.durableEpoch = 0;
+        view.logFile = null;
+        view.quorumFile = null;
       }
     }
   }
@@ -277,6 +286,9 @@ export class RaftChecker<M extends Message = RaftMessage> {
         lastVerified: undefined,
         durableEpoch: 0,
         reportedEntry: undefined,
+        logFile: null,
+        quorumFile: null,
+        filesIncarnation: -1,
       });
     }
   }
@@ -393,7 +405,7 @@ export class RaftChecker<M extends Message = RaftMessage> {
       }
       const view = this.#views.get(voter) as LogView;
       const durable = host.disk.has(QUORUM_STATE_FILE)
-        ? host.disk.checkpoint<QuorumState>(QUORUM_STATE_FILE).readDurable()
+        ? this.#quorumFile(view, host).readDurable()
         : undefined;
       const durableEpoch = durable?.epoch ?? 0;
       if (durableEpoch < view.durableEpoch) {
@@ -414,7 +426,7 @@ export class RaftChecker<M extends Message = RaftMessage> {
       const host = this.#hostAt(index);
       const raft = this.#raftOf(host);
       if (raft === null || !raft.isLeader || raft.highWatermark <= this.#committed.length) continue;
-      const log = logOf(host);
+      const log = this.#logFile(this.#views.get(this.#voters[index] as NodeId) as LogView, host);
       const upTo = Math.min(raft.highWatermark, log.length);
       for (let offset = this.#committed.length; offset < upTo; offset++) {
         const entry = log.at(offset);
@@ -433,6 +445,32 @@ export class RaftChecker<M extends Message = RaftMessage> {
   }
 
   /**
+   * The node's Raft log file, for a node that holds one (or is up: the lookup creates it). A disk
+   * keeps its file objects until it is lost (a crash, which ends the incarnation; nothing deletes
+   * these files), so the one looked up in this incarnation is still the disk's.
+   */
+  #logFile(view: LogView, host: NodeHost<M>): LogFile<RaftEntry> {
+    this.#filesOf(view, host);
+    view.logFile ??= logOf(host);
+    return view.logFile;
+  }
+
+  /** The node's quorum-state file, for a node that holds one (as #logFile). */
+  #quorumFile(view: LogView, host: NodeHost<M>): CheckpointFile<QuorumState> {
+    this.#filesOf(view, host);
+    view.quorumFile ??= host.disk.checkpoint<QuorumState>(QUORUM_STATE_FILE);
+    return view.quorumFile;
+  }
+
+  /** Forgets the files looked up in an earlier incarnation. */
+  #filesOf(view: LogView, host: NodeHost<M>): void {
+    if (view.filesIncarnation === host.incarnation) return;
+    view.filesIncarnation = host.incarnation;
+    view.logFile = null;
+    view.quorumFile = null;
+  }
+
+  /**
    * Verifies, incrementally, how much of a node's log agrees with the committed entries. A
    * different entry at a committed offset is fine while it is an uncommitted leftover the leader
    * will truncate (another epoch, above the node's own high watermark); it breaks the invariant
@@ -446,7 +484,7 @@ export class RaftChecker<M extends Message = RaftMessage> {
       view.lastVerified = undefined;
       return;
     }
-    const log = logOf(host);
+    const log = this.#logFile(view, host);
     if (view.verifiedUpTo > log.length) {
       view.verifiedUpTo = log.length;
       view.lastVerified = log.length === 0 ? undefined : log.at(log.length - 1);
