@@ -61,9 +61,8 @@ export function runWorkloadR(options: WorkloadROptions = {}): WorkloadRResult {
       healPhaseMs: R_HEAL_PHASE_MS,
       ...(checks !== 'all' ? { sample: (cluster) => (clock.nowMs = cluster.world.nowMs) } : {}),
     });
-    const acked = result.history.entries.filter(
-      (entry) => entry.f === 'send' && entry.type === 'ok',
-    ).length;
+    // Counted by the history (its entry objects are built only when its `entries` are read).
+    const acked = result.history.countOf('send', 'ok');
     return {
       events: result.events,
       simulatedMs: result.simulatedMs,

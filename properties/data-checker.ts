@@ -21,7 +21,7 @@
 // the final logs, no-duplicates (idempotent producers), writes-resolve.
 
 import type { Replica } from '../sim/kafka/broker/replica-manager.ts';
-import type { History, HistoryEntry, HistoryRecord } from '../sim/kafka/clients/history.ts';
+import type { History, HistoryRecord } from '../sim/kafka/clients/history.ts';
 import { MetadataImage, partitionAfterChange } from '../sim/kafka/controller/metadata-image.ts';
 import {
   effectiveMinIsr,
@@ -359,7 +359,7 @@ class PartitionLedger {
  * when its entry was new: the entry (its index in the history) and the record's position in the
  * entry's records (-1 for a write), the client partition it names (the checker's list), the
  * ledger it was found in then (its number, NONE if not found) and its id there. At the end of a
- * run the history's entries (hundreds of thousands of objects) are long out of any cache: reading
+ * run the history's entries (hundreds of thousands) are long out of any cache: reading
  * them all again there cost more than the checks themselves.
  */
 class HistoryRecords {
@@ -579,7 +579,7 @@ export class DataChecker {
     if (this.#fullChecks) {
       for (const id of this.#cluster.brokers) this.#syncBroker(id, this.#cluster.world.node(id));
     } else this.#brokersWatch.visitEntered(this.#syncBroker);
-    if (this.#history.entries.length > this.#historyRead) this.#readNewHistory();
+    if (this.#history.length > this.#historyRead) this.#readNewHistory();
   }
 
   /**
@@ -587,20 +587,26 @@ export class DataChecker {
    * run, the records they name looked up in the ledger now, while they are in the cache.
    */
   #readNewHistory(): void {
-    const entries = this.#history.entries;
-    for (; this.#historyRead < entries.length; this.#historyRead++) {
-      const entry = entries[this.#historyRead] as HistoryEntry;
-      if (entry.type !== 'ok') continue;
-      if (entry.f === 'poll') this.#readPoll(entry, this.#historyRead);
-      else if (entry.f === 'send' && entry.value != null)
-        this.#readAcked(entry, entry.value, this.#historyRead);
+    // By the history's accessors: its entry objects are built only when its `entries` are read.
+    const history = this.#history;
+    for (; this.#historyRead < history.length; this.#historyRead++) {
+      const index = this.#historyRead;
+      if (history.typeAt(index) !== 'ok') continue;
+      const f = history.fAt(index);
+      if (f === 'poll') this.#readPoll(index);
+      else if (f === 'send') {
+        const value = history.valueAt(index);
+        if (value != null) this.#readAcked(index, value);
+      }
     }
   }
 
-  #readPoll(entry: HistoryEntry, index: number): void {
-    const records = entry.records;
+  /** The poll whose ok entry is the history's `index`. */
+  #readPoll(index: number): void {
+    const history = this.#history;
+    const records = history.recordsAt(index);
     if (records === undefined) return;
-    const client = this.#clientPartition(entry.topic, entry.partition);
+    const client = this.#clientPartition(history.topicAt(index), history.partitionAt(index));
     if (client.reads === null) {
       client.reads = new HistoryRecords();
       this.#readPartitions.push(client);
@@ -622,11 +628,13 @@ export class DataChecker {
     }
   }
 
-  #readAcked(entry: HistoryEntry, value: string, index: number): void {
-    const client = this.#clientPartition(entry.topic, entry.partition);
+  /** The acknowledged write whose ok entry is the history's `index`. */
+  #readAcked(index: number, value: string): void {
+    const history = this.#history;
+    const client = this.#clientPartition(history.topicAt(index), history.partitionAt(index));
     const ledger = this.#ledgerNow(client);
-    const id =
-      ledger === undefined || entry.offset === undefined ? NONE : ledger.find(entry.offset, value);
+    const offset = history.offsetAt(index);
+    const id = ledger === undefined || offset === undefined ? NONE : ledger.find(offset, value);
     this.#ackedWrites.push(
       index,
       -1,
@@ -1093,11 +1101,12 @@ export class DataChecker {
 
   /** An acknowledged write's loss breaks acked-write-durable; any other committed record's, `otherwise`. */
   #invariantFor(value: string, otherwise: string): string {
-    const entries = this.#history.entries;
-    for (; this.#historySeen < entries.length; this.#historySeen++) {
-      const entry = entries[this.#historySeen] as HistoryEntry;
-      if (entry.f === 'send' && entry.type === 'ok' && entry.value != null)
-        this.#acked.set(entry.value, entry.acks ?? 'all');
+    const history = this.#history;
+    for (; this.#historySeen < history.length; this.#historySeen++) {
+      const index = this.#historySeen;
+      if (history.fAt(index) !== 'send' || history.typeAt(index) !== 'ok') continue;
+      const value = history.valueAt(index);
+      if (value != null) this.#acked.set(value, history.acksAt(index) ?? 'all');
     }
     return this.#acked.has(value) ? 'acked-write-durable' : otherwise;
   }
@@ -1226,8 +1235,8 @@ export class DataChecker {
         this.#judgeFinal(target, id, 'acked-write-durable');
         continue;
       }
-      const entry = this.#history.entries[acked.entries[index] as number] as HistoryEntry;
-      this.#checkAckedWrite(entry, entry.value as string, target, atMs);
+      const entry = acked.entries[index] as number;
+      this.#checkAckedWrite(entry, this.#history.valueAt(entry) as string, target, atMs);
     }
   }
 
@@ -1252,8 +1261,8 @@ export class DataChecker {
       let offset: number;
       let value: string;
       if (found === undefined) {
-        const entry = this.#history.entries[reads.entries[index] as number] as HistoryEntry;
-        const record = (entry.records as readonly HistoryRecord[])[
+        const records = this.#history.recordsAt(reads.entries[index] as number);
+        const record = (records as readonly HistoryRecord[])[
           reads.positions[index] as number
         ] as HistoryRecord;
         offset = record[0];
@@ -1279,11 +1288,12 @@ export class DataChecker {
     }
   }
 
-  /** An acknowledged write, per its acks. */
-  #checkAckedWrite(entry: HistoryEntry, value: string, target: FinalTarget, atMs: Ms): void {
-    if (entry.offset !== undefined) {
+  /** An acknowledged write (its ok entry the history's `entry`), per its acks. */
+  #checkAckedWrite(entry: number, value: string, target: FinalTarget, atMs: Ms): void {
+    const offset = this.#history.offsetAt(entry);
+    if (offset !== undefined) {
       // The common case: one offset, committed there.
-      const id = target.ledger.find(entry.offset, value);
+      const id = target.ledger.find(offset, value);
       if (id !== NONE && target.ledger.isCommitted(id)) {
         this.#judgeFinal(target, id, 'acked-write-durable');
         return;
@@ -1292,13 +1302,16 @@ export class DataChecker {
     this.#checkAckedElsewhere(entry, value, target, atMs);
   }
 
-  /** An acknowledged write not committed at its offset (or acks=0, with none). */
-  #checkAckedElsewhere(entry: HistoryEntry, value: string, target: FinalTarget, atMs: Ms): void {
+  /** An acknowledged write (its ok entry the history's `entry`) not committed at its offset (or acks=0, with none). */
+  #checkAckedElsewhere(entry: number, value: string, target: FinalTarget, atMs: Ms): void {
     const { key, ledger, leaderLog } = target;
+    const history = this.#history;
+    const offset = history.offsetAt(entry);
+    const acks = history.acksAt(entry);
     // acks=0 has no offset: any offset the value was appended at.
-    const offsets = entry.offset === undefined ? ledger.offsetsOf(value) : [entry.offset];
+    const offsets = offset === undefined ? ledger.offsetsOf(value) : [offset];
     const committed = offsets
-      .map((offset) => ledger.find(offset, value))
+      .map((at) => ledger.find(at, value))
       .filter((id) => id !== NONE && ledger.isCommitted(id));
     if (committed.length > 0) {
       for (const id of committed) this.#judgeFinal(target, id, 'acked-write-durable');
@@ -1306,25 +1319,25 @@ export class DataChecker {
     }
     if (
       leaderLog !== undefined &&
-      offsets.some((offset) => finalValueAt(leaderLog.shadow, offset) === value)
+      offsets.some((at) => finalValueAt(leaderLog.shadow, at) === value)
     )
       return;
-    if (entry.acks === 'all') {
+    if (acks === 'all') {
       this.#log.report({
         invariant: 'acked-write-durable',
         atMs,
-        message: `${this.#label(key)}: acks=all write ${value} acknowledged at offset ${entry.offset} was never committed there and is gone`,
-        ...(entry.offset === undefined ? {} : { offset: entry.offset }),
+        message: `${this.#label(key)}: acks=all write ${value} acknowledged at offset ${offset} was never committed there and is gone`,
+        ...(offset === undefined ? {} : { offset }),
       });
     } else {
       this.#log.allow({
-        reason: entry.acks === '0' ? 'acks-0' : 'acks-1',
+        reason: acks === '0' ? 'acks-0' : 'acks-1',
         atMs,
-        topic: entry.topic,
-        partition: entry.partition,
-        ...(entry.offset === undefined ? {} : { offset: entry.offset }),
+        topic: history.topicAt(entry),
+        partition: history.partitionAt(entry),
+        ...(offset === undefined ? {} : { offset }),
         value,
-        message: `${this.#label(key)}: acks=${entry.acks} write ${value} (offset ${entry.offset ?? '?'}) was never committed and is gone`,
+        message: `${this.#label(key)}: acks=${acks} write ${value} (offset ${offset ?? '?'}) was never committed and is gone`,
       });
     }
   }
@@ -1481,14 +1494,12 @@ export class DataChecker {
   ): void {
     // Only idempotent producers' values: a retry of any other producer may land twice, as in Kafka.
     const idempotentValues = new Set<string>();
-    for (const entry of this.#history.entries) {
-      if (
-        entry.f === 'send' &&
-        entry.type === 'invoke' &&
-        entry.value != null &&
-        idempotentProducers.has(entry.process)
-      )
-        idempotentValues.add(entry.value);
+    const history = this.#history;
+    for (let index = 0; index < history.length; index++) {
+      if (history.fAt(index) !== 'send' || history.typeAt(index) !== 'invoke') continue;
+      const value = history.valueAt(index);
+      if (value != null && idempotentProducers.has(history.processAt(index)))
+        idempotentValues.add(value);
     }
     for (const [key, leaderLog] of leaders) {
       const seen = new Map<string, number>();

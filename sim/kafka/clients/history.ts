@@ -48,8 +48,76 @@ const FIELD_NAMES = [
   'replica',
 ] as const satisfies readonly (keyof Fields)[];
 
+/** How an entry is stored (History's #kinds): an object, or a send's or a poll's columns. */
+const OBJECT = 0;
+const SEND_INVOKE = 1;
+const SEND_OK = 2;
+const POLL_INVOKE = 3;
+const POLL_OK = 4;
+
+/** What a producer's sends repeat: stored once (History's #sources). */
+interface Source {
+  readonly process: string;
+  readonly acks: Acks;
+  readonly topic: string;
+}
+
+/** Columns start this long and double as they fill. */
+const CAPACITY_MIN = 1024;
+
+function grownFloat64(column: Float64Array<ArrayBuffer>): Float64Array<ArrayBuffer> {
+  const grown = new Float64Array(column.length * 2);
+  grown.set(column);
+  return grown;
+}
+
+function grownInt32(column: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> {
+  const grown = new Int32Array(column.length * 2);
+  grown.set(column);
+  return grown;
+}
+
+function grownUint8(column: Uint8Array<ArrayBuffer>): Uint8Array<ArrayBuffer> {
+  const grown = new Uint8Array(column.length * 2);
+  grown.set(column);
+  return grown;
+}
+
 export class History {
-  readonly #entries: HistoryEntry[] = [];
+  /**
+   * The entries, by index: how each is stored (OBJECT, SEND_INVOKE, ...), its time, its partition
+   * (for a send's or a poll's) and where its data is (#objects' index, the send's or the poll's
+   * number). A send's and a poll's entries (nearly all of a run's) are kept in columns, not as
+   * objects: a run keeps every entry until its end, and objects kept that long are copied again
+   * and again by the young-generation GC, where typed arrays off the heap are not. `entries`
+   * builds the objects only when read (the end-of-run checks read the columns).
+   */
+  #count = 0;
+  #kinds = new Uint8Array(CAPACITY_MIN);
+  #atMs = new Float64Array(CAPACITY_MIN);
+  #partitions = new Int32Array(CAPACITY_MIN);
+  #refs = new Int32Array(CAPACITY_MIN);
+  /** The entries stored as objects (every operation but sends and pollRead's), in order. */
+  readonly #objects: HistoryEntry[] = [];
+  /**
+   * By send number: what invokeSend was given (its process, acks and topic as one #sources number:
+   * a run has a few such triples, and a pointer each would cost 24 bytes a send), and the offset
+   * okSend was given (NaN: undefined).
+   */
+  #sendSources = new Int32Array(CAPACITY_MIN);
+  readonly #sendKeys: (string | null)[] = [];
+  readonly #sendValues: (string | null)[] = [];
+  #sendOffsets = new Float64Array(CAPACITY_MIN);
+  /** The senders' (process, acks, topic) triples, numbered in the order first seen. */
+  readonly #sources: Source[] = [];
+  /** The last triple's number: a producer's sends in a row (of a burst) share it. */
+  #lastSource = -1;
+  /** By poll number (pollRead): its process, topic and records. */
+  readonly #pollProcesses: string[] = [];
+  readonly #pollTopics: string[] = [];
+  readonly #pollRecords: (readonly HistoryRecord[])[] = [];
+  /** The entry objects built so far (`entries`), kept: each entry is built once, then shared. */
+  readonly #built: HistoryEntry[] = [];
   /**
    * By operation id: the index of its invoke entry while it is open, -1 once completed. Ids are
    * dense (0, 1, 2, ...), so an array serves: a Map with an entry per record sent churned through
@@ -67,8 +135,116 @@ export class History {
     this.#entriesMax = entriesMax;
   }
 
+  /**
+   * Every entry, in order, as objects: built when first read (and kept). Readers that run with
+   * every run (the checkers, the bench) use `length` and the per-entry accessors instead.
+   */
   get entries(): readonly HistoryEntry[] {
-    return this.#entries;
+    for (let index = this.#built.length; index < this.#count; index++)
+      this.#built.push(this.#entryAt(index));
+    return this.#built;
+  }
+
+  /** How many entries there are. */
+  get length(): number {
+    return this.#count;
+  }
+
+  // The entries' fields by index, without building the entry objects (`entries` builds them).
+
+  typeAt(index: number): OperationType {
+    switch (this.#kinds[index]) {
+      case SEND_INVOKE:
+      case POLL_INVOKE:
+        return 'invoke';
+      case SEND_OK:
+      case POLL_OK:
+        return 'ok';
+      default:
+        return this.#objectAt(index).type;
+    }
+  }
+
+  fAt(index: number): OperationFunction {
+    switch (this.#kinds[index]) {
+      case SEND_INVOKE:
+      case SEND_OK:
+        return 'send';
+      case POLL_INVOKE:
+      case POLL_OK:
+        return 'poll';
+      default:
+        return this.#objectAt(index).f;
+    }
+  }
+
+  processAt(index: number): string {
+    switch (this.#kinds[index]) {
+      case SEND_INVOKE:
+      case SEND_OK:
+        return this.#sourceOf(this.#refs[index] as number).process;
+      case POLL_INVOKE:
+      case POLL_OK:
+        return this.#pollProcesses[this.#refs[index] as number] as string;
+      default:
+        return this.#objectAt(index).process;
+    }
+  }
+
+  acksAt(index: number): Acks | undefined {
+    const kind = this.#kinds[index];
+    if (kind === SEND_INVOKE || kind === SEND_OK)
+      return this.#sourceOf(this.#refs[index] as number).acks;
+    return kind === OBJECT ? this.#objectAt(index).acks : undefined;
+  }
+
+  topicAt(index: number): string {
+    switch (this.#kinds[index]) {
+      case SEND_INVOKE:
+      case SEND_OK:
+        return this.#sourceOf(this.#refs[index] as number).topic;
+      case POLL_INVOKE:
+      case POLL_OK:
+        return this.#pollTopics[this.#refs[index] as number] as string;
+      default:
+        return this.#objectAt(index).topic;
+    }
+  }
+
+  partitionAt(index: number): number {
+    return this.#kinds[index] === OBJECT
+      ? this.#objectAt(index).partition
+      : (this.#partitions[index] as number);
+  }
+
+  valueAt(index: number): string | null | undefined {
+    const kind = this.#kinds[index];
+    if (kind === SEND_INVOKE || kind === SEND_OK)
+      return this.#sendValues[this.#refs[index] as number];
+    return kind === OBJECT ? this.#objectAt(index).value : undefined;
+  }
+
+  offsetAt(index: number): number | undefined {
+    const kind = this.#kinds[index];
+    if (kind === SEND_OK) {
+      const offset = this.#sendOffsets[this.#refs[index] as number] as number;
+      return Number.isNaN(offset) ? undefined : offset;
+    }
+    return kind === OBJECT ? this.#objectAt(index).offset : undefined;
+  }
+
+  recordsAt(index: number): readonly HistoryRecord[] | undefined {
+    const kind = this.#kinds[index];
+    if (kind === POLL_OK) return this.#pollRecords[this.#refs[index] as number];
+    return kind === OBJECT ? this.#objectAt(index).records : undefined;
+  }
+
+  /** How many entries are of operation `f` and of `type` (the objects not built). */
+  countOf(f: OperationFunction, type: OperationType): number {
+    let count = 0;
+    for (let index = 0; index < this.#count; index++)
+      if (this.fAt(index) === f && this.typeAt(index) === type) count++;
+    return count;
   }
 
   /** Operations invoked and not yet completed. */
@@ -88,7 +264,7 @@ export class History {
     for (let id = 0; id < this.#invokeIndexById.length; id++) {
       const index = this.#invokeIndexById[id] as number;
       if (index < 0) continue;
-      const entry = this.#entries[index] as HistoryEntry;
+      const entry = this.#entryAt(index);
       // The fields the invoke was given, in the entry's order: its absent ones are undefined.
       const fields: Record<string, unknown> = {};
       for (const name of FIELD_NAMES) if (entry[name] !== undefined) fields[name] = entry[name];
@@ -101,7 +277,7 @@ export class History {
   invoke(process: string, f: OperationFunction, fields: Fields): number {
     this.#push(process, 'invoke', f, fields);
     const id = this.#invokeIndexById.length;
-    this.#invokeIndexById.push(this.#entries.length - 1);
+    this.#invokeIndexById.push(this.#count - 1);
     this.#openCount++;
     return id;
   }
@@ -118,22 +294,16 @@ export class History {
     key: string | null,
     value: string | null,
   ): number {
-    this.#checkBound();
-    const index = this.#entries.length;
-    // Only the fields a send has (the others read undefined all the same, and JSON leaves them
-    // out): 4 fewer than the generic entry's 14, and a run keeps every entry until its end.
-    this.#entries.push({
-      index,
-      atMs: this.#nowMs(),
-      process,
-      type: 'invoke',
-      f: 'send',
-      acks,
-      topic,
-      partition,
-      key,
-      value,
-    });
+    const send = this.#sendValues.length;
+    const index = this.#add(SEND_INVOKE, this.#nowMs(), partition, send);
+    this.#sendKeys.push(key);
+    this.#sendValues.push(value);
+    if (send === this.#sendOffsets.length) {
+      this.#sendOffsets = grownFloat64(this.#sendOffsets);
+      this.#sendSources = grownInt32(this.#sendSources);
+    }
+    this.#sendOffsets[send] = Number.NaN;
+    this.#sendSources[send] = this.#sourceNumber(process, acks, topic);
     const id = this.#invokeIndexById.length;
     this.#invokeIndexById.push(index);
     this.#openCount++;
@@ -145,40 +315,47 @@ export class History {
    * object: a producer completes one per record.
    */
   okSend(operationId: number, partition: number, offset: number | undefined): void {
-    const invoke = this.#invokeEntry(operationId);
-    if (
-      invoke.error !== undefined ||
-      invoke.records !== undefined ||
-      invoke.replica !== undefined
-    ) {
-      // Not an invoke of a send (it has fields a send has not): the generic completion copies them.
-      this.ok(operationId, offset === undefined ? { partition } : { partition, offset });
+    const invokeIndex = this.#openInvokeIndex(operationId);
+    if (this.#kinds[invokeIndex] !== SEND_INVOKE) {
+      const invoke = this.#objectAt(invokeIndex);
+      if (
+        invoke.error !== undefined ||
+        invoke.records !== undefined ||
+        invoke.replica !== undefined
+      ) {
+        // Not an invoke of a send (it has fields a send has not): the generic completion copies
+        // them.
+        this.ok(operationId, offset === undefined ? { partition } : { partition, offset });
+        return;
+      }
+      this.#close(operationId);
+      this.#checkBound();
+      // Only the fields a send has, as a send's columns build it.
+      this.#addObject({
+        index: this.#count,
+        atMs: this.#nowMs(),
+        process: invoke.process,
+        type: 'ok',
+        f: invoke.f,
+        acks: invoke.acks,
+        topic: invoke.topic,
+        partition,
+        key: invoke.key,
+        value: invoke.value,
+        offset: offset ?? invoke.offset,
+      });
       return;
     }
     this.#close(operationId);
-    this.#checkBound();
-    // Only the fields a send has, as invokeSend's entry (the others read undefined all the same,
-    // and JSON leaves them out): a run keeps two entries per record sent until its end.
-    this.#entries.push({
-      index: this.#entries.length,
-      atMs: this.#nowMs(),
-      process: invoke.process,
-      type: 'ok',
-      f: invoke.f,
-      acks: invoke.acks,
-      topic: invoke.topic,
-      partition,
-      key: invoke.key,
-      value: invoke.value,
-      offset: offset ?? invoke.offset,
-    });
+    const send = this.#refs[invokeIndex] as number;
+    this.#sendOffsets[send] = offset ?? Number.NaN;
+    this.#add(SEND_OK, this.#nowMs(), partition, send);
   }
 
   /**
    * `ok(invoke(process, 'poll', { topic, partition }), { records })` without the fields objects: a
    * consumer records one read per batch of records it gets. Both entries carry only the fields a
-   * poll has (the others read undefined all the same, and JSON leaves them out): a run keeps them
-   * until its end.
+   * poll has (the others read undefined all the same, and JSON leaves them out).
    */
   pollRead(
     process: string,
@@ -186,35 +363,20 @@ export class History {
     partition: number,
     records: readonly HistoryRecord[],
   ): void {
-    this.#checkBound();
     const atMs = this.#nowMs();
-    this.#entries.push({
-      index: this.#entries.length,
-      atMs,
-      process,
-      type: 'invoke',
-      f: 'poll',
-      topic,
-      partition,
-    });
+    const poll = this.#pollRecords.length;
+    this.#pollProcesses.push(process);
+    this.#pollTopics.push(topic);
+    this.#pollRecords.push(records);
+    this.#add(POLL_INVOKE, atMs, partition, poll);
     // Its operation id, as invoke would number it, completed at once.
     this.#invokeIndexById.push(-1);
-    this.#checkBound();
-    this.#entries.push({
-      index: this.#entries.length,
-      atMs,
-      process,
-      type: 'ok',
-      f: 'poll',
-      topic,
-      partition,
-      records,
-    });
+    this.#add(POLL_OK, atMs, partition, poll);
   }
 
   /** An attempt of the operation may have written (a timeout, NOT_ENOUGH_REPLICAS_AFTER_APPEND). */
   markIndeterminate(operationId: number, error: string): void {
-    this.#invokeEntry(operationId);
+    this.#openInvokeIndex(operationId);
     if (!this.#indeterminate.has(operationId)) this.#indeterminate.set(operationId, error);
   }
 
@@ -227,7 +389,7 @@ export class History {
    * (with that attempt's error) instead: a later clean failure cannot undo a write that may exist.
    */
   fail(operationId: number, error: string, fields: Partial<Fields> = {}): void {
-    this.#invokeEntry(operationId);
+    this.#openInvokeIndex(operationId);
     const indeterminate = this.#indeterminate.get(operationId);
     if (indeterminate !== undefined)
       this.#complete(operationId, 'info', { ...fields, error: indeterminate });
@@ -257,8 +419,8 @@ export class History {
     let built: readonly HistoryRecord[] | null = null;
     // The same keys in the same order as every other entry; `records` an enumerable getter, so
     // JSON.stringify writes it in its place.
-    this.#entries.push({
-      index: this.#entries.length,
+    this.#addObject({
+      index: this.#count,
       atMs: this.#nowMs(),
       process: 'final-reader',
       type: 'ok',
@@ -280,14 +442,102 @@ export class History {
 
   /** JSON Lines, one operation a line, keys in a fixed order. */
   toJsonLines(): string {
-    return this.#entries.map((entry) => `${JSON.stringify(entry)}\n`).join('');
+    return this.entries.map((entry) => `${JSON.stringify(entry)}\n`).join('');
   }
 
-  /** The invoke entry of an open operation. */
-  #invokeEntry(operationId: number): HistoryEntry {
+  /** The entry at `index` as an object: the one built or kept, or built now. */
+  #entryAt(index: number): HistoryEntry {
+    const built = this.#built[index];
+    if (built !== undefined) return built;
+    const kind = this.#kinds[index];
+    if (kind === OBJECT) return this.#objectAt(index);
+    const atMs = this.#atMs[index] as number;
+    const partition = this.#partitions[index] as number;
+    const ref = this.#refs[index] as number;
+    // The fields a send's or a poll's entry had when it was built at once, in the same order (the
+    // others read undefined all the same, and JSON leaves them out).
+    if (kind === POLL_INVOKE)
+      return {
+        index,
+        atMs,
+        process: this.#pollProcesses[ref] as string,
+        type: 'invoke',
+        f: 'poll',
+        topic: this.#pollTopics[ref] as string,
+        partition,
+      };
+    if (kind === POLL_OK)
+      return {
+        index,
+        atMs,
+        process: this.#pollProcesses[ref] as string,
+        type: 'ok',
+        f: 'poll',
+        topic: this.#pollTopics[ref] as string,
+        partition,
+        records: this.#pollRecords[ref] as readonly HistoryRecord[],
+      };
+    const source = this.#sourceOf(ref);
+    if (kind === SEND_INVOKE)
+      return {
+        index,
+        atMs,
+        process: source.process,
+        type: 'invoke',
+        f: 'send',
+        acks: source.acks,
+        topic: source.topic,
+        partition,
+        key: this.#sendKeys[ref] as string | null,
+        value: this.#sendValues[ref] as string | null,
+      };
+    const offset = this.#sendOffsets[ref] as number;
+    return {
+      index,
+      atMs,
+      process: source.process,
+      type: 'ok',
+      f: 'send',
+      acks: source.acks,
+      topic: source.topic,
+      partition,
+      key: this.#sendKeys[ref] as string | null,
+      value: this.#sendValues[ref] as string | null,
+      offset: Number.isNaN(offset) ? undefined : offset,
+    };
+  }
+
+  /** The number of the (process, acks, topic) triple in #sources, added if new. */
+  #sourceNumber(process: string, acks: Acks, topic: string): number {
+    const last = this.#sources[this.#lastSource];
+    if (last?.process === process && last.acks === acks && last.topic === topic)
+      return this.#lastSource;
+    // A run has a few producers and topics: a scan of them all.
+    let number = 0;
+    for (; number < this.#sources.length; number++) {
+      const source = this.#sources[number] as Source;
+      if (source.process === process && source.acks === acks && source.topic === topic) break;
+    }
+    if (number === this.#sources.length) this.#sources.push({ process, acks, topic });
+    this.#lastSource = number;
+    return number;
+  }
+
+  /** The (process, acks, topic) triple of send number `send`. */
+  #sourceOf(send: number): Source {
+    return this.#sources[this.#sendSources[send] as number] as Source;
+  }
+
+  /** The entry at `index`, stored as an object. */
+  #objectAt(index: number): HistoryEntry {
+    return this.#objects[this.#refs[index] as number] as HistoryEntry;
+  }
+
+  /** The index of the invoke entry of an open operation. */
+  #openInvokeIndex(operationId: number): number {
     const index = this.#invokeIndexById[operationId] ?? -1;
     if (index < 0) throw new AssertionError(`history: operation ${operationId} is not open`);
-    return this.#entries[index] as HistoryEntry;
+    return index;
   }
 
   #complete(
@@ -295,23 +545,49 @@ export class History {
     type: Exclude<OperationType, 'invoke'>,
     fields: Partial<Fields>,
   ): void {
-    const invoke = this.#close(operationId);
+    const invoke = this.#entryAt(this.#close(operationId));
     this.#push(invoke.process, type, invoke.f, invoke, fields);
   }
 
-  /** The operation is no longer open: returns its invoke entry. */
-  #close(operationId: number): HistoryEntry {
-    const invoke = this.#invokeEntry(operationId);
+  /** The operation is no longer open: returns the index of its invoke entry. */
+  #close(operationId: number): number {
+    const index = this.#openInvokeIndex(operationId);
     this.#invokeIndexById[operationId] = -1;
     this.#openCount--;
     if (this.#indeterminate.size > 0) this.#indeterminate.delete(operationId);
-    return invoke;
+    return index;
   }
 
   #checkBound(): void {
-    if (this.#entries.length >= this.#entriesMax) {
+    if (this.#count >= this.#entriesMax) {
       throw new AssertionError(`history: bound entriesMax = ${this.#entriesMax} exceeded`);
     }
+  }
+
+  /** Appends an entry stored as `kind` (#kinds); returns its index. */
+  #add(kind: number, atMs: Ms, partition: number, ref: number): number {
+    this.#checkBound();
+    const index = this.#count++;
+    if (index === this.#kinds.length) this.#grow();
+    this.#kinds[index] = kind;
+    this.#atMs[index] = atMs;
+    this.#partitions[index] = partition;
+    this.#refs[index] = ref;
+    return index;
+  }
+
+  /** Apart from #add: kept small, #add is inlined where it is called. */
+  #grow(): void {
+    this.#kinds = grownUint8(this.#kinds);
+    this.#atMs = grownFloat64(this.#atMs);
+    this.#partitions = grownInt32(this.#partitions);
+    this.#refs = grownInt32(this.#refs);
+  }
+
+  /** Appends an entry kept as its object (its index the next one, #checkBound already asked). */
+  #addObject(entry: HistoryEntry): void {
+    this.#objects.push(entry);
+    this.#add(OBJECT, entry.atMs, 0, this.#objects.length - 1);
   }
 
   /** Records an entry: `fields`, with `update`'s defined fields over them (a completion's). */
@@ -323,11 +599,10 @@ export class History {
     update?: Partial<Fields>,
   ): void {
     this.#checkBound();
-    // One shape for every entry but a send's two (absent fields undefined, which JSON leaves out):
-    // cheaper to build and to scan than objects whose fields depend on the operation. A send's
-    // (invokeSend, okSend) leave out the four a send never has: most entries of a run are sends'.
+    // One shape for every entry kept as an object (absent fields undefined, which JSON leaves
+    // out): cheaper to build and to scan than objects whose fields depend on the operation.
     const entry: HistoryEntry = {
-      index: this.#entries.length,
+      index: this.#count,
       atMs: this.#nowMs(),
       process,
       type,
@@ -342,6 +617,6 @@ export class History {
       records: update?.records ?? fields.records,
       replica: update?.replica ?? fields.replica,
     };
-    this.#entries.push(entry);
+    this.#addObject(entry);
   }
 }
