@@ -570,7 +570,7 @@ export class DataChecker {
       if (this.#fullChecks) {
         for (const id of this.#cluster.brokers) this.#syncBroker(id, this.#cluster.world.node(id));
       } else shared.visitLooked(this.#syncSharedBroker, controllers);
-      if (this.#history.entries.length > this.#historyRead) this.#readNewHistory();
+      if (this.#history.length > this.#historyRead) this.#readNewHistory();
       return;
     }
     this.#controllersWatch ??= new ActivityWatch(this.#cluster.world, this.#cluster.controllers);
