@@ -604,20 +604,20 @@ export class DataChecker {
   /** The poll whose ok entry is the history's `index`. */
   #readPoll(index: number): void {
     const history = this.#history;
-    const records = history.recordsAt(index);
-    if (records === undefined) return;
+    // Record by record: a poll's records are kept in columns, built as arrays only when asked.
+    const count = history.recordCountAt(index);
+    if (count === undefined) return;
     const client = this.#clientPartition(history.topicAt(index), history.partitionAt(index));
     if (client.reads === null) {
       client.reads = new HistoryRecords();
       this.#readPartitions.push(client);
     }
     const ledger = this.#ledgerNow(client);
-    for (let position = 0; position < records.length; position++) {
-      // Indexed, not destructured: destructuring a tuple walks an iterator.
-      const record = records[position] as HistoryRecord;
-      const value = record[2];
+    for (let position = 0; position < count; position++) {
+      const value = history.recordValueAt(index, position);
       if (value === null) continue;
-      const id = ledger === undefined ? NONE : ledger.find(record[0], value);
+      const id =
+        ledger === undefined ? NONE : ledger.find(history.recordOffsetAt(index, position), value);
       client.reads.push(
         index,
         position,
@@ -1261,12 +1261,10 @@ export class DataChecker {
       let offset: number;
       let value: string;
       if (found === undefined) {
-        const records = this.#history.recordsAt(reads.entries[index] as number);
-        const record = (records as readonly HistoryRecord[])[
-          reads.positions[index] as number
-        ] as HistoryRecord;
-        offset = record[0];
-        value = record[2] as string;
+        const entry = reads.entries[index] as number;
+        const position = reads.positions[index] as number;
+        offset = this.#history.recordOffsetAt(entry, position);
+        value = this.#history.recordValueAt(entry, position) as string;
       } else {
         offset = found.offsetOf(reads.ids[index] as number);
         value = found.valueOf(reads.ids[index] as number);

@@ -294,6 +294,22 @@ describe('Consumer', () => {
     expect(cluster.fetches.length).toBeGreaterThan(10);
   });
 
+  it('refuses a read past readRecordsMax, and the history gets no poll of it', () => {
+    const { world, history, cluster, consumer } = setup({ readRecordsMax: 3 });
+    cluster.append('t', 0, ['a0', 'a1']);
+    world.runFor(200);
+    cluster.append('t', 0, ['a2', 'a3']);
+    expect(() => world.runFor(1_000)).toThrow(/readRecordsMax/);
+    expect(values(consumer().readRecords('t', 0))).toEqual(['a0', 'a1']);
+    // The refused read moved the position all the same, as it always did.
+    expect(consumer().position('t', 0)).toBe(4);
+    expect(history.entries.filter((entry) => entry.f === 'poll').length).toBe(2);
+    expect(history.recordsAt(history.length - 1)).toEqual([
+      [0, 'k-a0', 'a0'],
+      [1, 'k-a1', 'a1'],
+    ]);
+  });
+
   it('sends one fetch per leader, with the consumer fields and the epochs KIP-320 needs', () => {
     const { world, cluster } = setup({}, [['t', 3, ['b1', 'b1', 'b2']]]);
     cluster.append('t', 0, ['a0']);

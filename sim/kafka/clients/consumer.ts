@@ -141,7 +141,13 @@ interface AssignedPartition {
   position: number | null;
   /** Offsets increasing; epochs as the batches carried them. */
   epochs: ConsumedEpoch[];
-  readonly read: HistoryRecord[];
+  /**
+   * The history's ok entries of the polls of this partition, in order: what it read is there
+   * (readRecords), not kept twice.
+   */
+  readonly polls: number[];
+  /** How many records those polls read. */
+  readCount: number;
   /** A fetch covering this partition is in flight. */
   inFlight: boolean;
   /** The last fetch that covered it (-1: none yet), and the offset it fetched from. */
@@ -242,7 +248,12 @@ export class Consumer implements Machine<ClusterMessage> {
 
   /** Every record read from a partition, in the order read (a truncation may repeat offsets). */
   readRecords(topic: string, partition: number): readonly HistoryRecord[] {
-    return this.#partition(topic, partition)?.read ?? [];
+    const state = this.#partition(topic, partition);
+    if (state === undefined) return [];
+    const read: HistoryRecord[] = [];
+    for (const index of state.polls)
+      for (const record of this.#history.recordsAt(index) ?? []) read.push(record);
+    return read;
   }
 
   /** The next offset to read (null: not known yet, or not assigned). */
@@ -310,7 +321,8 @@ export class Consumer implements Machine<ClusterMessage> {
           partition,
           position: this.config.autoOffsetReset === 'earliest' ? 0 : null,
           epochs: [],
-          read: [],
+          polls: [],
+          readCount: 0,
           inFlight: false,
           fetchRequestId: -1,
           fetchOffset: 0,
@@ -481,10 +493,13 @@ export class Consumer implements Machine<ClusterMessage> {
 
   #consume(state: AssignedPartition, batches: readonly RecordBatch[]): void {
     let position = state.position as number;
-    // Sized from the start (the history keeps the list): pushing onto [] reserved 17 slots, then
-    // grew by copying.
-    const records = new Array<HistoryRecord>(countFrom(batches, position));
-    let count = 0;
+    const count = countFrom(batches, position);
+    // Asked before the walk, thrown after it (the position and epochs moved, as they always did):
+    // the history is given no record of a read refused.
+    const exceeded = state.readCount + count > this.config.readRecordsMax;
+    const history = this.#history;
+    /** The first record's offset (traced). */
+    let from = -1;
     // Indexed loops: an iterator allocates whenever this runs unoptimised (after a deopt).
     for (let batchIndex = 0; batchIndex < batches.length; batchIndex++) {
       const batch = batches[batchIndex] as RecordBatch;
@@ -493,7 +508,8 @@ export class Consumer implements Machine<ClusterMessage> {
       for (let index = 0; index < batchRecords.length; index++) {
         const record = batchRecords[index] as LogRecord;
         if (record.offset < position) continue;
-        records[count++] = [record.offset, record.key, record.value];
+        if (from < 0) from = record.offset;
+        if (!exceeded) history.addPollRecord(record.offset, record.key, record.value);
       }
       const last = state.epochs[state.epochs.length - 1];
       if (last === undefined || last.epoch !== batch.leaderEpoch)
@@ -504,25 +520,17 @@ export class Consumer implements Machine<ClusterMessage> {
       position = batch.lastOffset + 1;
     }
     state.position = position;
-    if (records.length === 0) return;
-    if (state.read.length + records.length > this.config.readRecordsMax) {
+    if (count === 0) return;
+    if (exceeded) {
       throw new BoundExceededError(
         'readRecordsMax',
         this.config.readRecordsMax,
         `${this.config.process} read too many records of ${state.topic}-${state.partition}`,
       );
     }
-    for (let index = 0; index < records.length; index++)
-      state.read.push(records[index] as HistoryRecord);
-    this.#history.pollRead(this.config.process, state.topic, state.partition, records);
-    this.#context.traceShaped(
-      POLL_EVENT,
-      state.topic,
-      state.partition,
-      (records[0] as HistoryRecord)[0],
-      records.length,
-      position,
-    );
+    state.readCount += count;
+    state.polls.push(history.pollReadAdded(this.config.process, state.topic, state.partition));
+    this.#context.traceShaped(POLL_EVENT, state.topic, state.partition, from, count, position);
   }
 
   /**

@@ -68,6 +68,49 @@ describe('History.invokeSend, okSend and pollRead', () => {
     );
   });
 
+  it("reads a poll's records one by one as recordsAt and `entries` list them", () => {
+    const history = new History(() => 4);
+    history.ok(history.invoke('c', 'poll', { topic: 't', partition: 0 }), {
+      records: [[0, 'k', 'a']],
+    });
+    history.pollRead('c', 't', 1, [
+      [5, null, 'b'],
+      [6, 'k', null],
+    ]);
+    history.addPollRecord(7, 'j', 'c');
+    expect(history.pollReadAdded('c', 't', 1)).toBe(5);
+    history.pollRead('c', 't', 2, []);
+    const byAccessors = Array.from({ length: history.length }, (_, index) => {
+      const count = history.recordCountAt(index);
+      if (count === undefined) return undefined;
+      return Array.from({ length: count }, (_, position) => [
+        history.recordOffsetAt(index, position),
+        history.recordKeyAt(index, position),
+        history.recordValueAt(index, position),
+      ]);
+    });
+    const recordsAt = Array.from({ length: history.length }, (_, index) =>
+      history.recordsAt(index),
+    );
+    expect(byAccessors).toEqual([
+      undefined,
+      [[0, 'k', 'a']],
+      undefined,
+      [
+        [5, null, 'b'],
+        [6, 'k', null],
+      ],
+      undefined,
+      [[7, 'j', 'c']],
+      undefined,
+      [],
+    ]);
+    expect(recordsAt).toEqual(byAccessors);
+    expect(history.entries.map((entry) => entry.records)).toEqual(byAccessors);
+    // Once the entries are built, recordsAt gives their own lists.
+    expect(history.recordsAt(3)).toBe(history.entries[3]?.records);
+  });
+
   it('refuses to complete a send twice', () => {
     const history = new History(() => 0);
     const id = history.invokeSend('p', 'all', 't', 0, null, 'a');

@@ -112,10 +112,20 @@ export class History {
   readonly #sources: Source[] = [];
   /** The last triple's number: a producer's sends in a row (of a burst) share it. */
   #lastSource = -1;
-  /** By poll number (pollRead): its process, topic and records. */
+  /** By poll number (pollRead): its process, topic and where its records are in #record*. */
   readonly #pollProcesses: string[] = [];
   readonly #pollTopics: string[] = [];
-  readonly #pollRecords: (readonly HistoryRecord[])[] = [];
+  #pollStarts = new Int32Array(CAPACITY_MIN);
+  #pollCounts = new Int32Array(CAPACITY_MIN);
+  /**
+   * Every record the polls read, the polls' in order (addPollRecord), in columns: an
+   * [offset, key, value] array per record, kept to the end of the run, cost 72 bytes a record for
+   * the young-generation GC to copy again and again. `entries` and recordsAt build the arrays.
+   */
+  #recordCount = 0;
+  #recordOffsets = new Float64Array(CAPACITY_MIN);
+  readonly #recordKeys: (string | null)[] = [];
+  readonly #recordValues: (string | null)[] = [];
   /** The entry objects built so far (`entries`), kept: each entry is built once, then shared. */
   readonly #built: HistoryEntry[] = [];
   /**
@@ -233,10 +243,39 @@ export class History {
     return kind === OBJECT ? this.#objectAt(index).offset : undefined;
   }
 
+  /** An entry's records: a poll's are built when asked (once its entry is built, its own). */
   recordsAt(index: number): readonly HistoryRecord[] | undefined {
     const kind = this.#kinds[index];
-    if (kind === POLL_OK) return this.#pollRecords[this.#refs[index] as number];
+    if (kind === POLL_OK)
+      return this.#built[index]?.records ?? this.#pollRecordsOf(this.#refs[index] as number);
     return kind === OBJECT ? this.#objectAt(index).records : undefined;
+  }
+
+  // An entry's records one by one, without building them (`position` < recordCountAt's count).
+
+  /** How many records the entry has; undefined: it has none (not an empty list). */
+  recordCountAt(index: number): number | undefined {
+    const kind = this.#kinds[index];
+    if (kind === POLL_OK) return this.#pollCounts[this.#refs[index] as number];
+    return kind === OBJECT ? this.#objectAt(index).records?.length : undefined;
+  }
+
+  recordOffsetAt(index: number, position: number): number {
+    if (this.#kinds[index] === POLL_OK)
+      return this.#recordOffsets[this.#recordAt(index, position)] as number;
+    return this.#objectRecordAt(index, position)[0];
+  }
+
+  recordKeyAt(index: number, position: number): string | null {
+    if (this.#kinds[index] === POLL_OK)
+      return this.#recordKeys[this.#recordAt(index, position)] as string | null;
+    return this.#objectRecordAt(index, position)[1];
+  }
+
+  recordValueAt(index: number, position: number): string | null {
+    if (this.#kinds[index] === POLL_OK)
+      return this.#recordValues[this.#recordAt(index, position)] as string | null;
+    return this.#objectRecordAt(index, position)[2];
   }
 
   /** How many entries are of operation `f` and of `type` (the objects not built). */
@@ -355,23 +394,55 @@ export class History {
   /**
    * `ok(invoke(process, 'poll', { topic, partition }), { records })` without the fields objects: a
    * consumer records one read per batch of records it gets. Both entries carry only the fields a
-   * poll has (the others read undefined all the same, and JSON leaves them out).
+   * poll has (the others read undefined all the same, and JSON leaves them out). Returns the index
+   * of the ok entry.
    */
   pollRead(
     process: string,
     topic: string,
     partition: number,
     records: readonly HistoryRecord[],
-  ): void {
+  ): number {
+    for (let index = 0; index < records.length; index++) {
+      const record = records[index] as HistoryRecord;
+      this.addPollRecord(record[0], record[1], record[2]);
+    }
+    return this.pollReadAdded(process, topic, partition);
+  }
+
+  /**
+   * A record read by the next poll (pollReadAdded), given field by field: a consumer records what
+   * it reads without an [offset, key, value] array per record.
+   */
+  addPollRecord(offset: number, key: string | null, value: string | null): void {
+    const record = this.#recordCount++;
+    if (record === this.#recordOffsets.length)
+      this.#recordOffsets = grownFloat64(this.#recordOffsets);
+    this.#recordOffsets[record] = offset;
+    this.#recordKeys.push(key);
+    this.#recordValues.push(value);
+  }
+
+  /** pollRead of the records given to addPollRecord since the last poll; the ok entry's index. */
+  pollReadAdded(process: string, topic: string, partition: number): number {
     const atMs = this.#nowMs();
-    const poll = this.#pollRecords.length;
+    const poll = this.#pollProcesses.length;
+    if (poll === this.#pollStarts.length) {
+      this.#pollStarts = grownInt32(this.#pollStarts);
+      this.#pollCounts = grownInt32(this.#pollCounts);
+    }
+    const start =
+      poll === 0
+        ? 0
+        : (this.#pollStarts[poll - 1] as number) + (this.#pollCounts[poll - 1] as number);
+    this.#pollStarts[poll] = start;
+    this.#pollCounts[poll] = this.#recordCount - start;
     this.#pollProcesses.push(process);
     this.#pollTopics.push(topic);
-    this.#pollRecords.push(records);
     this.#add(POLL_INVOKE, atMs, partition, poll);
     // Its operation id, as invoke would number it, completed at once.
     this.#invokeIndexById.push(-1);
-    this.#add(POLL_OK, atMs, partition, poll);
+    return this.#add(POLL_OK, atMs, partition, poll);
   }
 
   /** An attempt of the operation may have written (a timeout, NOT_ENOUGH_REPLICAS_AFTER_APPEND). */
@@ -475,7 +546,7 @@ export class History {
         f: 'poll',
         topic: this.#pollTopics[ref] as string,
         partition,
-        records: this.#pollRecords[ref] as readonly HistoryRecord[],
+        records: this.#pollRecordsOf(ref),
       };
     const source = this.#sourceOf(ref);
     if (kind === SEND_INVOKE)
@@ -505,6 +576,29 @@ export class History {
       value: this.#sendValues[ref] as string | null,
       offset: Number.isNaN(offset) ? undefined : offset,
     };
+  }
+
+  /** Poll number `poll`'s records, built from the columns. */
+  #pollRecordsOf(poll: number): HistoryRecord[] {
+    const start = this.#pollStarts[poll] as number;
+    const records = new Array<HistoryRecord>(this.#pollCounts[poll] as number);
+    for (let position = 0; position < records.length; position++)
+      records[position] = [
+        this.#recordOffsets[start + position] as number,
+        this.#recordKeys[start + position] as string | null,
+        this.#recordValues[start + position] as string | null,
+      ];
+    return records;
+  }
+
+  /** Where in the #record* columns the record at `position` of a poll's ok entry `index` is. */
+  #recordAt(index: number, position: number): number {
+    return (this.#pollStarts[this.#refs[index] as number] as number) + position;
+  }
+
+  /** The record at `position` of entry `index` stored as an object. */
+  #objectRecordAt(index: number, position: number): HistoryRecord {
+    return (this.#objectAt(index).records as readonly HistoryRecord[])[position] as HistoryRecord;
   }
 
   /** The number of the (process, acks, topic) triple in #sources, added if new. */
