@@ -30,6 +30,8 @@ export class ActivityWatch<M extends Message> {
   /** The indices of the nodes the last look found entered, in order (the first `#lookedCount`). */
   #looked: number[] = [];
   #lookedCount = 0;
+  /** How many looks so far (see `looks`). */
+  #looks = 0;
 
   constructor(world: World<M>, ids: readonly NodeId[], moreIds: readonly NodeId[] = NO_IDS) {
     this.#world = world;
@@ -52,6 +54,7 @@ export class ActivityWatch<M extends Message> {
    * activity once per event instead of once per check.
    */
   look(): void {
+    this.#looks++;
     const actions = this.#world.scheduler.actionsFired;
     let all = actions !== this.#actions;
     this.#actions = actions;
@@ -75,13 +78,30 @@ export class ActivityWatch<M extends Message> {
   }
 
   /**
-   * Calls `visit` for every node the last look found entered whose index is `from` or more, in
-   * order; returns how many it visited.
+   * Looks so far. A check that shares the watch and was not run after every look (its last look's
+   * number plus one is not this) cannot know which nodes were entered in between: it passes
+   * `everyNode` to visitLooked and anyLookedBelow.
    */
-  visitLooked(visit?: Visit<M>, from = 0): number {
+  get looks(): number {
+    return this.#looks;
+  }
+
+  /**
+   * Calls `visit` for every node the last look found entered whose index is `from` or more (with
+   * `everyNode`, for every node from `from`), in order; returns how many it visited.
+   */
+  visitLooked(visit?: Visit<M>, from = 0, everyNode = false): number {
     const seens = this.#seen;
-    const looked = this.#looked;
     let visited = 0;
+    if (everyNode) {
+      for (let index = from; index < seens.length; index++) {
+        visited++;
+        const seen = seens[index] as Seen<M>;
+        visit?.(seen.id, seen.host, index);
+      }
+      return visited;
+    }
+    const looked = this.#looked;
     for (let position = 0; position < this.#lookedCount; position++) {
       const index = looked[position] as number;
       if (index < from) continue;
@@ -94,8 +114,9 @@ export class ActivityWatch<M extends Message> {
     return visited;
   }
 
-  /** Whether the last look found a node entered whose index is below `to`. */
-  anyLookedBelow(to: number): boolean {
+  /** Whether the last look found a node entered whose index is below `to` (any, with `everyNode`). */
+  anyLookedBelow(to: number, everyNode = false): boolean {
+    if (everyNode) return to > 0;
     return this.#lookedCount > 0 && (this.#looked[0] as number) < to;
   }
 

@@ -140,6 +140,8 @@ export class RaftChecker<M extends Message = RaftMessage> {
   #entered: ActivityWatch<M> | null = null;
   /** The caller's watch, looked at before every check (see the `activity` option), if any. */
   readonly #sharedActivity: ActivityWatch<M> | null;
+  /** The shared watch's look this checker last stamped after (its `looks`). */
+  #lastLook = 0;
   /** What the last check found moved (see Moved). */
   readonly #movedNow: Moved = { all: false, statusMoved: false, stamps: [] };
   /** Some node moved: #stampAll found one, or (until the next stamp) the last check did. */
@@ -303,8 +305,13 @@ export class RaftChecker<M extends Message = RaftMessage> {
       for (let index = 0; index < this.#stamps.length; index++)
         (this.#stamps[index] as NodeStamp).moved = false;
     this.#anyMoved = false;
-    if (this.#sharedActivity !== null) this.#sharedActivity.visitLooked(this.#restamp);
-    else (this.#entered as ActivityWatch<M>).visitEntered(this.#restamp);
+    const shared = this.#sharedActivity;
+    if (shared !== null) {
+      // A check skipped after some look missed which nodes were entered then: restamp them all.
+      const missed = shared.looks !== this.#lastLook + 1;
+      this.#lastLook = shared.looks;
+      shared.visitLooked(this.#restamp, 0, missed);
+    } else (this.#entered as ActivityWatch<M>).visitEntered(this.#restamp);
     return this.#anyMoved;
   }
 
