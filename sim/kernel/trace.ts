@@ -318,8 +318,10 @@ export class Trace {
     // An event with no fields stores an empty object, so that it is never read as a delivery.
     ring.fields[slot] = fields ?? NO_FIELDS;
     const index = this.#advance(hash);
-    if (this.#sink !== undefined && (shape.sinkTakes ??= this.#filterTakes(kind)))
-      this.#sink(ring.event(index));
+    if (this.#sink !== undefined) {
+      shape.sinkTakes ??= this.#filterTakes(kind);
+      if (shape.sinkTakes) this.#sink(ring.event(index));
+    }
   }
 
   /**
@@ -348,8 +350,10 @@ export class Trace {
     ring.msg[slot] = msg;
     ring.sentAtMs[slot] = sentAtMs;
     const index = this.#advance(hash);
-    if (this.#sink !== undefined && (this.#deliverySinkTakes ??= this.#filterTakes(DELIVER_KIND)))
-      this.#sink(ring.event(index));
+    if (this.#sink !== undefined) {
+      this.#deliverySinkTakes ??= this.#filterTakes(DELIVER_KIND);
+      if (this.#deliverySinkTakes) this.#sink(ring.event(index));
+    }
   }
 
   /**
@@ -372,8 +376,10 @@ export class Trace {
     ring.fields[slot] = undefined;
     ring.type[slot] = label;
     const index = this.#advance(hash);
-    if (this.#sink !== undefined && (this.#timerSinkTakes ??= this.#filterTakes(TIMER_KIND)))
-      this.#sink(ring.event(index));
+    if (this.#sink !== undefined) {
+      this.#timerSinkTakes ??= this.#filterTakes(TIMER_KIND);
+      if (this.#timerSinkTakes) this.#sink(ring.event(index));
+    }
   }
 
   /**
@@ -458,11 +464,11 @@ export class Trace {
     ring.kind[slot] = shape.kind;
     ring.fields[slot] = shape;
     const index = this.#advance(hash);
-    if (
-      this.#sink !== undefined &&
-      (this.#shapeSinkTakes[shape.id] ??= this.#filterTakes(shape.kind))
-    )
-      this.#sink(ring.event(index));
+    if (this.#sink !== undefined) {
+      const takes = this.#shapeSinkTakes;
+      takes[shape.id] ??= this.#filterTakes(shape.kind);
+      if (takes[shape.id]) this.#sink(ring.event(index));
+    }
   }
 
   /** The sink filter's answer for `kind` (every kind passes without one). */
