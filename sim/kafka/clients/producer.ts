@@ -505,9 +505,10 @@ export class Producer implements Machine<ClusterMessage> {
   /**
    * Every record not yet completed, in send order (which is deadline order), from #pendingHead on,
    * among completed ones not yet dropped from the front. A queue, not a Map by operation id: a
-   * Map, with an entry added and deleted per record sent, kept rebuilding its hash tables.
+   * Map, with an entry added and deleted per record sent, kept rebuilding its hash tables. The
+   * slots before #pendingHead are cleared (undefined) as the head passes them.
    */
-  #pending: PendingRecord[] = [];
+  #pending: (PendingRecord | undefined)[] = [];
   #pendingHead = 0;
   #pendingCount = 0;
   /** Records whose topic's metadata is not known yet. */
@@ -1370,7 +1371,10 @@ export class Producer implements Machine<ClusterMessage> {
     this.#pendingCount--;
     const pending = this.#pending;
     let head = this.#pendingHead;
-    while (head < pending.length && (pending[head] as PendingRecord).done) head++;
+    // A completed record behind the head is let go at once: kept until the front was dropped (1024
+    // sends and more), each one outlived young-generation collections and was copied by them.
+    while (head < pending.length && (pending[head] as PendingRecord).done)
+      pending[head++] = undefined;
     this.#pendingHead = head;
   }
 
