@@ -33,6 +33,7 @@ import { activeController, brokerOf, type KraftCluster } from '../sim/kafka/kraf
 import type { ClusterMessage } from '../sim/kafka/messages.ts';
 import type { LogRecord, RecordBatch } from '../sim/kafka/storage/partition-log.ts';
 import { AssertionError } from '../sim/kernel/assert.ts';
+import { grownColumn } from '../sim/kernel/columns.ts';
 import type { DownReason, NodeHost } from '../sim/kernel/node.ts';
 import type { Ms } from '../sim/kernel/time.ts';
 import type { TraceEvent } from '../sim/kernel/trace.ts';
@@ -69,36 +70,6 @@ const JUDGED = 2;
 
 /** Room for the first this many records of a partition (columns double when full). */
 const COLUMN_CAPACITY_MIN = 256;
-
-/** `column` with room for `length` entries, the new ones `fill` (the same column if it has room). */
-function grownInt32(
-  column: Int32Array<ArrayBuffer>,
-  length: number,
-  fill: number,
-): Int32Array<ArrayBuffer> {
-  if (length <= column.length) return column;
-  const grown = new Int32Array(Math.max(length, column.length * 2));
-  grown.set(column);
-  if (fill !== 0) grown.fill(fill, column.length);
-  return grown;
-}
-
-function grownFloat64(
-  column: Float64Array<ArrayBuffer>,
-  length: number,
-): Float64Array<ArrayBuffer> {
-  if (length <= column.length) return column;
-  const grown = new Float64Array(Math.max(length, column.length * 2));
-  grown.set(column);
-  return grown;
-}
-
-function grownUint8(column: Uint8Array<ArrayBuffer>, length: number): Uint8Array<ArrayBuffer> {
-  if (length <= column.length) return column;
-  const grown = new Uint8Array(Math.max(length, column.length * 2));
-  grown.set(column);
-  return grown;
-}
 
 /**
  * A partition's records as every replica ever held them, and what is committed at each offset.
@@ -230,21 +201,21 @@ class PartitionLedger {
   }
 
   #growRecords(length: number): void {
-    this.#offsets = grownInt32(this.#offsets, length, 0);
-    this.#holders = grownInt32(this.#holders, length, 0);
-    this.#everHeld = grownInt32(this.#everHeld, length, 0);
-    this.#flags = grownUint8(this.#flags, length);
-    this.#committedAtMs = grownFloat64(this.#committedAtMs, length);
-    this.#committedInEpoch = grownInt32(this.#committedInEpoch, length, 0);
-    this.#next = grownInt32(this.#next, length, 0);
+    this.#offsets = grownColumn(this.#offsets, length);
+    this.#holders = grownColumn(this.#holders, length);
+    this.#everHeld = grownColumn(this.#everHeld, length);
+    this.#flags = grownColumn(this.#flags, length);
+    this.#committedAtMs = grownColumn(this.#committedAtMs, length);
+    this.#committedInEpoch = grownColumn(this.#committedInEpoch, length);
+    this.#next = grownColumn(this.#next, length);
   }
 
   #growOffsets(length: number): void {
     if (length <= this.#firstAt.length) return;
-    this.#firstAt = grownInt32(this.#firstAt, length, NONE);
-    this.#committedIdAt = grownInt32(this.#committedIdAt, length, NONE);
-    this.#committedAtMsAt = grownFloat64(this.#committedAtMsAt, length);
-    this.#committedByAt = grownUint8(this.#committedByAt, length);
+    this.#firstAt = grownColumn(this.#firstAt, length, NONE);
+    this.#committedIdAt = grownColumn(this.#committedIdAt, length, NONE);
+    this.#committedAtMsAt = grownColumn(this.#committedAtMsAt, length);
+    this.#committedByAt = grownColumn(this.#committedByAt, length);
   }
 
   valueOf(id: number): string {
@@ -383,11 +354,11 @@ class HistoryRecords {
   /** Apart from push: kept small, push is inlined where it is called. */
   #grow(): void {
     const length = this.count;
-    this.entries = grownInt32(this.entries, length, 0);
-    this.positions = grownInt32(this.positions, length, 0);
-    this.partitions = grownInt32(this.partitions, length, 0);
-    this.ledgers = grownInt32(this.ledgers, length, 0);
-    this.ids = grownInt32(this.ids, length, 0);
+    this.entries = grownColumn(this.entries, length);
+    this.positions = grownColumn(this.positions, length);
+    this.partitions = grownColumn(this.partitions, length);
+    this.ledgers = grownColumn(this.ledgers, length);
+    this.ids = grownColumn(this.ids, length);
   }
 }
 
@@ -953,7 +924,7 @@ export class DataChecker {
     const from = shadow.length;
     // Room for the whole log at once (offsets are dense from 0: the LEO is its length).
     if (replica.logEndOffset > shadow.ids.length)
-      shadow.ids = grownInt32(shadow.ids, replica.logEndOffset, 0);
+      shadow.ids = grownColumn(shadow.ids, replica.logEndOffset);
     const ids = shadow.ids;
     let length = from;
     // The log's own batches from `from` on, read in place (a read would copy them into an array).

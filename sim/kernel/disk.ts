@@ -8,6 +8,7 @@
 // unflushed appends. Truncation and deletion are metadata operations and are durable at once.
 
 import { AssertionError } from './assert.ts';
+import { grownColumn } from './columns.ts';
 import type { Ms } from './time.ts';
 
 export type CrashKind = 'kill' | 'powerFailure' | 'diskLoss';
@@ -133,15 +134,9 @@ export class LogFile<T> implements DiskFile {
   }
 
   #grow(): void {
-    const endBytes = new Float64Array(this.#endBytes.length * 2);
-    endBytes.set(this.#endBytes);
-    this.#endBytes = endBytes;
-    const appendedAtMs = new Float64Array(this.#appendedAtMs.length * 2);
-    appendedAtMs.set(this.#appendedAtMs);
-    this.#appendedAtMs = appendedAtMs;
-    const keys = new Int32Array(this.#keys.length * 2);
-    keys.set(this.#keys);
-    this.#keys = keys;
+    this.#endBytes = grownColumn(this.#endBytes);
+    this.#appendedAtMs = grownColumn(this.#appendedAtMs);
+    this.#keys = grownColumn(this.#keys);
   }
 
   flush(): void {

@@ -8,6 +8,7 @@
 // The history is the input of the end-of-run checkers; it is written as JSON Lines for external ones.
 
 import { AssertionError } from '../../kernel/assert.ts';
+import { grownColumn } from '../../kernel/columns.ts';
 import type { Ms } from '../../kernel/time.ts';
 
 export type OperationType = 'invoke' | 'ok' | 'fail' | 'info';
@@ -64,24 +65,6 @@ interface Source {
 
 /** Columns start this long and double as they fill. */
 const CAPACITY_MIN = 1024;
-
-function grownFloat64(column: Float64Array<ArrayBuffer>): Float64Array<ArrayBuffer> {
-  const grown = new Float64Array(column.length * 2);
-  grown.set(column);
-  return grown;
-}
-
-function grownInt32(column: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> {
-  const grown = new Int32Array(column.length * 2);
-  grown.set(column);
-  return grown;
-}
-
-function grownUint8(column: Uint8Array<ArrayBuffer>): Uint8Array<ArrayBuffer> {
-  const grown = new Uint8Array(column.length * 2);
-  grown.set(column);
-  return grown;
-}
 
 export class History {
   /**
@@ -338,8 +321,8 @@ export class History {
     this.#sendKeys.push(key);
     this.#sendValues.push(value);
     if (send === this.#sendOffsets.length) {
-      this.#sendOffsets = grownFloat64(this.#sendOffsets);
-      this.#sendSources = grownInt32(this.#sendSources);
+      this.#sendOffsets = grownColumn(this.#sendOffsets);
+      this.#sendSources = grownColumn(this.#sendSources);
     }
     this.#sendOffsets[send] = Number.NaN;
     this.#sendSources[send] = this.#sourceNumber(process, acks, topic);
@@ -417,7 +400,7 @@ export class History {
   addPollRecord(offset: number, key: string | null, value: string | null): void {
     const record = this.#recordCount++;
     if (record === this.#recordOffsets.length)
-      this.#recordOffsets = grownFloat64(this.#recordOffsets);
+      this.#recordOffsets = grownColumn(this.#recordOffsets);
     this.#recordOffsets[record] = offset;
     this.#recordKeys.push(key);
     this.#recordValues.push(value);
@@ -428,8 +411,8 @@ export class History {
     const atMs = this.#nowMs();
     const poll = this.#pollProcesses.length;
     if (poll === this.#pollStarts.length) {
-      this.#pollStarts = grownInt32(this.#pollStarts);
-      this.#pollCounts = grownInt32(this.#pollCounts);
+      this.#pollStarts = grownColumn(this.#pollStarts);
+      this.#pollCounts = grownColumn(this.#pollCounts);
     }
     const start =
       poll === 0
@@ -672,10 +655,10 @@ export class History {
 
   /** Apart from #add: kept small, #add is inlined where it is called. */
   #grow(): void {
-    this.#kinds = grownUint8(this.#kinds);
-    this.#atMs = grownFloat64(this.#atMs);
-    this.#partitions = grownInt32(this.#partitions);
-    this.#refs = grownInt32(this.#refs);
+    this.#kinds = grownColumn(this.#kinds);
+    this.#atMs = grownColumn(this.#atMs);
+    this.#partitions = grownColumn(this.#partitions);
+    this.#refs = grownColumn(this.#refs);
   }
 
   /** Appends an entry kept as its object (its index the next one, #checkBound already asked). */
