@@ -18,6 +18,7 @@ import { AssertionError, assert, assertNever, BoundExceededError } from './asser
 import type { Rng } from './rng.ts';
 import { type Scheduler, SimEvent } from './scheduler.ts';
 import { assertMs, type Ms } from './time.ts';
+import { TraceNode } from './trace.ts';
 
 export type NodeId = string;
 
@@ -82,6 +83,9 @@ export interface NetworkOptions {
 export interface Link<M extends Message> {
   readonly source: NodeId;
   readonly target: NodeId;
+  /** The two ends as the trace names them (their hashes computed once, not per delivery). */
+  readonly sourceTrace: TraceNode;
+  readonly targetTrace: TraceNode;
   readonly targetEndpoint: Endpoint<M>;
   /** Bumped whenever the connection breaks; messages of an older generation are lost. */
   generation: number;
@@ -246,6 +250,7 @@ export class Network<M extends Message> {
   readonly #scheduler: Scheduler;
   readonly #rng: Rng;
   readonly #endpoints = new Map<NodeId, Endpoint<M>>();
+  readonly #traceNodes = new Map<NodeId, TraceNode>();
   readonly #links = new Map<NodeId, Map<NodeId, Link<M>>>();
   readonly #inFlightMax: number;
   readonly #heldMax: number;
@@ -278,6 +283,7 @@ export class Network<M extends Message> {
     if (this.#endpoints.has(endpoint.id))
       throw new AssertionError(`node "${endpoint.id}" is already on the network`);
     this.#endpoints.set(endpoint.id, endpoint);
+    this.#traceNodes.set(endpoint.id, new TraceNode(endpoint.id));
     this.#links.set(endpoint.id, new Map());
   }
 
@@ -578,7 +584,13 @@ export class Network<M extends Message> {
       return;
     }
     this.#delivered++;
-    this.#scheduler.trace.emitDelivery(link.target, link.source, message.kind, id, sentAtMs);
+    this.#scheduler.trace.emitDelivery(
+      link.targetTrace,
+      link.sourceTrace,
+      message.kind,
+      id,
+      sentAtMs,
+    );
     target.deliver(link.source, message);
   }
 
@@ -642,6 +654,8 @@ export class Network<M extends Message> {
       link = {
         source,
         target,
+        sourceTrace: this.#traceNodes.get(source) as TraceNode,
+        targetTrace: this.#traceNodes.get(target) as TraceNode,
         targetEndpoint: this.#endpoint(target),
         generation: 0,
         breakModes: [],

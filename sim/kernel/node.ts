@@ -13,7 +13,14 @@ import type { Endpoint, Message, Network, NodeId, Port } from './network.ts';
 import type { Rng } from './rng.ts';
 import { type Scheduler, SimEvent } from './scheduler.ts';
 import { assertMs, type Ms } from './time.ts';
-import type { TraceFields, TraceShape, TraceShapeOf, TraceValue } from './trace.ts';
+import {
+  type Trace,
+  type TraceFields,
+  TraceNode,
+  type TraceShape,
+  type TraceShapeOf,
+  type TraceValue,
+} from './trace.ts';
 
 export type NodeStatus = 'down' | 'up' | 'paused' | 'stopping';
 
@@ -123,12 +130,17 @@ class HostEvent<M extends Message> extends SimEvent {
 class Context<M extends Message> implements NodeContext<M> {
   alive = true;
   readonly #port: Port<M>;
+  // Held here, not reached through the host on every event.
+  readonly #trace: Trace;
+  readonly #traceNode: TraceNode;
 
   constructor(
     readonly host: NodeHost<M>,
     readonly incarnation: number,
   ) {
     this.#port = host.port;
+    this.#trace = host.scheduler.trace;
+    this.#traceNode = host.traceNode;
   }
 
   get nodeId(): NodeId {
@@ -187,8 +199,8 @@ class Context<M extends Message> implements NodeContext<M> {
     this.#assertAlive('trace');
     // The overloads above match each shape's field count; passed on as the widest, the values
     // past the shape's own fields are undefined and never read.
-    this.host.scheduler.trace.emitShaped(
-      this.host.id,
+    this.#trace.emitShaped(
+      this.#traceNode,
       shape as TraceShapeOf<8>,
       a,
       b,
@@ -223,6 +235,8 @@ export interface NodeHostOptions {
 
 export class NodeHost<M extends Message> implements Endpoint<M> {
   readonly id: NodeId;
+  /** The id with its hash, for the trace's hottest events. */
+  readonly traceNode: TraceNode;
   readonly scheduler: Scheduler;
   readonly network: Network<M>;
   /** This node's sending side of the network. */
@@ -251,6 +265,7 @@ export class NodeHost<M extends Message> implements Endpoint<M> {
     options: NodeHostOptions = {},
   ) {
     this.id = id;
+    this.traceNode = new TraceNode(id);
     this.scheduler = scheduler;
     this.network = network;
     this.disk = disk;
@@ -398,7 +413,7 @@ export class NodeHost<M extends Message> implements Endpoint<M> {
       this.#defer({ kind: 'timer', timer });
       return;
     }
-    this.scheduler.trace.emitTimer(this.id, timer.label);
+    this.scheduler.trace.emitTimer(this.traceNode, timer.label);
     timer.action();
   }
 
@@ -476,7 +491,7 @@ export class NodeHost<M extends Message> implements Endpoint<M> {
         break;
       case 'timer':
         if (item.timer.context.alive && !item.timer.cancelled) {
-          this.scheduler.trace.emitTimer(this.id, item.timer.label);
+          this.scheduler.trace.emitTimer(this.traceNode, item.timer.label);
           item.timer.action();
         }
         break;

@@ -8,6 +8,7 @@ import {
   Trace,
   type TraceEvent,
   type TraceFields,
+  TraceNode,
   type TraceShape,
   type TraceShapeOf,
   type TraceValue,
@@ -177,7 +178,7 @@ describe('Trace hash', () => {
       clockA.advanceTo(sentAtMs + 7);
       clockB.advanceTo(sentAtMs + 7);
       a.emit(target, 'net.deliver', { source, type, msg, sentAtMs });
-      b.emitDelivery(target, source, type, msg, sentAtMs);
+      b.emitDelivery(new TraceNode(target), new TraceNode(source), type, msg, sentAtMs);
       expect(b.hash).toBe(a.hash);
       const [expected] = eventsA as [TraceEvent];
       const [actual] = eventsB as [TraceEvent];
@@ -199,7 +200,7 @@ describe('Trace hash', () => {
     clockA.advanceTo(atMs);
     clockB.advanceTo(atMs);
     a.emit(node, 'timer', { label });
-    b.emitTimer(node, label);
+    b.emitTimer(new TraceNode(node), label);
     expect(b.hash).toBe(a.hash);
     expect(eventsB).toEqual(eventsA);
     expect(b.recent()).toEqual(a.recent());
@@ -263,10 +264,11 @@ describe('Trace hash', () => {
         if (step.plain) b.emit(step.node, shape.kind, fields);
         else {
           const [v0, v1, v2, v3, v4, v5, v6, v7] = step.values as Eight<TraceValue>;
-          if (names.length === 4) b.emitShaped(step.node, shape as TraceShapeOf<4>, v0, v1, v2, v3);
+          const node = new TraceNode(step.node);
+          if (names.length === 4) b.emitShaped(node, shape as TraceShapeOf<4>, v0, v1, v2, v3);
           else if (names.length === 5)
-            b.emitShaped(step.node, shape as TraceShapeOf<5>, v0, v1, v2, v3, v4);
-          else b.emitShaped(step.node, shape as TraceShapeOf<8>, v0, v1, v2, v3, v4, v5, v6, v7);
+            b.emitShaped(node, shape as TraceShapeOf<5>, v0, v1, v2, v3, v4);
+          else b.emitShaped(node, shape as TraceShapeOf<8>, v0, v1, v2, v3, v4, v5, v6, v7);
         }
         expect(b.hash).toBe(a.hash);
       }
@@ -301,7 +303,8 @@ describe('Trace hash', () => {
       if (i % 4 === 0) trace.emit(`n${i % 3}`, kind, { x: i, y: `v${i}` });
       else if (i % 4 === 1) trace.emit(`n${i % 3}`, kind, { y: `v${i}`, x: i, z: i % 2 === 0 });
       else if (i % 4 === 2) trace.emit(`n${i % 3}`, kind);
-      else trace.emitDelivery(`n${i % 3}`, 'n9', kind, i, clock.nowMs);
+      else
+        trace.emitDelivery(new TraceNode(`n${i % 3}`), new TraceNode('n9'), kind, i, clock.nowMs);
     }
     expect(trace.hash).toBe('7e463a208a1995fe');
   });
@@ -355,6 +358,9 @@ describe('Trace ring and sink', () => {
 });
 
 describe('Trace sinkFilter', () => {
+  const n1 = new TraceNode('n1');
+  const n2 = new TraceNode('n2');
+
   it('hands the sink only the kinds asked for, with the same hash as a full sink', () => {
     const clock = new Clock();
     const kept: TraceEvent[] = [];
@@ -369,7 +375,7 @@ describe('Trace sinkFilter', () => {
       clock.advanceTo(i);
       for (const trace of [filtered, full]) {
         if (i % 7 === 0) trace.emit('n1', 'crash', { i });
-        else if (i % 5 === 0) trace.emitDelivery('n2', 'n1', 'ping', i, i - 1);
+        else if (i % 5 === 0) trace.emitDelivery(n2, n1, 'ping', i, i - 1);
         else trace.emit('n3', 'tick', { i });
       }
     }
@@ -395,9 +401,9 @@ describe('Trace sinkFilter', () => {
     for (let i = 0; i < 3; i++) {
       trace.emit('n1', 'tick', { i });
       trace.emit('n1', 'crash');
-      trace.emitDelivery('n2', 'n1', 'ping', i, 0);
-      trace.emitTimer('n1', 'retry');
-      trace.emitShaped('n1', shape, i, 'x', true, null);
+      trace.emitDelivery(n2, n1, 'ping', i, 0);
+      trace.emitTimer(n1, 'retry');
+      trace.emitShaped(n1, shape, i, 'x', true, null);
     }
     expect(asked).toEqual(['tick', 'crash', 'net.deliver', 'timer', 'shaped']);
     expect(kept).toEqual(

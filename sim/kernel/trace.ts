@@ -158,6 +158,23 @@ export function traceShape<const Names extends readonly string[]>(
 
 const MAX_SHAPE_FIELDS = 8;
 
+/**
+ * A node as the hottest events name it (`emitShaped`, `emitTimer`, `emitDelivery`): its name and
+ * the name's hash, computed once. A node's events hashed its name again on every event; a host
+ * and the network's links hold one of these per node instead. An event given a TraceNode hashes
+ * exactly as one given the name.
+ */
+export class TraceNode {
+  readonly name: string;
+  /** hashString(name): the word an event mixes in for its node, and a delivery for its source. */
+  readonly hash: number;
+
+  constructor(name: string) {
+    this.name = name;
+    this.hash = hashString(name);
+  }
+}
+
 const TIMER_HASHES = {
   kind: hashString('timer'),
   label: hashString('label'),
@@ -326,14 +343,21 @@ export class Trace {
 
   /**
    * The hottest event of all, a delivered message, recorded without building its fields.
-   * Hashes and reads back exactly as `emit(target, 'net.deliver', { source, type, msg, sentAtMs })`.
+   * Hashes and reads back exactly as
+   * `emit(target.name, 'net.deliver', { source: source.name, type, msg, sentAtMs })`.
    */
-  emitDelivery(target: string, source: string, type: string, msg: number, sentAtMs: Ms): void {
+  emitDelivery(
+    target: TraceNode,
+    source: TraceNode,
+    type: string,
+    msg: number,
+    sentAtMs: Ms,
+  ): void {
     const atMs = this.#clock.nowMs;
     let hash = mixNumber(this.#laneA, atMs);
-    hash = mixWord(hash, hashString(target));
+    hash = mixWord(hash, target.hash);
     hash = mixWord(hash, DELIVER_HASHES.kind);
-    hash = mixWord(mixWord(mixWord(hash, DELIVER_HASHES.source), TAG_STRING), hashString(source));
+    hash = mixWord(mixWord(mixWord(hash, DELIVER_HASHES.source), TAG_STRING), source.hash);
     // A message's type is a kind of its own: its hash is remembered the same way.
     const typeHash = this.#shapeOf(type).kindHash;
     hash = mixWord(mixWord(mixWord(hash, DELIVER_HASHES.type), TAG_STRING), typeHash);
@@ -342,10 +366,10 @@ export class Trace {
     const ring = this.#ring;
     const slot = this.#slot;
     ring.atMs[slot] = atMs;
-    ring.node[slot] = target;
+    ring.node[slot] = target.name;
     ring.kind[slot] = DELIVER_KIND;
     ring.fields[slot] = undefined;
-    ring.source[slot] = source;
+    ring.source[slot] = source.name;
     ring.type[slot] = type;
     ring.msg[slot] = msg;
     ring.sentAtMs[slot] = sentAtMs;
@@ -358,12 +382,12 @@ export class Trace {
 
   /**
    * A fired timer, recorded without building its fields: hashes and reads back exactly as
-   * `emit(node, 'timer', { label })`.
+   * `emit(node.name, 'timer', { label })`.
    */
-  emitTimer(node: string, label: string): void {
+  emitTimer(node: TraceNode, label: string): void {
     const atMs = this.#clock.nowMs;
     let hash = mixNumber(this.#laneA, atMs);
-    hash = mixWord(hash, hashString(node));
+    hash = mixWord(hash, node.hash);
     hash = mixWord(hash, TIMER_HASHES.kind);
     // Labels are constants in the code, remembered like kinds.
     const labelHash = this.#shapeOf(label).kindHash;
@@ -371,7 +395,7 @@ export class Trace {
     const ring = this.#ring;
     const slot = this.#slot;
     ring.atMs[slot] = atMs;
-    ring.node[slot] = node;
+    ring.node[slot] = node.name;
     ring.kind[slot] = TIMER_KIND;
     ring.fields[slot] = undefined;
     ring.type[slot] = label;
@@ -384,11 +408,11 @@ export class Trace {
 
   /**
    * An event of a declared shape, recorded without building its fields: hashes and reads back
-   * exactly as `emit(node, shape.kind, { [name0]: a, [name1]: b, ... })`. One overload per field
+   * exactly as `emit(node.name, shape.kind, { [name0]: a, [name1]: b, ... })`. One overload per field
    * count the models declare (positional arguments: no array per event).
    */
   emitShaped(
-    node: string,
+    node: TraceNode,
     shape: TraceShapeOf<4>,
     a: TraceValue,
     b: TraceValue,
@@ -396,7 +420,7 @@ export class Trace {
     d: TraceValue,
   ): void;
   emitShaped(
-    node: string,
+    node: TraceNode,
     shape: TraceShapeOf<5>,
     a: TraceValue,
     b: TraceValue,
@@ -405,7 +429,7 @@ export class Trace {
     e: TraceValue,
   ): void;
   emitShaped(
-    node: string,
+    node: TraceNode,
     shape: TraceShapeOf<8>,
     a: TraceValue,
     b: TraceValue,
@@ -417,7 +441,7 @@ export class Trace {
     h: TraceValue,
   ): void;
   emitShaped(
-    node: string,
+    node: TraceNode,
     shape: TraceShape,
     a: TraceValue,
     b: TraceValue,
@@ -447,10 +471,10 @@ export class Trace {
    * A shaped event whose values are in the ring from `at` on: hashed as `emit` hashes the same
    * event (time, node, kind, then each name and value in order), and the rest of it stored.
    */
-  #recordShaped(node: string, shape: TraceShape, at: number): void {
+  #recordShaped(node: TraceNode, shape: TraceShape, at: number): void {
     const atMs = this.#clock.nowMs;
     let hash = mixNumber(this.#laneA, atMs);
-    hash = mixWord(hash, hashString(node));
+    hash = mixWord(hash, node.hash);
     hash = mixWord(hash, shape.kindHash);
     const ring = this.#ring;
     const nameHashes = shape.nameHashes;
@@ -460,7 +484,7 @@ export class Trace {
     }
     const slot = this.#slot;
     ring.atMs[slot] = atMs;
-    ring.node[slot] = node;
+    ring.node[slot] = node.name;
     ring.kind[slot] = shape.kind;
     ring.fields[slot] = shape;
     const index = this.#advance(hash);
