@@ -18,7 +18,7 @@ import { AssertionError, assert, assertNever, BoundExceededError } from './asser
 import type { Rng } from './rng.ts';
 import { type Scheduler, SimEvent } from './scheduler.ts';
 import { assertMs, type Ms } from './time.ts';
-import { TraceNode } from './trace.ts';
+import { TraceLink, TraceNode } from './trace.ts';
 
 export type NodeId = string;
 
@@ -83,9 +83,8 @@ export interface NetworkOptions {
 export interface Link<M extends Message> {
   readonly source: NodeId;
   readonly target: NodeId;
-  /** The two ends as the trace names them (their hashes computed once, not per delivery). */
-  readonly sourceTrace: TraceNode;
-  readonly targetTrace: TraceNode;
+  /** The link as the trace names its deliveries (the ends' hashes computed once, not per delivery). */
+  readonly trace: TraceLink;
   readonly targetEndpoint: Endpoint<M>;
   /** Bumped whenever the connection breaks; messages of an older generation are lost. */
   generation: number;
@@ -584,13 +583,7 @@ export class Network<M extends Message> {
       return;
     }
     this.#delivered++;
-    this.#scheduler.trace.emitDelivery(
-      link.targetTrace,
-      link.sourceTrace,
-      message.kind,
-      id,
-      sentAtMs,
-    );
+    this.#scheduler.trace.emitDelivery(link.trace, message.kind, id, sentAtMs);
     target.deliver(link.source, message);
   }
 
@@ -654,8 +647,10 @@ export class Network<M extends Message> {
       link = {
         source,
         target,
-        sourceTrace: this.#traceNodes.get(source) as TraceNode,
-        targetTrace: this.#traceNodes.get(target) as TraceNode,
+        trace: new TraceLink(
+          this.#traceNodes.get(source) as TraceNode,
+          this.#traceNodes.get(target) as TraceNode,
+        ),
         targetEndpoint: this.#endpoint(target),
         generation: 0,
         breakModes: [],

@@ -8,6 +8,7 @@ import {
   Trace,
   type TraceEvent,
   type TraceFields,
+  TraceLink,
   TraceNode,
   type TraceShape,
   type TraceShapeOf,
@@ -178,7 +179,12 @@ describe('Trace hash', () => {
       clockA.advanceTo(sentAtMs + 7);
       clockB.advanceTo(sentAtMs + 7);
       a.emit(target, 'net.deliver', { source, type, msg, sentAtMs });
-      b.emitDelivery(new TraceNode(target), new TraceNode(source), type, msg, sentAtMs);
+      b.emitDelivery(
+        new TraceLink(new TraceNode(source), new TraceNode(target)),
+        type,
+        msg,
+        sentAtMs,
+      );
       expect(b.hash).toBe(a.hash);
       const [expected] = eventsA as [TraceEvent];
       const [actual] = eventsB as [TraceEvent];
@@ -204,6 +210,33 @@ describe('Trace hash', () => {
     expect(b.hash).toBe(a.hash);
     expect(eventsB).toEqual(eventsA);
     expect(b.recent()).toEqual(a.recent());
+  });
+
+  // A node remembers its last timer's label and a link its last message type: runs of the same
+  // one, switches, and the empty string (what both remember at first) must hash as emit does.
+  const word = fc.constantFrom('', 'a', 'b', 'fetch', 'timer');
+  test.prop([fc.array(fc.tuple(fc.boolean(), fc.nat({ max: 1 }), word), { maxLength: 40 })], {
+    numRuns: 100,
+  })('emitTimer and emitDelivery remember labels and types without changing a hash', (steps) => {
+    const clock = new Clock();
+    const a = new Trace(clock);
+    const b = new Trace(clock);
+    const nodes = [new TraceNode('n0'), new TraceNode('n1')];
+    const links = [new TraceLink(nodes[1] as TraceNode, nodes[0] as TraceNode)];
+    links.push(new TraceLink(nodes[0] as TraceNode, nodes[1] as TraceNode));
+    for (const [timer, which, text] of steps) {
+      const node = nodes[which] as TraceNode;
+      const link = links[which] as TraceLink;
+      if (timer) {
+        a.emit(node.name, 'timer', { label: text });
+        b.emitTimer(node, text);
+      } else {
+        const fields = { source: link.source.name, type: text, msg: 1, sentAtMs: 0 };
+        a.emit(link.target.name, 'net.deliver', fields);
+        b.emitDelivery(link, text, 1, 0);
+      }
+      expect(b.hash).toBe(a.hash);
+    }
   });
 
   // The shapes the models declare for their hottest events (and one that shares a kind with emit).
@@ -297,14 +330,16 @@ describe('Trace hash', () => {
     const clock = new Clock();
     const trace = new Trace(clock, { ringCapacity: 4 });
     const kinds = ['a.send', 'b', 'a.send', 'net.deliver', 'b'];
+    const source = new TraceNode('n9');
+    const links = [0, 1, 2].map((n) => new TraceLink(source, new TraceNode(`n${n}`)));
     for (let i = 0; i < 40; i++) {
       clock.advanceTo(clock.nowMs + (i % 3));
       const kind = kinds[i % kinds.length] as string;
       if (i % 4 === 0) trace.emit(`n${i % 3}`, kind, { x: i, y: `v${i}` });
       else if (i % 4 === 1) trace.emit(`n${i % 3}`, kind, { y: `v${i}`, x: i, z: i % 2 === 0 });
       else if (i % 4 === 2) trace.emit(`n${i % 3}`, kind);
-      else
-        trace.emitDelivery(new TraceNode(`n${i % 3}`), new TraceNode('n9'), kind, i, clock.nowMs);
+      // One link per target, each remembering its last type: of a kind, or of another.
+      else trace.emitDelivery(links[i % 3] as TraceLink, kind, i, clock.nowMs);
     }
     expect(trace.hash).toBe('7e463a208a1995fe');
   });
@@ -359,7 +394,7 @@ describe('Trace ring and sink', () => {
 
 describe('Trace sinkFilter', () => {
   const n1 = new TraceNode('n1');
-  const n2 = new TraceNode('n2');
+  const link = new TraceLink(n1, new TraceNode('n2'));
 
   it('hands the sink only the kinds asked for, with the same hash as a full sink', () => {
     const clock = new Clock();
@@ -375,7 +410,7 @@ describe('Trace sinkFilter', () => {
       clock.advanceTo(i);
       for (const trace of [filtered, full]) {
         if (i % 7 === 0) trace.emit('n1', 'crash', { i });
-        else if (i % 5 === 0) trace.emitDelivery(n2, n1, 'ping', i, i - 1);
+        else if (i % 5 === 0) trace.emitDelivery(link, 'ping', i, i - 1);
         else trace.emit('n3', 'tick', { i });
       }
     }
@@ -401,7 +436,7 @@ describe('Trace sinkFilter', () => {
     for (let i = 0; i < 3; i++) {
       trace.emit('n1', 'tick', { i });
       trace.emit('n1', 'crash');
-      trace.emitDelivery(n2, n1, 'ping', i, 0);
+      trace.emitDelivery(link, 'ping', i, 0);
       trace.emitTimer(n1, 'retry');
       trace.emitShaped(n1, shape, i, 'x', true, null);
     }
