@@ -103,6 +103,64 @@ describe('EventQueue', () => {
     expect(drained).toEqual(model);
   });
 
+  // Pushes relative to the last pop's time, as a scheduler makes them: most within a few
+  // milliseconds (the near calendar), some past its span or between whole milliseconds (the far
+  // heap), some before the last pop (a queue used on its own): the two parts must merge exactly.
+  const delayArbitrary = fc.oneof(
+    { arbitrary: fc.integer({ min: 0, max: 3 }), weight: 6 },
+    { arbitrary: fc.integer({ min: 1_000, max: 1_100 }), weight: 2 },
+    { arbitrary: fc.constantFrom(30_000, 2 ** 31, 2 ** 40, 0.5, 2.25), weight: 1 },
+    { arbitrary: fc.integer({ min: -5, max: -1 }), weight: 1 },
+  );
+  test.prop(
+    [
+      fc.array(
+        fc.oneof(
+          {
+            arbitrary: fc.record({ op: fc.constant('push' as const), delay: delayArbitrary }),
+            weight: 5,
+          },
+          { arbitrary: fc.record({ op: fc.constant('pop' as const) }), weight: 4 },
+          {
+            arbitrary: fc.record({ op: fc.constant('remove' as const), modulo: fc.nat(4) }),
+            weight: 1,
+          },
+        ),
+        { maxLength: 300 },
+      ),
+    ],
+    { numRuns: 300 },
+  )('merges near and far events in (atMs, insertion) order', (commands) => {
+    const queue = new EventQueue<Entry>(1_000);
+    let model: Entry[] = [];
+    let pushIndex = 0;
+    let nowMs = 0;
+    for (const command of commands) {
+      if (command.op === 'push') {
+        const entry: Entry = { atMs: nowMs + command.delay, seq: -1, pushIndex: pushIndex++ };
+        pushEntry(queue, entry);
+        model.push(entry);
+      } else if (command.op === 'pop') {
+        model.sort(byTimeThenInsertion);
+        const expected = model.shift();
+        expect(queue.pop()).toBe(expected);
+        if (expected !== undefined) nowMs = expected.atMs;
+      } else {
+        const drop = (entry: Entry) => entry.pushIndex % (command.modulo + 2) === 0;
+        const kept = model.filter((entry) => !drop(entry));
+        expect(queue.removeWhere(drop)).toBe(model.length - kept.length);
+        model = kept;
+      }
+      model.sort(byTimeThenInsertion);
+      expect(queue.size).toBe(model.length);
+      expect(queue.peek()).toBe(model[0]);
+      expect(queue.peekAtMs()).toBe(model[0]?.atMs ?? Number.POSITIVE_INFINITY);
+    }
+    const drained: Entry[] = [];
+    for (let entry = queue.pop(); entry !== undefined; entry = queue.pop()) drained.push(entry);
+    expect(drained).toEqual(model);
+  });
+
   test.prop([fc.array(fc.integer({ min: 0, max: 1_000 }), { minLength: 1, maxLength: 100 })])(
     'stamps seq in push order and pops a non-decreasing (atMs, seq) sequence',
     (times) => {

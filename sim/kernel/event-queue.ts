@@ -1,5 +1,13 @@
-// The pending events: a binary min-heap ordered by (atMs, seq). `seq` is assigned on push and
-// only grows, so events due at the same millisecond leave in the order they were scheduled.
+// The pending events, ordered by (atMs, seq). `seq` is assigned on push and only grows, so events
+// due at the same millisecond leave in the order they were scheduled.
+//
+// Two parts, and a pop takes the smaller of their heads:
+// - the near calendar: one FIFO list per millisecond for whole milliseconds within NEAR_SPAN_MS of
+//   the calendar's base (the time of the last pop, at most the earliest pending time). Nearly every
+//   event is due within a few milliseconds (a message's latency, a linger), and a list in time order
+//   needs no sorting: pushed in seq order, each list is in (atMs, seq) order already. A binary heap
+//   of every event spent most of the scheduler's time sifting.
+// - the far heap: a binary min-heap for the rest (long timeouts, times outside the span).
 //
 // The keys live in typed arrays beside the entries and the queue never reads or writes an entry:
 // the simulation has many event classes, and property loads and stores across many classes
@@ -9,17 +17,48 @@ import { BoundExceededError } from './assert.ts';
 
 const INITIAL_CAPACITY = 1024;
 
+/** How many milliseconds past its base the calendar holds (a power of two). */
+const NEAR_SPAN_MS = 1024;
+const NEAR_MASK = NEAR_SPAN_MS - 1;
+
+/** No node (an empty list's ends, a list's last node's next). */
+const NONE = -1;
+
+/** Where the head is (besides a calendar slot, which is >= 0). */
+const HEAD_FAR = -1;
+const HEAD_EMPTY = -2;
+const HEAD_UNKNOWN = -3;
+
 export class EventQueue<T> {
+  // ---- the far heap
   #atMs = new Float64Array(INITIAL_CAPACITY);
   #seqs = new Float64Array(INITIAL_CAPACITY);
   #entries: (T | undefined)[] = new Array<T | undefined>(INITIAL_CAPACITY);
-  #size = 0;
+  #farSize = 0;
+
+  // ---- the near calendar: slot s holds the entries due at the one time in
+  // [base, base + NEAR_SPAN_MS) that is s modulo the span, as a list of nodes in push order.
+  #base = 0;
+  /** The slot of `base`. */
+  #baseSlot = 0;
+  readonly #slotFirst = new Int32Array(NEAR_SPAN_MS).fill(NONE);
+  readonly #slotLast = new Int32Array(NEAR_SPAN_MS).fill(NONE);
+  #nearSize = 0;
+  /** The nodes: a pool with a free list, so that a push allocates nothing. */
+  #nodeNext = new Int32Array(INITIAL_CAPACITY);
+  #nodeSeqs = new Float64Array(INITIAL_CAPACITY);
+  #nodeEntries: (T | undefined)[] = new Array<T | undefined>(INITIAL_CAPACITY);
+  #nodesUsed = 0;
+  #freeFirst = NONE;
+
+  /** Where the next entry is (a slot, HEAD_FAR, HEAD_EMPTY), or HEAD_UNKNOWN until asked. */
+  #head = HEAD_EMPTY;
   #seqNext = 0;
 
   constructor(readonly pendingMax: number) {}
 
   get size(): number {
-    return this.#size;
+    return this.#nearSize + this.#farSize;
   }
 
   /** Sequence numbers handed out so far (also the number of pushes). */
@@ -29,15 +68,188 @@ export class EventQueue<T> {
 
   /** Adds `entry`, due at `atMs`; returns its sequence number. */
   push(entry: T, atMs: number): number {
-    if (this.#size >= this.pendingMax) {
+    if (this.#nearSize + this.#farSize >= this.pendingMax) {
       throw new BoundExceededError('pendingMax', this.pendingMax, 'too many pending events');
     }
-    if (this.#size === this.#entries.length) this.#grow();
     const seq = this.#seqNext++;
+    this.#head = HEAD_UNKNOWN;
+    const offset = atMs - this.#base;
+    // A whole millisecond within the span (NaN and fractions fail the last test).
+    if (offset >= 0 && offset < NEAR_SPAN_MS && (offset | 0) === offset) {
+      this.#pushNear((this.#baseSlot + offset) & NEAR_MASK, entry, seq);
+    } else {
+      this.#pushFar(entry, atMs, seq);
+    }
+    return seq;
+  }
+
+  peek(): T | undefined {
+    const head = this.#findHead();
+    if (head >= 0) return this.#nodeEntries[this.#slotFirst[head] as number];
+    return head === HEAD_FAR ? this.#entries[0] : undefined;
+  }
+
+  /** The time of the next entry, or Infinity when empty. */
+  peekAtMs(): number {
+    const head = this.#findHead();
+    if (head >= 0) return this.#base;
+    return head === HEAD_FAR ? (this.#atMs[0] as number) : Number.POSITIVE_INFINITY;
+  }
+
+  pop(): T | undefined {
+    const head = this.#findHead();
+    if (head === HEAD_EMPTY) return undefined;
+    this.#head = HEAD_UNKNOWN;
+    if (head >= 0) return this.#popNear(head);
+    const atMs = this.#atMs[0] as number;
+    const top = this.#popFar();
+    // Every pending entry is due at atMs or later (it was the earliest): the calendar may start
+    // there, where the next pushes (at the clock's time or later) will land.
+    if (Math.floor(atMs) === atMs && (atMs > this.#base || this.#nearSize === 0)) {
+      this.#moveBase(atMs);
+    }
+    return top;
+  }
+
+  /**
+   * Removes every entry `drop` picks, keeping the others' keys: the order in which the rest
+   * leave is the same, since it follows the keys alone. Returns how many it removed.
+   */
+  removeWhere(drop: (entry: T) => boolean): number {
+    this.#head = HEAD_UNKNOWN;
+    return this.#removeNearWhere(drop) + this.#removeFarWhere(drop);
+  }
+
+  // ---- the head
+
+  /**
+   * Where the earliest entry is. The calendar's earliest is in the first non-empty slot from the
+   * base on; the base moves over empty slots, but never past the far heap's head, so that entries
+   * pushed later for that time still fall within the span.
+   */
+  #findHead(): number {
+    if (this.#head !== HEAD_UNKNOWN) return this.#head;
+    let head: number;
+    if (this.#nearSize === 0) head = this.#farSize === 0 ? HEAD_EMPTY : HEAD_FAR;
+    else {
+      const farAtMs = this.#farSize === 0 ? Number.POSITIVE_INFINITY : (this.#atMs[0] as number);
+      const slotFirst = this.#slotFirst;
+      let base = this.#base;
+      let slot = this.#baseSlot;
+      // Ends within the span: the calendar holds an entry.
+      while (slotFirst[slot] === NONE && base < farAtMs) {
+        base++;
+        slot = (slot + 1) & NEAR_MASK;
+      }
+      this.#base = base;
+      this.#baseSlot = slot;
+      const first = slotFirst[slot] as number;
+      head =
+        first !== NONE &&
+        (base < farAtMs ||
+          (base === farAtMs && (this.#nodeSeqs[first] as number) < (this.#seqs[0] as number)))
+          ? slot
+          : HEAD_FAR;
+    }
+    this.#head = head;
+    return head;
+  }
+
+  /** Moves the base to `atMs` (a whole millisecond no entry of the calendar is due before). */
+  #moveBase(atMs: number): void {
+    const delta = atMs - this.#base;
+    const deltaSlots = delta >= 0 && delta < 0x4000_0000 ? delta & NEAR_MASK : delta % NEAR_SPAN_MS;
+    this.#baseSlot = (this.#baseSlot + deltaSlots + NEAR_SPAN_MS) & NEAR_MASK;
+    this.#base = atMs;
+  }
+
+  // ---- the near calendar
+
+  #pushNear(slot: number, entry: T, seq: number): void {
+    let node = this.#freeFirst;
+    if (node !== NONE) this.#freeFirst = this.#nodeNext[node] as number;
+    else {
+      if (this.#nodesUsed === this.#nodeNext.length) this.#growNodes();
+      node = this.#nodesUsed++;
+    }
+    this.#nodeNext[node] = NONE;
+    this.#nodeSeqs[node] = seq;
+    this.#nodeEntries[node] = entry;
+    const last = this.#slotLast[slot] as number;
+    if (last === NONE) this.#slotFirst[slot] = node;
+    else this.#nodeNext[last] = node;
+    this.#slotLast[slot] = node;
+    this.#nearSize++;
+  }
+
+  /** Takes the first entry of `slot` (the base's slot, the head). */
+  #popNear(slot: number): T | undefined {
+    const node = this.#slotFirst[slot] as number;
+    const next = this.#nodeNext[node] as number;
+    this.#slotFirst[slot] = next;
+    if (next === NONE) this.#slotLast[slot] = NONE;
+    const entry = this.#nodeEntries[node];
+    this.#freeNode(node);
+    this.#nearSize--;
+    return entry;
+  }
+
+  #freeNode(node: number): void {
+    this.#nodeEntries[node] = undefined;
+    this.#nodeNext[node] = this.#freeFirst;
+    this.#freeFirst = node;
+  }
+
+  #removeNearWhere(drop: (entry: T) => boolean): number {
+    if (this.#nearSize === 0) return 0;
+    const slotFirst = this.#slotFirst;
+    const slotLast = this.#slotLast;
+    const nodeNext = this.#nodeNext;
+    let removed = 0;
+    for (let slot = 0; slot < NEAR_SPAN_MS; slot++) {
+      let node = slotFirst[slot] as number;
+      if (node === NONE) continue;
+      // Relinks the kept nodes in their order.
+      let last = NONE;
+      while (node !== NONE) {
+        const next = nodeNext[node] as number;
+        if (drop(this.#nodeEntries[node] as T)) {
+          this.#freeNode(node);
+          removed++;
+        } else {
+          if (last === NONE) slotFirst[slot] = node;
+          else nodeNext[last] = node;
+          last = node;
+        }
+        node = next;
+      }
+      if (last === NONE) slotFirst[slot] = NONE;
+      else nodeNext[last] = NONE;
+      slotLast[slot] = last;
+    }
+    this.#nearSize -= removed;
+    return removed;
+  }
+
+  #growNodes(): void {
+    const capacity = this.#nodeNext.length * 2;
+    const next = new Int32Array(capacity);
+    next.set(this.#nodeNext);
+    this.#nodeNext = next;
+    const seqs = new Float64Array(capacity);
+    seqs.set(this.#nodeSeqs);
+    this.#nodeSeqs = seqs;
+    this.#nodeEntries.length = capacity;
+  }
+
+  // ---- the far heap
+
+  #pushFar(entry: T, atMs: number, seq: number): void {
+    if (this.#farSize === this.#entries.length) this.#growFar();
     const atMsKeys = this.#atMs;
     const seqKeys = this.#seqs;
     const entries = this.#entries;
-    let index = this.#size++;
+    let index = this.#farSize++;
     while (index > 0) {
       const parent = (index - 1) >> 1;
       const parentAtMs = atMsKeys[parent] as number;
@@ -50,23 +262,12 @@ export class EventQueue<T> {
     atMsKeys[index] = atMs;
     seqKeys[index] = seq;
     entries[index] = entry;
-    return seq;
   }
 
-  peek(): T | undefined {
-    return this.#size === 0 ? undefined : this.#entries[0];
-  }
-
-  /** The time of the next entry, or Infinity when empty. */
-  peekAtMs(): number {
-    return this.#size === 0 ? Number.POSITIVE_INFINITY : (this.#atMs[0] as number);
-  }
-
-  pop(): T | undefined {
-    if (this.#size === 0) return undefined;
+  #popFar(): T | undefined {
     const entries = this.#entries;
     const top = entries[0];
-    const size = --this.#size;
+    const size = --this.#farSize;
     const lastAtMs = this.#atMs[size] as number;
     const lastSeq = this.#seqs[size] as number;
     const last = entries[size];
@@ -75,15 +276,11 @@ export class EventQueue<T> {
     return top;
   }
 
-  /**
-   * Removes every entry `drop` picks, keeping the others' keys: the order in which the rest
-   * leave is the same, since it follows the keys alone. Returns how many it removed.
-   */
-  removeWhere(drop: (entry: T) => boolean): number {
+  #removeFarWhere(drop: (entry: T) => boolean): number {
     const atMsKeys = this.#atMs;
     const seqKeys = this.#seqs;
     const entries = this.#entries;
-    const size = this.#size;
+    const size = this.#farSize;
     let kept = 0;
     for (let index = 0; index < size; index++) {
       const entry = entries[index] as T;
@@ -94,7 +291,7 @@ export class EventQueue<T> {
       kept++;
     }
     entries.fill(undefined, kept, size);
-    this.#size = kept;
+    this.#farSize = kept;
     // Floyd's heap construction: sift every parent down, the last one first.
     for (let index = (kept >> 1) - 1; index >= 0; index--) {
       this.#siftDown(index, atMsKeys[index] as number, seqKeys[index] as number, entries[index]);
@@ -107,7 +304,7 @@ export class EventQueue<T> {
     const atMsKeys = this.#atMs;
     const seqKeys = this.#seqs;
     const entries = this.#entries;
-    const size = this.#size;
+    const size = this.#farSize;
     let index = start;
     for (;;) {
       let child = 2 * index + 1;
@@ -135,7 +332,7 @@ export class EventQueue<T> {
     entries[index] = entry;
   }
 
-  #grow(): void {
+  #growFar(): void {
     const capacity = this.#entries.length * 2;
     const atMs = new Float64Array(capacity);
     atMs.set(this.#atMs);
