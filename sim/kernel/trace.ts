@@ -491,7 +491,8 @@ export class Trace {
   ): void {
     // Every column of the slot is written (those past the shape's fields undefined: the slot's
     // values from an older event are not kept alive).
-    const values = this.#ring.values;
+    const ring = this.#ring;
+    const values = ring.values;
     const at = this.#slot * MAX_SHAPE_FIELDS;
     values[at] = a;
     values[at + 1] = b;
@@ -501,24 +502,22 @@ export class Trace {
     values[at + 5] = f;
     values[at + 6] = g;
     values[at + 7] = h;
-    this.#recordShaped(node, shape, at);
-  }
-
-  /**
-   * A shaped event whose values are in the ring from `at` on: hashed as `emit` hashes the same
-   * event (time, node, kind, then each name and value in order), and the rest of it stored.
-   */
-  #recordShaped(node: TraceNode, shape: TraceShape, at: number): void {
+    // Hashed as `emit` hashes the same event (time, node, kind, then each name and value in
+    // order), from the arguments rather than read back from the ring.
     const atMs = this.#clock.nowMs;
     let hash = mixNumber(this.#laneA, atMs);
     hash = mixWord(hash, node.hash);
     hash = mixWord(hash, shape.kindHash);
-    const ring = this.#ring;
     const nameHashes = shape.nameHashes;
-    for (let position = 0; position < nameHashes.length; position++) {
-      const value = ring.values[at + position] as TraceValue;
-      hash = mixValue(mixWord(hash, nameHashes[position] as number), value);
-    }
+    const count = nameHashes.length;
+    if (count > 0) hash = mixValue(mixWord(hash, nameHashes[0] as number), a);
+    if (count > 1) hash = mixValue(mixWord(hash, nameHashes[1] as number), b);
+    if (count > 2) hash = mixValue(mixWord(hash, nameHashes[2] as number), c);
+    if (count > 3) hash = mixValue(mixWord(hash, nameHashes[3] as number), d);
+    if (count > 4) hash = mixValue(mixWord(hash, nameHashes[4] as number), e as TraceValue);
+    if (count > 5) hash = mixValue(mixWord(hash, nameHashes[5] as number), f as TraceValue);
+    if (count > 6) hash = mixValue(mixWord(hash, nameHashes[6] as number), g as TraceValue);
+    if (count > 7) hash = mixValue(mixWord(hash, nameHashes[7] as number), h as TraceValue);
     const slot = this.#slot;
     ring.atMs[slot] = atMs;
     ring.node[slot] = node.name;
