@@ -379,6 +379,20 @@ interface ClientPartition {
 }
 
 interface Shadow {
+  // The fields the per-event fast path reads (isUnchanged) come first, in one or two cache lines:
+  // after any event most replicas of the brokers it entered are only compared with their shadow,
+  // and the rest of the run has pushed the shadows out of the nearer caches by then.
+  replica: Replica;
+  truncations: number;
+  /**
+   * What the replica looked like when last synced: unchanged means nothing to do. With no
+   * truncation since (`truncations`), the same LEO means the same log: a log only grows by appends
+   * and shrinks by truncations.
+   */
+  seenLogEndOffset: number;
+  seenHighWatermark: number;
+  seenRole: string;
+  seenLeaderEpoch: number;
   readonly broker: string;
   readonly key: string;
   /** The partition's ledger (held, not looked up: each broker's replica has its own key string). */
@@ -388,8 +402,6 @@ interface Shadow {
    * go in the order brokers first held one, which the loss reports list holders in.
    */
   bit: number;
-  replica: Replica;
-  truncations: number;
   /**
    * The replica's log as the checker last saw it, by offset: the ledger's record ids (NONE for a
    * null value), the first `length` of them.
@@ -404,15 +416,6 @@ interface Shadow {
   batchIndex: number;
   /** The broker's lossy crash count when this shadow last matched its log. */
   lossyCrashesSeen: number;
-  /** What the replica looked like when last synced: unchanged means nothing to do. */
-  seenHighWatermark: number;
-  seenRole: string;
-  seenLeaderEpoch: number;
-  /**
-   * Its log's batch count: with no truncation since, the same count means the same log (cheaper
-   * to read than the LEO, which reads the last batch).
-   */
-  seenBatchCount: number;
   /** The HW of a leader in its epoch (for monotonicity), -1 when not leading. */
   leaderEpochSeen: number;
   leaderHighWatermark: number;
@@ -794,23 +797,23 @@ export class DataChecker {
     let shadow = known ?? this.#shadows.get(id);
     if (shadow === undefined) {
       shadow = {
+        replica,
+        truncations: 0,
+        seenLogEndOffset: -1,
+        seenHighWatermark: -1,
+        seenRole: 'none',
+        seenLeaderEpoch: -1,
         broker: brokerId,
         key: replica.key,
         ledger: this.ledger(replica.key),
         bit: 0,
-        replica,
-        truncations: 0,
-        batchIndex: 0,
         ids: new Int32Array(COLUMN_CAPACITY_MIN),
         length: 0,
         highWatermark: 0,
+        batchIndex: 0,
         lossyCrashesSeen: this.#lossyCrashCount(brokerId),
         leaderEpochSeen: -1,
         leaderHighWatermark: -1,
-        seenHighWatermark: -1,
-        seenRole: 'none',
-        seenLeaderEpoch: -1,
-        seenBatchCount: -1,
         reportedOutside: '',
       };
       this.#shadows.set(id, shadow);
@@ -827,7 +830,7 @@ export class DataChecker {
     shadow.seenHighWatermark = replica.highWatermark;
     shadow.seenRole = replica.role;
     shadow.seenLeaderEpoch = replica.leaderEpoch;
-    shadow.seenBatchCount = replica.log.batches().length;
+    shadow.seenLogEndOffset = replica.logEndOffset;
     // A shadow handed in already is #shadowOf's for this replica (a shadow's replica is always
     // entered there with it): a WeakMap store only for a shadow found by name or new.
     if (known !== shadow) this.#shadowOf.set(replica, shadow);
@@ -1566,7 +1569,7 @@ function valueAt(replica: Replica, offset: number): string | null {
 function isUnchanged(shadow: Shadow, replica: Replica): boolean {
   return (
     replica.log.truncations === shadow.truncations &&
-    replica.log.batches().length === shadow.seenBatchCount &&
+    replica.logEndOffset === shadow.seenLogEndOffset &&
     replica.highWatermark === shadow.seenHighWatermark &&
     replica.role === shadow.seenRole &&
     replica.leaderEpoch === shadow.seenLeaderEpoch
