@@ -20,7 +20,7 @@
 // committed-read-stable (every consumer read), acked-fully-replicated, committed-prefix-agrees on
 // the final logs, no-duplicates (idempotent producers), writes-resolve.
 
-import type { Replica } from '../sim/kafka/broker/replica-manager.ts';
+import type { Replica, ReplicaRole } from '../sim/kafka/broker/replica-manager.ts';
 import type { History, HistoryRecord } from '../sim/kafka/clients/history.ts';
 import { MetadataImage, partitionAfterChange } from '../sim/kafka/controller/metadata-image.ts';
 import {
@@ -379,20 +379,8 @@ interface ClientPartition {
 }
 
 interface Shadow {
-  // The fields the per-event fast path reads (isUnchanged) come first, in one or two cache lines:
-  // after any event most replicas of the brokers it entered are only compared with their shadow,
-  // and the rest of the run has pushed the shadows out of the nearer caches by then.
   replica: Replica;
   truncations: number;
-  /**
-   * What the replica looked like when last synced: unchanged means nothing to do. With no
-   * truncation since (`truncations`), the same LEO means the same log: a log only grows by appends
-   * and shrinks by truncations.
-   */
-  seenLogEndOffset: number;
-  seenHighWatermark: number;
-  seenRole: string;
-  seenLeaderEpoch: number;
   readonly broker: string;
   readonly key: string;
   /** The partition's ledger (held, not looked up: each broker's replica has its own key string). */
@@ -421,6 +409,65 @@ interface Shadow {
   leaderHighWatermark: number;
   /** The last hw-within-log report, as `hw/logStart/leo`. */
   reportedOutside: string;
+}
+
+/** What BrokerShadows.seen holds per replica: its log's truncations, LEO, HW, leader epoch, role. */
+const SEEN_FIELDS = 5;
+
+/** A replica's role as a number, for BrokerShadows.seen. */
+function roleCode(role: ReplicaRole): number {
+  return role === 'leader' ? 1 : role === 'follower' ? 2 : 0;
+}
+
+/**
+ * One broker's replicas as the checker last synced them, by their index in the broker's replica
+ * list: the replica object, its shadow, and what the checks read of it then (SEEN_FIELDS numbers
+ * each, in a typed array). After any event most replicas of the brokers it entered did not move:
+ * they are compared with these alone, a few cache lines per broker, instead of with a shadow
+ * object each, which the rest of the event had pushed out of the nearer caches.
+ */
+class BrokerShadows {
+  readonly host: NodeHost<ClusterMessage>;
+  readonly replicas: (Replica | undefined)[] = [];
+  /** A guess, taken only when its replica is the same object (then it is #shadowOf's for it). */
+  readonly shadows: (Shadow | undefined)[] = [];
+  seen = new Int32Array(SEEN_FIELDS * 8);
+
+  constructor(host: NodeHost<ClusterMessage>) {
+    this.host = host;
+  }
+
+  /**
+   * Replica `index` is `replica`, as last synced: nothing the checks read of it moved. With no
+   * truncation since, the same LEO means the same log (a log only grows by appends and shrinks by
+   * truncations).
+   */
+  isUnchanged(index: number, replica: Replica): boolean {
+    const seen = this.seen;
+    const at = index * SEEN_FIELDS;
+    return (
+      this.replicas[index] === replica &&
+      seen[at] === replica.log.truncations &&
+      seen[at + 1] === replica.logEndOffset &&
+      seen[at + 2] === replica.highWatermark &&
+      seen[at + 3] === replica.leaderEpoch &&
+      seen[at + 4] === roleCode(replica.role)
+    );
+  }
+
+  /** Replica `index` is `replica`, just synced. */
+  noteSynced(index: number, replica: Replica): void {
+    if ((index + 1) * SEEN_FIELDS > this.seen.length)
+      this.seen = grownColumn(this.seen, (index + 1) * SEEN_FIELDS);
+    const seen = this.seen;
+    const at = index * SEEN_FIELDS;
+    this.replicas[index] = replica;
+    seen[at] = replica.log.truncations;
+    seen[at + 1] = replica.logEndOffset;
+    seen[at + 2] = replica.highWatermark;
+    seen[at + 3] = replica.leaderEpoch;
+    seen[at + 4] = roleCode(replica.role);
+  }
 }
 
 export interface DataCheckerOptions {
@@ -462,14 +509,10 @@ export class DataChecker {
   readonly #shadows = new Map<string, Shadow>();
   /** The shadow of each replica object, for the per-event fast path. */
   readonly #shadowOf = new WeakMap<Replica, Shadow>();
-  /**
-   * Per broker host, the shadows of its replicas in the order of its replica list: one lookup per
-   * broker entered instead of one per replica. A guess, taken only when its replica is the same
-   * object (then it is what #shadowOf holds for it).
-   */
-  readonly #shadowsOfHost = new WeakMap<NodeHost<ClusterMessage>, (Shadow | undefined)[]>();
-  /** The same lists by the broker's index in the cluster's list: a WeakMap lookup only on a miss. */
-  readonly #shadowsAt: { host: NodeHost<ClusterMessage>; shadows: (Shadow | undefined)[] }[] = [];
+  /** Per broker host, its replicas as last synced: one lookup per broker entered, not per replica. */
+  readonly #shadowsOfHost = new WeakMap<NodeHost<ClusterMessage>, BrokerShadows>();
+  /** The same by the broker's index in the cluster's list: a WeakMap lookup only on a miss. */
+  readonly #shadowsAt: BrokerShadows[] = [];
   /** Values acknowledged to a producer (with their acks), read from the history as it grows. */
   readonly #acked = new Map<string, string>();
   /** Brokers taken out of the cluster on purpose: their replicas are not expected back. */
@@ -676,35 +719,34 @@ export class DataChecker {
     const machine = host.machine;
     if (!(machine instanceof KraftBroker)) return;
     const replicas = machine.replicaManager.replicaList;
-    const shadows = this.#shadowsOfBroker(host, brokerIndex);
+    const broker = this.#shadowsOfBroker(host, brokerIndex);
     for (let index = 0; index < replicas.length; index++) {
       const replica = replicas[index] as Replica;
-      const guess = shadows[index];
-      const known = guess !== undefined && guess.replica === replica;
       // Most replicas of a broker an event entered did not move: nothing to do, checked here (a
       // call and a store per replica were a good part of the checks' cost).
-      if (known && isUnchanged(guess, replica)) continue;
-      shadows[index] = this.#syncReplica(
+      if (broker.isUnchanged(index, replica)) continue;
+      // Synced again whenever this compares unequal (a replica that moved in the list, say): a
+      // sync of a replica that did not change changes nothing and reports nothing.
+      const guess = broker.shadows[index];
+      broker.shadows[index] = this.#syncReplica(
         brokerId,
         replica,
-        known ? guess : this.#shadowOf.get(replica),
+        guess !== undefined && guess.replica === replica ? guess : this.#shadowOf.get(replica),
       );
+      broker.noteSynced(index, replica);
     }
   };
 
-  /** The shadows of a broker's replicas, by `index` in the cluster's brokers when it has one. */
-  #shadowsOfBroker(
-    host: NodeHost<ClusterMessage>,
-    index: number | undefined,
-  ): (Shadow | undefined)[] {
+  /** A broker's replicas as last synced, by `index` in the cluster's brokers when it has one. */
+  #shadowsOfBroker(host: NodeHost<ClusterMessage>, index: number | undefined): BrokerShadows {
     const known = index === undefined ? undefined : this.#shadowsAt[index];
-    if (known !== undefined && known.host === host) return known.shadows;
+    if (known !== undefined && known.host === host) return known;
     let shadows = this.#shadowsOfHost.get(host);
     if (shadows === undefined) {
-      shadows = [];
+      shadows = new BrokerShadows(host);
       this.#shadowsOfHost.set(host, shadows);
     }
-    if (index !== undefined) this.#shadowsAt[index] = { host, shadows };
+    if (index !== undefined) this.#shadowsAt[index] = shadows;
     return shadows;
   }
 
@@ -790,8 +832,6 @@ export class DataChecker {
 
   /** `known`: the replica's shadow if it has one (#shadowOf's). Returns its shadow. */
   #syncReplica(brokerId: string, replica: Replica, known: Shadow | undefined): Shadow {
-    // The same replica object as last time, nothing about it changed.
-    if (known !== undefined && isUnchanged(known, replica)) return known;
     // A replica object always has the same shadow: look it up by name only for a new object.
     const id = known === undefined ? `${brokerId}|${replica.key}` : '';
     let shadow = known ?? this.#shadows.get(id);
@@ -799,10 +839,6 @@ export class DataChecker {
       shadow = {
         replica,
         truncations: 0,
-        seenLogEndOffset: -1,
-        seenHighWatermark: -1,
-        seenRole: 'none',
-        seenLeaderEpoch: -1,
         broker: brokerId,
         key: replica.key,
         ledger: this.ledger(replica.key),
@@ -827,10 +863,6 @@ export class DataChecker {
     }
     if (replica.logEndOffset > shadow.length) this.#appendTo(shadow, replica);
     this.#checkHighWatermark(shadow, replica);
-    shadow.seenHighWatermark = replica.highWatermark;
-    shadow.seenRole = replica.role;
-    shadow.seenLeaderEpoch = replica.leaderEpoch;
-    shadow.seenLogEndOffset = replica.logEndOffset;
     // A shadow handed in already is #shadowOf's for this replica (a shadow's replica is always
     // entered there with it): a WeakMap store only for a shadow found by name or new.
     if (known !== shadow) this.#shadowOf.set(replica, shadow);
@@ -1563,17 +1595,6 @@ function valueAt(replica: Replica, offset: number): string | null {
     for (const record of batch.records) if (record.offset === offset) return record.value;
   }
   return null;
-}
-
-/** Nothing the checks read of a replica moved since its shadow last synced with it. */
-function isUnchanged(shadow: Shadow, replica: Replica): boolean {
-  return (
-    replica.log.truncations === shadow.truncations &&
-    replica.logEndOffset === shadow.seenLogEndOffset &&
-    replica.highWatermark === shadow.seenHighWatermark &&
-    replica.role === shadow.seenRole &&
-    replica.leaderEpoch === shadow.seenLeaderEpoch
-  );
 }
 
 /** The value of the record at `offset` in a shadow (below its length). */
