@@ -29,6 +29,8 @@ export interface FollowerProgress {
   lastFetchMs: Ms;
   /** Whether it has fetched in the current leader epoch. */
   fetchedInEpoch: boolean;
+  /** The broker epoch its last fetch carried (KIP-903); undefined until it fetches. */
+  brokerEpoch: number | undefined;
 }
 
 export interface LeaderRules {
@@ -73,6 +75,8 @@ export class LeaderState {
    * every fetch, it is worked out when the ISR or the pending change does (#noteIsrChanged).
    */
   readonly #followerInMaximalIsr: boolean[] = [];
+  /** How many of #followerList are out of the maximal ISR (worked out with it). */
+  #followersOutOfMaximalIsr = 0;
   /** The ISR the controller last confirmed. */
   #isr: readonly BrokerId[];
   /** An ISR change sent in an AlterPartition and not yet answered. */
@@ -107,6 +111,7 @@ export class LeaderState {
         leaderEndOffsetAtLastFetch: -1,
         lastFetchMs: Number.NEGATIVE_INFINITY,
         fetchedInEpoch: false,
+        brokerEpoch: undefined,
       };
       this.#followers.set(brokerId, follower);
       this.#followerList.push(follower);
@@ -165,10 +170,21 @@ export class LeaderState {
   #noteIsrChanged(): void {
     const followers = this.#followerList;
     this.#followerInMaximalIsr.length = followers.length;
-    for (let index = 0; index < followers.length; index++)
-      this.#followerInMaximalIsr[index] = this.#inMaximalIsr(
-        (followers[index] as FollowerProgress).brokerId,
-      );
+    let outside = 0;
+    for (let index = 0; index < followers.length; index++) {
+      const inside = this.#inMaximalIsr((followers[index] as FollowerProgress).brokerId);
+      this.#followerInMaximalIsr[index] = inside;
+      if (!inside) outside++;
+    }
+    this.#followersOutOfMaximalIsr = outside;
+  }
+
+  /**
+   * Whether every follower is in the maximal ISR: then none may join it (joinableFollowers is
+   * empty), and a caller asked at every fetch need not work out the rules to ask.
+   */
+  get everyFollowerInMaximalIsr(): boolean {
+    return this.#followersOutOfMaximalIsr === 0;
   }
 
   /**
@@ -185,6 +201,16 @@ export class LeaderState {
     const follower = this.#followerOf(brokerId);
     if (follower === undefined)
       throw new AssertionError(`${brokerId} is not a follower of this partition`);
+    this.recordFetchOf(follower, fetchOffset, leaderLogEndOffset, nowMs);
+  }
+
+  /** recordFetch for a follower the caller has already found (with follower()). */
+  recordFetchOf(
+    follower: FollowerProgress,
+    fetchOffset: number,
+    leaderLogEndOffset: number,
+    nowMs: Ms,
+  ): void {
     if (fetchOffset >= leaderLogEndOffset) follower.lastCaughtUpMs = nowMs;
     else if (
       follower.leaderEndOffsetAtLastFetch >= 0 &&
@@ -215,6 +241,7 @@ export class LeaderState {
   joinableFollowers(rules: LeaderRules): readonly BrokerId[] {
     // Usually every follower is in the ISR already: no array then. Otherwise counted first, and
     // the array made with its length (pushing into [] reserves 17 slots).
+    if (this.#followersOutOfMaximalIsr === 0) return NOBODY;
     const followers = this.#followerList;
     let count = 0;
     for (let index = 0; index < followers.length; index++) if (this.#mayJoin(index, rules)) count++;

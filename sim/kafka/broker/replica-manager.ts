@@ -219,8 +219,6 @@ export class Replica {
   nothingNew: FetchPartitionResponse | null = null;
   /** Leader: its last answer with records, given again for the same records and state. */
   lastRecordsAnswer: FetchPartitionResponse | null = null;
-  /** Follower broker epochs, as their last fetches said (KIP-903). */
-  readonly followerEpochs = new Map<BrokerId, number>();
   pendingProduces: PendingProduce[] = [];
   producers: Map<number, ProducerEntry> | null = null;
   producersAtTruncation = -1;
@@ -568,7 +566,6 @@ export class ReplicaManager {
     replica.leaderId = this.#context.nodeId;
     replica.leaderEpoch = state.leaderEpoch;
     replica.partitionEpoch = state.partitionEpoch;
-    replica.followerEpochs.clear();
     replica.producers = null;
     replica.leaderState = new LeaderState({
       leaderId: this.#context.nodeId,
@@ -656,7 +653,11 @@ export class ReplicaManager {
     const image = this.#host.image();
     if (!image.isUsable(brokerId)) return false;
     if (this.#noBrokerEpoch) return true;
-    return replica.followerEpochs.get(brokerId) === image.broker(brokerId)?.brokerEpoch;
+    // The epoch the follower's last fetch carried (its progress in the leader state, made anew at
+    // each leadership).
+    return (
+      replica.leaderState?.follower(brokerId)?.brokerEpoch === image.broker(brokerId)?.brokerEpoch
+    );
   }
 
   #maybeAdvanceHighWatermark(replica: Replica): void {
@@ -718,6 +719,8 @@ export class ReplicaManager {
     const state = replica.leaderState;
     if (state === null || state.pendingIsr !== null || replica.alterPartitionInFlight !== null)
       return;
+    // The common case at every follower fetch: nobody outside the ISR, no rules to work out.
+    if (state.everyFollowerInMaximalIsr) return;
     const joinable = state.joinableFollowers(this.#rules(replica));
     if (joinable.length === 0) return;
     // A loop, not a filter: a closure over the replica would cost an allocation on every call.
@@ -760,7 +763,9 @@ export class ReplicaManager {
         brokerEpoch:
           brokerId === this.#context.nodeId
             ? brokerEpoch
-            : (replica.followerEpochs.get(brokerId) ?? image.broker(brokerId)?.brokerEpoch ?? -1),
+            : (replica.leaderState?.follower(brokerId)?.brokerEpoch ??
+              image.broker(brokerId)?.brokerEpoch ??
+              -1),
       })),
     });
   }
@@ -1371,10 +1376,12 @@ export class ReplicaManager {
   #recordFollowerFetch(request: FetchRequest, fetch: FetchPartition): void {
     const replica = this.replica(fetch.topicId, fetch.partition) as Replica;
     const state = replica.leaderState as LeaderState;
-    const followerId = request.replicaId as BrokerId;
-    if (state.follower(followerId) === undefined) return;
-    replica.followerEpochs.set(followerId, request.replicaEpoch);
-    state.recordFetch(followerId, fetch.fetchOffset, replica.logEndOffset, this.#context.nowMs);
+    // Found once, and its broker epoch (KIP-903) kept on its progress: a map per replica cost a
+    // lookup and a store at every partition of every follower fetch.
+    const follower = state.follower(request.replicaId as BrokerId);
+    if (follower === undefined) return;
+    follower.brokerEpoch = request.replicaEpoch;
+    state.recordFetchOf(follower, fetch.fetchOffset, replica.logEndOffset, this.#context.nowMs);
     this.#maybeAdvanceHighWatermark(replica);
     this.#maybeExpandIsr(replica);
   }
