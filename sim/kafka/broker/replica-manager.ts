@@ -268,19 +268,37 @@ interface HeldFetch {
   readonly deadlineMs: Ms;
 }
 
-/** The offset a fetch asked `partition` from (undefined: it did not ask for it). */
+/**
+ * The offset a fetch asked `partition` from (undefined: it did not ask for it). `hint` is the index
+ * to look at first: an answer lists the partitions in its request's order, so the answer's index
+ * finds it at once in a follower's own request (which names each partition once, so the first
+ * match is the only one).
+ */
 function fetchOffsetOf(
   partitions: readonly FetchPartition[],
   partition: { readonly topicId: TopicId; readonly partition: number },
+  hint = 0,
 ): number | undefined {
+  const hinted = partitions[hint];
+  if (hinted !== undefined && isFetchOf(hinted, partition)) return hinted.fetchOffset;
   // By index: for..of allocates an iterator whenever this runs unoptimised (it runs per held
   // fetch at every append, and per partition of every fetch answer).
   for (let index = 0; index < partitions.length; index++) {
     const fetched = partitions[index] as FetchPartition;
-    if (fetched.topicId === partition.topicId && fetched.partition === partition.partition)
-      return fetched.fetchOffset;
+    if (isFetchOf(fetched, partition)) return fetched.fetchOffset;
   }
   return undefined;
+}
+
+/**
+ * Whether `fetched` is `partition`'s. The partition numbers first: comparing the topic ids is a
+ * call comparing strings, and most often the numbers already differ.
+ */
+function isFetchOf(
+  fetched: FetchPartition,
+  partition: { readonly topicId: TopicId; readonly partition: number },
+): boolean {
+  return fetched.partition === partition.partition && fetched.topicId === partition.topicId;
 }
 
 interface Fetcher {
@@ -462,21 +480,22 @@ export class ReplicaManager {
   }
 
   handle(source: string, message: DataMessage): void {
+    // The frequent kinds first: a switch compares in order.
     switch (message.kind) {
-      case 'client.metadata':
-        this.#onMetadata(source, message);
-        return;
-      case 'client.init-producer-id':
-        this.#onInitProducerId(source, message);
-        return;
-      case 'client.produce':
-        this.#onProduce(source, message);
-        return;
       case 'fetch':
         this.#onFetch(source, message);
         return;
       case 'fetch-response':
         this.#onFetchResponse(source, message);
+        return;
+      case 'client.produce':
+        this.#onProduce(source, message);
+        return;
+      case 'client.metadata':
+        this.#onMetadata(source, message);
+        return;
+      case 'client.init-producer-id':
+        this.#onInitProducerId(source, message);
         return;
       default:
         return;
@@ -1458,11 +1477,12 @@ export class ReplicaManager {
   }
 
   #fetchesNow(fetcher: Fetcher, replica: Replica, nowMs: Ms): boolean {
+    // The broker ids last: comparing them is a call comparing strings.
     return (
       replica.role === 'follower' &&
-      replica.leaderId === fetcher.leaderId &&
       replica.fetchable &&
-      replica.fetchRetryAtMs <= nowMs
+      replica.fetchRetryAtMs <= nowMs &&
+      replica.leaderId === fetcher.leaderId
     );
   }
 
@@ -1536,7 +1556,7 @@ export class ReplicaManager {
       if (replica === undefined || replica.role !== 'follower' || replica.leaderId !== source)
         continue;
       // Our log changed since the request left (a truncation): this answer is about another log.
-      if (fetchOffsetOf(inFlight.partitions, partition) !== replica.logEndOffset) continue;
+      if (fetchOffsetOf(inFlight.partitions, partition, index) !== replica.logEndOffset) continue;
       this.#onFetchedPartition(replica, partition);
     }
     this.#maybeFetch(fetcher);
