@@ -15,7 +15,7 @@
 // - every partition's log on disk, the high watermarks checkpointed every 5 s.
 // The switches of the historical bugs sit at the places the fixes live (see bugs.ts).
 
-import { AssertionError } from '../../kernel/assert.ts';
+import { AssertionError, BoundExceededError } from '../../kernel/assert.ts';
 import { DeadlineTimer } from '../../kernel/deadline.ts';
 import type { NodeContext, TimerHandle } from '../../kernel/node.ts';
 import type { Ms } from '../../kernel/time.ts';
@@ -93,6 +93,11 @@ export interface ReplicaHost {
   /** Where an AlterPartition goes: the active controller as far as the broker knows. */
   controller(): string;
 }
+
+/** INCARNATION_REQUEST_IDS of broker-node.ts (which imports this module). */
+const REQUEST_IDS_PER_INCARNATION = 10_000_000;
+/** The data plane's request ids of one incarnation: the upper half of its range. */
+const REQUEST_IDS_MAX = REQUEST_IDS_PER_INCARNATION / 2;
 
 export const HIGH_WATERMARK_CHECKPOINT_FILE = 'replication-offset-checkpoint';
 
@@ -350,6 +355,8 @@ export class ReplicaManager {
   readonly #alterPartitionRequests = new Map<number, string>();
   /** Unique across incarnations (see the broker): a stale answer never matches a request of ours. */
   #requestIdNext: number;
+  /** Where the next incarnation's request ids begin. */
+  readonly #requestIdEnd: number;
   #producerIdNext = 0;
   /** Counts applyMetadata's passes (see Replica.metadataPass). */
   #metadataPass = 0;
@@ -367,14 +374,27 @@ export class ReplicaManager {
     this.#bugs = bugs;
     this.#noBrokerEpoch = bugs.has('no-broker-epoch');
     this.#host = host;
-    // Past the broker's own control requests of this incarnation (broker-node.ts).
-    this.#requestIdNext = context.incarnation * 1_000_000_000 + 500_000_000;
+    // Past the broker's own control requests of this incarnation, up to the next incarnation's
+    // (INCARNATION_REQUEST_IDS in broker-node.ts, 10^7).
+    this.#requestIdNext = context.incarnation * REQUEST_IDS_PER_INCARNATION + REQUEST_IDS_MAX;
+    this.#requestIdEnd = (context.incarnation + 1) * REQUEST_IDS_PER_INCARNATION;
     this.#heldFetchTimeout = new DeadlineTimer(context, 'replica.fetch-wait', () =>
       this.#answerExpiredFetches(),
     );
     this.#produceTimeout = new DeadlineTimer(context, 'replica.produce-timeout', () =>
       this.#timeOutProduces(),
     );
+  }
+
+  /** A request id unique across incarnations (see the constructor). */
+  #nextRequestId(): number {
+    if (this.#requestIdNext >= this.#requestIdEnd)
+      throw new BoundExceededError(
+        'requestIdsMax',
+        REQUEST_IDS_MAX,
+        `${this.#context.nodeId}: data-plane requests of incarnation ${this.#context.incarnation}`,
+      );
+    return this.#requestIdNext++;
   }
 
   /** Every replica this broker holds, in the order it first saw them. */
@@ -768,7 +788,7 @@ export class ReplicaManager {
     const image = this.#host.image();
     this.#sendAlterPartitionRequest(replica, {
       kind: 'broker.alter-partition',
-      requestId: this.#requestIdNext++,
+      requestId: this.#nextRequestId(),
       brokerId: this.#context.nodeId,
       brokerEpoch,
       topicId: replica.topicId,
@@ -813,7 +833,7 @@ export class ReplicaManager {
     if (inFlight === null) return;
     if (inFlight.timer !== null) this.#context.cancelTimer(inFlight.timer);
     this.#alterPartitionRequests.delete(inFlight.request.requestId);
-    const request = { ...inFlight.request, requestId: this.#requestIdNext++ };
+    const request = { ...inFlight.request, requestId: this.#nextRequestId() };
     const backoff = this.#context.setTimer(
       this.#config.replicaFetchBackoffMs / 10,
       'replica.alter-partition-retry',
@@ -1497,7 +1517,7 @@ export class ReplicaManager {
     }
     const request: FetchRequest = {
       kind: 'fetch',
-      requestId: this.#requestIdNext++,
+      requestId: this.#nextRequestId(),
       replicaId: this.#context.nodeId,
       replicaEpoch: brokerEpoch,
       maxWaitMs: this.#config.replicaFetchWaitMaxMs,

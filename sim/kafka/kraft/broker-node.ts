@@ -50,8 +50,13 @@ export type BrokerState =
   | 'pending-controlled-shutdown'
   | 'stopped';
 
-/** Each incarnation numbers its requests from incarnation × this. */
-export const INCARNATION_REQUEST_IDS = 1_000_000_000;
+/**
+ * Each incarnation numbers its requests from incarnation × this: its control requests from there,
+ * its data plane's from half way (replica-manager.ts). Small enough that the ids stay small
+ * integers for V8 (below 2^30) up to incarnation 107: a larger number is a heap object of its own,
+ * allocated anew for every request and every answer that carries it.
+ */
+export const INCARNATION_REQUEST_IDS = 10_000_000;
 
 /** On disk: written by a clean shutdown, read and removed by the next start (KIP-966). */
 export const CLEAN_SHUTDOWN_FILE = 'clean-shutdown';
