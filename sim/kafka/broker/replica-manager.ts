@@ -340,6 +340,8 @@ export class ReplicaManager {
   readonly #topicReplicas: (Replica | undefined)[][] = [];
   readonly #fetchers = new Map<BrokerId, Fetcher>();
   readonly #heldFetches: HeldFetch[] = [];
+  /** How many of #heldFetches are consumers' (replicaId null). */
+  #heldConsumerFetches = 0;
   readonly #delayedProduces: DelayedProduce[] = [];
   /**
    * The partitions' append results of the produce being handled, reused from one produce to the
@@ -1186,6 +1188,7 @@ export class ReplicaManager {
     }
     const deadlineMs = this.#context.nowMs + request.maxWaitMs;
     this.#heldFetches.push({ source, request, deadlineMs });
+    if (request.replicaId === null) this.#heldConsumerFetches++;
     this.#heldFetchTimeout.want(deadlineMs);
   }
 
@@ -1200,6 +1203,7 @@ export class ReplicaManager {
     for (let index = 0; index < length; index++) {
       const held = heldFetches[index] as HeldFetch;
       if (held.deadlineMs <= nowMs) {
+        if (held.request.replicaId === null) this.#heldConsumerFetches--;
         this.#sendFetchResponse(held.source, held.request, this.#answerFetch(held.request));
         continue;
       }
@@ -1217,6 +1221,8 @@ export class ReplicaManager {
    * lost leadership.
    */
   #answerHeldFetches(replica: Replica, which: 'followers' | 'consumers' | 'all'): void {
+    // At every move of a high watermark, most often with only followers' fetches held.
+    if (which === 'consumers' && this.#heldConsumerFetches === 0) return;
     const heldFetches = this.#heldFetches;
     // In place: the held fetches kept close up, and each one due is answered as it is met (in the
     // held order, as before), without a list of them: answering reads the replicas and sends,
@@ -1228,9 +1234,10 @@ export class ReplicaManager {
       if (
         (which === 'all' || (held.request.replicaId === null) === (which === 'consumers')) &&
         fetchOffsetOf(held.request.partitions, replica) !== undefined
-      )
+      ) {
+        if (held.request.replicaId === null) this.#heldConsumerFetches--;
         this.#sendFetchResponse(held.source, held.request, this.#answerFetch(held.request));
-      else heldFetches[kept++] = held;
+      } else heldFetches[kept++] = held;
     }
     shorten(heldFetches, kept);
   }
