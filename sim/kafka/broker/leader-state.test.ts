@@ -109,6 +109,30 @@ describe('LeaderState', () => {
     expect(state.isr).toEqual(['b1', 'b2', 'b3']);
   });
 
+  it('says whether every follower is in the maximal ISR, as the ISR and a pending change go', () => {
+    const state = leader(['b1', 'b2']);
+    expect(state.everyFollowerInMaximalIsr).toBe(false);
+    state.proposeIsr(['b1', 'b2', 'b3']);
+    expect(state.everyFollowerInMaximalIsr).toBe(true);
+    state.completeIsrChange(null);
+    expect(state.everyFollowerInMaximalIsr).toBe(false);
+    state.proposeIsr(['b1', 'b2', 'b3']);
+    state.completeIsrChange(['b1', 'b2', 'b3']);
+    expect(state.everyFollowerInMaximalIsr).toBe(true);
+    expect(state.joinableFollowers(RULES)).toEqual([]);
+  });
+
+  it('keeps the broker epoch a follower fetched with on its progress (KIP-903)', () => {
+    const state = leader();
+    expect(state.follower('b2')?.brokerEpoch).toBeUndefined();
+    const follower = state.follower('b2');
+    if (follower === undefined) throw new Error('b2 is a follower');
+    follower.brokerEpoch = 7;
+    state.recordFetchOf(follower, 15, 20, 100);
+    expect(state.follower('b2')).toMatchObject({ brokerEpoch: 7, logEndOffset: 15 });
+    expect(state.follower('b1')).toBeUndefined();
+  });
+
   it('refuses a leader outside its ISR and a proposal that drops the leader', () => {
     expect(() => leader(['b2', 'b3'])).toThrow(/not in its ISR/);
     expect(() => leader().proposeIsr(['b2'])).toThrow(/leaves out the leader/);
