@@ -73,6 +73,18 @@ export class ClientMetadata {
   readonly #topics = new Map<string, KnownTopic>();
   readonly #topicErrors = new Map<string, DataError>();
   readonly #topicNames = new Map<TopicId, string>();
+  /**
+   * The last topic looked up and what #topics had for it (undefined too), until an answer changes
+   * #topics: a producer looks its topic up for every record, and every drain and pump for every
+   * partition, nearly always the same one as just before.
+   */
+  #lastName: string | null = null;
+  #lastTopic: KnownTopic | undefined = undefined;
+  /**
+   * A topic wanted and known already: wantTopic of it again has nothing to do (#wanted and #topics
+   * only ever grow).
+   */
+  #wantedKnown: string | null = null;
   #brokers: readonly BrokerId[] = [];
   #candidateIndex = 0;
   #inFlight: MetadataInFlight | null = null;
@@ -104,7 +116,11 @@ export class ClientMetadata {
   }
 
   topic(name: string): KnownTopic | undefined {
-    return this.#topics.get(name);
+    if (name === this.#lastName) return this.#lastTopic;
+    const topic = this.#topics.get(name);
+    this.#lastName = name;
+    this.#lastTopic = topic;
+    return topic;
   }
 
   /** The error the last answer gave for a topic it did not describe (null: none). */
@@ -117,13 +133,15 @@ export class ClientMetadata {
   }
 
   partition(topic: string, partition: number): PartitionMetadata | undefined {
-    return this.#topics.get(topic)?.partitions[partition];
+    return this.topic(topic)?.partitions[partition];
   }
 
   /** want([topic]), without the array: a producer calls it for every record. */
   wantTopic(topic: string): void {
+    if (topic === this.#wantedKnown) return;
     this.#wanted.add(topic);
     if (!this.#topics.has(topic)) this.requestUpdate();
+    else this.#wantedKnown = topic;
   }
 
   /** Asks for these topics from now on; an update follows if one of them is not known yet. */
@@ -231,6 +249,9 @@ export class ClientMetadata {
   }
 
   #apply(response: MetadataResponse): void {
+    // The answer may change any topic: the next lookup asks #topics again.
+    this.#lastName = null;
+    this.#lastTopic = undefined;
     if (response.brokers.length > 0) this.#brokers = [...response.brokers];
     for (const topic of response.topics) {
       if (topic.error !== 'NONE') {

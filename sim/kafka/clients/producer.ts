@@ -49,6 +49,7 @@ import { exponentialBackoffMs } from './backoff.ts';
 import {
   ClientConfigError,
   ClientMetadata,
+  type KnownTopic,
   requireBrokers,
   requireInteger,
   requireMs,
@@ -518,6 +519,12 @@ export class Producer implements Machine<ClusterMessage> {
   /** The same queues by topic, then partition. */
   readonly #queuesByTopic = new Map<string, PartitionQueue[]>();
   /**
+   * The last topic #queue looked up, and its queues: a producer's records are mostly of one topic
+   * (#queuesByTopic's lists are kept for good, and grow in place).
+   */
+  #lastQueuesTopic: string | null = null;
+  #lastQueues: PartitionQueue[] | undefined = undefined;
+  /**
    * The requests in flight, oldest first, searched by id: a few (maxInFlightRequestsPerConnection
    * per broker). A Map, with an entry added and deleted per request, kept rebuilding its table.
    */
@@ -777,17 +784,17 @@ export class Producer implements Machine<ClusterMessage> {
       this.#completeFail(record, 'UNKNOWN_TOPIC_OR_PARTITION');
       return true;
     }
-    if (!record.explicitPartition) record.partition = this.#choosePartition(record);
+    if (!record.explicitPartition) record.partition = this.#choosePartition(record, topic);
     record.queuedAtMs = this.#context.nowMs;
     this.#queue(record.topic, record.partition).queued.push(record);
     return true;
   }
 
-  /** Kafka's default partitioner: murmur2 of the key; round robin over available partitions without one. */
-  #choosePartition(record: PendingRecord): number {
-    const topic = this.#metadata.topic(record.topic);
-    if (topic === undefined)
-      throw new AssertionError(`choosePartition: topic ${record.topic} unknown`);
+  /**
+   * Kafka's default partitioner: murmur2 of the key; round robin over available partitions without
+   * one. `topic` is the record's topic's metadata (the caller has just looked it up).
+   */
+  #choosePartition(record: PendingRecord, topic: KnownTopic): number {
     if (record.key !== null) return partitionForKey(record.key, topic.partitions.length);
     const next = this.#roundRobin.get(record.topic) ?? 0;
     this.#roundRobin.set(record.topic, (next + 1) | 0);
@@ -797,11 +804,14 @@ export class Producer implements Machine<ClusterMessage> {
   }
 
   #queue(topic: string, partition: number): PartitionQueue {
-    let byPartition = this.#queuesByTopic.get(topic);
+    let byPartition =
+      topic === this.#lastQueuesTopic ? this.#lastQueues : this.#queuesByTopic.get(topic);
     if (byPartition === undefined) {
       byPartition = [];
       this.#queuesByTopic.set(topic, byPartition);
     }
+    this.#lastQueuesTopic = topic;
+    this.#lastQueues = byPartition;
     let queue = byPartition[partition];
     if (queue === undefined) {
       queue = {
