@@ -3,6 +3,7 @@
 // (partition, heal, crash, restart, slow, clog, pause, runFor); each fault is traced.
 
 import { AssertionError } from './assert.ts';
+import { interned } from './interned.ts';
 import { type CrashKind, Disk } from './disk.ts';
 import {
   type BlockMode,
@@ -65,7 +66,8 @@ export class World<M extends Message> {
   }
 
   /** Adds a node (down until `start`). */
-  addNode(id: NodeId, factory: MachineFactory<M>): NodeHost<M> {
+  addNode(name: NodeId, factory: MachineFactory<M>): NodeHost<M> {
+    const id = interned(name);
     if (id === WORLD_NODE) throw new AssertionError(`"${WORLD_NODE}" is reserved`);
     if (this.#hosts.has(id)) throw new AssertionError(`node "${id}" already exists`);
     const disk = new Disk(() => this.scheduler.nowMs, {

@@ -1,6 +1,7 @@
 // A KRaft-mode cluster: controllers (the metadata quorum's voters), brokers (its observers) and an
 // admin client, on one simulated world.
 
+import { interned } from '../../kernel/interned.ts';
 import type { NodeId } from '../../kernel/network.ts';
 import { World, type WorldOptions } from '../../kernel/world.ts';
 import type { ReplicaConfig } from '../broker/replica-manager.ts';
@@ -40,11 +41,11 @@ export interface KraftCluster {
 export const ADMIN_NODE = 'admin';
 
 export function controllerIds(count: number): NodeId[] {
-  return Array.from({ length: count }, (_, index) => `c${index + 1}`);
+  return Array.from({ length: count }, (_, index) => interned(`c${index + 1}`));
 }
 
 export function brokerIds(count: number): NodeId[] {
-  return Array.from({ length: count }, (_, index) => `b${index + 1}`);
+  return Array.from({ length: count }, (_, index) => interned(`b${index + 1}`));
 }
 
 /** Builds and starts every node. */
@@ -92,7 +93,7 @@ export function buildKraftCluster(spec: KraftClusterSpec): KraftCluster {
   );
   for (const id of [...controllers, ...brokers, ADMIN_NODE]) world.node(id).start();
   const addBroker = (): NodeId => {
-    const id = `b${brokers.length + 1}`;
+    const id = interned(`b${brokers.length + 1}`);
     brokers.push(id);
     addBrokerNode(id);
     world.node(id).start();

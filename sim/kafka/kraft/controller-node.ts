@@ -10,6 +10,7 @@
 // - A broker that restarts cannot register again while its previous incarnation's session is
 //   alive (DUPLICATE_BROKER_REGISTRATION).
 
+import { interned } from '../../kernel/interned.ts';
 import type { Machine, NodeContext, TimerHandle } from '../../kernel/node.ts';
 import type { Ms } from '../../kernel/time.ts';
 import type { Bugs } from '../bugs.ts';
@@ -554,7 +555,7 @@ export class KraftController implements Machine<ClusterMessage> {
     let lastOffset = -1;
     for (const spec of request.topics) {
       // Appended topic by topic, so that a name twice in one request is refused the second time.
-      const topicId = `${spec.name}-${this.#nextOffset()}`;
+      const topicId = interned(`${spec.name}-${this.#nextOffset()}`);
       const startIndex = this.#context.rng.int(0, 1_000_000);
       const created = createTopicRecords(this.image, spec, topicId, startIndex);
       if (created.error !== 'NONE') {
