@@ -27,6 +27,10 @@ export class ActivityWatch<M extends Message> {
   readonly #moreIds: readonly NodeId[];
   #seen: Seen<M>[] = [];
   #actions = -1;
+  /** The scheduler's hostEntries at the last look. */
+  #hostEntries = -1;
+  /** The index of each watched host. */
+  #indexOfHost = new Map<object, number>();
   /** The indices of the nodes the last look found entered, in order (the first `#lookedCount`). */
   #looked: number[] = [];
   #lookedCount = 0;
@@ -61,11 +65,27 @@ export class ActivityWatch<M extends Message> {
     if (this.#seen.length !== this.#ids.length + this.#moreIds.length) {
       this.#seen = this.#seeAll();
       this.#looked = new Array<number>(this.#seen.length).fill(0);
+      this.#indexOfHost = indexOfHost(this.#seen);
       all = true;
     }
     const seens = this.#seen;
     const looked = this.#looked;
+    const scheduler = this.#world.scheduler;
+    const entries = scheduler.hostEntries;
+    const oneEntry = entries === this.#hostEntries + 1;
+    this.#hostEntries = entries;
     let count = 0;
+    if (oneEntry && !all) {
+      // One host entered since the last look (most events): only it can have moved.
+      const index = this.#indexOfHost.get(scheduler.lastEnteredHost as object);
+      if (index !== undefined) {
+        const seen = seens[index] as Seen<M>;
+        seen.activity = seen.host.activity;
+        looked[count++] = index;
+      }
+      this.#lookedCount = count;
+      return;
+    }
     // Indexed: a for-of here allocated an iterator per look (two or three looks per event).
     for (let index = 0; index < seens.length; index++) {
       const seen = seens[index] as Seen<M>;
@@ -131,4 +151,8 @@ export class ActivityWatch<M extends Message> {
       activity: -1,
     }));
   }
+}
+
+function indexOfHost<M extends Message>(seens: readonly Seen<M>[]): Map<object, number> {
+  return new Map(seens.map((seen, index) => [seen.host, index]));
 }

@@ -286,6 +286,11 @@ export class NodeHost<M extends Message> implements Endpoint<M> {
     return this.#activity;
   }
 
+  #enter(): void {
+    this.#activity++;
+    this.scheduler.noteHostEntered(this);
+  }
+
   get status(): NodeStatus {
     return this.#status;
   }
@@ -308,7 +313,7 @@ export class NodeHost<M extends Message> implements Endpoint<M> {
 
   /** Starts (or restarts) the node: a new incarnation built from the disk alone. */
   start(): void {
-    this.#activity++;
+    this.#enter();
     if (this.#status !== 'down')
       throw new AssertionError(`${this.id}: start while ${this.#status}`);
     if (this.decommissioned) throw new AssertionError(`${this.id}: start after decommissioning`);
@@ -322,7 +327,7 @@ export class NodeHost<M extends Message> implements Endpoint<M> {
   }
 
   crash(kind: CrashKind): void {
-    this.#activity++;
+    this.#enter();
     if (this.#status === 'down') throw new AssertionError(`${this.id}: crash while down`);
     this.#kill(kind);
     const lostWrites = this.disk.crash(kind);
@@ -331,7 +336,7 @@ export class NodeHost<M extends Message> implements Endpoint<M> {
 
   /** Begins a graceful shutdown through the machine's own path; a kill if it overruns stopTimeoutMs. */
   stop(): void {
-    this.#activity++;
+    this.#enter();
     if (this.#status !== 'up') throw new AssertionError(`${this.id}: stop while ${this.#status}`);
     const machine = this.#machine as Machine<M>;
     this.#status = 'stopping';
@@ -346,7 +351,7 @@ export class NodeHost<M extends Message> implements Endpoint<M> {
 
   /** Freezes the node for `durationMs`: it handles nothing until then. */
   pause(durationMs: Ms): void {
-    this.#activity++;
+    this.#enter();
     if (this.#status !== 'up') throw new AssertionError(`${this.id}: pause while ${this.#status}`);
     this.#status = 'paused';
     this.#trace('node.pause', { durationMs });
@@ -359,14 +364,14 @@ export class NodeHost<M extends Message> implements Endpoint<M> {
   /** Ends a pause now (its timer, when it fires, finds the node up and does nothing). */
   resume(): void {
     if (this.#status !== 'paused') return;
-    this.#activity++;
+    this.#enter();
     this.#status = 'up';
     this.#trace('node.resume', { deferred: this.#deferred.length - this.#deferredHead });
     this.#drainDeferred();
   }
 
   finishStop(): void {
-    this.#activity++;
+    this.#enter();
     if (this.#status !== 'stopping')
       throw new AssertionError(`${this.id}: stopped() while ${this.#status}`);
     this.disk.flushAll();
@@ -386,7 +391,7 @@ export class NodeHost<M extends Message> implements Endpoint<M> {
   }
 
   deliver(source: NodeId, message: M): void {
-    this.#activity++;
+    this.#enter();
     if (this.#mustDefer()) {
       this.#defer({ kind: 'message', source, message });
       return;
@@ -395,7 +400,7 @@ export class NodeHost<M extends Message> implements Endpoint<M> {
   }
 
   unreachable(target: NodeId, message: M): void {
-    this.#activity++;
+    this.#enter();
     if (this.#status === 'down') return;
     if (this.#mustDefer()) {
       this.#defer({ kind: 'unreachable', target, message });
@@ -407,7 +412,7 @@ export class NodeHost<M extends Message> implements Endpoint<M> {
   // ---- events --------------------------------------------------------------------------------
 
   fireTimer(timer: Timer<M>): void {
-    this.#activity++;
+    this.#enter();
     if (!timer.context.alive || timer.cancelled) return;
     if (this.#mustDefer()) {
       this.#defer({ kind: 'timer', timer });
@@ -418,7 +423,7 @@ export class NodeHost<M extends Message> implements Endpoint<M> {
   }
 
   hostEvent(event: HostEvent<M>): void {
-    this.#activity++;
+    this.#enter();
     if (event.incarnation !== this.#incarnation || this.#status === 'down') return;
     switch (event.what) {
       case 'resume':

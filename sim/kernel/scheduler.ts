@@ -63,6 +63,8 @@ export class Scheduler {
   readonly #stepChecks: (() => void)[] = [];
   #eventsFired = 0;
   #actionsFired = 0;
+  #hostEntries = 0;
+  #lastEnteredHost: object | null = null;
   /** At most how many cancelled events are still queued (see cancel). */
   #cancelledQueued = 0;
 
@@ -107,6 +109,25 @@ export class Scheduler {
    */
   get actionsFired(): number {
     return this.#actionsFired;
+  }
+
+  /** A node's host was entered (NodeHost.activity moved): counted, and the host remembered. */
+  noteHostEntered(host: object): void {
+    this.#hostEntries++;
+    this.#lastEnteredHost = host;
+  }
+
+  /**
+   * How many times any host was entered so far. When it moved by one since a checker's last look,
+   * only `lastEnteredHost` can have changed: the checker need not read every node's activity.
+   */
+  get hostEntries(): number {
+    return this.#hostEntries;
+  }
+
+  /** The host entered last (see hostEntries). */
+  get lastEnteredHost(): object | null {
+    return this.#lastEnteredHost;
   }
 
   /**
