@@ -419,10 +419,18 @@ interface Batch {
   backoffUntilMs: Ms;
 }
 
+/** A broker produce requests go to, and how many are in flight to it. */
+interface BrokerLink {
+  readonly broker: BrokerId;
+  inFlight: number;
+}
+
 /** A produce request on its way: one batch per partition, all led by `target`. */
 interface ProduceInFlight {
   readonly requestId: number;
   readonly target: BrokerId;
+  /** The target's link (its in-flight count). */
+  readonly link: BrokerLink;
   /** The batches it still stands for (a batch that expires in flight leaves it). */
   readonly batches: Batch[];
   /** When it times out (requestTimeoutMs after it left). */
@@ -439,6 +447,11 @@ interface PartitionQueue {
   /** null: waiting for a (new) producer id before numbering more records. Unused when not idempotent. */
   producerId: number | null;
   nextSequence: number;
+  /**
+   * The link to the leader it last sent to (null: none yet): the drain finds its leader's link
+   * without a Map lookup while the leader stays the same.
+   */
+  link: BrokerLink | null;
 }
 
 interface InitInFlight {
@@ -535,7 +548,8 @@ export class Producer implements Machine<ClusterMessage> {
   readonly #retryBackoff: DeadlineTimer;
   /** When the earliest batch still lingering is ready (linger.ms after its first record). */
   readonly #lingerEnd: DeadlineTimer;
-  readonly #inFlightByBroker = new Map<BrokerId, number>();
+  /** Every broker sent to (or about to be), by id: a handful, each kept for good. */
+  readonly #links = new Map<BrokerId, BrokerLink>();
   readonly #roundRobin = new Map<string, number>();
   readonly #workloads: RunningWorkload[] = [];
   readonly #valuePrefixes = new Set<string>();
@@ -557,7 +571,7 @@ export class Producer implements Machine<ClusterMessage> {
    * and batch. Scratch lists kept from pass to pass: a pass (one per dispatch, and every event
    * answered dispatches) allocates nothing for them.
    */
-  readonly #passLeaders: BrokerId[] = [];
+  readonly #passLinks: BrokerLink[] = [];
   readonly #passBatches: (Batch | null)[] = [];
   /** Records completed so far, by outcome. */
   readonly completed = { ok: 0, fail: 0, info: 0 };
@@ -607,7 +621,7 @@ export class Producer implements Machine<ClusterMessage> {
 
   /** Produce requests in flight to `broker`. */
   inFlightTo(broker: BrokerId): number {
-    return this.#inFlightByBroker.get(broker) ?? 0;
+    return this.#links.get(broker)?.inFlight ?? 0;
   }
 
   start(): void {
@@ -821,6 +835,7 @@ export class Producer implements Machine<ClusterMessage> {
         batches: [],
         producerId: this.#producerId,
         nextSequence: 0,
+        link: null,
       };
       this.#queues.push(queue);
       byPartition[partition] = queue;
@@ -852,7 +867,7 @@ export class Producer implements Machine<ClusterMessage> {
    * they send something (a partition may have several batches ready, up to the in-flight limit).
    */
   #drain(): void {
-    const leaders = this.#passLeaders;
+    const links = this.#passLinks;
     const picked = this.#passBatches;
     for (;;) {
       // The pass picks into the scratch lists (nothing allocated for a pass that sends nothing,
@@ -865,9 +880,10 @@ export class Producer implements Machine<ClusterMessage> {
         // before their leader is looked up (#nextBatch would find nothing to do for them either).
         if (queue.queued.length === 0 && queue.batches.length === 0) continue;
         const leader = this.#metadata.partition(queue.topic, queue.partition)?.leader ?? null;
-        const batch = this.#nextBatch(queue, leader);
-        if (batch === null || leader === null) continue;
-        leaders[count] = leader;
+        const link = leader === null ? null : this.#linkOf(queue, leader);
+        const batch = this.#nextBatch(queue, link);
+        if (batch === null || link === null) continue;
+        links[count] = link;
         picked[count] = batch;
         count++;
       }
@@ -876,36 +892,50 @@ export class Producer implements Machine<ClusterMessage> {
       // a batch taken into a request leaves the scratch list (null).
       for (let first = 0; first < count; first++) {
         if (picked[first] === null) continue;
-        const leader = leaders[first] as BrokerId;
+        const link = links[first] as BrokerLink;
         let size = 0;
         for (let index = first; index < count; index++)
-          if (picked[index] !== null && leaders[index] === leader) size++;
+          if (picked[index] !== null && links[index] === link) size++;
         // Sized from the start: the request in flight keeps the list.
         const batches = new Array<Batch>(size);
         let taken = 0;
         for (let index = first; index < count; index++) {
           const batch = picked[index] as Batch | null;
-          if (batch === null || leaders[index] !== leader) continue;
+          if (batch === null || links[index] !== link) continue;
           batches[taken++] = batch;
           picked[index] = null;
         }
-        this.#sendRequest(leader, batches);
+        this.#sendRequest(link, batches);
       }
     }
+  }
+
+  /** The link to `leader`, the queue's partition's leader (made at its first use). */
+  #linkOf(queue: PartitionQueue, leader: BrokerId): BrokerLink {
+    const last = queue.link;
+    if (last !== null && last.broker === leader) return last;
+    let link = this.#links.get(leader);
+    if (link === undefined) {
+      link = { broker: leader, inFlight: 0 };
+      this.#links.set(leader, link);
+    }
+    queue.link = link;
+    return link;
   }
 
   /**
    * The batch the partition sends next, if it can now, in order: retries first (for an
    * idempotent producer only once every earlier batch has an answer), then a new batch. A batch
-   * waiting out its backoff holds back the batches behind it.
+   * waiting out its backoff holds back the batches behind it. `leader`: the link to the
+   * partition's leader (null: no leader known).
    */
-  #nextBatch(queue: PartitionQueue, leader: BrokerId | null): Batch | null {
+  #nextBatch(queue: PartitionQueue, leader: BrokerLink | null): Batch | null {
     if (leader === null) {
       if (queue.queued.length > 0 || queue.batches.some((b) => b.state === 'ready'))
         this.#metadata.requestUpdate();
       return null;
     }
-    // The leader's room (a Map lookup) is asked last, once there is something to send.
+    // The leader's room is asked last, once there is something to send.
     let earlierInFlight = false;
     const batches = queue.batches;
     for (let index = 0; index < batches.length; index++) {
@@ -925,11 +955,8 @@ export class Producer implements Machine<ClusterMessage> {
     return this.#createBatch(queue);
   }
 
-  #hasRoom(broker: BrokerId): boolean {
-    return (
-      this.config.acks === '0' ||
-      this.inFlightTo(broker) < this.config.maxInFlightRequestsPerConnection
-    );
+  #hasRoom(link: BrokerLink): boolean {
+    return this.config.acks === '0' || link.inFlight < this.config.maxInFlightRequestsPerConnection;
   }
 
   #lingerDone(queue: PartitionQueue): boolean {
@@ -982,7 +1009,8 @@ export class Producer implements Machine<ClusterMessage> {
     return batch;
   }
 
-  #sendRequest(leader: BrokerId, batches: Batch[]): void {
+  #sendRequest(link: BrokerLink, batches: Batch[]): void {
+    const leader = link.broker;
     const requestId = this.#requestIdNext++;
     // Indexed loops throughout, and no closure for a map: this runs for every request.
     const partitions = new Array<ProducePartition>(batches.length);
@@ -1026,7 +1054,7 @@ export class Producer implements Machine<ClusterMessage> {
       return;
     }
     const deadlineMs = this.#context.nowMs + this.config.requestTimeoutMs;
-    const inFlight: ProduceInFlight = { requestId, target: leader, batches, deadlineMs };
+    const inFlight: ProduceInFlight = { requestId, target: leader, link, batches, deadlineMs };
     for (let index = 0; index < batches.length; index++) {
       const batch = batches[index] as Batch;
       batch.state = 'in-flight';
@@ -1034,7 +1062,7 @@ export class Producer implements Machine<ClusterMessage> {
     }
     this.#requestTimeout.want(deadlineMs);
     this.#requests.push(inFlight);
-    this.#inFlightByBroker.set(leader, this.inFlightTo(leader) + 1);
+    link.inFlight++;
   }
 
   // ---- answers -------------------------------------------------------------------------------
@@ -1165,12 +1193,10 @@ export class Producer implements Machine<ClusterMessage> {
    */
   #endRequest(request: ProduceInFlight): readonly Batch[] {
     removeItem(this.#requests, request);
-    const count = this.inFlightTo(request.target);
-    if (count <= 0)
+    const link = request.link;
+    if (link.inFlight <= 0)
       throw new AssertionError(`in-flight count to ${request.target} would go below 0`);
-    // A broker keeps its entry at 0 (a handful of brokers): deleting it and adding it back on
-    // nearly every request kept rebuilding the Map's table.
-    this.#inFlightByBroker.set(request.target, count - 1);
+    link.inFlight--;
     const batches = request.batches;
     for (let index = 0; index < batches.length; index++) {
       const batch = batches[index] as Batch;
