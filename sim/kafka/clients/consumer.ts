@@ -509,7 +509,8 @@ export class Consumer implements Machine<ClusterMessage> {
         const record = batchRecords[index] as LogRecord;
         if (record.offset < position) continue;
         if (from < 0) from = record.offset;
-        if (!exceeded) history.addPollRecord(record.offset, record.key, record.value);
+        // The log's record itself: its records never change.
+        if (!exceeded) history.addPolledRecord(record);
       }
       const last = state.epochs[state.epochs.length - 1];
       if (last === undefined || last.epoch !== batch.leaderEpoch)

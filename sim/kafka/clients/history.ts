@@ -18,6 +18,13 @@ export type Acks = '0' | '1' | 'all';
 /** A record as histories list them: [offset, key, value]. */
 export type HistoryRecord = readonly [number, string | null, string | null];
 
+/** A record a poll read, as an object that never changes (a log's own record, as a consumer reads it). */
+export interface PolledRecord {
+  readonly offset: number;
+  readonly key: string | null;
+  readonly value: string | null;
+}
+
 export interface HistoryEntry {
   readonly index: number;
   readonly atMs: Ms;
@@ -101,14 +108,12 @@ export class History {
   #pollStarts = new Int32Array(CAPACITY_MIN);
   #pollCounts = new Int32Array(CAPACITY_MIN);
   /**
-   * Every record the polls read, the polls' in order (addPollRecord), in columns: an
-   * [offset, key, value] array per record, kept to the end of the run, cost 72 bytes a record for
-   * the young-generation GC to copy again and again. `entries` and recordsAt build the arrays.
+   * Every record the polls read, the polls' in order (addPolledRecord), as the objects the consumer
+   * read: the logs' own records, kept by the logs for the run anyway (one pointer a record, where
+   * an [offset, key, value] array per record, kept to the end of the run, cost 72 bytes a record
+   * for the young-generation GC to copy again and again). `entries` and recordsAt build the arrays.
    */
-  #recordCount = 0;
-  #recordOffsets = new Float64Array(CAPACITY_MIN);
-  readonly #recordKeys: (string | null)[] = [];
-  readonly #recordValues: (string | null)[] = [];
+  readonly #records: PolledRecord[] = [];
   /** The entry objects built so far (`entries`), kept: each entry is built once, then shared. */
   readonly #built: HistoryEntry[] = [];
   /**
@@ -245,19 +250,19 @@ export class History {
 
   recordOffsetAt(index: number, position: number): number {
     if (this.#kinds[index] === POLL_OK)
-      return this.#recordOffsets[this.#recordAt(index, position)] as number;
+      return (this.#records[this.#recordAt(index, position)] as PolledRecord).offset;
     return this.#objectRecordAt(index, position)[0];
   }
 
   recordKeyAt(index: number, position: number): string | null {
     if (this.#kinds[index] === POLL_OK)
-      return this.#recordKeys[this.#recordAt(index, position)] as string | null;
+      return (this.#records[this.#recordAt(index, position)] as PolledRecord).key;
     return this.#objectRecordAt(index, position)[1];
   }
 
   recordValueAt(index: number, position: number): string | null {
     if (this.#kinds[index] === POLL_OK)
-      return this.#recordValues[this.#recordAt(index, position)] as string | null;
+      return (this.#records[this.#recordAt(index, position)] as PolledRecord).value;
     return this.#objectRecordAt(index, position)[2];
   }
 
@@ -398,12 +403,15 @@ export class History {
    * it reads without an [offset, key, value] array per record.
    */
   addPollRecord(offset: number, key: string | null, value: string | null): void {
-    const record = this.#recordCount++;
-    if (record === this.#recordOffsets.length)
-      this.#recordOffsets = grownColumn(this.#recordOffsets);
-    this.#recordOffsets[record] = offset;
-    this.#recordKeys.push(key);
-    this.#recordValues.push(value);
+    this.#records.push({ offset, key, value });
+  }
+
+  /**
+   * addPollRecord of a record object, kept as it is (it must never change): a consumer gives the
+   * log's records it reads, without a copy.
+   */
+  addPolledRecord(record: PolledRecord): void {
+    this.#records.push(record);
   }
 
   /** pollRead of the records given to addPollRecord since the last poll; the ok entry's index. */
@@ -419,7 +427,7 @@ export class History {
         ? 0
         : (this.#pollStarts[poll - 1] as number) + (this.#pollCounts[poll - 1] as number);
     this.#pollStarts[poll] = start;
-    this.#pollCounts[poll] = this.#recordCount - start;
+    this.#pollCounts[poll] = this.#records.length - start;
     this.#pollProcesses.push(process);
     this.#pollTopics.push(topic);
     this.#add(POLL_INVOKE, atMs, partition, poll);
@@ -565,16 +573,14 @@ export class History {
   #pollRecordsOf(poll: number): HistoryRecord[] {
     const start = this.#pollStarts[poll] as number;
     const records = new Array<HistoryRecord>(this.#pollCounts[poll] as number);
-    for (let position = 0; position < records.length; position++)
-      records[position] = [
-        this.#recordOffsets[start + position] as number,
-        this.#recordKeys[start + position] as string | null,
-        this.#recordValues[start + position] as string | null,
-      ];
+    for (let position = 0; position < records.length; position++) {
+      const record = this.#records[start + position] as PolledRecord;
+      records[position] = [record.offset, record.key, record.value];
+    }
     return records;
   }
 
-  /** Where in the #record* columns the record at `position` of a poll's ok entry `index` is. */
+  /** Where in #records the record at `position` of a poll's ok entry `index` is. */
   #recordAt(index: number, position: number): number {
     return (this.#pollStarts[this.#refs[index] as number] as number) + position;
   }
