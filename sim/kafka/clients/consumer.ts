@@ -202,6 +202,9 @@ export class Consumer implements Machine<ClusterMessage> {
   /** Brokers with a fetch in flight (one at a time per broker, as in Kafka). */
   readonly #busyBrokers = new Set<BrokerId>();
   readonly #nextFetchAtMs = new Map<BrokerId, Ms>();
+  /** A pump's picks: the partitions to fetch now and their leaders (scratch lists, kept). */
+  readonly #passLeaders: BrokerId[] = [];
+  readonly #passStates: (AssignedPartition | null)[] = [];
   #requestIdNext = 0;
   #wakeTimer: TimerHandle | null = null;
   #wakeAtMs: Ms = 0;
@@ -346,11 +349,17 @@ export class Consumer implements Machine<ClusterMessage> {
   #pump(): void {
     if (this.#closed) return;
     const nowMs = this.#context.nowMs;
-    // Made only when some partition can be fetched (most pumps find every one in flight).
-    let byLeader: Map<BrokerId, AssignedPartition[]> | null = null;
+    // The partitions to fetch and their leaders, picked into the scratch lists (a pump allocates
+    // nothing for them but the fetches' own lists).
+    const leaders = this.#passLeaders;
+    const picked = this.#passStates;
+    let count = 0;
     let wakeAtMs = Number.POSITIVE_INFINITY;
     let needMetadata = false;
-    for (const state of this.#partitions) {
+    // Indexed: an iterator allocates whenever this runs unoptimised.
+    const partitions = this.#partitions;
+    for (let index = 0; index < partitions.length; index++) {
+      const state = partitions[index] as AssignedPartition;
       if (state.inFlight) continue;
       if (state.backoffUntilMs > nowMs) {
         wakeAtMs = Math.min(wakeAtMs, state.backoffUntilMs);
@@ -367,12 +376,29 @@ export class Consumer implements Machine<ClusterMessage> {
         wakeAtMs = Math.min(wakeAtMs, readyAtMs);
         continue;
       }
-      byLeader ??= new Map();
-      const group = byLeader.get(leader);
-      if (group === undefined) byLeader.set(leader, [state]);
-      else group.push(state);
+      leaders[count] = leader;
+      picked[count] = state;
+      count++;
     }
-    if (byLeader !== null) for (const [leader, states] of byLeader) this.#sendFetch(leader, states);
+    // One fetch per leader, in the order of its first partition, with its partitions in order; a
+    // partition taken into a fetch leaves the scratch list (null).
+    for (let first = 0; first < count; first++) {
+      if (picked[first] === null) continue;
+      const leader = leaders[first] as BrokerId;
+      let size = 0;
+      for (let index = first; index < count; index++)
+        if (picked[index] !== null && leaders[index] === leader) size++;
+      // Sized from the start: the fetch in flight keeps the list.
+      const states = new Array<AssignedPartition>(size);
+      let taken = 0;
+      for (let index = first; index < count; index++) {
+        const state = picked[index] as AssignedPartition | null;
+        if (state === null || leaders[index] !== leader) continue;
+        states[taken++] = state;
+        picked[index] = null;
+      }
+      this.#sendFetch(leader, states);
+    }
     if (needMetadata) this.#metadata.requestUpdate();
     if (wakeAtMs !== Number.POSITIVE_INFINITY) this.#wakeAt(wakeAtMs);
   }
