@@ -36,6 +36,7 @@ import {
   requireInteger,
   requireMs,
 } from './client-metadata.ts';
+import { takeGroup } from './grouping.ts';
 import type { History, HistoryRecord } from './history.ts';
 
 export type AutoOffsetReset = 'earliest' | 'latest';
@@ -384,20 +385,7 @@ export class Consumer implements Machine<ClusterMessage> {
     // partition taken into a fetch leaves the scratch list (null).
     for (let first = 0; first < count; first++) {
       if (picked[first] === null) continue;
-      const leader = leaders[first] as BrokerId;
-      let size = 0;
-      for (let index = first; index < count; index++)
-        if (picked[index] !== null && leaders[index] === leader) size++;
-      // Sized from the start: the fetch in flight keeps the list.
-      const states = new Array<AssignedPartition>(size);
-      let taken = 0;
-      for (let index = first; index < count; index++) {
-        const state = picked[index] as AssignedPartition | null;
-        if (state === null || leaders[index] !== leader) continue;
-        states[taken++] = state;
-        picked[index] = null;
-      }
-      this.#sendFetch(leader, states);
+      this.#sendFetch(leaders[first] as BrokerId, takeGroup(picked, leaders, first, count));
     }
     if (needMetadata) this.#metadata.requestUpdate();
     if (wakeAtMs !== Number.POSITIVE_INFINITY) this.#wakeAt(wakeAtMs);

@@ -54,6 +54,7 @@ import {
   requireInteger,
   requireMs,
 } from './client-metadata.ts';
+import { takeGroup } from './grouping.ts';
 import type { Acks, History } from './history.ts';
 
 export interface ProducerConfig {
@@ -892,20 +893,7 @@ export class Producer implements Machine<ClusterMessage> {
       // a batch taken into a request leaves the scratch list (null).
       for (let first = 0; first < count; first++) {
         if (picked[first] === null) continue;
-        const link = links[first] as BrokerLink;
-        let size = 0;
-        for (let index = first; index < count; index++)
-          if (picked[index] !== null && links[index] === link) size++;
-        // Sized from the start: the request in flight keeps the list.
-        const batches = new Array<Batch>(size);
-        let taken = 0;
-        for (let index = first; index < count; index++) {
-          const batch = picked[index] as Batch | null;
-          if (batch === null || links[index] !== link) continue;
-          batches[taken++] = batch;
-          picked[index] = null;
-        }
-        this.#sendRequest(link, batches);
+        this.#sendRequest(links[first] as BrokerLink, takeGroup(picked, links, first, count));
       }
     }
   }
