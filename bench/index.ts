@@ -4,7 +4,7 @@
 
 import { cpus } from 'node:os';
 import { runGossip } from '../sim/kernel/gossip.ts';
-import { runBareLoop } from './bare-loop.ts';
+import { runBareLoop, runBareQueueLoop } from './bare-loop.ts';
 import { breakDownR, formatBreakdown } from './breakdown.ts';
 import { runSmallSeeds } from './fuzz-seeds.ts';
 import { runKernelLoop } from './kernel-loop.ts';
@@ -96,6 +96,11 @@ const { ratios } = compare([
         durationMs: 30_000,
         faultEveryMs: 400,
       }).events,
+  },
+  {
+    // What the kernel's queue alone gains over the heap (the bare loop stays the yardstick).
+    label: "bare loop on the kernel's queue (near calendar + heap)",
+    work: () => runBareQueueLoop(EVENTS),
   },
 ]);
 const kernelRatio = 100 * (ratios[1] as number);
