@@ -14,6 +14,7 @@
 // (megamorphic, in V8's terms) made the heap several times slower.
 
 import { BoundExceededError } from './assert.ts';
+import { grownColumn } from './columns.ts';
 
 const INITIAL_CAPACITY = 1024;
 
@@ -233,12 +234,8 @@ export class EventQueue<T> {
 
   #growNodes(): void {
     const capacity = this.#nodeNext.length * 2;
-    const next = new Int32Array(capacity);
-    next.set(this.#nodeNext);
-    this.#nodeNext = next;
-    const seqs = new Float64Array(capacity);
-    seqs.set(this.#nodeSeqs);
-    this.#nodeSeqs = seqs;
+    this.#nodeNext = grownColumn(this.#nodeNext, capacity);
+    this.#nodeSeqs = grownColumn(this.#nodeSeqs, capacity);
     this.#nodeEntries.length = capacity;
   }
 
@@ -334,12 +331,8 @@ export class EventQueue<T> {
 
   #growFar(): void {
     const capacity = this.#entries.length * 2;
-    const atMs = new Float64Array(capacity);
-    atMs.set(this.#atMs);
-    this.#atMs = atMs;
-    const seqs = new Float64Array(capacity);
-    seqs.set(this.#seqs);
-    this.#seqs = seqs;
+    this.#atMs = grownColumn(this.#atMs, capacity);
+    this.#seqs = grownColumn(this.#seqs, capacity);
     this.#entries.length = capacity;
   }
 }
