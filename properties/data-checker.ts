@@ -327,26 +327,26 @@ class PartitionLedger {
 
 /**
  * Records the history names (consumer reads, acknowledged writes), each looked up in the ledger
- * when its entry was new: the entry (its index in the history) and the record's position in the
- * entry's records (-1 for a write), the client partition it names (the checker's list), the
- * ledger it was found in then (its number, NONE if not found) and its id there. At the end of a
- * run the history's entries (hundreds of thousands) are long out of any cache: reading
- * them all again there cost more than the checks themselves.
+ * when its entry was new: the entry (its index in the history), its place (below), the ledger it
+ * was found in then (its number, NONE if not found) and its id there. A record's place is, for a
+ * read, its position in the entry's records, and for an acknowledged write, the client partition
+ * it names (the checker's list): reads are kept per client partition and a write is one record,
+ * so each needs only one of the two, and one column less is one less to grow and fill. At the end
+ * of a run the history's entries (hundreds of thousands) are long out of any cache: reading them
+ * all again there cost more than the checks themselves.
  */
 class HistoryRecords {
   count = 0;
   entries = new Int32Array(COLUMN_CAPACITY_MIN);
-  positions = new Int32Array(COLUMN_CAPACITY_MIN);
-  partitions = new Int32Array(COLUMN_CAPACITY_MIN);
+  places = new Int32Array(COLUMN_CAPACITY_MIN);
   ledgers = new Int32Array(COLUMN_CAPACITY_MIN);
   ids = new Int32Array(COLUMN_CAPACITY_MIN);
 
-  push(entry: number, position: number, partition: number, ledger: number, id: number): void {
+  push(entry: number, place: number, ledger: number, id: number): void {
     const index = this.count++;
     if (index === this.entries.length) this.#grow();
     this.entries[index] = entry;
-    this.positions[index] = position;
-    this.partitions[index] = partition;
+    this.places[index] = place;
     this.ledgers[index] = ledger;
     this.ids[index] = id;
   }
@@ -355,8 +355,7 @@ class HistoryRecords {
   #grow(): void {
     const length = this.count;
     this.entries = grownColumn(this.entries, length);
-    this.positions = grownColumn(this.positions, length);
-    this.partitions = grownColumn(this.partitions, length);
+    this.places = grownColumn(this.places, length);
     this.ledgers = grownColumn(this.ledgers, length);
     this.ids = grownColumn(this.ids, length);
   }
@@ -644,7 +643,6 @@ export class DataChecker {
       client.reads.push(
         index,
         position,
-        client.index,
         id === NONE ? NONE : (ledger as PartitionLedger).number,
         id,
       );
@@ -660,7 +658,6 @@ export class DataChecker {
     const id = ledger === undefined || offset === undefined ? NONE : ledger.find(offset, value);
     this.#ackedWrites.push(
       index,
-      -1,
       client.index,
       id === NONE ? NONE : (ledger as PartitionLedger).number,
       id,
@@ -1234,7 +1231,7 @@ export class DataChecker {
     // By client partition: found once each (the end of a run asks for every write's).
     const targets: (FinalTarget | null | undefined)[] = [];
     for (let index = 0; index < acked.count; index++) {
-      const partition = acked.partitions[index] as number;
+      const partition = acked.places[index] as number;
       let target = targets[partition];
       if (target === undefined) {
         target = this.#finalTarget(this.#clientPartitions[partition] as ClientPartition, finalLogs);
@@ -1274,7 +1271,7 @@ export class DataChecker {
       let value: string;
       if (found === undefined) {
         const entry = reads.entries[index] as number;
-        const position = reads.positions[index] as number;
+        const position = reads.places[index] as number;
         offset = this.#history.recordOffsetAt(entry, position);
         value = this.#history.recordValueAt(entry, position) as string;
       } else {
