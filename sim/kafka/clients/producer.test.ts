@@ -202,7 +202,14 @@ class FakeBroker implements Machine<ClusterMessage> {
         acks: request.acks,
         topic: data.topic,
         partition: data.partition,
-        records: data.records,
+        // Copied, as a log copies what it appends: the records a producer sends are its own
+        // objects, numbered anew when their batch is renumbered.
+        records: data.records.map((record) => ({
+          key: record.key,
+          value: record.value,
+          producerId: record.producerId,
+          sequence: record.sequence,
+        })),
       };
       const received: ReceivedProduce = {
         broker: this.context.nodeId,

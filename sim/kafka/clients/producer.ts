@@ -44,7 +44,6 @@ import {
 } from '../broker/messages.ts';
 import type { BrokerId } from '../controller/records.ts';
 import type { ClusterMessage } from '../messages.ts';
-import type { RecordInput } from '../storage/partition-log.ts';
 import { exponentialBackoffMs } from './backoff.ts';
 import {
   ClientConfigError,
@@ -398,14 +397,27 @@ interface PendingRecord {
   indeterminate: string | null;
   /** Completed: it has its outcome, and leaves the pending queue when it reaches the front. */
   done: boolean;
+  /**
+   * Its idempotence fields while in a batch (undefined when not idempotent): the record is itself
+   * the RecordInput its produce requests carry, where a copy per record and batch cost an object
+   * each. They change only when its batch is renumbered, which only a batch no request in flight
+   * carries can be (#renumberable), and a log copies what it appends.
+   */
+  producerId: number | undefined;
+  sequence: number | undefined;
 }
 
 type BatchState = 'in-flight' | 'backoff' | 'ready';
 
-interface Batch {
+/**
+ * A batch is itself the ProducePartition of the requests that carry it (its topic, partition and
+ * records, which never change), where an object per batch and request cost one each.
+ */
+interface Batch extends ProducePartition {
   readonly queue: PartitionQueue;
+  readonly topic: string;
+  readonly partition: number;
   readonly records: readonly PendingRecord[];
-  readonly inputs: readonly RecordInput[];
   /** -1 when not idempotent. */
   readonly producerId: number;
   readonly baseSequence: number;
@@ -432,8 +444,11 @@ interface ProduceInFlight {
   readonly target: BrokerId;
   /** The target's link (its in-flight count). */
   readonly link: BrokerLink;
-  /** The batches it still stands for (a batch that expires in flight leaves it). */
-  readonly batches: Batch[];
+  /**
+   * The batches it still stands for: the request's own list of partitions, until a batch expires
+   * in flight and leaves it (#leaveRequest then makes a new list, leaving the message's as sent).
+   */
+  batches: readonly Batch[];
   /** When it times out (requestTimeoutMs after it left). */
   readonly deadlineMs: Ms;
 }
@@ -686,6 +701,8 @@ export class Producer implements Machine<ClusterMessage> {
       batch: null,
       indeterminate: null,
       done: false,
+      producerId: undefined,
+      sequence: undefined,
     };
     this.#enqueuePending(pending);
     // Deadlines come in send order: a timer armed at or before this one's is armed for the first.
@@ -969,19 +986,19 @@ export class Producer implements Machine<ClusterMessage> {
     const producerId = this.config.idempotent ? (queue.producerId as number) : -1;
     const baseSequence = this.config.idempotent ? queue.nextSequence : -1;
     if (this.config.idempotent) queue.nextSequence += records.length;
-    // A loop, not a map: its closure (reading producerId and baseSequence) made every call
-    // allocate a context, and the closure itself, once per batch.
-    const inputs = new Array<RecordInput>(records.length);
-    for (let index = 0; index < records.length; index++) {
-      const { key, value } = records[index] as PendingRecord;
-      inputs[index] = this.config.idempotent
-        ? { key, value, producerId, sequence: baseSequence + index }
-        : { key, value };
+    // The records are their own inputs (PendingRecord): numbered in place.
+    if (this.config.idempotent) {
+      for (let index = 0; index < records.length; index++) {
+        const record = records[index] as PendingRecord;
+        record.producerId = producerId;
+        record.sequence = baseSequence + index;
+      }
     }
     const batch: Batch = {
       queue,
+      topic: queue.topic,
+      partition: queue.partition,
       records,
-      inputs,
       producerId,
       baseSequence,
       state: 'ready',
@@ -1001,22 +1018,18 @@ export class Producer implements Machine<ClusterMessage> {
     const leader = link.broker;
     const requestId = this.#requestIdNext++;
     // Indexed loops throughout, and no closure for a map: this runs for every request.
-    const partitions = new Array<ProducePartition>(batches.length);
     for (let index = 0; index < batches.length; index++) {
       const batch = batches[index] as Batch;
       if (batch.state !== 'ready') throw new AssertionError(`sendRequest: batch is ${batch.state}`);
-      partitions[index] = {
-        topic: batch.queue.topic,
-        partition: batch.queue.partition,
-        records: batch.inputs,
-      };
     }
+    // The batches are the request's partitions (Batch is a ProducePartition), in their own list
+    // (takeGroup's, made for this request).
     const request: ProduceRequest = {
       kind: 'client.produce',
       requestId,
       acks: this.config.acks,
       timeoutMs: this.config.requestTimeoutMs,
-      partitions,
+      partitions: batches,
     };
     this.#context.send(leader, request, produceRequestSizeBytes(request));
     for (let index = 0; index < batches.length; index++) {
@@ -1198,7 +1211,8 @@ export class Producer implements Machine<ClusterMessage> {
   #leaveRequest(batch: Batch): void {
     const request = batch.request;
     if (request === null) return;
-    removeItem(request.batches, batch);
+    // A new list: the old one is the message's, which stays as it was sent.
+    request.batches = request.batches.filter((other) => other !== batch);
     batch.request = null;
     batch.state = 'ready';
     if (request.batches.length === 0) this.#endRequest(request);
