@@ -249,6 +249,7 @@ export class Network<M extends Message> {
   readonly #scheduler: Scheduler;
   readonly #rng: Rng;
   readonly #endpoints = new Map<NodeId, Endpoint<M>>();
+  /** Each attached node's name with its hash (the trace's), shared by its host and its links. */
   readonly #traceNodes = new Map<NodeId, TraceNode>();
   readonly #links = new Map<NodeId, Map<NodeId, Link<M>>>();
   readonly #inFlightMax: number;
@@ -284,6 +285,13 @@ export class Network<M extends Message> {
     this.#endpoints.set(endpoint.id, endpoint);
     this.#traceNodes.set(endpoint.id, new TraceNode(endpoint.id));
     this.#links.set(endpoint.id, new Map());
+  }
+
+  /** The trace's record of an attached node (see #traceNodes). */
+  traceNode(id: NodeId): TraceNode {
+    const node = this.#traceNodes.get(id);
+    if (node === undefined) throw new AssertionError(`node "${id}" is not on the network`);
+    return node;
   }
 
   nodeIds(): NodeId[] {

@@ -13,13 +13,13 @@ import type { Endpoint, Message, Network, NodeId, Port } from './network.ts';
 import type { Rng } from './rng.ts';
 import { type Scheduler, SimEvent } from './scheduler.ts';
 import { assertMs, type Ms } from './time.ts';
-import {
-  type Trace,
-  type TraceFields,
+import type {
+  Trace,
+  TraceFields,
   TraceNode,
-  type TraceShape,
-  type TraceShapeOf,
-  type TraceValue,
+  TraceShape,
+  TraceShapeOf,
+  TraceValue,
 } from './trace.ts';
 
 export type NodeStatus = 'down' | 'up' | 'paused' | 'stopping';
@@ -265,7 +265,6 @@ export class NodeHost<M extends Message> implements Endpoint<M> {
     options: NodeHostOptions = {},
   ) {
     this.id = id;
-    this.traceNode = new TraceNode(id);
     this.scheduler = scheduler;
     this.network = network;
     this.disk = disk;
@@ -275,6 +274,8 @@ export class NodeHost<M extends Message> implements Endpoint<M> {
     this.#deferredMax = options.deferredMax ?? 100_000;
     network.attach(this);
     this.port = network.port(id);
+    // The network's, which its links share: one per node.
+    this.traceNode = network.traceNode(id);
   }
 
   /**
