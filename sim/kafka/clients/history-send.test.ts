@@ -111,6 +111,35 @@ describe('History.invokeSend, okSend and pollRead', () => {
     expect(history.recordsAt(3)).toBe(history.entries[3]?.records);
   });
 
+  it('keeps thousands of sends and polled records (past its chunks and columns) as given', () => {
+    const generic = new History(() => 1);
+    const fast = new History(() => 1);
+    const count = 2_500;
+    for (let index = 0; index < count; index++) {
+      const key = index % 3 === 0 ? null : `k${index}`;
+      const value = `v${index}`;
+      const id = generic.invoke('p', 'send', { acks: 'all', topic: 't', partition: 0, key, value });
+      expect(fast.invokeSend('p', 'all', 't', 0, key, value)).toBe(id);
+      if (index % 2 === 0) {
+        generic.ok(id, { partition: 0, offset: index });
+        fast.okSend(id, 0, index);
+      }
+      const record = { offset: index, key, value } as const;
+      generic.ok(generic.invoke('c', 'poll', { topic: 't', partition: 0 }), {
+        records: [[record.offset, record.key, record.value]],
+      });
+      fast.addPolledRecord(record);
+      fast.pollReadAdded('c', 't', 0);
+    }
+    expect(fast.openCount).toBe(count / 2);
+    expect(fast.valueAt(fast.length - 3)).toBe(`v${count - 1}`);
+    expect(fast.recordValueAt(fast.length - 1, 0)).toBe(`v${count - 1}`);
+    expect(fast.toJsonLines()).toBe(generic.toJsonLines());
+    expect(() => fast.okSend(count * 2, 0, 0)).toThrow(/not open/);
+    expect(() => fast.okSend(-1, 0, 0)).toThrow(/not open/);
+    expect(() => fast.okSend(0.5, 0, 0)).toThrow(/not open/);
+  });
+
   it('refuses to complete a send twice', () => {
     const history = new History(() => 0);
     const id = history.invokeSend('p', 'all', 't', 0, null, 'a');

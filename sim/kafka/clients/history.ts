@@ -73,6 +73,43 @@ interface Source {
 /** Columns start this long and double as they fill. */
 const CAPACITY_MIN = 1024;
 
+/** A ChunkedList's chunks hold 2 ** CHUNK_BITS items (8 KB of pointers). */
+const CHUNK_BITS = 10;
+const CHUNK_SIZE = 1 << CHUNK_BITS;
+const CHUNK_MASK = CHUNK_SIZE - 1;
+
+/**
+ * A list that only grows (to the end of the run), kept in chunks of CHUNK_SIZE items. A producer
+ * and a consumer add an item per record: pushed into one array kept for the run, each item was a
+ * pointer from an old object to a young one (a write barrier's slow path, and a slot for every
+ * young-generation GC to visit) and the array's growth copied it again and again. A chunk is
+ * young while it fills, so storing into it is a plain store; it is copied (8 KB) once or twice.
+ */
+class ChunkedList<T> {
+  readonly #chunks: T[][] = [];
+  #last: T[] = [];
+  #length = 0;
+
+  get length(): number {
+    return this.#length;
+  }
+
+  push(item: T): void {
+    const at = this.#length & CHUNK_MASK;
+    if (at === 0) {
+      this.#last = new Array<T>(CHUNK_SIZE);
+      this.#chunks.push(this.#last);
+    }
+    this.#last[at] = item;
+    this.#length++;
+  }
+
+  /** The item at `index` (< length). */
+  at(index: number): T {
+    return (this.#chunks[index >>> CHUNK_BITS] as T[])[index & CHUNK_MASK] as T;
+  }
+}
+
 export class History {
   /**
    * The entries, by index: how each is stored (OBJECT, SEND_INVOKE, ...), its time, its partition
@@ -95,8 +132,8 @@ export class History {
    * okSend was given (NaN: undefined).
    */
   #sendSources = new Int32Array(CAPACITY_MIN);
-  readonly #sendKeys: (string | null)[] = [];
-  readonly #sendValues: (string | null)[] = [];
+  readonly #sendKeys = new ChunkedList<string | null>();
+  readonly #sendValues = new ChunkedList<string | null>();
   #sendOffsets = new Float64Array(CAPACITY_MIN);
   /** The senders' (process, acks, topic) triples, numbered in the order first seen. */
   readonly #sources: Source[] = [];
@@ -113,15 +150,17 @@ export class History {
    * an [offset, key, value] array per record, kept to the end of the run, cost 72 bytes a record
    * for the young-generation GC to copy again and again). `entries` and recordsAt build the arrays.
    */
-  readonly #records: PolledRecord[] = [];
+  readonly #records = new ChunkedList<PolledRecord>();
   /** The entry objects built so far (`entries`), kept: each entry is built once, then shared. */
   readonly #built: HistoryEntry[] = [];
   /**
    * By operation id: the index of its invoke entry while it is open, -1 once completed. Ids are
    * dense (0, 1, 2, ...), so an array serves: a Map with an entry per record sent churned through
-   * hash tables, and a completion reads what it repeats from the invoke entry itself.
+   * hash tables, and a completion reads what it repeats from the invoke entry itself. A column
+   * (#operationCount long): an array of numbers grew by copies in the old generation.
    */
-  readonly #invokeIndexById: number[] = [];
+  #invokeIndexById = new Int32Array(CAPACITY_MIN);
+  #operationCount = 0;
   #openCount = 0;
   /** Open operations with an attempt that may have written (it can no longer `fail`): the error. */
   readonly #indeterminate = new Map<number, string>();
@@ -218,7 +257,7 @@ export class History {
   valueAt(index: number): string | null | undefined {
     const kind = this.#kinds[index];
     if (kind === SEND_INVOKE || kind === SEND_OK)
-      return this.#sendValues[this.#refs[index] as number];
+      return this.#sendValues.at(this.#refs[index] as number);
     return kind === OBJECT ? this.#objectAt(index).value : undefined;
   }
 
@@ -250,19 +289,19 @@ export class History {
 
   recordOffsetAt(index: number, position: number): number {
     if (this.#kinds[index] === POLL_OK)
-      return (this.#records[this.#recordAt(index, position)] as PolledRecord).offset;
+      return this.#records.at(this.#recordAt(index, position)).offset;
     return this.#objectRecordAt(index, position)[0];
   }
 
   recordKeyAt(index: number, position: number): string | null {
     if (this.#kinds[index] === POLL_OK)
-      return (this.#records[this.#recordAt(index, position)] as PolledRecord).key;
+      return this.#records.at(this.#recordAt(index, position)).key;
     return this.#objectRecordAt(index, position)[1];
   }
 
   recordValueAt(index: number, position: number): string | null {
     if (this.#kinds[index] === POLL_OK)
-      return (this.#records[this.#recordAt(index, position)] as PolledRecord).value;
+      return this.#records.at(this.#recordAt(index, position)).value;
     return this.#objectRecordAt(index, position)[2];
   }
 
@@ -288,7 +327,7 @@ export class History {
     const open: { process: string; f: OperationFunction; fields: Fields }[] = [];
     // Indexed: this runs once, unoptimised, over every operation of the run, where an iterator
     // would allocate a result object per step.
-    for (let id = 0; id < this.#invokeIndexById.length; id++) {
+    for (let id = 0; id < this.#operationCount; id++) {
       const index = this.#invokeIndexById[id] as number;
       if (index < 0) continue;
       const entry = this.#entryAt(index);
@@ -303,8 +342,7 @@ export class History {
   /** Starts an operation; returns its id for the completion. */
   invoke(process: string, f: OperationFunction, fields: Fields): number {
     this.#push(process, 'invoke', f, fields);
-    const id = this.#invokeIndexById.length;
-    this.#invokeIndexById.push(this.#count - 1);
+    const id = this.#addOperation(this.#count - 1);
     this.#openCount++;
     return id;
   }
@@ -331,8 +369,7 @@ export class History {
     }
     this.#sendOffsets[send] = Number.NaN;
     this.#sendSources[send] = this.#sourceNumber(process, acks, topic);
-    const id = this.#invokeIndexById.length;
-    this.#invokeIndexById.push(index);
+    const id = this.#addOperation(index);
     this.#openCount++;
     return id;
   }
@@ -432,7 +469,7 @@ export class History {
     this.#pollTopics.push(topic);
     this.#add(POLL_INVOKE, atMs, partition, poll);
     // Its operation id, as invoke would number it, completed at once.
-    this.#invokeIndexById.push(-1);
+    this.#addOperation(-1);
     return this.#add(POLL_OK, atMs, partition, poll);
   }
 
@@ -550,8 +587,8 @@ export class History {
         acks: source.acks,
         topic: source.topic,
         partition,
-        key: this.#sendKeys[ref] as string | null,
-        value: this.#sendValues[ref] as string | null,
+        key: this.#sendKeys.at(ref),
+        value: this.#sendValues.at(ref),
       };
     const offset = this.#sendOffsets[ref] as number;
     return {
@@ -563,8 +600,8 @@ export class History {
       acks: source.acks,
       topic: source.topic,
       partition,
-      key: this.#sendKeys[ref] as string | null,
-      value: this.#sendValues[ref] as string | null,
+      key: this.#sendKeys.at(ref),
+      value: this.#sendValues.at(ref),
       offset: Number.isNaN(offset) ? undefined : offset,
     };
   }
@@ -574,7 +611,7 @@ export class History {
     const start = this.#pollStarts[poll] as number;
     const records = new Array<HistoryRecord>(this.#pollCounts[poll] as number);
     for (let position = 0; position < records.length; position++) {
-      const record = this.#records[start + position] as PolledRecord;
+      const record = this.#records.at(start + position);
       records[position] = [record.offset, record.key, record.value];
     }
     return records;
@@ -618,7 +655,10 @@ export class History {
 
   /** The index of the invoke entry of an open operation. */
   #openInvokeIndex(operationId: number): number {
-    const index = this.#invokeIndexById[operationId] ?? -1;
+    // Past the count, the column's spare room (0s) is no operation; a typed array reads undefined
+    // at a negative or fractional id.
+    const index =
+      operationId < this.#operationCount ? (this.#invokeIndexById[operationId] ?? -1) : -1;
     if (index < 0) throw new AssertionError(`history: operation ${operationId} is not open`);
     return index;
   }
@@ -630,6 +670,15 @@ export class History {
   ): void {
     const invoke = this.#entryAt(this.#close(operationId));
     this.#push(invoke.process, type, invoke.f, invoke, fields);
+  }
+
+  /** Numbers a new operation, whose invoke entry is at `invokeIndex` (-1: completed at once). */
+  #addOperation(invokeIndex: number): number {
+    const id = this.#operationCount++;
+    if (id === this.#invokeIndexById.length)
+      this.#invokeIndexById = grownColumn(this.#invokeIndexById);
+    this.#invokeIndexById[id] = invokeIndex;
+    return id;
   }
 
   /** The operation is no longer open: returns the index of its invoke entry. */
