@@ -383,9 +383,11 @@ export interface ProducerWorkload {
 interface PendingRecord {
   readonly operationId: number;
   readonly topic: string;
-  /** -1 until the partitioner chooses. */
+  /**
+   * -1 until the partitioner chooses: until the record is routed, ≥ 0 only when the sender chose
+   * it (a field less per record than a flag for that).
+   */
   partition: number;
-  readonly explicitPartition: boolean;
   readonly key: string | null;
   readonly value: string | null;
   readonly deadlineMs: Ms;
@@ -677,8 +679,7 @@ export class Producer implements Machine<ClusterMessage> {
         `${this.config.process} has too many records in flight`,
       );
     }
-    const explicitPartition = explicit !== undefined;
-    if (explicitPartition) requireInteger('partition', explicit, 0);
+    if (explicit !== undefined) requireInteger('partition', explicit, 0);
     const partition = explicit ?? -1;
     const operationId = this.#history.invokeSend(
       this.config.process,
@@ -692,7 +693,6 @@ export class Producer implements Machine<ClusterMessage> {
       operationId,
       topic,
       partition,
-      explicitPartition,
       key,
       value,
       deadlineMs: this.#context.nowMs + this.config.deliveryTimeoutMs,
@@ -812,11 +812,13 @@ export class Producer implements Machine<ClusterMessage> {
     const topic = this.#metadata.topic(record.topic);
     if (topic === undefined) return false;
     const count = topic.partitions.length;
-    if (record.explicitPartition && record.partition >= count) {
+    // Not routed yet: its partition is the sender's choice, or -1.
+    const explicitPartition = record.partition >= 0;
+    if (explicitPartition && record.partition >= count) {
       this.#completeFail(record, 'UNKNOWN_TOPIC_OR_PARTITION');
       return true;
     }
-    if (!record.explicitPartition) record.partition = this.#choosePartition(record, topic);
+    if (!explicitPartition) record.partition = this.#choosePartition(record, topic);
     record.queuedAtMs = this.#context.nowMs;
     this.#queue(record.topic, record.partition).queued.push(record);
     return true;
@@ -978,11 +980,19 @@ export class Producer implements Machine<ClusterMessage> {
 
   /** Takes up to batchSize queued records; numbers them once, for good, when idempotent. */
   #createBatch(queue: PartitionQueue): Batch {
-    // The batch's records copied out at their size; the queue keeps its array, and with it the
-    // room it grew (a fresh [] per batch reserved 17 slots at its first push, and handed them to
-    // the batch).
-    const records = queue.queued.slice(0, this.config.batchSize);
-    dropFront(queue.queued, records.length);
+    // When every queued record fits, the batch takes the queue's array and the queue starts a
+    // new one: the queue lives for the run, and an array it kept was an old object each record
+    // pushed into (a write barrier's slow path per record), where a fresh one is young while it
+    // fills. Otherwise the batch's records are copied out at their size.
+    const queued = queue.queued;
+    let records: PendingRecord[];
+    if (queued.length <= this.config.batchSize) {
+      records = queued;
+      queue.queued = [];
+    } else {
+      records = queued.slice(0, this.config.batchSize);
+      dropFront(queued, records.length);
+    }
     const producerId = this.config.idempotent ? (queue.producerId as number) : -1;
     const baseSequence = this.config.idempotent ? queue.nextSequence : -1;
     if (this.config.idempotent) queue.nextSequence += records.length;
