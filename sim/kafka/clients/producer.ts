@@ -152,6 +152,14 @@ function dropFront<T>(items: T[], count: number): void {
   for (let left = count; left > 0; left--) items.pop();
 }
 
+/** Whether a batch of the queue is ready to be sent (neither in flight nor in backoff). */
+function hasReadyBatch(queue: PartitionQueue): boolean {
+  const batches = queue.batches;
+  for (let index = 0; index < batches.length; index++)
+    if ((batches[index] as Batch).state === 'ready') return true;
+  return false;
+}
+
 /** Kafka's bound on in-flight requests for an idempotent producer. */
 const IDEMPOTENT_IN_FLIGHT_MAX = 5;
 
@@ -896,9 +904,10 @@ export class Producer implements Machine<ClusterMessage> {
       const queues = this.#queues;
       for (let index = 0; index < queues.length; index++) {
         const queue = queues[index] as PartitionQueue;
-        // Most partitions have nothing to send on most passes (every answer dispatches): skipped
-        // before their leader is looked up (#nextBatch would find nothing to do for them either).
-        if (queue.queued.length === 0 && queue.batches.length === 0) continue;
+        // Most partitions have nothing to send on most passes (every answer dispatches): no
+        // record queued and no batch ready, only batches in flight or in backoff. Skipped before
+        // their leader is looked up (#nextBatch would find nothing to do for them either).
+        if (queue.queued.length === 0 && !hasReadyBatch(queue)) continue;
         const leader = this.#metadata.partition(queue.topic, queue.partition)?.leader ?? null;
         const link = leader === null ? null : this.#linkOf(queue, leader);
         const batch = this.#nextBatch(queue, link);
@@ -938,8 +947,7 @@ export class Producer implements Machine<ClusterMessage> {
    */
   #nextBatch(queue: PartitionQueue, leader: BrokerLink | null): Batch | null {
     if (leader === null) {
-      if (queue.queued.length > 0 || queue.batches.some((b) => b.state === 'ready'))
-        this.#metadata.requestUpdate();
+      if (queue.queued.length > 0 || hasReadyBatch(queue)) this.#metadata.requestUpdate();
       return null;
     }
     // The leader's room is asked last, once there is something to send.
