@@ -140,6 +140,25 @@ describe('History.invokeSend, okSend and pollRead', () => {
     expect(() => fast.okSend(0.5, 0, 0)).toThrow(/not open/);
   });
 
+  it('counts entries by f and type as `entries` lists them', () => {
+    const history = new History(() => 2);
+    const sent = history.invokeSend('p', 'all', 't', 0, null, 'a');
+    history.okSend(sent, 0, 3);
+    history.fail(history.invokeSend('p', 'all', 't', 1, 'k', 'b'), 'TIMEOUT');
+    history.ok(history.invoke('p', 'send', { acks: '1', topic: 't', partition: 2, value: 'c' }), {
+      offset: 0,
+    });
+    history.invoke('p', 'send', { acks: '1', topic: 't', partition: 2, value: 'd' });
+    history.pollRead('c', 't', 0, [[3, null, 'a']]);
+    history.ok(history.invoke('c', 'poll', { topic: 't', partition: 1 }), { records: [] });
+    history.finalRead('b1', 't', 0, [[3, null, 'a']]);
+    for (const f of ['send', 'poll', 'final-read'] as const)
+      for (const type of ['invoke', 'ok', 'fail', 'info'] as const)
+        expect(history.countOf(f, type), `${f} ${type}`).toBe(
+          history.entries.filter((entry) => entry.f === f && entry.type === type).length,
+        );
+  });
+
   it('refuses to complete a send twice', () => {
     const history = new History(() => 0);
     const id = history.invokeSend('p', 'all', 't', 0, null, 'a');
