@@ -489,35 +489,34 @@ export class Trace {
     g?: TraceValue,
     h?: TraceValue,
   ): void {
-    // Every column of the slot is written (those past the shape's fields undefined: the slot's
-    // values from an older event are not kept alive).
+    // Only the shape's own values are written past the fourth (a slot's values past them, left by
+    // an older event, are never read: `Ring.event` reads as many as the shape has).
     const ring = this.#ring;
     const values = ring.values;
     const at = this.#slot * MAX_SHAPE_FIELDS;
+    const nameHashes = shape.nameHashes;
+    const count = nameHashes.length;
     values[at] = a;
     values[at + 1] = b;
     values[at + 2] = c;
     values[at + 3] = d;
-    values[at + 4] = e;
-    values[at + 5] = f;
-    values[at + 6] = g;
-    values[at + 7] = h;
+    if (count > 4) {
+      values[at + 4] = e;
+      if (count > 5) {
+        values[at + 5] = f;
+        values[at + 6] = g;
+        values[at + 7] = h;
+      }
+    }
     // Hashed as `emit` hashes the same event (time, node, kind, then each name and value in
-    // order), from the arguments rather than read back from the ring.
+    // order), the values read back from the ring: one call site of mixValue, which the compiler
+    // then inlines (eight, one per argument, were calls).
     const atMs = this.#clock.nowMs;
     let hash = mixNumber(this.#laneA, atMs);
     hash = mixWord(hash, node.hash);
     hash = mixWord(hash, shape.kindHash);
-    const nameHashes = shape.nameHashes;
-    const count = nameHashes.length;
-    if (count > 0) hash = mixValue(mixWord(hash, nameHashes[0] as number), a);
-    if (count > 1) hash = mixValue(mixWord(hash, nameHashes[1] as number), b);
-    if (count > 2) hash = mixValue(mixWord(hash, nameHashes[2] as number), c);
-    if (count > 3) hash = mixValue(mixWord(hash, nameHashes[3] as number), d);
-    if (count > 4) hash = mixValue(mixWord(hash, nameHashes[4] as number), e as TraceValue);
-    if (count > 5) hash = mixValue(mixWord(hash, nameHashes[5] as number), f as TraceValue);
-    if (count > 6) hash = mixValue(mixWord(hash, nameHashes[6] as number), g as TraceValue);
-    if (count > 7) hash = mixValue(mixWord(hash, nameHashes[7] as number), h as TraceValue);
+    for (let field = 0; field < count; field++)
+      hash = mixValue(mixWord(hash, nameHashes[field] as number), values[at + field] as TraceValue);
     const slot = this.#slot;
     ring.atMs[slot] = atMs;
     ring.node[slot] = node.name;
