@@ -109,13 +109,19 @@ export interface Link<M extends Message> {
  * allocation). Arrival times on a link never decrease and the queue breaks ties in push order, so
  * the link's arrival events fire in the order its messages were sent: the wire itself is the
  * event, pushed once per message, and each firing takes the oldest message.
+ *
+ * A message's four values (generation, id, message, send time) sit side by side in one array: a
+ * link is used again only after many other events, and four arrays (four array objects, four
+ * backing stores) were four times the memory lines to bring back at every send and arrival.
  */
 class Wire<M extends Message> extends SimEvent {
   cancelled = false;
-  #generations: number[] = new Array<number>(WIRE_INITIAL_CAPACITY).fill(0);
-  #ids: number[] = new Array<number>(WIRE_INITIAL_CAPACITY).fill(0);
-  #messages: (M | undefined)[] = new Array<M | undefined>(WIRE_INITIAL_CAPACITY).fill(undefined);
-  #sentAtMs: Ms[] = new Array<Ms>(WIRE_INITIAL_CAPACITY).fill(0);
+  /** Message i of the ring at i * WIRE_STRIDE: generation, id, message, sentAtMs. */
+  #slots: (number | M | undefined)[] = new Array<number | M | undefined>(
+    WIRE_INITIAL_CAPACITY * WIRE_STRIDE,
+  ).fill(0);
+  /** Capacity in messages (a power of two). */
+  #capacity = WIRE_INITIAL_CAPACITY;
   #head = 0;
   #size = 0;
 
@@ -131,53 +137,55 @@ class Wire<M extends Message> extends SimEvent {
   }
 
   push(generation: number, id: number, message: M, sentAtMs: Ms): void {
-    if (this.#size === this.#ids.length) this.#grow();
-    const slot = (this.#head + this.#size) & (this.#ids.length - 1);
-    this.#generations[slot] = generation;
-    this.#ids[slot] = id;
-    this.#messages[slot] = message;
-    this.#sentAtMs[slot] = sentAtMs;
+    if (this.#size === this.#capacity) this.#grow();
+    const at = ((this.#head + this.#size) & (this.#capacity - 1)) * WIRE_STRIDE;
+    const slots = this.#slots;
+    slots[at] = generation;
+    slots[at + 1] = id;
+    slots[at + 2] = message;
+    slots[at + 3] = sentAtMs;
     this.#size++;
   }
 
   // The oldest message's values, read before `shift`.
   get generation(): number {
-    return this.#generations[this.#head] as number;
+    return this.#slots[this.#head * WIRE_STRIDE] as number;
   }
 
   get id(): number {
-    return this.#ids[this.#head] as number;
+    return this.#slots[this.#head * WIRE_STRIDE + 1] as number;
   }
 
   get message(): M {
-    return this.#messages[this.#head] as M;
+    return this.#slots[this.#head * WIRE_STRIDE + 2] as M;
   }
 
   get sentAtMs(): Ms {
-    return this.#sentAtMs[this.#head] as Ms;
+    return this.#slots[this.#head * WIRE_STRIDE + 3] as Ms;
   }
 
   shift(): void {
     assert(this.#size > 0, 'a wire event fired with no message on the wire');
-    this.#messages[this.#head] = undefined;
-    this.#head = (this.#head + 1) & (this.#ids.length - 1);
+    this.#slots[this.#head * WIRE_STRIDE + 2] = undefined;
+    this.#head = (this.#head + 1) & (this.#capacity - 1);
     this.#size--;
   }
 
-  /** Doubles the capacity (a power of two), the oldest message first again. */
+  /** Doubles the capacity, the oldest message first again. */
   #grow(): void {
-    const capacity = this.#ids.length;
-    const order = (values: unknown[]) =>
-      values.slice(this.#head).concat(values.slice(0, this.#head), new Array(capacity).fill(0));
-    this.#generations = order(this.#generations) as number[];
-    this.#ids = order(this.#ids) as number[];
-    this.#sentAtMs = order(this.#sentAtMs) as Ms[];
-    this.#messages = order(this.#messages).fill(undefined, capacity) as (M | undefined)[];
+    const capacity = this.#capacity;
+    const split = this.#head * WIRE_STRIDE;
+    const slots = this.#slots;
+    this.#slots = slots
+      .slice(split)
+      .concat(slots.slice(0, split), new Array(capacity * WIRE_STRIDE).fill(0));
+    this.#capacity = capacity * 2;
     this.#head = 0;
   }
 }
 
 const WIRE_INITIAL_CAPACITY = 8;
+const WIRE_STRIDE = 4;
 
 /** A duplicated message (chaos), or one held by a clogged link. */
 class Delivery<M extends Message> extends SimEvent {
