@@ -216,6 +216,18 @@ describe('LogFile under crashes', () => {
     log.append('e', 1, 9);
     expect(log.keyAt(2)).toBe(9);
   });
+
+  it('finds the first of equal keys, at the end of the file as anywhere', () => {
+    const { disk } = manualDisk(null);
+    const log = disk.log<string>('log');
+    expect(log.indexOfKeyAtLeast(0)).toBe(0);
+    log.append('a', 1, 5);
+    expect([4, 5, 6].map((key) => log.indexOfKeyAtLeast(key))).toEqual([0, 0, 1]);
+    for (const record of ['b', 'c', 'd']) log.append(record, 1, 9);
+    expect([4, 5, 6, 9, 10].map((key) => log.indexOfKeyAtLeast(key))).toEqual([0, 0, 1, 1, 4]);
+    log.append('e', 1, 12);
+    expect([9, 10, 12, 13].map((key) => log.indexOfKeyAtLeast(key))).toEqual([1, 4, 4, 5]);
+  });
 });
 
 describe('CheckpointFile', () => {

@@ -97,8 +97,14 @@ export class LogFile<T> implements DiskFile {
   /** The index of the first record whose key is ≥ `key` (the length if none). */
   indexOfKeyAtLeast(key: number): number {
     const keys = this.#keys;
+    const length = this.#records.length;
+    // Most lookups are of the last record (a follower or consumer reading the newest batch): its
+    // key and the one before answer without a search, whose probes across a long file each
+    // touched a memory line of their own.
+    if (length === 0 || (keys[length - 1] as number) < key) return length;
+    if (length === 1 || (keys[length - 2] as number) < key) return length - 1;
     let low = 0;
-    let high = this.#records.length;
+    let high = length - 1;
     while (low < high) {
       const middle = (low + high) >> 1;
       if ((keys[middle] as number) < key) low = middle + 1;
