@@ -93,11 +93,14 @@ export function leaderEpochCheckpointFileName(partition: string): string {
 export function batchSizeBytes(records: readonly RecordInput[]): number {
   let sizeBytes = BATCH_OVERHEAD_BYTES;
   // By index: for..of allocates an iterator whenever this runs unoptimised.
-  for (let index = 0; index < records.length; index++) {
-    const record = records[index] as RecordInput;
-    sizeBytes += RECORD_OVERHEAD_BYTES + (record.key?.length ?? 0) + (record.value?.length ?? 0);
-  }
+  for (let index = 0; index < records.length; index++)
+    sizeBytes += recordSizeBytes(records[index] as RecordInput);
   return sizeBytes;
+}
+
+/** The size one record adds to its batch. */
+function recordSizeBytes(record: RecordInput): number {
+  return RECORD_OVERHEAD_BYTES + (record.key?.length ?? 0) + (record.value?.length ?? 0);
 }
 
 export class PartitionLog {
@@ -191,8 +194,11 @@ export class PartitionLog {
     // allocation per append; the array has its length from the start (pushing into [] reserves 17
     // slots), as the log keeps it.
     const logRecords = new Array<LogRecord>(records.length);
+    // The batch's size (batchSizeBytes) summed in the same pass.
+    let sizeBytes = BATCH_OVERHEAD_BYTES;
     for (let index = 0; index < records.length; index++) {
       const record = records[index] as RecordInput;
+      sizeBytes += recordSizeBytes(record);
       logRecords[index] =
         record.producerId === undefined && record.sequence === undefined
           ? { key: record.key, value: record.value, offset: baseOffset + index }
@@ -209,7 +215,7 @@ export class PartitionLog {
       baseOffset + records.length - 1,
       leaderEpoch,
       logRecords,
-      batchSizeBytes(records),
+      sizeBytes,
       nowMs,
     );
     this.#append(batch);
