@@ -98,6 +98,24 @@ interface ObserverView {
   leader: NodeId | null;
   /** When it becomes too stale if nothing moves (infinity: it cannot). */
   staleAtMs: Ms;
+  /**
+   * Whether it had two-way links to `linkedLeader` and to a majority of running voters at
+   * connectivity version `linkedVersion` (RaftChecker.#linkedToQuorum).
+   */
+  linked: boolean;
+  linkedLeader: NodeId | null;
+  linkedVersion: number;
+}
+
+function newObserverView(): ObserverView {
+  return {
+    connectedSinceMs: null,
+    leader: null,
+    staleAtMs: Number.POSITIVE_INFINITY,
+    linked: false,
+    linkedLeader: null,
+    linkedVersion: -1,
+  };
 }
 
 function logOf(host: NodeHost<Message>): LogFile<RaftEntry> {
@@ -147,6 +165,8 @@ export class RaftChecker<M extends Message = RaftMessage> {
   /** Some node moved: #stampAll found one, or (until the next stamp) the last check did. */
   #anyMoved = false;
   #topologyVersion = -1;
+  /** Moves with the topology and whenever a node's status moved (see #linkedToQuorum). */
+  #connectivityVersion = 0;
   /** The earliest moment a connected observer could become too stale with nothing else moving. */
   #staleAtMs: Ms = Number.POSITIVE_INFINITY;
   /** The committed entries' count and the current leader at the last check. */
@@ -183,12 +203,7 @@ export class RaftChecker<M extends Message = RaftMessage> {
     this.#stalenessBoundMs = stalenessBoundMs(config);
     this.#nodes = [];
     this.#addNodes();
-    for (const observer of observers)
-      this.#observerViews.set(observer, {
-        connectedSinceMs: null,
-        leader: null,
-        staleAtMs: Number.POSITIVE_INFINITY,
-      });
+    for (const observer of observers) this.#observerViews.set(observer, newObserverView());
   }
 
   get majority(): number {
@@ -248,12 +263,14 @@ export class RaftChecker<M extends Message = RaftMessage> {
       this.#addNodes();
       this.#stamps = this.#newStamps();
       this.#anyMoved = false;
+      this.#connectivityVersion++;
       // A new watch visits every node at its first look: each new stamp is filled in. (A shared
       // watch visits every node at the look that finds the node added, before this check.)
       this.#entered = this.#sharedActivity ?? new ActivityWatch(this.#world, this.#nodes);
     }
     this.#statusMoved = false;
     const anyMoved = this.#stampAll();
+    if (topologyMoved || this.#statusMoved) this.#connectivityVersion++;
     const stale = this.#world.nowMs >= this.#staleAtMs;
     if (!anyMoved && !topologyMoved && !stale) return null;
     const moved = this.#movedNow;
@@ -637,17 +654,15 @@ export class RaftChecker<M extends Message = RaftMessage> {
     // A broker added during the run (add-broker) gets its view when first seen.
     let view = this.#observerViews.get(observer);
     if (view === undefined) {
-      view = { connectedSinceMs: null, leader: null, staleAtMs: Number.POSITIVE_INFINITY };
+      view = newObserverView();
       this.#observerViews.set(observer, view);
     }
     const raft = this.#raftOf(host);
-    const network = this.#world.network;
     const connected =
       raft !== null &&
       host.status === 'up' &&
       leader !== null &&
-      network.isConnected(observer, leader) &&
-      this.#reachesMajority(observer);
+      this.#linkedToQuorum(view, observer, leader);
     view.staleAtMs = Number.POSITIVE_INFINITY;
     if (!connected || leader !== view.leader) {
       view.connectedSinceMs = connected ? this.#world.nowMs : null;
@@ -684,6 +699,24 @@ export class RaftChecker<M extends Message = RaftMessage> {
     const next = this.#committed[highWatermark];
     if (next === undefined) return Number.POSITIVE_INFINITY;
     return Math.max(since, next.atMs) + this.#stalenessBoundMs;
+  }
+
+  /**
+   * Whether `observer` has two-way links to `leader` and to a majority of running voters. Both move
+   * only with the topology or a node's status (#connectivityVersion): the answer is kept until
+   * then. Staleness is checked at most steps of an observer's Raft node, and each answer asked the
+   * network about up to eight links, two map lookups each: the most of what a check cost.
+   */
+  #linkedToQuorum(view: ObserverView, observer: NodeId, leader: NodeId): boolean {
+    const version = this.#connectivityVersion;
+    // With fullChecks, asked afresh every time (a test holds both ways to the same verdicts).
+    if (view.linkedVersion === version && view.linkedLeader === leader && !this.#fullChecks)
+      return view.linked;
+    view.linked =
+      this.#world.network.isConnected(observer, leader) && this.#reachesMajority(observer);
+    view.linkedLeader = leader;
+    view.linkedVersion = version;
+    return view.linked;
   }
 
   /** Whether `observer` has two-way links to a majority of running voters (stops once it does). */
