@@ -501,6 +501,20 @@ export class ReplicaManager {
     this.#checkpointHighWatermarks();
   }
 
+  /** A follower's or a consumer's fetch (the broker hands the frequent kinds straight here). */
+  onFetch(source: string, request: FetchRequest): void {
+    this.#onFetch(source, request);
+  }
+
+  /** The answer to a fetch of this broker's fetchers. */
+  onFetchResponse(source: string, response: FetchResponse): void {
+    this.#onFetchResponse(source, response);
+  }
+
+  onProduce(source: string, request: ProduceRequest): void {
+    this.#onProduce(source, request);
+  }
+
   handle(source: string, message: DataMessage): void {
     // The frequent kinds first: a switch compares in order.
     switch (message.kind) {

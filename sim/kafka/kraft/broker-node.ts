@@ -124,7 +124,21 @@ export class KraftBroker implements Machine<ClusterMessage> {
   }
 
   onMessage(source: string, message: ClusterMessage): void {
-    // Data messages first: nearly every message is one, and the two kinds never overlap.
+    // The three frequent kinds first, each straight to its handler: `kind` is read once (a broker
+    // receives messages of many shapes, so each read is a megamorphic load) and compared by
+    // reference, where isDataMessage read it up to three times and called startsWith, and the
+    // replica manager's switch read it again.
+    switch (message.kind) {
+      case 'fetch':
+        this.replicaManager.onFetch(source, message);
+        return;
+      case 'fetch-response':
+        this.replicaManager.onFetchResponse(source, message);
+        return;
+      case 'client.produce':
+        this.replicaManager.onProduce(source, message);
+        return;
+    }
     if (isDataMessage(message)) {
       this.replicaManager.handle(source, message);
       return;
