@@ -318,6 +318,12 @@ interface Fetcher {
   /** Fires by the in-flight request's deadline (one timer, not one per request). */
   readonly timeout: DeadlineTimer;
   wakeTimer: TimerHandle | null;
+  /**
+   * The replicas following this leader, in the replicas' order, as of ReplicaManager's
+   * #rolesVersion `followersVersion`: each fetch walks these, not every replica of the broker.
+   */
+  readonly followers: Replica[];
+  followersVersion: number;
 }
 
 export class ReplicaManager {
@@ -338,7 +344,11 @@ export class ReplicaManager {
    */
   readonly #topicIds: TopicId[] = [];
   readonly #topicReplicas: (Replica | undefined)[][] = [];
-  readonly #fetchers = new Map<BrokerId, Fetcher>();
+  /**
+   * One fetcher per leader this broker has followed, in the order they were made: a list walked
+   * comparing the (interned) ids, where a map lookup at every fetch answer hashed the id.
+   */
+  readonly #fetchers: Fetcher[] = [];
   readonly #heldFetches: HeldFetch[] = [];
   /** How many of #heldFetches are consumers' (replicaId null). */
   #heldConsumerFetches = 0;
@@ -348,8 +358,6 @@ export class ReplicaManager {
    * next (one produce is handled at a time: handling one sends, it never receives).
    */
   readonly #appendResults: AppendResult[] = [];
-  /** The replicas a fetch being built asks for (#fetchPartitions), reused likewise. */
-  readonly #fetchedReplicas: Replica[] = [];
   /** Answers held fetches at their deadlines (one timer, not one per fetch). */
   readonly #heldFetchTimeout: DeadlineTimer;
   /** Times out acks=all produces waiting on the high watermark (one timer, not one per request). */
@@ -360,6 +368,8 @@ export class ReplicaManager {
   /** Where the next incarnation's request ids begin. */
   readonly #requestIdEnd: number;
   #producerIdNext = 0;
+  /** Counts the changes of the replica list and of the replicas' roles and leaders (Fetcher.followers). */
+  #rolesVersion = 0;
   /** Counts applyMetadata's passes (see Replica.metadataPass). */
   #metadataPass = 0;
   #started = false;
@@ -541,7 +551,7 @@ export class ReplicaManager {
   /** A request of ours could not be delivered (refused connection). */
   unreachable(target: string, message: ClusterMessage): void {
     if (message.kind === 'fetch') {
-      const fetcher = this.#fetchers.get(target);
+      const fetcher = this.#fetcherOf(target);
       if (fetcher?.inFlight?.requestId === message.requestId) this.#fetchFailed(fetcher);
     } else if (message.kind === 'broker.alter-partition') {
       const key = this.#alterPartitionRequests.get(message.requestId);
@@ -571,6 +581,7 @@ export class ReplicaManager {
     );
     this.#replicas.set(key, replica);
     this.#replicaList.push(replica);
+    this.#rolesVersion++;
     let byPartition = this.#replicasByTopic.get(state.topicId);
     if (byPartition === undefined) {
       byPartition = [];
@@ -586,6 +597,7 @@ export class ReplicaManager {
     this.#resign(replica, 'NOT_LEADER_OR_FOLLOWER');
     this.#replicas.delete(replica.key);
     this.#replicaList.splice(this.#replicaList.indexOf(replica), 1);
+    this.#rolesVersion++;
     const byPartition = this.#replicasByTopic.get(replica.topicId);
     if (byPartition !== undefined) byPartition[replica.partition] = undefined;
     for (const name of this.#context.disk.names()) {
@@ -619,6 +631,7 @@ export class ReplicaManager {
     const nowMs = this.#context.nowMs;
     replica.role = 'leader';
     replica.leaderId = this.#context.nodeId;
+    this.#rolesVersion++;
     replica.leaderEpoch = state.leaderEpoch;
     replica.partitionEpoch = state.partitionEpoch;
     replica.producers = null;
@@ -646,6 +659,7 @@ export class ReplicaManager {
     this.#removeFromFetcher(replica);
     replica.role = 'follower';
     replica.leaderId = state.leader;
+    this.#rolesVersion++;
     replica.leaderEpoch = state.leaderEpoch;
     replica.partitionEpoch = state.partitionEpoch;
     this.#context.trace('replica.follower', {
@@ -673,6 +687,7 @@ export class ReplicaManager {
     this.#clearAlterPartition(replica);
     replica.leaderState = null;
     replica.role = 'none';
+    this.#rolesVersion++;
     this.#answerHeldFetches(replica, 'all');
   }
 
@@ -1448,8 +1463,15 @@ export class ReplicaManager {
 
   // ---- fetch: the follower's side ------------------------------------------------------------
 
+  #fetcherOf(leaderId: BrokerId): Fetcher | undefined {
+    const fetchers = this.#fetchers;
+    for (let index = 0; index < fetchers.length; index++)
+      if ((fetchers[index] as Fetcher).leaderId === leaderId) return fetchers[index];
+    return undefined;
+  }
+
   #fetcherFor(leaderId: BrokerId): Fetcher {
-    let fetcher = this.#fetchers.get(leaderId);
+    let fetcher = this.#fetcherOf(leaderId);
     if (fetcher === undefined) {
       const created: Fetcher = {
         leaderId,
@@ -1461,9 +1483,11 @@ export class ReplicaManager {
           return created.inFlight === null ? null : created.inFlightDeadlineMs;
         }),
         wakeTimer: null,
+        followers: [],
+        followersVersion: -1,
       };
       fetcher = created;
-      this.#fetchers.set(leaderId, fetcher);
+      this.#fetchers.push(fetcher);
     }
     return fetcher;
   }
@@ -1473,25 +1497,44 @@ export class ReplicaManager {
   }
 
   #wakeFetchers(): void {
-    for (const fetcher of this.#fetchers.values()) this.#maybeFetch(fetcher);
+    const fetchers = this.#fetchers;
+    for (let index = 0; index < fetchers.length; index++)
+      this.#maybeFetch(fetchers[index] as Fetcher);
   }
 
   /** The partitions this fetcher fetches now, each from its log end offset. */
   #fetchPartitions(fetcher: Fetcher): FetchPartition[] {
     const nowMs = this.#context.nowMs;
+    const replicas = this.#followersOf(fetcher);
+    // Counted first, then the array made with its length from the start (pushing into [] reserves
+    // 17 slots, and the request lives while the leader holds it) and filled by a second walk of
+    // the few replicas following this leader.
+    let count = 0;
+    for (let index = 0; index < replicas.length; index++)
+      if (this.#fetchesNow(fetcher, replicas[index] as Replica, nowMs)) count++;
+    const result = new Array<FetchPartition>(count);
+    let filled = 0;
+    for (let index = 0; filled < count; index++) {
+      const replica = replicas[index] as Replica;
+      if (this.#fetchesNow(fetcher, replica, nowMs))
+        result[filled++] = this.#fetchPartitionOf(replica);
+    }
+    return result;
+  }
+
+  /** The replicas following `fetcher`'s leader, listed again only when a role or leader changed. */
+  #followersOf(fetcher: Fetcher): readonly Replica[] {
+    const followers = fetcher.followers;
+    if (fetcher.followersVersion === this.#rolesVersion) return followers;
+    fetcher.followersVersion = this.#rolesVersion;
+    shorten(followers, 0);
     const replicas = this.#replicaList;
-    // Picked once into a list kept from call to call, then the array made with its length from
-    // the start (pushing into [] reserves 17 slots, and the request lives while the leader holds it).
-    const picked = this.#fetchedReplicas;
-    shorten(picked, 0);
     for (let index = 0; index < replicas.length; index++) {
       const replica = replicas[index] as Replica;
-      if (this.#fetchesNow(fetcher, replica, nowMs)) picked.push(replica);
+      if (replica.role === 'follower' && replica.leaderId === fetcher.leaderId)
+        followers.push(replica);
     }
-    const result = new Array<FetchPartition>(picked.length);
-    for (let index = 0; index < picked.length; index++)
-      result[index] = this.#fetchPartitionOf(picked[index] as Replica);
-    return result;
+    return followers;
   }
 
   /** A follower's fetch from its log end offset: its last one while nothing in it changed. */
@@ -1586,7 +1629,7 @@ export class ReplicaManager {
   }
 
   #onFetchResponse(source: string, response: FetchResponse): void {
-    const fetcher = this.#fetchers.get(source);
+    const fetcher = this.#fetcherOf(source);
     const inFlight = fetcher?.inFlight;
     if (fetcher === undefined || inFlight == null || inFlight.requestId !== response.requestId)
       return;
