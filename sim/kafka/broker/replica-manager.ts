@@ -114,6 +114,9 @@ interface ProducerEntry {
   readonly recent: ProducerBatch[];
 }
 
+/** A broker the metadata does not know (broker epochs are metadata offsets: never negative). */
+const NOT_REGISTERED = -1;
+
 /** Kafka's ProducerStateEntry keeps the metadata of a producer's last five batches. */
 const PRODUCER_BATCHES_MAX = 5;
 
@@ -368,6 +371,11 @@ export class ReplicaManager {
   /** Where the next incarnation's request ids begin. */
   readonly #requestIdEnd: number;
   #producerIdNext = 0;
+  /** #registeredEpochOf's brokers and their epochs, as of this image at this offset. */
+  #registeredImage: MetadataImage | null = null;
+  #registeredImageOffset = -1;
+  readonly #registeredIds: BrokerId[] = [];
+  readonly #registeredEpochs: number[] = [];
   /** Counts the changes of the replica list and of the replicas' roles and leaders (Fetcher.followers). */
   #rolesVersion = 0;
   /** Counts applyMetadata's passes (see Replica.metadataPass). */
@@ -941,9 +949,13 @@ export class ReplicaManager {
   #onProduce(source: string, request: ProduceRequest): void {
     const count = request.partitions.length;
     const results = this.#appendResults;
-    shorten(results, 0);
-    for (let index = 0; index < count; index++)
-      results.push(this.#appendProduce(request, request.partitions[index] as ProducePartition));
+    // Overwritten in place, then cut to this request's count (most often it already is).
+    for (let index = 0; index < count; index++) {
+      const result = this.#appendProduce(request, request.partitions[index] as ProducePartition);
+      if (index < results.length) results[index] = result;
+      else results.push(result);
+    }
+    shorten(results, count);
     for (let index = 0; index < count; index++) {
       const result = results[index] as AppendResult;
       if (result.kind === 'appended' && !result.duplicate)
@@ -1444,8 +1456,31 @@ export class ReplicaManager {
   /** A follower's fetch sent by an incarnation older than the registration (unless the bug is on). */
   #fromStaleIncarnation(request: FetchRequest): boolean {
     if (this.#noBrokerEpoch || request.replicaId === null) return false;
-    const registered = this.#host.image().broker(request.replicaId)?.brokerEpoch;
-    return registered !== undefined && request.replicaEpoch < registered;
+    const registered = this.#registeredEpochOf(request.replicaId);
+    return registered !== NOT_REGISTERED && request.replicaEpoch < registered;
+  }
+
+  /**
+   * The broker epoch `brokerId` is registered with in the metadata (NOT_REGISTERED: none), asked
+   * at every follower fetch: kept per broker while the image is the same, and found by a walk of
+   * the few (interned) ids, where the image's map hashed the id each time.
+   */
+  #registeredEpochOf(brokerId: BrokerId): number {
+    const image = this.#host.image();
+    const brokerIds = this.#registeredIds;
+    const epochs = this.#registeredEpochs;
+    if (this.#registeredImage !== image || this.#registeredImageOffset !== image.lastOffset) {
+      this.#registeredImage = image;
+      this.#registeredImageOffset = image.lastOffset;
+      shorten(brokerIds, 0);
+      shorten(epochs, 0);
+    }
+    for (let index = 0; index < brokerIds.length; index++)
+      if (brokerIds[index] === brokerId) return epochs[index] as number;
+    const epoch = image.broker(brokerId)?.brokerEpoch ?? NOT_REGISTERED;
+    brokerIds.push(brokerId);
+    epochs.push(epoch);
+    return epoch;
   }
 
   #recordFollowerFetch(request: FetchRequest, fetch: FetchPartition): void {
