@@ -27,6 +27,8 @@ import { effectiveMinIsr } from '../controller/partition-control.ts';
 import type { BrokerId, TopicId } from '../controller/records.ts';
 import type { ClusterMessage } from '../messages.ts';
 import {
+  NO_PRODUCER_ID,
+  NO_SEQUENCE,
   PartitionLog,
   partitionLogFileName,
   type RecordBatch,
@@ -1163,25 +1165,27 @@ export class ReplicaManager {
   #noteProducerBatch(replica: Replica, batch: RecordBatch): void {
     const producers = replica.producers;
     if (producers === null) return;
-    const first = batch.records[0];
-    const last = batch.records[batch.records.length - 1];
-    if (first?.producerId === undefined || first.sequence === undefined || last === undefined)
-      return;
-    const lastSequence = last.sequence ?? first.sequence;
-    let entry = producers.get(first.producerId);
+    // The batch header's producer id and sequences, as Kafka's ProducerStateManager reads them.
+    if (batch.producerId === NO_PRODUCER_ID || batch.baseSequence === NO_SEQUENCE) return;
+    const lastSequence = batch.lastSequence;
+    let entry = producers.get(batch.producerId);
     if (entry === undefined) {
       entry = { lastSequence: -1, recent: [] };
-      producers.set(first.producerId, entry);
+      producers.set(batch.producerId, entry);
     }
     entry.lastSequence = lastSequence;
     const recent = entry.recent;
     if (recent.length < PRODUCER_BATCHES_MAX) {
-      recent.push({ firstSequence: first.sequence, lastSequence, baseOffset: batch.baseOffset });
+      recent.push({
+        firstSequence: batch.baseSequence,
+        lastSequence,
+        baseOffset: batch.baseOffset,
+      });
       return;
     }
     // The oldest of the last five makes room, and is reused for the newest (nothing else holds it).
     const oldest = recent.shift() as ProducerBatch;
-    oldest.firstSequence = first.sequence;
+    oldest.firstSequence = batch.baseSequence;
     oldest.lastSequence = lastSequence;
     oldest.baseOffset = batch.baseOffset;
     recent.push(oldest);

@@ -4,7 +4,7 @@ import type { Machine, NodeContext } from '../../kernel/node.ts';
 import { World } from '../../kernel/world.ts';
 import type { FetchPartitionResponse, FetchRequest, TopicMetadata } from '../broker/messages.ts';
 import type { ClusterMessage } from '../messages.ts';
-import type { RecordBatch } from '../storage/partition-log.ts';
+import { NO_PRODUCER_ID, NO_SEQUENCE, type RecordBatch } from '../storage/partition-log.ts';
 import {
   Consumer,
   type ConsumerConfig,
@@ -99,6 +99,9 @@ class FakeCluster {
         })),
         sizeBytes: 100,
         appendedAtMs: 0,
+        producerId: NO_PRODUCER_ID,
+        baseSequence: NO_SEQUENCE,
+        lastSequence: NO_SEQUENCE,
       });
       log.highWatermark = logEndOffset(log);
     }

@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { CRASH_KINDS, type CrashKind, Disk } from '../../kernel/disk.ts';
 import {
   BATCH_OVERHEAD_BYTES,
+  NO_PRODUCER_ID,
+  NO_SEQUENCE,
   type EpochEndOffset,
   type EpochEntry,
   PartitionLog,
@@ -65,6 +67,9 @@ function followerBatch(baseOffset: number, leaderEpoch: number, count: number): 
     records,
     sizeBytes: BATCH_OVERHEAD_BYTES + count * (RECORD_OVERHEAD_BYTES + 4),
     appendedAtMs: 0,
+    producerId: NO_PRODUCER_ID,
+    baseSequence: NO_SEQUENCE,
+    lastSequence: NO_SEQUENCE,
   };
 }
 
@@ -87,9 +92,14 @@ describe('PartitionLog.appendAsLeader', () => {
     );
     expect(first).toMatchObject({ baseOffset: 0, lastOffset: 2, leaderEpoch: 0, appendedAtMs: 10 });
     expect(first.records.map((record) => record.offset)).toEqual([0, 1, 2]);
-    expect(second.records).toEqual([
-      { key: 'k', value: null, producerId: 7, sequence: 0, offset: 3 },
-    ]);
+    // The producer id and sequences are the batch header's, not the record's (Kafka's v2 batch).
+    expect(second.records).toEqual([{ key: 'k', value: null, offset: 3 }]);
+    expect(second).toMatchObject({ producerId: 7, baseSequence: 0, lastSequence: 0 });
+    expect(first).toMatchObject({
+      producerId: NO_PRODUCER_ID,
+      baseSequence: NO_SEQUENCE,
+      lastSequence: NO_SEQUENCE,
+    });
     expect(second.sizeBytes).toBe(BATCH_OVERHEAD_BYTES + RECORD_OVERHEAD_BYTES + 1);
     expect(log.batches()).toEqual([first, second]);
     expect(log.logEndOffset).toBe(4);

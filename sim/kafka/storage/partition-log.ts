@@ -29,7 +29,14 @@ export interface RecordInput {
   readonly sequence?: number | undefined;
 }
 
-export interface LogRecord extends RecordInput {
+/**
+ * A record in a log: its key, value and offset. An idempotent producer's id and sequence are in its
+ * batch's header (RecordBatch.producerId, baseSequence), as in Kafka's v2 record batch: a record's
+ * sequence is the base sequence plus its place in the batch.
+ */
+export interface LogRecord {
+  readonly key: string | null;
+  readonly value: string | null;
   readonly offset: number;
 }
 
@@ -42,7 +49,18 @@ export interface RecordBatch {
   readonly sizeBytes: number;
   /** When the leader appended it; a follower keeps the leader's value. */
   readonly appendedAtMs: Ms;
+  /**
+   * The idempotent producer that wrote it and the sequences of its first and last records (Kafka's
+   * producerId and baseSequence; NO_PRODUCER_ID and NO_SEQUENCE for a producer without them).
+   */
+  readonly producerId: number;
+  readonly baseSequence: number;
+  readonly lastSequence: number;
 }
+
+/** Kafka's RecordBatch.NO_PRODUCER_ID and NO_SEQUENCE: a batch of a non-idempotent producer. */
+export const NO_PRODUCER_ID = -1;
+export const NO_SEQUENCE = -1;
 
 /**
  * A batch a leader's log built (appendAsLeader): it numbered the records from the base offset
@@ -56,6 +74,9 @@ class LeaderBatch implements RecordBatch {
     readonly records: readonly LogRecord[],
     readonly sizeBytes: number,
     readonly appendedAtMs: Ms,
+    readonly producerId: number,
+    readonly baseSequence: number,
+    readonly lastSequence: number,
   ) {}
 }
 
@@ -187,29 +208,23 @@ export class PartitionLog {
       throw new AssertionError(`${this.partition}: appendAsLeader with no records`);
     assertMs(nowMs, 'nowMs');
     const baseOffset = this.logEndOffset;
-    // Two shapes for the records (a spread gave each record a hidden class of its own): with the
-    // idempotence fields, and without them for a producer that has none (two fields fewer, 16
-    // bytes of every record a non-idempotent producer wrote, kept for the run; they read as
-    // undefined all the same). A loop, not a map, whose closure over the base offset would cost an
-    // allocation per append; the array has its length from the start (pushing into [] reserves 17
-    // slots), as the log keeps it.
+    // One shape for every record: key, value, offset (the producer id and sequences are the
+    // batch's, as in Kafka's batch header: 16 bytes fewer for each record an idempotent producer
+    // wrote, kept for the run). A loop, not a map, whose closure over the base offset would cost
+    // an allocation per append; the array has its length from the start (pushing into [] reserves
+    // 17 slots), as the log keeps it.
     const logRecords = new Array<LogRecord>(records.length);
     // The batch's size (batchSizeBytes) summed in the same pass.
     let sizeBytes = BATCH_OVERHEAD_BYTES;
     for (let index = 0; index < records.length; index++) {
       const record = records[index] as RecordInput;
       sizeBytes += recordSizeBytes(record);
-      logRecords[index] =
-        record.producerId === undefined && record.sequence === undefined
-          ? { key: record.key, value: record.value, offset: baseOffset + index }
-          : {
-              key: record.key,
-              value: record.value,
-              producerId: record.producerId,
-              sequence: record.sequence,
-              offset: baseOffset + index,
-            };
+      logRecords[index] = { key: record.key, value: record.value, offset: baseOffset + index };
     }
+    // A producer's batch numbers its records consecutively from its first (the producer does).
+    const first = records[0] as RecordInput;
+    const last = records[records.length - 1] as RecordInput;
+    const idempotent = first.producerId !== undefined && first.sequence !== undefined;
     const batch = new LeaderBatch(
       baseOffset,
       baseOffset + records.length - 1,
@@ -217,6 +232,9 @@ export class PartitionLog {
       logRecords,
       sizeBytes,
       nowMs,
+      idempotent ? (first.producerId as number) : NO_PRODUCER_ID,
+      idempotent ? (first.sequence as number) : NO_SEQUENCE,
+      idempotent ? (last.sequence ?? (first.sequence as number)) : NO_SEQUENCE,
     );
     this.#append(batch);
     return batch;
