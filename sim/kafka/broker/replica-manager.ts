@@ -1550,13 +1550,12 @@ export class ReplicaManager {
     // the few replicas following this leader.
     let count = 0;
     for (let index = 0; index < replicas.length; index++)
-      if (this.#fetchesNow(fetcher, replicas[index] as Replica, nowMs)) count++;
+      if (this.#fetchesNow(replicas[index] as Replica, nowMs)) count++;
     const result = new Array<FetchPartition>(count);
     let filled = 0;
     for (let index = 0; filled < count; index++) {
       const replica = replicas[index] as Replica;
-      if (this.#fetchesNow(fetcher, replica, nowMs))
-        result[filled++] = this.#fetchPartitionOf(replica);
+      if (this.#fetchesNow(replica, nowMs)) result[filled++] = this.#fetchPartitionOf(replica);
     }
     return result;
   }
@@ -1599,14 +1598,12 @@ export class ReplicaManager {
     return fetch;
   }
 
-  #fetchesNow(fetcher: Fetcher, replica: Replica, nowMs: Ms): boolean {
-    // The broker ids last: comparing them is a call comparing strings.
-    return (
-      replica.role === 'follower' &&
-      replica.fetchable &&
-      replica.fetchRetryAtMs <= nowMs &&
-      replica.leaderId === fetcher.leaderId
-    );
+  /**
+   * Whether a replica of #followersOf (a follower of the fetcher's leader: that list already asked
+   * its role and leader) fetches now: not paused and past its retry backoff.
+   */
+  #fetchesNow(replica: Replica, nowMs: Ms): boolean {
+    return replica.fetchable && replica.fetchRetryAtMs <= nowMs;
   }
 
   #maybeFetch(fetcher: Fetcher): void {
