@@ -430,11 +430,11 @@ describe('explainViolations names the bug a story shows and its terms in words',
   it('under isr-join-stale-hw at small seed 289: the ISR join of a replica short of the leader epoch start', () => {
     const text = explained(289, 'isr-join-stale-hw').join('\n');
     expect(text).toContain(
-      'ISR join   at 24286 ms b1, leader in leader epoch 1 (since 23107 ms; the leader epoch starts at offset 323, its high watermark was 322 then), took b3 into its ISR (ISR [b1, b3] at 24318 ms) though b3',
+      'ISR join   at 24287 ms b1, leader in leader epoch 1 (since 23107 ms; the leader epoch starts at offset 323, its high watermark was 322 then), took b3 into its ISR (ISR [b1, b3] at 24319 ms) though b3',
     );
     expect(text).toMatch(/short of the leader epoch's start 323, and without offset 322\n/);
     expect(text).toContain(
-      "bug        this ISR join (of b3, into b1's ISR at 24286 ms, before it reached the leader epoch's start 323) is what --bug isr-join-stale-hw switches back on",
+      "bug        this ISR join (of b3, into b1's ISR at 24287 ms, before it reached the leader epoch's start 323) is what --bug isr-join-stale-hw switches back on",
     );
     expect(text).not.toContain('this story does not show where it acted');
   }, 30_000);
@@ -461,14 +461,14 @@ describe('explainViolations names the bug a story shows and its terms in words',
       return lines.slice(start, end === -1 ? lines.length : end).join('\n');
     };
     const kept =
-      'at 53217 ms, following leader b3 in leader epoch 4, it cut its log back only 171 → 101 (diverging-epoch), keeping offset 96, where b3 holds p1-72';
+      'at 40208 ms, following leader b3 in leader epoch 2, it cut its log back only 171 → 101 (diverging-epoch), keeping offset 96, where b3 holds p1-72';
     const p172 = storyOf('p1-72');
     expect(p172).toContain('b2         holds p2-27 there instead');
     expect(p172).toContain(kept);
     const p227 = storyOf('p2-27');
     expect(p227).toContain(`b2         holds it: ${kept}\n`);
     expect(p227).toContain(
-      "why 101: b2's records from offset 96 are of leader epoch 1, which b3 never had; asked where leader epoch 1 ends, b3 answered with the start of the next leader epoch it knows, its own leader epoch 4: offset 104",
+      "why 101: b2's records from offset 96 are of leader epoch 1, which b3 never had; asked where leader epoch 1 ends, b3 answered with the start of the next leader epoch it knows, its own leader epoch 2: offset 104",
     );
     expect(p227).toContain("a cut to 104 removes b2's whole batch 101–106, hence 101");
     // The leader holds another record there, as p1-72's report says.
@@ -477,13 +477,13 @@ describe('explainViolations names the bug a story shows and its terms in words',
     );
     for (const story of [p172, p227]) {
       expect(story).toContain(
-        "bug        this truncation that kept a record its leader does not have (b2's, at 53217 ms, following b3) is what --bug epoch-lookup-kip101",
+        "bug        this truncation that kept a record its leader does not have (b2's, at 40208 ms, following b3) is what --bug epoch-lookup-kip101",
       );
-      // The faults that touched the story's replicas: b2's crash and restart, and the clog that
-      // kept b3's heartbeats from the active controller c3 (b3 fenced, then elected again from
-      // the ELR in leader epoch 4, the leader b2 truncated to).
+      // The faults that touched the story's replicas, first: the partitions that cut b2 off, b1's
+      // crash (b2 elected in leader epoch 1 without b1's last records), b2's crash and restart
+      // (b3 elected in leader epoch 2, the leader b2 truncated to).
       expect(story).toMatch(
-        /22028 ms crash target=b2 crash=kill\n +30038 ms restart target=b2\n +38559 ms clog source=b3 target=c3/,
+        /enabled by 10506 ms partition groups=b2 \| b1 mode=silent\n +11008 ms crash target=b1 crash=kill\n +16056 ms partition groups=b2 \| b3 mode=silent\n +22028 ms crash target=b2 crash=kill\n +30038 ms restart target=b2\n/,
       );
     }
     // A record no producer was told of, in plain words.

@@ -261,10 +261,17 @@ export class KraftController implements Machine<ClusterMessage> {
     );
   }
 
-  /** Answers once the log is committed past `offset` (-1: nothing written, answer now). */
+  /**
+   * Answers once the log is committed past `offset`. A request that wrote nothing (-1) was a read
+   * of this controller's image, which may hold records not yet committed: as Kafka's
+   * QuorumController completes such an operation only when the highest pending write commits, it
+   * waits for the log's end (NOT_CONTROLLER if leadership goes first), so that no answer rests
+   * on a decision a failover could drop. Only with nothing uncommitted is it answered at once.
+   */
   #afterCommit(offset: number, respond: () => void, fail: () => void): void {
-    if (offset < this.raft.highWatermark) respond();
-    else this.#pending.push({ offset, respond, fail });
+    const at = offset >= 0 ? offset : this.#nextOffset() - 1;
+    if (at < this.raft.highWatermark) respond();
+    else this.#pending.push({ offset: at, respond, fail });
   }
 
   // ---- requests ------------------------------------------------------------------------------
@@ -643,7 +650,16 @@ export class KraftController implements Machine<ClusterMessage> {
       checkBrokerEpoch: !this.#bugs.has('no-broker-epoch'),
     });
     if (result.error !== 'NONE') {
-      this.#reply(source, request, result.error, null);
+      // A refusal is the response's error, not an exception: Kafka's controller answers it as any
+      // write with no records, after what is pending commits. Answered at once, an outgoing
+      // controller could refuse a retry (INVALID_UPDATE_VERSION) on a change a failover then
+      // drops, and the leader would wait for a change that never comes.
+      const error = result.error;
+      this.#afterCommit(
+        -1,
+        () => this.#reply(source, request, error, null),
+        () => this.#reply(source, request, 'NOT_CONTROLLER', null),
+      );
       return;
     }
     const respond = () =>
