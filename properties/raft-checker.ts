@@ -6,7 +6,10 @@
 //                               never passes what a leader committed
 //   metadata-staleness-bounded  an observer (broker) with two-way connectivity to a majority of the
 //                               voters and to the current leader has applied every record
-//                               committed more than 1.5 × fetch timeout + 2 × election timeout ago
+//                               committed more than 1.5 × fetch timeout + 2 × election timeout
+//                               ago, plus a round trip to each voter and to the leader on its
+//                               links as they are now (a leaderless observer asks the voters in
+//                               turn: on slowed links, each ask takes its round trip)
 // The checker reads each node's disk (the truth a restart rebuilds from) and running state. A
 // voter's disk loss is outside the contract: every Raft violation after one is reported as an
 // allowed loss (`voter-disk-loss`).
@@ -98,6 +101,8 @@ interface ObserverView {
   leader: NodeId | null;
   /** When it becomes too stale if nothing moves (infinity: it cannot). */
   staleAtMs: Ms;
+  /** Its staleness bound on its links as they were at `linkedVersion` (RaftChecker.#boundFor). */
+  boundMs: Ms;
   /**
    * Whether it had two-way links to `linkedLeader` and to a majority of running voters at
    * connectivity version `linkedVersion` (RaftChecker.#linkedToQuorum).
@@ -112,6 +117,7 @@ function newObserverView(): ObserverView {
     connectedSinceMs: null,
     leader: null,
     staleAtMs: Number.POSITIVE_INFINITY,
+    boundMs: 0,
     linked: false,
     linkedLeader: null,
     linkedVersion: -1,
@@ -667,15 +673,15 @@ export class RaftChecker<M extends Message = RaftMessage> {
     if (!connected || leader !== view.leader) {
       view.connectedSinceMs = connected ? this.#world.nowMs : null;
       view.leader = connected ? leader : null;
-      if (connected) view.staleAtMs = this.#staleAt(this.#world.nowMs, raft.highWatermark);
+      if (connected) view.staleAtMs = this.#staleAt(view, this.#world.nowMs, raft.highWatermark);
       return;
     }
     const nowMs = this.#world.nowMs;
     const since = view.connectedSinceMs;
     if (since === null) return;
-    view.staleAtMs = this.#staleAt(since, raft.highWatermark);
-    if (nowMs - since < this.#stalenessBoundMs) return;
-    const cutoffMs = nowMs - this.#stalenessBoundMs;
+    view.staleAtMs = this.#staleAt(view, since, raft.highWatermark);
+    if (nowMs - since < view.boundMs) return;
+    const cutoffMs = nowMs - view.boundMs;
     const required = this.#committedBefore(cutoffMs);
     if (raft.highWatermark < required) {
       this.#report({
@@ -687,7 +693,7 @@ export class RaftChecker<M extends Message = RaftMessage> {
       });
       // Once per episode: wait for the next stretch of connectivity.
       view.connectedSinceMs = nowMs;
-      view.staleAtMs = this.#staleAt(nowMs, raft.highWatermark);
+      view.staleAtMs = this.#staleAt(view, nowMs, raft.highWatermark);
     }
   }
 
@@ -695,10 +701,10 @@ export class RaftChecker<M extends Message = RaftMessage> {
    * An observer connected since `since` with high watermark `highWatermark` is too stale once the
    * bound has passed both since then and since the entry at its high watermark was committed.
    */
-  #staleAt(since: Ms, highWatermark: number): Ms {
+  #staleAt(view: ObserverView, since: Ms, highWatermark: number): Ms {
     const next = this.#committed[highWatermark];
     if (next === undefined) return Number.POSITIVE_INFINITY;
-    return Math.max(since, next.atMs) + this.#stalenessBoundMs;
+    return Math.max(since, next.atMs) + view.boundMs;
   }
 
   /**
@@ -714,9 +720,30 @@ export class RaftChecker<M extends Message = RaftMessage> {
       return view.linked;
     view.linked =
       this.#world.network.isConnected(observer, leader) && this.#reachesMajority(observer);
+    view.boundMs = this.#boundFor(observer);
     view.linkedLeader = leader;
     view.linkedVersion = version;
     return view.linked;
+  }
+
+  /**
+   * The staleness bound for `observer` on its links as they are now: the timeouts' bound, plus a
+   * round trip on its slowest link to a voter for each voter and once more. An observer that
+   * knows no leader asks the voters in turn until one names it, then fetches from the leader:
+   * up to one round trip per voter and one to the leader, each as long as the link makes it (a
+   * slowed link's 600 ms each way made a 5-voter discovery take ~5 s, past the timeouts' 7 s
+   * bound after a stale leader's resignation: small seed 22755). On links of the default 1–3 ms
+   * it adds a few tens of ms.
+   */
+  #boundFor(observer: NodeId): Ms {
+    const network = this.#world.network;
+    let roundTripMs = 0;
+    for (const voter of this.#voters) {
+      const tripMs =
+        network.longestTripMs(observer, voter) + network.longestTripMs(voter, observer);
+      if (tripMs > roundTripMs) roundTripMs = tripMs;
+    }
+    return this.#stalenessBoundMs + (this.#voters.length + 1) * roundTripMs;
   }
 
   /** Whether `observer` has two-way links to a majority of running voters (stops once it does). */

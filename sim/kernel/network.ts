@@ -484,8 +484,9 @@ export class Network<M extends Message> {
   }
 
   /**
-   * Moves whenever isBlocked, isClogged or isConnected may answer differently (a block, a heal, a
-   * clog, a release, a held queue drained): a checker caches connectivity until it moves.
+   * Moves whenever isBlocked, isClogged, isConnected or longestTripMs may answer differently (a
+   * block, a heal, a clog, a release, a held queue drained, a slowness set or lifted): a checker
+   * caches connectivity until it moves.
    */
   get topologyVersion(): number {
     return this.#topologyVersion;
@@ -512,6 +513,15 @@ export class Network<M extends Message> {
     );
   }
 
+  /**
+   * The longest a message from source to target may take now: the top of its link's latency
+   * distribution plus the link's added slowness (a bandwidth limit aside: it depends on the load).
+   */
+  longestTripMs(source: NodeId, target: NodeId): Ms {
+    const link = this.#links.get(source)?.get(target);
+    return latencyMaxMs(link?.latency ?? this.#latency) + (link?.extraLatencyMs ?? 0);
+  }
+
   /** Slows every link to and from `node`. */
   slowNode(node: NodeId, slowness: LinkSlowness): void {
     for (const other of this.nodeIds()) {
@@ -528,6 +538,7 @@ export class Network<M extends Message> {
     if (!(Number.isFinite(bandwidth) && bandwidth >= 0))
       throw new AssertionError(`bandwidthBytesPerSec must be ≥ 0 (got ${bandwidth})`);
     link.bandwidthBytesPerSec = bandwidth;
+    this.#topologyVersion++;
   }
 
   /** Removes all slowness, everywhere. */
@@ -536,6 +547,7 @@ export class Network<M extends Message> {
       link.extraLatencyMs = 0;
       link.bandwidthBytesPerSec = 0;
     }
+    this.#topologyVersion++;
   }
 
   /** Holds every message that arrives on source → target until `release`. */
@@ -571,10 +583,12 @@ export class Network<M extends Message> {
   /** Sets the latency distribution of every link without one of its own. */
   setLatency(latency: LatencyDistribution): void {
     this.#latency = validateLatency(latency);
+    this.#topologyVersion++;
   }
 
   setLinkLatency(source: NodeId, target: NodeId, latency: LatencyDistribution | null): void {
     this.#link(source, target).latency = latency === null ? null : validateLatency(latency);
+    this.#topologyVersion++;
   }
 
   /** Random drops and duplicates (not TCP-like); null turns them off. */
