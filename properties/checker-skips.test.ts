@@ -95,7 +95,9 @@ describe('checkers that skip untouched nodes find exactly what full checks find'
 describe('the Raft checker with nothing moving but time', () => {
   // A quiet quorum (frozen Raft states, no messages): a connected observer that never learned the
   // committed entry becomes too stale once the bound passes, and only time tells the checker so.
-  function quietRun(fullChecks: boolean): ViolationLog {
+  // `extraLatencyMs` slows the observer's links: the bound grows by a round trip per voter it may
+  // ask and one to the leader.
+  function quietRun(fullChecks: boolean, extraLatencyMs = 0): ViolationLog {
     const world = new World<Message>({ seed: 1 });
     const idle = () => ({ start() {}, onMessage() {} });
     world.addNode('c1', idle);
@@ -112,6 +114,7 @@ describe('the Raft checker with nothing moving but time', () => {
       ['c1', { isLeader: true, epoch: 1, highWatermark: 1, changes: 0 }],
       ['b1', { isLeader: false, epoch: 1, highWatermark: 0, changes: 0 }],
     ]);
+    if (extraLatencyMs > 0) world.network.slowNode('b1', { extraLatencyMs });
     const config = { ...DEFAULT_RAFT_CONFIG, voters: ['c1'] };
     const log = new ViolationLog();
     const checker = new RaftChecker(
@@ -125,10 +128,13 @@ describe('the Raft checker with nothing moving but time', () => {
     world.scheduler.addStepCheck(() => checker.check());
     const boundMs = stalenessBoundMs(config);
     // One event per 100 ms that touches no node: only the clock moves.
-    for (let atMs = 100; atMs <= boundMs + 1_000; atMs += 100) world.at(atMs, 'tick', () => {});
-    world.runFor(boundMs + 1_000);
+    for (let atMs = 100; atMs <= boundMs + 3_000; atMs += 100) world.at(atMs, 'tick', () => {});
+    world.runFor(boundMs + 3_000);
     return log;
   }
+
+  const staleAtMs = (log: ViolationLog) =>
+    log.violations.find((each) => each.invariant === 'metadata-staleness-bounded')?.atMs ?? -1;
 
   it('reports the stale observer at the deadline, as full checks do', () => {
     const skipping = quietRun(false);
@@ -137,5 +143,20 @@ describe('the Raft checker with nothing moving but time', () => {
       'metadata-staleness-bounded',
     );
     expect(verdicts(skipping)).toEqual(verdicts(full));
+    // Connected since the first tick (100 ms); on default links (1-3 ms) two round trips of at
+    // most 6 ms past the timeouts' bound; then the next tick.
+    expect(staleAtMs(skipping)).toBeLessThanOrEqual(
+      100 + stalenessBoundMs(DEFAULT_RAFT_CONFIG) + 12 + 100,
+    );
+  });
+
+  it('on slowed links, a round trip later for each voter it may ask and the leader, as full checks do', () => {
+    // 600 ms more each way: two round trips of 1,202-1,206 ms.
+    const skipping = quietRun(false, 600);
+    const full = quietRun(true, 600);
+    expect(verdicts(skipping)).toEqual(verdicts(full));
+    const boundMs = stalenessBoundMs(DEFAULT_RAFT_CONFIG);
+    expect(staleAtMs(skipping)).toBeGreaterThan(100 + boundMs + 2 * 1_200);
+    expect(staleAtMs(skipping)).toBeLessThanOrEqual(100 + boundMs + 2 * 1_206 + 100);
   });
 });
