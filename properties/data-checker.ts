@@ -10,7 +10,8 @@
 //                            subsets of the replicas, the leader in the ISR, no fenced or
 //                            shutting-down broker added to the ISR or elected
 // and the ledger: each replica's log is shadowed (its records by offset), so every append, truncation
-// and crash loss is seen with its cause; a record is committed once any replica's HW covers it.
+// and crash loss is seen with its cause; a record is committed once any replica's HW covers it
+// (a follower's only once a leader set it: not one restored from a checkpoint).
 // A committed record that no replica holds any more is a loss, judged at once: allowed when every
 // replica that held it lost it in its own lossy crash (`lossy-crashes`), or by truncation after an
 // unclean election (`unclean-election`), or (ZooKeeper mode) when the last ISR member lost it and
@@ -1031,6 +1032,12 @@ export class DataChecker {
       shadow.highWatermark = Math.min(highWatermark, shadow.length);
       return;
     }
+    // A follower's HW restored from its checkpoint, no leader having set it since, commits and
+    // judges nothing: it may predate a lossy crash or a truncation and cover records rewritten
+    // since (Kafka's too; nobody reads a follower's HW). A leader's counts however it came (Kafka
+    // serves reads below it). Small seed 36149: a restarted follower's HW 260, from a checkpoint
+    // written before its power failure, seemed to commit records no leader's HW ever covered.
+    if (replica.highWatermarkRestored && replica.role !== 'leader') return;
     const upTo = Math.min(highWatermark, shadow.length);
     for (let offset = shadow.highWatermark; offset < upTo; offset++) {
       const mine = shadow.ids[offset] as number;
@@ -1473,7 +1480,10 @@ export class DataChecker {
           );
           // A replica of a broker that is down holds nothing here, as a final read finds it.
           const shadow = replica === undefined ? null : this.#finalShadow(replica);
-          const committedEnd = Math.min(leaderLog.highWatermark, replica?.highWatermark ?? 0);
+          // A HW no leader has set since the log opened says nothing (see #checkHighWatermark).
+          const followerHighWatermark =
+            replica === undefined || replica.highWatermarkRestored ? 0 : replica.highWatermark;
+          const committedEnd = Math.min(leaderLog.highWatermark, followerHighWatermark);
           const offset = firstDifference(shadow, leaderLog.shadow, committedEnd);
           if (offset >= 0) {
             this.#log.report({

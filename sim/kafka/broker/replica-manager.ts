@@ -209,6 +209,13 @@ export class Replica {
   readonly key: string;
   readonly log: PartitionLog;
   highWatermark: number;
+  /**
+   * The HW is still the one read from the checkpoint when the log opened (clamped to the log end,
+   * lowered by truncations): no leader has set it since, neither this replica leading nor a
+   * leader's fetch answer. Kafka's can be as stale: written every 5 s, it may predate a lossy crash
+   * or a truncation, and cover records the log has rewritten since.
+   */
+  highWatermarkRestored = true;
   /** The log end offset the log was opened with (what the disk kept, before any truncation). */
   readonly openedLogEndOffset: number;
   role: ReplicaRole = 'none';
@@ -751,6 +758,7 @@ export class ReplicaManager {
     );
     if (!moved) return;
     replica.highWatermark = state.highWatermark;
+    replica.highWatermarkRestored = false;
     this.#completeProduces(replica);
     this.#answerHeldFetches(replica, 'consumers');
   }
@@ -1738,6 +1746,7 @@ export class ReplicaManager {
       replica.log.logStartOffset,
       Math.min(response.highWatermark, replica.logEndOffset),
     );
+    replica.highWatermarkRestored = false;
   }
 
   #truncate(replica: Replica, offset: number, reason: string): void {
