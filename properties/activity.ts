@@ -3,6 +3,7 @@
 // it from outside (Scheduler.actionsFired); per-event checks and samplers use this to skip the
 // nodes no event touched, which is most of them after any one event.
 
+import { objectArray } from '../sim/kernel/arrays.ts';
 import type { Message, NodeId } from '../sim/kernel/network.ts';
 import type { NodeHost } from '../sim/kernel/node.ts';
 import type { World } from '../sim/kernel/world.ts';
@@ -25,7 +26,7 @@ export class ActivityWatch<M extends Message> {
    */
   readonly #ids: readonly NodeId[];
   readonly #moreIds: readonly NodeId[];
-  #seen: Seen<M>[] = [];
+  #seen: Seen<M>[] = objectArray();
   #actions = -1;
   /** The scheduler's hostEntries at the last look. */
   #hostEntries = -1;

@@ -33,6 +33,7 @@ import { KraftBroker } from '../sim/kafka/kraft/broker-node.ts';
 import { activeController, brokerOf, type KraftCluster } from '../sim/kafka/kraft/cluster.ts';
 import type { ClusterMessage } from '../sim/kafka/messages.ts';
 import type { LogRecord, RecordBatch } from '../sim/kafka/storage/partition-log.ts';
+import { objectArray } from '../sim/kernel/arrays.ts';
 import { AssertionError } from '../sim/kernel/assert.ts';
 import { grownColumn } from '../sim/kernel/columns.ts';
 import type { DownReason, NodeHost } from '../sim/kernel/node.ts';
@@ -86,10 +87,10 @@ class PartitionLedger {
   /** Its place among the checker's ledgers (HistoryRecords name a ledger by it). */
   readonly number: number;
   /** The brokers that ever held a record of this partition, by bit number. */
-  readonly #brokers: string[] = [];
+  readonly #brokers: string[] = objectArray();
   /** Records by id: how many, their values and offsets. */
   #count = 0;
-  readonly #values: string[] = [];
+  readonly #values: string[] = objectArray();
   #offsets = new Int32Array(COLUMN_CAPACITY_MIN);
   /** Brokers holding it now (down brokers keep what their disk has until they restart): bits. */
   #holders = new Int32Array(COLUMN_CAPACITY_MIN);
@@ -501,14 +502,14 @@ export class DataChecker {
   #replayedUpTo = 0;
   readonly #ledgers = new Map<string, PartitionLedger>();
   /** The same ledgers by number. */
-  readonly #ledgerList: PartitionLedger[] = [];
+  readonly #ledgerList: PartitionLedger[] = objectArray();
   /** The history's entries read so far (#readNewHistory). */
   #historyRead = 0;
   /** The partitions the clients named, by index; and by topic, then partition number. */
-  readonly #clientPartitions: ClientPartition[] = [];
+  readonly #clientPartitions: ClientPartition[] = objectArray();
   readonly #clientPartitionsByTopic = new Map<string, (ClientPartition | undefined)[]>();
   /** The partitions with consumer reads, in the order of their first read. */
-  readonly #readPartitions: ClientPartition[] = [];
+  readonly #readPartitions: ClientPartition[] = objectArray();
   /** The acknowledged writes (with a value), in the history's order. */
   readonly #ackedWrites = new HistoryRecords();
   readonly #shadows = new Map<string, Shadow>();
@@ -517,7 +518,7 @@ export class DataChecker {
   /** Per broker host, its replicas as last synced: one lookup per broker entered, not per replica. */
   readonly #shadowsOfHost = new WeakMap<NodeHost<ClusterMessage>, BrokerShadows>();
   /** The same by the broker's index in the cluster's list: a WeakMap lookup only on a miss. */
-  readonly #shadowsAt: BrokerShadows[] = [];
+  readonly #shadowsAt: BrokerShadows[] = objectArray();
   /** Values acknowledged to a producer (with their acks), read from the history as it grows. */
   readonly #acked = new Map<string, string>();
   /** Brokers taken out of the cluster on purpose: their replicas are not expected back. */

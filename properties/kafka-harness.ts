@@ -145,6 +145,14 @@ export const FAST_PRODUCER_CONFIG: Partial<ProducerConfig> = {
   deliveryTimeoutMs: 20_000,
 };
 
+/**
+ * A node's Raft state, for the Raft checker. One function for every run, not a closure made per
+ * run: the checker's optimised code called a run's closure and deoptimised at the next run's.
+ */
+function raftOfHost(host: { machine: unknown }): RaftNode | null {
+  return (host.machine as { raft: RaftNode } | null)?.raft ?? null;
+}
+
 export function runKafka(spec: KafkaRunSpec): KafkaRunResult {
   const log = new ViolationLog();
   let raftChecker: RaftChecker<ClusterMessage> | null = null;
@@ -186,13 +194,11 @@ export function runKafka(spec: KafkaRunSpec): KafkaRunResult {
   // The clock itself: the history asks for the time at every entry.
   const clock = world.scheduler.clock;
   const history = new History(() => clock.nowMs);
-  const raftOf = (host: { machine: unknown }) =>
-    (host.machine as { raft: RaftNode } | null)?.raft ?? null;
   const fullChecks = spec.fullChecks ?? false;
   // Both checkers read the nodes the event entered: one look per event serves both. The Raft
   // checker's nodes are the voters (the controllers) then the observers (the brokers).
   const activity = new ActivityWatch(world, cluster.controllers, cluster.brokers);
-  raftChecker = new RaftChecker(world, cluster.raftConfig, cluster.brokers, raftOf, log, {
+  raftChecker = new RaftChecker(world, cluster.raftConfig, cluster.brokers, raftOfHost, log, {
     fullChecks,
     activity,
   });

@@ -22,6 +22,7 @@ import {
   type RaftConfig,
   type RaftNode,
 } from '../sim/kafka/raft/raft-node.ts';
+import { objectArray } from '../sim/kernel/arrays.ts';
 import type { CheckpointFile, LogFile } from '../sim/kernel/disk.ts';
 import type { Message, NodeId } from '../sim/kernel/network.ts';
 import type { NodeHost } from '../sim/kernel/node.ts';
@@ -149,7 +150,7 @@ export class RaftChecker<M extends Message = RaftMessage> {
   readonly #voters: readonly NodeId[];
   readonly #observers: readonly NodeId[];
   readonly #leaders = new Map<number, NodeId>();
-  readonly #committed: CommittedEntry[] = [];
+  readonly #committed: CommittedEntry[] = objectArray();
   readonly #views = new Map<NodeId, LogView>();
   /** Voters and observers; an observer added during the run (add-broker) joins at the next check. */
   #nodes: readonly NodeId[];
