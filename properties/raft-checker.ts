@@ -160,7 +160,7 @@ export class RaftChecker<M extends Message = RaftMessage> {
   #voterDiskLost: NodeId | null = null;
   readonly #reportedLeaders = new Set<string>();
   /** Per node (in #nodes' order), its state when last stamped; and the network's topology then. */
-  #stamps: NodeStamp[] = [];
+  #stamps: NodeStamp[] = objectArray();
   /** The nodes entered since the last check: only their Raft state or status can have moved. */
   #entered: ActivityWatch<M> | null = null;
   /** The caller's watch, looked at before every check (see the `activity` option), if any. */

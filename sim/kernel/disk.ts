@@ -7,6 +7,7 @@
 // (vm.dirty_expire_centisecs, 30 s by default), so a power failure loses at most that window of
 // unflushed appends. Truncation and deletion are metadata operations and are durable at once.
 
+import { objectArray } from './arrays.ts';
 import { AssertionError } from './assert.ts';
 import { grownColumn } from './columns.ts';
 import type { Ms } from './time.ts';
@@ -35,7 +36,7 @@ interface DiskFile {
 
 /** An append-only file of records (a log segment, the metadata log): append, flush, truncate. */
 export class LogFile<T> implements DiskFile {
-  readonly #records: T[] = [];
+  readonly #records: T[] = objectArray();
   // Per record, valid below the records' length, in typed arrays that double when full: their
   // contents live outside the garbage-collected heap, where plain arrays grown by push were
   // copied anew at every growth and then again by the young-generation collector (a file lives

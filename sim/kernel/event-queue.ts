@@ -34,7 +34,9 @@ export class EventQueue<T> {
   // ---- the far heap
   #atMs = new Float64Array(INITIAL_CAPACITY);
   #seqs = new Float64Array(INITIAL_CAPACITY);
-  #entries: (T | undefined)[] = new Array<T | undefined>(INITIAL_CAPACITY);
+  // The entry arrays are filled: `new Array(n)` is of V8's small-integer kind until its first
+  // entry, and each run's fresh queue deoptimised the last run's push (see objectArray).
+  #entries: (T | undefined)[] = new Array<T | undefined>(INITIAL_CAPACITY).fill(undefined);
   #farSize = 0;
 
   // ---- the near calendar: slot s holds the entries due at the one time in
@@ -48,7 +50,7 @@ export class EventQueue<T> {
   /** The nodes: a pool with a free list, so that a push allocates nothing. */
   #nodeNext = new Int32Array(INITIAL_CAPACITY);
   #nodeSeqs = new Float64Array(INITIAL_CAPACITY);
-  #nodeEntries: (T | undefined)[] = new Array<T | undefined>(INITIAL_CAPACITY);
+  #nodeEntries: (T | undefined)[] = new Array<T | undefined>(INITIAL_CAPACITY).fill(undefined);
   #nodesUsed = 0;
   #freeFirst = NONE;
 

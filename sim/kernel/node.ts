@@ -7,6 +7,7 @@
 // While paused (a GC pause, SIGSTOP) the node handles nothing: messages and timers wait, in order,
 // and are handled when it resumes.
 
+import { objectArray } from './arrays.ts';
 import { AssertionError, assert, BoundExceededError } from './assert.ts';
 import type { CrashKind, Disk } from './disk.ts';
 import type { Endpoint, Message, Network, NodeId, Port } from './network.ts';
@@ -252,7 +253,7 @@ export class NodeHost<M extends Message> implements Endpoint<M> {
   #activity = 0;
   #context: Context<M> | null = null;
   #machine: Machine<M> | null = null;
-  readonly #deferred: Deferred<M>[] = [];
+  readonly #deferred: Deferred<M>[] = objectArray();
   #deferredHead = 0;
 
   constructor(

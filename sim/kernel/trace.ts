@@ -298,7 +298,12 @@ export class Trace {
    */
   #deliverySinkTakes: boolean | undefined;
   #timerSinkTakes: boolean | undefined;
-  readonly #shapeSinkTakes: (boolean | undefined)[] = [];
+  // Made holey and of any value's kind at once (filled): the memo is written at each shape's
+  // id, past its end, which turned an empty array holey at the first write of each run and
+  // deoptimised the previous run's emitShaped.
+  readonly #shapeSinkTakes: (boolean | undefined)[] = new Array<boolean | undefined>(64).fill(
+    undefined,
+  );
 
   #shapeOf(kind: string): KindShape {
     let shape = this.#shapes.get(kind);

@@ -13,6 +13,7 @@
 //   the `hw-ignores-min-isr` behaviour drops that condition). It never goes backwards.
 // Pure state and functions: the broker feeds fetches in and sends the AlterPartition requests out.
 
+import { objectArray } from '../../kernel/arrays.ts';
 import { AssertionError } from '../../kernel/assert.ts';
 import type { Ms } from '../../kernel/time.ts';
 import type { BrokerId } from '../controller/records.ts';
@@ -69,12 +70,12 @@ export class LeaderState {
   readonly epochStartOffset: number;
   readonly #followers = new Map<BrokerId, FollowerProgress>();
   /** The same followers in the map's order, walked by index on the hot paths (no iterator). */
-  readonly #followerList: FollowerProgress[] = [];
+  readonly #followerList: FollowerProgress[] = objectArray();
   /**
    * Whether each follower of #followerList is in the maximal ISR: asked for every follower at
    * every fetch, it is worked out when the ISR or the pending change does (#noteIsrChanged).
    */
-  readonly #followerInMaximalIsr: boolean[] = [];
+  readonly #followerInMaximalIsr: boolean[] = objectArray();
   /** How many of #followerList are out of the maximal ISR (worked out with it). */
   #followersOutOfMaximalIsr = 0;
   /** The ISR the controller last confirmed. */

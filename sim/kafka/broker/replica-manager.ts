@@ -15,6 +15,7 @@
 // - every partition's log on disk, the high watermarks checkpointed every 5 s.
 // The switches of the historical bugs sit at the places the fixes live (see bugs.ts).
 
+import { objectArray } from '../../kernel/arrays.ts';
 import { AssertionError, BoundExceededError } from '../../kernel/assert.ts';
 import { DeadlineTimer } from '../../kernel/deadline.ts';
 import type { NodeContext, TimerHandle } from '../../kernel/node.ts';
@@ -236,7 +237,7 @@ export class Replica {
   nothingNew: FetchPartitionResponse | null = null;
   /** Leader: its last answer with records, given again for the same records and state. */
   lastRecordsAnswer: FetchPartitionResponse | null = null;
-  pendingProduces: PendingProduce[] = [];
+  pendingProduces: PendingProduce[] = objectArray();
   producers: Map<number, ProducerEntry> | null = null;
   producersAtTruncation = -1;
   alterPartitionInFlight: {
@@ -347,29 +348,29 @@ export class ReplicaManager {
   readonly #host: ReplicaHost;
   readonly #replicas = new Map<string, Replica>();
   /** The same replicas in the map's order, walked by index on the hot paths (no iterator). */
-  readonly #replicaList: Replica[] = [];
+  readonly #replicaList: Replica[] = objectArray();
   /** The same replicas by topic id, then partition: found without building a key. */
   readonly #replicasByTopic = new Map<TopicId, (Replica | undefined)[]>();
   /**
    * The same lists, walked by topic id (a broker holds replicas of few topics, and the map lookup,
    * 600k a run, was 1.8 % of R's CPU; the ids are compared by reference first).
    */
-  readonly #topicIds: TopicId[] = [];
+  readonly #topicIds: TopicId[] = objectArray();
   readonly #topicReplicas: (Replica | undefined)[][] = [];
   /**
    * One fetcher per leader this broker has followed, in the order they were made: a list walked
    * comparing the (interned) ids, where a map lookup at every fetch answer hashed the id.
    */
-  readonly #fetchers: Fetcher[] = [];
-  readonly #heldFetches: HeldFetch[] = [];
+  readonly #fetchers: Fetcher[] = objectArray();
+  readonly #heldFetches: HeldFetch[] = objectArray();
   /** How many of #heldFetches are consumers' (replicaId null). */
   #heldConsumerFetches = 0;
-  readonly #delayedProduces: DelayedProduce[] = [];
+  readonly #delayedProduces: DelayedProduce[] = objectArray();
   /**
    * The partitions' append results of the produce being handled, reused from one produce to the
    * next (one produce is handled at a time: handling one sends, it never receives).
    */
-  readonly #appendResults: AppendResult[] = [];
+  readonly #appendResults: AppendResult[] = objectArray();
   /** Answers held fetches at their deadlines (one timer, not one per fetch). */
   readonly #heldFetchTimeout: DeadlineTimer;
   /** Times out acks=all produces waiting on the high watermark (one timer, not one per request). */
@@ -383,7 +384,7 @@ export class ReplicaManager {
   /** #registeredEpochOf's brokers and their epochs, as of this image at this offset. */
   #registeredImage: MetadataImage | null = null;
   #registeredImageOffset = -1;
-  readonly #registeredIds: BrokerId[] = [];
+  readonly #registeredIds: BrokerId[] = objectArray();
   readonly #registeredEpochs: number[] = [];
   /** Counts the changes of the replica list and of the replicas' roles and leaders (Fetcher.followers). */
   #rolesVersion = 0;

@@ -14,6 +14,7 @@
 // `records: [[offset, key, value], ...]`. Offsets a consumer records only ever grow, except after a
 // recorded truncation or offset reset (an `info` whose `offset` is where reading starts again).
 
+import { objectArray } from '../../kernel/arrays.ts';
 import { BoundExceededError } from '../../kernel/assert.ts';
 import type { Machine, NodeContext, TimerHandle } from '../../kernel/node.ts';
 import type { Ms } from '../../kernel/time.ts';
@@ -193,7 +194,7 @@ export class Consumer implements Machine<ClusterMessage> {
   readonly #history: History;
   readonly #metadata: ClientMetadata;
   /** The assigned partitions, in the order assigned. */
-  readonly #partitions: AssignedPartition[] = [];
+  readonly #partitions: AssignedPartition[] = objectArray();
   /**
    * The same by topic, indexed by partition number: an answer's partition is found without
    * building its name (a string per partition of every fetch answer).
@@ -204,8 +205,8 @@ export class Consumer implements Machine<ClusterMessage> {
   readonly #busyBrokers = new Set<BrokerId>();
   readonly #nextFetchAtMs = new Map<BrokerId, Ms>();
   /** A pump's picks: the partitions to fetch now and their leaders (scratch lists, kept). */
-  readonly #passLeaders: BrokerId[] = [];
-  readonly #passStates: (AssignedPartition | null)[] = [];
+  readonly #passLeaders: BrokerId[] = objectArray();
+  readonly #passStates: (AssignedPartition | null)[] = objectArray();
   #requestIdNext = 0;
   #wakeTimer: TimerHandle | null = null;
   #wakeAtMs: Ms = 0;

@@ -7,6 +7,7 @@
 // The `final-read` lines, one per replica and partition after the heal phase, close the history.
 // The history is the input of the end-of-run checkers; it is written as JSON Lines for external ones.
 
+import { objectArray } from '../../kernel/arrays.ts';
 import { AssertionError } from '../../kernel/assert.ts';
 import { grownColumn } from '../../kernel/columns.ts';
 import type { Ms } from '../../kernel/time.ts';
@@ -98,7 +99,7 @@ const CHUNK_MASK = CHUNK_SIZE - 1;
  * young while it fills, so storing into it is a plain store; it is copied (8 KB) once or twice.
  */
 class ChunkedList<T> {
-  readonly #chunks: T[][] = [];
+  readonly #chunks: T[][] = objectArray();
   #last: T[] = [];
   #length = 0;
 
@@ -137,7 +138,7 @@ export class History {
   #partitions = new Int32Array(CAPACITY_MIN);
   #refs = new Int32Array(CAPACITY_MIN);
   /** The entries stored as objects (every operation but sends and pollRead's), in order. */
-  readonly #objects: HistoryEntry[] = [];
+  readonly #objects: HistoryEntry[] = objectArray();
   /**
    * By send number: what invokeSend was given (its process, acks and topic as one #sources number:
    * a run has a few such triples, and a pointer each would cost 24 bytes a send), and the offset
@@ -148,12 +149,12 @@ export class History {
   readonly #sendValues = new ChunkedList<string | null>();
   #sendOffsets = new Float64Array(CAPACITY_MIN);
   /** The senders' (process, acks, topic) triples, numbered in the order first seen. */
-  readonly #sources: Source[] = [];
+  readonly #sources: Source[] = objectArray();
   /** The last triple's number: a producer's sends in a row (of a burst) share it. */
   #lastSource = -1;
   /** By poll number (pollRead): its process, topic and where its records are in #record*. */
-  readonly #pollProcesses: string[] = [];
-  readonly #pollTopics: string[] = [];
+  readonly #pollProcesses: string[] = objectArray();
+  readonly #pollTopics: string[] = objectArray();
   #pollStarts = new Int32Array(CAPACITY_MIN);
   #pollCounts = new Int32Array(CAPACITY_MIN);
   /**
@@ -164,7 +165,7 @@ export class History {
    */
   readonly #records = new ChunkedList<PolledRecord>();
   /** The entry objects built so far (`entries`), kept: each entry is built once, then shared. */
-  readonly #built: HistoryEntry[] = [];
+  readonly #built: HistoryEntry[] = objectArray();
   /**
    * By operation id: the index of its invoke entry while it is open, -1 once completed. Ids are
    * dense (0, 1, 2, ...), so an array serves: a Map with an entry per record sent churned through

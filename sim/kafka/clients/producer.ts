@@ -27,6 +27,7 @@
 // broker answers OUT_OF_ORDER_SEQUENCE_NUMBER); a batch that may have been written keeps its
 // numbers, so its retries still deduplicate.
 
+import { objectArray } from '../../kernel/arrays.ts';
 import { AssertionError, assert, BoundExceededError } from '../../kernel/assert.ts';
 import { DeadlineTimer } from '../../kernel/deadline.ts';
 import type { Machine, NodeContext, TimerHandle } from '../../kernel/node.ts';
@@ -552,13 +553,13 @@ export class Producer implements Machine<ClusterMessage> {
    * Map, with an entry added and deleted per record sent, kept rebuilding its hash tables. The
    * slots before #pendingHead are cleared (undefined) as the head passes them.
    */
-  #pending: (PendingRecord | undefined)[] = [];
+  #pending: (PendingRecord | undefined)[] = objectArray();
   #pendingHead = 0;
   #pendingCount = 0;
   /** Records whose topic's metadata is not known yet. */
-  #unrouted: PendingRecord[] = [];
+  #unrouted: PendingRecord[] = objectArray();
   /** Every partition's queue, in the order first used (the order the Sender drains them). */
-  readonly #queues: PartitionQueue[] = [];
+  readonly #queues: PartitionQueue[] = objectArray();
   /** The same queues by topic, then partition. */
   readonly #queuesByTopic = new Map<string, PartitionQueue[]>();
   /**
@@ -571,7 +572,7 @@ export class Producer implements Machine<ClusterMessage> {
    * The requests in flight, oldest first, searched by id: a few (maxInFlightRequestsPerConnection
    * per broker). A Map, with an entry added and deleted per request, kept rebuilding its table.
    */
-  readonly #requests: ProduceInFlight[] = [];
+  readonly #requests: ProduceInFlight[] = objectArray();
   /** Fires by the earliest in-flight request's deadline (one timer, not one per request). */
   readonly #requestTimeout: DeadlineTimer;
   /** Ends retry backoffs: one timer at the earliest, not one per batch. */
@@ -581,7 +582,7 @@ export class Producer implements Machine<ClusterMessage> {
   /** Every broker sent to (or about to be), by id: a handful, each kept for good. */
   readonly #links = new Map<BrokerId, BrokerLink>();
   readonly #roundRobin = new Map<string, number>();
-  readonly #workloads: RunningWorkload[] = [];
+  readonly #workloads: RunningWorkload[] = objectArray();
   readonly #valuePrefixes = new Set<string>();
   #requestIdNext = 0;
   /** A workload's burst is being appended: send() leaves dispatching to the burst's end. */
@@ -601,8 +602,8 @@ export class Producer implements Machine<ClusterMessage> {
    * and batch. Scratch lists kept from pass to pass: a pass (one per dispatch, and every event
    * answered dispatches) allocates nothing for them.
    */
-  readonly #passLinks: BrokerLink[] = [];
-  readonly #passBatches: (Batch | null)[] = [];
+  readonly #passLinks: BrokerLink[] = objectArray();
+  readonly #passBatches: (Batch | null)[] = objectArray();
   /** Records completed so far, by outcome. */
   readonly completed = { ok: 0, fail: 0, info: 0 };
 
@@ -815,7 +816,7 @@ export class Producer implements Machine<ClusterMessage> {
   #route(): void {
     if (this.#unrouted.length === 0) return;
     const records = this.#unrouted;
-    this.#unrouted = [];
+    this.#unrouted = objectArray();
     for (const record of records) if (!this.#routeRecord(record)) this.#unrouted.push(record);
   }
 
@@ -863,8 +864,8 @@ export class Producer implements Machine<ClusterMessage> {
       queue = {
         topic,
         partition,
-        queued: [],
-        batches: [],
+        queued: objectArray(),
+        batches: objectArray(),
         producerId: this.#producerId,
         nextSequence: 0,
         link: null,

@@ -10,6 +10,7 @@
 // - A broker that restarts cannot register again while its previous incarnation's session is
 //   alive (DUPLICATE_BROKER_REGISTRATION).
 
+import { objectArray } from '../../kernel/arrays.ts';
 import { interned } from '../../kernel/interned.ts';
 import type { Machine, NodeContext, TimerHandle } from '../../kernel/node.ts';
 import type { Ms } from '../../kernel/time.ts';
@@ -88,7 +89,7 @@ export class KraftController implements Machine<ClusterMessage> {
   readonly #sessions = new Map<BrokerId, Session>();
   /** Per broker in controlled shutdown: the last record that moved its leaderships away. */
   readonly #shutdownOffsets = new Map<BrokerId, number>();
-  readonly #pending: PendingWrite[] = [];
+  readonly #pending: PendingWrite[] = objectArray();
   /** The next log offset to replay into the image. */
   #replayedUpTo = 0;
   #active = false;

@@ -4,6 +4,7 @@
 // retention and compaction come later behind the same interface. Nothing here knows the high
 // watermark: the replica decides what to expose, the log only stores.
 
+import { objectArray } from '../../kernel/arrays.ts';
 import { AssertionError, assert } from '../../kernel/assert.ts';
 import type { CheckpointFile, Disk, LogFile } from '../../kernel/disk.ts';
 import { assertMs, type Ms } from '../../kernel/time.ts';
@@ -131,7 +132,7 @@ export class PartitionLog {
   readonly #checkpoint: CheckpointFile<readonly EpochEntry[]>;
   readonly #kip101Lookup: boolean;
   /** The leader-epoch cache: epochs and start offsets both strictly increasing. */
-  #epochs: EpochEntry[] = [];
+  #epochs: EpochEntry[] = objectArray();
   /** The last entry's epoch (UNDEFINED_EPOCH when none), kept as the cache changes. */
   #lastEpoch = UNDEFINED_EPOCH;
   /**
@@ -141,7 +142,7 @@ export class PartitionLog {
    */
   #logEndOffset = 0;
   /** The last read's batches and the index of the first (see read). */
-  #lastRead: readonly RecordBatch[] = [];
+  #lastRead: readonly RecordBatch[] = objectArray();
   #lastReadStart = -1;
   /** Bumped on every truncation that removed batches, so checkers know when to look again. */
   truncations = 0;
@@ -396,8 +397,11 @@ export class PartitionLog {
       expectedOffset = batch.lastOffset + 1;
       lastEpoch = Math.max(lastEpoch, batch.leaderEpoch);
     }
-    const loaded = this.#checkpoint.read() ?? [];
-    this.#epochs = [...loaded];
+    const loaded = this.#checkpoint.read() ?? objectArray<EpochEntry>();
+    // Copied into an objectArray: a copy of an empty list would be of small integers' kind.
+    this.#epochs = objectArray();
+    for (let index = 0; index < loaded.length; index++)
+      this.#epochs.push(loaded[index] as EpochEntry);
     this.#lastEpoch = this.#epochs[this.#epochs.length - 1]?.epoch ?? UNDEFINED_EPOCH;
     this.#assertEpochsIncreasing();
     // Entries past the recovered log end go (the checkpoint may be newer than the log)...
@@ -426,7 +430,8 @@ export class PartitionLog {
   }
 
   #writeCheckpoint(how: 'lazily' | 'durably'): void {
-    const entries: readonly EpochEntry[] = [...this.#epochs];
+    // A slice keeps the list's kind (objectArray) when it is empty, where a spread's is another.
+    const entries: readonly EpochEntry[] = this.#epochs.slice();
     const sizeBytes = CHECKPOINT_ENTRY_BYTES * (entries.length + 1);
     if (how === 'durably') this.#checkpoint.writeDurably(entries, sizeBytes);
     else this.#checkpoint.write(entries, sizeBytes);
