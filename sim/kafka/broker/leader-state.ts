@@ -105,15 +105,19 @@ export class LeaderState {
       if (brokerId === input.leaderId || this.#followers.has(brokerId)) continue;
       // A new leader gives every follower a full lag window before it may be removed (Kafka resets
       // lastCaughtUpTime for ISR members when it becomes leader).
+      // The times start as -infinity, a double, and an ISR member's is set after: a first
+      // follower made with an integer time gave the field V8's small-integer form, and the next
+      // one's -infinity changed every follower's shape (the hot paths deoptimised on it).
       const follower: FollowerProgress = {
         brokerId,
         logEndOffset: -1,
-        lastCaughtUpMs: input.isr.includes(brokerId) ? input.nowMs : Number.NEGATIVE_INFINITY,
+        lastCaughtUpMs: Number.NEGATIVE_INFINITY,
         leaderEndOffsetAtLastFetch: -1,
         lastFetchMs: Number.NEGATIVE_INFINITY,
         fetchedInEpoch: false,
         brokerEpoch: undefined,
       };
+      if (input.isr.includes(brokerId)) follower.lastCaughtUpMs = input.nowMs;
       this.#followers.set(brokerId, follower);
       this.#followerList.push(follower);
     }

@@ -7,6 +7,7 @@ import { AssertionError } from '../../kernel/assert.ts';
 import type { RaftLog } from '../raft/log.ts';
 import type {
   BrokerId,
+  LeaderRecoveryState,
   MetadataRecord,
   PartitionChangeRecord,
   PartitionRecord,
@@ -49,13 +50,16 @@ export class MetadataImage {
     this.lastOffset = offset;
     switch (record.type) {
       case 'RegisterBroker':
-        this.brokers.set(record.brokerId, {
-          brokerId: record.brokerId,
-          incarnationId: record.incarnationId,
-          brokerEpoch: record.brokerEpoch,
-          fenced: true,
-          inControlledShutdown: false,
-        });
+        this.brokers.set(
+          record.brokerId,
+          brokerRegistration(
+            record.brokerId,
+            record.incarnationId,
+            record.brokerEpoch,
+            true,
+            false,
+          ),
+        );
         return;
       case 'NoOp':
         return;
@@ -153,15 +157,35 @@ export class MetadataImage {
     const broker = this.brokers.get(brokerId);
     // A record for an older registration of the broker changes nothing.
     if (broker === undefined || broker.brokerEpoch !== brokerEpoch) return;
-    this.brokers.set(brokerId, { ...broker, ...change });
+    this.brokers.set(
+      brokerId,
+      brokerRegistration(
+        brokerId,
+        broker.incarnationId,
+        brokerEpoch,
+        change.fenced ?? broker.fenced,
+        change.inControlledShutdown ?? broker.inControlledShutdown,
+      ),
+    );
   }
 
   #applyPartition(record: PartitionRecord): void {
     const topic = this.topics.get(record.topicId);
     if (topic === undefined)
       throw new AssertionError(`partition record for unknown topic ${record.topicId}`);
-    const { type: _type, ...state } = record;
-    topic.partitions.set(record.partition, state);
+    topic.partitions.set(
+      record.partition,
+      partitionState(
+        record,
+        record.isr,
+        record.elr,
+        record.lastKnownElr,
+        record.leader,
+        record.leaderRecoveryState,
+        record.leaderEpoch,
+        record.partitionEpoch,
+      ),
+    );
   }
 
   #applyPartitionChange(record: PartitionChangeRecord): void {
@@ -185,15 +209,55 @@ export function partitionAfterChange(
   record: PartitionChangeRecord,
 ): PartitionState {
   const leaderChanges = record.leader !== undefined && record.leader !== current.leader;
+  return partitionState(
+    current,
+    record.isr ?? current.isr,
+    record.elr ?? current.elr,
+    record.lastKnownElr ?? current.lastKnownElr,
+    record.leader === undefined ? current.leader : record.leader,
+    record.leaderRecoveryState ?? current.leaderRecoveryState,
+    leaderChanges ? current.leaderEpoch + 1 : current.leaderEpoch,
+    current.partitionEpoch + 1,
+  );
+}
+
+// The image's broker registrations and partition states are each built by one literal, with every
+// field in one order: built by spreads and rests (a record without its type, a state with a
+// change), they came in three shapes each, and the brokers' hot paths that read them (fetches,
+// the high watermark's rules) were deoptimised by each shape they had not met yet.
+
+function brokerRegistration(
+  brokerId: BrokerId,
+  incarnationId: string,
+  brokerEpoch: number,
+  fenced: boolean,
+  inControlledShutdown: boolean,
+): BrokerRegistration {
+  return { brokerId, incarnationId, brokerEpoch, fenced, inControlledShutdown };
+}
+
+/** A partition's state: `of`'s topic, partition and replicas, with the rest given. */
+function partitionState(
+  of: Pick<PartitionState, 'topicId' | 'partition' | 'replicas'>,
+  isr: readonly BrokerId[],
+  elr: readonly BrokerId[],
+  lastKnownElr: readonly BrokerId[],
+  leader: BrokerId | null,
+  leaderRecoveryState: LeaderRecoveryState,
+  leaderEpoch: number,
+  partitionEpoch: number,
+): PartitionState {
   return {
-    ...current,
-    isr: record.isr ?? current.isr,
-    elr: record.elr ?? current.elr,
-    lastKnownElr: record.lastKnownElr ?? current.lastKnownElr,
-    leader: record.leader === undefined ? current.leader : record.leader,
-    leaderRecoveryState: record.leaderRecoveryState ?? current.leaderRecoveryState,
-    leaderEpoch: leaderChanges ? current.leaderEpoch + 1 : current.leaderEpoch,
-    partitionEpoch: current.partitionEpoch + 1,
+    topicId: of.topicId,
+    partition: of.partition,
+    replicas: of.replicas,
+    isr,
+    elr,
+    lastKnownElr,
+    leader,
+    leaderEpoch,
+    partitionEpoch,
+    leaderRecoveryState,
   };
 }
 
