@@ -163,19 +163,27 @@ type SequenceCheck =
 const APPEND: SequenceCheck = { kind: 'append' };
 const OUT_OF_ORDER: SequenceCheck = { kind: 'out-of-order' };
 
-/** What one partition of a produce request came to on the leader. */
-type AppendResult =
-  | { readonly kind: 'error'; readonly error: DataError }
-  | {
-      readonly kind: 'appended';
-      readonly replica: Replica;
-      readonly baseOffset: number;
-      readonly lastOffset: number;
-      /** -1 for a duplicate (the epoch it was first appended in is not kept). */
-      readonly leaderEpoch: number;
-      /** Idempotence: the batch was already in the log; nothing appended now. */
-      readonly duplicate: boolean;
-    };
+/**
+ * What one partition of a produce request came to on the leader. Written in place: the replica
+ * manager keeps one per partition index and overwrites it at each produce (R built 41k a run
+ * afresh), as nothing keeps one past the produce's handling (the answers are built from it).
+ */
+interface AppendResult {
+  /** NONE: appended, or found already appended (the replica is then set); else refused. */
+  error: DataError;
+  replica: Replica | null;
+  baseOffset: number;
+  lastOffset: number;
+  /** -1 for a duplicate (the epoch it was first appended in is not kept). */
+  leaderEpoch: number;
+  /** Idempotence: the batch was already in the log; nothing appended now. */
+  duplicate: boolean;
+}
+
+function refused(result: AppendResult, error: DataError): void {
+  result.error = error;
+  result.replica = null;
+}
 
 /** A partition's answer (offsets only with NONE, as Kafka gives them). */
 function produceAnswer(
@@ -367,8 +375,8 @@ export class ReplicaManager {
   #heldConsumerFetches = 0;
   readonly #delayedProduces: DelayedProduce[] = objectArray();
   /**
-   * The partitions' append results of the produce being handled, reused from one produce to the
-   * next (one produce is handled at a time: handling one sends, it never receives).
+   * The partitions' append results of the produce being handled, the objects too reused from one
+   * produce to the next (one produce is handled at a time: handling one sends, it never receives).
    */
   readonly #appendResults: AppendResult[] = objectArray();
   /** Answers held fetches at their deadlines (one timer, not one per fetch). */
@@ -960,17 +968,26 @@ export class ReplicaManager {
   #onProduce(source: string, request: ProduceRequest): void {
     const count = request.partitions.length;
     const results = this.#appendResults;
-    // Overwritten in place, then cut to this request's count (most often it already is).
-    for (let index = 0; index < count; index++) {
-      const result = this.#appendProduce(request, request.partitions[index] as ProducePartition);
-      if (index < results.length) results[index] = result;
-      else results.push(result);
-    }
-    shorten(results, count);
+    // Overwritten in place; only the first `count` are this request's.
+    while (results.length < count)
+      results.push({
+        error: 'NONE',
+        replica: null,
+        baseOffset: -1,
+        lastOffset: -1,
+        leaderEpoch: -1,
+        duplicate: false,
+      });
+    for (let index = 0; index < count; index++)
+      this.#appendProduce(
+        request,
+        request.partitions[index] as ProducePartition,
+        results[index] as AppendResult,
+      );
     for (let index = 0; index < count; index++) {
       const result = results[index] as AppendResult;
-      if (result.kind === 'appended' && !result.duplicate)
-        this.#answerHeldFetches(result.replica, 'followers');
+      if (result.error === 'NONE' && !result.duplicate)
+        this.#answerHeldFetches(result.replica as Replica, 'followers');
     }
     if (request.acks === '0') return;
     // One answer per partition, sized from the start (pushing into [] reserves 17 slots, and a
@@ -980,11 +997,11 @@ export class ReplicaManager {
     for (let index = 0; index < count; index++) {
       const result = results[index] as AppendResult;
       const data = request.partitions[index] as ProducePartition;
-      if (result.kind === 'error') {
+      if (result.error !== 'NONE') {
         answers[index] = produceAnswer(data, result.error, -1, -1);
         continue;
       }
-      const replica = result.replica;
+      const replica = result.replica as Replica;
       this.#maybeAdvanceHighWatermark(replica);
       if (request.acks === '1' || result.lastOffset < replica.highWatermark) {
         answers[index] = produceAnswer(data, 'NONE', result.baseOffset, result.leaderEpoch);
@@ -1007,8 +1024,8 @@ export class ReplicaManager {
     this.#delayedProduces.push(delayed);
     for (let index = 0; index < count; index++) {
       const result = results[index] as AppendResult;
-      if (result.kind === 'error' || answers[index] !== null) continue;
-      result.replica.pendingProduces.push({
+      if (result.error !== 'NONE' || answers[index] !== null) continue;
+      (result.replica as Replica).pendingProduces.push({
         delayed,
         index,
         lastOffset: result.lastOffset,
@@ -1019,37 +1036,39 @@ export class ReplicaManager {
     this.#produceTimeout.want(delayed.deadlineMs);
   }
 
-  /** One partition of a produce: refused, appended, or found already appended (idempotence). */
-  #appendProduce(request: ProduceRequest, data: ProducePartition): AppendResult {
+  /**
+   * One partition of a produce, written into `result`: refused, appended, or found already
+   * appended (idempotence).
+   */
+  #appendProduce(request: ProduceRequest, data: ProducePartition, result: AppendResult): void {
     const image = this.#host.image();
     const topicId = image.topicIdsByName.get(data.topic);
     const replica = topicId === undefined ? undefined : this.replica(topicId, data.partition);
     if (replica === undefined || replica.role !== 'leader' || replica.leaderState === null) {
       const known = topicId !== undefined && image.partition(topicId, data.partition);
-      return {
-        kind: 'error',
-        error: known ? 'NOT_LEADER_OR_FOLLOWER' : 'UNKNOWN_TOPIC_OR_PARTITION',
-      };
+      refused(result, known ? 'NOT_LEADER_OR_FOLLOWER' : 'UNKNOWN_TOPIC_OR_PARTITION');
+      return;
     }
     if (
       request.acks === 'all' &&
       replica.leaderState.isr.length < this.#rules(replica).effectiveMinIsr
-    )
-      return { kind: 'error', error: 'NOT_ENOUGH_REPLICAS' };
+    ) {
+      refused(result, 'NOT_ENOUGH_REPLICAS');
+      return;
+    }
     const sequenceCheck = this.#checkSequence(replica, data.records);
-    if (sequenceCheck.kind === 'out-of-order')
-      return { kind: 'error', error: 'OUT_OF_ORDER_SEQUENCE_NUMBER' };
-    let result: AppendResult;
+    if (sequenceCheck.kind === 'out-of-order') {
+      refused(result, 'OUT_OF_ORDER_SEQUENCE_NUMBER');
+      return;
+    }
+    result.error = 'NONE';
+    result.replica = replica;
     if (sequenceCheck.kind === 'duplicate') {
       const baseOffset = sequenceCheck.baseOffset;
-      result = {
-        kind: 'appended',
-        replica,
-        baseOffset,
-        lastOffset: baseOffset + data.records.length - 1,
-        leaderEpoch: -1,
-        duplicate: true,
-      };
+      result.baseOffset = baseOffset;
+      result.lastOffset = baseOffset + data.records.length - 1;
+      result.leaderEpoch = -1;
+      result.duplicate = true;
     } else {
       const batch = replica.log.appendAsLeader(
         data.records,
@@ -1057,14 +1076,10 @@ export class ReplicaManager {
         this.#context.nowMs,
       );
       this.#noteProducerBatch(replica, batch);
-      result = {
-        kind: 'appended',
-        replica,
-        baseOffset: batch.baseOffset,
-        lastOffset: batch.lastOffset,
-        leaderEpoch: replica.leaderEpoch,
-        duplicate: false,
-      };
+      result.baseOffset = batch.baseOffset;
+      result.lastOffset = batch.lastOffset;
+      result.leaderEpoch = replica.leaderEpoch;
+      result.duplicate = false;
     }
     this.#context.traceShaped(
       APPEND_EVENT,
@@ -1074,7 +1089,6 @@ export class ReplicaManager {
       request.acks,
       result.duplicate,
     );
-    return result;
   }
 
   /** A waiting partition has its answer; the request is answered once none waits. */
