@@ -371,6 +371,13 @@ export class ReplicaManager {
    */
   readonly #fetchers: Fetcher[] = objectArray();
   readonly #heldFetches: HeldFetch[] = objectArray();
+  /**
+   * The replicas of the follower's fetch being answered, by partition index: found once as it is
+   * read, and handed to the recording of how far the follower got (which looked each up again).
+   * Only the first read of a follower's fetch fills it (`updateFetchState`): the reads that
+   * recording may set off (a consumer's held fetch answered) leave it be.
+   */
+  readonly #fetchedReplicas: (Replica | undefined)[] = objectArray();
   /** How many of #heldFetches are consumers' (replicaId null). */
   #heldConsumerFetches = 0;
   readonly #delayedProduces: DelayedProduce[] = objectArray();
@@ -1346,21 +1353,28 @@ export class ReplicaManager {
     mayHold = false,
     updateFetchState = false,
   ): FetchPartitionResponse[] | null {
-    const responses = this.#readFetch(request, mayHold);
-    if (updateFetchState && request.replicaId !== null) {
-      const partitions = request.partitions;
-      for (let index = 0; index < partitions.length; index++) {
-        const fetch = partitions[index] as FetchPartition;
-        const answer = responses === null ? NOTHING_NEW : responses[index];
-        // Only a fetch the leader served: not one refused, diverged or out of range.
-        if (answer === NOTHING_NEW || (answer?.error === 'NONE' && answer.divergingEpoch === null))
-          this.#recordFollowerFetch(request, fetch);
-      }
+    if (!updateFetchState || request.replicaId === null)
+      return this.#readFetch(request, mayHold, null);
+    const replicas = this.#fetchedReplicas;
+    const responses = this.#readFetch(request, mayHold, replicas);
+    const partitions = request.partitions;
+    for (let index = 0; index < partitions.length; index++) {
+      const fetch = partitions[index] as FetchPartition;
+      const answer = responses === null ? NOTHING_NEW : responses[index];
+      // Only a fetch the leader served: not one refused, diverged or out of range (the partition
+      // has a replica then).
+      if (answer === NOTHING_NEW || (answer?.error === 'NONE' && answer.divergingEpoch === null))
+        this.#recordFollowerFetch(request, fetch, replicas[index] as Replica);
     }
     return responses;
   }
 
-  #readFetch(request: FetchRequest, mayHold: boolean): FetchPartitionResponse[] | null {
+  /** With `replicas`, each partition's replica is left there by index (see #fetchedReplicas). */
+  #readFetch(
+    request: FetchRequest,
+    mayHold: boolean,
+    replicas: (Replica | undefined)[] | null,
+  ): FetchPartitionResponse[] | null {
     const partitions = request.partitions;
     // One answer per partition, the array sized from the start (pushing into [] reserves 17 slots).
     let responses = mayHold ? null : new Array<FetchPartitionResponse>(partitions.length);
@@ -1370,6 +1384,10 @@ export class ReplicaManager {
     for (let index = 0; index < partitions.length; index++) {
       const fetch = partitions[index] as FetchPartition;
       const replica = this.replica(fetch.topicId, fetch.partition);
+      if (replicas !== null) {
+        if (index < replicas.length) replicas[index] = replica;
+        else replicas.push(replica);
+      }
       const response = this.#answerFetchPartition(
         request,
         fetch,
@@ -1387,8 +1405,13 @@ export class ReplicaManager {
         // nothing new, and answering a partition changes no other partition's replica, so their
         // answers built now are the ones they would have had then.
         responses = new Array<FetchPartitionResponse>(partitions.length);
-        for (let before = 0; before < index; before++)
-          responses[before] = this.#nothingNewAnswerOf(partitions[before] as FetchPartition);
+        for (let before = 0; before < index; before++) {
+          const fetchBefore = partitions[before] as FetchPartition;
+          responses[before] =
+            replicas !== null
+              ? this.#nothingNewAnswer(fetchBefore, replicas[before] as Replica)
+              : this.#nothingNewAnswerOf(fetchBefore);
+        }
       }
       // By index: the batches may be the frozen NO_BATCHES, which for..of iterates through a
       // builtin call that allocates.
@@ -1510,8 +1533,8 @@ export class ReplicaManager {
     return epoch;
   }
 
-  #recordFollowerFetch(request: FetchRequest, fetch: FetchPartition): void {
-    const replica = this.replica(fetch.topicId, fetch.partition) as Replica;
+  /** `replica` is the fetched partition's, found by the read (#fetchedReplicas). */
+  #recordFollowerFetch(request: FetchRequest, fetch: FetchPartition, replica: Replica): void {
     const state = replica.leaderState as LeaderState;
     // Found once, and its broker epoch (KIP-903) kept on its progress: a map per replica cost a
     // lookup and a store at every partition of every follower fetch.
