@@ -258,6 +258,8 @@ export class Replica {
   rulesImageOffset = -1;
   /** The last ReplicaManager.applyMetadata pass whose image named this replica. */
   metadataPass = 0;
+  /** Dropped from the replica manager (a replica kept elsewhere is then no partition's). */
+  deleted = false;
   /**
    * Whether a follower is eligible for the ISR and the high watermark (ReplicaManager.#isEligible),
    * made once: a closure made where it is used would cost an allocation per call.
@@ -334,6 +336,11 @@ interface Fetcher {
    * are what the answer is checked against. The request itself, not a record made per request.
    */
   inFlight: FetchRequest | null;
+  /**
+   * The replicas the request in flight fetches, by its partitions' index: its answer (in the same
+   * order) finds each here, not by a lookup per partition, while the replica is not deleted.
+   */
+  readonly inFlightReplicas: Replica[];
   /** When the request in flight times out (replica.socket.timeout.ms after it left). */
   inFlightDeadlineMs: Ms;
   /** Fires by the in-flight request's deadline (one timer, not one per request). */
@@ -629,6 +636,7 @@ export class ReplicaManager {
   #deleteReplica(replica: Replica): void {
     this.#resign(replica, 'NOT_LEADER_OR_FOLLOWER');
     this.#replicas.delete(replica.key);
+    replica.deleted = true;
     this.#replicaList.splice(this.#replicaList.indexOf(replica), 1);
     this.#rolesVersion++;
     const byPartition = this.#replicasByTopic.get(replica.topicId);
@@ -1561,6 +1569,7 @@ export class ReplicaManager {
       const created: Fetcher = {
         leaderId,
         inFlight: null,
+        inFlightReplicas: [],
         inFlightDeadlineMs: 0,
         timeout: new DeadlineTimer(this.#context, 'replica.fetch-timeout', () => {
           if (created.inFlight !== null && created.inFlightDeadlineMs <= this.#context.nowMs)
@@ -1598,10 +1607,13 @@ export class ReplicaManager {
     for (let index = 0; index < replicas.length; index++)
       if (this.#fetchesNow(replicas[index] as Replica, nowMs)) count++;
     const result = new Array<FetchPartition>(count);
-    let filled = 0;
-    for (let index = 0; filled < count; index++) {
+    const fetched = fetcher.inFlightReplicas;
+    shorten(fetched, 0);
+    for (let index = 0; fetched.length < count; index++) {
       const replica = replicas[index] as Replica;
-      if (this.#fetchesNow(replica, nowMs)) result[filled++] = this.#fetchPartitionOf(replica);
+      if (!this.#fetchesNow(replica, nowMs)) continue;
+      result[fetched.length] = this.#fetchPartitionOf(replica);
+      fetched.push(replica);
     }
     return result;
   }
@@ -1716,9 +1728,22 @@ export class ReplicaManager {
     if (fetcher === undefined || inFlight == null || inFlight.requestId !== response.requestId)
       return;
     fetcher.inFlight = null;
+    // Refilled only by this fetcher's next request (the #maybeFetch below): handling an answer
+    // makes none.
+    const fetchedReplicas = fetcher.inFlightReplicas;
     for (let index = 0; index < response.partitions.length; index++) {
       const partition = response.partitions[index] as FetchPartitionResponse;
-      const replica = this.replica(partition.topicId, partition.partition);
+      // The replica the request was made for, while it is still the partition's (the answer
+      // lists the request's partitions in its order); else looked up.
+      const fetched = inFlight.partitions[index];
+      let replica = fetchedReplicas[index];
+      if (
+        fetched === undefined ||
+        replica === undefined ||
+        replica.deleted ||
+        !isFetchOf(fetched, partition)
+      )
+        replica = this.replica(partition.topicId, partition.partition);
       if (replica === undefined || replica.role !== 'follower' || replica.leaderId !== source)
         continue;
       // Our log changed since the request left (a truncation): this answer is about another log.
