@@ -774,6 +774,9 @@ export class ReplicaManager {
   #maybeAdvanceHighWatermark(replica: Replica): void {
     const state = replica.leaderState;
     if (state === null) return;
+    // Already at the log end (55k of R's 187k asks a run, most at a caught-up follower's fetch):
+    // the high watermark cannot move, and the rules and the followers need not be looked at.
+    if (replica.logEndOffset <= state.highWatermark) return;
     const moved = state.maybeAdvanceHighWatermark(
       replica.logEndOffset,
       this.#context.nowMs,
