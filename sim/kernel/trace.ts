@@ -3,6 +3,7 @@
 // must be identical for the same seed. Memory stays bounded: the trace keeps the most recent
 // events in a ring for display and hands every event to an optional sink for streaming export.
 
+import { grownColumn } from './columns.ts';
 import type { Clock, Ms } from './time.ts';
 
 export type TraceValue = string | number | boolean | null;
@@ -115,7 +116,7 @@ const DELIVER_HASHES = {
  * with the object `{ [fieldNames[0]]: a, [fieldNames[1]]: b, ... }`.
  */
 export class TraceShape<const Names extends readonly string[] = readonly string[]> {
-  /** Numbers the shapes, for a trace's per-shape memo (Trace.#shapeSinkTakes). */
+  /** Numbers the shapes, for a trace's per-shape memo (Trace.#sinkTakesByKind). */
   readonly id = traceShapesMade++;
   readonly kind: string;
   readonly fieldNames: Names;
@@ -280,6 +281,14 @@ class Ring {
 const DELIVER_KIND = 'net.deliver';
 const TIMER_KIND = 'timer';
 
+// Trace.#sinkTakesByKind: its places and values.
+const DELIVERY_TAKES = 0;
+const TIMER_TAKES = 1;
+const SHAPE_TAKES = 2;
+const UNASKED = 0;
+const TAKES = 1;
+const SKIPS = 2;
+
 export class Trace {
   readonly #clock: Clock;
   readonly #ring: Ring;
@@ -293,17 +302,15 @@ export class Trace {
   /** By kind (a bounded set: the kinds are constants in the code). */
   readonly #shapes = new Map<string, KindShape>();
   /**
-   * Whether the sink takes deliveries, timers, and each declared shape's events (by its id):
-   * the filter's answers, remembered (undefined: not asked yet).
+   * Whether the sink takes deliveries (at DELIVERY_TAKES), timers (TIMER_TAKES) and each declared
+   * shape's events (at SHAPE_TAKES + its id): the filter's answers, remembered (UNASKED, TAKES,
+   * SKIPS). In a typed array, asked and written in one place (#sinkTakes), which the first event
+   * of some kind reaches once the code is warm: each run's new trace asks again, and with a field
+   * per kind (written only at a run's first events, before the compiler had seen a write) or an
+   * array of booleans (an empty array's map, then another), the second run threw away the
+   * compiled emitDelivery, emitTimer and emitShaped.
    */
-  #deliverySinkTakes: boolean | undefined;
-  #timerSinkTakes: boolean | undefined;
-  // Made holey and of any value's kind at once (filled): the memo is written at each shape's
-  // id, past its end, which turned an empty array holey at the first write of each run and
-  // deoptimised the previous run's emitShaped.
-  readonly #shapeSinkTakes: (boolean | undefined)[] = new Array<boolean | undefined>(64).fill(
-    undefined,
-  );
+  #sinkTakesByKind = new Uint8Array(SHAPE_TAKES + traceShapesMade);
 
   #shapeOf(kind: string): KindShape {
     let shape = this.#shapes.get(kind);
@@ -412,8 +419,7 @@ export class Trace {
     ring.sentAtMs[slot] = sentAtMs;
     const index = this.#advance(hash);
     if (this.#sink !== undefined) {
-      this.#deliverySinkTakes ??= this.#filterTakes(DELIVER_KIND);
-      if (this.#deliverySinkTakes) this.#sink(ring.event(index));
+      if (this.#sinkTakes(DELIVERY_TAKES, DELIVER_KIND)) this.#sink(ring.event(index));
     }
   }
 
@@ -443,8 +449,7 @@ export class Trace {
     ring.type[slot] = label;
     const index = this.#advance(hash);
     if (this.#sink !== undefined) {
-      this.#timerSinkTakes ??= this.#filterTakes(TIMER_KIND);
-      if (this.#timerSinkTakes) this.#sink(ring.event(index));
+      if (this.#sinkTakes(TIMER_TAKES, TIMER_KIND)) this.#sink(ring.event(index));
     }
   }
 
@@ -529,10 +534,24 @@ export class Trace {
     ring.fields[slot] = shape;
     const index = this.#advance(hash);
     if (this.#sink !== undefined) {
-      const takes = this.#shapeSinkTakes;
-      takes[shape.id] ??= this.#filterTakes(shape.kind);
-      if (takes[shape.id]) this.#sink(ring.event(index));
+      if (this.#sinkTakes(SHAPE_TAKES + shape.id, shape.kind)) this.#sink(ring.event(index));
     }
+  }
+
+  /** Whether the sink takes events of `kind`, remembered at `at` in #sinkTakesByKind. */
+  #sinkTakes(at: number, kind: string): boolean {
+    let takes = this.#sinkTakesByKind;
+    if (at >= takes.length) {
+      // A shape declared after the trace was made.
+      takes = grownColumn(takes, at + 1);
+      this.#sinkTakesByKind = takes;
+    }
+    let answer = takes[at] as number;
+    if (answer === UNASKED) {
+      answer = this.#filterTakes(kind) ? TAKES : SKIPS;
+      takes[at] = answer;
+    }
+    return answer === TAKES;
   }
 
   /** The sink filter's answer for `kind` (every kind passes without one). */
