@@ -12,8 +12,11 @@ import { R_SIMULATED_MS, runWorkloadR, type WorkloadRResult } from './workload-r
 
 const ROUNDS = 9;
 const EVENTS = 1_000_000;
-/** R takes seconds a run: fewer rounds. */
-const R_ROUNDS = 3;
+/**
+ * R takes 0.25-0.5 s a run, four contenders a round: fewer rounds than the loops, but enough that
+ * one slow or fast moment of a shared machine does not make the median.
+ */
+const R_ROUNDS = 7;
 const FUZZ_SEEDS = 10;
 
 interface Contender {
