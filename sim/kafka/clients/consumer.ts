@@ -560,7 +560,8 @@ export class Consumer implements Machine<ClusterMessage> {
   ): void {
     const position = state.position ?? 0;
     if (diverging.epoch < 0 || diverging.endOffset < 0) {
-      // The leader knows no epoch this old: start again as auto.offset.reset says.
+      // The leader cannot place the epoch (its log has none): start again as auto.offset.reset
+      // says, as Kafka's consumer does for an UNDEFINED OffsetsForLeaderEpoch answer.
       this.#resetOffset(state, answer);
       return;
     }

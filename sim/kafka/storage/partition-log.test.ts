@@ -378,13 +378,27 @@ describe('PartitionLog.endOffsetForEpoch (KIP-279)', () => {
     expect(log.endOffsetForEpoch(6)).toEqual({ epoch: 5, endOffset: 10 });
   });
 
-  it('answers UNDEFINED below every epoch, for UNDEFINED_EPOCH and on an empty log', () => {
+  it('answers UNDEFINED for UNDEFINED_EPOCH and on an empty log', () => {
     const { log } = broker();
     expect(log.endOffsetForEpoch(0)).toEqual(UNDEFINED_END);
+    expect(log.divergesFrom(0, 3)).toBe(true);
     appendAll(log, [[2, 1]]);
-    expect(log.endOffsetForEpoch(1)).toEqual(UNDEFINED_END);
     expect(log.endOffsetForEpoch(-1)).toEqual(UNDEFINED_END);
     expect(log.endOffsetForEpoch(2)).toEqual({ epoch: 2, endOffset: 1 });
+  });
+
+  it('answers an epoch below every known one with itself and the first epoch start, as Kafka', () => {
+    // LeaderEpochFileCache.endOffsetFor: floorEntry null, higherEntry the first epoch.
+    const { log } = broker();
+    appendAll(log, [
+      [2, 3],
+      [4, 2],
+    ]);
+    expect(log.endOffsetForEpoch(1)).toEqual({ epoch: 1, endOffset: 0 });
+    expect(log.endOffsetForEpoch(0)).toEqual({ epoch: 0, endOffset: 0 });
+    // A fetcher that read epoch 1 up to offset 5 diverges at 0; one at offset 0 does not.
+    expect(log.divergesFrom(1, 5)).toBe(true);
+    expect(log.divergesFrom(1, 0)).toBe(false);
   });
 
   it('with kip101Lookup differs exactly at epochs the leader never had', () => {
@@ -552,7 +566,9 @@ class Model {
   endOffsetForEpoch(epoch: number, kip101: boolean): EpochEndOffset {
     const upTo = this.batches.filter(({ batch }) => batch.leaderEpoch <= epoch);
     const last = upTo[upTo.length - 1];
-    if (epoch < 0 || last === undefined) return UNDEFINED_END;
+    const first = this.batches[0];
+    if (epoch < 0 || first === undefined) return UNDEFINED_END;
+    if (last === undefined) return { epoch, endOffset: first.batch.baseOffset };
     return {
       epoch: kip101 ? epoch : last.batch.leaderEpoch,
       endOffset: last.batch.lastOffset + 1,

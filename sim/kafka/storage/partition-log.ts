@@ -312,12 +312,22 @@ export class PartitionLog {
   /**
    * The OffsetsForLeaderEpoch answer (KIP-279): the largest epoch ≤ `epoch` this log knows and the
    * offset where it ends (the start of the next larger epoch, or the LEO for the latest). An epoch
-   * below every known epoch (or UNDEFINED_EPOCH, or an empty log) gives UNDEFINED.
+   * below every known epoch is answered with itself and the start of the first known epoch, as
+   * Kafka's LeaderEpochFileCache.endOffsetFor (what came before that start is not in this log): a
+   * follower truncates there, and a consumer moves back there as a truncation rather than resetting
+   * by auto.offset.reset. UNDEFINED_EPOCH, or a log with no epochs, gives UNDEFINED (Kafka's leader
+   * caches its own epoch at the LEO when it takes over; answered from that entry, an empty log's
+   * answer would send followers and consumers to 0, where UNDEFINED sends them too).
    * With `kip101Lookup` the answer keeps the requested epoch (KAFKA-6361).
    */
   endOffsetForEpoch(epoch: number): EpochEndOffset {
     const higher = this.#indexOfEpochEnd(epoch);
-    if (higher === 0) return UNDEFINED_END;
+    if (higher === 0) {
+      const first = this.#epochs[0];
+      return epoch === UNDEFINED_EPOCH || first === undefined
+        ? UNDEFINED_END
+        : { epoch, endOffset: first.startOffset };
+    }
     const endOffset = this.#endOffsetBefore(higher);
     if (this.#kip101Lookup) return { epoch, endOffset };
     return { epoch: (this.#epochs[higher - 1] as EpochEntry).epoch, endOffset };
@@ -334,8 +344,13 @@ export class PartitionLog {
     if (lastFetchedEpoch === this.#lastEpoch && lastFetchedEpoch !== UNDEFINED_EPOCH)
       return this.#logEndOffset < fetchOffset;
     const higher = this.#indexOfEpochEnd(lastFetchedEpoch);
-    if (higher === 0)
-      return UNDEFINED_EPOCH < lastFetchedEpoch || UNDEFINED_EPOCH_OFFSET < fetchOffset;
+    if (higher === 0) {
+      // Below every known epoch: answered with the first epoch's start (see endOffsetForEpoch).
+      const first = this.#epochs[0];
+      if (lastFetchedEpoch === UNDEFINED_EPOCH || first === undefined)
+        return UNDEFINED_EPOCH < lastFetchedEpoch || UNDEFINED_EPOCH_OFFSET < fetchOffset;
+      return first.startOffset < fetchOffset;
+    }
     const epoch = this.#kip101Lookup
       ? lastFetchedEpoch
       : (this.#epochs[higher - 1] as EpochEntry).epoch;
