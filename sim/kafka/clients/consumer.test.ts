@@ -53,6 +53,10 @@ class FakeCluster {
   readonly brokers = ['b1', 'b2', 'b3'];
   readonly topics = new Map<string, FakePartition[]>();
   readonly fetches: { broker: string; atMs: number; request: FetchRequest }[] = [];
+  /** When each metadata request arrived. */
+  readonly metadataRequests: number[] = [];
+  /** Brokers whose metadata lags: how many leader epochs behind the cluster's they answer with. */
+  readonly epochLag = new Map<string, number>();
 
   addTopic(name: string, partitions: number, leaders: readonly string[] = ['b1']): void {
     this.topics.set(
@@ -149,10 +153,9 @@ class FakeCluster {
       batches: [],
     };
     if (state.leader !== broker) return { ...base, error: 'NOT_LEADER_OR_FOLLOWER' };
-    if (request.currentLeaderEpoch < state.leaderEpoch)
-      return { ...base, error: 'FENCED_LEADER_EPOCH' };
-    if (request.currentLeaderEpoch > state.leaderEpoch)
-      return { ...base, error: 'UNKNOWN_LEADER_EPOCH' };
+    const brokerEpoch = state.leaderEpoch - (this.epochLag.get(broker) ?? 0);
+    if (request.currentLeaderEpoch < brokerEpoch) return { ...base, error: 'FENCED_LEADER_EPOCH' };
+    if (request.currentLeaderEpoch > brokerEpoch) return { ...base, error: 'UNKNOWN_LEADER_EPOCH' };
     if (request.lastFetchedEpoch >= 0) {
       const end = endOffsetFor(log, request.lastFetchedEpoch);
       if (end.epoch < request.lastFetchedEpoch || end.endOffset < request.fetchOffset)
@@ -177,6 +180,7 @@ class FakeBroker implements Machine<ClusterMessage> {
 
   onMessage(source: string, message: ClusterMessage): void {
     if (message.kind === 'client.metadata') {
+      this.cluster.metadataRequests.push(this.context.nowMs);
       this.context.send(source, {
         kind: 'client.metadata-response',
         requestId: message.requestId,
@@ -419,6 +423,28 @@ describe('Consumer', () => {
     cluster.append('t', 0, ['v4']);
     world.runFor(300);
     expect(consumer().readRecords('t', 0)).toEqual([[4, 'k-v4', 'v4']]);
+  });
+
+  it('UNKNOWN_LEADER_EPOCH: fetches again without asking for metadata, as Kafka', () => {
+    // The consumer knows epoch 2 (b2 leads) before b2's own metadata does: b2 answers
+    // UNKNOWN_LEADER_EPOCH until it catches up. Kafka's consumer only retries (its epoch is the
+    // newer one); asking for metadata again would tell it nothing new.
+    const { world, cluster, consumer } = setup();
+    cluster.append('t', 0, range(0, 3));
+    world.runFor(300);
+    cluster.epochLag.set('b2', 1);
+    cluster.moveLeader('t', 0, 'b2');
+    world.runFor(300);
+    const fetchesToB2 = () => cluster.fetches.filter((fetch) => fetch.broker === 'b2').length;
+    const metadataBefore = cluster.metadataRequests.length;
+    const b2Before = fetchesToB2();
+    world.runFor(1_000);
+    expect(fetchesToB2()).toBeGreaterThan(b2Before + 2);
+    expect(cluster.metadataRequests.length).toBe(metadataBefore);
+    cluster.epochLag.delete('b2');
+    cluster.append('t', 0, range(3, 5));
+    world.runFor(500);
+    expect(offsets(consumer().readRecords('t', 0))).toEqual([0, 1, 2, 3, 4]);
   });
 
   it('a silent partition of the leader: the fetch times out, reading resumes after healing', () => {

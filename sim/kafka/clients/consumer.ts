@@ -167,11 +167,14 @@ interface FetchInFlight {
   readonly timer: TimerHandle;
 }
 
-/** Errors after which the consumer asks for fresh metadata before fetching again. */
+/**
+ * Errors after which the consumer asks for fresh metadata before fetching again. Not
+ * UNKNOWN_LEADER_EPOCH: the consumer's epoch is newer than the broker's, whose metadata will catch
+ * up, so Kafka's consumer (AbstractFetch.handleInitializeErrors) only fetches again.
+ */
 const METADATA_ERRORS: ReadonlySet<DataError> = new Set<DataError>([
   'NOT_LEADER_OR_FOLLOWER',
   'FENCED_LEADER_EPOCH',
-  'UNKNOWN_LEADER_EPOCH',
   'UNKNOWN_TOPIC_OR_PARTITION',
   'BROKER_NOT_AVAILABLE',
 ]);
