@@ -785,6 +785,37 @@ describe('ReplicaManager on a KRaft cluster', () => {
       expect(valuesOf(replicaOn(fx.kraft, broker)), broker).toEqual(['c-0', 'c-1']);
   });
 
+  it('stops fetching a partition fenced at the epoch it holds until the metadata brings a newer one (onPartitionFenced)', () => {
+    const fx = setup();
+    fx.runTo(8_000);
+    const state = stateOf(fx.kraft);
+    const leader = state.leader as string;
+    const followers = followersOf(state);
+    // As if the leader had moved on an epoch its followers' metadata has not reached yet: each
+    // follower's next fetch is answered FENCED_LEADER_EPOCH.
+    replicaOn(fx.kraft, leader).leaderEpoch = state.leaderEpoch + 1;
+    const fetchesFrom = (follower: string, target: string, fromMs: number) =>
+      eventsOf(fx.events, 'net.deliver', target).filter(
+        (event) =>
+          event.fields?.source === follower &&
+          event.fields?.type === 'fetch' &&
+          event.atMs >= fromMs,
+      ).length;
+    fx.runTo(9_000);
+    for (const follower of followers) expect(replicaOn(fx.kraft, follower).fetchable).toBe(false);
+    // Kafka's fetcher drops the partition (markPartitionFailed): no retry at the backoff.
+    fx.runTo(15_000);
+    for (const follower of followers) expect(fetchesFrom(follower, leader, 9_000)).toBe(0);
+    // A new leader (a new epoch in the metadata): the survivors fetch again, from it.
+    fx.kraft.world.crash(leader, 'kill');
+    fx.runTo(25_000);
+    const elected = stateOf(fx.kraft);
+    expect(elected.leaderEpoch).toBeGreaterThan(state.leaderEpoch);
+    const follower = followers.find((id) => id !== elected.leader) as string;
+    expect(replicaOn(fx.kraft, follower).fetchable).toBe(true);
+    expect(fetchesFrom(follower, elected.leader as string, 15_000)).toBeGreaterThan(0);
+  });
+
   it('serves fetches with KIP-320 fencing errors, diverging epochs, out-of-range offsets, and consumers only below the HW', () => {
     const fx = setup({ replica: { replicaSocketTimeoutMs: 2_000 } });
     fx.runTo(8_000);

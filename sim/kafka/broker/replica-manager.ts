@@ -297,23 +297,23 @@ interface HeldFetch {
 }
 
 /**
- * The offset a fetch asked `partition` from (undefined: it did not ask for it). `hint` is the index
+ * What a fetch asked of `partition` (undefined: it did not ask for it). `hint` is the index
  * to look at first: an answer lists the partitions in its request's order, so the answer's index
  * finds it at once in a follower's own request (which names each partition once, so the first
  * match is the only one).
  */
-function fetchOffsetOf(
+function fetchedPartitionOf(
   partitions: readonly FetchPartition[],
   partition: { readonly topicId: TopicId; readonly partition: number },
   hint = 0,
-): number | undefined {
+): FetchPartition | undefined {
   const hinted = partitions[hint];
-  if (hinted !== undefined && isFetchOf(hinted, partition)) return hinted.fetchOffset;
+  if (hinted !== undefined && isFetchOf(hinted, partition)) return hinted;
   // By index: for..of allocates an iterator whenever this runs unoptimised (it runs per held
   // fetch at every append, and per partition of every fetch answer).
   for (let index = 0; index < partitions.length; index++) {
     const fetched = partitions[index] as FetchPartition;
-    if (isFetchOf(fetched, partition)) return fetched.fetchOffset;
+    if (isFetchOf(fetched, partition)) return fetched;
   }
   return undefined;
 }
@@ -1319,7 +1319,7 @@ export class ReplicaManager {
       const held = heldFetches[index] as HeldFetch;
       if (
         (which === 'all' || (held.request.replicaId === null) === (which === 'consumers')) &&
-        fetchOffsetOf(held.request.partitions, replica) !== undefined
+        fetchedPartitionOf(held.request.partitions, replica) !== undefined
       ) {
         if (held.request.replicaId === null) this.#heldConsumerFetches--;
         this.#sendFetchResponse(held.source, held.request, this.#answerFetch(held.request));
@@ -1750,18 +1750,33 @@ export class ReplicaManager {
       if (replica === undefined || replica.role !== 'follower' || replica.leaderId !== source)
         continue;
       // Our log changed since the request left (a truncation): this answer is about another log.
-      if (fetchOffsetOf(inFlight.partitions, partition, index) !== replica.logEndOffset) continue;
-      this.#onFetchedPartition(replica, partition);
+      const asked = fetchedPartitionOf(inFlight.partitions, partition, index);
+      if (asked === undefined || asked.fetchOffset !== replica.logEndOffset) continue;
+      this.#onFetchedPartition(replica, partition, asked.currentLeaderEpoch);
     }
     this.#maybeFetch(fetcher);
   }
 
-  #onFetchedPartition(replica: Replica, response: FetchPartitionResponse): void {
+  #onFetchedPartition(
+    replica: Replica,
+    response: FetchPartitionResponse,
+    requestEpoch: number,
+  ): void {
     const nowMs = this.#context.nowMs;
     switch (response.error) {
       case 'NONE':
         break;
       case 'FENCED_LEADER_EPOCH':
+        // The leader is at a newer epoch than ours. Asked at the epoch we still hold, Kafka's
+        // fetcher (onPartitionFenced) stops fetching the partition until the metadata brings the
+        // new epoch (#becomeFollower fetches again); asked at an epoch we have since left, it
+        // retries after the backoff.
+        if (requestEpoch === replica.leaderEpoch) {
+          this.#removeFromFetcher(replica);
+          return;
+        }
+        replica.fetchRetryAtMs = nowMs + this.#config.replicaFetchBackoffMs;
+        return;
       case 'NOT_LEADER_OR_FOLLOWER':
       case 'UNKNOWN_TOPIC_OR_PARTITION':
         // Our metadata is stale or the leader's is: wait for the next metadata change (Kafka
