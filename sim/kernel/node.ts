@@ -129,7 +129,6 @@ class HostEvent<M extends Message> extends SimEvent {
 }
 
 class Context<M extends Message> implements NodeContext<M> {
-  alive = true;
   readonly #port: Port<M>;
   // Held here, not reached through the host on every event.
   readonly #trace: Trace;
@@ -219,8 +218,17 @@ class Context<M extends Message> implements NodeContext<M> {
     this.host.finishStop();
   }
 
+  /**
+   * Whether this is the running incarnation. Asked of the host, not kept in a field here: V8
+   * took a field that stayed true for a whole run as a constant, and threw away the code that
+   * read it (then compiled it again) the first time a node died.
+   */
+  get isLive(): boolean {
+    return this.host.isCurrent(this);
+  }
+
   #assertAlive(what: string): void {
-    if (!this.alive)
+    if (!this.isLive)
       throw new AssertionError(
         `${this.host.id}: ${what} from dead incarnation ${this.incarnation}`,
       );
@@ -381,6 +389,11 @@ export class NodeHost<M extends Message> implements Endpoint<M> {
     this.#trace('node.stopped', { incarnation: this.#incarnation });
   }
 
+  /** Whether `context` is the running incarnation's (a dead one's timers never fire). */
+  isCurrent(context: Context<M>): boolean {
+    return this.#context === context;
+  }
+
   // ---- Endpoint ------------------------------------------------------------------------------
 
   isReachable(): boolean {
@@ -415,7 +428,7 @@ export class NodeHost<M extends Message> implements Endpoint<M> {
 
   fireTimer(timer: Timer<M>): void {
     this.#enter();
-    if (!timer.context.alive || timer.cancelled) return;
+    if (!timer.context.isLive || timer.cancelled) return;
     if (this.#mustDefer()) {
       this.#defer({ kind: 'timer', timer });
       return;
@@ -445,13 +458,14 @@ export class NodeHost<M extends Message> implements Endpoint<M> {
   // ---- internals -----------------------------------------------------------------------------
 
   #kill(reason: DownReason): void {
-    if (this.#context !== null) this.#context.alive = false;
     this.#context = null;
     this.#machine = null;
     this.#status = 'down';
     this.#downReason = reason;
-    this.#deferred.length = 0;
-    this.#deferredHead = 0;
+    if (this.#deferred.length !== 0) {
+      this.#deferred.length = 0;
+      this.#deferredHead = 0;
+    }
   }
 
   #defer(item: Deferred<M>): void {
@@ -497,7 +511,7 @@ export class NodeHost<M extends Message> implements Endpoint<M> {
         this.#machine?.onUnreachable?.(item.target, item.message);
         break;
       case 'timer':
-        if (item.timer.context.alive && !item.timer.cancelled) {
+        if (item.timer.context.isLive && !item.timer.cancelled) {
           this.scheduler.trace.emitTimer(this.traceNode, item.timer.label);
           item.timer.action();
         }
