@@ -479,7 +479,11 @@ export class Network<M extends Message> {
 
   /** Restores every blocked link (on new connections). Slowness and clogs stay. */
   heal(): void {
-    for (const link of this.#allLinks()) link.blocked = null;
+    // Only the blocked links are written: a write of the same value to every link was, for the
+    // compiler, a field that changes.
+    for (const link of this.#allLinks()) {
+      if (link.blocked !== null) link.blocked = null;
+    }
     this.#topologyVersion++;
   }
 
@@ -543,9 +547,10 @@ export class Network<M extends Message> {
 
   /** Removes all slowness, everywhere. */
   unslowAll(): void {
+    // Only the slowed links are written (as in heal).
     for (const link of this.#allLinks()) {
-      link.extraLatencyMs = 0;
-      link.bandwidthBytesPerSec = 0;
+      if (link.extraLatencyMs !== 0) link.extraLatencyMs = 0;
+      if (link.bandwidthBytesPerSec !== 0) link.bandwidthBytesPerSec = 0;
     }
     this.#topologyVersion++;
   }
