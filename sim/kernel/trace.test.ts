@@ -421,7 +421,7 @@ describe('Trace sinkFilter', () => {
     expect(filtered.hash).toBe(full.hash);
   });
 
-  it('asks the sink filter once per kind', () => {
+  it('asks the sink filter once per kind: the known kinds when made, the others at their first event', () => {
     const clock = new Clock();
     const asked: string[] = [];
     const kept: string[] = [];
@@ -433,6 +433,11 @@ describe('Trace sinkFilter', () => {
       },
       sink: (event) => kept.push(event.kind),
     });
+    // Deliveries, timers and every shape declared so far (this file's), before any event.
+    const askedWhenMade = [...asked];
+    expect(askedWhenMade.slice(0, 2)).toEqual(['net.deliver', 'timer']);
+    expect(askedWhenMade).toContain('shaped');
+    expect(askedWhenMade).not.toContain('tick');
     for (let i = 0; i < 3; i++) {
       trace.emit('n1', 'tick', { i });
       trace.emit('n1', 'crash');
@@ -440,10 +445,31 @@ describe('Trace sinkFilter', () => {
       trace.emitTimer(n1, 'retry');
       trace.emitShaped(n1, shape, i, 'x', true, null);
     }
-    expect(asked).toEqual(['tick', 'crash', 'net.deliver', 'timer', 'shaped']);
+    expect(asked).toEqual([...askedWhenMade, 'tick', 'crash']);
     expect(kept).toEqual(
       Array.from({ length: 3 }, () => ['crash', 'net.deliver', 'timer', 'shaped']).flat(),
     );
+  });
+
+  it('asks about a shape declared after the trace was made at its first event', () => {
+    const asked: string[] = [];
+    const kept: string[] = [];
+    const trace = new Trace(new Clock(), {
+      sinkFilter: (kind) => {
+        asked.push(kind);
+        return kind !== 'late.skipped';
+      },
+      sink: (event) => kept.push(event.kind),
+    });
+    const askedWhenMade = asked.length;
+    const skipped = traceShape('late.skipped', ['a', 'b', 'c', 'd']);
+    const taken = traceShape('late.taken', ['a', 'b', 'c', 'd']);
+    for (let i = 0; i < 2; i++) {
+      trace.emitShaped(n1, skipped, i, 'x', true, null);
+      trace.emitShaped(n1, taken, i, 'x', true, null);
+    }
+    expect(asked.slice(askedWhenMade)).toEqual(['late.skipped', 'late.taken']);
+    expect(kept).toEqual(['late.taken', 'late.taken']);
   });
 });
 

@@ -3,7 +3,6 @@
 // must be identical for the same seed. Memory stays bounded: the trace keeps the most recent
 // events in a ring for display and hands every event to an optional sink for streaming export.
 
-import { grownColumn } from './columns.ts';
 import type { Clock, Ms } from './time.ts';
 
 export type TraceValue = string | number | boolean | null;
@@ -117,7 +116,7 @@ const DELIVER_HASHES = {
  */
 export class TraceShape<const Names extends readonly string[] = readonly string[]> {
   /** Numbers the shapes, for a trace's per-shape memo (Trace.#sinkTakesByKind). */
-  readonly id = traceShapesMade++;
+  readonly id: number;
   readonly kind: string;
   readonly fieldNames: Names;
   /**
@@ -136,6 +135,9 @@ export class TraceShape<const Names extends readonly string[] = readonly string[
     // An object puts integer-like keys first, so `emit` would not keep such a name's position.
     if (fieldNames.some((name) => /^(0|[1-9][0-9]*)$/.test(name)))
       throw new RangeError(`trace shape ${kind}: an integer-like field name`);
+    // Numbered once valid: shapeKinds[id] is its kind.
+    this.id = traceShapesMade++;
+    shapeKinds.push(kind);
     this.kind = kind;
     this.fieldNames = Object.freeze([...fieldNames]) as unknown as Names;
     this.kindHash = hashString(kind);
@@ -152,6 +154,8 @@ export class TraceShape<const Names extends readonly string[] = readonly string[
 }
 
 let traceShapesMade = 0;
+/** Each declared shape's kind, by id: what a new trace asks its sink filter about. */
+const shapeKinds: string[] = [];
 
 /** A shape with exactly N field names (what each overload of `emitShaped` takes). */
 export type TraceShapeOf<N extends number> = TraceShape<readonly string[] & { readonly length: N }>;
@@ -285,7 +289,6 @@ const TIMER_KIND = 'timer';
 const DELIVERY_TAKES = 0;
 const TIMER_TAKES = 1;
 const SHAPE_TAKES = 2;
-const UNASKED = 0;
 const TAKES = 1;
 const SKIPS = 2;
 
@@ -303,14 +306,14 @@ export class Trace {
   readonly #shapes = new Map<string, KindShape>();
   /**
    * Whether the sink takes deliveries (at DELIVERY_TAKES), timers (TIMER_TAKES) and each declared
-   * shape's events (at SHAPE_TAKES + its id): the filter's answers, remembered (UNASKED, TAKES,
-   * SKIPS). In a typed array, asked and written in one place (#sinkTakes), which the first event
-   * of some kind reaches once the code is warm: each run's new trace asks again, and with a field
-   * per kind (written only at a run's first events, before the compiler had seen a write) or an
-   * array of booleans (an empty array's map, then another), the second run threw away the
-   * compiled emitDelivery, emitTimer and emitShaped.
+   * shape's events (at SHAPE_TAKES + its id): the filter's answers (TAKES, SKIPS), asked for every
+   * known kind when the trace is made (#askSinkFilter), so that the hottest events only read them.
+   * Asked lazily, at a run's first event of each kind, the answers were written by code the
+   * compiler had already made without that path (each run's new trace asks again), and the
+   * second run threw away the compiled emitDelivery, emitTimer and emitShaped. In a typed array:
+   * with a field per kind or an array of booleans (an empty array's map, then another), the same.
    */
-  #sinkTakesByKind = new Uint8Array(SHAPE_TAKES + traceShapesMade);
+  #sinkTakesByKind: Uint8Array;
 
   #shapeOf(kind: string): KindShape {
     let shape = this.#shapes.get(kind);
@@ -330,6 +333,26 @@ export class Trace {
     this.#ring = new Ring(ringCapacity);
     this.#sink = options.sink;
     this.#sinkFilter = options.sinkFilter;
+    this.#sinkTakesByKind = this.#askSinkFilter(new Uint8Array(0));
+  }
+
+  /**
+   * The filter's answers for deliveries, timers and every shape declared so far: `known` (the
+   * answers already asked) grown to them all. Asked only with a sink (without one, none is read).
+   */
+  #askSinkFilter(known: Uint8Array): Uint8Array {
+    // Exactly as long as the kinds asked: a place past the end is a shape not asked yet.
+    const takes = new Uint8Array(SHAPE_TAKES + traceShapesMade);
+    takes.set(known);
+    if (this.#sink === undefined) return takes;
+    const answer = (kind: string) => (this.#filterTakes(kind) ? TAKES : SKIPS);
+    if (known.length === 0) {
+      takes[DELIVERY_TAKES] = answer(DELIVER_KIND);
+      takes[TIMER_TAKES] = answer(TIMER_KIND);
+    }
+    for (let id = Math.max(known.length - SHAPE_TAKES, 0); id < traceShapesMade; id++)
+      takes[SHAPE_TAKES + id] = answer(shapeKinds[id] as string);
+    return takes;
   }
 
   /** Events recorded so far. */
@@ -419,7 +442,7 @@ export class Trace {
     ring.sentAtMs[slot] = sentAtMs;
     const index = this.#advance(hash);
     if (this.#sink !== undefined) {
-      if (this.#sinkTakes(DELIVERY_TAKES, DELIVER_KIND)) this.#sink(ring.event(index));
+      if (this.#sinkTakesByKind[DELIVERY_TAKES] === TAKES) this.#sink(ring.event(index));
     }
   }
 
@@ -449,7 +472,7 @@ export class Trace {
     ring.type[slot] = label;
     const index = this.#advance(hash);
     if (this.#sink !== undefined) {
-      if (this.#sinkTakes(TIMER_TAKES, TIMER_KIND)) this.#sink(ring.event(index));
+      if (this.#sinkTakesByKind[TIMER_TAKES] === TAKES) this.#sink(ring.event(index));
     }
   }
 
@@ -534,24 +557,19 @@ export class Trace {
     ring.fields[slot] = shape;
     const index = this.#advance(hash);
     if (this.#sink !== undefined) {
-      if (this.#sinkTakes(SHAPE_TAKES + shape.id, shape.kind)) this.#sink(ring.event(index));
+      if (this.#sinkTakes(SHAPE_TAKES + shape.id)) this.#sink(ring.event(index));
     }
   }
 
-  /** Whether the sink takes events of `kind`, remembered at `at` in #sinkTakesByKind. */
-  #sinkTakes(at: number, kind: string): boolean {
+  /** Whether the sink takes a shape's events (at `at` in #sinkTakesByKind). */
+  #sinkTakes(at: number): boolean {
     let takes = this.#sinkTakesByKind;
+    // A shape declared after the trace was made: asked now.
     if (at >= takes.length) {
-      // A shape declared after the trace was made.
-      takes = grownColumn(takes, at + 1);
+      takes = this.#askSinkFilter(takes);
       this.#sinkTakesByKind = takes;
     }
-    let answer = takes[at] as number;
-    if (answer === UNASKED) {
-      answer = this.#filterTakes(kind) ? TAKES : SKIPS;
-      takes[at] = answer;
-    }
-    return answer === TAKES;
+    return takes[at] === TAKES;
   }
 
   /** The sink filter's answer for `kind` (every kind passes without one). */
@@ -569,7 +587,8 @@ export class Trace {
     const b = Math.imul(this.#laneB ^ hash, MURMUR_M);
     this.#laneB = b ^ (b >>> 15);
     const index = this.#count++;
-    if (++this.#slot === this.#ring.capacity) this.#slot = 0;
+    const slot = this.#slot + 1;
+    this.#slot = slot === this.#ring.capacity ? 0 : slot;
     return index;
   }
 
