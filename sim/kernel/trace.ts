@@ -403,7 +403,7 @@ export class Trace {
     const index = this.#advance(hash);
     if (this.#sink !== undefined) {
       shape.sinkTakes ??= this.#filterTakes(kind);
-      if (shape.sinkTakes) this.#sink(ring.event(index));
+      if (shape.sinkTakes) this.#toSink(index);
     }
   }
 
@@ -442,7 +442,7 @@ export class Trace {
     ring.sentAtMs[slot] = sentAtMs;
     const index = this.#advance(hash);
     if (this.#sink !== undefined) {
-      if (this.#sinkTakesByKind[DELIVERY_TAKES] === TAKES) this.#sink(ring.event(index));
+      if (this.#sinkTakesByKind[DELIVERY_TAKES] === TAKES) this.#toSink(index);
     }
   }
 
@@ -472,7 +472,7 @@ export class Trace {
     ring.type[slot] = label;
     const index = this.#advance(hash);
     if (this.#sink !== undefined) {
-      if (this.#sinkTakesByKind[TIMER_TAKES] === TAKES) this.#sink(ring.event(index));
+      if (this.#sinkTakesByKind[TIMER_TAKES] === TAKES) this.#toSink(index);
     }
   }
 
@@ -557,8 +557,20 @@ export class Trace {
     ring.fields[slot] = shape;
     const index = this.#advance(hash);
     if (this.#sink !== undefined) {
-      if (this.#sinkTakes(SHAPE_TAKES + shape.id)) this.#sink(ring.event(index));
+      if (this.#sinkTakes(SHAPE_TAKES + shape.id)) this.#toSink(index);
     }
+  }
+
+  /**
+   * Hands event `index` to the sink: from one place, through Function.prototype.call. Each run
+   * makes a new sink (a new closure), and a direct call site that had seen one closure is
+   * compiled for that one: the next run's threw the compiled emit away ('wrong call target').
+   * Called through `call`, the site's target is always the builtin, and the sink is called
+   * generically. The receiver is the trace, as for a direct `this.#sink(event)`.
+   */
+  #toSink(index: number): void {
+    const sink = this.#sink as TraceSink;
+    sink.call(this, this.#ring.event(index));
   }
 
   /** Whether the sink takes a shape's events (at `at` in #sinkTakesByKind). */
