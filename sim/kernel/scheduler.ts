@@ -220,9 +220,21 @@ export class Scheduler {
     const startMs = this.clock.nowMs;
     const endMs = startMs + assertMs(durationMs, 'durationMs');
     const startEvents = this.#eventsFired;
+    this.#fireThrough(endMs, startEvents, eventsMax, durationMs);
+    this.clock.advanceTo(endMs);
+    return { events: this.#eventsFired - startEvents, elapsedMs: durationMs };
+  }
+
+  /**
+   * runFor's loop: fires every event due by `endMs`, at most `eventsMax` since `startEvents`.
+   * On its own, so that the code compiled while it runs (on-stack, in the first long run) ends
+   * in a return: compiled inside runFor, it held runFor's last lines, never run by then, and
+   * bailed out there at the end of every run ('insufficient type feedback').
+   */
+  #fireThrough(endMs: Ms, startEvents: number, eventsMax: number, durationMs: Ms): void {
     for (;;) {
       const nextAtMs = this.#nextLiveAtMs();
-      if (nextAtMs > endMs) break;
+      if (nextAtMs > endMs) return;
       if (this.#eventsFired - startEvents >= eventsMax) {
         throw new BoundExceededError(
           'eventsMax',
@@ -232,8 +244,6 @@ export class Scheduler {
       }
       this.#fireNext(nextAtMs);
     }
-    this.clock.advanceTo(endMs);
-    return { events: this.#eventsFired - startEvents, elapsedMs: durationMs };
   }
 
   /**
