@@ -258,8 +258,12 @@ export class NodeHost<M extends Message> implements Endpoint<M> {
   #status: NodeStatus = 'down';
   #downReason: DownReason = 'never-started';
   #incarnation = 0;
+  /**
+   * The running incarnation's number, 0 while down: what isCurrent compares (numbers; comparing
+   * the context object with a field that became null at the first kill deoptimised the code).
+   */
+  #liveIncarnation = 0;
   #activity = 0;
-  #context: Context<M> | null = null;
   #machine: Machine<M> | null = null;
   readonly #deferred: Deferred<M>[] = objectArray();
   #deferredHead = 0;
@@ -328,9 +332,9 @@ export class NodeHost<M extends Message> implements Endpoint<M> {
       throw new AssertionError(`${this.id}: start while ${this.#status}`);
     if (this.decommissioned) throw new AssertionError(`${this.id}: start after decommissioning`);
     this.#incarnation++;
+    this.#liveIncarnation = this.#incarnation;
     this.#status = 'up';
     const context = new Context(this, this.#incarnation);
-    this.#context = context;
     this.#trace('node.start', { incarnation: this.#incarnation, after: this.#downReason });
     this.#machine = this.#factory(context);
     this.#machine.start();
@@ -389,9 +393,9 @@ export class NodeHost<M extends Message> implements Endpoint<M> {
     this.#trace('node.stopped', { incarnation: this.#incarnation });
   }
 
-  /** Whether `context` is the running incarnation's (a dead one's timers never fire). */
+  /** Whether `context` (one of this host's) is the running incarnation's: a dead one's timers never fire. */
   isCurrent(context: Context<M>): boolean {
-    return this.#context === context;
+    return context.incarnation === this.#liveIncarnation;
   }
 
   // ---- Endpoint ------------------------------------------------------------------------------
@@ -458,7 +462,7 @@ export class NodeHost<M extends Message> implements Endpoint<M> {
   // ---- internals -----------------------------------------------------------------------------
 
   #kill(reason: DownReason): void {
-    this.#context = null;
+    this.#liveIncarnation = 0;
     this.#machine = null;
     this.#status = 'down';
     this.#downReason = reason;
