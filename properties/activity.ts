@@ -135,6 +135,35 @@ export class ActivityWatch<M extends Message> {
     return visited;
   }
 
+  /**
+   * The nodes watched as of the last look. With lookedCount, lookedAt, idAt and hostAt, a check
+   * loops over what the last look found in a method of its own: a visit function made per run (an
+   * arrow-function field) is a fresh closure each run, and the code that calls it is compiled again.
+   */
+  get size(): number {
+    return this.#seen.length;
+  }
+
+  /** How many nodes the last look found entered. */
+  get lookedCount(): number {
+    return this.#lookedCount;
+  }
+
+  /** The index (in the ids) of the `position`th node the last look found entered. */
+  lookedAt(position: number): number {
+    return this.#looked[position] as number;
+  }
+
+  /** The id of the node at `index` in the ids. */
+  idAt(index: number): NodeId {
+    return (this.#seen[index] as Seen<M>).id;
+  }
+
+  /** The host of the node at `index` in the ids. */
+  hostAt(index: number): NodeHost<M> {
+    return (this.#seen[index] as Seen<M>).host;
+  }
+
   /** Whether the last look found a node entered whose index is below `to` (any, with `everyNode`). */
   anyLookedBelow(to: number, everyNode = false): boolean {
     if (everyNode) return to > 0;

@@ -528,8 +528,8 @@ export class DataChecker {
   readonly #keys = new Map<string, string[]>();
   /** Per node, its NodeHost.activity when last checked; and the actions fired then. */
   /** Which controllers and brokers were entered since the last check. */
-  #controllersWatch: ActivityWatch<ClusterMessage> | null = null;
-  #brokersWatch: ActivityWatch<ClusterMessage> | null = null;
+  readonly #controllersWatch: ActivityWatch<ClusterMessage> | null;
+  readonly #brokersWatch: ActivityWatch<ClusterMessage> | null;
   /** The caller's watch, in their stead (see DataCheckerOptions.activity), if any. */
   readonly #sharedActivity: ActivityWatch<ClusterMessage> | null;
   /** The shared watch's look this checker last checked after (its `looks`). */
@@ -544,6 +544,10 @@ export class DataChecker {
     this.#mode = options.mode;
     this.#fullChecks = options.fullChecks ?? false;
     this.#sharedActivity = options.activity ?? null;
+    const world = this.#cluster.world;
+    const shared = this.#sharedActivity !== null;
+    this.#controllersWatch = shared ? null : new ActivityWatch(world, this.#cluster.controllers);
+    this.#brokersWatch = shared ? null : new ActivityWatch(world, this.#cluster.brokers);
   }
 
   /** The committed metadata as the checker replayed it. */
@@ -596,19 +600,46 @@ export class DataChecker {
       const missed = shared.looks !== this.#lastLook + 1;
       this.#lastLook = shared.looks;
       if (shared.anyLookedBelow(controllers, missed) || this.#fullChecks) this.#syncMetadata();
-      if (this.#fullChecks) {
-        for (const id of this.#cluster.brokers) this.#syncBroker(id, this.#cluster.world.node(id));
-      } else shared.visitLooked(this.#syncSharedBroker, controllers, missed);
+      if (this.#fullChecks) this.#syncEveryBroker();
+      else this.#syncEntered(shared, controllers, missed);
       if (this.#history.length > this.#historyRead) this.#readNewHistory();
       return;
     }
-    this.#controllersWatch ??= new ActivityWatch(this.#cluster.world, this.#cluster.controllers);
-    this.#brokersWatch ??= new ActivityWatch(this.#cluster.world, this.#cluster.brokers);
-    if (this.#controllersWatch.visitEntered() > 0 || this.#fullChecks) this.#syncMetadata();
-    if (this.#fullChecks) {
-      for (const id of this.#cluster.brokers) this.#syncBroker(id, this.#cluster.world.node(id));
-    } else this.#brokersWatch.visitEntered(this.#syncBroker);
+    const controllersWatch = this.#controllersWatch as ActivityWatch<ClusterMessage>;
+    const brokersWatch = this.#brokersWatch as ActivityWatch<ClusterMessage>;
+    if (controllersWatch.visitEntered() > 0 || this.#fullChecks) this.#syncMetadata();
+    if (this.#fullChecks) this.#syncEveryBroker();
+    else {
+      brokersWatch.look();
+      this.#syncEntered(brokersWatch, 0, false);
+    }
     if (this.#history.length > this.#historyRead) this.#readNewHistory();
+  }
+
+  #syncEveryBroker(): void {
+    const brokers = this.#cluster.brokers;
+    for (let index = 0; index < brokers.length; index++) {
+      const id = brokers[index] as string;
+      this.#syncBroker(id, this.#cluster.world.node(id));
+    }
+  }
+
+  /**
+   * #syncBroker for the brokers `watch`'s last look found entered (every one, with `everyNode`):
+   * those at index `from` on (the brokers follow the controllers in a shared watch).
+   */
+  #syncEntered(watch: ActivityWatch<ClusterMessage>, from: number, everyNode: boolean): void {
+    if (everyNode) {
+      for (let index = from; index < watch.size; index++)
+        this.#syncBroker(watch.idAt(index), watch.hostAt(index), index - from);
+      return;
+    }
+    const count = watch.lookedCount;
+    for (let position = 0; position < count; position++) {
+      const index = watch.lookedAt(position);
+      if (index < from) continue;
+      this.#syncBroker(watch.idAt(index), watch.hostAt(index), index - from);
+    }
   }
 
   /**
@@ -703,19 +734,8 @@ export class DataChecker {
     return client.ledger;
   }
 
-  /** #syncBroker for a broker at `index` in the shared watch (the controllers first). */
-  readonly #syncSharedBroker = (
-    brokerId: string,
-    host: NodeHost<ClusterMessage>,
-    index: number,
-  ): void => this.#syncBroker(brokerId, host, index - this.#cluster.controllers.length);
-
   /** Brings the ledger up to date with one broker's replicas. */
-  readonly #syncBroker = (
-    brokerId: string,
-    host: NodeHost<ClusterMessage>,
-    brokerIndex?: number,
-  ): void => {
+  #syncBroker(brokerId: string, host: NodeHost<ClusterMessage>, brokerIndex?: number): void {
     if (host.status === 'down') {
       this.#noteDown(brokerId, host.downReason, host.incarnation);
       return;
@@ -739,7 +759,7 @@ export class DataChecker {
       );
       broker.noteSynced(index, replica);
     }
-  };
+  }
 
   /** A broker's replicas as last synced, by `index` in the cluster's brokers when it has one. */
   #shadowsOfBroker(host: NodeHost<ClusterMessage>, index: number | undefined): BrokerShadows {

@@ -330,16 +330,26 @@ export class RaftChecker<M extends Message = RaftMessage> {
         (this.#stamps[index] as NodeStamp).moved = false;
     this.#anyMoved = false;
     const shared = this.#sharedActivity;
+    let watch: ActivityWatch<M>;
+    let missed = false;
     if (shared !== null) {
       // A check skipped after some look missed which nodes were entered then: restamp them all.
-      const missed = shared.looks !== this.#lastLook + 1;
+      missed = shared.looks !== this.#lastLook + 1;
       this.#lastLook = shared.looks;
-      shared.visitLooked(this.#restamp, 0, missed);
-    } else (this.#entered as ActivityWatch<M>).visitEntered(this.#restamp);
+      watch = shared;
+    } else {
+      watch = this.#entered as ActivityWatch<M>;
+      watch.look();
+    }
+    if (missed) for (let index = 0; index < watch.size; index++) this.#restamp(index);
+    else {
+      const count = watch.lookedCount;
+      for (let position = 0; position < count; position++) this.#restamp(watch.lookedAt(position));
+    }
     return this.#anyMoved;
   }
 
-  readonly #restamp = (_id: NodeId, _host: NodeHost<M>, index: number): void => {
+  #restamp(index: number): void {
     const stamp = this.#stamps[index] as NodeStamp;
     const host = stamp.host;
     const raft = this.#raftOf(host as NodeHost<M>);
@@ -359,7 +369,7 @@ export class RaftChecker<M extends Message = RaftMessage> {
     stamp.incarnation = host.incarnation;
     stamp.moved = true;
     this.#anyMoved = true;
-  };
+  }
 
   /**
    * Runs the checks over the nodes that moved (`moved` null: over every node). A node that did not
