@@ -198,17 +198,19 @@ export function runKafka(spec: KafkaRunSpec): KafkaRunResult {
   // Both checkers read the nodes the event entered: one look per event serves both. The Raft
   // checker's nodes are the voters (the controllers) then the observers (the brokers).
   const activity = new ActivityWatch(world, cluster.controllers, cluster.brokers);
-  raftChecker = new RaftChecker(world, cluster.raftConfig, cluster.brokers, raftOfHost, log, {
+  // Consts for the closures below (the sink's lets are null until here).
+  const raft = new RaftChecker(world, cluster.raftConfig, cluster.brokers, raftOfHost, log, {
     fullChecks,
     activity,
   });
-  dataChecker = new DataChecker({ cluster, history, log, mode: 'kraft', fullChecks, activity });
-  const checkers = { raft: raftChecker, data: dataChecker };
+  const data = new DataChecker({ cluster, history, log, mode: 'kraft', fullChecks, activity });
+  raftChecker = raft;
+  dataChecker = data;
   const sample = spec.sample;
   world.scheduler.addStepCheck(() => {
     activity.look();
-    checkers.raft.check();
-    checkers.data.check();
+    raft.check();
+    data.check();
     sample?.(cluster);
   });
   world.at(TOPICS_AT_MS, 'create-topics', () => createTopics(cluster, spec.topics));
@@ -220,13 +222,13 @@ export function runKafka(spec: KafkaRunSpec): KafkaRunResult {
     cluster,
     producers,
     retired,
-    (reference) => resolveDataRole(cluster, checkers.data, firstTopic, reference),
-    (trigger) => triggerHolds(cluster, checkers.data, firstTopic, trigger),
+    (reference) => resolveDataRole(cluster, data, firstTopic, reference),
+    (trigger) => triggerHolds(cluster, data, firstTopic, trigger),
   );
   world.at(spec.faultPhaseMs, 'heal-phase', () => healEverything(world, retired));
   world.runFor(spec.faultPhaseMs + spec.healPhaseMs, spec.eventsMax ?? 50_000_000);
   checkConverged(cluster, log, retired);
-  checkers.data.finish({
+  data.finish({
     idempotentProducers: new Set(
       producers.filter((_, index) => spec.producers[index]?.idempotent === true),
     ),

@@ -76,9 +76,7 @@ export function buildKraftCluster(spec: KraftClusterSpec): KraftCluster {
   };
   for (const id of controllers)
     world.addNode(id, (context) => new KraftController(context, controllerConfig, bugs));
-  const addBrokerNode = (id: NodeId) =>
-    world.addNode(id, (context) => new KraftBroker(context, brokerConfig, bugs));
-  for (const id of brokers) addBrokerNode(id);
+  for (const id of brokers) addBrokerNode(world, id, brokerConfig, bugs);
   world.addNode(
     ADMIN_NODE,
     (context) =>
@@ -92,14 +90,54 @@ export function buildKraftCluster(spec: KraftClusterSpec): KraftCluster {
       }),
   );
   for (const id of [...controllers, ...brokers, ADMIN_NODE]) world.node(id).start();
-  const addBroker = (): NodeId => {
-    const id = interned(`b${brokers.length + 1}`);
-    brokers.push(id);
-    addBrokerNode(id);
-    world.node(id).start();
+  return new BuiltKraftCluster(world, controllers, brokers, raftConfig, brokerConfig, bugs);
+}
+
+function addBrokerNode(
+  world: World<ClusterMessage>,
+  id: NodeId,
+  brokerConfig: BrokerConfig,
+  bugs: Bugs,
+): void {
+  world.addNode(id, (context) => new KraftBroker(context, brokerConfig, bugs));
+}
+
+/**
+ * What buildKraftCluster returns: one class, so every run's cluster has one shape (an object
+ * literal with a closure per run made code that reads it see a new function each run).
+ */
+class BuiltKraftCluster implements KraftCluster {
+  readonly world: World<ClusterMessage>;
+  readonly controllers: readonly NodeId[];
+  readonly brokers: NodeId[];
+  readonly admin: NodeId = ADMIN_NODE;
+  readonly raftConfig: RaftConfig;
+  readonly #brokerConfig: BrokerConfig;
+  readonly #bugs: Bugs;
+
+  constructor(
+    world: World<ClusterMessage>,
+    controllers: readonly NodeId[],
+    brokers: NodeId[],
+    raftConfig: RaftConfig,
+    brokerConfig: BrokerConfig,
+    bugs: Bugs,
+  ) {
+    this.world = world;
+    this.controllers = controllers;
+    this.brokers = brokers;
+    this.raftConfig = raftConfig;
+    this.#brokerConfig = brokerConfig;
+    this.#bugs = bugs;
+  }
+
+  addBroker(): NodeId {
+    const id = interned(`b${this.brokers.length + 1}`);
+    this.brokers.push(id);
+    addBrokerNode(this.world, id, this.#brokerConfig, this.#bugs);
+    this.world.node(id).start();
     return id;
-  };
-  return { world, controllers, brokers, admin: ADMIN_NODE, raftConfig, addBroker };
+  }
 }
 
 /** The running controller machine of node `id` (null while down, or when `id` is not a controller). */
