@@ -763,7 +763,10 @@ export class DataChecker {
 
   /** A broker's replicas as last synced, by `index` in the cluster's brokers when it has one. */
   #shadowsOfBroker(host: NodeHost<ClusterMessage>, index: number | undefined): BrokerShadows {
-    const known = index === undefined ? undefined : this.#shadowsAt[index];
+    // Bounds checked here: a read past the end (a new run's checker, its list still empty) made
+    // the code compiled in the run before, which had read only in bounds, deoptimise.
+    const known =
+      index === undefined || index >= this.#shadowsAt.length ? undefined : this.#shadowsAt[index];
     if (known !== undefined && known.host === host) return known;
     let shadows = this.#shadowsOfHost.get(host);
     if (shadows === undefined) {
