@@ -191,9 +191,8 @@ export function runKafka(spec: KafkaRunSpec): KafkaRunResult {
     },
   });
   const { world } = cluster;
-  // The clock itself: the history asks for the time at every entry.
-  const clock = world.scheduler.clock;
-  const history = new History(() => clock.nowMs);
+  // The clock itself, not a closure made per run: the history asks for the time at every entry.
+  const history = new History(world.scheduler.clock);
   const fullChecks = spec.fullChecks ?? false;
   // Both checkers read the nodes the event entered: one look per event serves both. The Raft
   // checker's nodes are the voters (the controllers) then the observers (the brokers).

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { Clock } from '../../kernel/time.ts';
 import { History } from './history.ts';
 
 function clock() {
@@ -29,6 +30,26 @@ describe('History', () => {
       '{"index":0,"atMs":1200,"process":"producer-1","type":"invoke","f":"send","acks":"all","topic":"t","partition":0,"key":"k1","value":"p1-0"}\n' +
         '{"index":1,"atMs":1231,"process":"producer-1","type":"ok","f":"send","acks":"all","topic":"t","partition":0,"key":"k1","value":"p1-0","offset":0}\n',
     );
+  });
+
+  it('reads the time from a clock object, as from a function', () => {
+    const clockObject = new Clock();
+    const fromClock = new History(clockObject);
+    const time = clock();
+    const fromFunction = new History(time.now);
+    for (const atMs of [0, 15, 15, 40]) {
+      clockObject.advanceTo(atMs);
+      time.at(atMs);
+      for (const history of [fromClock, fromFunction]) {
+        const send = history.invokeSend('p', '1', 't', 0, null, `v${atMs}`);
+        history.okSend(send, 0, atMs);
+        history.pollRead('c', 't', 0, [[atMs, null, `v${atMs}`]]);
+      }
+    }
+    expect(fromClock.toJsonLines()).toBe(fromFunction.toJsonLines());
+    expect(fromClock.entries.map((entry) => entry.atMs)).toEqual([
+      0, 0, 0, 0, 15, 15, 15, 15, 15, 15, 15, 15, 40, 40, 40, 40,
+    ]);
   });
 
   it('records fail only when no attempt could have written', () => {

@@ -123,6 +123,24 @@ class ChunkedList<T> {
   }
 }
 
+/** What History reads the time from: the scheduler's Clock is one. */
+export interface TimeSource {
+  readonly nowMs: Ms;
+}
+
+/** A function returning the time, as a TimeSource. */
+class FunctionTime implements TimeSource {
+  readonly #now: () => Ms;
+
+  constructor(now: () => Ms) {
+    this.#now = now;
+  }
+
+  get nowMs(): Ms {
+    return this.#now();
+  }
+}
+
 export class History {
   /**
    * The entries, by index: how each is stored (OBJECT, SEND_INVOKE, ...), its time, its partition
@@ -177,11 +195,17 @@ export class History {
   #openCount = 0;
   /** Open operations with an attempt that may have written (it can no longer `fail`): the error. */
   readonly #indeterminate = new Map<number, string>();
-  readonly #nowMs: () => Ms;
+  /**
+   * Where the time is read: the scheduler's clock itself (its getter inlined where an entry is
+   * added), or a function given, wrapped. A closure made per run is a new call target each run,
+   * and the code compiled in the first run (invokeSend, okSend, ...) was thrown away in the next.
+   */
+  readonly #clock: TimeSource;
   readonly #entriesMax: number;
 
-  constructor(nowMs: () => Ms, entriesMax = 5_000_000) {
-    this.#nowMs = nowMs;
+  /** `now`: a clock (an object whose `nowMs` is the time), or a function returning the time. */
+  constructor(now: TimeSource | (() => Ms), entriesMax = 5_000_000) {
+    this.#clock = typeof now === 'function' ? new FunctionTime(now) : now;
     this.#entriesMax = entriesMax;
   }
 
@@ -383,7 +407,7 @@ export class History {
     value: string | null,
   ): number {
     const send = this.#sendValues.length;
-    const index = this.#add(SEND_INVOKE, this.#nowMs(), partition, send);
+    const index = this.#add(SEND_INVOKE, this.#clock.nowMs, partition, send);
     this.#sendKeys.push(key);
     this.#sendValues.push(value);
     if (send === this.#sendOffsets.length) {
@@ -420,7 +444,7 @@ export class History {
       // Only the fields a send has, as a send's columns build it.
       this.#addObject({
         index: this.#count,
-        atMs: this.#nowMs(),
+        atMs: this.#clock.nowMs,
         process: invoke.process,
         type: 'ok',
         f: invoke.f,
@@ -436,7 +460,7 @@ export class History {
     this.#close(operationId);
     const send = this.#refs[invokeIndex] as number;
     this.#sendOffsets[send] = offset ?? Number.NaN;
-    this.#add(SEND_OK, this.#nowMs(), partition, send);
+    this.#add(SEND_OK, this.#clock.nowMs, partition, send);
   }
 
   /**
@@ -476,7 +500,7 @@ export class History {
 
   /** pollRead of the records given to addPollRecord since the last poll; the ok entry's index. */
   pollReadAdded(process: string, topic: string, partition: number): number {
-    const atMs = this.#nowMs();
+    const atMs = this.#clock.nowMs;
     const poll = this.#pollProcesses.length;
     if (poll === this.#pollStarts.length) {
       this.#pollStarts = grownColumn(this.#pollStarts);
@@ -543,7 +567,7 @@ export class History {
     // JSON.stringify writes it in its place.
     this.#addObject({
       index: this.#count,
-      atMs: this.#nowMs(),
+      atMs: this.#clock.nowMs,
       process: 'final-reader',
       type: 'ok',
       f: 'final-read',
@@ -652,7 +676,8 @@ export class History {
 
   /** The number of the (process, acks, topic) triple in #sources, added if new. */
   #sourceNumber(process: string, acks: Acks, topic: string): number {
-    const last = this.#sources[this.#lastSource];
+    // Before the first send, no triple: #sources[-1] would be a read out of bounds.
+    const last = this.#lastSource < 0 ? undefined : this.#sources[this.#lastSource];
     if (last?.process === process && last.acks === acks && last.topic === topic)
       return this.#lastSource;
     // A run has a few producers and topics: a scan of them all.
@@ -758,7 +783,7 @@ export class History {
     // out): cheaper to build and to scan than objects whose fields depend on the operation.
     const entry: HistoryEntry = {
       index: this.#count,
-      atMs: this.#nowMs(),
+      atMs: this.#clock.nowMs,
       process,
       type,
       f,
