@@ -1425,10 +1425,12 @@ export class ReplicaManager {
         }
       }
       // By index: the batches may be the frozen NO_BATCHES, which for..of iterates through a
-      // builtin call that allocates.
+      // builtin call that allocates. NO_BATCHES (an error's answer) is not read at all: its map (a
+      // frozen array's) met in a run after the code was compiled without it threw that code away.
       const batches = response.batches;
-      for (let at = 0; at < batches.length; at++)
-        bytesLeft -= (batches[at] as RecordBatch).sizeBytes;
+      if (batches !== NO_BATCHES)
+        for (let at = 0; at < batches.length; at++)
+          bytesLeft -= (batches[at] as RecordBatch).sizeBytes;
       responses[index] = response;
     }
     return responses;

@@ -16,6 +16,7 @@
 
 import { objectArray } from '../../kernel/arrays.ts';
 import { BoundExceededError } from '../../kernel/assert.ts';
+import { interned } from '../../kernel/interned.ts';
 import type { Machine, NodeContext, TimerHandle } from '../../kernel/node.ts';
 import type { Ms } from '../../kernel/time.ts';
 import { traceShape } from '../../kernel/trace.ts';
@@ -93,7 +94,10 @@ export function resolveConsumerConfig(
     bootstrapBrokers: requireBrokers('bootstrapBrokers', config.bootstrapBrokers),
     topics: config.topics,
     history: config.history,
-    process: config.process ?? nodeId,
+    // Internalized (as node ids are): the history compares it at every send. A name built at run
+    // time (`p${i}`) was internalized in place in a first run and became a thin string pointing
+    // at that copy in the next, which threw away the code compiled for the first (invokeSend).
+    process: interned(config.process ?? nodeId),
     fetchMaxWaitMs: requireMs(
       'fetchMaxWaitMs',
       config.fetchMaxWaitMs ?? CONSUMER_DEFAULTS.fetchMaxWaitMs,
@@ -280,7 +284,12 @@ export class Consumer implements Machine<ClusterMessage> {
   }
 
   #partition(topic: string, partition: number): AssignedPartition | undefined {
-    return this.#partitionsByTopic.get(topic)?.[partition];
+    const byPartition = this.#partitionsByTopic.get(topic);
+    // Not read past the end: an out-of-bounds read the first run never made threw away the code
+    // compiled for it in the next.
+    return byPartition !== undefined && partition < byPartition.length
+      ? byPartition[partition]
+      : undefined;
   }
 
   onMessage(source: BrokerId, message: ClusterMessage): void {

@@ -395,6 +395,16 @@ export class History {
   }
 
   /**
+   * Numbers the (process, acks, topic) triple of sends to come now, before the first: a producer's
+   * workload does. The entries are the same; invokeSend then meets no new triple. A run's first
+   * sends run before V8 keeps feedback, so the code compiled for invokeSend in a first run had
+   * none for adding a triple, and the next run's first send threw it away.
+   */
+  addSource(process: string, acks: Acks, topic: string): void {
+    this.#sourceNumber(process, acks, topic);
+  }
+
+  /**
    * `invoke(process, 'send', { acks, topic, partition, key, value })` without the fields object: a
    * producer invokes one per record.
    */
@@ -676,10 +686,14 @@ export class History {
 
   /** The number of the (process, acks, topic) triple in #sources, added if new. */
   #sourceNumber(process: string, acks: Acks, topic: string): number {
-    // Before the first send, no triple: #sources[-1] would be a read out of bounds.
-    const last = this.#lastSource < 0 ? undefined : this.#sources[this.#lastSource];
-    if (last?.process === process && last.acks === acks && last.topic === topic)
-      return this.#lastSource;
+    // Before the first send, no triple (not #sources[-1], a read out of bounds; and the strings
+    // are compared with strings only, never with undefined: a run's first sends run before V8
+    // keeps feedback, and an undefined met by the next run's compiled code threw it away).
+    if (this.#lastSource >= 0) {
+      const last = this.#sources[this.#lastSource] as Source;
+      if (last.process === process && last.acks === acks && last.topic === topic)
+        return this.#lastSource;
+    }
     // A run has a few producers and topics: a scan of them all.
     let number = 0;
     for (; number < this.#sources.length; number++) {

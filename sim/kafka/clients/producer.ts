@@ -30,6 +30,7 @@
 import { objectArray } from '../../kernel/arrays.ts';
 import { AssertionError, assert, BoundExceededError } from '../../kernel/assert.ts';
 import { DeadlineTimer } from '../../kernel/deadline.ts';
+import { interned } from '../../kernel/interned.ts';
 import type { Machine, NodeContext, TimerHandle } from '../../kernel/node.ts';
 import type { Ms } from '../../kernel/time.ts';
 import { traceShape } from '../../kernel/trace.ts';
@@ -181,7 +182,10 @@ export function resolveProducerConfig(
   const resolved = {
     bootstrapBrokers: requireBrokers('bootstrapBrokers', config.bootstrapBrokers),
     history: config.history,
-    process: config.process ?? nodeId,
+    // Internalized (as node ids are): the history compares it at every send. A name built at run
+    // time (`p${i}`) was internalized in place in a first run and became a thin string pointing
+    // at that copy in the next, which threw away the code compiled for the first (invokeSend).
+    process: interned(config.process ?? nodeId),
     acks,
     retries: requireInteger('retries', config.retries ?? PRODUCER_DEFAULTS.retries, 0),
     requestTimeoutMs: requireMs(
@@ -566,7 +570,12 @@ export class Producer implements Machine<ClusterMessage> {
    * The last topic #queue looked up, and its queues: a producer's records are mostly of one topic
    * (#queuesByTopic's lists are kept for good, and grow in place).
    */
-  #lastQueuesTopic: string | null = null;
+  /**
+   * '' before the first: a string, never null, so that the comparison in #queue sees only strings
+   * (the first run's first sends run before V8 keeps feedback, and a null met by the next run's
+   * compiled code threw it away). A topic named '' would find #lastQueues undefined, as get would.
+   */
+  #lastQueuesTopic = '';
   #lastQueues: PartitionQueue[] | undefined = undefined;
   /**
    * The requests in flight, oldest first, searched by id: a few (maxInFlightRequestsPerConnection
@@ -752,6 +761,8 @@ export class Producer implements Machine<ClusterMessage> {
       valueHead: `${valuePrefix}-`,
     };
     this.#workloads.push(workload);
+    // The history numbers the workload's (process, acks, topic) now, not at its first send.
+    this.#history.addSource(this.config.process, this.config.acks, spec.topic);
     this.#scheduleWorkload(workload, requireMs('workload startAfterMs', spec.startAfterMs ?? 0));
   }
 
