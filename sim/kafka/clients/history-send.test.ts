@@ -51,6 +51,24 @@ describe('History.invokeSend, okSend and pollRead', () => {
     expect(fast.openCount).toBe(0);
   });
 
+  it('records the same sends whether or not their sources were added first (addSource)', () => {
+    const plain = new History(() => 3);
+    const added = new History(() => 3);
+    added.addSource('p2', 'all', 't2');
+    added.addSource('p1', '1', 't1');
+    added.addSource('p2', 'all', 't2');
+    for (const history of [plain, added]) {
+      const a = history.invokeSend('p1', '1', 't1', 0, 'k', 'a');
+      const b = history.invokeSend('p2', 'all', 't2', 1, null, 'b');
+      const c = history.invokeSend('p1', '1', 't1', 2, null, 'c');
+      history.okSend(b, 1, 7);
+      history.okSend(a, 0, undefined);
+      history.okSend(c, 2, 8);
+    }
+    expect(added.entries.map(fields)).toEqual(plain.entries.map(fields));
+    expect(added.toJsonLines()).toBe(plain.toJsonLines());
+  });
+
   it('pollRead records exactly what invoke and ok record for a poll, ids numbered alike', () => {
     const generic = new History(() => 9);
     const fast = new History(() => 9);
