@@ -94,9 +94,7 @@ export function resolveConsumerConfig(
     bootstrapBrokers: requireBrokers('bootstrapBrokers', config.bootstrapBrokers),
     topics: config.topics,
     history: config.history,
-    // Internalized (as node ids are): the history compares it at every send. A name built at run
-    // time (`p${i}`) was internalized in place in a first run and became a thin string pointing
-    // at that copy in the next, which threw away the code compiled for the first (invokeSend).
+    // Internalized, as the producer's (see there).
     process: interned(config.process ?? nodeId),
     fetchMaxWaitMs: requireMs(
       'fetchMaxWaitMs',
