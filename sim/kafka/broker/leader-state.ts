@@ -81,7 +81,7 @@ export class LeaderState {
   /** The ISR the controller last confirmed. */
   #isr: readonly BrokerId[];
   /** An ISR change sent in an AlterPartition and not yet answered. */
-  #pendingIsr: readonly BrokerId[] | null = null;
+  #pendingIsr: readonly BrokerId[] | null = NOBODY;
   #highWatermark: number;
 
   constructor(input: {
@@ -100,6 +100,10 @@ export class LeaderState {
     this.leaderEpoch = input.leaderEpoch;
     this.epochStartOffset = input.epochStartOffset;
     this.#isr = input.isr;
+    // None pending; NOBODY stored first, so that V8 learns from the first leader state that the
+    // field holds arrays as well as null: learnt at the first proposal, it threw away the code
+    // compiled knowing null alone (#answerFetch, #recordFollowerFetch).
+    this.#pendingIsr = null;
     this.#highWatermark = input.highWatermark;
     for (const brokerId of input.replicas) {
       if (brokerId === input.leaderId || this.#followers.has(brokerId)) continue;

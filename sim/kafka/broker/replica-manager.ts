@@ -180,6 +180,24 @@ interface AppendResult {
   duplicate: boolean;
 }
 
+function emptyAppendResult(): AppendResult {
+  return {
+    error: 'NONE',
+    replica: null,
+    baseOffset: -1,
+    lastOffset: -1,
+    leaderEpoch: -1,
+    duplicate: false,
+  };
+}
+
+/**
+ * How many partitions a replica manager's per-request lists (#appendResults, #fetchedReplicas)
+ * hold from the start. They grow for a request with more; growth first met after the code was
+ * compiled (a produce or fetch of more partitions than any before) threw that code away.
+ */
+const PARTITIONS_PREPARED = 16;
+
 function refused(result: AppendResult, error: DataError): void {
   result.error = error;
   result.replica = null;
@@ -209,6 +227,17 @@ const APPEND_EVENT = traceShape('replica.append', [
   'acks',
   'duplicate',
 ]);
+
+interface AlterPartitionInFlight {
+  readonly request: AlterPartitionRequest;
+  readonly timer: TimerHandle | null;
+}
+
+/** Only for Replica's constructor (see there). */
+const NO_ALTER_PARTITION: AlterPartitionInFlight = Object.freeze({
+  request: Object.freeze({}) as AlterPartitionRequest,
+  timer: null,
+});
 
 /** One partition replica on this broker. */
 export class Replica {
@@ -248,10 +277,7 @@ export class Replica {
   pendingProduces: PendingProduce[] = objectArray();
   producers: Map<number, ProducerEntry> | null = null;
   producersAtTruncation = -1;
-  alterPartitionInFlight: {
-    readonly request: AlterPartitionRequest;
-    readonly timer: TimerHandle | null;
-  } | null = null;
+  alterPartitionInFlight: AlterPartitionInFlight | null = NO_ALTER_PARTITION;
   /** The leader rules as of a metadata image and its last offset (ReplicaManager.#rules). */
   rules: LeaderRules | null = null;
   rulesImage: MetadataImage | null = null;
@@ -282,6 +308,10 @@ export class Replica {
     this.openedLogEndOffset = log.logEndOffset;
     this.highWatermark = Math.min(highWatermark, log.logEndOffset);
     this.isEligible = (brokerId) => isEligible(this, brokerId);
+    // None in flight; NO_ALTER_PARTITION stored first, so that V8 learns from the first replica
+    // that the field holds objects as well as null: learnt at the first AlterPartition, it threw
+    // away the code compiled knowing null alone (#recordFollowerFetch).
+    this.alterPartitionInFlight = null;
   }
 
   get logEndOffset(): number {
@@ -436,6 +466,10 @@ export class ReplicaManager {
     this.#produceTimeout = new DeadlineTimer(context, 'replica.produce-timeout', () =>
       this.#timeOutProduces(),
     );
+    for (let index = 0; index < PARTITIONS_PREPARED; index++) {
+      this.#appendResults.push(emptyAppendResult());
+      this.#fetchedReplicas.push(undefined);
+    }
   }
 
   /** A request id unique across incarnations (see the constructor). */
@@ -462,7 +496,12 @@ export class ReplicaManager {
   replica(topicId: TopicId, partition: number): Replica | undefined {
     const topicIds = this.#topicIds;
     for (let index = 0; index < topicIds.length; index++)
-      if (topicIds[index] === topicId) return this.#topicReplicas[index]?.[partition];
+      if (topicIds[index] === topicId) {
+        // The length asked first: a read past it (a partition not opened yet) threw away the
+        // compiled code of the callers that inline this.
+        const byPartition = this.#topicReplicas[index] as (Replica | undefined)[];
+        return partition < byPartition.length ? byPartition[partition] : undefined;
+      }
     return undefined;
   }
 
@@ -987,15 +1026,7 @@ export class ReplicaManager {
     const count = request.partitions.length;
     const results = this.#appendResults;
     // Overwritten in place; only the first `count` are this request's.
-    while (results.length < count)
-      results.push({
-        error: 'NONE',
-        replica: null,
-        baseOffset: -1,
-        lastOffset: -1,
-        leaderEpoch: -1,
-        duplicate: false,
-      });
+    while (results.length < count) results.push(emptyAppendResult());
     for (let index = 0; index < count; index++)
       this.#appendProduce(
         request,
@@ -1317,13 +1348,18 @@ export class ReplicaManager {
     let kept = 0;
     for (let index = 0; index < length; index++) {
       const held = heldFetches[index] as HeldFetch;
-      if (
+      const due =
         (which === 'all' || (held.request.replicaId === null) === (which === 'consumers')) &&
-        fetchedPartitionOf(held.request.partitions, replica) !== undefined
-      ) {
-        if (held.request.replicaId === null) this.#heldConsumerFetches--;
+        fetchedPartitionOf(held.request.partitions, replica) !== undefined;
+      if (due) {
+        this.#heldConsumerFetches -= held.request.replicaId === null ? 1 : 0;
         this.#sendFetchResponse(held.source, held.request, this.#answerFetch(held.request));
-      } else heldFetches[kept++] = held;
+      }
+      // Stored and counted whether kept or not (a due one's slot is taken by the next kept, or
+      // cut off), and the consumers' count above alike: a fetch first kept, or a consumer's first
+      // answered, after the code was compiled threw it away.
+      heldFetches[kept] = held;
+      kept += due ? 0 : 1;
     }
     shorten(heldFetches, kept);
   }
@@ -1765,39 +1801,32 @@ export class ReplicaManager {
     requestEpoch: number,
   ): void {
     const nowMs = this.#context.nowMs;
-    switch (response.error) {
-      case 'NONE':
-        break;
-      case 'FENCED_LEADER_EPOCH':
-        // The leader is at a newer epoch than ours. Asked at the epoch we still hold, Kafka's
-        // fetcher (onPartitionFenced) stops fetching the partition until the metadata brings the
-        // new epoch (#becomeFollower fetches again); asked at an epoch we have since left, it
-        // retries after the backoff.
-        if (requestEpoch === replica.leaderEpoch) {
-          this.#removeFromFetcher(replica);
-          return;
-        }
-        replica.fetchRetryAtMs = nowMs + this.#config.replicaFetchBackoffMs;
+    const error = response.error;
+    if (error !== 'NONE') {
+      // The leader is at a newer epoch than ours. Asked at the epoch we still hold, Kafka's
+      // fetcher (onPartitionFenced) stops fetching the partition until the metadata brings the
+      // new epoch (#becomeFollower fetches again); asked at an epoch we have since left, it
+      // retries after the backoff.
+      if (error === 'FENCED_LEADER_EPOCH' && requestEpoch === replica.leaderEpoch) {
+        this.#removeFromFetcher(replica);
         return;
-      case 'NOT_LEADER_OR_FOLLOWER':
-      case 'UNKNOWN_TOPIC_OR_PARTITION':
-        // Our metadata is stale or the leader's is: wait for the next metadata change (Kafka
-        // removes the partition from its fetcher), but look again after a backoff in case the
-        // change was already applied.
-        replica.fetchRetryAtMs = nowMs + this.#config.replicaFetchBackoffMs;
+      }
+      // The leader's log ends before ours (its log is shorter than our fetch offset): match it.
+      if (
+        error === 'OFFSET_OUT_OF_RANGE' &&
+        response.logEndOffset >= 0 &&
+        response.logEndOffset < replica.logEndOffset
+      ) {
+        this.#truncate(replica, response.logEndOffset, 'out-of-range');
         return;
-      case 'UNKNOWN_LEADER_EPOCH':
-        replica.fetchRetryAtMs = nowMs + this.#config.replicaFetchBackoffMs;
-        return;
-      case 'OFFSET_OUT_OF_RANGE':
-        // The leader's log ends before ours (its log is shorter than our fetch offset): match it.
-        if (response.logEndOffset >= 0 && response.logEndOffset < replica.logEndOffset)
-          this.#truncate(replica, response.logEndOffset, 'out-of-range');
-        else replica.fetchRetryAtMs = nowMs + this.#config.replicaFetchBackoffMs;
-        return;
-      default:
-        replica.fetchRetryAtMs = nowMs + this.#config.replicaFetchBackoffMs;
-        return;
+      }
+      // Every other error retries after the backoff. NOT_LEADER_OR_FOLLOWER and
+      // UNKNOWN_TOPIC_OR_PARTITION: our metadata is stale or the leader's is; Kafka removes the
+      // partition from its fetcher until the next metadata change, and we look again after the
+      // backoff in case the change was already applied. One statement for all: V8 learns it from
+      // the first error met, where an error first met in a later run threw the compiled code away.
+      replica.fetchRetryAtMs = nowMs + this.#config.replicaFetchBackoffMs;
+      return;
     }
     const diverging = response.divergingEpoch;
     if (diverging !== null) {
