@@ -443,7 +443,6 @@ export class ReplicaManager {
   /** Counts applyMetadata's passes (see Replica.metadataPass). */
   #metadataPass = 0;
   #started = false;
-  #straysRemoved = false;
 
   constructor(
     context: NodeContext<ClusterMessage>,
@@ -531,12 +530,23 @@ export class ReplicaManager {
         for (const replica of this.#replicas.values()) replica.log.flush();
       });
     }
-    this.applyMetadata();
+    // The first metadata after a start: what is left once the roles are taken is what the image
+    // names, and the stray logs go. Here, not in applyMetadata at its first pass: a broker's
+    // restart met that branch after applyMetadata was compiled, and threw the code away.
+    this.#applyRoles();
+    this.#removeStrayLogs(new Set(this.#replicaList.map((replica) => replica.key)));
+    this.#wakeFetchers();
   }
 
   /** The metadata changed: take the roles it gives, drop the replicas of deleted topics. */
   applyMetadata(): void {
     if (!this.#started) return;
+    this.#applyRoles();
+    this.#wakeFetchers();
+  }
+
+  /** applyMetadata's roles: the image's taken, the replicas of deleted topics dropped. */
+  #applyRoles(): void {
     const image = this.#host.image();
     const me = this.#context.nodeId;
     // The replicas the image names are stamped with this pass, each found by topic id and
@@ -561,10 +571,6 @@ export class ReplicaManager {
     if (unnamed > 0)
       for (const replica of replicas.filter((each) => each.metadataPass !== pass))
         this.#deleteReplica(replica);
-    // What is left is what the image names.
-    if (!this.#straysRemoved)
-      this.#removeStrayLogs(new Set(this.#replicaList.map((replica) => replica.key)));
-    this.#wakeFetchers();
   }
 
   /**
@@ -572,7 +578,6 @@ export class ReplicaManager {
    * names (a topic deleted while this broker was down) are deleted, as Kafka does with stray logs.
    */
   #removeStrayLogs(seen: ReadonlySet<string>): void {
-    this.#straysRemoved = true;
     const suffix = partitionLogFileName('');
     const disk = this.#context.disk;
     for (const name of disk.names()) {
@@ -1800,32 +1805,31 @@ export class ReplicaManager {
     response: FetchPartitionResponse,
     requestEpoch: number,
   ): void {
-    const nowMs = this.#context.nowMs;
+    // Each error's case is told apart, and its retry time worked out and stored, on every answer,
+    // not on errors alone: a run's first errors (a leader that has not opened the partition yet)
+    // come before V8 keeps feedback for this code, and met again at the next run's start they
+    // threw away the compiled code (#onFetchResponse, where this is inlined).
     const error = response.error;
+    // The leader is at a newer epoch than ours. Asked at the epoch we still hold, Kafka's fetcher
+    // (onPartitionFenced) stops fetching the partition until the metadata brings the new epoch
+    // (#becomeFollower fetches again); asked at an epoch we have since left, it retries after the
+    // backoff.
+    const fenced = error === 'FENCED_LEADER_EPOCH' && requestEpoch === replica.leaderEpoch;
+    // The leader's log ends before ours (its log is shorter than our fetch offset): match it.
+    const outOfRange =
+      error === 'OFFSET_OUT_OF_RANGE' &&
+      response.logEndOffset >= 0 &&
+      response.logEndOffset < replica.logEndOffset;
+    // Every other error retries after the backoff. NOT_LEADER_OR_FOLLOWER and
+    // UNKNOWN_TOPIC_OR_PARTITION: our metadata is stale or the leader's is; Kafka removes the
+    // partition from its fetcher until the next metadata change, and we look again after the
+    // backoff in case the change was already applied.
+    const retryAtMs = this.#context.nowMs + this.#config.replicaFetchBackoffMs;
+    const retries = error !== 'NONE' && !fenced && !outOfRange;
+    replica.fetchRetryAtMs = retries ? retryAtMs : replica.fetchRetryAtMs;
     if (error !== 'NONE') {
-      // The leader is at a newer epoch than ours. Asked at the epoch we still hold, Kafka's
-      // fetcher (onPartitionFenced) stops fetching the partition until the metadata brings the
-      // new epoch (#becomeFollower fetches again); asked at an epoch we have since left, it
-      // retries after the backoff.
-      if (error === 'FENCED_LEADER_EPOCH' && requestEpoch === replica.leaderEpoch) {
-        this.#removeFromFetcher(replica);
-        return;
-      }
-      // The leader's log ends before ours (its log is shorter than our fetch offset): match it.
-      if (
-        error === 'OFFSET_OUT_OF_RANGE' &&
-        response.logEndOffset >= 0 &&
-        response.logEndOffset < replica.logEndOffset
-      ) {
-        this.#truncate(replica, response.logEndOffset, 'out-of-range');
-        return;
-      }
-      // Every other error retries after the backoff. NOT_LEADER_OR_FOLLOWER and
-      // UNKNOWN_TOPIC_OR_PARTITION: our metadata is stale or the leader's is; Kafka removes the
-      // partition from its fetcher until the next metadata change, and we look again after the
-      // backoff in case the change was already applied. One statement for all: V8 learns it from
-      // the first error met, where an error first met in a later run threw the compiled code away.
-      replica.fetchRetryAtMs = nowMs + this.#config.replicaFetchBackoffMs;
+      if (fenced) this.#removeFromFetcher(replica);
+      else if (outOfRange) this.#truncate(replica, response.logEndOffset, 'out-of-range');
       return;
     }
     const diverging = response.divergingEpoch;
