@@ -192,8 +192,8 @@ function emptyAppendResult(): AppendResult {
 }
 
 /**
- * How many partitions a replica manager's per-request lists (#appendResults, #fetchedReplicas)
- * hold from the start. They grow for a request with more; growth first met after the code was
+ * How many partitions a replica manager's per-request lists (#appendResults, #fetchedReplicas,
+ * #readReplicas) hold from the start. They grow for a request with more; growth first met after the code was
  * compiled (a produce or fetch of more partitions than any before) threw that code away.
  */
 const PARTITIONS_PREPARED = 16;
@@ -415,6 +415,14 @@ export class ReplicaManager {
    * recording may set off (a consumer's held fetch answered) leave it be.
    */
   readonly #fetchedReplicas: (Replica | undefined)[] = objectArray();
+  /**
+   * The same for every other read (a consumer's fetch, a held fetch answered), for the answers the
+   * read builds late: a list of its own, as a read that recording sets off must leave
+   * #fetchedReplicas be. A read without one looked those replicas up again, first met after
+   * #readFetch was compiled (a consumer's fetch with something new past a partition with nothing),
+   * which threw that code away.
+   */
+  readonly #readReplicas: (Replica | undefined)[] = objectArray();
   /** How many of #heldFetches are consumers' (replicaId null). */
   #heldConsumerFetches = 0;
   readonly #delayedProduces: DelayedProduce[] = objectArray();
@@ -468,6 +476,7 @@ export class ReplicaManager {
     for (let index = 0; index < PARTITIONS_PREPARED; index++) {
       this.#appendResults.push(emptyAppendResult());
       this.#fetchedReplicas.push(undefined);
+      this.#readReplicas.push(undefined);
     }
   }
 
@@ -1406,7 +1415,7 @@ export class ReplicaManager {
     updateFetchState = false,
   ): FetchPartitionResponse[] | null {
     if (!updateFetchState || request.replicaId === null)
-      return this.#readFetch(request, mayHold, null);
+      return this.#readFetch(request, mayHold, this.#readReplicas);
     const replicas = this.#fetchedReplicas;
     const responses = this.#readFetch(request, mayHold, replicas);
     const partitions = request.partitions;
@@ -1421,11 +1430,11 @@ export class ReplicaManager {
     return responses;
   }
 
-  /** With `replicas`, each partition's replica is left there by index (see #fetchedReplicas). */
+  /** Each partition's replica is left in `replicas` by index (#fetchedReplicas, #readReplicas). */
   #readFetch(
     request: FetchRequest,
     mayHold: boolean,
-    replicas: (Replica | undefined)[] | null,
+    replicas: (Replica | undefined)[],
   ): FetchPartitionResponse[] | null {
     const partitions = request.partitions;
     // One answer per partition, the array sized from the start (pushing into [] reserves 17 slots).
@@ -1436,10 +1445,8 @@ export class ReplicaManager {
     for (let index = 0; index < partitions.length; index++) {
       const fetch = partitions[index] as FetchPartition;
       const replica = this.replica(fetch.topicId, fetch.partition);
-      if (replicas !== null) {
-        if (index < replicas.length) replicas[index] = replica;
-        else replicas.push(replica);
-      }
+      if (index < replicas.length) replicas[index] = replica;
+      else replicas.push(replica);
       const response = this.#answerFetchPartition(
         request,
         fetch,
@@ -1459,10 +1466,7 @@ export class ReplicaManager {
         responses = new Array<FetchPartitionResponse>(partitions.length);
         for (let before = 0; before < index; before++) {
           const fetchBefore = partitions[before] as FetchPartition;
-          responses[before] =
-            replicas !== null
-              ? this.#nothingNewAnswer(fetchBefore, replicas[before] as Replica)
-              : this.#nothingNewAnswerOf(fetchBefore);
+          responses[before] = this.#nothingNewAnswer(fetchBefore, replicas[before] as Replica);
         }
       }
       // By index: the batches may be the frozen NO_BATCHES, which for..of iterates through a
@@ -1540,13 +1544,9 @@ export class ReplicaManager {
 
   /**
    * A led partition's answer with no records and no divergence: the replica's state as it is
-   * now. Built only when the fetch is answered (a fetch held for new data drops it).
+   * now. Built only when the fetch is answered (a fetch held for new data drops it). `replica` is
+   * the fetched partition's (the caller has it at hand).
    */
-  #nothingNewAnswerOf(fetch: FetchPartition): FetchPartitionResponse {
-    return this.#nothingNewAnswer(fetch, this.replica(fetch.topicId, fetch.partition) as Replica);
-  }
-
-  /** The same, `replica` being the fetched partition's (the caller has it at hand). */
   #nothingNewAnswer(fetch: FetchPartition, replica: Replica): FetchPartitionResponse {
     // Immutable, and the same while the high watermark, the log and the epoch are: most long
     // polls of a quiet partition are answered with it.
