@@ -548,6 +548,11 @@ export class DataChecker {
     const shared = this.#sharedActivity !== null;
     this.#controllersWatch = shared ? null : new ActivityWatch(world, this.#cluster.controllers);
     this.#brokersWatch = shared ? null : new ActivityWatch(world, this.#cluster.brokers);
+    // Made here, not at each broker's first sync: that path, taken only at a run's start before
+    // #syncBroker had feedback, made the next run throw away its optimised code.
+    const brokers = this.#cluster.brokers;
+    for (let index = 0; index < brokers.length; index++)
+      this.#shadowsOfBroker(world.node(brokers[index] as string), index);
   }
 
   /** The committed metadata as the checker replayed it. */
@@ -736,8 +741,12 @@ export class DataChecker {
 
   /** Brings the ledger up to date with one broker's replicas. */
   #syncBroker(brokerId: string, host: NodeHost<ClusterMessage>, brokerIndex?: number): void {
-    if (host.status === 'down') {
-      this.#noteDown(brokerId, host.downReason, host.incarnation);
+    // Read at every sync, not only while down (it is null while up): the getter, inlined and run
+    // only at a crash, was compiled without its feedback, and the next run's crash threw this
+    // method's optimised code away.
+    const downReason = host.downReason;
+    if (downReason !== null) {
+      this.#noteDown(brokerId, downReason, host.incarnation);
       return;
     }
     const machine = host.machine;
@@ -777,7 +786,7 @@ export class DataChecker {
     return shadows;
   }
 
-  #noteDown(brokerId: string, reason: DownReason | null, incarnation: number): void {
+  #noteDown(brokerId: string, reason: DownReason, incarnation: number): void {
     if (reason !== 'powerFailure' && reason !== 'diskLoss') return;
     const seen = this.#lossyCrashes.get(brokerId) ?? { count: 0, incarnation: -1 };
     if (seen.incarnation === incarnation) return;
@@ -1265,7 +1274,10 @@ export class DataChecker {
   #checkEveryAckedWrite(finalLogs: ReadonlyMap<string, FinalLog>, atMs: Ms): void {
     const acked = this.#ackedWrites;
     // By client partition: found once each (the end of a run asks for every write's).
-    const targets: (FinalTarget | null | undefined)[] = [];
+    // Filled, so that every read is in bounds (as in the optimised code of the run before), and
+    // without a change of elements kind.
+    const targets = objectArray<FinalTarget | null | undefined>();
+    for (let index = 0; index < this.#clientPartitions.length; index++) targets.push(undefined);
     for (let index = 0; index < acked.count; index++) {
       const partition = acked.places[index] as number;
       let target = targets[partition];
