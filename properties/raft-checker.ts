@@ -209,7 +209,7 @@ export class RaftChecker<M extends Message = RaftMessage> {
     this.#observers = observers;
     this.#stalenessBoundMs = stalenessBoundMs(config);
     this.#nodes = [];
-    this.#addNodes();
+    this.#stampNew();
     for (const observer of observers) this.#observerViews.set(observer, newObserverView());
   }
 
@@ -265,16 +265,8 @@ export class RaftChecker<M extends Message = RaftMessage> {
   #moved(): Moved | null {
     const topologyMoved = this.#world.network.topologyVersion !== this.#topologyVersion;
     this.#topologyVersion = this.#world.network.topologyVersion;
-    if (this.#stamps.length !== this.#voters.length + this.#observers.length) {
-      // First check, or a broker was added: stamp every node afresh.
-      this.#addNodes();
-      this.#stamps = this.#newStamps();
-      this.#anyMoved = false;
-      this.#connectivityVersion++;
-      // A new watch visits every node at its first look: each new stamp is filled in. (A shared
-      // watch visits every node at the look that finds the node added, before this check.)
-      this.#entered = this.#sharedActivity ?? new ActivityWatch(this.#world, this.#nodes);
-    }
+    // A broker was added: stamp every node afresh.
+    if (this.#stamps.length !== this.#voters.length + this.#observers.length) this.#stampNew();
     this.#statusMoved = false;
     const anyMoved = this.#stampAll();
     if (topologyMoved || this.#statusMoved) this.#connectivityVersion++;
@@ -285,6 +277,21 @@ export class RaftChecker<M extends Message = RaftMessage> {
     moved.statusMoved = this.#statusMoved;
     moved.stamps = this.#stamps;
     return moved;
+  }
+
+  /**
+   * Takes in the nodes and stamps every one afresh: when made (not at the first check, a path the
+   * next run's first check took in #moved's optimised code, compiled without its feedback, which it
+   * threw away), and when a broker is added.
+   */
+  #stampNew(): void {
+    this.#addNodes();
+    this.#stamps = this.#newStamps();
+    this.#anyMoved = false;
+    this.#connectivityVersion++;
+    // A new watch visits every node at its first look: each new stamp is filled in. (A shared
+    // watch visits every node at the look that finds the node added, before this check.)
+    this.#entered = this.#sharedActivity ?? new ActivityWatch(this.#world, this.#nodes);
   }
 
   /**
@@ -307,7 +314,7 @@ export class RaftChecker<M extends Message = RaftMessage> {
     this.#nodes = [...this.#voters, ...this.#observers];
     for (const node of this.#nodes) {
       if (this.#views.has(node)) continue;
-      this.#views.set(node, {
+      const view: LogView = {
         verifiedUpTo: 0,
         lastVerified: undefined,
         durableEpoch: 0,
@@ -315,7 +322,19 @@ export class RaftChecker<M extends Message = RaftMessage> {
         logFile: null,
         quorumFile: null,
         filesIncarnation: -1,
-      });
+      };
+      this.#views.set(node, view);
+      // The files the node holds now, looked up here (a lookup of a file that exists creates
+      // nothing): #filesOf's and #logFile's first lookups otherwise ran in a run's first checks
+      // only, compiled without feedback, and the next run's first checks threw away #checkLeaders'
+      // and #logFile's optimised code. Written by #filesOf, as at those lookups: a field V8 saw
+      // written only once is taken as constant, and its first change (a restart) threw away the
+      // code that read it.
+      const host = this.#world.node(node);
+      this.#filesOf(view, host);
+      if (host.disk.has(RAFT_LOG_FILE)) view.logFile = logOf(host);
+      if (host.disk.has(QUORUM_STATE_FILE))
+        view.quorumFile = host.disk.checkpoint<QuorumState>(QUORUM_STATE_FILE);
     }
   }
 
