@@ -490,6 +490,13 @@ export interface DataCheckerOptions {
    * instead of once per check.
    */
   readonly activity?: ActivityWatch<ClusterMessage>;
+  /**
+   * The topics the clients will name, with their partition counts, if known: their partitions'
+   * entries are made at once. Made at a topic's first write or read instead, in a run's first
+   * checks only, that path was compiled without feedback, and the next run's first write and read
+   * threw away #readAcked's and #readPoll's optimised code.
+   */
+  readonly topics?: readonly { readonly name: string; readonly partitions: number }[];
 }
 
 export class DataChecker {
@@ -553,6 +560,9 @@ export class DataChecker {
     const brokers = this.#cluster.brokers;
     for (let index = 0; index < brokers.length; index++)
       this.#shadowsOfBroker(world.node(brokers[index] as string), index);
+    for (const topic of options.topics ?? [])
+      for (let partition = 0; partition < topic.partitions; partition++)
+        this.#newClientPartition(topic.name, partition);
   }
 
   /** The committed metadata as the checker replayed it. */
@@ -708,24 +718,28 @@ export class DataChecker {
   }
 
   #clientPartition(topic: string, partition: number): ClientPartition {
+    return (
+      this.#clientPartitionsByTopic.get(topic)?.[partition] ??
+      this.#newClientPartition(topic, partition)
+    );
+  }
+
+  #newClientPartition(topic: string, partition: number): ClientPartition {
     let byPartition = this.#clientPartitionsByTopic.get(topic);
     if (byPartition === undefined) {
       byPartition = [];
       this.#clientPartitionsByTopic.set(topic, byPartition);
     }
-    let client = byPartition[partition];
-    if (client === undefined) {
-      client = {
-        topic,
-        partition,
-        index: this.#clientPartitions.length,
-        reads: null,
-        ledger: undefined,
-        ledgerReplayedUpTo: -1,
-      };
-      this.#clientPartitions.push(client);
-      byPartition[partition] = client;
-    }
+    const client: ClientPartition = {
+      topic,
+      partition,
+      index: this.#clientPartitions.length,
+      reads: null,
+      ledger: undefined,
+      ledgerReplayedUpTo: -1,
+    };
+    this.#clientPartitions.push(client);
+    byPartition[partition] = client;
     return client;
   }
 

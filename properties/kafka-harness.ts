@@ -202,7 +202,15 @@ export function runKafka(spec: KafkaRunSpec): KafkaRunResult {
     fullChecks,
     activity,
   });
-  const data = new DataChecker({ cluster, history, log, mode: 'kraft', fullChecks, activity });
+  const data = new DataChecker({
+    cluster,
+    history,
+    log,
+    mode: 'kraft',
+    fullChecks,
+    activity,
+    topics: spec.topics,
+  });
   raftChecker = raft;
   dataChecker = data;
   const sample = spec.sample;
