@@ -42,6 +42,10 @@ export class ActivityWatch<M extends Message> {
     this.#world = world;
     this.#ids = ids;
     this.#moreIds = moreIds;
+    // Every node seen now, not at the first look: that path then ran only at a run's first look,
+    // compiled without feedback, and the next run's first look threw away the optimised code of
+    // look's callers. The first look visits every node all the same (no actions counted yet).
+    this.#seeEvery();
   }
 
   /**
@@ -63,10 +67,9 @@ export class ActivityWatch<M extends Message> {
     const actions = this.#world.scheduler.actionsFired;
     let all = actions !== this.#actions;
     this.#actions = actions;
+    // A node was added (the ids are live lists).
     if (this.#seen.length !== this.#ids.length + this.#moreIds.length) {
-      this.#seen = this.#seeAll();
-      this.#looked = new Array<number>(this.#seen.length).fill(0);
-      this.#indexOfHost = indexOfHost(this.#seen);
+      this.#seeEvery();
       all = true;
     }
     const seens = this.#seen;
@@ -168,6 +171,12 @@ export class ActivityWatch<M extends Message> {
   anyLookedBelow(to: number, everyNode = false): boolean {
     if (everyNode) return to > 0;
     return this.#lookedCount > 0 && (this.#looked[0] as number) < to;
+  }
+
+  #seeEvery(): void {
+    this.#seen = this.#seeAll();
+    this.#looked = new Array<number>(this.#seen.length).fill(0);
+    this.#indexOfHost = indexOfHost(this.#seen);
   }
 
   /**
