@@ -588,7 +588,7 @@ export class Producer implements Machine<ClusterMessage> {
   readonly #retryBackoff: DeadlineTimer;
   /** When the earliest batch still lingering is ready (linger.ms after its first record). */
   readonly #lingerEnd: DeadlineTimer;
-  /** Every broker sent to (or about to be), by id: a handful, each kept for good. */
+  /** The bootstrap brokers and every broker sent to (or about to be), by id: each kept for good. */
   readonly #links = new Map<BrokerId, BrokerLink>();
   readonly #roundRobin = new Map<string, number>();
   readonly #workloads: RunningWorkload[] = objectArray();
@@ -644,6 +644,10 @@ export class Producer implements Machine<ClusterMessage> {
       () => this.#requestIdNext++,
       () => this.#onMetadataUpdate(),
     );
+    // The bootstrap brokers' links made now, not at their first batch: that path then ran only in
+    // a run's first sends, compiled without feedback, and the next run's first batch threw away
+    // #drain's optimised code. A broker that only the metadata names gets its link at first use.
+    for (const broker of this.config.bootstrapBrokers) this.#linkTo(broker);
   }
 
   get idempotent(): boolean {
@@ -946,12 +950,15 @@ export class Producer implements Machine<ClusterMessage> {
   #linkOf(queue: PartitionQueue, leader: BrokerId): BrokerLink {
     const last = queue.link;
     if (last !== null && last.broker === leader) return last;
-    let link = this.#links.get(leader);
-    if (link === undefined) {
-      link = { broker: leader, inFlight: 0 };
-      this.#links.set(leader, link);
-    }
+    const link = this.#links.get(leader) ?? this.#linkTo(leader);
     queue.link = link;
+    return link;
+  }
+
+  /** A new link to `broker`. */
+  #linkTo(broker: BrokerId): BrokerLink {
+    const link = { broker, inFlight: 0 };
+    this.#links.set(broker, link);
     return link;
   }
 
