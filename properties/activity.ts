@@ -173,22 +173,18 @@ export class ActivityWatch<M extends Message> {
     return this.#lookedCount > 0 && (this.#looked[0] as number) < to;
   }
 
-  #seeEvery(): void {
-    this.#seen = this.#seeAll();
-    this.#looked = new Array<number>(this.#seen.length).fill(0);
-    this.#indexOfHost = indexOfHost(this.#seen);
-  }
-
   /**
    * A fresh look at every node. Apart from look: a closure there (it reads `this`) made every
    * call allocate its context, though the closure is only made when a node is added.
    */
-  #seeAll(): Seen<M>[] {
-    return [...this.#ids, ...this.#moreIds].map((id) => ({
+  #seeEvery(): void {
+    this.#seen = [...this.#ids, ...this.#moreIds].map((id) => ({
       id,
       host: this.#world.node(id),
       activity: -1,
     }));
+    this.#looked = new Array<number>(this.#seen.length).fill(0);
+    this.#indexOfHost = indexOfHost(this.#seen);
   }
 }
 
