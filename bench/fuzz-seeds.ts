@@ -18,7 +18,12 @@ export function runSmallSeeds(firstSeed: number, seeds: number): FuzzSeedsResult
   let simulatedMs = 0;
   let unexpected = 0;
   for (let seed = firstSeed; seed < firstSeed + seeds; seed++) {
-    const report = runScenario(generateScenario(seed, 'small'), { seed, bugs: [], sets: {} });
+    const report = runScenario(generateScenario(seed, 'small'), {
+      seed,
+      bugs: [],
+      sets: {},
+      timeline: false,
+    });
     events += report.stats.events;
     simulatedMs += report.stats.simulatedMs;
     if (!report.ok) unexpected++;

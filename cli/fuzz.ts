@@ -180,7 +180,8 @@ export function runSeed(
 ): SeedOutcome {
   try {
     const scenario = generateScenario(seed, plan.profile);
-    const options = { seed, bugs: plan.bugs, sets: {} };
+    // Only the verdict, the counts and the trace hash are kept: no timeline.
+    const options = { seed, bugs: plan.bugs, sets: {}, timeline: false };
     const report = runScenario(scenario, options);
     const invariants = Object.keys(report.counts);
     const counts: Record<string, number> = { ...report.counts };

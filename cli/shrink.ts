@@ -72,7 +72,8 @@ export function shrinkCommand(options: ShrinkCommandOptions, io: ShrinkIo): numb
   const { chalk } = io;
   if (options.modeBoth === true) io.warn(MODE_BOTH_WARNING);
   const scenario = generateScenario(options.seed, options.profile);
-  const runOptions = { seed: options.seed, bugs: options.bugs, sets: {} };
+  // Only what broke is read of these runs: no timeline.
+  const runOptions = { seed: options.seed, bugs: options.bugs, sets: {}, timeline: false };
   const wallStartMs = io.wallNowMs();
   const first = runScenario(scenario, runOptions);
   const invariant = first.violations[0]?.invariant ?? Object.keys(first.counts)[0];

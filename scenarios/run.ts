@@ -18,6 +18,7 @@ import { ClientConfigError } from '../sim/kafka/clients/client-metadata.ts';
 import type { History } from '../sim/kafka/clients/history.ts';
 import { resolveProducerConfig } from '../sim/kafka/clients/producer.ts';
 import { DEFAULT_BROKER_CONFIG } from '../sim/kafka/kraft/broker-node.ts';
+import type { KraftCluster } from '../sim/kafka/kraft/cluster.ts';
 import { DEFAULT_RAFT_CONFIG } from '../sim/kafka/raft/raft-node.ts';
 import { DEFAULT_LATENCY, latencyMaxMs } from '../sim/kernel/network.ts';
 import type { Ms } from '../sim/kernel/time.ts';
@@ -41,6 +42,12 @@ export interface RunOptions {
   readonly verbose?: boolean;
   /** Every trace event, as it happens (`--trace FILE`). */
   readonly traceSink?: (event: TraceEvent) => void;
+  /**
+   * Record the timeline (default true). The fuzzer keeps only the verdict, the counts and the
+   * trace hash of a seed, so it runs without: the recorder looks at the cluster after every
+   * event. Nothing it does changes the run (the same events, the same trace hash).
+   */
+  readonly timeline?: boolean;
 }
 
 export interface ViolationReport {
@@ -234,19 +241,29 @@ export function checkSpec(spec: KafkaRunSpec): string[] {
 
 export function runScenario(scenario: Scenario, options: RunOptions): ScenarioReport {
   const { spec, warnings } = scenarioSpec(scenario, options);
-  const recorder = new TimelineRecorder(options.verbose ?? false);
+  const recorder =
+    options.timeline === false ? null : new TimelineRecorder(options.verbose ?? false);
+  const traceSink = options.traceSink;
   const result = runKafka({
     ...spec,
     trace: {
       ringCapacity: 1_000,
-      sink: (event) => {
-        recorder.onTraceEvent(event);
-        options.traceSink?.(event);
-      },
-      // Without --trace, only what the timeline shows becomes an object.
-      ...(options.traceSink === undefined ? { sinkFilter: (kind) => recorder.wants(kind) } : {}),
+      ...(recorder === null
+        ? traceSink === undefined
+          ? {}
+          : { sink: traceSink }
+        : {
+            sink: (event: TraceEvent) => {
+              recorder.onTraceEvent(event);
+              traceSink?.(event);
+            },
+            // Without --trace, only what the timeline shows becomes an object.
+            ...(traceSink === undefined
+              ? { sinkFilter: (kind: string) => recorder.wants(kind) }
+              : {}),
+          }),
     },
-    sample: (run) => recorder.sample(run),
+    ...(recorder === null ? {} : { sample: (run: KraftCluster) => recorder.sample(run) }),
   });
   const expected = expectationFor(scenario, options.bugs);
   const violations = result.violations.map((violation) => ({ ...violation }));
@@ -272,7 +289,7 @@ export function runScenario(scenario: Scenario, options: RunOptions): ScenarioRe
       ]),
     ),
     warnings,
-    timeline: recorder.entries(result),
+    timeline: recorder === null ? [] : recorder.entries(result),
     partitions: buildPartitionRows(result),
     history: result.history,
     verdict: verdict.lines,

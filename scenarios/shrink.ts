@@ -20,12 +20,15 @@ export interface ShrinkOptions {
   readonly runsMax?: number;
 }
 
-/** What must keep happening: an invariant that must still break, or any predicate on the report. */
+/**
+ * What must keep happening: an invariant that must still break, or any predicate on the report
+ * (a report without its timeline: the search runs many candidates and reads only what broke).
+ */
 export type ShrinkTarget = string | ((report: ScenarioReport) => boolean);
 
 export interface ShrinkResult {
   readonly scenario: Scenario;
-  /** The last failing run, of `scenario`. */
+  /** The last failing run, of `scenario` (without its timeline: `kafkasim run` shows it). */
   readonly report: ScenarioReport;
   readonly runs: number;
   readonly runsMax: number;
@@ -79,6 +82,7 @@ class Search {
         seed: this.#options.seed,
         bugs: this.#options.bugs,
         sets: this.#options.sets ?? {},
+        timeline: false,
       });
     } catch (error) {
       if (!(error instanceof ScenarioError)) throw error;

@@ -354,3 +354,35 @@ describe('a step that did nothing', () => {
     expect(report.ok).toBe(true);
   });
 });
+
+describe('a run without its timeline (as the fuzzer runs a seed)', () => {
+  it('is the same run: the same trace hash, verdict and counts, with or without --trace', {
+    timeout: TIMEOUT_MS,
+  }, () => {
+    // Seed 5 under truncate-to-hw breaks an invariant: the counts are not empty.
+    const scenario = generateScenario(5, 'small');
+    const options = { seed: 5, bugs: ['truncate-to-hw'] as BugName[], sets: {} };
+    const withTimeline = runScenario(scenario, options);
+    const without = runScenario(scenario, { ...options, timeline: false });
+    const traced: TraceEvent[] = [];
+    const tracedWithout = runScenario(scenario, {
+      ...options,
+      timeline: false,
+      traceSink: (event) => traced.push(event),
+    });
+    expect(Object.keys(withTimeline.counts).length).toBeGreaterThan(0);
+    expect(withTimeline.timeline.length).toBeGreaterThan(0);
+    for (const report of [without, tracedWithout]) {
+      expect(report.traceHash).toBe(withTimeline.traceHash);
+      expect(report.ok).toBe(withTimeline.ok);
+      expect(report.counts).toEqual(withTimeline.counts);
+      expect(report.verdict).toEqual(withTimeline.verdict);
+      expect(report.timeline).toEqual([]);
+    }
+    // --trace still gets every event, as with the timeline.
+    const tracedWith: TraceEvent[] = [];
+    runScenario(scenario, { ...options, traceSink: (event) => tracedWith.push(event) });
+    expect(traced.length).toBeGreaterThan(0);
+    expect(traced.map((event) => event.kind)).toEqual(tracedWith.map((event) => event.kind));
+  });
+});
