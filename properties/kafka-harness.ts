@@ -103,8 +103,9 @@ export interface KafkaRunSpec {
   /** Called after every event, after the checks (a timeline recorder samples the cluster). */
   readonly sample?: (cluster: KraftCluster) => void;
   /**
-   * The checkers re-read every node after every event instead of skipping those no event touched:
-   * slower, and the same verdicts (a test holds them to it).
+   * The checkers re-read every node after every event instead of skipping those no event touched,
+   * and steps waiting for roles or a trigger ask again after every event: slower, and the same
+   * verdicts and trace (a test holds them to it).
    */
   readonly fullChecks?: boolean;
 }
@@ -214,12 +215,21 @@ export function runKafka(spec: KafkaRunSpec): KafkaRunResult {
   raftChecker = raft;
   dataChecker = data;
   const sample = spec.sample;
+  const { scheduler } = world;
+  let lookedAfter = -1;
   world.scheduler.addStepCheck(() => {
     activity.look();
+    lookedAfter = scheduler.eventsFired;
     raft.check();
     data.check();
     sample?.(cluster);
   });
+  // After this event, nothing role references and triggers read has moved since the last: the
+  // look (this event's) found no controller or broker entered and no action fired. They read
+  // only the controllers' and brokers' state, the checker's metadata image among it.
+  // With fullChecks, they are asked again after every event.
+  const unchanged = () =>
+    !fullChecks && lookedAfter === scheduler.eventsFired && activity.lookedCount === 0;
   world.at(TOPICS_AT_MS, 'create-topics', () => createTopics(cluster, spec.topics));
   const producers = addClients(spec, cluster, history);
   const retired = new Set<NodeId>();
@@ -231,6 +241,7 @@ export function runKafka(spec: KafkaRunSpec): KafkaRunResult {
     retired,
     (reference) => resolveDataRole(cluster, data, firstTopic, reference),
     (trigger) => triggerHolds(cluster, data, firstTopic, trigger),
+    unchanged,
   );
   world.at(spec.faultPhaseMs, 'heal-phase', () => healEverything(world, retired));
   world.runFor(spec.faultPhaseMs + spec.healPhaseMs, spec.eventsMax ?? 50_000_000);
@@ -333,6 +344,7 @@ function scheduleSteps(
   retired: Set<NodeId>,
   resolve: (reference: NodeId) => NodeId | null,
   holds: (trigger: TriggerName) => boolean,
+  unchanged: () => boolean,
 ): void {
   const { world } = cluster;
   const steps = (spec.faults ?? []).filter(
@@ -341,7 +353,7 @@ function scheduleSteps(
   const plain = steps.filter(
     (step): step is TimedFault => step.when === undefined && isFault(step),
   );
-  scheduleFaults(world, plain, resolve, spec.faultPhaseMs);
+  scheduleFaults(world, plain, resolve, spec.faultPhaseMs, unchanged);
   const fire = (step: Step): boolean => {
     if (isFault(step)) return applyFault(world, step, resolve);
     applyOperation(cluster, step, retired, resolve);
@@ -357,6 +369,8 @@ function scheduleSteps(
     });
   }
   world.scheduler.addStepCheck(() => {
+    // Nothing moved since the last event: no trigger that did not hold then holds now.
+    const same = waiting.length > 0 && unchanged();
     for (let index = 0; index < waiting.length; ) {
       const step = waiting[index] as Step;
       const untilMs = Math.min(step.atMs + (step.awaitMs ?? spec.faultPhaseMs), spec.faultPhaseMs);
@@ -364,7 +378,7 @@ function scheduleSteps(
         waiting.splice(index, 1);
         continue;
       }
-      if (holds(step.when as TriggerName) && fire(step)) waiting.splice(index, 1);
+      if (!same && holds(step.when as TriggerName) && fire(step)) waiting.splice(index, 1);
       else index++;
     }
   });

@@ -68,6 +68,11 @@ export type NodeResolver = (reference: NodeId) => NodeId | null;
 
 export const ROLE_PREFIX = '@';
 
+/** Without a way to know, every event may have moved what roles read. */
+function alwaysChanged(): boolean {
+  return false;
+}
+
 /** Without a resolver, no role reference resolves. */
 function noRoles(): NodeId | null {
   return null;
@@ -221,15 +226,21 @@ function applyResolved<M extends Message>(world: World<M>, fault: Fault): void {
  * Schedules every fault of a schedule on the world's clock, those before `endMs` only (the end of
  * a fault phase). A fault that awaits its roles is checked again after every event until they
  * resolve or its wait runs out (at `endMs` at the latest); it then fires at once, before the next
- * event, on the nodes the roles name at that moment.
+ * event, on the nodes the roles name at that moment. `rolesUnchanged`, when given, says after an
+ * event that nothing `resolve` reads can have moved since the event before (no node it reads was
+ * entered, no action fired): the faults still waiting then resolve to nothing again, and are not
+ * asked.
  */
 export function scheduleFaults<M extends Message>(
   world: World<M>,
   faults: readonly TimedFault[],
   resolve: NodeResolver = noRoles,
   endMs: Ms = Number.POSITIVE_INFINITY,
+  rolesUnchanged: () => boolean = alwaysChanged,
 ): void {
   const awaiting: { readonly fault: TimedFault; readonly untilMs: Ms }[] = [];
+  /** The earliest end of a wait in `awaiting`. */
+  let firstUntilMs = Number.POSITIVE_INFINITY;
   const timed = faults.filter((fault) => fault.atMs < endMs);
   for (const fault of timed) {
     world.at(fault.atMs, `fault ${fault.kind}`, () => {
@@ -241,22 +252,45 @@ export function scheduleFaults<M extends Message>(
       // The wait ends before endMs: nothing fires once the fault phase is over.
       const untilMs = Math.min(fault.atMs + fault.awaitMs, endMs - 1);
       awaiting.push({ fault, untilMs });
+      firstUntilMs = Math.min(firstUntilMs, untilMs);
     });
   }
   if (!timed.some((fault) => fault.awaitMs !== undefined)) return;
+  // Within one check, until a fault fires, a reference names the same node for every fault that
+  // awaits it (generated schedules have up to ~20 faults awaiting one role at once).
+  const named = new Map<NodeId, NodeId | null>();
+  const resolveOnce = (reference: NodeId): NodeId | null => {
+    let node = named.get(reference);
+    if (node === undefined) {
+      node = resolve(reference);
+      named.set(reference, node);
+    }
+    return node;
+  };
   world.scheduler.addStepCheck(() => {
+    if (awaiting.length === 0) return;
+    // Asked once per event, before any fault below fires.
+    let unchanged = rolesUnchanged();
+    // No wait ran out and nothing moved: every fault still waiting resolves to nothing again.
+    if (unchanged && world.nowMs <= firstUntilMs) return;
+    if (named.size > 0) named.clear();
+    firstUntilMs = Number.POSITIVE_INFINITY;
     for (let index = 0; index < awaiting.length; ) {
       const { fault, untilMs } = awaiting[index] as (typeof awaiting)[number];
       const expired = world.nowMs > untilMs;
-      const resolved = expired ? null : resolveFault(fault, resolve);
+      const resolved = expired || unchanged ? null : resolveFault(fault, resolveOnce);
       if (!expired && resolved === null) {
+        firstUntilMs = Math.min(firstUntilMs, untilMs);
         index++;
         continue;
       }
       awaiting.splice(index, 1);
       // Fired here, between two events: the next awaiting fault already sees its effect.
-      if (resolved !== null) applyResolved(world, resolved);
-      else
+      if (resolved !== null) {
+        applyResolved(world, resolved);
+        unchanged = false;
+        named.clear();
+      } else
         traceSkip(
           world,
           fault,
