@@ -417,62 +417,66 @@ interface Shadow {
   reportedOutside: string;
 }
 
-/** What BrokerShadows.seen holds per replica: its log's truncations, LEO, HW, leader epoch, role. */
-const SEEN_FIELDS = 5;
-
-/** A replica's role as a number, for BrokerShadows.seen. */
-function roleCode(role: ReplicaRole): number {
-  return role === 'leader' ? 1 : role === 'follower' ? 2 : 0;
-}
-
 /**
- * One broker's replicas as the checker last synced them, by their index in the broker's replica
- * list: the replica object, its shadow, and what the checks read of it then (SEEN_FIELDS numbers
- * each, in a typed array). After any event most replicas of the brokers it entered did not move:
- * they are compared with these alone, a few cache lines per broker, instead of with a shadow
- * object each, which the rest of the event had pushed out of the nearer caches.
+ * A replica as the checker last synced it: the replica object, its shadow, and what the checks read
+ * of it then. After any event most replicas of the brokers it entered did not move: they are
+ * compared with this alone. Fields of one object, not five numbers per replica in a broker's typed
+ * array: each of those reads was checked against the array's length, and the role compared as a
+ * code worked out afresh, at every replica of every broker an event entered.
  */
-class BrokerShadows {
-  readonly host: NodeHost<ClusterMessage>;
-  readonly replicas: (Replica | undefined)[] = [];
-  /** A guess, taken only when its replica is the same object (then it is #shadowOf's for it). */
-  readonly shadows: (Shadow | undefined)[] = [];
-  seen = new Int32Array(SEEN_FIELDS * 8);
+class SyncedReplica {
+  replica: Replica;
+  shadow: Shadow;
+  truncations: number;
+  logEndOffset: number;
+  highWatermark: number;
+  leaderEpoch: number;
+  role: ReplicaRole;
 
-  constructor(host: NodeHost<ClusterMessage>) {
-    this.host = host;
+  constructor(replica: Replica, shadow: Shadow) {
+    this.replica = replica;
+    this.shadow = shadow;
+    this.truncations = replica.log.truncations;
+    this.logEndOffset = replica.logEndOffset;
+    this.highWatermark = replica.highWatermark;
+    this.leaderEpoch = replica.leaderEpoch;
+    this.role = replica.role;
   }
 
   /**
-   * Replica `index` is `replica`, as last synced: nothing the checks read of it moved. With no
-   * truncation since, the same LEO means the same log (a log only grows by appends and shrinks by
-   * truncations).
+   * Nothing the checks read of `replica` moved since it was synced. With no truncation since, the
+   * same LEO means the same log (a log only grows by appends and shrinks by truncations).
    */
-  isUnchanged(index: number, replica: Replica): boolean {
-    const seen = this.seen;
-    const at = index * SEEN_FIELDS;
+  isUnchanged(replica: Replica): boolean {
     return (
-      this.replicas[index] === replica &&
-      seen[at] === replica.log.truncations &&
-      seen[at + 1] === replica.logEndOffset &&
-      seen[at + 2] === replica.highWatermark &&
-      seen[at + 3] === replica.leaderEpoch &&
-      seen[at + 4] === roleCode(replica.role)
+      this.replica === replica &&
+      this.logEndOffset === replica.logEndOffset &&
+      this.highWatermark === replica.highWatermark &&
+      this.truncations === replica.log.truncations &&
+      this.leaderEpoch === replica.leaderEpoch &&
+      this.role === replica.role
     );
   }
 
-  /** Replica `index` is `replica`, just synced. */
-  noteSynced(index: number, replica: Replica): void {
-    if ((index + 1) * SEEN_FIELDS > this.seen.length)
-      this.seen = grownColumn(this.seen, (index + 1) * SEEN_FIELDS);
-    const seen = this.seen;
-    const at = index * SEEN_FIELDS;
-    this.replicas[index] = replica;
-    seen[at] = replica.log.truncations;
-    seen[at + 1] = replica.logEndOffset;
-    seen[at + 2] = replica.highWatermark;
-    seen[at + 3] = replica.leaderEpoch;
-    seen[at + 4] = roleCode(replica.role);
+  /** `replica`, whose shadow is `shadow`, just synced here. */
+  note(replica: Replica, shadow: Shadow): void {
+    this.replica = replica;
+    this.shadow = shadow;
+    this.truncations = replica.log.truncations;
+    this.logEndOffset = replica.logEndOffset;
+    this.highWatermark = replica.highWatermark;
+    this.leaderEpoch = replica.leaderEpoch;
+    this.role = replica.role;
+  }
+}
+
+/** One broker's replicas as the checker last synced them, by their index in its replica list. */
+class BrokerShadows {
+  readonly host: NodeHost<ClusterMessage>;
+  readonly synced: SyncedReplica[] = objectArray();
+
+  constructor(host: NodeHost<ClusterMessage>) {
+    this.host = host;
   }
 }
 
@@ -766,21 +770,26 @@ export class DataChecker {
     const machine = host.machine;
     if (!(machine instanceof KraftBroker)) return;
     const replicas = machine.replicaManager.replicaList;
-    const broker = this.#shadowsOfBroker(host, brokerIndex);
+    const synced = this.#shadowsOfBroker(host, brokerIndex).synced;
     for (let index = 0; index < replicas.length; index++) {
       const replica = replicas[index] as Replica;
+      // Bounds checked here: a read past the end (a broker's first sync) would make V8 compile
+      // this for reads that may fall outside, or throw away code compiled without them.
+      const seen = index < synced.length ? (synced[index] as SyncedReplica) : null;
       // Most replicas of a broker an event entered did not move: nothing to do, checked here (a
       // call and a store per replica were a good part of the checks' cost).
-      if (broker.isUnchanged(index, replica)) continue;
+      if (seen?.isUnchanged(replica)) continue;
       // Synced again whenever this compares unequal (a replica that moved in the list, say): a
       // sync of a replica that did not change changes nothing and reports nothing.
-      const guess = broker.shadows[index];
-      broker.shadows[index] = this.#syncReplica(
+      const guess = seen?.shadow;
+      const shadow = this.#syncReplica(
         brokerId,
         replica,
         guess !== undefined && guess.replica === replica ? guess : this.#shadowOf.get(replica),
       );
-      broker.noteSynced(index, replica);
+      // In order: a replica at an index past the list's end is at its end.
+      if (seen === null) synced.push(new SyncedReplica(replica, shadow));
+      else seen.note(replica, shadow);
     }
   }
 
