@@ -155,6 +155,11 @@ export class History {
   #atMs = new Float64Array(CAPACITY_MIN);
   #partitions = new Int32Array(CAPACITY_MIN);
   #refs = new Int32Array(CAPACITY_MIN);
+  /**
+   * How many entries of each kind there are: countOf reads these, not every entry (a loop over a
+   * run's hundreds of thousands of entries, run once a run, was compiled again in each run).
+   */
+  readonly #kindCounts = new Int32Array(COLUMN_KINDS.length);
   /** The entries stored as objects (every operation but sends and pollRead's), in order. */
   readonly #objects: HistoryEntry[] = objectArray();
   /**
@@ -348,14 +353,11 @@ export class History {
     const columnKind = COLUMN_KINDS.findIndex(
       (kind) => kind !== null && kind.f === f && kind.type === type,
     );
-    let count = 0;
-    for (let index = 0; index < this.#count; index++) {
-      const kind = this.#kinds[index];
-      if (kind === columnKind) count++;
-      else if (kind === OBJECT) {
-        const entry = this.#objectAt(index);
-        if (entry.f === f && entry.type === type) count++;
-      }
+    let count = columnKind < 0 ? 0 : (this.#kindCounts[columnKind] as number);
+    // Every entry stored as an object is in #objects, once.
+    for (let index = 0; index < this.#objects.length; index++) {
+      const entry = this.#objects[index] as HistoryEntry;
+      if (entry.f === f && entry.type === type) count++;
     }
     return count;
   }
@@ -372,9 +374,10 @@ export class History {
     readonly fields: Fields;
   }[] {
     const open: { process: string; f: OperationFunction; fields: Fields }[] = [];
-    // Indexed: this runs once, unoptimised, over every operation of the run, where an iterator
-    // would allocate a result object per step.
-    for (let id = 0; id < this.#operationCount; id++) {
+    // Indexed: this runs once, unoptimised, where an iterator would allocate a result object per
+    // step. It stops at the last open operation: mostly none is open at the end of a run, and a
+    // loop over every operation of the run was compiled again in each run.
+    for (let id = 0; id < this.#operationCount && open.length < this.#openCount; id++) {
       const index = this.#invokeIndexById[id] as number;
       if (index < 0) continue;
       const entry = this.#entryAt(index);
@@ -764,6 +767,7 @@ export class History {
     const index = this.#count++;
     if (index === this.#kinds.length) this.#grow();
     this.#kinds[index] = kind;
+    this.#kindCounts[kind] = (this.#kindCounts[kind] as number) + 1;
     this.#atMs[index] = atMs;
     this.#partitions[index] = partition;
     this.#refs[index] = ref;
