@@ -70,6 +70,9 @@ const COMMITTED = 1;
 /** Its loss was reported (as a violation or an allowed loss). */
 const JUDGED = 2;
 
+/** How many acknowledged writes #checkAckedWrites checks per call. */
+const ACKED_SLICE = 1024;
+
 /** Room for the first this many records of a partition (columns double when full). */
 const COLUMN_CAPACITY_MIN = 256;
 
@@ -1296,18 +1299,24 @@ export class DataChecker {
   /** Every acknowledged write, per its acks. */
   #checkEveryAckedWrite(finalLogs: ReadonlyMap<string, FinalLog>, atMs: Ms): void {
     const acked = this.#ackedWrites;
-    // By client partition: found once each (the end of a run asks for every write's).
-    // Filled, so that every read is in bounds (as in the optimised code of the run before), and
-    // without a change of elements kind.
-    const targets = objectArray<FinalTarget | null | undefined>();
-    for (let index = 0; index < this.#clientPartitions.length; index++) targets.push(undefined);
-    for (let index = 0; index < acked.count; index++) {
-      const partition = acked.places[index] as number;
-      let target = targets[partition];
-      if (target === undefined) {
-        target = this.#finalTarget(this.#clientPartitions[partition] as ClientPartition, finalLogs);
-        targets[partition] = target;
-      }
+    // By client partition, found once each (the end of a run asks for every write's), all before
+    // the first write: found at a partition's first write instead, in a run's first slice only,
+    // that path ran before V8 kept feedback, and the next run's first write threw the code away.
+    // (A partition without writes may get its ledger made here, empty: no later check reads it.)
+    const targets = objectArray<FinalTarget | null>();
+    for (let index = 0; index < this.#clientPartitions.length; index++)
+      targets.push(this.#finalTarget(this.#clientPartitions[index] as ClientPartition, finalLogs));
+    // In slices, in order: a loop over every write, in a method called once a run, was compiled
+    // afresh (on the stack) in each run; a slice's method, called many times, keeps its code.
+    for (let from = 0; from < acked.count; from += ACKED_SLICE)
+      this.#checkAckedWrites(from, Math.min(from + ACKED_SLICE, acked.count), targets, atMs);
+  }
+
+  /** The acknowledged writes `from` to `to` (#checkEveryAckedWrite), `targets` by client partition. */
+  #checkAckedWrites(from: number, to: number, targets: (FinalTarget | null)[], atMs: Ms): void {
+    const acked = this.#ackedWrites;
+    for (let index = from; index < to; index++) {
+      const target = targets[acked.places[index] as number] as FinalTarget | null;
       if (target === null) continue;
       // The common case: found at its offset in the partition's ledger, and committed there.
       const id = acked.ids[index] as number;
@@ -1633,13 +1642,21 @@ function finalValueAt(shadow: Shadow | null, offset: number): string | null | un
 function firstDifference(follower: Shadow | null, leader: Shadow, end: number): number {
   const length = follower === null ? 0 : follower.length;
   const common = Math.min(end, length, leader.length);
-  if (follower !== null) {
-    const ids = follower.ids;
-    const leaderIds = leader.ids;
-    for (let offset = 0; offset < common; offset++)
-      if (ids[offset] !== leaderIds[offset]) return offset;
-  }
-  return common < end && length !== leader.length ? common : -1;
+  const past = common < end && length !== leader.length ? common : -1;
+  if (follower === null) return past;
+  const offset = firstUnequal(follower.ids, leader.ids, common);
+  return offset < common ? offset : past;
+}
+
+/**
+ * The first offset below `end` where `a` and `b` differ, or `end`. A loop of its own, with nothing
+ * after it: ended inside firstDifference, its code compiled on the stack (called a few dozen
+ * times a run) had no feedback for what followed the loop, and was thrown away at every call.
+ */
+function firstUnequal(a: Int32Array, b: Int32Array, end: number): number {
+  let offset = 0;
+  while (offset < end && a[offset] === b[offset]) offset++;
+  return offset;
 }
 
 /**
