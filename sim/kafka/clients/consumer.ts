@@ -335,7 +335,7 @@ export class Consumer implements Machine<ClusterMessage> {
           topic: topicName,
           partition,
           position: this.config.autoOffsetReset === 'earliest' ? 0 : null,
-          epochs: [],
+          epochs: objectArray(),
           polls: [],
           readCount: 0,
           inFlight: false,
@@ -613,7 +613,7 @@ export class Consumer implements Machine<ClusterMessage> {
       });
       state.position = target;
     }
-    state.epochs = [];
+    state.epochs = objectArray();
   }
 
   /** 'latest': the first answer only tells where the end is. */
