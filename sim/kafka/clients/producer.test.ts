@@ -332,6 +332,18 @@ describe('murmur2 and the default partitioner', () => {
       }),
     );
   });
+
+  it('hashes a key that is not ASCII from its UTF-8 bytes', () => {
+    for (const key of ['aé€😀', 'é', 'abcé', 'abcdé', '\u0080', 'a\ud800b', '😀😀'])
+      expect(partitionForKey(key, 1_000_003), key).toBe(
+        toPositive(murmur2(utf8Bytes(key))) % 1_000_003,
+      );
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary' }), fc.integer({ min: 1, max: 64 }), (key, count) => {
+        expect(partitionForKey(key, count)).toBe(toPositive(murmur2(utf8Bytes(key))) % count);
+      }),
+    );
+  });
 });
 
 describe('Producer configuration', () => {

@@ -342,8 +342,58 @@ export function toPositive(value: number): number {
 export function partitionForKey(key: string, partitionCount: number): number {
   if (partitionCount <= 0)
     throw new AssertionError(`partitionCount must be > 0 (got ${partitionCount})`);
-  const length = encodeUtf8(key);
-  return toPositive(murmur2(scratch, length)) % partitionCount;
+  return toPositive(murmur2OfKey(key)) % partitionCount;
+}
+
+/**
+ * murmur2 of the UTF-8 bytes of `key`. An ASCII key's bytes are its code units: hashed straight
+ * from the string (every record's key is hashed), not written out and read back; any other key
+ * is encoded first.
+ */
+function murmur2OfKey(key: string): number {
+  const m = 0x5bd1e995;
+  const length = key.length;
+  let h = 0x9747b28c ^ length;
+  // Every code unit or'ed together: 0x80 or more means the key is not ASCII.
+  let units = 0;
+  const length4 = length >>> 2;
+  for (let i = 0; i < length4; i++) {
+    const i4 = i * 4;
+    const c0 = key.charCodeAt(i4);
+    const c1 = key.charCodeAt(i4 + 1);
+    const c2 = key.charCodeAt(i4 + 2);
+    const c3 = key.charCodeAt(i4 + 3);
+    units |= c0 | c1 | c2 | c3;
+    let k = c0 | (c1 << 8) | (c2 << 16) | (c3 << 24);
+    k = Math.imul(k, m);
+    k ^= k >>> 24;
+    k = Math.imul(k, m);
+    h = Math.imul(h, m);
+    h ^= k;
+  }
+  const tail = length & ~3;
+  const rest = length % 4;
+  if (rest >= 3) {
+    const c = key.charCodeAt(tail + 2);
+    units |= c;
+    h ^= c << 16;
+  }
+  if (rest >= 2) {
+    const c = key.charCodeAt(tail + 1);
+    units |= c;
+    h ^= c << 8;
+  }
+  if (rest >= 1) {
+    const c = key.charCodeAt(tail);
+    units |= c;
+    h ^= c;
+    h = Math.imul(h, m);
+  }
+  if (units >= 0x80) return murmur2(scratch, encodeUtf8(key));
+  h ^= h >>> 13;
+  h = Math.imul(h, m);
+  h ^= h >>> 15;
+  return h | 0;
 }
 
 // ---- the producer --------------------------------------------------------------------------
