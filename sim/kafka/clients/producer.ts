@@ -781,8 +781,11 @@ export class Producer implements Machine<ClusterMessage> {
       sequence: undefined,
     };
     this.#enqueuePending(pending);
-    // Deadlines come in send order: a timer armed at or before this one's is armed for the first.
-    if (this.#deliveryTimeout.atMs > pending.deadlineMs) this.#armExpiry();
+    // Asked on every send (the timer's own check ends it when armed at or before the first
+    // pending record's deadline): behind a test of the timer's time, the arming ran only at a
+    // run's first send and once the timer had fired with nothing pending, which threw away
+    // #send's optimised code; `want` arms from code with the feedback of every DeadlineTimer.
+    this.#armExpiry();
     this.#context.traceShaped(SEND_EVENT, operationId, topic, partition, value);
     this.#metadata.wantTopic(topic);
     // Routed at once when its topic is known (then no record waits for metadata: they are routed
@@ -1485,8 +1488,9 @@ export class Producer implements Machine<ClusterMessage> {
 
   #enqueuePending(record: PendingRecord): void {
     // Drop the completed front once it is most of the array (never while #expire walks it: it
-    // walks a copy of the expired part).
-    if (this.#pendingHead >= 1024 && this.#pendingHead * 2 >= this.#pending.length) {
+    // walks a copy of the expired part). From 32 records on, not 1024: the first drop then comes
+    // before #send is compiled, whose code otherwise met it without feedback and was thrown away.
+    if (this.#pendingHead >= 32 && this.#pendingHead * 2 >= this.#pending.length) {
       this.#pending = this.#pending.slice(this.#pendingHead);
       this.#pendingHead = 0;
     }
@@ -1500,8 +1504,8 @@ export class Producer implements Machine<ClusterMessage> {
     this.#pendingCount--;
     const pending = this.#pending;
     let head = this.#pendingHead;
-    // A completed record behind the head is let go at once: kept until the front was dropped (1024
-    // sends and more), each one outlived young-generation collections and was copied by them.
+    // A completed record behind the head is let go at once: kept until the front was dropped (many
+    // sends later), each one outlived young-generation collections and was copied by them.
     while (head < pending.length && (pending[head] as PendingRecord).done)
       pending[head++] = undefined;
     this.#pendingHead = head;
