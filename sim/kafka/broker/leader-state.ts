@@ -289,6 +289,22 @@ export class LeaderState {
   }
 
   /**
+   * Whether a follower of the maximal ISR has a log end offset at or below the high watermark:
+   * every advance counts it, so the high watermark cannot move now (whatever the rules and the
+   * time). Most asks are answered so: after an append, and after the first follower's fetch of it.
+   */
+  get heldBackByMaximalIsr(): boolean {
+    const followers = this.#followerList;
+    for (let index = 0; index < followers.length; index++)
+      if (
+        this.#followerInMaximalIsr[index] === true &&
+        (followers[index] as FollowerProgress).logEndOffset <= this.#highWatermark
+      )
+        return true;
+    return false;
+  }
+
+  /**
    * Advances the high watermark to the smallest log end offset among the maximal ISR and the
    * followers that are caught up (within the lag time) and eligible (registered, unfenced, not
    * shutting down) though not yet in the ISR, as Kafka's maybeIncrementLeaderHW does, if that is
