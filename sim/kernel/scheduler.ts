@@ -266,16 +266,17 @@ export class Scheduler {
 /** Fewer cancelled events than this are left in the queue: sweeping a small heap gains little. */
 const SWEEP_MIN = 64;
 
-function isCancelled(event: SimEvent): boolean {
+// Helpers as consts, not function declarations: see trace.ts.
+const isCancelled = (event: SimEvent): boolean => {
   return event.cancelled;
-}
+};
 
 /**
  * The same number, as a small integer where it is one. A time read from the queue's Float64Array is
  * a boxed double to the engine; stored as is, it makes the clock's field a double, and every
  * `nowMs` then stored elsewhere (a message's send time, a timer, a deadline) allocates a box.
  */
-function smallIntegerIfExact(ms: Ms): Ms {
+const smallIntegerIfExact = (ms: Ms): Ms => {
   const integer = ms | 0;
   return integer === ms ? integer : ms;
-}
+};

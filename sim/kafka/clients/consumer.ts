@@ -648,13 +648,14 @@ export class Consumer implements Machine<ClusterMessage> {
   }
 }
 
+// Helpers as consts, not function declarations: see trace.ts.
 /** The epoch of the last batch consumed (-1: none), a fetch's lastFetchedEpoch. */
-function lastEpochOf(state: AssignedPartition): number {
+const lastEpochOf = (state: AssignedPartition): number => {
   return state.epochs[state.epochs.length - 1]?.epoch ?? -1;
-}
+};
 
 /** How many records #consume takes from `batches`, reading from `position` (as it walks them). */
-function countFrom(batches: readonly RecordBatch[], position: number): number {
+const countFrom = (batches: readonly RecordBatch[], position: number): number => {
   let count = 0;
   for (let batchIndex = 0; batchIndex < batches.length; batchIndex++) {
     const batch = batches[batchIndex] as RecordBatch;
@@ -665,4 +666,4 @@ function countFrom(batches: readonly RecordBatch[], position: number): number {
     position = batch.lastOffset + 1;
   }
   return count;
-}
+};

@@ -107,64 +107,65 @@ export const PRODUCER_DEFAULTS = {
   pendingMax: 100_000,
 } as const;
 
+// Helpers as consts, not function declarations: see trace.ts.
 /** The jitter of an answer with no failed batch: never asked for. */
-function jitterNeverAsked(): number {
+const jitterNeverAsked = (): number => {
   throw new AssertionError(
     'a retry backoff drawn for an answer where every batch was acknowledged',
   );
-}
+};
 
 /** Whether every partition of a produce response is acknowledged. */
-function allAcknowledged(response: ProduceResponse): boolean {
+const allAcknowledged = (response: ProduceResponse): boolean => {
   // Indexed: this runs for every answer, and an iterator is an object per call where it is not
   // optimised away.
   const partitions = response.partitions;
   for (let index = 0; index < partitions.length; index++)
     if ((partitions[index] as ProducePartitionResponse).error !== 'NONE') return false;
   return true;
-}
+};
 
 /** A partition's answer: at `index`, the position it was asked at, if the broker kept the order. */
-function answerFor(
+const answerFor = (
   response: ProduceResponse,
   queue: { readonly topic: string; readonly partition: number },
   index: number,
-): ProducePartitionResponse | undefined {
+): ProducePartitionResponse | undefined => {
   const same = response.partitions[index];
   if (same !== undefined && same.topic === queue.topic && same.partition === queue.partition)
     return same;
   for (const answer of response.partitions)
     if (answer.topic === queue.topic && answer.partition === queue.partition) return answer;
   return undefined;
-}
+};
 
 /**
  * Removes `item` from `items`, keeping the order: splice would also allocate the array of what it
  * removed, once per batch answered.
  */
-function removeItem<T>(items: T[], item: T): void {
+const removeItem = <T>(items: T[], item: T): void => {
   const index = items.indexOf(item);
   if (index < 0) return;
   for (let at = index + 1; at < items.length; at++) items[at - 1] = items[at] as T;
   items.pop();
-}
+};
 
 /**
  * Removes the first `count` items, moving the rest forward: pop keeps the array's room, where
  * emptying it (`length = 0`, or a new []) gives it up.
  */
-function dropFront<T>(items: T[], count: number): void {
+const dropFront = <T>(items: T[], count: number): void => {
   for (let at = count; at < items.length; at++) items[at - count] = items[at] as T;
   for (let left = count; left > 0; left--) items.pop();
-}
+};
 
 /** Whether a batch of the queue is ready to be sent (neither in flight nor in backoff). */
-function hasReadyBatch(queue: PartitionQueue): boolean {
+const hasReadyBatch = (queue: PartitionQueue): boolean => {
   const batches = queue.batches;
   for (let index = 0; index < batches.length; index++)
     if ((batches[index] as Batch).state === 'ready') return true;
   return false;
-}
+};
 
 /** Kafka's bound on in-flight requests for an idempotent producer. */
 const IDEMPOTENT_IN_FLIGHT_MAX = 5;
@@ -257,7 +258,7 @@ let scratch = new Uint8Array(256);
  * Writes the UTF-8 bytes of a string into `scratch`, as Java's String.getBytes(UTF_8) gives them
  * (a lone surrogate is '?'), and returns how many there are.
  */
-function encodeUtf8(text: string): number {
+const encodeUtf8 = (text: string): number => {
   // A UTF-16 code unit takes at most 3 bytes (a surrogate pair, 2 units, takes 4).
   if (scratch.length < text.length * 3) scratch = new Uint8Array(text.length * 3);
   const bytes = scratch;
@@ -290,7 +291,7 @@ function encodeUtf8(text: string): number {
     }
   }
   return length;
-}
+};
 
 /** The UTF-8 bytes of a string, as Java's String.getBytes(UTF_8) gives them (a lone surrogate is '?'). */
 export function utf8Bytes(text: string): Uint8Array {
@@ -301,7 +302,7 @@ export function utf8Bytes(text: string): Uint8Array {
  * Kafka's Utils.murmur2: the 32-bit MurmurHash2 with Kafka's seed, as a signed 32-bit integer, of
  * the first `length` bytes of `data` (all of them by default).
  */
-export function murmur2(data: Uint8Array, length = data.length): number {
+export const murmur2 = (data: Uint8Array, length = data.length): number => {
   const m = 0x5bd1e995;
   const r = 24;
   let h = 0x9747b28c ^ length;
@@ -331,26 +332,26 @@ export function murmur2(data: Uint8Array, length = data.length): number {
   h = Math.imul(h, m);
   h ^= h >>> 15;
   return h | 0;
-}
+};
 
 /** Kafka's Utils.toPositive. */
-export function toPositive(value: number): number {
+export const toPositive = (value: number): number => {
   return value & 0x7fffffff;
-}
+};
 
 /** The default partitioner's choice for a keyed record. */
-export function partitionForKey(key: string, partitionCount: number): number {
+export const partitionForKey = (key: string, partitionCount: number): number => {
   if (partitionCount <= 0)
     throw new AssertionError(`partitionCount must be > 0 (got ${partitionCount})`);
   return toPositive(murmur2OfKey(key)) % partitionCount;
-}
+};
 
 /**
  * murmur2 of the UTF-8 bytes of `key`. An ASCII key's bytes are its code units: hashed straight
  * from the string (every record's key is hashed), not written out and read back; any other key
  * is encoded first.
  */
-function murmur2OfKey(key: string): number {
+const murmur2OfKey = (key: string): number => {
   const m = 0x5bd1e995;
   const length = key.length;
   let h = 0x9747b28c ^ length;
@@ -394,7 +395,7 @@ function murmur2OfKey(key: string): number {
   h = Math.imul(h, m);
   h ^= h >>> 15;
   return h | 0;
-}
+};
 
 // ---- the producer --------------------------------------------------------------------------
 
