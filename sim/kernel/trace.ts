@@ -220,70 +220,71 @@ const TIMER_HASHES = {
 };
 
 /**
- * The recent events, column by column: recording a delivered message stores a few numbers and
- * string references and allocates nothing (an object per event, kept alive for a whole ring's
- * worth of events, outlived the young generation and made the garbage collector a main cost).
- * Objects are built only for a sink or when someone reads the ring.
+ * The recent events, slot by slot: recording a delivered message stores a few numbers and string
+ * references and allocates nothing (an object per event, kept alive for a whole ring's worth of
+ * events, outlived the young generation and made the garbage collector a main cost). Objects are
+ * built only for a sink or when someone reads the ring.
+ *
+ * An event's time, references and values sit side by side in one array (`slots`, SLOT_SIZE per
+ * event): a column per field was an array each (its map, its backing store and its bounds checked
+ * at every store), five to nine per event. Times and message ids are small integers, stored as such.
  */
 class Ring {
   readonly capacity: number;
-  readonly atMs: Float64Array;
-  readonly node: string[];
-  readonly kind: string[];
-  /** An event's fields; for one recorded with a shape, the shape, its values in `values`. */
-  readonly fields: (TraceFields | TraceShape | undefined)[];
-  /** Shaped events' values: slot s's field i at s * MAX_SHAPE_FIELDS + i. */
-  readonly values: (TraceValue | undefined)[];
   /**
-   * Delivered messages (kind net.deliver, fields undefined): source, type, msg, sentAtMs. Fired
-   * timers (kind timer, fields undefined): the label, in `type`.
+   * Event s at s * SLOT_SIZE: its time, node, kind and fields, then its values. The fields: the
+   * event's object; for one recorded with a shape, the shape (its values follow); undefined for a
+   * delivered message (kind net.deliver: source, type, msg, sentAtMs follow) and a fired timer
+   * (kind timer: its label follows).
    */
-  readonly source: string[];
-  readonly type: string[];
-  readonly msg: Float64Array;
-  readonly sentAtMs: Float64Array;
+  readonly slots: (string | TraceFields | TraceShape | TraceValue | undefined)[];
 
   constructor(capacity: number) {
     this.capacity = capacity;
-    this.atMs = new Float64Array(capacity);
-    this.node = new Array<string>(capacity).fill('');
-    this.kind = new Array<string>(capacity).fill('');
-    this.fields = new Array<TraceFields | TraceShape | undefined>(capacity).fill(undefined);
-    this.values = new Array<TraceValue | undefined>(capacity * MAX_SHAPE_FIELDS).fill(null);
-    this.source = new Array<string>(capacity).fill('');
-    this.type = new Array<string>(capacity).fill('');
-    this.msg = new Float64Array(capacity);
-    this.sentAtMs = new Float64Array(capacity);
+    this.slots = new Array<string | TraceFields | TraceShape | TraceValue | undefined>(
+      capacity * SLOT_SIZE,
+    ).fill(null);
   }
 
   event(index: number): TraceEvent {
     const slot = index % this.capacity;
-    const atMs = this.atMs[slot] as number;
-    const node = this.node[slot] as string;
-    const kind = this.kind[slot] as string;
-    const fields = this.fields[slot];
+    const at = slot * SLOT_SIZE;
+    const slots = this.slots;
+    const atMs = slots[at + SLOT_AT_MS] as number;
+    const node = slots[at + SLOT_NODE] as string;
+    const kind = slots[at + SLOT_KIND] as string;
+    const fields = slots[at + SLOT_FIELDS] as TraceFields | TraceShape | undefined;
+    const values = at + SLOT_VALUES;
     if (fields === NO_FIELDS) return { index, atMs, node, kind, fields: undefined };
     if (fields instanceof TraceShape) {
-      const fieldsOf = fields.fieldsOf(this.values, slot * MAX_SHAPE_FIELDS);
+      const fieldsOf = fields.fieldsOf(slots as readonly (TraceValue | undefined)[], values);
       return { index, atMs, node, kind, fields: fieldsOf };
     }
     if (fields !== undefined) return { index, atMs, node, kind, fields };
     if (kind === TIMER_KIND)
-      return { index, atMs, node, kind, fields: { label: this.type[slot] as string } };
+      return { index, atMs, node, kind, fields: { label: slots[values] as string } };
     return {
       index,
       atMs,
       node,
       kind,
       fields: {
-        source: this.source[slot] as string,
-        type: this.type[slot] as string,
-        msg: this.msg[slot] as number,
-        sentAtMs: this.sentAtMs[slot] as number,
+        source: slots[values] as string,
+        type: slots[values + 1] as string,
+        msg: slots[values + 2] as number,
+        sentAtMs: slots[values + 3] as number,
       },
     };
   }
 }
+
+// An event's place in Ring.slots: time, node, kind, fields, then up to MAX_SHAPE_FIELDS values.
+const SLOT_AT_MS = 0;
+const SLOT_NODE = 1;
+const SLOT_KIND = 2;
+const SLOT_FIELDS = 3;
+const SLOT_VALUES = 4;
+const SLOT_SIZE = SLOT_VALUES + MAX_SHAPE_FIELDS;
 
 const DELIVER_KIND = 'net.deliver';
 const TIMER_KIND = 'timer';
@@ -398,11 +399,13 @@ export class Trace {
     }
     const ring = this.#ring;
     const slot = this.#slot;
-    ring.atMs[slot] = atMs;
-    ring.node[slot] = node;
-    ring.kind[slot] = kind;
+    const at = slot * SLOT_SIZE;
+    const slots = ring.slots;
+    slots[at + SLOT_AT_MS] = atMs;
+    slots[at + SLOT_NODE] = node;
+    slots[at + SLOT_KIND] = kind;
     // An event with no fields stores an empty object, so that it is never read as a delivery.
-    ring.fields[slot] = fields ?? NO_FIELDS;
+    slots[at + SLOT_FIELDS] = fields ?? NO_FIELDS;
     const index = this.#advance(hash);
     if (this.#sink !== undefined) {
       shape.sinkTakes ??= this.#filterTakes(kind);
@@ -435,14 +438,16 @@ export class Trace {
     hash = mixNumber(mixWord(mixWord(hash, DELIVER_HASHES.sentAtMs), TAG_NUMBER), sentAtMs);
     const ring = this.#ring;
     const slot = this.#slot;
-    ring.atMs[slot] = atMs;
-    ring.node[slot] = target.name;
-    ring.kind[slot] = DELIVER_KIND;
-    ring.fields[slot] = undefined;
-    ring.source[slot] = source.name;
-    ring.type[slot] = type;
-    ring.msg[slot] = msg;
-    ring.sentAtMs[slot] = sentAtMs;
+    const at = slot * SLOT_SIZE;
+    const slots = ring.slots;
+    slots[at + SLOT_AT_MS] = atMs;
+    slots[at + SLOT_NODE] = target.name;
+    slots[at + SLOT_KIND] = DELIVER_KIND;
+    slots[at + SLOT_FIELDS] = undefined;
+    slots[at + SLOT_VALUES] = source.name;
+    slots[at + SLOT_VALUES + 1] = type;
+    slots[at + SLOT_VALUES + 2] = msg;
+    slots[at + SLOT_VALUES + 3] = sentAtMs;
     const index = this.#advance(hash);
     if (this.#sink !== undefined) {
       if (this.#sinkTakesByKind[DELIVERY_TAKES] === TAKES) this.#toSink(index);
@@ -468,11 +473,13 @@ export class Trace {
     hash = mixWord(mixWord(mixWord(hash, TIMER_HASHES.label), TAG_STRING), labelHash);
     const ring = this.#ring;
     const slot = this.#slot;
-    ring.atMs[slot] = atMs;
-    ring.node[slot] = node.name;
-    ring.kind[slot] = TIMER_KIND;
-    ring.fields[slot] = undefined;
-    ring.type[slot] = label;
+    const at = slot * SLOT_SIZE;
+    const slots = ring.slots;
+    slots[at + SLOT_AT_MS] = atMs;
+    slots[at + SLOT_NODE] = node.name;
+    slots[at + SLOT_KIND] = TIMER_KIND;
+    slots[at + SLOT_FIELDS] = undefined;
+    slots[at + SLOT_VALUES] = label;
     const index = this.#advance(hash);
     if (this.#sink !== undefined) {
       if (this.#sinkTakesByKind[TIMER_TAKES] === TAKES) this.#toSink(index);
@@ -528,20 +535,25 @@ export class Trace {
     // Only the shape's own values are written past the fourth (a slot's values past them, left by
     // an older event, are never read: `Ring.event` reads as many as the shape has).
     const ring = this.#ring;
-    const values = ring.values;
-    const at = this.#slot * MAX_SHAPE_FIELDS;
+    const slots = ring.slots;
+    const slot = this.#slot;
+    const at = slot * SLOT_SIZE;
+    const values = at + SLOT_VALUES;
     const nameHashes = shape.nameHashes;
     const count = nameHashes.length;
-    values[at] = a;
-    values[at + 1] = b;
-    values[at + 2] = c;
-    values[at + 3] = d;
+    slots[at + SLOT_NODE] = node.name;
+    slots[at + SLOT_KIND] = shape.kind;
+    slots[at + SLOT_FIELDS] = shape;
+    slots[values] = a;
+    slots[values + 1] = b;
+    slots[values + 2] = c;
+    slots[values + 3] = d;
     if (count > 4) {
-      values[at + 4] = e;
+      slots[values + 4] = e;
       if (count > 5) {
-        values[at + 5] = f;
-        values[at + 6] = g;
-        values[at + 7] = h;
+        slots[values + 5] = f;
+        slots[values + 6] = g;
+        slots[values + 7] = h;
       }
     }
     // Hashed as `emit` hashes the same event (time, node, kind, then each name and value in
@@ -552,12 +564,11 @@ export class Trace {
     hash = mixWord(hash, node.hash);
     hash = mixWord(hash, shape.kindHash);
     for (let field = 0; field < count; field++)
-      hash = mixValue(mixWord(hash, nameHashes[field] as number), values[at + field] as TraceValue);
-    const slot = this.#slot;
-    ring.atMs[slot] = atMs;
-    ring.node[slot] = node.name;
-    ring.kind[slot] = shape.kind;
-    ring.fields[slot] = shape;
+      hash = mixValue(
+        mixWord(hash, nameHashes[field] as number),
+        slots[values + field] as TraceValue,
+      );
+    slots[at + SLOT_AT_MS] = atMs;
     const index = this.#advance(hash);
     if (this.#sink !== undefined) {
       if (this.#sinkTakes(SHAPE_TAKES + shape.id)) this.#toSink(index);
