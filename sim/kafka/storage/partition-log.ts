@@ -63,24 +63,6 @@ export interface RecordBatch {
 export const NO_PRODUCER_ID = -1;
 export const NO_SEQUENCE = -1;
 
-/**
- * A batch a leader's log built (appendAsLeader): it numbered the records from the base offset
- * itself, and nothing changes a batch once built (every replica's log then holds this one object).
- */
-class LeaderBatch implements RecordBatch {
-  constructor(
-    readonly baseOffset: number,
-    readonly lastOffset: number,
-    readonly leaderEpoch: number,
-    readonly records: readonly LogRecord[],
-    readonly sizeBytes: number,
-    readonly appendedAtMs: Ms,
-    readonly producerId: number,
-    readonly baseSequence: number,
-    readonly lastSequence: number,
-  ) {}
-}
-
 /** A leader-epoch cache entry: the first offset written in `epoch`. */
 export interface EpochEntry {
   readonly epoch: number;
@@ -226,17 +208,21 @@ export class PartitionLog {
     const first = records[0] as RecordInput;
     const last = records[records.length - 1] as RecordInput;
     const idempotent = first.producerId !== undefined && first.sequence !== undefined;
-    const batch = new LeaderBatch(
+    // A literal, not a class instance: V8 tracks the survival of a literal's allocations and,
+    // as every batch lives for the run, soon allocates them straight in the old generation,
+    // where the young-generation collector neither copies nor promotes them (R: 41k batches a
+    // run). Nothing changes a batch once built: every replica's log holds this one object.
+    const batch: RecordBatch = {
       baseOffset,
-      baseOffset + records.length - 1,
+      lastOffset: baseOffset + records.length - 1,
       leaderEpoch,
-      logRecords,
+      records: logRecords,
       sizeBytes,
-      nowMs,
-      idempotent ? (first.producerId as number) : NO_PRODUCER_ID,
-      idempotent ? (first.sequence as number) : NO_SEQUENCE,
-      idempotent ? (last.sequence ?? (first.sequence as number)) : NO_SEQUENCE,
-    );
+      appendedAtMs: nowMs,
+      producerId: idempotent ? (first.producerId as number) : NO_PRODUCER_ID,
+      baseSequence: idempotent ? (first.sequence as number) : NO_SEQUENCE,
+      lastSequence: idempotent ? (last.sequence ?? (first.sequence as number)) : NO_SEQUENCE,
+    };
     this.#append(batch);
     return batch;
   }
@@ -249,6 +235,8 @@ export class PartitionLog {
         `${this.partition}: follower batch at ${batch.baseOffset} does not start at the LEO ${logEndOffset}`,
       );
     }
+    // Record by record here and at recovery; appendAsLeader numbered its batch's records itself.
+    this.#assertRecordOffsets(batch);
     this.#append(batch);
   }
 
@@ -401,6 +389,7 @@ export class PartitionLog {
     let lastEpoch = UNDEFINED_EPOCH;
     for (const batch of this.#file.records()) {
       this.#assertBatchWellFormed(batch);
+      this.#assertRecordOffsets(batch);
       if (batch.baseOffset !== expectedOffset)
         throw new AssertionError(
           `${this.partition}: recovered batch at ${batch.baseOffset}, expected ${expectedOffset}`,
@@ -490,9 +479,6 @@ export class PartitionLog {
       throw new AssertionError(
         `${this.partition}: batch at ${batch.baseOffset}: last offset ${batch.lastOffset} does not match ${batch.records.length} records`,
       );
-    // A leader's batch numbered its records itself (LeaderBatch): checked once per batch, not
-    // again in each replica's log. Any other (a test's) is checked record by record.
-    if (!(batch instanceof LeaderBatch)) this.#assertRecordOffsets(batch);
     if (!(Number.isSafeInteger(batch.leaderEpoch) && batch.leaderEpoch >= 0))
       throw new AssertionError(
         `${this.partition}: batch at ${batch.baseOffset}: bad leader epoch ${batch.leaderEpoch}`,
