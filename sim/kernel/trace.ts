@@ -43,7 +43,7 @@ const TAG_NULL = 5;
 // The helpers below are consts, not function declarations: a module's function declaration is a
 // mutable binding, so optimised code loads it and compares it with the function it inlined at every
 // call (a few instructions per call, several per field hashed); a const is compiled in. The same in
-// the scheduler, the producer and the consumer.
+// the other hot modules (they point here).
 
 /**
  * The trace's fingerprint is two 32-bit lanes. Lane a takes every word of every event (xor, then

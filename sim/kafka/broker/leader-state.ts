@@ -47,21 +47,22 @@ export interface LeaderRules {
 
 const NOBODY: readonly BrokerId[] = Object.freeze([]);
 
+// Helpers as consts, not function declarations: see trace.ts.
 /**
  * Kafka's ReplicaState.isCaughtUp: at the leader's log end offset, or caught up within
  * replica.lag.time.max.ms.
  */
-function isCaughtUp(
+const isCaughtUp = (
   follower: FollowerProgress,
   leaderLogEndOffset: number,
   nowMs: Ms,
   rules: LeaderRules,
-): boolean {
+): boolean => {
   return (
     follower.logEndOffset === leaderLogEndOffset ||
     nowMs - follower.lastCaughtUpMs <= rules.replicaLagTimeMaxMs
   );
-}
+};
 
 export class LeaderState {
   readonly leaderId: BrokerId;

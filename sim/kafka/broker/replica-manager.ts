@@ -104,10 +104,11 @@ const REQUEST_IDS_MAX = REQUEST_IDS_PER_INCARNATION / 2;
 
 export const HIGH_WATERMARK_CHECKPOINT_FILE = 'replication-offset-checkpoint';
 
+// Helpers as consts, not function declarations: see trace.ts.
 /** The name of a partition: its directory on disk and its key in every map. */
-export function partitionKey(topicId: TopicId, partition: number): string {
+export const partitionKey = (topicId: TopicId, partition: number): string => {
   return `${topicId}-${partition}`;
-}
+};
 
 export type ReplicaRole = 'leader' | 'follower' | 'none';
 
@@ -180,7 +181,7 @@ interface AppendResult {
   duplicate: boolean;
 }
 
-function emptyAppendResult(): AppendResult {
+const emptyAppendResult = (): AppendResult => {
   return {
     error: 'NONE',
     replica: null,
@@ -189,7 +190,7 @@ function emptyAppendResult(): AppendResult {
     leaderEpoch: -1,
     duplicate: false,
   };
-}
+};
 
 /**
  * How many partitions a replica manager's per-request lists (#appendResults, #fetchedReplicas,
@@ -198,18 +199,18 @@ function emptyAppendResult(): AppendResult {
  */
 const PARTITIONS_PREPARED = 16;
 
-function refused(result: AppendResult, error: DataError): void {
+const refused = (result: AppendResult, error: DataError): void => {
   result.error = error;
   result.replica = null;
-}
+};
 
 /** A partition's answer (offsets only with NONE, as Kafka gives them). */
-function produceAnswer(
+const produceAnswer = (
   data: ProducePartition,
   error: DataError,
   baseOffset: number,
   leaderEpoch: number,
-): ProducePartitionResponse {
+): ProducePartitionResponse => {
   return {
     topic: data.topic,
     partition: data.partition,
@@ -217,7 +218,7 @@ function produceAnswer(
     baseOffset: error === 'NONE' ? baseOffset : -1,
     leaderEpoch: error === 'NONE' ? leaderEpoch : -1,
   };
-}
+};
 
 /** A produce's append (one per batch a leader takes), traced without building its fields. */
 const APPEND_EVENT = traceShape('replica.append', [
@@ -332,11 +333,11 @@ interface HeldFetch {
  * finds it at once in a follower's own request (which names each partition once, so the first
  * match is the only one).
  */
-function fetchedPartitionOf(
+const fetchedPartitionOf = (
   partitions: readonly FetchPartition[],
   partition: { readonly topicId: TopicId; readonly partition: number },
   hint = 0,
-): FetchPartition | undefined {
+): FetchPartition | undefined => {
   const hinted = partitions[hint];
   if (hinted !== undefined && isFetchOf(hinted, partition)) return hinted;
   // By index: for..of allocates an iterator whenever this runs unoptimised (it runs per held
@@ -346,18 +347,18 @@ function fetchedPartitionOf(
     if (isFetchOf(fetched, partition)) return fetched;
   }
   return undefined;
-}
+};
 
 /**
  * Whether `fetched` is `partition`'s. The partition numbers first: comparing the topic ids is a
  * call comparing strings, and most often the numbers already differ.
  */
-function isFetchOf(
+const isFetchOf = (
   fetched: FetchPartition,
   partition: { readonly topicId: TopicId; readonly partition: number },
-): boolean {
+): boolean => {
   return fetched.partition === partition.partition && fetched.topicId === partition.topicId;
-}
+};
 
 interface Fetcher {
   readonly leaderId: BrokerId;
@@ -1947,9 +1948,9 @@ export class ReplicaManager {
  * back, and the next push allocates 17 slots again (it did once per produce, for a replica's
  * waiting produces); pop keeps the store.
  */
-function shorten<T>(array: T[], length: number): void {
+const shorten = <T>(array: T[], length: number): void => {
   while (array.length > length) array.pop();
-}
+};
 
 const NO_BATCHES: readonly RecordBatch[] = Object.freeze([]);
 
@@ -1957,33 +1958,33 @@ const NO_BATCHES: readonly RecordBatch[] = Object.freeze([]);
 const NOTHING_NEW = null;
 
 /** What a consumer may read of `batches` (in offset order): those below the high watermark. */
-function committedBatches(
+const committedBatches = (
   batches: readonly RecordBatch[],
   highWatermark: number,
-): readonly RecordBatch[] {
+): readonly RecordBatch[] => {
   // The committed ones are a prefix: most often all of them, and then no copy.
   let count = 0;
   while (count < batches.length && (batches[count] as RecordBatch).lastOffset < highWatermark)
     count++;
   return count === batches.length ? batches : batches.slice(0, count);
-}
+};
 
 /** Whether a leader's answer `answer` still says what `replica` would say now. */
-function sameLogState(answer: FetchPartitionResponse, replica: Replica): boolean {
+const sameLogState = (answer: FetchPartitionResponse, replica: Replica): boolean => {
   return (
     answer.highWatermark === replica.highWatermark &&
     answer.logStartOffset === replica.log.logStartOffset &&
     answer.logEndOffset === replica.log.logEndOffset &&
     answer.leaderEpoch === replica.leaderEpoch
   );
-}
+};
 
 /** A fetch answer with an error and no log state (every answer has the same shape). */
-function fetchError(
+const fetchError = (
   fetch: FetchPartition,
   error: DataError,
   leaderEpoch: number,
-): FetchPartitionResponse {
+): FetchPartitionResponse => {
   return {
     topicId: fetch.topicId,
     partition: fetch.partition,
@@ -1995,16 +1996,16 @@ function fetchError(
     batches: NO_BATCHES,
     error,
   };
-}
+};
 
 /** A leader's fetch answer, with its log's state as it is now. */
-function fetchAnswer(
+const fetchAnswer = (
   fetch: FetchPartition,
   replica: Replica,
   error: DataError,
   batches: readonly RecordBatch[],
   divergingEpoch: DivergingEpoch | null,
-): FetchPartitionResponse {
+): FetchPartitionResponse => {
   return {
     topicId: fetch.topicId,
     partition: fetch.partition,
@@ -2016,4 +2017,4 @@ function fetchAnswer(
     batches,
     error,
   };
-}
+};
