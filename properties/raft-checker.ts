@@ -24,9 +24,9 @@ import {
 } from '../sim/kafka/raft/raft-node.ts';
 import { objectArray } from '../sim/kernel/arrays.ts';
 import type { CheckpointFile, LogFile } from '../sim/kernel/disk.ts';
-import type { Message, NodeId } from '../sim/kernel/network.ts';
+import type { Message, Network, NodeId } from '../sim/kernel/network.ts';
 import type { NodeHost } from '../sim/kernel/node.ts';
-import type { Ms } from '../sim/kernel/time.ts';
+import type { Clock, Ms } from '../sim/kernel/time.ts';
 import type { TraceEvent } from '../sim/kernel/trace.ts';
 import type { World } from '../sim/kernel/world.ts';
 import { ActivityWatch } from './activity.ts';
@@ -145,6 +145,9 @@ export function stalenessBoundMs(config: Omit<RaftConfig, 'voters'>): Ms {
 
 export class RaftChecker<M extends Message = RaftMessage> {
   readonly #world: World<M>;
+  /** The world's network and clock, held: read at every check. */
+  readonly #network: Network<M>;
+  readonly #clock: Clock;
   readonly #raftOf: RaftOf<M>;
   readonly #log: ViolationLog;
   readonly #voters: readonly NodeId[];
@@ -203,6 +206,8 @@ export class RaftChecker<M extends Message = RaftMessage> {
     this.#fullChecks = options.fullChecks ?? false;
     this.#sharedActivity = options.activity ?? null;
     this.#world = world;
+    this.#network = world.network;
+    this.#clock = world.scheduler.clock;
     this.#raftOf = raftOf;
     this.#log = log;
     this.#voters = config.voters;
@@ -252,9 +257,48 @@ export class RaftChecker<M extends Message = RaftMessage> {
    * they found at the last check.
    */
   check(): void {
+    if (this.#nothingMoved()) return;
     const moved = this.#moved();
     if (this.#fullChecks) this.#checkAll(null);
     else if (moved !== null) this.#checkAll(moved);
+  }
+
+  /**
+   * #moved's answer null, told the short way in the common case: a shared watch whose look (the
+   * next after the last check's) found at most one node entered, nothing moved at the last check,
+   * and that node's stamp still holds. It then takes the look in, as #moved would (its other
+   * writes would store what is there); false leaves everything to #moved. The checks after most
+   * events end here: #moved's way (its stamp loops, the Moved record) cost about three times as
+   * much per event, where nearly every event moves nothing the checker reads.
+   */
+  #nothingMoved(): boolean {
+    const shared = this.#sharedActivity;
+    if (shared === null || this.#fullChecks || this.#anyMoved) return false;
+    const looks = shared.looks;
+    const count = shared.lookedCount;
+    if (
+      looks !== this.#lastLook + 1 ||
+      count > 1 ||
+      this.#network.topologyVersion !== this.#topologyVersion ||
+      this.#clock.nowMs >= this.#staleAtMs ||
+      this.#stamps.length !== this.#voters.length + this.#observers.length
+    )
+      return false;
+    if (count === 1 && !this.#holds(this.#stamps[shared.lookedAt(0)] as NodeStamp)) return false;
+    this.#lastLook = looks;
+    return true;
+  }
+
+  /** Whether the node's Raft state and status are as `stamp` holds them (#restamp's test). */
+  #holds(stamp: NodeStamp): boolean {
+    const host = stamp.host;
+    const raft = this.#raftOf(host as NodeHost<M>);
+    return (
+      stamp.changes === (raft?.changes ?? 0) &&
+      stamp.raft === raft &&
+      stamp.status === host.status &&
+      stamp.incarnation === host.incarnation
+    );
   }
 
   /**
