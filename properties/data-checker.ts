@@ -428,13 +428,15 @@ interface Shadow {
  * code worked out afresh, at every replica of every broker an event entered.
  */
 class SyncedReplica {
-  replica: Replica;
-  shadow: Shadow;
-  truncations: number;
-  logEndOffset: number;
-  highWatermark: number;
-  leaderEpoch: number;
-  role: ReplicaRole;
+  // Typed from the first store: a field declared bare starts undefined, and V8 then takes a number
+  // field for any value (checked at every read) and an object field for any object.
+  declare replica: Replica;
+  declare shadow: Shadow;
+  truncations = 0;
+  logEndOffset = 0;
+  highWatermark = 0;
+  leaderEpoch = 0;
+  role: ReplicaRole = 'none';
 
   constructor(replica: Replica, shadow: Shadow) {
     this.replica = replica;
@@ -477,11 +479,19 @@ class SyncedReplica {
 class BrokerShadows {
   readonly host: NodeHost<ClusterMessage>;
   readonly synced: SyncedReplica[] = objectArray();
+  /**
+   * The host's machine at the last sync, and its replica manager's list of replicas (a live list,
+   * the same array for the machine's life): found again only for a new machine.
+   */
+  machine: unknown = null;
+  replicas: readonly Replica[] = NO_REPLICAS;
 
   constructor(host: NodeHost<ClusterMessage>) {
     this.host = host;
   }
 }
+
+const NO_REPLICAS: readonly Replica[] = objectArray();
 
 export interface DataCheckerOptions {
   readonly cluster: KraftCluster;
@@ -522,6 +532,11 @@ export class DataChecker {
   /** The partitions the clients named, by index; and by topic, then partition number. */
   readonly #clientPartitions: ClientPartition[] = objectArray();
   readonly #clientPartitionsByTopic = new Map<string, (ClientPartition | undefined)[]>();
+  /**
+   * The client partition #clientPartition found last: acknowledged writes come in runs of one
+   * partition's (a batch's records), each a map lookup by topic name when looked up afresh.
+   */
+  #lastClient: ClientPartition | null = null;
   /** The partitions with consumer reads, in the order of their first read. */
   readonly #readPartitions: ClientPartition[] = objectArray();
   /** The acknowledged writes (with a value), in the history's order. */
@@ -725,10 +740,13 @@ export class DataChecker {
   }
 
   #clientPartition(topic: string, partition: number): ClientPartition {
-    return (
+    const last = this.#lastClient;
+    if (last !== null && last.partition === partition && last.topic === topic) return last;
+    const client =
       this.#clientPartitionsByTopic.get(topic)?.[partition] ??
-      this.#newClientPartition(topic, partition)
-    );
+      this.#newClientPartition(topic, partition);
+    this.#lastClient = client;
+    return client;
   }
 
   #newClientPartition(topic: string, partition: number): ClientPartition {
@@ -771,9 +789,14 @@ export class DataChecker {
       return;
     }
     const machine = host.machine;
-    if (!(machine instanceof KraftBroker)) return;
-    const replicas = machine.replicaManager.replicaList;
-    const synced = this.#shadowsOfBroker(host, brokerIndex).synced;
+    const shadows = this.#shadowsOfBroker(host, brokerIndex);
+    if (machine !== shadows.machine) {
+      if (!(machine instanceof KraftBroker)) return;
+      shadows.machine = machine;
+      shadows.replicas = machine.replicaManager.replicaList;
+    }
+    const replicas = shadows.replicas;
+    const synced = shadows.synced;
     for (let index = 0; index < replicas.length; index++) {
       const replica = replicas[index] as Replica;
       // Bounds checked here: a read past the end (a broker's first sync) would make V8 compile
