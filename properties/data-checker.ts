@@ -428,8 +428,8 @@ interface Shadow {
  * code worked out afresh, at every replica of every broker an event entered.
  */
 class SyncedReplica {
-  // Typed from the first store: a field declared bare starts undefined, and V8 then takes a number
-  // field for any value (checked at every read) and an object field for any object.
+  // Typed from the first store: the numbers and the role start as such (a field first undefined
+  // is then a number field for any value, checked at every read); replica and shadow are set by note.
   declare replica: Replica;
   declare shadow: Shadow;
   truncations = 0;
@@ -439,13 +439,7 @@ class SyncedReplica {
   role: ReplicaRole = 'none';
 
   constructor(replica: Replica, shadow: Shadow) {
-    this.replica = replica;
-    this.shadow = shadow;
-    this.truncations = replica.log.truncations;
-    this.logEndOffset = replica.logEndOffset;
-    this.highWatermark = replica.highWatermark;
-    this.leaderEpoch = replica.leaderEpoch;
-    this.role = replica.role;
+    this.note(replica, shadow);
   }
 
   /**
