@@ -87,6 +87,24 @@ export const DEFAULT_REPLICA_CONFIG: ReplicaConfig = {
   alterPartitionTimeoutMs: 5_000,
 };
 
+/**
+ * `config` as one object literal naming every field, the form the replica manager keeps. Configs
+ * are put together with spreads (defaults, a profile's, a test's): a spread's result takes a map
+ * made by adding fields one by one, which V8 frees once no object has it (a full GC between runs)
+ * and makes anew in the next run, and code compiled for the old map is thrown away there. A
+ * literal's map is held by the literal for the process's life.
+ */
+export const replicaConfigOf = (config: ReplicaConfig): ReplicaConfig => ({
+  replicaLagTimeMaxMs: config.replicaLagTimeMaxMs,
+  replicaFetchWaitMaxMs: config.replicaFetchWaitMaxMs,
+  replicaFetchMaxBytes: config.replicaFetchMaxBytes,
+  replicaFetchBackoffMs: config.replicaFetchBackoffMs,
+  replicaSocketTimeoutMs: config.replicaSocketTimeoutMs,
+  highWatermarkCheckpointIntervalMs: config.highWatermarkCheckpointIntervalMs,
+  flushIntervalMs: config.flushIntervalMs,
+  alterPartitionTimeoutMs: config.alterPartitionTimeoutMs,
+});
+
 /** What the broker's control plane gives its data plane. */
 export interface ReplicaHost {
   /** The committed metadata, as this broker has replayed it. */
@@ -460,7 +478,7 @@ export class ReplicaManager {
     host: ReplicaHost,
   ) {
     this.#context = context;
-    this.#config = config;
+    this.#config = replicaConfigOf(config);
     this.#bugs = bugs;
     this.#noBrokerEpoch = bugs.has('no-broker-epoch');
     this.#host = host;

@@ -217,6 +217,10 @@ export function resolveProducerConfig(
     batchSize: requireInteger('batchSize', config.batchSize ?? PRODUCER_DEFAULTS.batchSize, 1),
     lingerMs: requireMs('lingerMs', config.lingerMs ?? PRODUCER_DEFAULTS.lingerMs),
     pendingMax: requireInteger('pendingMax', config.pendingMax ?? PRODUCER_DEFAULTS.pendingMax, 1),
+    // Set below, from the fields above. A field of this literal, not added by a spread: a literal
+    // keeps its map for the process's life; a spread's map is made again after a full GC has freed
+    // the last, and the code compiled for the old one is thrown away (every send reads the config).
+    idempotent: false as boolean,
   };
   if (resolved.requestTimeoutMs === 0) throw new ClientConfigError('requestTimeoutMs must be > 0');
   if (resolved.deliveryTimeoutMs < resolved.requestTimeoutMs + resolved.lingerMs) {
@@ -224,7 +228,8 @@ export function resolveProducerConfig(
       `deliveryTimeoutMs must be ≥ requestTimeoutMs + lingerMs (got ${resolved.deliveryTimeoutMs} < ${resolved.requestTimeoutMs} + ${resolved.lingerMs})`,
     );
   }
-  return { ...resolved, idempotent: resolveIdempotence(config.enableIdempotence, resolved) };
+  resolved.idempotent = resolveIdempotence(config.enableIdempotence, resolved);
+  return resolved;
 }
 
 function resolveIdempotence(

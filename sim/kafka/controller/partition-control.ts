@@ -80,7 +80,14 @@ export function createTopicRecords(
   const brokers = usableBrokersSorted(image);
   const rejection = createTopicRejection(image, request, brokers.length);
   if (rejection !== null) return rejection;
-  const configs: TopicConfigs = { ...TOPIC_CONFIGS_DEFAULT, ...request.configs };
+  // A literal naming both fields, not a spread of the defaults (replicaConfigOf says why): every
+  // broker's leader reads them (effectiveMinIsr).
+  const configs: TopicConfigs = {
+    minInsyncReplicas:
+      request.configs?.minInsyncReplicas ?? TOPIC_CONFIGS_DEFAULT.minInsyncReplicas,
+    uncleanLeaderElection:
+      request.configs?.uncleanLeaderElection ?? TOPIC_CONFIGS_DEFAULT.uncleanLeaderElection,
+  };
   assert(
     Number.isInteger(configs.minInsyncReplicas) && configs.minInsyncReplicas >= 1,
     `minInsyncReplicas must be an integer ≥ 1 (got ${configs.minInsyncReplicas})`,

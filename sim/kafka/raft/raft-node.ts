@@ -62,6 +62,18 @@ export const DEFAULT_RAFT_CONFIG: Omit<RaftConfig, 'voters'> = {
   fetchMaxBytes: 64 * 1024,
 };
 
+/** `config` as one object literal naming every field (replicaConfigOf in replica-manager.ts says why). */
+const raftConfigOf = (config: RaftConfig): RaftConfig => ({
+  voters: config.voters,
+  electionTimeoutMs: config.electionTimeoutMs,
+  electionBackoffMaxMs: config.electionBackoffMaxMs,
+  fetchTimeoutMs: config.fetchTimeoutMs,
+  fetchMaxWaitMs: config.fetchMaxWaitMs,
+  requestTimeoutMs: config.requestTimeoutMs,
+  retryBackoffMs: config.retryBackoffMs,
+  fetchMaxBytes: config.fetchMaxBytes,
+});
+
 /** What the node needs from its host: the kernel's NodeContext fits. */
 export interface RaftHost {
   readonly nodeId: NodeId;
@@ -159,7 +171,7 @@ export class RaftNode {
   constructor(host: RaftHost, config: RaftConfig, bugs: Bugs, listener: RaftListener = {}) {
     if (config.voters.length === 0) throw new AssertionError('a quorum needs at least one voter');
     this.host = host;
-    this.config = config;
+    this.config = raftConfigOf(config);
     this.bugs = bugs;
     this.#listener = listener;
     this.isVoter = config.voters.includes(host.nodeId);
