@@ -20,7 +20,7 @@ import type {
   TraceNode,
   TraceShape,
   TraceShapeOf,
-  TraceValue,
+  TraceShapedValue,
 } from './trace.ts';
 
 export type NodeStatus = 'down' | 'up' | 'paused' | 'stopping';
@@ -51,29 +51,29 @@ export interface NodeContext<M extends Message> {
    */
   traceShaped(
     shape: TraceShapeOf<4>,
-    a: TraceValue,
-    b: TraceValue,
-    c: TraceValue,
-    d: TraceValue,
+    a: TraceShapedValue,
+    b: TraceShapedValue,
+    c: TraceShapedValue,
+    d: TraceShapedValue,
   ): void;
   traceShaped(
     shape: TraceShapeOf<5>,
-    a: TraceValue,
-    b: TraceValue,
-    c: TraceValue,
-    d: TraceValue,
-    e: TraceValue,
+    a: TraceShapedValue,
+    b: TraceShapedValue,
+    c: TraceShapedValue,
+    d: TraceShapedValue,
+    e: TraceShapedValue,
   ): void;
   traceShaped(
     shape: TraceShapeOf<8>,
-    a: TraceValue,
-    b: TraceValue,
-    c: TraceValue,
-    d: TraceValue,
-    e: TraceValue,
-    f: TraceValue,
-    g: TraceValue,
-    h: TraceValue,
+    a: TraceShapedValue,
+    b: TraceShapedValue,
+    c: TraceShapedValue,
+    d: TraceShapedValue,
+    e: TraceShapedValue,
+    f: TraceShapedValue,
+    g: TraceShapedValue,
+    h: TraceShapedValue,
   ): void;
   /** Ends a graceful shutdown begun by `Machine.stop`. */
   stopped(): void;
@@ -187,14 +187,14 @@ class Context<M extends Message> implements NodeContext<M> {
 
   traceShaped(
     shape: TraceShape,
-    a: TraceValue,
-    b: TraceValue,
-    c: TraceValue,
-    d: TraceValue,
-    e?: TraceValue,
-    f?: TraceValue,
-    g?: TraceValue,
-    h?: TraceValue,
+    a: TraceShapedValue,
+    b: TraceShapedValue,
+    c: TraceShapedValue,
+    d: TraceShapedValue,
+    e?: TraceShapedValue,
+    f?: TraceShapedValue,
+    g?: TraceShapedValue,
+    h?: TraceShapedValue,
   ): void {
     this.#assertAlive('trace');
     // The overloads above match each shape's field count; passed on as the widest, the values
@@ -206,10 +206,10 @@ class Context<M extends Message> implements NodeContext<M> {
       b,
       c,
       d,
-      e as TraceValue,
-      f as TraceValue,
-      g as TraceValue,
-      h as TraceValue,
+      e as TraceShapedValue,
+      f as TraceShapedValue,
+      g as TraceShapedValue,
+      h as TraceShapedValue,
     );
   }
 

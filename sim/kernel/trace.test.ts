@@ -9,8 +9,10 @@ import {
   type TraceEvent,
   type TraceFields,
   TraceLink,
+  TraceName,
   TraceNode,
   type TraceShape,
+  type TraceShapedValue,
   type TraceShapeOf,
   type TraceValue,
   traceEventToJsonLine,
@@ -262,6 +264,8 @@ describe('Trace hash', () => {
     // Plain emit of the same kind, with its names in another order, in both traces: the kind's
     // remembered names must not leak into the shaped events or the other way round.
     plain: fc.boolean(),
+    // The shaped event's strings given as TraceNames (hashed once), as the models give some.
+    named: fc.boolean(),
     node: fc.constantFrom('p1', 'b-1', ''),
     delayMs: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 5_000_000_000 })),
     values: fc.array(fc.oneof(valueArbitrary, fc.constant(undefined)), {
@@ -272,7 +276,7 @@ describe('Trace hash', () => {
   test.prop([fc.array(shapedStep, { maxLength: 30 }), fc.integer({ min: 1, max: 5 })], {
     numRuns: 200,
   })(
-    'emitShaped (four, five and eight fields) hashes and reads back exactly as emit with the object',
+    'emitShaped (four, five and eight fields, strings as such or as TraceNames) hashes and reads back exactly as emit with the object',
     (steps, ring) => {
       const clockA = new Clock();
       const clockB = new Clock();
@@ -296,7 +300,10 @@ describe('Trace hash', () => {
         a.emit(step.node, shape.kind, fields);
         if (step.plain) b.emit(step.node, shape.kind, fields);
         else {
-          const [v0, v1, v2, v3, v4, v5, v6, v7] = step.values as Eight<TraceValue>;
+          const values = step.values.map((value) =>
+            step.named && typeof value === 'string' ? new TraceName(value) : value,
+          );
+          const [v0, v1, v2, v3, v4, v5, v6, v7] = values as Eight<TraceShapedValue>;
           const node = new TraceNode(step.node);
           if (names.length === 4) b.emitShaped(node, shape as TraceShapeOf<4>, v0, v1, v2, v3);
           else if (names.length === 5)

@@ -6,6 +6,8 @@
 import type { Clock, Ms } from './time.ts';
 
 export type TraceValue = string | number | boolean | null;
+/** A value of a shaped event (`emitShaped`): a TraceValue, or a string as a TraceName. */
+export type TraceShapedValue = TraceValue | TraceName;
 export type TraceFields = Readonly<Record<string, TraceValue>>;
 
 export interface TraceEvent {
@@ -59,8 +61,8 @@ const hashString = (value: string): number => {
   return mixWord(hash, value.length);
 };
 
-const mixNumber = (hash: number, value: number): number => {
-  if ((value | 0) === value) return mixWord(hash, value);
+/** mixNumber for a number that is not an int32. */
+const mixWideNumber = (hash: number, value: number): number => {
   if (Number.isSafeInteger(value)) {
     return mixWord(
       mixWord(hash, (value % 0x1_0000_0000) | 0),
@@ -70,9 +72,24 @@ const mixNumber = (hash: number, value: number): number => {
   return mixWord(hash, hashString(String(value)));
 };
 
+// Small enough for the compiler to inline at every call (times, counts, offsets are int32): the
+// rest, inlined with it, filled emitShaped's inlining budget, and hashString was left a call.
+const mixNumber = (hash: number, value: number): number =>
+  (value | 0) === value ? mixWord(hash, value) : mixWideNumber(hash, value);
+
 const mixValue = (hash: number, value: TraceValue): number => {
   if (typeof value === 'number') return mixNumber(mixWord(hash, TAG_NUMBER), value);
   if (typeof value === 'string') return mixWord(mixWord(hash, TAG_STRING), hashString(value));
+  if (typeof value === 'boolean') return mixWord(hash, value ? TAG_TRUE : TAG_FALSE);
+  return mixWord(hash, TAG_NULL);
+};
+
+/** mixValue, with a TraceName mixed in as its string (the only object a shaped event carries). */
+const mixShapedValue = (hash: number, value: TraceShapedValue): number => {
+  if (typeof value === 'number') return mixNumber(mixWord(hash, TAG_NUMBER), value);
+  if (typeof value === 'string') return mixWord(mixWord(hash, TAG_STRING), hashString(value));
+  if (typeof value === 'object' && value !== null)
+    return mixWord(mixWord(hash, TAG_STRING), value.hash);
   if (typeof value === 'boolean') return mixWord(hash, value ? TAG_TRUE : TAG_FALSE);
   return mixWord(hash, TAG_NULL);
 };
@@ -148,10 +165,12 @@ export class TraceShape<const Names extends readonly string[] = readonly string[
   }
 
   /** The fields object `emit` would have been given: every name, in order, even an undefined value. */
-  fieldsOf(values: readonly (TraceValue | undefined)[], from = 0): TraceFields {
+  fieldsOf(values: readonly (TraceShapedValue | undefined)[], from = 0): TraceFields {
     const fields: Record<string, TraceValue> = {};
-    for (let index = 0; index < this.fieldNames.length; index++)
-      fields[this.fieldNames[index] as string] = values[from + index] as TraceValue;
+    for (let index = 0; index < this.fieldNames.length; index++) {
+      const value = values[from + index] as TraceShapedValue;
+      fields[this.fieldNames[index] as string] = value instanceof TraceName ? value.name : value;
+    }
     return fields;
   }
 }
@@ -189,6 +208,24 @@ export class TraceNode {
    */
   labelLast = '';
   labelHashLast = EMPTY_HASH;
+
+  constructor(name: string) {
+    this.name = name;
+    this.hash = hashString(name);
+  }
+}
+
+/**
+ * A string that shaped events carry again and again (a topic, a partition's key, a broker's id),
+ * with its hash computed once: given to `emitShaped` in the string's place, it hashes and reads back
+ * exactly as the string. Hashing a string is a loop over its characters, and a repeated one was
+ * hashed again at every event (a third of `emitShaped`'s instructions); comparing it with a
+ * remembered one (a call to V8's StringEqual) cost more than it saved.
+ */
+export class TraceName {
+  readonly name: string;
+  /** hashString(name). */
+  readonly hash: number;
 
   constructor(name: string) {
     this.name = name;
@@ -237,11 +274,11 @@ class Ring {
    * delivered message (kind net.deliver: source, type, msg, sentAtMs follow) and a fired timer
    * (kind timer: its label follows).
    */
-  readonly slots: (string | TraceFields | TraceShape | TraceValue | undefined)[];
+  readonly slots: (string | TraceFields | TraceShape | TraceShapedValue | undefined)[];
 
   constructor(capacity: number) {
     this.capacity = capacity;
-    this.slots = new Array<string | TraceFields | TraceShape | TraceValue | undefined>(
+    this.slots = new Array<string | TraceFields | TraceShape | TraceShapedValue | undefined>(
       capacity * SLOT_SIZE,
     ).fill(null);
   }
@@ -257,7 +294,7 @@ class Ring {
     const values = at + SLOT_VALUES;
     if (fields === NO_FIELDS) return { index, atMs, node, kind, fields: undefined };
     if (fields instanceof TraceShape) {
-      const fieldsOf = fields.fieldsOf(slots as readonly (TraceValue | undefined)[], values);
+      const fieldsOf = fields.fieldsOf(slots as readonly (TraceShapedValue | undefined)[], values);
       return { index, atMs, node, kind, fields: fieldsOf };
     }
     if (fields !== undefined) return { index, atMs, node, kind, fields };
@@ -488,49 +525,50 @@ export class Trace {
 
   /**
    * An event of a declared shape, recorded without building its fields: hashes and reads back
-   * exactly as `emit(node.name, shape.kind, { [name0]: a, [name1]: b, ... })`. One overload per field
-   * count the models declare (positional arguments: no array per event).
+   * exactly as `emit(node.name, shape.kind, { [name0]: a, [name1]: b, ... })`, a TraceName as its
+   * string. One overload per field count the models declare (positional arguments: no array per
+   * event).
    */
   emitShaped(
     node: TraceNode,
     shape: TraceShapeOf<4>,
-    a: TraceValue,
-    b: TraceValue,
-    c: TraceValue,
-    d: TraceValue,
+    a: TraceShapedValue,
+    b: TraceShapedValue,
+    c: TraceShapedValue,
+    d: TraceShapedValue,
   ): void;
   emitShaped(
     node: TraceNode,
     shape: TraceShapeOf<5>,
-    a: TraceValue,
-    b: TraceValue,
-    c: TraceValue,
-    d: TraceValue,
-    e: TraceValue,
+    a: TraceShapedValue,
+    b: TraceShapedValue,
+    c: TraceShapedValue,
+    d: TraceShapedValue,
+    e: TraceShapedValue,
   ): void;
   emitShaped(
     node: TraceNode,
     shape: TraceShapeOf<8>,
-    a: TraceValue,
-    b: TraceValue,
-    c: TraceValue,
-    d: TraceValue,
-    e: TraceValue,
-    f: TraceValue,
-    g: TraceValue,
-    h: TraceValue,
+    a: TraceShapedValue,
+    b: TraceShapedValue,
+    c: TraceShapedValue,
+    d: TraceShapedValue,
+    e: TraceShapedValue,
+    f: TraceShapedValue,
+    g: TraceShapedValue,
+    h: TraceShapedValue,
   ): void;
   emitShaped(
     node: TraceNode,
     shape: TraceShape,
-    a: TraceValue,
-    b: TraceValue,
-    c: TraceValue,
-    d: TraceValue,
-    e?: TraceValue,
-    f?: TraceValue,
-    g?: TraceValue,
-    h?: TraceValue,
+    a: TraceShapedValue,
+    b: TraceShapedValue,
+    c: TraceShapedValue,
+    d: TraceShapedValue,
+    e?: TraceShapedValue,
+    f?: TraceShapedValue,
+    g?: TraceShapedValue,
+    h?: TraceShapedValue,
   ): void {
     // Only the shape's own values are written past the fourth (a slot's values past them, left by
     // an older event, are never read: `Ring.event` reads as many as the shape has).
@@ -564,9 +602,9 @@ export class Trace {
     hash = mixWord(hash, node.hash);
     hash = mixWord(hash, shape.kindHash);
     for (let field = 0; field < count; field++)
-      hash = mixValue(
+      hash = mixShapedValue(
         mixWord(hash, nameHashes[field] as number),
-        slots[values + field] as TraceValue,
+        slots[values + field] as TraceShapedValue,
       );
     slots[at + SLOT_AT_MS] = atMs;
     const index = this.#advance(hash);

@@ -20,7 +20,7 @@ import { AssertionError, BoundExceededError } from '../../kernel/assert.ts';
 import { DeadlineTimer } from '../../kernel/deadline.ts';
 import type { NodeContext, TimerHandle } from '../../kernel/node.ts';
 import type { Ms } from '../../kernel/time.ts';
-import { traceShape } from '../../kernel/trace.ts';
+import { TraceName, traceShape } from '../../kernel/trace.ts';
 import type { Bugs } from '../bugs.ts';
 import type { AlterPartitionRequest, AlterPartitionResponse } from '../controller/messages.ts';
 import type { MetadataImage, PartitionState } from '../controller/metadata-image.ts';
@@ -247,6 +247,13 @@ const APPEND_EVENT = traceShape('replica.append', [
   'duplicate',
 ]);
 
+/** replica.append's acks for the trace, hashed once (a request's acks is one of these). */
+const ACKS_TRACE_NAMES: Readonly<Record<ProduceRequest['acks'], TraceName>> = {
+  '0': new TraceName('0'),
+  '1': new TraceName('1'),
+  all: new TraceName('all'),
+};
+
 interface AlterPartitionInFlight {
   readonly request: AlterPartitionRequest;
   readonly timer: TimerHandle | null;
@@ -264,6 +271,8 @@ export class Replica {
   readonly topicName: string;
   readonly partition: number;
   readonly key: string;
+  /** The key for the trace (replica.append's partition), hashed once. */
+  readonly traceKey: TraceName;
   readonly log: PartitionLog;
   highWatermark: number;
   /**
@@ -323,6 +332,7 @@ export class Replica {
     this.topicName = topicName;
     this.partition = partition;
     this.key = partitionKey(topicId, partition);
+    this.traceKey = new TraceName(this.key);
     this.log = log;
     this.openedLogEndOffset = log.logEndOffset;
     this.highWatermark = Math.min(highWatermark, log.logEndOffset);
@@ -1168,10 +1178,10 @@ export class ReplicaManager {
     }
     this.#context.traceShaped(
       APPEND_EVENT,
-      replica.key,
+      replica.traceKey,
       result.baseOffset,
       data.records.length,
-      request.acks,
+      ACKS_TRACE_NAMES[request.acks],
       result.duplicate,
     );
   }

@@ -33,7 +33,7 @@ import { DeadlineTimer } from '../../kernel/deadline.ts';
 import { interned } from '../../kernel/interned.ts';
 import type { Machine, NodeContext, TimerHandle } from '../../kernel/node.ts';
 import type { Ms } from '../../kernel/time.ts';
-import { traceShape } from '../../kernel/trace.ts';
+import { TraceName, traceShape } from '../../kernel/trace.ts';
 import {
   type DataError,
   type InitProducerIdRequest,
@@ -510,6 +510,8 @@ interface Batch extends ProducePartition {
 /** A broker produce requests go to, and how many are in flight to it. */
 interface BrokerLink {
   readonly broker: BrokerId;
+  /** The broker's id for the trace (producer.produce's target), hashed once. */
+  readonly traceBroker: TraceName;
   inFlight: number;
 }
 
@@ -530,6 +532,8 @@ interface ProduceInFlight {
 
 interface PartitionQueue {
   readonly topic: string;
+  /** The topic for the trace (producer.produce, producer.ack), hashed once. */
+  readonly traceTopic: TraceName;
   readonly partition: number;
   /** Records not yet in a batch, oldest first. */
   queued: PendingRecord[];
@@ -633,6 +637,8 @@ export class Producer implements Machine<ClusterMessage> {
    */
   #lastQueuesTopic = '';
   #lastQueues: PartitionQueue[] | undefined = undefined;
+  /** The topic of the last send, for the trace (producer.send), hashed once: mostly the same. */
+  #traceTopicLast = new TraceName('');
   /**
    * The requests in flight, oldest first, searched by id: a few (maxInFlightRequestsPerConnection
    * per broker). A Map, with an entry added and deleted per request, kept rebuilding its table.
@@ -792,7 +798,12 @@ export class Producer implements Machine<ClusterMessage> {
     // run's first send and once the timer had fired with nothing pending, which threw away
     // #send's optimised code; `want` arms from code with the feedback of every DeadlineTimer.
     this.#armExpiry();
-    this.#context.traceShaped(SEND_EVENT, operationId, topic, partition, value);
+    let traceTopic = this.#traceTopicLast;
+    if (topic !== traceTopic.name) {
+      traceTopic = new TraceName(topic);
+      this.#traceTopicLast = traceTopic;
+    }
+    this.#context.traceShaped(SEND_EVENT, operationId, traceTopic, partition, value);
     this.#metadata.wantTopic(topic);
     // Routed at once when its topic is known (then no record waits for metadata: they are routed
     // as soon as it comes); otherwise it waits behind those that do.
@@ -937,6 +948,7 @@ export class Producer implements Machine<ClusterMessage> {
     if (queue === undefined) {
       queue = {
         topic,
+        traceTopic: new TraceName(topic),
         partition,
         queued: objectArray(),
         batches: objectArray(),
@@ -1016,7 +1028,7 @@ export class Producer implements Machine<ClusterMessage> {
 
   /** A new link to `broker`. */
   #linkTo(broker: BrokerId): BrokerLink {
-    const link = { broker, inFlight: 0 };
+    const link = { broker, traceBroker: new TraceName(broker), inFlight: 0 };
     this.#links.set(broker, link);
     return link;
   }
@@ -1136,9 +1148,9 @@ export class Producer implements Machine<ClusterMessage> {
       const batch = batches[index] as Batch;
       this.#context.traceShaped(
         PRODUCE_EVENT,
-        leader,
+        link.traceBroker,
         requestId,
-        batch.queue.topic,
+        batch.queue.traceTopic,
         batch.queue.partition,
         batch.records.length,
         batch.producerId,
@@ -1228,7 +1240,7 @@ export class Producer implements Machine<ClusterMessage> {
     this.#removeBatch(batch);
     this.#context.traceShaped(
       ACK_EVENT,
-      batch.queue.topic,
+      batch.queue.traceTopic,
       batch.queue.partition,
       response.baseOffset,
       batch.records.length,
