@@ -94,7 +94,7 @@ export const DEFAULT_REPLICA_CONFIG: ReplicaConfig = {
  * and makes anew in the next run, and code compiled for the old map is thrown away there. A
  * literal's map is held by the literal for the process's life.
  */
-export const replicaConfigOf = (config: ReplicaConfig): ReplicaConfig => ({
+const replicaConfigOf = (config: ReplicaConfig): ReplicaConfig => ({
   replicaLagTimeMaxMs: config.replicaLagTimeMaxMs,
   replicaFetchWaitMaxMs: config.replicaFetchWaitMaxMs,
   replicaFetchMaxBytes: config.replicaFetchMaxBytes,
