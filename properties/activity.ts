@@ -30,8 +30,8 @@ export class ActivityWatch<M extends Message> {
   #actions = -1;
   /** The scheduler's hostEntries at the last look. */
   #hostEntries = -1;
-  /** The index of each watched host. */
-  #indexOfHost = new Map<object, number>();
+  /** By host serial (NodeHost.serial): the index of the watched host, -1 for one not watched. */
+  #indexOfSerial = new Int32Array(0);
   /** The indices of the nodes the last look found entered, in order (the first `#lookedCount`). */
   #looked: number[] = [];
   #lookedCount = 0;
@@ -81,8 +81,10 @@ export class ActivityWatch<M extends Message> {
     let count = 0;
     if (oneEntry && !all) {
       // One host entered since the last look (most events): only it can have moved.
-      const index = this.#indexOfHost.get(scheduler.lastEnteredHost as object);
-      if (index !== undefined) {
+      const serial = scheduler.lastEnteredSerial;
+      const indexOfSerial = this.#indexOfSerial;
+      const index = serial < indexOfSerial.length ? (indexOfSerial[serial] as number) : -1;
+      if (index >= 0) {
         const seen = seens[index] as Seen<M>;
         seen.activity = seen.host.activity;
         looked[count++] = index;
@@ -184,10 +186,15 @@ export class ActivityWatch<M extends Message> {
       activity: -1,
     }));
     this.#looked = new Array<number>(this.#seen.length).fill(0);
-    this.#indexOfHost = indexOfHost(this.#seen);
+    this.#indexOfSerial = indexOfSerial(this.#seen);
   }
 }
 
-function indexOfHost<M extends Message>(seens: readonly Seen<M>[]): Map<object, number> {
-  return new Map(seens.map((seen, index) => [seen.host, index]));
+function indexOfSerial<M extends Message>(seens: readonly Seen<M>[]): Int32Array<ArrayBuffer> {
+  const serials = seens.map((seen) => seen.host.serial);
+  const indices = new Int32Array(Math.max(-1, ...serials) + 1).fill(-1);
+  serials.forEach((serial, index) => {
+    indices[serial] = index;
+  });
+  return indices;
 }

@@ -249,6 +249,8 @@ function noMachine(): void {
 
 export class NodeHost<M extends Message> implements Endpoint<M> {
   readonly id: NodeId;
+  /** The scheduler's number for this host (Scheduler.hostSerial). */
+  readonly serial: number;
   /** The id with its hash, for the trace's hottest events. */
   readonly traceNode: TraceNode;
   readonly scheduler: Scheduler;
@@ -289,6 +291,7 @@ export class NodeHost<M extends Message> implements Endpoint<M> {
   ) {
     this.id = id;
     this.scheduler = scheduler;
+    this.serial = scheduler.hostSerial();
     this.network = network;
     this.disk = disk;
     this.rng = rng;
@@ -312,7 +315,7 @@ export class NodeHost<M extends Message> implements Endpoint<M> {
 
   #enter(): void {
     this.#activity++;
-    this.scheduler.noteHostEntered(this);
+    this.scheduler.noteHostEntered(this.serial);
   }
 
   get status(): NodeStatus {

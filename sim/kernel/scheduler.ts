@@ -64,7 +64,8 @@ export class Scheduler {
   #eventsFired = 0;
   #actionsFired = 0;
   #hostEntries = 0;
-  #lastEnteredHost: object | null = null;
+  #hosts = 0;
+  #lastEnteredSerial = -1;
   /** At most how many cancelled events are still queued (see cancel). */
   #cancelledQueued = 0;
 
@@ -111,23 +112,33 @@ export class Scheduler {
     return this.#actionsFired;
   }
 
-  /** A node's host was entered (NodeHost.activity moved): counted, and the host remembered. */
-  noteHostEntered(host: object): void {
+  /**
+   * A number for a new node host: 0, 1, 2, ... in the order hosts are made. A checker that watches
+   * some hosts finds the one entered last by it in an array, where a Map of hosts cost a hash
+   * lookup per event.
+   */
+  hostSerial(): number {
+    return this.#hosts++;
+  }
+
+  /** The host numbered `serial` was entered (NodeHost.activity moved): counted and remembered. */
+  noteHostEntered(serial: number): void {
     this.#hostEntries++;
-    this.#lastEnteredHost = host;
+    this.#lastEnteredSerial = serial;
   }
 
   /**
    * How many times any host was entered so far. When it moved by one since a checker's last look,
-   * only `lastEnteredHost` can have changed: the checker need not read every node's activity.
+   * only the host `lastEnteredSerial` can have changed: the checker need not read every node's
+   * activity.
    */
   get hostEntries(): number {
     return this.#hostEntries;
   }
 
-  /** The host entered last (see hostEntries). */
-  get lastEnteredHost(): object | null {
-    return this.#lastEnteredHost;
+  /** The serial (hostSerial) of the host entered last, -1 before any (see hostEntries). */
+  get lastEnteredSerial(): number {
+    return this.#lastEnteredSerial;
   }
 
   /**
