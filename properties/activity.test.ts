@@ -65,4 +65,29 @@ describe('ActivityWatch', () => {
     expect(oneEntry).toBeGreaterThan(100);
     expect(manyEntries).toBeGreaterThan(0);
   });
+
+  it('visits only watched nodes, in the watch order, when others (made before and after) are entered', () => {
+    // Hosts are numbered in the order made (n0 first); the watch's order is another, and two
+    // nodes are not watched: an entry into one of them is no watched node's.
+    const ids = ['n0', 'n1', 'n2', 'n3', 'n4', 'n5'];
+    const world = pingingWorld(ids);
+    const watched = ['n4', 'n1', 'n3'];
+    const watch = new ActivityWatch(world, watched.slice(0, 2), watched.slice(2));
+    const last = new Map<NodeId, number>();
+    let actions = -1;
+    let unwatchedOnly = 0;
+    world.scheduler.addStepCheck(() => {
+      const moved = watched.filter((id) => world.node(id).activity !== last.get(id));
+      const movedAny = ids.some((id) => world.node(id).activity !== last.get(id));
+      for (const id of ids) last.set(id, world.node(id).activity);
+      const every = world.scheduler.actionsFired !== actions;
+      actions = world.scheduler.actionsFired;
+      if (!every && movedAny && moved.length === 0) unwatchedOnly++;
+      const visited: NodeId[] = [];
+      watch.visitEntered((id) => visited.push(id));
+      expect(visited).toEqual(every ? watched : moved);
+    });
+    world.runFor(200);
+    expect(unwatchedOnly).toBeGreaterThan(20);
+  });
 });
