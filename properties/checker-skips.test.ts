@@ -129,7 +129,9 @@ describe('the Raft checker with nothing moving but time', () => {
       { fullChecks },
     );
     world.scheduler.addStepCheck(() => checker.check());
-    const boundMs = stalenessBoundMs(config);
+    // The timeouts' bound and one request timeout (its one voter is reachable: a request on its
+    // way to a gone node is the only one that may go unanswered).
+    const boundMs = stalenessBoundMs(config) + config.requestTimeoutMs;
     // One event per 100 ms that touches no node: only the clock moves.
     for (let atMs = 100; atMs <= boundMs + 3_000; atMs += 100) world.at(atMs, 'tick', () => {});
     world.runFor(boundMs + 3_000);
@@ -147,10 +149,10 @@ describe('the Raft checker with nothing moving but time', () => {
     );
     expect(verdicts(skipping)).toEqual(verdicts(full));
     // Connected since the first tick (100 ms); on default links (1-3 ms) two round trips of at
-    // most 6 ms past the timeouts' bound; then the next tick.
-    expect(staleAtMs(skipping)).toBeLessThanOrEqual(
-      100 + stalenessBoundMs(DEFAULT_RAFT_CONFIG) + 12 + 100,
-    );
+    // most 6 ms past the timeouts' bound and a request timeout; then the next tick.
+    const boundMs = stalenessBoundMs(DEFAULT_RAFT_CONFIG) + DEFAULT_RAFT_CONFIG.requestTimeoutMs;
+    expect(staleAtMs(skipping)).toBeGreaterThan(100 + boundMs);
+    expect(staleAtMs(skipping)).toBeLessThanOrEqual(100 + boundMs + 12 + 100);
   });
 
   it('on slowed links, a round trip later for each voter it may ask and the leader, as full checks do', () => {
@@ -158,7 +160,7 @@ describe('the Raft checker with nothing moving but time', () => {
     const skipping = quietRun(false, 600);
     const full = quietRun(true, 600);
     expect(verdicts(skipping)).toEqual(verdicts(full));
-    const boundMs = stalenessBoundMs(DEFAULT_RAFT_CONFIG);
+    const boundMs = stalenessBoundMs(DEFAULT_RAFT_CONFIG) + DEFAULT_RAFT_CONFIG.requestTimeoutMs;
     expect(staleAtMs(skipping)).toBeGreaterThan(100 + boundMs + 2 * 1_200);
     expect(staleAtMs(skipping)).toBeLessThanOrEqual(100 + boundMs + 2 * 1_206 + 100);
   });

@@ -105,6 +105,11 @@ interface ObserverView {
   /** Its staleness bound on its links as they were at `linkedVersion` (RaftChecker.#boundFor). */
   boundMs: Ms;
   /**
+   * The largest `boundMs` since `connectedSinceMs`: a voter that comes back during the stretch
+   * does not give back the request timeouts the observer may already have spent asking it.
+   */
+  stretchBoundMs: Ms;
+  /**
    * Whether it had two-way links to `linkedLeader` and to a majority of running voters at
    * connectivity version `linkedVersion` (RaftChecker.#linkedToQuorum).
    */
@@ -119,6 +124,7 @@ function newObserverView(): ObserverView {
     leader: null,
     staleAtMs: Number.POSITIVE_INFINITY,
     boundMs: 0,
+    stretchBoundMs: 0,
     linked: false,
     linkedLeader: null,
     linkedVersion: -1,
@@ -167,6 +173,7 @@ export class RaftChecker<M extends Message = RaftMessage> {
   #viewAt: LogView[] = objectArray();
   #observerViewAt: ObserverView[] = objectArray();
   readonly #stalenessBoundMs: Ms;
+  readonly #requestTimeoutMs: Ms;
   #voterDiskLost: NodeId | null = null;
   readonly #reportedLeaders = new Set<string>();
   /** Per node (in #nodes' order), its state when last stamped; and the network's topology then. */
@@ -220,6 +227,7 @@ export class RaftChecker<M extends Message = RaftMessage> {
     this.#voters = config.voters;
     this.#observers = observers;
     this.#stalenessBoundMs = stalenessBoundMs(config);
+    this.#requestTimeoutMs = config.requestTimeoutMs;
     this.#nodes = [];
     this.#stampNew();
   }
@@ -762,15 +770,17 @@ export class RaftChecker<M extends Message = RaftMessage> {
     if (!connected || leader !== view.leader) {
       view.connectedSinceMs = connected ? this.#world.nowMs : null;
       view.leader = connected ? leader : null;
+      view.stretchBoundMs = view.boundMs;
       if (connected) view.staleAtMs = this.#staleAt(view, this.#world.nowMs, raft.highWatermark);
       return;
     }
     const nowMs = this.#world.nowMs;
     const since = view.connectedSinceMs;
     if (since === null) return;
+    if (view.boundMs > view.stretchBoundMs) view.stretchBoundMs = view.boundMs;
     view.staleAtMs = this.#staleAt(view, since, raft.highWatermark);
-    if (nowMs - since < view.boundMs) return;
-    const cutoffMs = nowMs - view.boundMs;
+    if (nowMs - since < view.stretchBoundMs) return;
+    const cutoffMs = nowMs - view.stretchBoundMs;
     const required = this.#committedBefore(cutoffMs);
     if (raft.highWatermark < required) {
       this.#report({
@@ -782,6 +792,7 @@ export class RaftChecker<M extends Message = RaftMessage> {
       });
       // Once per episode: wait for the next stretch of connectivity.
       view.connectedSinceMs = nowMs;
+      view.stretchBoundMs = view.boundMs;
       view.staleAtMs = this.#staleAt(view, nowMs, raft.highWatermark);
     }
   }
@@ -793,7 +804,7 @@ export class RaftChecker<M extends Message = RaftMessage> {
   #staleAt(view: ObserverView, since: Ms, highWatermark: number): Ms {
     const next = this.#committed[highWatermark];
     if (next === undefined) return Number.POSITIVE_INFINITY;
-    return Math.max(since, next.atMs) + view.boundMs;
+    return Math.max(since, next.atMs) + view.stretchBoundMs;
   }
 
   /**
@@ -822,17 +833,30 @@ export class RaftChecker<M extends Message = RaftMessage> {
    * up to one round trip per voter and one to the leader, each as long as the link makes it (a
    * slowed link's 600 ms each way made a 5-voter discovery take ~5 s, past the timeouts' 7 s
    * bound after a stale leader's resignation: small seed 22755). On links of the default 1–3 ms
-   * it adds a few tens of ms.
+   * it adds a few tens of ms. A voter it cannot reach (down, or cut off either way) never answers:
+   * asking it costs a request timeout, and so does one request already on its way to a node that
+   * is gone when the stretch begins (a voter that had not yet heard of the election named the
+   * old leader). Small seed 83601: the leader lost power, a voter named it to b2 just before
+   * the next election, and b2 then asked it again, a partitioned voter and a crashed one in turn,
+   * 2 s each, learning the new leader 8 s after it was elected, past the timeouts' 7 s bound.
    */
   #boundFor(observer: NodeId): Ms {
     const network = this.#world.network;
     let roundTripMs = 0;
-    for (const voter of this.#voters) {
+    let unreachable = 0;
+    for (let index = 0; index < this.#voters.length; index++) {
+      const voter = this.#voters[index] as NodeId;
       const tripMs =
         network.longestTripMs(observer, voter) + network.longestTripMs(voter, observer);
       if (tripMs > roundTripMs) roundTripMs = tripMs;
+      if (this.#hostAt(index).status !== 'up' || !network.isConnected(observer, voter))
+        unreachable++;
     }
-    return this.#stalenessBoundMs + (this.#voters.length + 1) * roundTripMs;
+    return (
+      this.#stalenessBoundMs +
+      (this.#voters.length + 1) * roundTripMs +
+      (unreachable + 1) * this.#requestTimeoutMs
+    );
   }
 
   /** Whether `observer` has two-way links to a majority of running voters (stops once it does). */
