@@ -102,12 +102,18 @@ interface ObserverView {
   leader: NodeId | null;
   /** When it becomes too stale if nothing moves (infinity: it cannot). */
   staleAtMs: Ms;
-  /** Its staleness bound on its links as they were at `linkedVersion` (RaftChecker.#boundFor). */
-  boundMs: Ms;
   /**
-   * The largest `boundMs` since `connectedSinceMs`: a voter that comes back during the stretch
-   * does not give back the request timeouts the observer may already have spent asking it.
+   * Its staleness bound on its links as they were at `linkedVersion`, before the voters it cannot
+   * reach (RaftChecker.#boundFor), and those voters then, as bits by their index.
    */
+  boundMs: Ms;
+  unreachable: number;
+  /**
+   * Since `connectedSinceMs`: every voter it could not reach at some moment, as bits (it may have
+   * spent a request timeout on each, one coming back or another going down in the meantime), and
+   * the bound that makes (RaftChecker.#stretchBound).
+   */
+  unreachableSeen: number;
   stretchBoundMs: Ms;
   /**
    * Whether it had two-way links to `linkedLeader` and to a majority of running voters at
@@ -124,6 +130,8 @@ function newObserverView(): ObserverView {
     leader: null,
     staleAtMs: Number.POSITIVE_INFINITY,
     boundMs: 0,
+    unreachable: 0,
+    unreachableSeen: 0,
     stretchBoundMs: 0,
     linked: false,
     linkedLeader: null,
@@ -770,14 +778,15 @@ export class RaftChecker<M extends Message = RaftMessage> {
     if (!connected || leader !== view.leader) {
       view.connectedSinceMs = connected ? this.#world.nowMs : null;
       view.leader = connected ? leader : null;
-      view.stretchBoundMs = view.boundMs;
+      view.unreachableSeen = 0;
+      view.stretchBoundMs = this.#stretchBound(view);
       if (connected) view.staleAtMs = this.#staleAt(view, this.#world.nowMs, raft.highWatermark);
       return;
     }
     const nowMs = this.#world.nowMs;
     const since = view.connectedSinceMs;
     if (since === null) return;
-    if (view.boundMs > view.stretchBoundMs) view.stretchBoundMs = view.boundMs;
+    view.stretchBoundMs = Math.max(view.stretchBoundMs, this.#stretchBound(view));
     view.staleAtMs = this.#staleAt(view, since, raft.highWatermark);
     if (nowMs - since < view.stretchBoundMs) return;
     const cutoffMs = nowMs - view.stretchBoundMs;
@@ -792,7 +801,8 @@ export class RaftChecker<M extends Message = RaftMessage> {
       });
       // Once per episode: wait for the next stretch of connectivity.
       view.connectedSinceMs = nowMs;
-      view.stretchBoundMs = view.boundMs;
+      view.unreachableSeen = 0;
+      view.stretchBoundMs = this.#stretchBound(view);
       view.staleAtMs = this.#staleAt(view, nowMs, raft.highWatermark);
     }
   }
@@ -820,7 +830,7 @@ export class RaftChecker<M extends Message = RaftMessage> {
       return view.linked;
     view.linked =
       this.#world.network.isConnected(observer, leader) && this.#reachesMajority(observer);
-    view.boundMs = this.#boundFor(observer);
+    view.boundMs = this.#boundFor(observer, view);
     view.linkedLeader = leader;
     view.linkedVersion = version;
     return view.linked;
@@ -840,7 +850,7 @@ export class RaftChecker<M extends Message = RaftMessage> {
    * the next election, and b2 then asked it again, a partitioned voter and a crashed one in turn,
    * 2 s each, learning the new leader 8 s after it was elected, past the timeouts' 7 s bound.
    */
-  #boundFor(observer: NodeId): Ms {
+  #boundFor(observer: NodeId, view: ObserverView): Ms {
     const network = this.#world.network;
     let roundTripMs = 0;
     let unreachable = 0;
@@ -850,13 +860,21 @@ export class RaftChecker<M extends Message = RaftMessage> {
         network.longestTripMs(observer, voter) + network.longestTripMs(voter, observer);
       if (tripMs > roundTripMs) roundTripMs = tripMs;
       if (this.#hostAt(index).status !== 'up' || !network.isConnected(observer, voter))
-        unreachable++;
+        unreachable |= 1 << index;
     }
-    return (
-      this.#stalenessBoundMs +
-      (this.#voters.length + 1) * roundTripMs +
-      (unreachable + 1) * this.#requestTimeoutMs
-    );
+    view.unreachable = unreachable;
+    return this.#stalenessBoundMs + (this.#voters.length + 1) * roundTripMs;
+  }
+
+  /**
+   * The bound over the stretch so far: `boundMs`, and a request timeout for every voter the
+   * observer could not reach at some moment of it and one more (see #boundFor).
+   */
+  #stretchBound(view: ObserverView): Ms {
+    view.unreachableSeen |= view.unreachable;
+    let voters = 0;
+    for (let bits = view.unreachableSeen; bits !== 0; bits &= bits - 1) voters++;
+    return view.boundMs + (voters + 1) * this.#requestTimeoutMs;
   }
 
   /** Whether `observer` has two-way links to a majority of running voters (stops once it does). */
