@@ -849,6 +849,8 @@ export class RaftChecker<M extends Message = RaftMessage> {
    * old leader). Small seed 83601: the leader lost power, a voter named it to b2 just before
    * the next election, and b2 then asked it again, a partitioned voter and a crashed one in turn,
    * 2 s each, learning the new leader 8 s after it was elected, past the timeouts' 7 s bound.
+   * Here the links' part, and the voters it cannot reach now as bits in `view.unreachable`
+   * (#stretchBound adds their timeouts).
    */
   #boundFor(observer: NodeId, view: ObserverView): Ms {
     const network = this.#world.network;
