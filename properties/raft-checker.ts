@@ -104,9 +104,10 @@ interface ObserverView {
   staleAtMs: Ms;
   /**
    * Its staleness bound on its links as they were at `linkedVersion`, before the voters it cannot
-   * reach (RaftChecker.#boundFor), and those voters then, as bits by their index.
+   * reach (RaftChecker.#boundFor).
    */
   boundMs: Ms;
+  /** The voters it could not reach at `linkedVersion`, as bits by their index. */
   unreachable: number;
   /**
    * Since `connectedSinceMs`: every voter it could not reach at some moment, as bits (it may have
@@ -778,8 +779,7 @@ export class RaftChecker<M extends Message = RaftMessage> {
     if (!connected || leader !== view.leader) {
       view.connectedSinceMs = connected ? this.#world.nowMs : null;
       view.leader = connected ? leader : null;
-      view.unreachableSeen = 0;
-      view.stretchBoundMs = this.#stretchBound(view);
+      this.#startStretch(view);
       if (connected) view.staleAtMs = this.#staleAt(view, this.#world.nowMs, raft.highWatermark);
       return;
     }
@@ -801,8 +801,7 @@ export class RaftChecker<M extends Message = RaftMessage> {
       });
       // Once per episode: wait for the next stretch of connectivity.
       view.connectedSinceMs = nowMs;
-      view.unreachableSeen = 0;
-      view.stretchBoundMs = this.#stretchBound(view);
+      this.#startStretch(view);
       view.staleAtMs = this.#staleAt(view, nowMs, raft.highWatermark);
     }
   }
@@ -868,9 +867,16 @@ export class RaftChecker<M extends Message = RaftMessage> {
     return this.#stalenessBoundMs + (this.#voters.length + 1) * roundTripMs;
   }
 
+  /** A new stretch of connectivity: no voter seen unreachable in it yet but those now. */
+  #startStretch(view: ObserverView): void {
+    view.unreachableSeen = 0;
+    view.stretchBoundMs = this.#stretchBound(view);
+  }
+
   /**
    * The bound over the stretch so far: `boundMs`, and a request timeout for every voter the
-   * observer could not reach at some moment of it and one more (see #boundFor).
+   * observer could not reach at some moment of it and one more (see #boundFor). Notes the voters
+   * it cannot reach now as seen.
    */
   #stretchBound(view: ObserverView): Ms {
     view.unreachableSeen |= view.unreachable;

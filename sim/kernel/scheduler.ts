@@ -64,7 +64,7 @@ export class Scheduler {
   #eventsFired = 0;
   #actionsFired = 0;
   #hostEntries = 0;
-  #hosts = 0;
+  #hostsMade = 0;
   #lastEnteredSerial = -1;
   /** At most how many cancelled events are still queued (see cancel). */
   #cancelledQueued = 0;
@@ -118,7 +118,7 @@ export class Scheduler {
    * lookup per event.
    */
   hostSerial(): number {
-    return this.#hosts++;
+    return this.#hostsMade++;
   }
 
   /** The host numbered `serial` was entered (NodeHost.activity moved): counted and remembered. */
