@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// The kafkasim command. Node 20 runs TypeScript through tsx: register it, then load the program.
-import { register } from 'tsx/esm/api';
+// The kafkasim command. Node 20 runs TypeScript through tsx and cli/ts-hooks.mjs: register them
+// (cli/register.mjs), then load the program.
+import './register.mjs';
 
-register();
 await import('./main.ts');

@@ -94,7 +94,7 @@ function resolveMany(nodes: readonly NodeId[], resolve: NodeResolver): NodeId[] 
 }
 
 // Module-level helpers rather than closures: a fault awaiting its roles is resolved after every
-// event, and each closure costs (tsx names every one it creates).
+// event, and each closure made costs.
 export function resolveFault(fault: Fault, resolve: NodeResolver): Fault | null {
   switch (fault.kind) {
     case 'partition': {
