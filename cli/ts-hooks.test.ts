@@ -67,4 +67,18 @@ describe('cli/ts-hooks.mjs: the project TypeScript, loaded without tsx keepNames
     expect(run('./cli/register.mjs')).toBe('plain');
     expect(run('tsx')).toBe('named');
   });
+
+  it('runs the command when the cache cannot be written (each module transformed anew)', () => {
+    // The temporary directory is a file: the cache's directory cannot be made under it.
+    const notADirectory = fileURLToPath(new URL('package.json', ROOT));
+    const result = spawnSync(process.execPath, ['cli/kafkasim.mjs', 'list'], {
+      cwd: fileURLToPath(ROOT),
+      env: { ...process.env, TMPDIR: notADirectory, NO_COLOR: '1' },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain('acks-all-survives-a-leader-crash');
+  });
 });
