@@ -1,4 +1,7 @@
 import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { isOwnTypeScript, load, transformOwn } from './ts-hooks.mjs';
@@ -66,6 +69,32 @@ describe('cli/ts-hooks.mjs: the project TypeScript, loaded without tsx keepNames
       }).stdout.trim();
     expect(run('./cli/register.mjs')).toBe('plain');
     expect(run('tsx')).toBe('named');
+  });
+
+  it('neither reads nor writes a cache directory that others may write to', () => {
+    const temporary = mkdtempSync(join(tmpdir(), 'kafkasim-ts-hooks-'));
+    const cache = join(temporary, `kafkasim-ts-${process.getuid?.() ?? 0}`);
+    mkdirSync(cache);
+    chmodSync(cache, 0o777);
+    const result = spawnSync(process.execPath, ['cli/kafkasim.mjs', 'list'], {
+      cwd: fileURLToPath(ROOT),
+      env: { ...process.env, TMPDIR: temporary, NO_COLOR: '1' },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(result.status).toBe(0);
+    expect(readdirSync(cache)).toEqual([]);
+    // Its own, made by the hooks: used.
+    chmodSync(cache, 0o700);
+    expect(
+      spawnSync(process.execPath, ['cli/kafkasim.mjs', 'list'], {
+        cwd: fileURLToPath(ROOT),
+        env: { ...process.env, TMPDIR: temporary, NO_COLOR: '1' },
+        timeout: 60_000,
+      }).status,
+    ).toBe(0);
+    expect(readdirSync(cache).length).toBeGreaterThan(50);
+    rmSync(temporary, { recursive: true, force: true });
   });
 
   it('runs the command when the cache cannot be written (each module transformed anew)', () => {
