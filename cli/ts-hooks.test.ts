@@ -34,7 +34,7 @@ describe('cli/ts-hooks.mjs: the project TypeScript, loaded without tsx keepNames
     expect(code).toContain('//# sourceMappingURL=data:application/json;base64,');
   });
 
-  it('transforms a module again when its source changes (the cache is keyed by the source)', async () => {
+  it('transforms a module again when its source changes (the cache is keyed by it)', async () => {
     const path = '/nowhere/changing.ts';
     expect(await transformOwn(path, 'export const value: number = 1;')).toContain('value = 1');
     expect(await transformOwn(path, 'export const value: number = 2;')).toContain('value = 2');
@@ -56,7 +56,7 @@ describe('cli/ts-hooks.mjs: the project TypeScript, loaded without tsx keepNames
     expect(asked).toEqual([own('package.json')]);
   });
 
-  it('is what the command loads with: a class of the program has no name-setting static block', () => {
+  it('is what the command loads with: a program class has no name-setting static block', () => {
     // Under tsx alone every class carries `static { __name(this, "Scheduler"); }`.
     const probe =
       "const { Scheduler } = await import('./sim/kernel/scheduler.ts');" +
