@@ -9,6 +9,16 @@ import { isOwnTypeScript, load, transformOwn } from './ts-hooks.mjs';
 const ROOT = new URL('../', import.meta.url);
 const own = (path: string): string => new URL(path, ROOT).href;
 
+/** `kafkasim list`, run as a user runs it, with `temporary` as the temporary directory. */
+function listWithTmpdir(temporary: string) {
+  return spawnSync(process.execPath, ['cli/kafkasim.mjs', 'list'], {
+    cwd: fileURLToPath(ROOT),
+    env: { ...process.env, TMPDIR: temporary, NO_COLOR: '1' },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+}
+
 describe('cli/ts-hooks.mjs: the project TypeScript, loaded without tsx keepNames', () => {
   it('takes the project modules and leaves anything else to the next loader', () => {
     expect(isOwnTypeScript(own('sim/kernel/scheduler.ts'))).toBe(true);
@@ -76,23 +86,11 @@ describe('cli/ts-hooks.mjs: the project TypeScript, loaded without tsx keepNames
     const cache = join(temporary, `kafkasim-ts-${process.getuid?.() ?? 0}`);
     mkdirSync(cache);
     chmodSync(cache, 0o777);
-    const result = spawnSync(process.execPath, ['cli/kafkasim.mjs', 'list'], {
-      cwd: fileURLToPath(ROOT),
-      env: { ...process.env, TMPDIR: temporary, NO_COLOR: '1' },
-      encoding: 'utf8',
-      timeout: 60_000,
-    });
-    expect(result.status).toBe(0);
+    expect(listWithTmpdir(temporary).status).toBe(0);
     expect(readdirSync(cache)).toEqual([]);
     // Its own, made by the hooks: used.
     chmodSync(cache, 0o700);
-    expect(
-      spawnSync(process.execPath, ['cli/kafkasim.mjs', 'list'], {
-        cwd: fileURLToPath(ROOT),
-        env: { ...process.env, TMPDIR: temporary, NO_COLOR: '1' },
-        timeout: 60_000,
-      }).status,
-    ).toBe(0);
+    expect(listWithTmpdir(temporary).status).toBe(0);
     expect(readdirSync(cache).length).toBeGreaterThan(50);
     rmSync(temporary, { recursive: true, force: true });
   });
@@ -100,12 +98,7 @@ describe('cli/ts-hooks.mjs: the project TypeScript, loaded without tsx keepNames
   it('runs the command when the cache cannot be written (each module transformed anew)', () => {
     // The temporary directory is a file: the cache's directory cannot be made under it.
     const notADirectory = fileURLToPath(new URL('package.json', ROOT));
-    const result = spawnSync(process.execPath, ['cli/kafkasim.mjs', 'list'], {
-      cwd: fileURLToPath(ROOT),
-      env: { ...process.env, TMPDIR: notADirectory, NO_COLOR: '1' },
-      encoding: 'utf8',
-      timeout: 60_000,
-    });
+    const result = listWithTmpdir(notADirectory);
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
     expect(result.stdout).toContain('acks-all-survives-a-leader-crash');
