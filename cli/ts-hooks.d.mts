@@ -1,7 +1,5 @@
 // Types of cli/ts-hooks.mjs (module hooks, plain JavaScript: Node loads them before any loader).
 
-/** esbuild's transform options for the project's own modules. */
-export declare const TRANSFORM_OPTIONS: Readonly<Record<string, unknown>>;
 /** Whether `url` is one of the project's own TypeScript modules (not one in its node_modules). */
 export declare function isOwnTypeScript(url: string): boolean;
 /** The JavaScript for the TypeScript `source` at `path`, from the cache or transformed now. */

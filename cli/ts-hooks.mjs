@@ -17,7 +17,7 @@ import { transform, version } from 'esbuild';
 const ROOT = new URL('../', import.meta.url);
 
 /** esbuild's options, as tsx's (the project's tsconfig, Node's version) but for `keepNames`. */
-export const TRANSFORM_OPTIONS = Object.freeze({
+const TRANSFORM_OPTIONS = Object.freeze({
   loader: 'ts',
   format: 'esm',
   target: `node${process.versions.node}`,
