@@ -34,7 +34,6 @@ export function runKernelLoop(
   const world = new World<Token>({
     seed: 'bench',
     latency: { kind: 'uniform', minMs: 1, maxMs: 8 },
-    trace: { ringCapacity: 1_024 },
   });
   const ids = Array.from({ length: nodes }, (_, index) => `n${index}`);
   ids.forEach((id, index) => {

@@ -51,7 +51,7 @@ export function runDemo(
     flushEveryPongs: 8,
     durationMs,
     faultEveryMs: FAULT_EVERY_MS,
-    trace: { ringCapacity: 1_000, sink: show },
+    trace: { sink: show },
   });
   const wallMs = Math.round(performance.now() - wallStart);
   traceFile?.close();

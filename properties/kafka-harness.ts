@@ -177,7 +177,8 @@ export function runKafka(spec: KafkaRunSpec): KafkaRunResult {
       ? {}
       : { metadataMaxIdleIntervalMs: spec.metadataMaxIdleIntervalMs }),
     trace: {
-      ringCapacity: spec.trace?.ringCapacity ?? 2_000,
+      // No ring of recent events unless asked for: nothing in a run reads one (see TraceOptions).
+      ringCapacity: spec.trace?.ringCapacity ?? 0,
       // Only the kinds the checkers read (and the caller's sink wants) become objects.
       ...(userSink !== undefined && userFilter === undefined
         ? {}

@@ -69,7 +69,6 @@ export function runKraft(options: KraftRunOptions): KraftRunResult {
     brokers: options.brokers,
     ...(options.bugs === undefined ? {} : { bugs: options.bugs }),
     trace: {
-      ringCapacity: 2_000,
       sinkFilter: (kind) => RaftChecker.TRACE_KINDS.includes(kind),
       sink: (event) => checker?.onTraceEvent(event),
     },

@@ -72,7 +72,6 @@ export function runQuorum(options: QuorumRunOptions): QuorumRunResult {
   const world = new World<RaftMessage>({
     seed: options.seed,
     trace: {
-      ringCapacity: 2_000,
       ...(options.onTraceEvent === undefined
         ? { sinkFilter: (kind: string) => RaftChecker.TRACE_KINDS.includes(kind) }
         : {}),

@@ -247,7 +247,6 @@ export function runScenario(scenario: Scenario, options: RunOptions): ScenarioRe
   const result = runKafka({
     ...spec,
     trace: {
-      ringCapacity: 1_000,
       ...(recorder === null
         ? traceSink === undefined
           ? {}

@@ -203,8 +203,8 @@ describe('Trace hash', () => {
     const clockB = new Clock();
     const eventsA: TraceEvent[] = [];
     const eventsB: TraceEvent[] = [];
-    const a = new Trace(clockA, { sink: (event) => eventsA.push(event) });
-    const b = new Trace(clockB, { sink: (event) => eventsB.push(event) });
+    const a = new Trace(clockA, { ringCapacity: 2, sink: (event) => eventsA.push(event) });
+    const b = new Trace(clockB, { ringCapacity: 2, sink: (event) => eventsB.push(event) });
     clockA.advanceTo(atMs);
     clockB.advanceTo(atMs);
     a.emit(node, 'timer', { label });
@@ -273,7 +273,7 @@ describe('Trace hash', () => {
       maxLength: 8,
     }),
   });
-  test.prop([fc.array(shapedStep, { maxLength: 30 }), fc.integer({ min: 1, max: 5 })], {
+  test.prop([fc.array(shapedStep, { maxLength: 30 }), fc.integer({ min: 0, max: 5 })], {
     numRuns: 200,
   })(
     'emitShaped (four, five and eight fields, strings as such or as TraceNames) hashes and reads back exactly as emit with the object',
@@ -372,11 +372,80 @@ describe('Trace ring and sink', () => {
     expect(trace.recent(2).map((event) => event.index)).toEqual([8, 9]);
     expect(trace.recent(100).map((event) => event.index)).toEqual([7, 8, 9]);
     expect(trace.recent(0)).toEqual([]);
-    expect(() => new Trace(clock, { ringCapacity: 0 })).toThrow(
-      /ringCapacity must be a positive integer/,
+    expect(() => new Trace(clock, { ringCapacity: -1 })).toThrow(
+      /ringCapacity must be a non-negative integer/,
     );
     expect(() => new Trace(clock, { ringCapacity: 1.5 })).toThrow(RangeError);
   });
+
+  // Without a ring (the default) an event's fields are stored only for a sink that takes it: one
+  // skipped must not leave its kind, node or time to the next event the sink takes.
+  const anyStep = fc.record({
+    kind: fc.constantFrom('emit', 'delivery', 'timer', 'shaped'),
+    node: fc.constantFrom('n1', 'n2'),
+    word: fc.constantFrom('a', 'b', 'tick'),
+    value: fc.oneof(fc.nat({ max: 9 }), fc.constantFrom('v', 'w')),
+    delayMs: fc.nat({ max: 3 }),
+  });
+  test.prop(
+    [
+      fc.array(anyStep, { maxLength: 40 }),
+      fc.subarray(['x.emit', 'net.deliver', 'timer', 'x.shaped']),
+    ],
+    {
+      numRuns: 200,
+    },
+  )(
+    'without a ring keeps nothing, and hashes and hands the sink the same events as with one',
+    (steps, taken) => {
+      const shape = traceShape('x.shaped', ['a', 'b', 'c', 'd']);
+      const clock = new Clock();
+      const eventsA: TraceEvent[] = [];
+      const eventsB: TraceEvent[] = [];
+      const sinkFilter = (kind: string) => taken.includes(kind);
+      const ringed = new Trace(clock, {
+        ringCapacity: 5,
+        sink: (e) => eventsA.push(e),
+        sinkFilter,
+      });
+      const bare = new Trace(clock, { sink: (e) => eventsB.push(e), sinkFilter });
+      const nodes = { n1: new TraceNode('n1'), n2: new TraceNode('n2') };
+      for (const step of steps) {
+        clock.advanceTo(clock.nowMs + step.delayMs);
+        const node = nodes[step.node as 'n1' | 'n2'];
+        for (const trace of [ringed, bare]) {
+          if (step.kind === 'emit')
+            trace.emit(step.node, 'x.emit', { word: step.word, v: step.value });
+          else if (step.kind === 'delivery')
+            trace.emitDelivery(new TraceLink(nodes.n1, node), step.word, 1, clock.nowMs);
+          else if (step.kind === 'timer') trace.emitTimer(node, step.word);
+          else
+            trace.emitShaped(
+              node,
+              shape as TraceShapeOf<4>,
+              step.value,
+              step.word,
+              null,
+              step.delayMs,
+            );
+        }
+        expect(bare.hash).toBe(ringed.hash);
+      }
+      expect(eventsB).toStrictEqual(eventsA);
+      expect(eventsA.length).toBe(
+        steps.filter((step) =>
+          taken.includes(
+            { emit: 'x.emit', delivery: 'net.deliver', timer: 'timer', shaped: 'x.shaped' }[
+              step.kind
+            ] as string,
+          ),
+        ).length,
+      );
+      expect(bare.ringCapacity).toBe(0);
+      expect(bare.recent()).toEqual([]);
+      expect(ringed.recent().length).toBe(Math.min(steps.length, 5));
+    },
+  );
 
   it('hands every event to the sink, in order, including those gone from the ring', () => {
     const clock = new Clock();
