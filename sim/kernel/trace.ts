@@ -99,6 +99,38 @@ const mixShapedValue = (hash: number, value: TraceShapedValue): number => {
   return mixWord(hash, TAG_NULL);
 };
 
+/** The value at `field` of a shaped event's values, given as arguments (emitShaped). */
+const pick = (
+  field: number,
+  a: TraceShapedValue,
+  b: TraceShapedValue,
+  c: TraceShapedValue,
+  d: TraceShapedValue,
+  e: TraceShapedValue | undefined,
+  f: TraceShapedValue | undefined,
+  g: TraceShapedValue | undefined,
+  h: TraceShapedValue | undefined,
+): TraceShapedValue => {
+  switch (field) {
+    case 0:
+      return a;
+    case 1:
+      return b;
+    case 2:
+      return c;
+    case 3:
+      return d;
+    case 4:
+      return e as TraceShapedValue;
+    case 5:
+      return f as TraceShapedValue;
+    case 6:
+      return g as TraceShapedValue;
+    default:
+      return h as TraceShapedValue;
+  }
+};
+
 const NO_FIELDS: TraceFields = Object.freeze({});
 
 /** The hash of '', which a remembered label or type starts as. */
@@ -580,44 +612,43 @@ export class Trace {
     g?: TraceShapedValue,
     h?: TraceShapedValue,
   ): void {
-    // The values go to the slot whether or not the event is kept (the hash reads them back there).
-    // Only the shape's own values are written past the fourth (a slot's values past them, left by
-    // an older event, are never read: `Ring.event` reads as many as the shape has).
-    const slots = this.#ring.slots;
-    const at = this.#slot * SLOT_SIZE;
-    const values = at + SLOT_VALUES;
     const nameHashes = shape.nameHashes;
     const count = nameHashes.length;
-    slots[values] = a;
-    slots[values + 1] = b;
-    slots[values + 2] = c;
-    slots[values + 3] = d;
-    if (count > 4) {
-      slots[values + 4] = e;
-      if (count > 5) {
-        slots[values + 5] = f;
-        slots[values + 6] = g;
-        slots[values + 7] = h;
-      }
-    }
-    // Hashed as `emit` hashes the same event (time, node, kind, then each name and value in
-    // order), the values read back from the ring: one call site of mixValue, which the compiler
-    // then inlines (eight, one per argument, were calls).
     const atMs = this.#clock.nowMs;
     let hash = mixNumber(this.#laneA, atMs);
     hash = mixWord(hash, node.hash);
     hash = mixWord(hash, shape.kindHash);
+    // Hashed as `emit` hashes the same event (time, node, kind, then each name and value in
+    // order), the values picked by position: one call site of mixShapedValue, which the compiler
+    // then inlines (eight, one per argument, were calls).
     for (let field = 0; field < count; field++)
       hash = mixShapedValue(
         mixWord(hash, nameHashes[field] as number),
-        slots[values + field] as TraceShapedValue,
+        pick(field, a, b, c, d, e, f, g, h),
       );
     const takes = this.#sink !== undefined && this.#sinkTakes(SHAPE_TAKES + shape.id);
     if (this.#keeps || takes) {
+      // Only the shape's own values are written (a slot's values past them, left by an older
+      // event, are never read: `Ring.event` reads as many as the shape has).
+      const slots = this.#ring.slots;
+      const at = this.#slot * SLOT_SIZE;
+      const values = at + SLOT_VALUES;
       slots[at + SLOT_AT_MS] = atMs;
       slots[at + SLOT_NODE] = node.name;
       slots[at + SLOT_KIND] = shape.kind;
       slots[at + SLOT_FIELDS] = shape;
+      slots[values] = a;
+      slots[values + 1] = b;
+      slots[values + 2] = c;
+      slots[values + 3] = d;
+      if (count > 4) {
+        slots[values + 4] = e;
+        if (count > 5) {
+          slots[values + 5] = f;
+          slots[values + 6] = g;
+          slots[values + 7] = h;
+        }
+      }
     }
     const index = this.#advance(hash);
     if (takes) this.#toSink(index);
