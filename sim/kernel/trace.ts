@@ -373,8 +373,8 @@ const SKIPS = 2;
 export class Trace {
   readonly #clock: Clock;
   /**
-   * The recent events; with no ring asked for, one slot: the event being recorded, for the sink
-   * (and a shaped event's values, which its hash reads back).
+   * The recent events; with no ring asked for, one slot: the event being recorded, written only
+   * when the sink takes it (Ring.event builds the sink's object from it).
    */
   readonly #ring: Ring;
   /** Whether the ring keeps events for `recent()` (ringCapacity > 0). */
