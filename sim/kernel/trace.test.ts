@@ -380,6 +380,7 @@ describe('Trace ring and sink', () => {
 
   // Without a ring (the default) an event's fields are stored only for a sink that takes it: one
   // skipped must not leave its kind, node or time to the next event the sink takes.
+  const anyShape = traceShape('x.shaped', ['a', 'b', 'c', 'd']);
   const anyStep = fc.record({
     kind: fc.constantFrom('emit', 'delivery', 'timer', 'shaped'),
     node: fc.constantFrom('n1', 'n2'),
@@ -398,7 +399,7 @@ describe('Trace ring and sink', () => {
   )(
     'without a ring keeps nothing, and hashes and hands the sink the same events as with one',
     (steps, taken) => {
-      const shape = traceShape('x.shaped', ['a', 'b', 'c', 'd']);
+      const shape = anyShape;
       const clock = new Clock();
       const eventsA: TraceEvent[] = [];
       const eventsB: TraceEvent[] = [];
