@@ -481,15 +481,8 @@ export class Trace {
     if (this.#sink !== undefined) shape.sinkTakes ??= this.#filterTakes(kind);
     const takes = shape.sinkTakes === true;
     // Stored only where someone reads it: the ring, or the sink (see TraceOptions.ringCapacity).
-    if (this.#keeps || takes) {
-      const at = this.#slot * SLOT_SIZE;
-      const slots = this.#ring.slots;
-      slots[at + SLOT_AT_MS] = atMs;
-      slots[at + SLOT_NODE] = node;
-      slots[at + SLOT_KIND] = kind;
-      // An event with no fields stores an empty object, so that it is never read as a delivery.
-      slots[at + SLOT_FIELDS] = fields ?? NO_FIELDS;
-    }
+    // An event with no fields stores an empty object, so that it is never read as a delivery.
+    if (this.#keeps || takes) this.#store(atMs, node, kind, fields ?? NO_FIELDS);
     const index = this.#advance(hash);
     if (takes) this.#toSink(index);
   }
@@ -519,16 +512,12 @@ export class Trace {
     hash = mixNumber(mixWord(mixWord(hash, DELIVER_HASHES.sentAtMs), TAG_NUMBER), sentAtMs);
     const takes = this.#sink !== undefined && this.#sinkTakesByKind[DELIVERY_TAKES] === TAKES;
     if (this.#keeps || takes) {
-      const at = this.#slot * SLOT_SIZE;
+      const values = this.#store(atMs, target.name, DELIVER_KIND, undefined);
       const slots = this.#ring.slots;
-      slots[at + SLOT_AT_MS] = atMs;
-      slots[at + SLOT_NODE] = target.name;
-      slots[at + SLOT_KIND] = DELIVER_KIND;
-      slots[at + SLOT_FIELDS] = undefined;
-      slots[at + SLOT_VALUES] = source.name;
-      slots[at + SLOT_VALUES + 1] = type;
-      slots[at + SLOT_VALUES + 2] = msg;
-      slots[at + SLOT_VALUES + 3] = sentAtMs;
+      slots[values] = source.name;
+      slots[values + 1] = type;
+      slots[values + 2] = msg;
+      slots[values + 3] = sentAtMs;
     }
     const index = this.#advance(hash);
     if (takes) this.#toSink(index);
@@ -552,15 +541,8 @@ export class Trace {
     }
     hash = mixWord(mixWord(mixWord(hash, TIMER_HASHES.label), TAG_STRING), labelHash);
     const takes = this.#sink !== undefined && this.#sinkTakesByKind[TIMER_TAKES] === TAKES;
-    if (this.#keeps || takes) {
-      const at = this.#slot * SLOT_SIZE;
-      const slots = this.#ring.slots;
-      slots[at + SLOT_AT_MS] = atMs;
-      slots[at + SLOT_NODE] = node.name;
-      slots[at + SLOT_KIND] = TIMER_KIND;
-      slots[at + SLOT_FIELDS] = undefined;
-      slots[at + SLOT_VALUES] = label;
-    }
+    if (this.#keeps || takes)
+      this.#ring.slots[this.#store(atMs, node.name, TIMER_KIND, undefined)] = label;
     const index = this.#advance(hash);
     if (takes) this.#toSink(index);
   }
@@ -630,13 +612,8 @@ export class Trace {
     if (this.#keeps || takes) {
       // Only the shape's own values are written (a slot's values past them, left by an older
       // event, are never read: `Ring.event` reads as many as the shape has).
+      const values = this.#store(atMs, node.name, shape.kind, shape);
       const slots = this.#ring.slots;
-      const at = this.#slot * SLOT_SIZE;
-      const values = at + SLOT_VALUES;
-      slots[at + SLOT_AT_MS] = atMs;
-      slots[at + SLOT_NODE] = node.name;
-      slots[at + SLOT_KIND] = shape.kind;
-      slots[at + SLOT_FIELDS] = shape;
       slots[values] = a;
       slots[values + 1] = b;
       slots[values + 2] = c;
@@ -652,6 +629,25 @@ export class Trace {
     }
     const index = this.#advance(hash);
     if (takes) this.#toSink(index);
+  }
+
+  /**
+   * Stores the current event's time, node, kind and fields (see Ring.slots) in its slot, for the
+   * ring or the sink; returns where its values go.
+   */
+  #store(
+    atMs: Ms,
+    node: string,
+    kind: string,
+    fields: TraceFields | TraceShape | undefined,
+  ): number {
+    const at = this.#slot * SLOT_SIZE;
+    const slots = this.#ring.slots;
+    slots[at + SLOT_AT_MS] = atMs;
+    slots[at + SLOT_NODE] = node;
+    slots[at + SLOT_KIND] = kind;
+    slots[at + SLOT_FIELDS] = fields;
+    return at + SLOT_VALUES;
   }
 
   /**
