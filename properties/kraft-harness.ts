@@ -110,11 +110,28 @@ export function runKraft(options: KraftRunOptions): KraftRunResult {
   };
 }
 
-/** A leaderless partition Kafka leaves offline on purpose: no ISR, no ELR, no last known leader. */
-function isOfflineByDesign(partition: PartitionState): boolean {
-  return (
-    partition.isr.length === 0 && partition.elr.length === 0 && partition.lastKnownElr.length === 0
-  );
+/**
+ * The replicas Kafka could elect for a leaderless partition (unclean election off): its ISR and
+ * ELR, or, with both empty, its last known leader (KIP-966).
+ */
+function electable(partition: PartitionState): readonly string[] {
+  return partition.isr.length + partition.elr.length > 0
+    ? [...partition.isr, ...partition.elr]
+    : partition.lastKnownElr;
+}
+
+/**
+ * A leaderless partition Kafka leaves offline on purpose: none of the replicas it could elect
+ * will come back. Either none is left (each restarted uncleanly or was unregistered), or those
+ * left were removed: a removed broker whose unregistration a controller failover dropped stays
+ * registered, fenced, in the ELR (the outgoing controller told the admin's retry
+ * BROKER_ID_NOT_REGISTERED from its uncommitted state, as Kafka's does).
+ */
+export function isOfflineByDesign(
+  partition: PartitionState,
+  retired: ReadonlySet<string>,
+): boolean {
+  return electable(partition).every((id) => retired.has(id));
 }
 
 /** The image that replaying the active controller's log up to `upTo` gives. */
@@ -197,14 +214,19 @@ export function checkConverged(
         effectiveMinIsr(topic.configs, partition.replicas.length),
       );
       if (problem !== null) log.report({ invariant: 'isr-valid', atMs, message: problem });
-      if (partition.leader === null && isOfflineByDesign(partition)) {
+      if (partition.leader === null && isOfflineByDesign(partition, retired)) {
         // KIP-966: every replica that could lead left the ISR and ELR through an unclean shutdown
         // or was unregistered, and so was the last known leader (which Kafka would elect, even
-        // after an unclean shutdown): Kafka keeps the partition offline until an unclean election.
+        // after an unclean shutdown); or the only ones left were removed, never to come back:
+        // Kafka keeps the partition offline until an unclean election.
+        const left = electable(partition);
         log.allow({
           reason: 'offline-after-unclean-shutdowns',
           atMs,
-          message: `${topic.name}-${partition.partition} stays offline: its ISR and ELR emptied (every replica that could lead restarted uncleanly or was removed) and its last known leader was removed`,
+          message:
+            left.length === 0
+              ? `${topic.name}-${partition.partition} stays offline: its ISR and ELR emptied (every replica that could lead restarted uncleanly or was removed) and its last known leader was removed`
+              : `${topic.name}-${partition.partition} stays offline: the only replicas that could lead (ISR [${partition.isr.join(',')}], ELR [${partition.elr.join(',')}]) were removed and do not come back`,
         });
       } else if (partition.leader === null) {
         log.report({
