@@ -625,7 +625,15 @@ export class RaftNode {
           ? this.log.endOffset
           : (this.#progress.get(voter)?.endOffset ?? 0);
     }
-    offsets.sort(descending);
+    // Sorted in place, largest first, by insertion (a handful of voters): Array.prototype.sort
+    // copied the array into a work array of its own on every fetch (7 % of what a small fuzz
+    // seed allocated).
+    for (let i = 1; i < offsets.length; i++) {
+      const offset = offsets[i] as number;
+      let j = i - 1;
+      for (; j >= 0 && (offsets[j] as number) < offset; j--) offsets[j + 1] = offsets[j] as number;
+      offsets[j + 1] = offset;
+    }
     const candidate = offsets[this.majority - 1] as number;
     if (candidate <= this.#highWatermark) return;
     // Only an entry of the leader's own epoch commits what precedes it (Raft §5.4.2); the bug
@@ -1032,10 +1040,6 @@ export class RaftNode {
   #trace(kind: string, fields: TraceFields): void {
     this.host.trace(kind, fields);
   }
-}
-
-function descending(a: number, b: number): number {
-  return b - a;
 }
 
 function compareIds(a: NodeId, b: NodeId): number {
