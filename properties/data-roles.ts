@@ -43,19 +43,15 @@ export function resolveDataRole(
     case '@leader':
       return state?.leader ?? null;
     case '@follower':
-      return state?.isr.find((id) => id !== state.leader) ?? null;
+      return state === undefined ? null : firstExcept(state.isr, state.leader);
     case '@out-of-isr':
-      return state?.replicas.find((id) => !state.isr.includes(id)) ?? null;
+      return state === undefined ? null : firstNotIn(state.replicas, state.isr);
     case '@stale-hw-follower':
       return staleHighWatermarkFollower(cluster, state);
     case '@leader-of-lagging-isr':
-      return leaderOfIsrMemberBelow(
-        cluster,
-        state,
-        (leader) => (leader.leaderState as LeaderState).epochStartOffset,
-      );
+      return leaderOfIsrMemberBelow(cluster, state, epochStartOf);
     case '@leader-of-behind-isr':
-      return leaderOfIsrMemberBelow(cluster, state, (leader) => leader.highWatermark);
+      return leaderOfIsrMemberBelow(cluster, state, highWatermarkOf);
     case '@controller':
       return activeControllerId(cluster);
     case '@controller-during-alter-partition':
@@ -68,8 +64,8 @@ export function resolveDataRole(
           (id) => controllerOf(cluster, id)?.raft ?? null,
           quorumRole,
         );
-      const match = /^@replica-(\d+)$/.exec(reference);
-      return match === null ? null : (state?.replicas[Number(match[1])] ?? null);
+      const index = replicaIndexOf(reference);
+      return index === null ? null : (state?.replicas[index] ?? null);
     }
   }
 }
@@ -123,12 +119,48 @@ function leaderOfIsrMemberBelow(
   const leader = leaderReplica(cluster, state);
   if (state === undefined || leader === null) return null;
   const offset = bound(leader);
-  const below = (leader.leaderState as LeaderState).isr.some((id) => {
-    if (id === state.leader) return false;
+  for (const id of (leader.leaderState as LeaderState).isr) {
+    if (id === state.leader) continue;
     const member = brokerOf(cluster, id)?.replicaManager.replica(state.topicId, state.partition);
-    return member !== undefined && member.logEndOffset < offset;
-  });
-  return below ? state.leader : null;
+    if (member !== undefined && member.logEndOffset < offset) return state.leader;
+  }
+  return null;
+}
+
+// The bounds leaderOfIsrMemberBelow compares with, made once: a fault awaiting its role asks
+// after every event, and a closure made at each call was much of what resolving allocated.
+const epochStartOf = (leader: Replica): number =>
+  (leader.leaderState as LeaderState).epochStartOffset;
+const highWatermarkOf = (leader: Replica): number => leader.highWatermark;
+
+/** The first of `ids` other than `except`, if any. */
+function firstExcept(ids: readonly NodeId[], except: NodeId | null): NodeId | null {
+  for (const id of ids) if (id !== except) return id;
+  return null;
+}
+
+/** The first of `ids` not among `others`, if any. */
+function firstNotIn(ids: readonly NodeId[], others: readonly NodeId[]): NodeId | null {
+  for (const id of ids) if (!others.includes(id)) return id;
+  return null;
+}
+
+const REPLICA_PREFIX = '@replica-';
+
+/**
+ * N of a `@replica-N` reference (N decimal digits), else null: read digit by digit, as the
+ * reference is asked after every event while a fault awaits it (a regex match made an array).
+ */
+function replicaIndexOf(reference: string): number | null {
+  if (!reference.startsWith(REPLICA_PREFIX) || reference.length === REPLICA_PREFIX.length)
+    return null;
+  let index = 0;
+  for (let at = REPLICA_PREFIX.length; at < reference.length; at++) {
+    const digit = reference.charCodeAt(at) - 48;
+    if (digit < 0 || digit > 9) return null;
+    index = index * 10 + digit;
+  }
+  return index;
 }
 
 /**
@@ -195,14 +227,15 @@ export function triggerHolds(
     case 'follower-hw-lags': {
       const leader = leaderReplica(cluster, state);
       if (state === undefined || leader === null) return false;
-      return state.replicas.some((id) => {
-        if (id === state.leader) return false;
+      for (const id of state.replicas) {
+        if (id === state.leader) continue;
         const follower = brokerOf(cluster, id)?.replicaManager.replica(
           state.topicId,
           state.partition,
         );
-        return follower !== undefined && follower.highWatermark < leader.logEndOffset;
-      });
+        if (follower !== undefined && follower.highWatermark < leader.logEndOffset) return true;
+      }
+      return false;
     }
     case 'isr-shrunk':
       return state !== undefined && state.isr.length < state.replicas.length;
@@ -215,12 +248,6 @@ export function triggerHolds(
     case 'alter-partition-in-flight':
       return alterPartitionInFlight(cluster, state);
     case 'lagging-isr-member':
-      return (
-        leaderOfIsrMemberBelow(
-          cluster,
-          state,
-          (leader) => (leader.leaderState as LeaderState).epochStartOffset,
-        ) !== null
-      );
+      return leaderOfIsrMemberBelow(cluster, state, epochStartOf) !== null;
   }
 }

@@ -183,16 +183,19 @@ export function resolveVoterRole(
       return raft !== null && raft.highWatermark <= raft.epochStartOffset ? leader : null;
     }
     case '@follower': {
+      // Loops, not finds over closures: a fault awaiting a role asks after every event.
       const leader = highestLeader(voters, raftOf);
-      return voters.find((voter) => voter !== leader && raftOf(voter)?.role === 'follower') ?? null;
+      for (const voter of voters)
+        if (voter !== leader && raftOf(voter)?.role === 'follower') return voter;
+      return null;
     }
     case '@voted':
-      return (
-        voters.find((voter) => {
-          const raft = raftOf(voter);
-          return raft?.role === 'unattached' && raft.votedId !== null && raft.votedId !== voter;
-        }) ?? null
-      );
+      for (const voter of voters) {
+        const raft = raftOf(voter);
+        if (raft?.role === 'unattached' && raft.votedId !== null && raft.votedId !== voter)
+          return voter;
+      }
+      return null;
     default:
       return null;
   }

@@ -94,11 +94,23 @@ function resolveMany(nodes: readonly NodeId[], resolve: NodeResolver): NodeId[] 
   return resolved;
 }
 
+/**
+ * Whether every node of `nodes` resolves: asked before a group's array is made, as a fault that
+ * awaits its roles is resolved after every event, and most of those times to nothing.
+ */
+function allResolve(nodes: readonly NodeId[], resolve: NodeResolver): boolean {
+  for (let index = 0; index < nodes.length; index++)
+    if (resolveOne(nodes[index] as NodeId, resolve) === null) return false;
+  return true;
+}
+
 // Module-level helpers rather than closures: a fault awaiting its roles is resolved after every
 // event, and each closure made costs.
 export function resolveFault(fault: Fault, resolve: NodeResolver): Fault | null {
   switch (fault.kind) {
     case 'partition': {
+      for (let index = 0; index < fault.groups.length; index++)
+        if (!allResolve(fault.groups[index] as readonly NodeId[], resolve)) return null;
       const groups = fault.groups.map((group) => resolveMany(group, resolve));
       if (groups.some((group) => group === null)) return null;
       const resolved = groups as NodeId[][];
@@ -111,6 +123,7 @@ export function resolveFault(fault: Fault, resolve: NodeResolver): Fault | null 
       return { ...fault, groups: disjoint };
     }
     case 'partition-one-way': {
+      if (!allResolve(fault.sources, resolve) || !allResolve(fault.targets, resolve)) return null;
       const sources = resolveMany(fault.sources, resolve);
       const targets = resolveMany(fault.targets, resolve);
       if (sources === null || targets === null) return null;
