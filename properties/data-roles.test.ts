@@ -1,6 +1,8 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { KraftCluster } from '../sim/kafka/kraft/cluster.ts';
 import { activeController, brokerOf, controllerOf } from '../sim/kafka/kraft/cluster.ts';
+import { replicaIndexOf } from './data-roles.ts';
 import type { Step } from './kafka-harness.ts';
 import { runKafka } from './kafka-harness.ts';
 
@@ -165,5 +167,40 @@ describe('the metadata quorum roles in a whole cluster', () => {
     expect(newLeader.before[newLeader.target]?.newLeader).toBe(true);
     expect(voted.atMs).toBeGreaterThanOrEqual(20_000);
     expect(voted.before[voted.target]?.voted).toBe(true);
+  });
+});
+
+describe('@replica-N', () => {
+  // The role's index is read digit by digit (it is asked after every event while a fault awaits
+  // it); the validator's pattern says which references are well formed.
+  const pattern = /^@replica-(\d+)$/;
+
+  it('names the index a reference of the form @replica-N gives, and nothing else', () => {
+    expect(replicaIndexOf('@replica-0')).toBe(0);
+    expect(replicaIndexOf('@replica-2')).toBe(2);
+    expect(replicaIndexOf('@replica-12')).toBe(12);
+    expect(replicaIndexOf('@replica-007')).toBe(7);
+    for (const reference of ['@replica-', '@replica-1x', '@replica--1', '@replica-+1', '@leader'])
+      expect(replicaIndexOf(reference)).toBeNull();
+  });
+
+  it('agrees with the pattern on any reference', () => {
+    const digits = fc.stringMatching(/^[0-9]{0,4}$/);
+    const tail = fc.oneof(
+      digits,
+      fc.string({ maxLength: 6 }),
+      digits.map((d) => `${d}x`),
+    );
+    const reference = fc.oneof(
+      tail.map((t) => `@replica-${t}`),
+      fc.string({ maxLength: 12 }),
+    );
+    fc.assert(
+      fc.property(reference, (text) => {
+        const match = pattern.exec(text);
+        expect(replicaIndexOf(text)).toBe(match === null ? null : Number(match[1]));
+      }),
+      { numRuns: 500, seed: 6 },
+    );
   });
 });

@@ -151,7 +151,7 @@ const REPLICA_PREFIX = '@replica-';
  * N of a `@replica-N` reference (N decimal digits), else null: read digit by digit, as the
  * reference is asked after every event while a fault awaits it (a regex match made an array).
  */
-function replicaIndexOf(reference: string): number | null {
+export function replicaIndexOf(reference: string): number | null {
   if (!reference.startsWith(REPLICA_PREFIX) || reference.length === REPLICA_PREFIX.length)
     return null;
   let index = 0;
