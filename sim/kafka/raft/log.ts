@@ -1,6 +1,7 @@
 // The metadata log (`__cluster_metadata`): entries stamped with the epoch of the leader that
 // appended them, on the node's disk. Offsets index the log from 0 (no snapshots yet).
 
+import { objectArray } from '../../kernel/arrays.ts';
 import { AssertionError } from '../../kernel/assert.ts';
 import type { Disk, LogFile } from '../../kernel/disk.ts';
 
@@ -93,9 +94,11 @@ export class RaftLog {
    * Whole batches from `offset` (a batch start) up to `maxBytes`: at least one batch if there is
    * any, however large, as Kafka does; a batch that does not fit whole is left for the next read.
    */
-  read(offset: number, maxBytes: number): RaftEntry[] {
-    const entries: RaftEntry[] = [];
+  read(offset: number, maxBytes: number): readonly RaftEntry[] {
     const length = this.file.length;
+    // Nothing past the end: most fetches, answered when the high watermark alone moves.
+    if (offset >= length) return NO_ENTRIES;
+    const entries: RaftEntry[] = [];
     let bytes = 0;
     let index = offset;
     while (index < length) {
@@ -110,3 +113,6 @@ export class RaftLog {
     return entries;
   }
 }
+
+/** No entries: what a read past the log's end gives, shared (nothing writes to a read's entries). */
+export const NO_ENTRIES: readonly RaftEntry[] = objectArray();

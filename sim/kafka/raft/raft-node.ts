@@ -14,6 +14,7 @@
 // - check-quorum: a leader that has not been fetched from by a majority within 1.5 × the fetch
 //   timeout resigns; a graceful shutdown sends EndQuorumEpoch so the others elect at once.
 
+import { objectArray } from '../../kernel/arrays.ts';
 import { AssertionError } from '../../kernel/assert.ts';
 import type { CheckpointFile, Disk } from '../../kernel/disk.ts';
 import type { NodeId } from '../../kernel/network.ts';
@@ -22,7 +23,7 @@ import type { Rng } from '../../kernel/rng.ts';
 import type { Ms } from '../../kernel/time.ts';
 import type { TraceFields } from '../../kernel/trace.ts';
 import type { Bugs } from '../bugs.ts';
-import { type RaftEntry, RaftLog, type RaftPayload } from './log.ts';
+import { NO_ENTRIES, type RaftEntry, RaftLog, type RaftPayload } from './log.ts';
 import type {
   BeginQuorumEpochRequest,
   EndQuorumEpochRequest,
@@ -151,7 +152,13 @@ export class RaftNode {
   readonly #progress = new Map<NodeId, ReplicaProgress>();
   /** Scratch for #maybeAdvanceHighWatermark: each voter's log end offset. */
   readonly #voterOffsets: number[];
-  readonly #parked = new Map<NodeId, ParkedFetch>();
+  /**
+   * The parked fetches, oldest first, one per fetcher: a short list (the voters and observers), in
+   * two arrays taking turns so that answering them all allocates nothing (a Map's clear made a new
+   * table, and its copy an array, at every high watermark move).
+   */
+  #parked: ParkedFetch[] = objectArray();
+  #parkedSpare: ParkedFetch[] = objectArray();
   /** Per fetcher, what its parked fetch's wait timer fires (see #fetchWaitOverOf). */
   readonly #fetchWaitsOver = new Map<NodeId, () => void>();
   #checkQuorumTimer: TimerHandle | null = null;
@@ -550,7 +557,7 @@ export class RaftNode {
       'raft.fetch-wait',
       this.#fetchWaitsOver.get(source) ?? this.#newFetchWaitOver(source),
     );
-    this.#parked.set(source, { source, request, timer });
+    this.#parked.push({ source, request, timer });
   }
 
   /**
@@ -561,9 +568,8 @@ export class RaftNode {
   #newFetchWaitOver(source: NodeId): () => void {
     const over = () => {
       this.#changes++;
-      const parked = this.#parked.get(source);
+      const parked = this.#takeParked(source);
       if (parked === undefined) return;
-      this.#parked.delete(source);
       if (this.#role === 'leader') this.#answerFetch(source, parked.request, 'NONE');
     };
     this.#fetchWaitsOver.set(source, over);
@@ -579,7 +585,7 @@ export class RaftNode {
     const entries =
       error === 'NONE' && divergingEpoch === null
         ? this.log.read(request.fetchOffset, request.maxBytes)
-        : [];
+        : NO_ENTRIES;
     const response: FetchResponse = {
       kind: 'raft.fetch-response',
       fetchId: request.fetchId,
@@ -598,20 +604,36 @@ export class RaftNode {
 
   /** Answers every parked fetch (new entries or a new high watermark). */
   #completeParkedFetches(): void {
-    if (this.#parked.size === 0) return;
-    const parked = [...this.#parked.values()];
-    this.#parked.clear();
-    for (const fetch of parked) {
+    const parked = this.#parked;
+    if (parked.length === 0) return;
+    this.#parked = this.#parkedSpare;
+    this.#parkedSpare = parked;
+    for (let index = 0; index < parked.length; index++) {
+      const fetch = parked[index] as ParkedFetch;
       this.host.cancelTimer(fetch.timer);
       this.#answerFetch(fetch.source, fetch.request, 'NONE');
     }
+    parked.length = 0;
   }
 
   #unpark(source: NodeId): void {
-    const parked = this.#parked.get(source);
-    if (parked === undefined) return;
-    this.host.cancelTimer(parked.timer);
-    this.#parked.delete(source);
+    const parked = this.#takeParked(source);
+    if (parked !== undefined) this.host.cancelTimer(parked.timer);
+  }
+
+  /** Takes `source`'s parked fetch out of the list, if it has one. */
+  #takeParked(source: NodeId): ParkedFetch | undefined {
+    const parked = this.#parked;
+    for (let index = 0; index < parked.length; index++) {
+      const fetch = parked[index] as ParkedFetch;
+      if (fetch.source !== source) continue;
+      // Moved down by hand: a splice makes an array of what it removes.
+      for (let next = index + 1; next < parked.length; next++)
+        parked[next - 1] = parked[next] as ParkedFetch;
+      parked.length--;
+      return fetch;
+    }
+    return undefined;
   }
 
   #maybeAdvanceHighWatermark(): void {
@@ -922,8 +944,8 @@ export class RaftNode {
     this.#fetchTimer = null;
     this.#requestTimer = null;
     this.#fetchInFlight = null;
-    for (const parked of this.#parked.values()) this.host.cancelTimer(parked.timer);
-    this.#parked.clear();
+    for (const parked of this.#parked) this.host.cancelTimer(parked.timer);
+    this.#parked.length = 0;
     for (const timer of this.#voteTimers.values()) this.host.cancelTimer(timer);
     this.#voteTimers.clear();
   }
