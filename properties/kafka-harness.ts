@@ -422,7 +422,13 @@ function applyOperation(
   // As an operator's script would: again until the controller answers (its quorum may be down).
   const unregister = () => {
     adminOf(cluster).unregisterBroker(node, (error) => {
-      if (error === 'NONE' || error === 'BROKER_ID_NOT_REGISTERED') return;
+      if (error === 'NONE' || error === 'BROKER_ID_NOT_REGISTERED') {
+        // The operator stops here. A controller answers BROKER_ID_NOT_REGISTERED from its own
+        // state, uncommitted records included (as Kafka's does): a failover may still drop the
+        // unregistration it counted, and the broker then stays registered.
+        world.trace('operation.remove-broker-answered', { broker: node, error });
+        return;
+      }
       world.trace('operation.remove-broker-retry', { broker: node, error });
       world.at(world.nowMs + UNREGISTER_RETRY_MS, 'remove-broker retry', unregister);
     });

@@ -57,6 +57,15 @@ describe('a removed broker whose unregistration a failover dropped', () => {
         '25625 admin admin.unregister-broker-response',
       ],
     );
+    // The timeline says what the admin was told.
+    expect(
+      report.timeline
+        .filter((entry) => entry.text.startsWith('remove-broker b5'))
+        .map((entry) => `${entry.atMs} ${entry.text}`),
+    ).toEqual([
+      '21309 remove-broker b5',
+      '24755 remove-broker b5: the controller says it is not registered (BROKER_ID_NOT_REGISTERED): done',
+    ]);
     // The partitions b5 alone could lead: no leader, b5 the whole ELR.
     const offline = report.partitions.filter((row) => row.leader === null);
     expect(offline.map((row) => `${row.topic}-${row.partition}`)).toEqual([

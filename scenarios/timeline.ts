@@ -664,6 +664,13 @@ function describe(event: TraceEvent): TimelineEntry | null {
       'operation',
       `remove-broker ${field(event, 'broker')}: unregister failed (${field(event, 'error')}), asking again`,
     );
+  if (event.kind === 'operation.remove-broker-answered')
+    return at(
+      'operation',
+      field(event, 'error') === 'NONE'
+        ? `remove-broker ${field(event, 'broker')}: unregistered`
+        : `remove-broker ${field(event, 'broker')}: the controller says it is not registered (BROKER_ID_NOT_REGISTERED): done`,
+    );
   if (event.kind.startsWith('operation.'))
     return at('operation', `${event.kind.slice(10)} ${field(event, 'broker')}`);
   switch (event.kind) {
