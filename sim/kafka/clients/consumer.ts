@@ -205,9 +205,11 @@ export class Consumer implements Machine<ClusterMessage> {
    * building its name (a string per partition of every fetch answer).
    */
   readonly #partitionsByTopic = new Map<string, AssignedPartition[]>();
-  readonly #fetches = new Map<number, FetchInFlight>();
-  /** Brokers with a fetch in flight (one at a time per broker, as in Kafka). */
-  readonly #busyBrokers = new Set<BrokerId>();
+  /**
+   * The fetches in flight, oldest first: one at a time per broker, as in Kafka, so a short list
+   * (a Map and a Set, set and deleted on every fetch, grew and shrank their tables).
+   */
+  readonly #fetches: FetchInFlight[] = objectArray();
   readonly #nextFetchAtMs = new Map<BrokerId, Ms>();
   /** A pump's picks: the partitions to fetch now and their leaders (scratch lists, kept). */
   readonly #passLeaders: BrokerId[] = objectArray();
@@ -239,9 +241,8 @@ export class Consumer implements Machine<ClusterMessage> {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    for (const fetch of this.#fetches.values()) this.#context.cancelTimer(fetch.timer);
-    this.#fetches.clear();
-    this.#busyBrokers.clear();
+    for (const fetch of this.#fetches) this.#context.cancelTimer(fetch.timer);
+    this.#fetches.length = 0;
     if (this.#wakeTimer !== null) this.#context.cancelTimer(this.#wakeTimer);
     this.#wakeTimer = null;
     this.#metadata.close();
@@ -310,10 +311,12 @@ export class Consumer implements Machine<ClusterMessage> {
       case 'client.metadata':
         this.#metadata.onUnreachable(target, message);
         return;
-      case 'fetch':
-        if (this.#fetches.get(message.requestId)?.target === target)
+      case 'fetch': {
+        const at = this.#fetchAt(message.requestId);
+        if (at >= 0 && (this.#fetches[at] as FetchInFlight).target === target)
           this.#fetchFailed(message.requestId, 'refused');
         return;
+      }
       default:
         return;
     }
@@ -382,7 +385,7 @@ export class Consumer implements Machine<ClusterMessage> {
         needMetadata = true;
         continue;
       }
-      if (this.#busyBrokers.has(leader)) continue;
+      if (this.#fetchTo(leader)) continue;
       const readyAtMs = this.#nextFetchAtMs.get(leader) ?? 0;
       if (readyAtMs > nowMs) {
         wakeAtMs = Math.min(wakeAtMs, readyAtMs);
@@ -446,11 +449,10 @@ export class Consumer implements Machine<ClusterMessage> {
       this.config.requestTimeoutMs,
       'consumer.request-timeout',
       () => {
-        if (this.#fetches.has(requestId)) this.#fetchFailed(requestId, 'timeout');
+        if (this.#fetchAt(requestId) >= 0) this.#fetchFailed(requestId, 'timeout');
       },
     );
-    this.#fetches.set(requestId, { requestId, target: leader, partitions: states, timer });
-    this.#busyBrokers.add(leader);
+    this.#fetches.push({ requestId, target: leader, partitions: states, timer });
   }
 
   /** A fetch timed out or was refused: its partitions back off and metadata is refreshed. */
@@ -463,12 +465,32 @@ export class Consumer implements Machine<ClusterMessage> {
     this.#pump();
   }
 
+  /** Where the fetch `requestId` is in #fetches, or -1 when it is not in flight. */
+  #fetchAt(requestId: number): number {
+    const fetches = this.#fetches;
+    for (let index = 0; index < fetches.length; index++)
+      if ((fetches[index] as FetchInFlight).requestId === requestId) return index;
+    return -1;
+  }
+
+  /** Whether a fetch to `broker` is in flight. */
+  #fetchTo(broker: BrokerId): boolean {
+    const fetches = this.#fetches;
+    for (let index = 0; index < fetches.length; index++)
+      if ((fetches[index] as FetchInFlight).target === broker) return true;
+    return false;
+  }
+
   #endFetch(requestId: number): FetchInFlight | undefined {
-    const fetch = this.#fetches.get(requestId);
-    if (fetch === undefined) return undefined;
-    this.#fetches.delete(requestId);
+    const fetches = this.#fetches;
+    const at = this.#fetchAt(requestId);
+    if (at < 0) return undefined;
+    const fetch = fetches[at] as FetchInFlight;
+    // Moved down by hand: a splice makes an array of what it removes.
+    for (let next = at + 1; next < fetches.length; next++)
+      fetches[next - 1] = fetches[next] as FetchInFlight;
+    fetches.length--;
     this.#context.cancelTimer(fetch.timer);
-    this.#busyBrokers.delete(fetch.target);
     this.#nextFetchAtMs.set(fetch.target, this.#context.nowMs + this.config.pollIntervalMs);
     for (const state of fetch.partitions) state.inFlight = false;
     return fetch;
