@@ -18,3 +18,12 @@ EMPTY_ANY.pop();
 export function objectArray<T>(): T[] {
   return EMPTY_ANY.slice() as T[];
 }
+
+/**
+ * Removes the element at `index` (within bounds), moving the later ones down by one: a splice
+ * would also make an array of what it removes, on paths that run every few events.
+ */
+export function removeAt<T>(array: T[], index: number): void {
+  for (let next = index + 1; next < array.length; next++) array[next - 1] = array[next] as T;
+  array.length--;
+}

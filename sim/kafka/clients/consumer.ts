@@ -14,7 +14,7 @@
 // `records: [[offset, key, value], ...]`. Offsets a consumer records only ever grow, except after a
 // recorded truncation or offset reset (an `info` whose `offset` is where reading starts again).
 
-import { objectArray } from '../../kernel/arrays.ts';
+import { objectArray, removeAt } from '../../kernel/arrays.ts';
 import { BoundExceededError } from '../../kernel/assert.ts';
 import { interned } from '../../kernel/interned.ts';
 import type { Machine, NodeContext, TimerHandle } from '../../kernel/node.ts';
@@ -486,10 +486,7 @@ export class Consumer implements Machine<ClusterMessage> {
     const at = this.#fetchAt(requestId);
     if (at < 0) return undefined;
     const fetch = fetches[at] as FetchInFlight;
-    // Moved down by hand: a splice makes an array of what it removes.
-    for (let next = at + 1; next < fetches.length; next++)
-      fetches[next - 1] = fetches[next] as FetchInFlight;
-    fetches.length--;
+    removeAt(fetches, at);
     this.#context.cancelTimer(fetch.timer);
     this.#nextFetchAtMs.set(fetch.target, this.#context.nowMs + this.config.pollIntervalMs);
     for (const state of fetch.partitions) state.inFlight = false;

@@ -14,7 +14,7 @@
 // - check-quorum: a leader that has not been fetched from by a majority within 1.5 × the fetch
 //   timeout resigns; a graceful shutdown sends EndQuorumEpoch so the others elect at once.
 
-import { objectArray } from '../../kernel/arrays.ts';
+import { objectArray, removeAt } from '../../kernel/arrays.ts';
 import { AssertionError } from '../../kernel/assert.ts';
 import type { CheckpointFile, Disk } from '../../kernel/disk.ts';
 import type { NodeId } from '../../kernel/network.ts';
@@ -627,10 +627,7 @@ export class RaftNode {
     for (let index = 0; index < parked.length; index++) {
       const fetch = parked[index] as ParkedFetch;
       if (fetch.source !== source) continue;
-      // Moved down by hand: a splice makes an array of what it removes.
-      for (let next = index + 1; next < parked.length; next++)
-        parked[next - 1] = parked[next] as ParkedFetch;
-      parked.length--;
+      removeAt(parked, index);
       return fetch;
     }
     return undefined;
