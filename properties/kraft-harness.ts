@@ -233,6 +233,16 @@ export function checkConverged(
           invariant: 'leader-elected-after-heal',
           atMs,
           message: `${topic.name}-${partition.partition} has no leader after healing (ISR [${partition.isr.join(',')}], ELR [${partition.elr.join(',')}])`,
+          topic: topic.name,
+          partition: partition.partition,
+          nodes: [...partition.replicas],
+          leaderless: {
+            replicas: [...partition.replicas],
+            isr: [...partition.isr],
+            elr: [...partition.elr],
+            lastKnownElr: [...partition.lastKnownElr],
+            uncleanLeaderElection: topic.configs.uncleanLeaderElection,
+          },
         });
       }
     }

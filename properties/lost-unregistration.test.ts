@@ -10,35 +10,18 @@
 // shrunk run, which the checker now allows as `offline-after-unclean-shutdowns`.
 
 import { describe, expect, it } from 'vitest';
-import { generateScenario } from '../scenarios/generate.ts';
 import { runScenario } from '../scenarios/run.ts';
-import type { Scenario } from '../scenarios/scenario.ts';
 import type { PartitionState } from '../sim/kafka/controller/metadata-image.ts';
 import { isOfflineByDesign } from './kraft-harness.ts';
+import { LOST_UNREGISTRATION_SEED, lostUnregistrationScenario } from './lost-unregistration-run.ts';
 
 describe('a removed broker whose unregistration a failover dropped', () => {
   it('leaves the partitions it alone could lead offline, as Kafka does: allowed, not a violation', () => {
-    const scenario: Scenario = {
-      ...generateScenario(26944, 'standard'),
-      timeline: [
-        {
-          atMs: 8007,
-          kind: 'partition-one-way',
-          sources: ['c3', 'b2', 'b3', '@leader'],
-          targets: ['c1', '@follower', 'b1', 'c2'],
-          mode: 'silent',
-        },
-        { atMs: 8009, kind: 'bounce', node: '@replica-2', crash: 'diskLoss', downMs: 3997 },
-        { atMs: 21309, kind: 'remove-broker', node: 'b5' },
-        { atMs: 22495, kind: 'partition', groups: [['c1'], ['c2']], mode: 'silent' },
-        { atMs: 38903, kind: 'bounce', node: '@replica-1', crash: 'diskLoss', downMs: 2484 },
-      ] as Scenario['timeline'],
-      faultPhaseMs: 47451,
-    };
+    const scenario = lostUnregistrationScenario();
     // The admin's unregister requests, and the controllers' answers.
     const asked: string[] = [];
     const report = runScenario(scenario, {
-      seed: 26944,
+      seed: LOST_UNREGISTRATION_SEED,
       bugs: [],
       sets: {},
       traceSink: (event) => {

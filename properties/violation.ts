@@ -22,6 +22,18 @@ export interface Violation {
   readonly sinceMs?: Ms;
   /** A disagreement: what one node holds where the committed record or metadata entry sat. */
   readonly heldInstead?: HeldInstead;
+  /** leader-elected-after-heal: the partition left without a leader, as the metadata ends. */
+  readonly leaderless?: LeaderlessPartition;
+}
+
+/** A partition with no leader: its replicas and who could lead it (KIP-966), as the metadata ends. */
+export interface LeaderlessPartition {
+  readonly replicas: readonly string[];
+  readonly isr: readonly string[];
+  readonly elr: readonly string[];
+  /** With the ISR and ELR empty: the last leader, whom Kafka elects once it is back. */
+  readonly lastKnownElr: readonly string[];
+  readonly uncleanLeaderElection: boolean;
 }
 
 export interface HeldInstead {

@@ -80,6 +80,17 @@ export function lastEventBefore(
   return found;
 }
 
+/**
+ * Whether `event` is about partition `partition` of topic `topic`: trace keys are
+ * `topicId-partition`, and a topic id is the topic's name and a number (`orders-7-0`).
+ */
+export function aboutPartition(event: StoryEvent, topic: string, partition: number): boolean {
+  const match = PARTITION_KEY.exec(str(event, 'partition'));
+  return match !== null && match[1] === topic && Number(match[2]) === partition;
+}
+
+const PARTITION_KEY = /^(.*)-\d+-(\d+)$/;
+
 export function num(event: StoryEvent, field: string): number {
   const value = event.fields[field];
   return typeof value === 'number' ? value : Number.NaN;
@@ -114,7 +125,11 @@ export function faultLines(
   untilMs: number,
   involved: ReadonlySet<string>,
   keyTimes: readonly number[],
-  options: { readonly preferTouching?: boolean } = {},
+  options: {
+    readonly preferTouching?: boolean;
+    /** The line when no fault is shown (default: the bug alone did it). */
+    readonly noFault?: string;
+  } = {},
 ): string[] {
   const faults = events.filter(
     (event) =>
@@ -152,7 +167,7 @@ export function faultLines(
   const shownMax = faults.length <= FAULTS_ALL_SHOWN_MAX ? FAULTS_ALL_SHOWN_MAX : FAULTS_SHOWN_MAX;
   const kept = new Set([...key, ...others.slice(-Math.max(0, shownMax - key.length))]);
   const chosen = pool.filter((event) => kept.has(event));
-  if (chosen.length === 0) return ['  enabled by no fault (the bug alone)'];
+  if (chosen.length === 0) return [options.noFault ?? '  enabled by no fault (the bug alone)'];
   const lines = chosen.map(
     (event, index) =>
       `  ${(index === 0 ? 'enabled by' : '').padEnd(10)} ${ms(event.atMs)} ${faultText(event.kind, event.fields)}`,

@@ -8,6 +8,7 @@
 import type { BugName } from '../sim/kafka/bugs.ts';
 import type { HistoryEntry } from '../sim/kafka/clients/history.ts';
 import {
+  aboutPartition,
   bugLine,
   bugsOnLines,
   faultLines,
@@ -20,12 +21,6 @@ import {
   truncates,
 } from './explain-common.ts';
 import type { ViolationReport } from './run.ts';
-
-/** Is this event about the violation's partition? (Trace keys are `topicId-partition`, topic ids `name-N`.) */
-function aboutPartition(event: StoryEvent, topic: string, partition: number): boolean {
-  const key = str(event, 'partition');
-  return key.startsWith(`${topic}-`) && key.endsWith(`-${partition}`);
-}
 
 /**
  * Why a replica truncated, in words, with the trace's reason code in brackets:

@@ -1,7 +1,8 @@
 // The stories of a run's violations, for `kafkasim repro` and `run`, from its trace events and
 // history: one per lost record (scenarios/explain-records.ts) and the metadata quorum's, a
 // committed entry lost or contradicted, two leaders in one epoch, brokers behind a leader that
-// never resigned (scenarios/explain-metadata.ts). A summary first says how the stories relate to
+// never resigned (scenarios/explain-metadata.ts), and a partition left without a leader or a
+// broker out of service after healing (scenarios/explain-offline.ts). A summary first says how the stories relate to
 // the verdict's counts (which violations they tell, which happened the same way, which were only
 // counted). Pure: data in, lines out. The events come from a bounded collector (`StoryEvents`).
 
@@ -16,6 +17,7 @@ import {
   staleLeaders,
   staleStory,
 } from './explain-metadata.ts';
+import { OFFLINE_STORY_KINDS, offlineStory, offlineStoryKey } from './explain-offline.ts';
 import { explainLoss } from './explain-records.ts';
 import type { ViolationReport } from './run.ts';
 
@@ -41,6 +43,7 @@ const STORY_KINDS = new Set([
   'raft.voted',
   'raft.truncate',
   'raft.resign',
+  ...OFFLINE_STORY_KINDS,
 ]);
 
 /** Collects the events a story needs, up to `eventsMax`; past it, counts what it dropped. */
@@ -91,7 +94,8 @@ export interface ExplainInput {
  * A summary of how the stories relate to the verdict's counts, then one story per lost record
  * named by a record-loss violation, per committed metadata entry lost or contradicted
  * (raft-log-matching), per metadata epoch with two leaders (raft-election-safety) and per stale
- * metadata leader (metadata-staleness-bounded), as lines (no colour). Stories that happened the same
+ * metadata leader (metadata-staleness-bounded), per partition without a leader and broker out of
+ * service after healing (leader-elected-after-heal), as lines (no colour). Stories that happened the same
  * way are told once. No violations, no lines; violations with no story, the summary alone.
  */
 export function explainViolations(input: ExplainInput): string[] {
@@ -113,7 +117,7 @@ export function explainViolations(input: ExplainInput): string[] {
 
 // ---- stories, and what they tell of the verdict ----------------------------------------------
 
-type StoryKind = 'record' | 'metadata' | 'stale' | 'election';
+type StoryKind = 'record' | 'metadata' | 'stale' | 'election' | 'offline';
 
 type Telling =
   | { readonly kind: 'told' }
@@ -158,6 +162,10 @@ function storyKeyOf(
   if (violation.invariant === 'raft-election-safety' && violation.nodes?.length === 2) {
     if (violation.epoch === undefined) return null;
     return { kind: 'election', id: `election|${violation.epoch}` };
+  }
+  if (violation.invariant === 'leader-elected-after-heal') {
+    const key = offlineStoryKey(violation);
+    return key === null ? null : { kind: 'offline', id: key.id };
   }
   return null;
 }
@@ -204,6 +212,8 @@ function tellStory(
       return staleStory(id, violations, input.events, bugs);
     case 'election':
       return electionStory(id, first, input.events, bugs);
+    case 'offline':
+      return offlineStory(id, violations, input.events, bugs);
     default:
       return assertNever(kind, 'story kind');
   }

@@ -11,7 +11,7 @@ import {
   type KafkaRunSpec,
   runKafka,
 } from '../properties/kafka-harness.ts';
-import type { HeldInstead } from '../properties/violation.ts';
+import type { HeldInstead, LeaderlessPartition } from '../properties/violation.ts';
 import { DEFAULT_REPLICA_CONFIG } from '../sim/kafka/broker/replica-manager.ts';
 import type { BugName } from '../sim/kafka/bugs.ts';
 import { ClientConfigError } from '../sim/kafka/clients/client-metadata.ts';
@@ -66,6 +66,8 @@ export interface ViolationReport {
   readonly sinceMs?: Ms;
   /** A disagreement: what one node holds where the committed record or entry sat. */
   readonly heldInstead?: HeldInstead;
+  /** A partition left without a leader: its replicas, ISR, ELR and last known leader at the end. */
+  readonly leaderless?: LeaderlessPartition;
   readonly message: string;
 }
 

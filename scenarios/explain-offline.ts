@@ -1,0 +1,279 @@
+// The story of a partition left without a leader after healing, or of a broker not back in service
+// (leader-elected-after-heal), for `kafkasim repro` and `run` (scenarios/explain.ts): who could
+// lead it as the metadata ends (KIP-966's ISR, ELR and last known leader), who led it before, and
+// what became of each replica (crashes, restarts, fencing, controlled shutdown, removal and what
+// the controller answered it), then the faults. The controller's own decisions are records of the
+// metadata log, not trace events: the timeline tells each one, with its reason. Pure: data in,
+// lines out.
+
+import type { LeaderlessPartition } from '../properties/violation.ts';
+import type { BugName } from '../sim/kafka/bugs.ts';
+import {
+  aboutPartition,
+  bugsOnLines,
+  faultLines,
+  ms,
+  num,
+  type Story,
+  type StoryEvent,
+  str,
+} from './explain-common.ts';
+import type { ViolationReport } from './run.ts';
+
+/** The trace event kinds these stories read (the collector keeps them). */
+export const OFFLINE_STORY_KINDS: readonly string[] = [
+  'node.stopping',
+  'node.stopped',
+  'node.decommission',
+  'broker.registered',
+  'broker.state',
+  'broker.controlled-shutdown',
+  'operation.remove-broker',
+  'operation.remove-broker-retry',
+  'operation.remove-broker-answered',
+];
+
+/** A replica's life events shown at most (its last ones). */
+const LIFE_SHOWN_MAX = 8;
+/** Leaders shown at most (the last ones). */
+const LEADERS_SHOWN_MAX = 4;
+
+/** The broker a `broker … is not registered, unfenced and running after healing` report names. */
+function brokerOf(violation: ViolationReport): string | null {
+  const match = /^broker (\S+) is not registered/.exec(violation.message);
+  return match === null ? null : (match[1] as string);
+}
+
+/** The story a leader-elected-after-heal report belongs to, or null (the quorum's own reports). */
+export function offlineStoryKey(violation: ViolationReport): { id: string } | null {
+  const leaderless = violation.leaderless;
+  if (leaderless !== undefined && violation.topic !== undefined) {
+    // Partitions left offline the same way (the same replicas, the same ones that could lead) are
+    // one shape; each is its own story.
+    return { id: `offline|${violation.topic}-${violation.partition}` };
+  }
+  const broker = brokerOf(violation);
+  return broker === null ? null : { id: `out-of-service|${broker}` };
+}
+
+export function offlineStory(
+  id: string,
+  violations: readonly ViolationReport[],
+  events: readonly StoryEvent[],
+  bugs: readonly BugName[],
+): Story {
+  const violation = violations[0] as ViolationReport;
+  const leaderless = violation.leaderless;
+  if (leaderless === undefined || violation.topic === undefined)
+    return outOfServiceStory(id, violations, events, bugs);
+  const name = `${violation.topic}-${violation.partition}`;
+  const electable = electableOf(leaderless);
+  const lines = [
+    `${name} has no leader after healing: ${violation.invariant} (noticed at ${ms(violation.atMs)})`,
+    `${label('at the end')}replicas [${leaderless.replicas.join(', ')}], ISR [${leaderless.isr.join(', ')}], ELR [${leaderless.elr.join(', ')}]${leaderless.lastKnownElr.length > 0 ? `, last known leader ${leaderless.lastKnownElr.join(', ')}` : ''}`,
+    ...leaderLines(events, violation.topic, violation.partition ?? -1, violation.atMs),
+    whyLine(leaderless, electable, events, violation.atMs),
+  ];
+  // Those that could lead first, then the others, each with what became of it.
+  const replicas = [
+    ...electable,
+    ...leaderless.replicas.filter((broker) => !electable.includes(broker)),
+  ];
+  for (const broker of replicas) lines.push(lifeLine(broker, events, violation.atMs));
+  lines.push(...bugsOnLines(bugs));
+  lines.push(...faultsOf(events, violation.atMs, leaderless.replicas));
+  return {
+    id,
+    violations,
+    label: name,
+    lines,
+    // The same replicas, and the same ones that could lead: left offline the same way.
+    shape: `offline|${leaderless.replicas.join(',')}|${electable.join(',')}|${leaderless.uncleanLeaderElection}`,
+    alike: (told) =>
+      `left without a leader the same way as ${told.label}: the same replicas, and the same ones that could lead`,
+  };
+}
+
+/** A broker not registered, unfenced and running after healing: what became of it. */
+function outOfServiceStory(
+  id: string,
+  violations: readonly ViolationReport[],
+  events: readonly StoryEvent[],
+  bugs: readonly BugName[],
+): Story {
+  const violation = violations[0] as ViolationReport;
+  const broker = brokerOf(violation) ?? '?';
+  const lines = [
+    `${broker} is not back in service after healing: ${violation.invariant} (noticed at ${ms(violation.atMs)})`,
+    `${label('at the end')}${statusAt(broker, events, violation.atMs)}`,
+    lifeLine(broker, events, violation.atMs),
+    ...bugsOnLines(bugs),
+    ...faultsOf(events, violation.atMs, [broker]),
+  ];
+  return {
+    id,
+    violations,
+    label: broker,
+    lines,
+    shape: id,
+    alike: (told) => `the same way as ${told.label}`,
+  };
+}
+
+/** The faults before `atMs`, those naming `nodes` first (no fault: no bug to blame either). */
+function faultsOf(events: readonly StoryEvent[], atMs: number, nodes: readonly string[]): string[] {
+  return faultLines(events, 0, atMs, new Set(nodes), [], {
+    noFault: `${label('enabled by')}no fault`,
+  });
+}
+
+/** The replicas Kafka could elect (unclean election off): ISR and ELR, or the last known leader. */
+function electableOf(leaderless: LeaderlessPartition): readonly string[] {
+  return leaderless.isr.length + leaderless.elr.length > 0
+    ? [...leaderless.isr, ...leaderless.elr]
+    : leaderless.lastKnownElr;
+}
+
+/** Who led the partition, as the brokers took it up (replica.leader), the last few. */
+function leaderLines(
+  events: readonly StoryEvent[],
+  topic: string,
+  partition: number,
+  untilMs: number,
+): string[] {
+  const took = events.filter(
+    (event) =>
+      event.kind === 'replica.leader' &&
+      event.atMs <= untilMs &&
+      aboutPartition(event, topic, partition),
+  );
+  if (took.length === 0) return [`${label('leaders')}no broker took up its leadership in the run`];
+  const shown = took.slice(-LEADERS_SHOWN_MAX).map((event) => {
+    const until = leadershipEnd(events, event, took, untilMs);
+    return `${event.node} in leader epoch ${num(event, 'leaderEpoch')} from ${ms(event.atMs)}${until}`;
+  });
+  const earlier = took.length - shown.length;
+  return [
+    `${label('leaders')}${shown.join('; ')}${earlier > 0 ? ` (${earlier} earlier not shown)` : ''}`,
+  ];
+}
+
+/** How a broker's leadership of the partition ended: the next leader, or its own crash or stop. */
+function leadershipEnd(
+  events: readonly StoryEvent[],
+  took: StoryEvent,
+  leaders: readonly StoryEvent[],
+  untilMs: number,
+): string {
+  const next = leaders.find((event) => event.atMs > took.atMs);
+  const endMs = next?.atMs ?? untilMs;
+  const end = events.find(
+    (event) =>
+      event.node === took.node &&
+      event.atMs >= took.atMs &&
+      event.atMs <= endMs &&
+      (event.kind === 'node.crash' || event.kind === 'node.stopped'),
+  );
+  if (end !== undefined)
+    return ` until ${ms(end.atMs)} (${end.kind === 'node.crash' ? `it crashed: ${str(end, 'crash')}` : 'it stopped'})`;
+  return next === undefined ? '' : ` until ${ms(next.atMs)}`;
+}
+
+/** Why none of the replicas that could lead does. */
+function whyLine(
+  leaderless: LeaderlessPartition,
+  electable: readonly string[],
+  events: readonly StoryEvent[],
+  atMs: number,
+): string {
+  const rule = leaderless.uncleanLeaderElection
+    ? 'unclean leader election is on, yet no replica is registered, unfenced and running'
+    : 'unclean leader election is off: the controller elects only an ISR member, with the ISR empty an ELR member (KIP-966), with both empty the last known leader, and only a broker registered, unfenced and running';
+  if (electable.length === 0) return `${label('why')}${rule}; no replica is left that it may elect`;
+  const states = electable.map((broker) => `${broker} ${statusAt(broker, events, atMs)}`);
+  return `${label('why')}${rule}; ${electable.length === 1 ? 'the only one it may elect:' : 'those it may elect:'} ${states.join('; ')}`;
+}
+
+/** A story line's head: its label in a column of its own, as the other stories'. */
+function label(name: string): string {
+  return `  ${name.padEnd(10)} `;
+}
+
+/** A broker's state at `atMs` as its events tell it: down, fenced or running, and removed. */
+function statusAt(broker: string, events: readonly StoryEvent[], atMs: number): string {
+  let up = true;
+  let upSinceMs = 0;
+  let downSinceMs = 0;
+  let fenced = false;
+  let removal: StoryEvent | null = null;
+  for (const event of events) {
+    if (event.atMs > atMs) break;
+    if (event.node === broker) {
+      if (event.kind === 'node.crash' || event.kind === 'node.stopped') {
+        up = false;
+        downSinceMs = event.atMs;
+      } else if (event.kind === 'node.start') {
+        up = true;
+        upSinceMs = event.atMs;
+        fenced = true;
+      } else if (event.kind === 'broker.state') fenced = str(event, 'state') !== 'running';
+    } else if (event.kind === 'controller.session-expired' && str(event, 'broker') === broker) {
+      fenced = true;
+    } else if (event.kind === 'operation.remove-broker' && str(event, 'broker') === broker) {
+      removal = event;
+    }
+  }
+  const removed = removal === null ? '' : ` (its removal asked at ${ms(removal.atMs)})`;
+  if (!up) return `down since ${ms(downSinceMs)}${removed}`;
+  return `${fenced ? 'fenced' : 'unfenced'}, up${upSinceMs > 0 ? ` since ${ms(upSinceMs)}` : ''}${removed}`;
+}
+
+/** What became of a broker, its last events in words. */
+function lifeLine(broker: string, events: readonly StoryEvent[], atMs: number): string {
+  const told: string[] = [];
+  for (const event of events) {
+    if (event.atMs > atMs) break;
+    const text = lifeText(broker, event);
+    if (text !== null) told.push(`${ms(event.atMs)} ${text}`);
+  }
+  const shown = told.slice(-LIFE_SHOWN_MAX);
+  const earlier = told.length - shown.length;
+  const head = label(broker);
+  if (shown.length === 0) return `${head}nothing happened to it: up and unfenced from the start`;
+  return `${head}${earlier > 0 ? `(${earlier} earlier not shown) ` : ''}${shown.join('; ')}`;
+}
+
+/** One event of `broker`'s life in words, or null when it is not one. */
+function lifeText(broker: string, event: StoryEvent): string | null {
+  if (event.node === broker) {
+    switch (event.kind) {
+      case 'node.crash': {
+        const lost = num(event, 'lostWrites');
+        return `crashed (${str(event, 'crash')}${lost > 0 ? `, ${lost} unflushed writes lost` : ''})`;
+      }
+      case 'node.start':
+        return str(event, 'after') === 'never-started' ? null : 'restarted';
+      case 'broker.controlled-shutdown':
+        return 'asked for a controlled shutdown';
+      case 'node.stopped':
+        return 'stopped';
+      case 'broker.registered':
+        return `registered (broker epoch ${num(event, 'brokerEpoch')})`;
+      case 'broker.state':
+        return str(event, 'state') === 'running' ? 'unfenced' : 'fenced';
+      default:
+        return null;
+    }
+  }
+  if (event.kind === 'controller.session-expired' && str(event, 'broker') === broker)
+    return `fenced by ${event.node}: no heartbeat within the session timeout`;
+  if (event.kind === 'operation.remove-broker' && str(event, 'broker') === broker)
+    return 'its removal asked (a controlled shutdown, then its unregistration)';
+  if (event.kind === 'operation.remove-broker-retry' && str(event, 'broker') === broker)
+    return `its unregistration failed (${str(event, 'error')}), asked again`;
+  if (event.kind === 'operation.remove-broker-answered' && str(event, 'broker') === broker)
+    return str(event, 'error') === 'NONE'
+      ? 'unregistered'
+      : `the controller answered the unregistration ${str(event, 'error')}, and the admin stopped asking`;
+  return null;
+}
