@@ -9,7 +9,12 @@ import { FUZZ_EXPECTATION, generateScenario } from '../scenarios/generate.ts';
 import { scenarioToJson } from '../scenarios/json.ts';
 import { runScenario } from '../scenarios/run.ts';
 import type { Scenario } from '../scenarios/scenario.ts';
-import { SHRINK_RUNS_MAX, type ShrinkResult, shrinkScenario } from '../scenarios/shrink.ts';
+import {
+  SHRINK_RUNS_MAX,
+  type ScenarioSize,
+  type ShrinkResult,
+  shrinkScenario,
+} from '../scenarios/shrink.ts';
 import { formatMs } from '../sim/kernel/time.ts';
 import { MODE_BOTH_WARNING, onFile, parsePositiveInteger, UsageError } from './errors.ts';
 import { type GenerationOptions, generationFlags, parseGenerationOptions } from './repro.ts';
@@ -62,10 +67,25 @@ function shrunkScenario(
     summary: `Seed ${options.seed} shrunk: ${result.stepsAfter} step(s) break ${broken.join(', ')}${options.bugs.length === 0 ? '' : ` with --bug ${options.bugs.join(', ')}`}`,
     // The generated description's last sentence (every invariant must hold) is not this file's:
     // it says what it breaks instead.
-    description: `Shrunk by kafkasim shrink ${options.seed} ${flags} from ${result.stepsBefore} steps and a ${formatMs(result.faultPhaseMsBefore)} fault phase to ${result.stepsAfter} step(s) and ${formatMs(result.faultPhaseMsAfter)}. It records its seed (${options.seed}), which \`kafkasim run\` takes when no --seed is given; replayed${options.bugs.length === 0 ? '' : ` with --bug ${options.bugs.join(' --bug ')}`}, it breaks ${broken.join(', ')}${withoutBugs.length === 0 ? '' : `, and without the bug ${withoutBugs.join(', ')}`}. ${result.scenario.description.replace(` ${FUZZ_EXPECTATION}`, '')}`,
+    description: `Shrunk by kafkasim shrink ${options.seed} ${flags} from ${result.stepsBefore} steps and a ${formatMs(result.faultPhaseMsBefore)} fault phase to ${result.stepsAfter} step(s) and ${formatMs(result.faultPhaseMsAfter)}${sameSize(result.sizeBefore, result.sizeAfter) ? '' : `, and from ${sizeText(result.sizeBefore)} to ${sizeText(result.sizeAfter)}`}. It records its seed (${options.seed}), which \`kafkasim run\` takes when no --seed is given; replayed${options.bugs.length === 0 ? '' : ` with --bug ${options.bugs.join(' --bug ')}`}, it breaks ${broken.join(', ')}${withoutBugs.length === 0 ? '' : `, and without the bug ${withoutBugs.join(', ')}`}. ${result.scenario.description.replace(` ${FUZZ_EXPECTATION}`, '')}`,
     expect: { violations: withoutBugs, allowed: [] },
     demonstrates: bug === undefined ? [] : [{ bug, violations: broken, allowed: [] }],
   };
+}
+
+function sameSize(a: ScenarioSize, b: ScenarioSize): boolean {
+  return (Object.keys(a) as (keyof ScenarioSize)[]).every((key) => a[key] === b[key]);
+}
+
+/** `5 brokers, 3 topics (7 partitions), 4 producers, 2 consumers`. */
+function sizeText(size: ScenarioSize): string {
+  const count = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
+  return [
+    count(size.brokers, 'broker'),
+    `${count(size.topics, 'topic')} (${count(size.partitions, 'partition')})`,
+    count(size.producers, 'producer'),
+    count(size.consumers, 'consumer'),
+  ].join(', ');
 }
 
 export function shrinkCommand(options: ShrinkCommandOptions, io: ShrinkIo): number {
@@ -102,8 +122,9 @@ export function shrinkCommand(options: ShrinkCommandOptions, io: ShrinkIo): numb
   const lines = [
     `  ${chalk.dim('steps'.padEnd(LABEL_WIDTH))}${result.stepsBefore} → ${chalk.bold(String(result.stepsAfter))}`,
     `  ${chalk.dim('fault phase'.padEnd(LABEL_WIDTH))}${formatMs(result.faultPhaseMsBefore)} → ${chalk.bold(formatMs(result.faultPhaseMsAfter))}`,
+    `  ${chalk.dim('cluster'.padEnd(LABEL_WIDTH))}${sizeText(result.sizeBefore)} → ${chalk.bold(sizeText(result.sizeAfter))}`,
     `  ${chalk.dim('still'.padEnd(LABEL_WIDTH))}${invariant} ×${result.report.counts[invariant] ?? 0}`,
-    `  ${chalk.dim('runs'.padEnd(LABEL_WIDTH))}${result.runs} of at most ${result.runsMax}${result.invalid > 0 ? ` (${result.invalid} invalid candidates skipped)` : ''}${result.cutShort ? chalk.yellow(' — the bound cut the search short; --runs-max N for more') : ''}`,
+    `  ${chalk.dim('runs'.padEnd(LABEL_WIDTH))}${result.runs} of at most ${result.runsMax}${result.invalid > 0 ? ` (${result.invalid} invalid candidate${result.invalid === 1 ? '' : 's'} skipped)` : ''}${result.cutShort ? chalk.yellow(' — the bound cut the search short; --runs-max N for more') : ''}`,
     `  ${chalk.dim('wall'.padEnd(LABEL_WIDTH))}${(wallMs / 1000).toFixed(1)} s`,
     `  ${chalk.dim('wrote'.padEnd(LABEL_WIDTH))}${options.out}`,
     `  ${chalk.dim('replay'.padEnd(LABEL_WIDTH))}${chalk.bold(replay.join(' '))}`,

@@ -27,6 +27,11 @@ describe('shrinkScenario', () => {
       expect(result.faultPhaseMsAfter).toBeLessThanOrEqual(result.faultPhaseMsBefore);
       expect(result.runs).toBeLessThanOrEqual(60);
       expect(result.report.counts[invariant]).toBeGreaterThan(0);
+      // Never a larger cluster or workload; each of these seeds fails with one producer less.
+      for (const key of ['brokers', 'topics', 'partitions', 'producers', 'consumers'] as const)
+        expect(result.sizeAfter[key]).toBeLessThanOrEqual(result.sizeBefore[key]);
+      expect(result.sizeAfter.producers).toBeLessThan(result.sizeBefore.producers);
+      expect(result.scenario.producers.length).toBe(result.sizeAfter.producers);
       // The JSON form replays: same seed, same bug, the same invariant breaks.
       const replayed = parseScenarioJson(scenarioToJson(result.scenario), 'shrunk.json');
       expect(replayed.timeline).toEqual(result.scenario.timeline);
@@ -35,6 +40,43 @@ describe('shrinkScenario', () => {
       expect(report.traceHash).toBe(result.report.traceHash);
     }, 120_000);
   }
+
+  it('keeps a client, topic or broker whose removal makes the failure go away', () => {
+    // Seed 19 under truncate-to-hw needs neither its acks=1 producer nor its consumer; seed 42's
+    // election-safety failure goes away without the consumer (the run is another run then), so
+    // the consumer stays.
+    const truncate = shrinkScenario(
+      generateScenario(19, 'small'),
+      { seed: 19, bugs: ['truncate-to-hw'], runsMax: 60 },
+      'acked-write-durable',
+    );
+    expect(truncate.sizeBefore).toEqual({
+      brokers: 3,
+      topics: 1,
+      partitions: 1,
+      producers: 2,
+      consumers: 1,
+    });
+    expect(truncate.sizeAfter).toEqual({
+      brokers: 3,
+      topics: 1,
+      partitions: 1,
+      producers: 1,
+      consumers: 0,
+    });
+    expect(truncate.scenario.producers.map((producer) => producer.acks)).toEqual(['all']);
+    const election = shrinkScenario(
+      generateScenario(42, 'small'),
+      { seed: 42, bugs: ['raft-vote-not-persisted'], runsMax: 60 },
+      'raft-election-safety',
+    );
+    expect(election.sizeAfter.consumers).toBe(1);
+    const withoutConsumer = runScenario(
+      { ...election.scenario, consumers: [] },
+      { seed: 42, bugs: ['raft-vote-not-persisted'], sets: {}, timeline: false },
+    );
+    expect(withoutConsumer.counts['raft-election-safety']).toBeUndefined();
+  }, 120_000);
 
   it('refuses a scenario that does not fail, and stops at the run bound', () => {
     const scenario = generateScenario(19, 'small');

@@ -1,9 +1,11 @@
-// Shrinking a failing scenario (`kafkasim shrink`): the smallest timeline and the shortest run
-// that still break the same invariant. First delta debugging over the timeline's steps (drop
-// halves, then quarters, ..., then single steps, keeping every cut that still fails), then a
-// shorter fault phase (and with it a shorter workload: producers write until the fault phase
-// ends). Every candidate is validated (an invalid one is skipped, not run) and run with the same
-// seed and bugs; the number of runs is bounded, and the result says when the bound cut it short.
+// Shrinking a failing scenario (`kafkasim shrink`): the smallest timeline, the shortest run and
+// the smallest cluster and workload that still break the same invariant. First delta debugging
+// over the timeline's steps (drop halves, then quarters, ..., then single steps, keeping every cut
+// that still fails), then a shorter fault phase (and with it a shorter workload: producers write
+// until the fault phase ends), then fewer clients, topics, partitions and brokers (one at a time,
+// each kept if it still fails: a run with less in it is a trace with less to read). Every
+// candidate is validated (an invalid one is skipped, not run) and run with the same seed and bugs;
+// the number of runs is bounded, and the result says when the bound cut it short.
 
 import type { BugName } from '../sim/kafka/bugs.ts';
 import type { Ms } from '../sim/kernel/time.ts';
@@ -40,6 +42,29 @@ export interface ShrinkResult {
   readonly stepsAfter: number;
   readonly faultPhaseMsBefore: Ms;
   readonly faultPhaseMsAfter: Ms;
+  /** The cluster and workload before and after (brokers, topics, partitions, producers, consumers). */
+  readonly sizeBefore: ScenarioSize;
+  readonly sizeAfter: ScenarioSize;
+}
+
+/** How much a scenario runs: its brokers and what the workload uses. */
+export interface ScenarioSize {
+  readonly brokers: number;
+  readonly topics: number;
+  /** Partitions of every topic together. */
+  readonly partitions: number;
+  readonly producers: number;
+  readonly consumers: number;
+}
+
+export function sizeOf(scenario: Scenario): ScenarioSize {
+  return {
+    brokers: scenario.cluster.brokers,
+    topics: scenario.topics.length,
+    partitions: scenario.topics.reduce((sum, topic) => sum + topic.partitions, 0),
+    producers: scenario.producers.length,
+    consumers: scenario.consumers.length,
+  };
 }
 
 export const SHRINK_RUNS_MAX = 200;
@@ -121,7 +146,8 @@ export function shrinkScenario(
   best = shrinkSteps(best, search);
   best = shiftEarlier(best, search);
   best = shrinkFaultPhase(best, search);
-  // A second pass: a shorter phase may make more steps removable.
+  best = shrinkWorkload(best, search);
+  // A second pass: a shorter phase or a smaller cluster may make more steps removable.
   if (!search.spent) best = shrinkSteps(best, search);
   return {
     scenario: best.scenario,
@@ -134,6 +160,8 @@ export function shrinkScenario(
     stepsAfter: best.scenario.timeline.length,
     faultPhaseMsBefore: scenario.faultPhaseMs,
     faultPhaseMsAfter: best.scenario.faultPhaseMs,
+    sizeBefore: sizeOf(scenario),
+    sizeAfter: sizeOf(best.scenario),
   };
 }
 
@@ -221,4 +249,44 @@ function shrinkFaultPhase(start: Best, search: Search): Best {
     }
   }
   return best;
+}
+
+/**
+ * Fewer consumers, producers, topics, partitions and brokers, each cut tried alone and kept while
+ * the failure stays: the last client first (the others keep their names), a topic once no client
+ * uses it, a topic's partitions down to one, the last broker while every topic still fits.
+ */
+function shrinkWorkload(start: Best, search: Search): Best {
+  let best = start;
+  const attempt = (candidate: Scenario): void => {
+    if (search.spent) return;
+    const report = search.attempt(candidate);
+    if (report !== null) best = { scenario: candidate, report };
+  };
+  for (let index = best.scenario.consumers.length - 1; index >= 0; index--)
+    attempt({ ...best.scenario, consumers: without(best.scenario.consumers, index) });
+  for (let index = best.scenario.producers.length - 1; index >= 0; index--)
+    attempt({ ...best.scenario, producers: without(best.scenario.producers, index) });
+  for (let index = best.scenario.topics.length - 1; index >= 0; index--) {
+    const name = (best.scenario.topics[index] as Scenario['topics'][number]).name;
+    const used =
+      best.scenario.producers.some((producer) => producer.topic === name) ||
+      best.scenario.consumers.some((topics) => topics.includes(name));
+    if (!used) attempt({ ...best.scenario, topics: without(best.scenario.topics, index) });
+  }
+  best.scenario.topics.forEach((topic, index) => {
+    if (topic.partitions <= 1) return;
+    const topics = [...best.scenario.topics];
+    topics[index] = { ...topic, partitions: 1 };
+    attempt({ ...best.scenario, topics });
+  });
+  for (let brokers = best.scenario.cluster.brokers - 1; brokers >= 1; brokers--) {
+    if (best.scenario.cluster.brokers !== brokers + 1) break;
+    attempt({ ...best.scenario, cluster: { ...best.scenario.cluster, brokers } });
+  }
+  return best;
+}
+
+function without<T>(items: readonly T[], index: number): T[] {
+  return [...items.slice(0, index), ...items.slice(index + 1)];
 }
