@@ -77,14 +77,16 @@ function sameSize(a: ScenarioSize, b: ScenarioSize): boolean {
   return (Object.keys(a) as (keyof ScenarioSize)[]).every((key) => a[key] === b[key]);
 }
 
-/** `5 brokers, 3 topics (7 partitions), 4 producers, 2 consumers`. */
+/** `3 controllers, 5 brokers, 3 topics (7 partitions), 4 producers, 2 consumers, 1 setting`. */
 function sizeText(size: ScenarioSize): string {
   const count = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
   return [
+    count(size.controllers, 'controller'),
     count(size.brokers, 'broker'),
     `${count(size.topics, 'topic')} (${count(size.partitions, 'partition')})`,
     count(size.producers, 'producer'),
     count(size.consumers, 'consumer'),
+    count(size.settings, 'setting'),
   ].join(', ');
 }
 

@@ -49,21 +49,26 @@ export interface ShrinkResult {
 
 /** How much a scenario runs: its brokers and what the workload uses. */
 export interface ScenarioSize {
+  readonly controllers: number;
   readonly brokers: number;
   readonly topics: number;
   /** Partitions of every topic together. */
   readonly partitions: number;
   readonly producers: number;
   readonly consumers: number;
+  /** Settings the scenario sets (the others are Kafka's defaults). */
+  readonly settings: number;
 }
 
 export function sizeOf(scenario: Scenario): ScenarioSize {
   return {
+    controllers: scenario.cluster.controllers,
     brokers: scenario.cluster.brokers,
     topics: scenario.topics.length,
     partitions: scenario.topics.reduce((sum, topic) => sum + topic.partitions, 0),
     producers: scenario.producers.length,
     consumers: scenario.consumers.length,
+    settings: Object.keys(scenario.settings).length,
   };
 }
 
@@ -252,9 +257,10 @@ function shrinkFaultPhase(start: Best, search: Search): Best {
 }
 
 /**
- * Fewer consumers, producers, topics, partitions and brokers, each cut tried alone and kept while
- * the failure stays: the last client first (the others keep their names), a topic once no client
- * uses it, a topic's partitions down to one, the last broker while every topic still fits.
+ * Fewer consumers, producers, topics, partitions, brokers, controllers and settings, each cut
+ * tried alone and kept while the failure stays: the last client first (the others keep their
+ * names), a topic once no client uses it, a topic's partitions down to one, the last broker while
+ * every topic still fits, the last controller, each setting (back to Kafka's default).
  */
 function shrinkWorkload(start: Best, search: Search): Best {
   let best = start;
@@ -283,6 +289,14 @@ function shrinkWorkload(start: Best, search: Search): Best {
   for (let brokers = best.scenario.cluster.brokers - 1; brokers >= 1; brokers--) {
     if (best.scenario.cluster.brokers !== brokers + 1) break;
     attempt({ ...best.scenario, cluster: { ...best.scenario.cluster, brokers } });
+  }
+  for (let controllers = best.scenario.cluster.controllers - 1; controllers >= 1; controllers--) {
+    if (best.scenario.cluster.controllers !== controllers + 1) break;
+    attempt({ ...best.scenario, cluster: { ...best.scenario.cluster, controllers } });
+  }
+  for (const key of Object.keys(best.scenario.settings).sort()) {
+    const { [key]: _dropped, ...settings } = best.scenario.settings;
+    attempt({ ...best.scenario, settings });
   }
   return best;
 }
