@@ -49,7 +49,7 @@ describe('kafkasim repro', () => {
     ]);
     expect(text.code).toBe(1);
     expect(text.stdout).toContain(
-      'explanation (how each lost record or metadata entry was lost, how an election broke, why a partition has no leader)',
+      'explanation (how each lost record or metadata entry was lost, how an election broke, what healing did not bring back)',
     );
     expect(text.stdout).toMatch(/acked +at \d+ ms to p\d at offset \d+, ISR then \[/);
     expect(text.stdout).toContain('kafkasim repro 19 --profile small --bug truncate-to-hw');
@@ -183,7 +183,7 @@ describe('kafkasim shrink', () => {
     expect(hash(otherSeed)).not.toBe(hash(withBug));
     // run tells the shrunk scenario's story as repro tells the seed's.
     expect(text.stdout).toContain(
-      'explanation (how each lost record or metadata entry was lost, how an election broke, why a partition has no leader)',
+      'explanation (how each lost record or metadata entry was lost, how an election broke, what healing did not bring back)',
     );
     expect(text.stdout).toMatch(/acked +at \d+ ms to p\d at offset \d+, ISR then \[/);
     expect(

@@ -294,7 +294,7 @@ export function explanationText(
   const tail = next === null ? [] : ['', `  ${chalk.dim(next.label)}  ${chalk.bold(next.command)}`];
   return `\n${[
     chalk.bold(
-      'explanation (how each lost record or metadata entry was lost, how an election broke, why a partition has no leader)',
+      'explanation (how each lost record or metadata entry was lost, how an election broke, what healing did not bring back)',
     ),
     ...body,
     ...tail,

@@ -1554,6 +1554,8 @@ export class DataChecker {
             invariant: 'acked-fully-replicated',
             atMs,
             message: `${this.#label(key)}: ISR [${state.isr.join(',')}] is not all replicas [${state.replicas.join(',')}] after healing`,
+            ...this.#where(key),
+            nodes: expected.filter((id) => !state.isr.includes(id)),
             epoch: state.leaderEpoch,
           });
         }
@@ -1586,6 +1588,7 @@ export class DataChecker {
               invariant: 'acked-fully-replicated',
               atMs,
               message: `${this.#label(key)}: ${brokerId} ends at offset ${length}, below the leader ${leaderLog.broker}'s HW ${leaderLog.highWatermark}, after healing`,
+              ...this.#where(key),
               nodes: [brokerId],
             });
           }

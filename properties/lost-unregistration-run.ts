@@ -1,7 +1,7 @@
 // The shrunk run of `standard` seed 26944 (properties/lost-unregistration.test.ts tells it): a
 // removed broker whose unregistration a controller failover dropped, left the only ELR member of
 // two partitions, which stay offline. Shared by the tests of the checker's rule and of the story
-// `repro` tells of a partition left without a leader (scenarios/explain-offline.test.ts).
+// `repro` tells of a partition left without a leader (scenarios/explain-heal.test.ts).
 
 import { generateScenario } from '../scenarios/generate.ts';
 import type { Scenario } from '../scenarios/scenario.ts';

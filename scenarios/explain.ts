@@ -1,8 +1,9 @@
 // The stories of a run's violations, for `kafkasim repro` and `run`, from its trace events and
 // history: one per lost record (scenarios/explain-records.ts) and the metadata quorum's, a
 // committed entry lost or contradicted, two leaders in one epoch, brokers behind a leader that
-// never resigned (scenarios/explain-metadata.ts), and a partition left without a leader or a
-// broker out of service after healing (scenarios/explain-offline.ts). A summary first says how the stories relate to
+// never resigned (scenarios/explain-metadata.ts), and what healing did not bring back: a
+// partition without a leader or not fully replicated, a broker out of service
+// (scenarios/explain-heal.ts). A summary first says how the stories relate to
 // the verdict's counts (which violations they tell, which happened the same way, which were only
 // counted). Pure: data in, lines out. The events come from a bounded collector (`StoryEvents`).
 
@@ -17,7 +18,7 @@ import {
   staleLeaders,
   staleStory,
 } from './explain-metadata.ts';
-import { OFFLINE_STORY_KINDS, offlineStory, offlineStoryKey } from './explain-offline.ts';
+import { HEAL_STORY_KINDS, healStory, healStoryKey } from './explain-heal.ts';
 import { explainLoss } from './explain-records.ts';
 import type { ViolationReport } from './run.ts';
 
@@ -43,7 +44,7 @@ const STORY_KINDS = new Set([
   'raft.voted',
   'raft.truncate',
   'raft.resign',
-  ...OFFLINE_STORY_KINDS,
+  ...HEAL_STORY_KINDS,
 ]);
 
 /** Collects the events a story needs, up to `eventsMax`; past it, counts what it dropped. */
@@ -94,8 +95,9 @@ export interface ExplainInput {
  * A summary of how the stories relate to the verdict's counts, then one story per lost record
  * named by a record-loss violation, per committed metadata entry lost or contradicted
  * (raft-log-matching), per metadata epoch with two leaders (raft-election-safety) and per stale
- * metadata leader (metadata-staleness-bounded), per partition without a leader and broker out of
- * service after healing (leader-elected-after-heal), as lines (no colour). Stories that happened the same
+ * metadata leader (metadata-staleness-bounded), per partition without a leader or not fully
+ * replicated and broker out of service after healing (leader-elected-after-heal,
+ * acked-fully-replicated), as lines (no colour). Stories that happened the same
  * way are told once. No violations, no lines; violations with no story, the summary alone.
  */
 export function explainViolations(input: ExplainInput): string[] {
@@ -117,7 +119,7 @@ export function explainViolations(input: ExplainInput): string[] {
 
 // ---- stories, and what they tell of the verdict ----------------------------------------------
 
-type StoryKind = 'record' | 'metadata' | 'stale' | 'election' | 'offline';
+type StoryKind = 'record' | 'metadata' | 'stale' | 'election' | 'heal';
 
 type Telling =
   | { readonly kind: 'told' }
@@ -163,9 +165,12 @@ function storyKeyOf(
     if (violation.epoch === undefined) return null;
     return { kind: 'election', id: `election|${violation.epoch}` };
   }
-  if (violation.invariant === 'leader-elected-after-heal') {
-    const key = offlineStoryKey(violation);
-    return key === null ? null : { kind: 'offline', id: key.id };
+  if (
+    violation.invariant === 'leader-elected-after-heal' ||
+    violation.invariant === 'acked-fully-replicated'
+  ) {
+    const key = healStoryKey(violation);
+    return key === null ? null : { kind: 'heal', id: key.id };
   }
   return null;
 }
@@ -212,8 +217,8 @@ function tellStory(
       return staleStory(id, violations, input.events, bugs);
     case 'election':
       return electionStory(id, first, input.events, bugs);
-    case 'offline':
-      return offlineStory(id, violations, input.events, bugs);
+    case 'heal':
+      return healStory(id, violations, input.events, bugs);
     default:
       return assertNever(kind, 'story kind');
   }

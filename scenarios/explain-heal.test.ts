@@ -1,7 +1,9 @@
-// The story of a partition left without a leader after healing (leader-elected-after-heal): told
-// from the events of a real run (the shrunk `standard` seed 26944, whose two offline partitions the
-// checker reported so before it learnt that Kafka leaves them offline too), and from small
-// hand-made event lists for what that run does not show.
+// The stories of what healing did not bring back: a partition left without a leader, a broker out
+// of service (leader-elected-after-heal), a partition not fully replicated
+// (acked-fully-replicated). Told from the events of real runs (the shrunk `standard` seed 26944,
+// whose two offline partitions the checker reported before it learnt that Kafka leaves them
+// offline too; `small` seeds that break them under a quorum bug), and from small hand-made event
+// lists for what those runs do not show.
 
 import { describe, expect, it } from 'vitest';
 import {
@@ -11,6 +13,7 @@ import {
 import type { LeaderlessPartition } from '../properties/violation.ts';
 import { aboutPartition, type StoryEvent } from './explain-common.ts';
 import { explainViolations, StoryEvents } from './explain.ts';
+import { generateScenario } from './generate.ts';
 import { runScenario, type ViolationReport } from './run.ts';
 
 /** The report the checker gives a partition with no leader at the end (kraft-harness.ts). */
@@ -172,7 +175,7 @@ describe('the story of a partition left without a leader', () => {
     });
     expect(lines).toContain('  leaders    no broker took up its leadership in the run');
     expect(lines.find((line) => line.startsWith('  why'))).toBe(
-      '  why        unclean leader election is on, yet no replica is registered, unfenced and running; those it may elect: b2 fenced, up; b1 down since 3000 ms',
+      '  why        unclean leader election is on, yet no replica is registered, unfenced and running; those it may elect: b2 up, fenced at 2000 ms (by c1: its session expired); b1 down since 3000 ms',
     );
     expect(lines).toContain(
       '  b2         2000 ms fenced by c1: no heartbeat within the session timeout',
@@ -200,11 +203,62 @@ describe('the story of a partition left without a leader', () => {
     });
     expect(lines.slice(3)).toEqual([
       'b3 is not back in service after healing: leader-elected-after-heal (noticed at 9000 ms)',
-      '  at the end fenced, up since 6000 ms',
+      "  at the end fenced in the active controller's metadata; the broker: up since 6000 ms, not yet unfenced",
       '  b3         2000 ms registered (broker epoch 4); 4000 ms unfenced; 5000 ms crashed (kill); 6000 ms restarted',
       '  enabled by no fault',
     ]);
   });
+});
+
+describe('the stories of what healing did not bring back, in runs with a quorum bug', () => {
+  /** A small seed's run under raft-vote-not-persisted, its after-heal violations explained. */
+  function healStories(seed: number): string[] {
+    const story = new StoryEvents();
+    const report = runScenario(generateScenario(seed, 'small'), {
+      seed,
+      bugs: ['raft-vote-not-persisted'],
+      sets: {},
+      traceSink: story.sink,
+    });
+    return explainViolations({
+      violations: report.violations.filter((each) =>
+        ['leader-elected-after-heal', 'acked-fully-replicated'].includes(each.invariant),
+      ),
+      events: story.events,
+      history: report.history.entries,
+      storiesMax: 9,
+    });
+  }
+
+  it('tells a partition not fully replicated: who is behind, its ISR changes (small seed 183)', () => {
+    const lines = healStories(183);
+    expect(lines[1]).toBe('  acked-fully-replicated, 1 kept   told below: orders-0');
+    const told = lines.slice(lines.indexOf('') + 1);
+    expect(told.slice(0, 5)).toEqual([
+      'orders-0 is not fully replicated after healing: acked-fully-replicated (noticed at 95000 ms)',
+      '  at the end ISR [b3] is not all replicas [b2,b3] after healing',
+      '  leaders    b2 in leader epoch 0 from 5204 ms until 51731 ms; b3 in leader epoch 1 from 51731 ms',
+      '  ISR        52740 ms b3: b2 caught up, expand proposed; 52744 ms b3: ISR change refused (FENCED_LEADER_EPOCH)',
+      '  b2         2020 ms registered (broker epoch 3); 4032 ms unfenced; 38724 ms fenced by c2: no heartbeat within the session timeout',
+    ]);
+    expect(told[5]).toMatch(/^ {2}b3 {9}/);
+  }, 30_000);
+
+  it('tells brokers the active controller keeps fenced, and the partition they alone could lead (small seed 246)', () => {
+    const lines = healStories(246);
+    expect(lines[1]).toBe('  leader-elected-after-heal, 3 kept   told below: b1, b3, orders-0');
+    // With two metadata leaders, the broker's own word (its heartbeat answer) and the active
+    // controller's differ: the story says both.
+    expect(lines).toContain(
+      "  at the end fenced in the active controller's metadata; the broker: up since 55000 ms, unfenced at 63108 ms (its heartbeat answer)",
+    );
+    expect(lines).toContain(
+      '  at the end replicas [b1, b2, b3], ISR [], ELR [b1, b3], last known leader b3',
+    );
+    expect(lines.find((line) => line.startsWith('  why'))).toMatch(
+      /; those it may elect: b1 up, fenced at 60586 ms \(by c1: its session expired\); b3 up since 55000 ms, unfenced at 63108 ms \(its heartbeat answer\)$/,
+    );
+  }, 30_000);
 });
 
 describe('aboutPartition', () => {

@@ -1,8 +1,10 @@
-// The story of a partition left without a leader after healing, or of a broker not back in service
-// (leader-elected-after-heal), for `kafkasim repro` and `run` (scenarios/explain.ts): who could
-// lead it as the metadata ends (KIP-966's ISR, ELR and last known leader), who led it before, and
-// what became of each replica (crashes, restarts, fencing, controlled shutdown, removal and what
-// the controller answered it), then the faults. The controller's own decisions are records of the
+// The stories of what healing did not bring back, for `kafkasim repro` and `run`
+// (scenarios/explain.ts). A partition left without a leader, or a broker not back in service
+// (leader-elected-after-heal): who could lead it as the metadata ends (KIP-966's ISR, ELR and last
+// known leader), who led it before, and what became of each replica (crashes, restarts, fencing,
+// controlled shutdown, removal and what the controller answered it), then the faults. A partition
+// not fully replicated (acked-fully-replicated): which replicas are behind, its leaders, its last
+// ISR changes, and what became of each replica. The controller's own decisions are records of the
 // metadata log, not trace events: the timeline tells each one, with its reason. Pure: data in,
 // lines out.
 
@@ -21,7 +23,9 @@ import {
 import type { ViolationReport } from './run.ts';
 
 /** The trace event kinds these stories read (the collector keeps them). */
-export const OFFLINE_STORY_KINDS: readonly string[] = [
+export const HEAL_STORY_KINDS: readonly string[] = [
+  'replica.isr-shrink',
+  'replica.isr-change-failed',
   'node.stopping',
   'node.stopped',
   'node.decommission',
@@ -37,6 +41,8 @@ export const OFFLINE_STORY_KINDS: readonly string[] = [
 const LIFE_SHOWN_MAX = 8;
 /** Leaders shown at most (the last ones). */
 const LEADERS_SHOWN_MAX = 4;
+/** ISR changes and proposals shown at most (the last ones). */
+const ISR_SHOWN_MAX = 6;
 
 /** The broker a `broker … is not registered, unfenced and running after healing` report names. */
 function brokerOf(violation: ViolationReport): string | null {
@@ -44,8 +50,16 @@ function brokerOf(violation: ViolationReport): string | null {
   return match === null ? null : (match[1] as string);
 }
 
-/** The story a leader-elected-after-heal report belongs to, or null (the quorum's own reports). */
-export function offlineStoryKey(violation: ViolationReport): { id: string } | null {
+/**
+ * The story a leader-elected-after-heal or acked-fully-replicated report belongs to, or null (the
+ * quorum's own reports, a report naming no partition).
+ */
+export function healStoryKey(violation: ViolationReport): { id: string } | null {
+  if (violation.invariant === 'acked-fully-replicated') {
+    if (violation.topic === undefined || violation.partition === undefined) return null;
+    // Both its reports (an ISR short of the replicas, a replica short of the HW) tell one story.
+    return { id: `replicated|${violation.topic}-${violation.partition}` };
+  }
   const leaderless = violation.leaderless;
   if (leaderless !== undefined && violation.topic !== undefined) {
     // Partitions left offline the same way (the same replicas, the same ones that could lead) are
@@ -56,13 +70,15 @@ export function offlineStoryKey(violation: ViolationReport): { id: string } | nu
   return broker === null ? null : { id: `out-of-service|${broker}` };
 }
 
-export function offlineStory(
+export function healStory(
   id: string,
   violations: readonly ViolationReport[],
   events: readonly StoryEvent[],
   bugs: readonly BugName[],
 ): Story {
   const violation = violations[0] as ViolationReport;
+  if (violation.invariant === 'acked-fully-replicated')
+    return underReplicatedStory(id, violations, events, bugs);
   const leaderless = violation.leaderless;
   if (leaderless === undefined || violation.topic === undefined)
     return outOfServiceStory(id, violations, events, bugs);
@@ -94,6 +110,99 @@ export function offlineStory(
   };
 }
 
+/** A partition some replica of which is behind after healing: which, and what became of each. */
+function underReplicatedStory(
+  id: string,
+  violations: readonly ViolationReport[],
+  events: readonly StoryEvent[],
+  bugs: readonly BugName[],
+): Story {
+  const violation = violations[0] as ViolationReport;
+  const topic = violation.topic as string;
+  const partition = violation.partition as number;
+  const name = `${topic}-${partition}`;
+  const behind = [...new Set(violations.flatMap((each) => each.nodes ?? []))];
+  const replicas = replicasOf(events, topic, partition, violation.atMs);
+  const lines = [
+    `${name} is not fully replicated after healing: ${violation.invariant} (noticed at ${ms(violation.atMs)})`,
+    ...violations.map(
+      (each, index) =>
+        `${label(index === 0 ? 'at the end' : '')}${each.message.replace(/^[^:]*: /, '')}`,
+    ),
+    ...leaderLines(events, topic, partition, violation.atMs),
+    isrLine(events, topic, partition, violation.atMs),
+  ];
+  // Those behind first, then the others.
+  for (const broker of [...behind, ...replicas.filter((each) => !behind.includes(each))])
+    lines.push(lifeLine(broker, events, violation.atMs));
+  lines.push(...bugsOnLines(bugs));
+  lines.push(...faultsOf(events, violation.atMs, [...new Set([...behind, ...replicas])]));
+  return {
+    id,
+    violations,
+    label: name,
+    lines,
+    shape: `replicated|${[...behind].sort().join(',')}|${[...replicas].sort().join(',')}`,
+    alike: (told) =>
+      `not fully replicated the same way as ${told.label}: the same replicas, the same ones behind`,
+  };
+}
+
+/** The brokers that held the partition as leader or follower in the run, in the order they did. */
+function replicasOf(
+  events: readonly StoryEvent[],
+  topic: string,
+  partition: number,
+  untilMs: number,
+): string[] {
+  const replicas: string[] = [];
+  for (const event of events) {
+    if (event.atMs > untilMs) break;
+    if (
+      (event.kind === 'replica.leader' || event.kind === 'replica.follower') &&
+      !replicas.includes(event.node) &&
+      aboutPartition(event, topic, partition)
+    )
+      replicas.push(event.node);
+  }
+  return replicas;
+}
+
+/** The partition's last ISR changes and proposals, as its leaders traced them. */
+function isrLine(
+  events: readonly StoryEvent[],
+  topic: string,
+  partition: number,
+  untilMs: number,
+): string {
+  const told: string[] = [];
+  for (const event of events) {
+    if (event.atMs > untilMs) break;
+    if (!aboutPartition(event, topic, partition)) continue;
+    const text = isrText(event);
+    if (text !== null) told.push(`${ms(event.atMs)} ${event.node}: ${text}`);
+  }
+  if (told.length === 0) return `${label('ISR')}no change in the run`;
+  const shown = told.slice(-ISR_SHOWN_MAX);
+  const earlier = told.length - shown.length;
+  return `${label('ISR')}${earlier > 0 ? `(${earlier} earlier not shown) ` : ''}${shown.join('; ')}`;
+}
+
+function isrText(event: StoryEvent): string | null {
+  switch (event.kind) {
+    case 'replica.isr-changed':
+      return `ISR now [${str(event, 'isr').split(',').join(', ')}]`;
+    case 'replica.isr-shrink':
+      return `${str(event, 'lagging')} lagging, shrink proposed`;
+    case 'replica.isr-expand':
+      return `${str(event, 'joining')} caught up, expand proposed`;
+    case 'replica.isr-change-failed':
+      return `ISR change refused (${str(event, 'error')})`;
+    default:
+      return null;
+  }
+}
+
 /** A broker not registered, unfenced and running after healing: what became of it. */
 function outOfServiceStory(
   id: string,
@@ -103,9 +212,11 @@ function outOfServiceStory(
 ): Story {
   const violation = violations[0] as ViolationReport;
   const broker = brokerOf(violation) ?? '?';
+  // The active controller's word: the report's own (`… after healing (fenced)`).
+  const word = /\(([^)]*)\)$/.exec(violation.message)?.[1] ?? 'not in service';
   const lines = [
     `${broker} is not back in service after healing: ${violation.invariant} (noticed at ${ms(violation.atMs)})`,
-    `${label('at the end')}${statusAt(broker, events, violation.atMs)}`,
+    `${label('at the end')}${word} in the active controller's metadata; the broker: ${statusAt(broker, events, violation.atMs)}`,
     lifeLine(broker, events, violation.atMs),
     ...bugsOnLines(bugs),
     ...faultsOf(events, violation.atMs, [broker]),
@@ -199,12 +310,16 @@ function label(name: string): string {
   return `  ${name.padEnd(10)} `;
 }
 
-/** A broker's state at `atMs` as its events tell it: down, fenced or running, and removed. */
+/**
+ * A broker's state at `atMs` as its events tell it: down since when, or up and the last word on
+ * its fencing (a controller fencing it, or its own heartbeat answers; with two metadata leaders,
+ * the broker's word and the active controller's may differ), and a removal asked.
+ */
 function statusAt(broker: string, events: readonly StoryEvent[], atMs: number): string {
   let up = true;
   let upSinceMs = 0;
   let downSinceMs = 0;
-  let fenced = false;
+  let fencing: string | null = null;
   let removal: StoryEvent | null = null;
   for (const event of events) {
     if (event.atMs > atMs) break;
@@ -215,17 +330,19 @@ function statusAt(broker: string, events: readonly StoryEvent[], atMs: number): 
       } else if (event.kind === 'node.start') {
         up = true;
         upSinceMs = event.atMs;
-        fenced = true;
-      } else if (event.kind === 'broker.state') fenced = str(event, 'state') !== 'running';
+        fencing = null;
+      } else if (event.kind === 'broker.state')
+        fencing = `${str(event, 'state') === 'running' ? 'unfenced' : 'fenced'} at ${ms(event.atMs)} (its heartbeat answer)`;
     } else if (event.kind === 'controller.session-expired' && str(event, 'broker') === broker) {
-      fenced = true;
+      fencing = `fenced at ${ms(event.atMs)} (by ${event.node}: its session expired)`;
     } else if (event.kind === 'operation.remove-broker' && str(event, 'broker') === broker) {
       removal = event;
     }
   }
   const removed = removal === null ? '' : ` (its removal asked at ${ms(removal.atMs)})`;
   if (!up) return `down since ${ms(downSinceMs)}${removed}`;
-  return `${fenced ? 'fenced' : 'unfenced'}, up${upSinceMs > 0 ? ` since ${ms(upSinceMs)}` : ''}${removed}`;
+  const since = upSinceMs > 0 ? `up since ${ms(upSinceMs)}` : 'up';
+  return `${since}, ${fencing ?? 'not yet unfenced'}${removed}`;
 }
 
 /** What became of a broker, its last events in words. */
