@@ -157,6 +157,9 @@ describe('kafkasim fuzz', { timeout: 90_000 }, () => {
     expect(result.code).toBe(1);
     expect(result.stdout).toContain('FAIL seed 5: acked-write-durable');
     expect(result.stdout).toContain('repro: kafkasim repro 5 --profile small --bug truncate-to-hw');
+    expect(result.stdout).toContain(
+      'shrink: kafkasim shrink 5 --profile small --bug truncate-to-hw',
+    );
     expect(result.stdout).toContain('5 seeds run in');
     expect(result.stdout).toContain('stopped at the lowest failing seed');
     const scenarioFile = join(out, 'seed-5.json');

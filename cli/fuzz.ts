@@ -436,15 +436,16 @@ function startBar(
   };
 }
 
-/** `kafkasim repro SEED --profile P --bug B...`. */
+/** `kafkasim repro SEED --profile P --bug B...` (or `shrink` with the same flags). */
 export function reproLine(
   seed: number,
   profile: FuzzProfileName,
   bugs: readonly BugName[],
+  command: 'repro' | 'shrink' = 'repro',
 ): string {
   return [
     'kafkasim',
-    'repro',
+    command,
     String(seed),
     '--profile',
     profile,
@@ -522,6 +523,7 @@ function renderSummary(input: SummaryInput, chalk: ChalkInstance): string {
     lines.push(`${chalk.red.bold('FAIL')} seed ${failure.seed}: ${broken.join(', ')}`);
     if (failure.message !== undefined) lines.push(`  ${failure.message}`);
     lines.push(`  repro: ${chalk.bold(reproLine(failure.seed, options.profile, options.bugs))}`);
+    lines.push(`  shrink: ${reproLine(failure.seed, options.profile, options.bugs, 'shrink')}`);
     const paths = input.written.get(failure.seed);
     if (paths !== undefined) {
       lines.push(`  wrote ${paths.join(' and ')}`);
