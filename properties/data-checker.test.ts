@@ -72,7 +72,7 @@ describe('the data checker follows each replica when a broker’s replica list c
     const values = kept.log.batches().flatMap((batch) => batch.records);
     expect(values.length).toBe(150);
     for (const record of values) {
-      const id = ledger.find(record.offset, record.value as string);
+      const id = ledger.findNamed(record.offset, record.value as string);
       expect(
         id >= 0 && ledger.brokersIn(ledger.holdersOf(id)).sort(),
         `offset ${record.offset}`,

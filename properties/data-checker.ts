@@ -91,10 +91,17 @@ class PartitionLedger {
   readonly number: number;
   /** The brokers that ever held a record of this partition, by bit number. */
   readonly #brokers: string[] = objectArray();
-  /** Records by id: how many, their values and offsets. */
+  /** Records by id: how many, their values, offsets and leader epochs. */
   #count = 0;
   readonly #values: string[] = objectArray();
   #offsets = new Int32Array(COLUMN_CAPACITY_MIN);
+  /**
+   * The leader epoch of the batch that holds it (Kafka's partitionLeaderEpoch): with its offset,
+   * what makes two replicas' records one (KIP-101). The same value at the same offset in another
+   * epoch is another record: a stale leader's copy of a write that a retry appended again under
+   * the new leader, say, which the stale leader's truncation removes without losing the other.
+   */
+  #epochs = new Int32Array(COLUMN_CAPACITY_MIN);
   /** Brokers holding it now (down brokers keep what their disk has until they restart): bits. */
   #holders = new Int32Array(COLUMN_CAPACITY_MIN);
   /** Brokers that ever held it (bits); since it was committed once it is. */
@@ -179,21 +186,38 @@ class PartitionLedger {
 
   // ---- records
 
-  /** The record `value` at `offset`, if any replica ever held it there; NONE if not. */
-  find(offset: number, value: string): number {
+  /** The record `value` at `offset` in leader epoch `epoch`, if any replica ever held it; NONE if not. */
+  find(offset: number, value: string, epoch: number): number {
     if (offset >= this.#firstAt.length) return NONE;
     for (let id = this.#firstAt[offset] as number; id !== NONE; id = this.#next[id] as number)
-      if (this.#values[id] === value) return id;
+      if (this.#values[id] === value && this.#epochs[id] === epoch) return id;
     return NONE;
   }
 
-  /** A new record, `value` at `offset`, held by `bit`'s broker: its id. */
-  add(offset: number, value: string, bit: number): number {
+  /**
+   * The record a client names by `value` at `offset` (an acknowledgement or a read says no leader
+   * epoch): the committed one there if any (a consumer reads, and acks=all acknowledges, only
+   * below the high watermark), else the first seen; NONE if none.
+   */
+  findNamed(offset: number, value: string): number {
+    if (offset >= this.#firstAt.length) return NONE;
+    let first = NONE;
+    for (let id = this.#firstAt[offset] as number; id !== NONE; id = this.#next[id] as number) {
+      if (this.#values[id] !== value) continue;
+      if (this.isCommitted(id)) return id;
+      if (first === NONE) first = id;
+    }
+    return first;
+  }
+
+  /** A new record, `value` at `offset` in leader epoch `epoch`, held by `bit`'s broker: its id. */
+  add(offset: number, value: string, epoch: number, bit: number): number {
     this.#offsetsByValue = null;
     const id = this.#count++;
     if (id >= this.#offsets.length) this.#growRecords(id + 1);
     this.#values.push(value);
     this.#offsets[id] = offset;
+    this.#epochs[id] = epoch;
     this.#holders[id] = bit;
     this.#everHeld[id] = bit;
     this.#committedInEpoch[id] = -1;
@@ -211,6 +235,7 @@ class PartitionLedger {
 
   #growRecords(length: number): void {
     this.#offsets = grownColumn(this.#offsets, length);
+    this.#epochs = grownColumn(this.#epochs, length);
     this.#holders = grownColumn(this.#holders, length);
     this.#everHeld = grownColumn(this.#everHeld, length);
     this.#flags = grownColumn(this.#flags, length);
@@ -229,6 +254,11 @@ class PartitionLedger {
 
   valueOf(id: number): string {
     return this.#values[id] as string;
+  }
+
+  /** The leader epoch of the batch record `id` sits in. */
+  epochOf(id: number): number {
+    return this.#epochs[id] as number;
   }
 
   offsetOf(id: number): number {
@@ -708,7 +738,9 @@ export class DataChecker {
       const value = history.recordValueAt(index, position);
       if (value === null) continue;
       const id =
-        ledger === undefined ? NONE : ledger.find(history.recordOffsetAt(index, position), value);
+        ledger === undefined
+          ? NONE
+          : ledger.findNamed(history.recordOffsetAt(index, position), value);
       client.reads.push(
         index,
         position,
@@ -724,7 +756,8 @@ export class DataChecker {
     const client = this.#clientPartition(history.topicAt(index), history.partitionAt(index));
     const ledger = this.#ledgerNow(client);
     const offset = history.offsetAt(index);
-    const id = ledger === undefined || offset === undefined ? NONE : ledger.find(offset, value);
+    const id =
+      ledger === undefined || offset === undefined ? NONE : ledger.findNamed(offset, value);
     this.#ackedWrites.push(
       index,
       client.index,
@@ -1044,7 +1077,9 @@ export class DataChecker {
     // The log's own batches from `from` on, read in place (a read would copy them into an array).
     const batches = replica.log.batches();
     for (let b = startBatch(replica, batches, from, shadow.batchIndex); b < batches.length; b++) {
-      const records = (batches[b] as RecordBatch).records;
+      const batch = batches[b] as RecordBatch;
+      const records = batch.records;
+      const epoch = batch.leaderEpoch;
       for (let r = 0; r < records.length; r++) {
         const record = records[r] as LogRecord;
         if (record.offset < from) continue;
@@ -1053,8 +1088,8 @@ export class DataChecker {
           ids[length++] = NONE;
           continue;
         }
-        const id = ledger.find(record.offset, value);
-        if (id === NONE) ids[length++] = ledger.add(record.offset, value, bit);
+        const id = ledger.find(record.offset, value, epoch);
+        if (id === NONE) ids[length++] = ledger.add(record.offset, value, epoch, bit);
         else {
           ids[length++] = id;
           ledger.hold(id, bit, shadow.broker);
@@ -1161,6 +1196,8 @@ export class DataChecker {
     // after (a fenced leader, or its follower, cut off from the controller, exposing the
     // lineage that election dropped): the same allowed loss.
     const committedInEpoch = ledger.committedInEpochOf(committed);
+    // The same value under another leader (a retry without idempotence): named by epochs too.
+    const sameValue = value === ledger.valueOf(committed);
     if (
       this.#truncationCause(ledger, replica.leaderEpoch, committed) === 'unclean' ||
       ledger.uncleanElections.some(
@@ -1175,8 +1212,16 @@ export class DataChecker {
         ledger.valueOf(committed),
         replica.role === 'leader' ? 'committed-read-stable' : 'committed-prefix-agrees',
       ),
-      `${shadow.broker}'s HW ${highWatermark} covers ${value} at offset ${offset}, where ${ledger.valueOf(committed)} was committed by ${committedBy} at ${committedAtMs} ms`,
-      { node: shadow.broker, value, highWatermark },
+      `${shadow.broker}'s HW ${highWatermark} covers ${sameValue ? `${value} (leader epoch ${ledger.epochOf(mine)})` : value} at offset ${offset}, where ${sameValue ? `${value} (leader epoch ${ledger.epochOf(committed)})` : ledger.valueOf(committed)} was committed by ${committedBy} at ${committedAtMs} ms`,
+      sameValue
+        ? {
+            node: shadow.broker,
+            value,
+            highWatermark,
+            epoch: ledger.epochOf(mine),
+            committedEpoch: ledger.epochOf(committed),
+          }
+        : { node: shadow.broker, value, highWatermark },
     );
   }
 
@@ -1375,7 +1420,7 @@ export class DataChecker {
         offset = found.offsetOf(reads.ids[index] as number);
         value = found.valueOf(reads.ids[index] as number);
       }
-      const id = found === ledger ? (reads.ids[index] as number) : ledger.find(offset, value);
+      const id = found === ledger ? (reads.ids[index] as number) : ledger.findNamed(offset, value);
       if (id === NONE || !ledger.isCommitted(id)) {
         if (neverCommitted.has(recordId(offset, value))) continue;
         neverCommitted.add(recordId(offset, value));
@@ -1397,7 +1442,7 @@ export class DataChecker {
     const offset = this.#history.offsetAt(entry);
     if (offset !== undefined) {
       // The common case: one offset, committed there.
-      const id = target.ledger.find(offset, value);
+      const id = target.ledger.findNamed(offset, value);
       if (id !== NONE && target.ledger.isCommitted(id)) {
         this.#judgeFinal(target, id, 'acked-write-durable');
         return;
@@ -1415,7 +1460,7 @@ export class DataChecker {
     // acks=0 has no offset: any offset the value was appended at.
     const offsets = offset === undefined ? ledger.offsetsOf(value) : [offset];
     const committed = offsets
-      .map((at) => ledger.find(at, value))
+      .map((at) => ledger.findNamed(at, value))
       .filter((id) => id !== NONE && ledger.isCommitted(id));
     if (committed.length > 0) {
       for (const id of committed) this.#judgeFinal(target, id, 'acked-write-durable');
@@ -1576,7 +1621,7 @@ export class DataChecker {
             this.#log.report({
               invariant: 'committed-prefix-agrees',
               atMs,
-              message: `${this.#label(key)}: below the HW ${brokerId} holds ${finalValueAt(shadow, offset)} at offset ${offset}, the leader ${leaderLog.broker} ${finalValueAt(leaderLog.shadow, offset)}`,
+              message: `${this.#label(key)}: below the HW ${brokerId} holds ${finalNameAt(shadow, offset, leaderLog.shadow)} at offset ${offset}, the leader ${leaderLog.broker} ${finalNameAt(leaderLog.shadow, offset, shadow)}`,
               ...this.#where(key),
               offset,
               nodes: [brokerId, leaderLog.broker],
@@ -1652,6 +1697,18 @@ interface FinalTarget {
 function finalValueAt(shadow: Shadow | null, offset: number): string | null | undefined {
   if (shadow === null || offset >= shadow.length) return undefined;
   return shadowValue(shadow, offset);
+}
+
+/**
+ * The record `shadow` holds at `offset`, named by its value, and by its leader epoch too when
+ * `other` holds another record of the same value there (a copy appended under another leader).
+ */
+function finalNameAt(shadow: Shadow | null, offset: number, other: Shadow | null): string {
+  const value = finalValueAt(shadow, offset);
+  if (value === undefined || value === null || value !== finalValueAt(other, offset))
+    return String(value);
+  const ledger = (shadow as Shadow).ledger;
+  return `${value} (leader epoch ${ledger.epochOf((shadow as Shadow).ids[offset] as number)})`;
 }
 
 /**

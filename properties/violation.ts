@@ -42,7 +42,11 @@ export interface HeldInstead {
   readonly value: string;
   /** The node's high watermark when the checker saw it. */
   readonly highWatermark: number;
-  /** Metadata entries: the held entry's epoch and the committed entry's. */
+  /**
+   * Metadata entries: the held entry's epoch and the committed entry's. Records: the leader epochs
+   * of the two copies, when the held record has the committed one's value (a copy appended under
+   * another leader).
+   */
   readonly epoch?: number;
   readonly committedEpoch?: number;
 }

@@ -20,6 +20,7 @@ import {
   type StoryEvent,
   str,
 } from './explain-common.ts';
+import { byId } from './explain-metadata.ts';
 import type { ViolationReport } from './run.ts';
 
 /** The trace event kinds these stories read (the collector keeps them). */
@@ -142,7 +143,7 @@ function underReplicatedStory(
     violations,
     label: name,
     lines,
-    shape: `replicated|${[...behind].sort().join(',')}|${[...replicas].sort().join(',')}`,
+    shape: `replicated|${byId(behind).join(',')}|${byId(replicas).join(',')}`,
     alike: (told) =>
       `not fully replicated the same way as ${told.label}: the same replicas, the same ones behind`,
   };

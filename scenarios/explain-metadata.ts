@@ -37,7 +37,7 @@ function votersIn(events: readonly StoryEvent[]): string[] {
 }
 
 /** By id, c2 before c10. */
-function byId(nodes: Iterable<string>): string[] {
+export function byId(nodes: Iterable<string>): string[] {
   return [...nodes].sort((a, b) => a.length - b.length || (a < b ? -1 : a > b ? 1 : 0));
 }
 

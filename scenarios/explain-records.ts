@@ -359,10 +359,16 @@ function coveringReplicas(
   for (const violation of violations) {
     const instead = violation.heldInstead;
     if (instead === undefined || found.has(instead.node)) continue;
+    // The same value in another leader epoch: another copy of the write (a retry under another
+    // leader), not the committed one.
+    const copy =
+      instead.epoch !== undefined && instead.value === violation.value
+        ? ` of leader epoch ${instead.epoch}, another copy (the committed one is of leader epoch ${instead.committedEpoch})`
+        : '';
     found.set(instead.node, {
       node: instead.node,
       held: instead.value,
-      text: `${instead.value} there instead, below its high watermark ${instead.highWatermark} (the checker, at ${ms(violation.atMs)})`,
+      text: `${instead.value}${copy} there instead, below its high watermark ${instead.highWatermark} (the checker, at ${ms(violation.atMs)})`,
       atMs: violation.atMs,
     });
   }

@@ -510,12 +510,18 @@ describe('explainViolations relates reports without a story of their own to the 
       faultPhaseMs: 21_021,
     };
     const { report, text } = explainRun(scenario, 8, ['epoch-lookup-kip101']);
-    // Only the end of the run's check found committed-prefix-agrees, at a lost record's offset.
+    // b2 kept p1-21 of leader epoch 1 at offset 28, where the committed p1-21 is of leader epoch
+    // 0: its HW covering it is told; the end of the run's check finds it there again.
     const prefix = report.violations.filter((each) => each.invariant === 'committed-prefix-agrees');
-    expect(prefix).toHaveLength(1);
-    expect(prefix[0]?.message).toMatch(/below the HW b\d holds \S+ at offset \d+, the leader/);
+    expect(prefix).toHaveLength(2);
+    expect(prefix[1]?.message).toBe(
+      'orders-0: below the HW b2 holds p1-21 (leader epoch 1) at offset 28, the leader b3 p1-21 (leader epoch 0)',
+    );
     expect(text).toMatch(
-      /committed-prefix-agrees ×1 +at the offset of \S+ \(told below\): the end of the run found the replicas still disagreeing there/,
+      /committed-prefix-agrees ×2 +told below: p1-21\n +1 at the offset of p1-21 \(told below\): the end of the run found the replicas still disagreeing there/,
+    );
+    expect(text).toContain(
+      'holds p1-21 of leader epoch 1, another copy (the committed one is of leader epoch 0) there instead',
     );
     expect(text).not.toContain('no story is told');
   }, 30_000);
@@ -589,26 +595,38 @@ describe('explainViolations names the faults behind a story', () => {
   }, 30_000);
 });
 
-describe('explainViolations tells apart two copies of one write (retried without idempotence)', () => {
-  it('kip-279 under epoch-lookup-kip101: the copy at the story’s offset, appended by the broker that held it there', () => {
-    const { report, text } = explainRun(
+describe('explainViolations tells apart two copies of one write (retried under another leader)', () => {
+  it('kip-279 under epoch-lookup-kip101: the same value under another leader is another record, named by its epoch', () => {
+    const story = new StoryEvents();
+    const report = runScenario(
       scenarioByName('kip-279-fast-failovers-truncate-a-divergent-epoch') as Scenario,
-      1,
-      ['epoch-lookup-kip101'],
+      { seed: 1, bugs: ['epoch-lookup-kip101'], sets: {}, traceSink: story.sink },
     );
-    // The same value lost at two offsets: each named with its offset, in the summary and stories.
-    expect(text).toMatch(/told below: (p\d-\d+) at offset (\d+)\n[^\n]*\1 at offset (?!\2)\d+/);
-    const head = /\n(p\d-\d+) at orders-0 offset (\d+): committed-prefix-agrees/.exec(text);
-    expect(head).not.toBeNull();
-    const appended = /\n {2}appended +at \d+ ms by leader (b\d) \(leader epoch (\d+)\)/.exec(
-      text.slice(text.indexOf((head as RegExpExecArray)[0])),
+    // b3 kept p1-60 of leader epoch 1 (the bug's divergent epoch) at offset 121, where the
+    // committed p1-60 is of leader epoch 0: another copy of the write, not the committed record.
+    const copy = report.violations.find((each) => each.value === 'p1-60');
+    expect(copy?.offset).toBe(121);
+    expect(copy?.message).toContain(
+      "b3's HW 430 covers p1-60 (leader epoch 1) at offset 121, where p1-60 (leader epoch 0) was committed",
     );
-    const holders = report.violations.find(
-      (each) =>
-        each.value === (head as RegExpExecArray)[1] &&
-        each.offset === Number((head as RegExpExecArray)[2]),
-    )?.holders;
-    // The appender held the record at that offset (another leader wrote another record there).
-    expect(Object.keys(holders ?? {})).toContain((appended as RegExpExecArray)[1]);
+    expect(copy?.heldInstead).toEqual({
+      node: 'b3',
+      value: 'p1-60',
+      highWatermark: 430,
+      epoch: 1,
+      committedEpoch: 0,
+    });
+    const text = explainViolations({
+      violations: [copy as ViolationReport],
+      events: story.events,
+      history: report.history.entries,
+      bugs: report.bugs,
+    }).join('\n');
+    expect(text).toContain(
+      '  b3         holds p1-60 of leader epoch 1, another copy (the committed one is of leader epoch 0) there instead, below its high watermark 430',
+    );
+    // Its story's appender held it at that offset (the committed copy, of leader epoch 0).
+    const appended = /\n {2}appended +at \d+ ms by leader (b\d) \(leader epoch 0\)/.exec(text);
+    expect(Object.keys(copy?.holders ?? {})).toContain((appended as RegExpExecArray)[1]);
   }, 30_000);
 });

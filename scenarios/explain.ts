@@ -275,13 +275,13 @@ function summaryLines(
       : `${plural(total, 'violation')}, as the verdict counts them; what the stories below tell of them:`,
   ];
   invariants.forEach((invariant, index) => {
+    const sameRecord = sameRecordAs(invariant, input.violations, stories, tellings);
     const parts = invariantSummary(invariant, countOf(invariant), kept.get(invariant) ?? 0, {
       stories,
       tellings,
       storiesMax,
-      followsFrom:
-        followsFromLoss(invariant, countOf(invariant), input.violations) ??
-        sameRecordAs(invariant, input.violations, stories, tellings),
+      followsFrom: followsFromLoss(invariant, countOf(invariant), input.violations) ?? sameRecord,
+      sameRecord,
     });
     parts.forEach((part, at) => {
       lines.push(`  ${(at === 0 ? (heads[index] as string) : '').padEnd(width)}${part}`);
@@ -347,7 +347,11 @@ function sameRecordAs(
   stories: readonly Story[],
   tellings: ReadonlyMap<Story, Telling>,
 ): string | null {
-  const mine = violations.filter((each) => each.invariant === invariant);
+  // Those of the invariant's reports no story tells (the others a story tells itself).
+  const mine = violations.filter(
+    (each) =>
+      each.invariant === invariant && !stories.some((story) => story.violations.includes(each)),
+  );
   const told = stories.filter((story) => tellings.get(story)?.kind === 'told');
   const samePlace = (a: ViolationReport, b: ViolationReport) =>
     a.offset !== undefined &&
@@ -356,7 +360,7 @@ function sameRecordAs(
     a.partition === b.partition;
   const matched = mine.map((each) =>
     told.find((story) =>
-      story.violations.some((other) => other.invariant !== invariant && samePlace(each, other)),
+      story.violations.some((other) => other !== each && samePlace(each, other)),
     ),
   );
   if (mine.length === 0 || matched.some((story) => story === undefined)) return null;
@@ -373,6 +377,8 @@ function invariantSummary(
     readonly tellings: ReadonlyMap<Story, Telling>;
     readonly storiesMax: number;
     readonly followsFrom: string | null;
+    /** Where the invariant's reports no story tells sit: at a told story's offset (sameRecordAs). */
+    readonly sameRecord: string | null;
   },
 ): string[] {
   const mine = told.stories.filter((story) =>
@@ -404,7 +410,8 @@ function invariantSummary(
     (sum, story) => sum + story.violations.filter((each) => each.invariant === invariant).length,
     0,
   );
-  if (storied < kept) parts.push(`${kept - storied} kept with no story (see the verdict)`);
+  if (storied < kept)
+    parts.push(`${kept - storied} ${told.sameRecord ?? 'kept with no story (see the verdict)'}`);
   return parts;
 }
 

@@ -294,7 +294,9 @@ function shrinkWorkload(start: Best, search: Search): Best {
     if (best.scenario.cluster.controllers !== controllers + 1) break;
     attempt({ ...best.scenario, cluster: { ...best.scenario.cluster, controllers } });
   }
-  for (const key of Object.keys(best.scenario.settings).sort()) {
+  for (const key of Object.keys(best.scenario.settings).sort((a, b) =>
+    a < b ? -1 : a > b ? 1 : 0,
+  )) {
     const { [key]: _dropped, ...settings } = best.scenario.settings;
     attempt({ ...best.scenario, settings });
   }
