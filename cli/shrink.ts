@@ -141,7 +141,11 @@ export function shrinkCommand(options: ShrinkCommandOptions, io: ShrinkIo): numb
       `  ${chalk.dim('also'.padEnd(LABEL_WIDTH))}${others.map(([name, count]) => `${name} ×${count}`).join(', ')}${fresh.length === 0 ? '' : ` (the seed itself did not break ${listed(fresh)}: the shrunk run is another run, and the file declares all it breaks)`}`,
     );
   }
-  if (withoutBugs.length > 0)
+  if (withoutBugs.length > 0 && options.bugs.length === 0)
+    lines.push(
+      `  ${chalk.dim('note'.padEnd(LABEL_WIDTH))}its expect says it breaks ${withoutBugs.join(', ')}: the replay exits 0 while it does`,
+    );
+  else if (withoutBugs.length > 0)
     lines.push(
       `  ${chalk.dim('note'.padEnd(LABEL_WIDTH))}without the bug it still breaks ${withoutBugs.join(', ')} (its expect says so)`,
     );
