@@ -334,9 +334,9 @@ class PartitionLedger {
   }
 
   /**
-   * Record `id` is committed: durability starts now. Copies lost before (the same value at the same
-   * offset, appended by an earlier leader and truncated, then written again by a retry) are not
-   * losses of the committed record: only the holders from now on count.
+   * Record `id` is committed: durability starts now. What replicas lost of it before (a follower's
+   * copy truncated, then fetched again) is no loss of the committed record: only the holders from
+   * now on count. (A copy of its value appended under another leader epoch is another record.)
    */
   markCommitted(id: number, atMs: Ms, epoch: number): void {
     this.#flags[id] = (this.#flags[id] as number) | COMMITTED;
