@@ -3,6 +3,7 @@
 
 import { interned } from '../../kernel/interned.ts';
 import type { NodeId } from '../../kernel/network.ts';
+import type { NodeHost } from '../../kernel/node.ts';
 import { World, type WorldOptions } from '../../kernel/world.ts';
 import type { ReplicaConfig } from '../broker/replica-manager.ts';
 import { type Bugs, NO_BUGS } from '../bugs.ts';
@@ -31,6 +32,8 @@ export interface KraftClusterSpec {
 export interface KraftCluster {
   readonly world: World<ClusterMessage>;
   readonly controllers: readonly NodeId[];
+  /** The controllers' hosts, in `controllers`' order (a host outlives its restarts). */
+  readonly controllerHosts: readonly NodeHost<ClusterMessage>[];
   readonly brokers: readonly NodeId[];
   readonly admin: NodeId;
   readonly raftConfig: RaftConfig;
@@ -109,6 +112,7 @@ function addBrokerNode(
 class BuiltKraftCluster implements KraftCluster {
   readonly world: World<ClusterMessage>;
   readonly controllers: readonly NodeId[];
+  readonly controllerHosts: readonly NodeHost<ClusterMessage>[];
   readonly brokers: NodeId[];
   readonly admin: NodeId = ADMIN_NODE;
   readonly raftConfig: RaftConfig;
@@ -125,6 +129,7 @@ class BuiltKraftCluster implements KraftCluster {
   ) {
     this.world = world;
     this.controllers = controllers;
+    this.controllerHosts = controllers.map((id) => world.node(id));
     this.brokers = brokers;
     this.raftConfig = raftConfig;
     this.#brokerConfig = brokerConfig;
@@ -159,10 +164,17 @@ export function adminOf(cluster: KraftCluster): AdminClient {
 /** The active controller (the metadata leader of the highest epoch), if any. */
 export function activeController(cluster: KraftCluster): KraftController | null {
   let active: KraftController | null = null;
-  for (const id of cluster.controllers) {
-    const controller = controllerOf(cluster, id);
-    if (controller?.isActive && (active === null || controller.raft.epoch > active.raft.epoch))
-      active = controller;
+  // By host, not by id: the checkers ask after every event that entered a controller, and a
+  // lookup by name per controller was ~0.7 % of a `small` seed.
+  const hosts = cluster.controllerHosts;
+  for (let index = 0; index < hosts.length; index++) {
+    const machine = (hosts[index] as NodeHost<ClusterMessage>).machine;
+    if (
+      machine instanceof KraftController &&
+      machine.isActive &&
+      (active === null || machine.raft.epoch > active.raft.epoch)
+    )
+      active = machine;
   }
   return active;
 }
