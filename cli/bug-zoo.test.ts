@@ -22,9 +22,9 @@ const ZOO: Readonly<Record<BugName, ZooEntry>> = {
   'hw-ignores-min-isr': { budget: 26 }, // measured: seed 13
   'no-elr': { budget: 128 }, // measured: seed 64
   // The small profile reaches these two rarely (their traps are one profile of nine, and need a
-  // lagging follower or a restart at the right moment): 25 and 70 s to find, one thread.
+  // lagging follower or a restart at the right moment): ~8 and ~10 s to find, one thread.
   'isr-join-stale-hw': { budget: 580 }, // measured: seed 289
-  'no-broker-epoch': { budget: 1760 }, // measured: seed 880
+  'no-broker-epoch': { budget: 740 }, // measured: seed 370
   'raft-vote-ignores-log': { budget: 26 }, // measured: seed 13
   'raft-commit-old-epoch': { budget: 20 }, // measured: seed 10
   // A power cut within milliseconds of a vote, with a rival's request in flight.
