@@ -358,7 +358,8 @@ class PartitionLedger {
           const each = this.#values[id] as string;
           const offsets = this.#offsetsByValue.get(each);
           if (offsets === undefined) this.#offsetsByValue.set(each, [offset]);
-          else offsets.push(offset);
+          // Once per offset: copies of one value under two leader epochs sit at one offset.
+          else if (offsets[offsets.length - 1] !== offset) offsets.push(offset);
         }
       }
     }
