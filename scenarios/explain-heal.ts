@@ -83,12 +83,25 @@ export function healStory(
   const leaderless = violation.leaderless;
   if (leaderless === undefined || violation.topic === undefined)
     return outOfServiceStory(id, violations, events, bugs);
-  const name = `${violation.topic}-${violation.partition}`;
+  return leaderlessStory(id, violations, leaderless, events, bugs);
+}
+
+/** A partition without a leader after healing: who could lead it, and why none does. */
+function leaderlessStory(
+  id: string,
+  violations: readonly ViolationReport[],
+  leaderless: LeaderlessPartition,
+  events: readonly StoryEvent[],
+  bugs: readonly BugName[],
+): Story {
+  const violation = violations[0] as ViolationReport;
+  const topic = violation.topic as string;
+  const name = `${topic}-${violation.partition}`;
   const electable = electableOf(leaderless);
   const lines = [
     `${name} has no leader after healing: ${violation.invariant} (noticed at ${ms(violation.atMs)})`,
     `${label('at the end')}replicas [${leaderless.replicas.join(', ')}], ISR [${leaderless.isr.join(', ')}], ELR [${leaderless.elr.join(', ')}]${leaderless.lastKnownElr.length > 0 ? `, last known leader ${leaderless.lastKnownElr.join(', ')}` : ''}`,
-    ...leaderLines(events, violation.topic, violation.partition ?? -1, violation.atMs),
+    ...leaderLines(events, topic, violation.partition ?? -1, violation.atMs),
     whyLine(leaderless, electable, events, violation.atMs),
   ];
   // Those that could lead first, then the others, each with what became of it.
