@@ -2,8 +2,9 @@
 // the smallest cluster and workload that still break the same invariant. First delta debugging
 // over the timeline's steps (drop halves, then quarters, ..., then single steps, keeping every cut
 // that still fails), then a shorter fault phase (and with it a shorter workload: producers write
-// until the fault phase ends), then fewer clients, topics, partitions and brokers (one at a time,
-// each kept if it still fails: a run with less in it is a trace with less to read). Every
+// until the fault phase ends), then fewer clients, topics, partitions, brokers, controllers and
+// settings (one at a time, each kept if it still fails: a run with less in it is a trace with less
+// to read). Every
 // candidate is validated (an invalid one is skipped, not run) and run with the same seed and bugs;
 // the number of runs is bounded, and the result says when the bound cut it short.
 
@@ -42,12 +43,12 @@ export interface ShrinkResult {
   readonly stepsAfter: number;
   readonly faultPhaseMsBefore: Ms;
   readonly faultPhaseMsAfter: Ms;
-  /** The cluster and workload before and after (brokers, topics, partitions, producers, consumers). */
+  /** The cluster and workload before and after (see ScenarioSize). */
   readonly sizeBefore: ScenarioSize;
   readonly sizeAfter: ScenarioSize;
 }
 
-/** How much a scenario runs: its brokers and what the workload uses. */
+/** How much a scenario runs: its nodes, what the workload uses, and the settings it sets. */
 export interface ScenarioSize {
   readonly controllers: number;
   readonly brokers: number;
@@ -264,10 +265,13 @@ function shrinkFaultPhase(start: Best, search: Search): Best {
  */
 function shrinkWorkload(start: Best, search: Search): Best {
   let best = start;
-  const attempt = (candidate: Scenario): void => {
-    if (search.spent) return;
+  /** Keeps `candidate` if it still fails; whether it did. */
+  const attempt = (candidate: Scenario): boolean => {
+    if (search.spent) return false;
     const report = search.attempt(candidate);
-    if (report !== null) best = { scenario: candidate, report };
+    if (report === null) return false;
+    best = { scenario: candidate, report };
+    return true;
   };
   for (let index = best.scenario.consumers.length - 1; index >= 0; index--)
     attempt({ ...best.scenario, consumers: without(best.scenario.consumers, index) });
@@ -286,14 +290,16 @@ function shrinkWorkload(start: Best, search: Search): Best {
     topics[index] = { ...topic, partitions: 1 };
     attempt({ ...best.scenario, topics });
   });
-  for (let brokers = best.scenario.cluster.brokers - 1; brokers >= 1; brokers--) {
-    if (best.scenario.cluster.brokers !== brokers + 1) break;
-    attempt({ ...best.scenario, cluster: { ...best.scenario.cluster, brokers } });
-  }
-  for (let controllers = best.scenario.cluster.controllers - 1; controllers >= 1; controllers--) {
-    if (best.scenario.cluster.controllers !== controllers + 1) break;
-    attempt({ ...best.scenario, cluster: { ...best.scenario.cluster, controllers } });
-  }
+  // One fewer at a time, while each cut still fails.
+  const cluster = () => best.scenario.cluster;
+  while (
+    cluster().brokers > 1 &&
+    attempt({ ...best.scenario, cluster: { ...cluster(), brokers: cluster().brokers - 1 } })
+  );
+  while (
+    cluster().controllers > 1 &&
+    attempt({ ...best.scenario, cluster: { ...cluster(), controllers: cluster().controllers - 1 } })
+  );
   for (const key of Object.keys(best.scenario.settings).sort((a, b) =>
     a < b ? -1 : a > b ? 1 : 0,
   )) {
