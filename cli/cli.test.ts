@@ -149,7 +149,10 @@ describe('kafkasim command line', { timeout: 60_000 }, () => {
   });
 
   it('rejects a bad fuzz option on one line, exit 2', () => {
-    expectUsageError(kafkasim(['fuzz', '--seeds', '0']), /--seeds must be at least 1/);
+    expectUsageError(
+      kafkasim(['fuzz', '--seeds', '0']),
+      /--seeds must be an integer of at least 1 \(got "0"\)/,
+    );
   });
 
   it('rejects bad option values with the option named', () => {
@@ -348,13 +351,19 @@ describe('kafkasim list and run', { timeout: 60_000 }, () => {
     const firstWords = flagship.description.split(' ').slice(0, 6).join(' ');
     expect(out).toContain(`\n  ${firstWords}`);
     // Timeline lines: time, node, text.
-    expect(out).toMatch(/^ +\d+\.\d{3}s {2}world +crash target=b\d crash=kill$/m);
+    expect(out).toMatch(
+      /^ +\d+\.\d{3}s {2}world +crash target=(b\d) crash=kill \(@leader is \1\)$/m,
+    );
+    // The ISR expansion names the fetch the leader judged the joiner on.
+    expect(out).toMatch(
+      /: b\d \(its last fetch at \d+\.\d{3}s: log end \d+, broker epoch \d+\) caught up, ISR expand proposed$/m,
+    );
     expect(out).toMatch(/^ +\d+\.\d{3}s {2}b\d +orders-0: leader in epoch 1 /m);
     expect(out).toMatch(/^ {2}orders-0 {2}leader b\d · leader epoch \d+ · ISR \[/m);
     expect(out).toMatch(/^ {4}replica +role +LEO +HW +log start +status$/m);
     expect(out).toMatch(/^ {2}outcome +the expected outcome \(exit 0\)$/m);
     expect(out).toMatch(/^ {2}wall +\d+ ms$/m);
-    expect(out).toMatch(new RegExp(`^ {2}reproduce +kafkasim run ${FLAGSHIP} --seed 3$`, 'm'));
+    expect(out).toMatch(new RegExp(`^ {2}reproduce +npx kafkasim run ${FLAGSHIP} --seed 3$`, 'm'));
     // Determinism: identical bytes but for the wall-clock line, the same trace hash.
     expect(maskWall(second.stdout)).toBe(maskWall(out));
     const hash = /trace hash ([0-9a-f]{16})/.exec(out)?.[1];
@@ -457,7 +466,7 @@ describe('kafkasim list and run', { timeout: 60_000 }, () => {
       expect(unexpected.stdout).toMatch(/^ {2}outcome +NOT the expected outcome \(exit 1\)$/m);
       expect(unexpected.stdout).toMatch(/^ {2}violations +\d+: /m);
       expect(unexpected.stdout).toContain(
-        `reproduce  kafkasim run ${scenario.name} --seed 1 --bug ${demonstration.bug} --bug ${other}`,
+        `reproduce  npx kafkasim run ${scenario.name} --seed 1 --bug ${demonstration.bug} --bug ${other}`,
       );
     },
   );
@@ -483,7 +492,7 @@ describe('kafkasim list and run', { timeout: 60_000 }, () => {
     expect(JSON.parse(fromFile.stdout).traceHash).toBe(JSON.parse(registered.stdout).traceHash);
     expect(missing.code, missing.stderr).toBe(1);
     expect(missing.stdout).toContain('expected acked-write-durable to break: it held');
-    expect(missing.stdout).toContain(`reproduce  kafkasim run ${wrong} --seed 1`);
+    expect(missing.stdout).toContain(`reproduce  npx kafkasim run ${wrong} --seed 1`);
     expectUsageError(broken, /malformed\.json.*(line|position|column|:\d+)/);
   });
 
@@ -561,6 +570,10 @@ describe('kafkasim list and run', { timeout: 60_000 }, () => {
       [['run', notUtf8], /not-utf8\.json:2:13: not UTF-8 text \(a scenario file is UTF-8 JSON\)$/],
       [['fuzz', '--start', '2'], /unknown option '--start' \(did you mean --start-seed\?\)/],
       [['demo', '--secs', '3'], /unknown option '--secs' \(did you mean --seconds\?\)/],
+      [
+        ['repro', '370', '--seed', '3'],
+        /unknown option '--seed' \(the seed is the command's argument: kafkasim repro <seed>\)$/,
+      ],
       [['demo', '--nodes', '0'], /--nodes must be between 2 and 26 \(got 0\)/],
       [
         ['fuzz', '--seeds', '2147483647'],

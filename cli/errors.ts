@@ -49,10 +49,12 @@ export function onFile<T>(doing: string, path: string, operation: () => T): T {
   }
 }
 
+/** Parses an integer option that must be at least 1, or throws a UsageError saying so. */
 export function parsePositiveInteger(option: string, text: string): number {
-  const value = parseNonNegativeInteger(option, text);
-  if (value === 0) throw new UsageError(`${option} must be at least 1 (got 0)`);
-  return value;
+  // One wording for every value below 1 (-3 and 0 alike), and for text that is no integer.
+  if (!/^\d+$/.test(text) || Number(text) === 0)
+    throw new UsageError(`${option} must be an integer of at least 1 (got "${text}")`);
+  return parseNonNegativeInteger(option, text);
 }
 
 /** The warning `--mode both` gives (fuzz, repro, shrink): only KRaft is built, so KRaft runs. */

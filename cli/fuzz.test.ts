@@ -137,7 +137,7 @@ describe('kafkasim fuzz', { timeout: 90_000 }, () => {
       mode: 'kraft',
       invariant: 'acked-write-durable',
       count: expect.any(Number),
-      repro: 'kafkasim repro 5 --profile small --bug truncate-to-hw',
+      repro: 'npx kafkasim repro 5 --profile small --bug truncate-to-hw',
     });
   });
 
@@ -156,12 +156,18 @@ describe('kafkasim fuzz', { timeout: 90_000 }, () => {
     ]);
     expect(result.code).toBe(1);
     expect(result.stdout).toContain('FAIL seed 5: acked-write-durable');
-    expect(result.stdout).toContain('repro: kafkasim repro 5 --profile small --bug truncate-to-hw');
     expect(result.stdout).toContain(
-      'shrink: kafkasim shrink 5 --profile small --bug truncate-to-hw',
+      'repro: npx kafkasim repro 5 --profile small --bug truncate-to-hw',
+    );
+    expect(result.stdout).toContain(
+      'shrink: npx kafkasim shrink 5 --profile small --bug truncate-to-hw',
     );
     expect(result.stdout).toContain('5 seeds run in');
     expect(result.stdout).toContain('stopped at the lowest failing seed');
+    // A campaign with a bug switch on says the failure is the one the switch brings back.
+    expect(result.stdout).toContain(
+      'expected: --bug truncate-to-hw brings back a historical bug that breaks acked-write-durable (KIP-101, KAFKA-1211); the failing seed breaks it',
+    );
     const scenarioFile = join(out, 'seed-5.json');
     expect(existsSync(scenarioFile)).toBe(true);
     const trace = readFileSync(join(out, 'seed-5.trace.jsonl'), 'utf8').split('\n');
@@ -198,7 +204,7 @@ describe('kafkasim fuzz', { timeout: 90_000 }, () => {
       seed: 5,
       scenarioFile: join(out, 'seed-5.json'),
       traceFile: join(out, 'seed-5.trace.jsonl'),
-      replay: `kafkasim run ${join(out, 'seed-5.json')} --seed 5 --bug truncate-to-hw`,
+      replay: `npx kafkasim run ${join(out, 'seed-5.json')} --seed 5 --bug truncate-to-hw`,
     });
     expect(existsSync(join(out, 'seed-5.trace.jsonl'))).toBe(true);
     expect(report.stats.failingSeeds).toBe(1);
@@ -225,13 +231,16 @@ describe('kafkasim fuzz', { timeout: 90_000 }, () => {
     [['--mode', 'zk'], 'ZooKeeper mode is not built yet'],
     [['--profile', 'smal'], 'unknown profile "smal" (did you mean "small"?)'],
     [['--bug', 'truncate-to-h'], 'unknown bug "truncate-to-h" (did you mean "truncate-to-hw"?)'],
-    [['--seeds', '0'], '--seeds must be at least 1'],
-    [['--seeds', 'many'], '--seeds must be a non-negative integer'],
-    [['--jobs', '0'], '--jobs must be at least 1'],
+    [['--seeds', '0'], '--seeds must be an integer of at least 1 (got "0")'],
+    [['--seeds', '-3'], '--seeds must be an integer of at least 1 (got "-3")'],
+    [['--seeds', 'many'], '--seeds must be an integer of at least 1'],
+    [['--jobs', '0'], '--jobs must be an integer of at least 1'],
     [['--start-seed', '-3'], '--start-seed must be a non-negative integer'],
     [['--shard', '3/2'], '--shard K/N needs 1 ≤ K ≤ N'],
     [['--shard', 'half'], '--shard must be K/N'],
     [['--out', '/etc/passwd/x'], 'cannot create the --out directory'],
+    // Node's own recursive mkdir never returns for a path under /proc.
+    [['--out', '/proc/kafkasim/x'], 'cannot create the --out directory /proc/kafkasim/x: no such'],
   ])('fuzz %j exits 2 with one line', async (args, message) => {
     const result = await kafkasim(['fuzz', ...args]);
     expect(result.code).toBe(2);

@@ -7,9 +7,9 @@
 // lowest failing seed of the whole range and every seed below it, whatever the number of workers,
 // so the same flags always give the same report (wall-clock figures aside).
 
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { ChalkInstance } from 'chalk';
 import cliProgress from 'cli-progress';
@@ -22,7 +22,8 @@ import {
 import { scenarioToJson } from '../scenarios/json.ts';
 import { runScenario } from '../scenarios/run.ts';
 import { unknownName } from '../scenarios/suggest.ts';
-import type { BugName } from '../sim/kafka/bugs.ts';
+import { BUG_SWITCHES, type BugName } from '../sim/kafka/bugs.ts';
+import { KAFKASIM } from './commands.ts';
 import {
   MODE_BOTH_WARNING,
   onFile,
@@ -397,7 +398,23 @@ async function runCampaign(options: FuzzOptions, io: FuzzIo): Promise<number> {
 }
 
 function makeOutDir(out: string): void {
-  onFile('create the --out directory', out, () => mkdirSync(out, { recursive: true }));
+  onFile('create the --out directory', out, () => makeDirectories(out));
+}
+
+/**
+ * `mkdir -p`, a directory at a time from the first one missing. Node 20's recursive mkdirSync
+ * never returns for a path under /proc (the kernel answers ENOENT for a parent that exists, and
+ * Node tries again); one level at a time that answer is an error like any other.
+ */
+function makeDirectories(path: string): void {
+  const missing: string[] = [];
+  for (let current = resolve(path); !existsSync(current); current = dirname(current)) {
+    missing.push(current);
+    if (dirname(current) === current) break;
+  }
+  // Nothing missing: a directory already, or mkdir says why not (EEXIST for a file).
+  if (missing.length === 0 && !statSync(path).isDirectory()) mkdirSync(path);
+  for (let index = missing.length - 1; index >= 0; index--) mkdirSync(missing[index] as string);
 }
 
 interface Bar {
@@ -436,7 +453,7 @@ function startBar(
   };
 }
 
-/** `kafkasim repro SEED --profile P --bug B...` (or `shrink` with the same flags). */
+/** `npx kafkasim repro SEED --profile P --bug B...` (or `shrink` with the same flags). */
 export function reproLine(
   seed: number,
   profile: FuzzProfileName,
@@ -444,7 +461,7 @@ export function reproLine(
   command: 'repro' | 'shrink' = 'repro',
 ): string {
   return [
-    'kafkasim',
+    KAFKASIM,
     command,
     String(seed),
     '--profile',
@@ -453,10 +470,10 @@ export function reproLine(
   ].join(' ');
 }
 
-/** `kafkasim run FILE --seed S --bug B...`: a scenario file --out wrote, replayed. */
+/** `npx kafkasim run FILE --seed S --bug B...`: a scenario file --out wrote, replayed. */
 function replayLine(file: string, seed: number, bugs: readonly BugName[]): string {
   return [
-    'kafkasim',
+    KAFKASIM,
     'run',
     file,
     '--seed',
@@ -545,7 +562,32 @@ function renderSummary(input: SummaryInput, chalk: ChalkInstance): string {
     lines.push('stopped at the lowest failing seed (--keep-going runs the whole range)');
   for (const [invariant, seeds] of byInvariant(outcome.failures))
     lines.push(`  ${invariant}: seed${seeds.length === 1 ? '' : 's'} ${seeds.join(', ')}`);
+  lines.push(...expectedLines(options.bugs, outcome.failures));
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * With a bug switch on, which failures it was meant to cause: a campaign that brings a historical
+ * bug back is expected to fail (shrink says whether the seed passes without it).
+ */
+function expectedLines(bugs: readonly BugName[], failures: readonly SeedOutcome[]): string[] {
+  if (bugs.length === 0 || failures.length === 0) return [];
+  const lines: string[] = [];
+  for (const bug of BUG_SWITCHES.filter((each) => bugs.includes(each.name))) {
+    const found = failures.filter((failure) => failure.invariants.includes(bug.breaks)).length;
+    const which =
+      found === failures.length
+        ? found === 1
+          ? 'the failing seed breaks it'
+          : `all ${found} failing seeds break it`
+        : `${found} of the ${failures.length} failing seeds break it`;
+    lines.push(
+      found > 0
+        ? `expected: --bug ${bug.name} brings back a historical bug that breaks ${bug.breaks} (${bug.source}); ${which} (kafkasim bugs tells the bug; shrink says whether a seed passes without it)`
+        : `--bug ${bug.name} is meant to break ${bug.breaks}, which no failing seed here breaks: the failures above are not the ones it brings back`,
+    );
+  }
+  return lines;
 }
 
 /** Failing seeds grouped by invariant, invariants in order of their first (lowest) seed. */

@@ -236,10 +236,15 @@ function suggestOptions(command: Command): void {
     const best = !flag.startsWith('--')
       ? undefined
       : (flags.find((each) => flag.length >= 5 && abbreviates(flag, each)) ?? closest(flag, flags));
-    command.error(
-      `error: unknown option '${flag}'${best === undefined ? '' : ` (did you mean ${best}?)`}`,
-      { code: 'commander.unknownOption' },
-    );
+    // A seed given as an option to a command that takes it as its argument (`repro --seed 370`).
+    const takesSeed = command.registeredArguments.some((argument) => argument.name() === 'seed');
+    const hint =
+      flag === '--seed' && takesSeed
+        ? ` (the seed is the command's argument: kafkasim ${command.name()} <seed>)`
+        : best === undefined
+          ? ''
+          : ` (did you mean ${best}?)`;
+    command.error(`error: unknown option '${flag}'${hint}`, { code: 'commander.unknownOption' });
   };
 }
 

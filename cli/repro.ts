@@ -13,6 +13,7 @@ import { scenarioSpec } from '../scenarios/run.ts';
 import type { Scenario } from '../scenarios/scenario.ts';
 import { unknownName } from '../scenarios/suggest.ts';
 import type { BugName } from '../sim/kafka/bugs.ts';
+import { KAFKASIM } from './commands.ts';
 import { MODE_BOTH_WARNING, parseNonNegativeInteger, UsageError } from './errors.ts';
 import { renderReport } from './report.ts';
 import {
@@ -113,9 +114,9 @@ export function reproCommand(options: ReproOptions, io: ReproIo): number {
     io.write(`${JSON.stringify({ ...json, profile: options.profile, explanation })}\n`);
     return report.ok ? 0 : 1;
   }
-  const command = ['kafkasim', 'repro', String(options.seed), ...generationFlags(options)].join(
-    ' ',
-  );
+  const words = ['repro', String(options.seed), ...generationFlags(options)].join(' ');
+  const title = `kafkasim ${words}`;
+  const command = `${KAFKASIM} ${words}`;
   const runOptionsShown: RunCommandOptions = {
     target: scenario.name,
     seed: options.seed,
@@ -129,13 +130,11 @@ export function reproCommand(options: ReproOptions, io: ReproIo): number {
   };
   io.write(
     renderReport(
-      { report, scenario, spec, options: runOptionsShown, wallMs, command, title: command },
+      { report, scenario, spec, options: runOptionsShown, wallMs, command, title },
       io.chalk,
     ),
   );
-  const shrink = ['kafkasim', 'shrink', String(options.seed), ...generationFlags(options)].join(
-    ' ',
-  );
+  const shrink = [KAFKASIM, 'shrink', String(options.seed), ...generationFlags(options)].join(' ');
   io.write(explanationText(explanation, { label: 'shrink it', command: shrink }, io.chalk));
   return report.ok ? 0 : 1;
 }

@@ -19,6 +19,7 @@ import type { Scenario } from '../scenarios/scenario.ts';
 import { parseSetting, ScenarioError, SETTINGS, settingOf } from '../scenarios/settings.ts';
 import { unknownName } from '../scenarios/suggest.ts';
 import { BUG_NAMES, type BugName, isBugName } from '../sim/kafka/bugs.ts';
+import { KAFKASIM } from './commands.ts';
 import { MODE_BOTH_WARNING, onFile, parseNonNegativeInteger, UsageError } from './errors.ts';
 import { renderReport } from './report.ts';
 import {
@@ -348,12 +349,12 @@ export function reportJson(report: ScenarioReport, wallMs: number): unknown {
   };
 }
 
-/** The command that runs exactly this again: `kafkasim run NAME --seed N --bug B --set k=v`. */
+/** The command that runs exactly this again: `npx kafkasim run NAME --seed N --bug B --set k=v`. */
 export function reproduceCommand(options: RunCommandOptions, seed: number): string {
-  const words = ['kafkasim', 'run', options.target, '--seed', String(seed)];
+  const words = ['run', options.target, '--seed', String(seed)];
   for (const bug of options.bugs) words.push('--bug', bug);
   for (const [key, value] of Object.entries(options.sets)) words.push('--set', `${key}=${value}`);
-  return words.map(shellWord).join(' ');
+  return [KAFKASIM, ...words.map(shellWord)].join(' ');
 }
 
 function shellWord(word: string): string {

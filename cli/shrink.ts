@@ -10,12 +10,13 @@ import { scenarioToJson } from '../scenarios/json.ts';
 import { runScenario } from '../scenarios/run.ts';
 import type { Scenario } from '../scenarios/scenario.ts';
 import {
-  SHRINK_RUNS_MAX,
   type ScenarioSize,
+  SHRINK_RUNS_MAX,
   type ShrinkResult,
   shrinkScenario,
 } from '../scenarios/shrink.ts';
 import { formatMs } from '../sim/kernel/time.ts';
+import { KAFKASIM } from './commands.ts';
 import { MODE_BOTH_WARNING, onFile, parsePositiveInteger, UsageError } from './errors.ts';
 import { type GenerationOptions, generationFlags, parseGenerationOptions } from './repro.ts';
 
@@ -119,7 +120,7 @@ export function shrinkCommand(options: ShrinkCommandOptions, io: ShrinkIo): numb
     writeFileSync(options.out, scenarioToJson(shrunk)),
   );
   const wallMs = Math.round(io.wallNowMs() - wallStartMs);
-  const replay = ['kafkasim', 'run', options.out, '--seed', String(options.seed)];
+  const replay = [KAFKASIM, 'run', options.out, '--seed', String(options.seed)];
   for (const bug of options.bugs) replay.push('--bug', bug);
   const lines = [
     `  ${chalk.dim('steps'.padEnd(LABEL_WIDTH))}${result.stepsBefore} → ${chalk.bold(String(result.stepsAfter))}`,
@@ -151,7 +152,7 @@ export function shrinkCommand(options: ShrinkCommandOptions, io: ShrinkIo): numb
     );
   else if (options.bugs.length > 0)
     lines.push(
-      `  ${chalk.dim('note'.padEnd(LABEL_WIDTH))}without the bug every invariant holds: ${['kafkasim', 'run', options.out, '--seed', String(options.seed)].join(' ')} exits 0`,
+      `  ${chalk.dim('note'.padEnd(LABEL_WIDTH))}without the bug every invariant holds: ${[KAFKASIM, 'run', options.out, '--seed', String(options.seed)].join(' ')} exits 0`,
     );
   if (options.bugs.length > 1)
     lines.push(

@@ -85,6 +85,16 @@ const COLUMN_CAPACITY_MIN = 256;
  * run, cost a few bytes each off the JS heap, where an object per record (and a list of values
  * per replica) cost well over a hundred bytes each that every young-generation GC copied.
  */
+/** A replica's fate for a lost record (Violation.holders' names), in a report's words. */
+const FATE_WORDS: Readonly<Record<string, string>> = {
+  'holds it': 'still holds it',
+  truncation: 'truncated it',
+  'lossy-crash': 'lost it in a lossy crash',
+  unclean: 'truncated it after an unclean election',
+  restart: 'lost it at a restart',
+  'never had it': 'never had it',
+};
+
 class PartitionLedger {
   readonly key: string;
   /** Its place among the checker's ledgers (HistoryRecords name a ledger by it). */
@@ -1286,13 +1296,15 @@ export class DataChecker {
         (ledger.holdersOf(id) & ledger.bitOf(broker)) !== 0
           ? 'holds it'
           : (ledger.lostHow(id, broker) ?? 'never had it');
+    // What became of it on each replica, in words (`holders` keeps the causes' names): after why
+    // it is lost, since a replica may still hold a record that is lost from the committed log.
     const how = Object.entries(holders)
-      .map(([broker, what]) => `${broker}: ${what}`)
+      .map(([broker, what]) => `${broker} ${FATE_WORDS[what] ?? what}`)
       .join(', ');
     const value = ledger.valueOf(id);
     const offset = ledger.offsetOf(id);
     const committedAtMs = ledger.committedAtMsOf(id);
-    const message = `${this.#label(ledger.key)}: committed record ${value} (offset ${offset}, committed at ${committedAtMs} ms) is lost (${how})${detail === undefined ? '' : `; ${detail}`}`;
+    const message = `${this.#label(ledger.key)}: committed record ${value} (offset ${offset}, committed at ${committedAtMs} ms) is lost${detail === undefined ? '' : `: ${detail}`} (its replicas: ${how})`;
     const where = { ...this.#where(ledger.key), offset, value };
     if (reason !== null) this.#log.allow({ reason, atMs, message, ...where });
     else {

@@ -69,7 +69,7 @@ describe('losses of a record written twice at one offset', () => {
     expect(result.violations.map((violation) => violation.message)).toEqual([]);
     expect(result.allowed.map((loss) => loss.message)).toContainEqual(
       expect.stringMatching(
-        /^t-0: committed record p1-4 \(offset 4, committed at \d+ ms\) is lost \(b2: lossy-crash\)$/,
+        /^t-0: committed record p1-4 \(offset 4, committed at \d+ ms\) is lost \(its replicas: b2 lost it in a lossy crash\)$/,
       ),
     );
   });
@@ -100,7 +100,7 @@ describe('a final leader elected uncleanly', () => {
     expect(result.violations.map((violation) => violation.message)).toEqual([]);
     expect(result.allowed.map((loss) => loss.message)).toContainEqual(
       expect.stringMatching(
-        /^t-0: committed record p1-0 \(offset 0, committed at \d+ ms\) is lost \(b\d: unclean, b\d: holds it\); the final leader b\d does not hold it$/,
+        /^t-0: committed record p1-0 \(offset 0, committed at \d+ ms\) is lost: the final leader b\d does not hold it \(its replicas: b\d truncated it after an unclean election, b\d still holds it\)$/,
       ),
     );
     const reasons = new Set(result.allowed.map((loss) => loss.reason));

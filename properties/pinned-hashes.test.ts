@@ -29,7 +29,7 @@ describe('pinned trace hashes', () => {
       healPhaseMs: 8_000,
     });
     expect(result.violations).toEqual([]);
-    expect(result.traceHash).toMatchInlineSnapshot(`"0d244cef8b1e3b2d"`);
+    expect(result.traceHash).toMatchInlineSnapshot(`"3385919161e63c7b"`);
   });
 
   it('of a whole KRaft cluster run', () => {
@@ -42,7 +42,7 @@ describe('pinned trace hashes', () => {
       healPhaseMs: 20_000,
     });
     expect(result.violations).toEqual([]);
-    expect(result.traceHash).toMatchInlineSnapshot(`"a50adf33fb602fb1"`);
+    expect(result.traceHash).toMatchInlineSnapshot(`"47c7912018d7c7ea"`);
   });
 
   it('of a whole cluster with the data path (the flagship scenario)', () => {
@@ -50,6 +50,6 @@ describe('pinned trace hashes', () => {
     if (flagship === undefined) throw new Error(`no flagship scenario ${FLAGSHIP}`);
     const report = runScenario(flagship, { seed: 1, bugs: [], sets: {} });
     expect(report.violations).toEqual([]);
-    expect(report.traceHash).toMatchInlineSnapshot(`"0c4512ae4116abce"`);
+    expect(report.traceHash).toMatchInlineSnapshot(`"b8dc0eb62727f4f7"`);
   });
 });

@@ -107,6 +107,28 @@ export function ms(atMs: number): string {
 
 // ---- the faults behind a story ---------------------------------------------------------------
 
+/**
+ * The role step a fault came from, if it waited for its role: ` (the step waiting for
+ * @voted-controller from 8960 ms)`. The step's event comes just before the fault's own, at the
+ * same time.
+ */
+function stepOf(events: readonly StoryEvent[], fault: StoryEvent): string {
+  const index = events.indexOf(fault);
+  for (let before = index - 1; before >= 0; before--) {
+    const event = events[before] as StoryEvent;
+    if (event.atMs !== fault.atMs) return '';
+    if (event.kind !== 'fault.step') continue;
+    const roles = str(event, 'roles')
+      .split(',')
+      .map((pair) => pair.split('=')[0])
+      .join(', ');
+    // Only a step that waited for its moment: the others fired at their time on the node named.
+    const sinceMs = num(event, 'sinceMs');
+    return sinceMs < fault.atMs ? ` (the step waiting for ${roles} from ${ms(sinceMs)})` : '';
+  }
+  return '';
+}
+
 const FAULTS_SHOWN_MAX = 6;
 /** A schedule of at most this many faults (a shrunk one: five bounces) is shown whole. */
 const FAULTS_ALL_SHOWN_MAX = 10;
@@ -135,9 +157,14 @@ export function faultLines(
     (event) =>
       event.kind.startsWith('fault.') &&
       event.atMs <= untilMs &&
-      !['fault.heal', 'fault.unslow', 'fault.release-all', 'fault.resume', 'fault.skip'].includes(
-        event.kind,
-      ),
+      ![
+        'fault.heal',
+        'fault.unslow',
+        'fault.release-all',
+        'fault.resume',
+        'fault.skip',
+        'fault.step',
+      ].includes(event.kind),
   );
   const named = faults.filter(
     (event) =>
@@ -170,7 +197,7 @@ export function faultLines(
   if (chosen.length === 0) return [options.noFault ?? '  enabled by no fault (the bug alone)'];
   const lines = chosen.map(
     (event, index) =>
-      `  ${(index === 0 ? 'enabled by' : '').padEnd(10)} ${ms(event.atMs)} ${faultText(event.kind, event.fields)}`,
+      `  ${(index === 0 ? 'enabled by' : '').padEnd(10)} ${ms(event.atMs)} ${faultText(event.kind, event.fields)}${stepOf(events, event)}`,
   );
   const left = faults.length - chosen.length;
   if (left > 0)

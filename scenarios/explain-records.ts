@@ -72,6 +72,7 @@ export function explainLoss(
     !event.kind.startsWith('fault.') && event.kind !== 'node.crash'
       ? aboutPartition(event, topic, partition) ||
         event.kind === 'node.start' ||
+        event.kind === 'broker.registered' ||
         event.kind === 'controller.session-expired'
       : true,
   );
@@ -118,14 +119,24 @@ export function explainLoss(
     commit: head.commit,
   });
   lines.push(...(bug === null ? bugsOnLines(bugs) : [bug]));
-  const keptTimes = kept.map((each) => each.event.atMs);
-  const decisiveMs = Math.max(election?.atMs ?? 0, ...lossTimes, ...keptTimes, sinceMs);
+  // The faults that enabled the loss came before it was made permanent: once an election made it
+  // so, what followed (the others truncating to the new leader) changed nothing, and the faults
+  // after it (a heal's restarts) enabled nothing.
+  const permanentMs = election?.atMs ?? Number.POSITIVE_INFINITY;
+  const keptTimes = kept.map((each) => each.event.atMs).filter((atMs) => atMs <= permanentMs);
+  const beforePermanent = lossTimes.filter((atMs) => atMs <= permanentMs);
+  const decisiveMs = Math.max(election?.atMs ?? 0, ...beforePermanent, ...keptTimes, sinceMs);
   const involved = new Set([
     ...holders,
     ...covers.map((cover) => cover.node),
     ...(election === null ? [] : [election.node]),
   ]);
-  const keyTimes = [...lossTimes, ...keptTimes, ...(election === null ? [] : [election.atMs])];
+  const keyTimes = [
+    ...beforePermanent,
+    ...keptTimes,
+    ...(join?.staleCrash ? [join.staleCrash.atMs] : []),
+    ...(election === null ? [] : [election.atMs]),
+  ];
   lines.push(
     ...faultLines(events, (head.appendedAtMs ?? sinceMs) - 15_000, decisiveMs, involved, keyTimes, {
       preferTouching: true,
@@ -698,6 +709,11 @@ interface IsrJoin {
   readonly joinerEndMax: number;
   /** Where the leader's leader epoch starts: KAFKA-7128 makes a joiner reach it. */
   readonly epochStart: number;
+  /**
+   * The joiner's crash between the fetch the leader judged it on and the join, if any: the join
+   * rested on a fetch of an earlier incarnation (KIP-903 refuses those by broker epoch).
+   */
+  readonly staleCrash: StoryEvent | null;
 }
 
 /**
@@ -740,14 +756,73 @@ function staleIsrJoin(
   );
   const joinerEndMax = num(election.event, 'logEndOffset');
   const epochStart = num(led, 'logEndOffset');
-  if (truncated || !(joinerEndMax <= offset) || !(offset < epochStart)) return null;
+  if (truncated || !(joinerEndMax <= offset)) return null;
+  const took = `at ${ms(expand.atMs)} ${leader}, leader in leader epoch ${num(led, 'leaderEpoch')} (since ${ms(led.atMs)}; the leader epoch starts at offset ${epochStart}, its high watermark was ${num(led, 'highWatermark')} then), took ${joiner} into its ISR (ISR [${str(accepted, 'isr').replaceAll(',', ', ')}] at ${ms(accepted.atMs)})`;
+  const fields = { atMs: expand.atMs, leader, joiner, joinerEndMax, epochStart };
+  // The fetch the leader judged the joiner on (the trace names it for each joiner).
+  const fetch = joinerFetch(expand, joiner);
+  const staleCrash =
+    fetch === null
+      ? undefined
+      : events.find(
+          (event) =>
+            event.node === joiner &&
+            event.kind === 'node.crash' &&
+            event.atMs > fetch.atMs &&
+            event.atMs <= expand.atMs,
+        );
+  if (fetch !== null && staleCrash !== undefined) {
+    const restart = events.find(
+      (event) =>
+        event.node === joiner &&
+        event.kind === 'node.start' &&
+        event.atMs > staleCrash.atMs &&
+        event.atMs <= expand.atMs,
+    );
+    const registered = events.find(
+      (event) =>
+        event.node === joiner &&
+        event.kind === 'broker.registered' &&
+        event.atMs > staleCrash.atMs &&
+        event.atMs <= expand.atMs,
+    );
+    const restarted = [
+      ...(restart === undefined ? [] : [`restarted at ${ms(restart.atMs)}`]),
+      ...(registered === undefined
+        ? []
+        : [
+            `registered again as broker epoch ${num(registered, 'brokerEpoch')} at ${ms(registered.atMs)}`,
+          ]),
+    ]
+      .map((part) => `, ${part}`)
+      .join('');
+    const tookShort = `at ${ms(expand.atMs)} ${leader}, leader in leader epoch ${num(led, 'leaderEpoch')}, took ${joiner} into its ISR (ISR [${str(accepted, 'isr').replaceAll(',', ', ')}] at ${ms(accepted.atMs)})`;
+    return {
+      text: `${tookShort} on ${joiner}'s last fetch, at ${ms(fetch.atMs)} in broker epoch ${fetch.brokerEpoch} (log end ${fetch.logEndOffset}): a fetch of its previous incarnation, before its ${str(staleCrash, 'crash')} crash at ${ms(staleCrash.atMs)}${restarted}; its log ended at ${joinerEndMax} at most when it joined (its log end when elected; it truncated nothing between), without offset ${offset}`,
+      ...fields,
+      staleCrash,
+    };
+  }
+  if (!(offset < epochStart)) return null;
   return {
-    text: `at ${ms(expand.atMs)} ${leader}, leader in leader epoch ${num(led, 'leaderEpoch')} (since ${ms(led.atMs)}; the leader epoch starts at offset ${epochStart}, its high watermark was ${num(led, 'highWatermark')} then), took ${joiner} into its ISR (ISR [${str(accepted, 'isr').replaceAll(',', ', ')}] at ${ms(accepted.atMs)}) though ${joiner}'s log ended at ${joinerEndMax} at most (its log end when elected; it truncated nothing between): short of the leader epoch's start ${epochStart}, and without offset ${offset}`,
-    atMs: expand.atMs,
-    leader,
-    joiner,
-    joinerEndMax,
-    epochStart,
+    text: `${took} though ${joiner}'s log ended at ${joinerEndMax} at most (its log end when elected; it truncated nothing between): short of the leader epoch's start ${epochStart}, and without offset ${offset}`,
+    ...fields,
+    staleCrash: null,
+  };
+}
+
+/** The fetch an ISR expansion judged `joiner` on: when, its broker epoch and log end; or null. */
+function joinerFetch(
+  expand: StoryEvent,
+  joiner: string,
+): { atMs: number; brokerEpoch: string; logEndOffset: string } | null {
+  const index = str(expand, 'joining').split(',').indexOf(joiner);
+  const atMs = Number(str(expand, 'fetchedAtMs').split(',')[index]);
+  if (index < 0 || !Number.isFinite(atMs)) return null;
+  return {
+    atMs,
+    brokerEpoch: str(expand, 'brokerEpochs').split(',')[index] ?? '?',
+    logEndOffset: str(expand, 'logEndOffsets').split(',')[index] ?? '?',
   };
 }
 
@@ -802,6 +877,12 @@ function recordBugLine(
           (event) =>
             event.node === election.node && lossyCrash(event) && event.atMs <= election.atMs,
         );
+  const join = story.join;
+  if (bugs.includes('no-broker-epoch') && join !== null && join.staleCrash !== null)
+    return bugLine(
+      'no-broker-epoch',
+      `this ISR join (of ${join.joiner}, into ${join.leader}'s ISR at ${ms(join.atMs)}, on a fetch from before its ${str(join.staleCrash, 'crash')} crash at ${ms(join.staleCrash.atMs)})`,
+    );
   if (election !== null && crash !== undefined) {
     const lost = `its ${str(crash, 'crash')} crash at ${ms(crash.atMs)} lost unflushed records`;
     if (bugs.includes('no-elr') && str(election.event, 'isr') === election.node)
@@ -815,7 +896,6 @@ function recordBugLine(
         `this election (of ${election.node}, in the ISR though ${lost})`,
       );
   }
-  const join = story.join;
   if (bugs.includes('isr-join-stale-hw') && join !== null && join.joinerEndMax < join.epochStart)
     return bugLine(
       'isr-join-stale-hw',

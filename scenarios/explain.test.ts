@@ -437,6 +437,28 @@ describe('explainViolations names the bug a story shows and its terms in words',
     expect(text).not.toContain('this story does not show where it acted');
   }, 30_000);
 
+  it('under no-broker-epoch at small seed 370: the ISR join on a fetch of an earlier incarnation', () => {
+    const text = explained(370, 'no-broker-epoch').join('\n');
+    // b2 lost its log in a power failure; b3 took it back into its ISR on the fetch b2 made
+    // before the crash, in its old broker epoch; b2 was elected with an empty log.
+    expect(text).toContain(
+      "ISR join   at 17619 ms b3, leader in leader epoch 0, took b2 into its ISR (ISR [b3, b2] at 17628 ms) on b2's last fetch, at 7965 ms in broker epoch 2 (log end 25): a fetch of its previous incarnation, before its powerFailure crash at 8006 ms, restarted at 8512 ms, registered again as broker epoch 41 at 15544 ms;",
+    );
+    expect(text).toContain(
+      "bug        this ISR join (of b2, into b3's ISR at 17619 ms, on a fetch from before its powerFailure crash at 8006 ms) is what --bug no-broker-epoch switches back on",
+    );
+    // The faults shown are those before the election that made the loss permanent (26387 ms):
+    // the step that killed the leader among them, with the moment it waited for.
+    const story = text.slice(text.indexOf('p1-0 at orders-0'));
+    const enabling = story.slice(story.indexOf('enabled by'), story.indexOf('shrink it'));
+    expect(enabling).toContain(
+      '17628 ms crash target=b3 crash=kill (the step waiting for @leader-of-behind-isr from 8000 ms)',
+    );
+    expect(enabling).toContain('8216 ms clog source=b2 target=b3');
+    const shownMs = [...enabling.matchAll(/(\d+) ms /g)].map((match) => Number(match[1]));
+    expect(Math.max(...shownMs)).toBeLessThanOrEqual(26387);
+  }, 30_000);
+
   it('under hw-ignores-min-isr at small seed 13: the ISR of the commit, below min.insync.replicas', () => {
     const text = explained(13, 'hw-ignores-min-isr').join('\n');
     expect(text).toMatch(

@@ -318,8 +318,9 @@ describe('fault lines', () => {
       if (event.kind.startsWith('fault.')) faults.push(event);
     });
     const shown = lines(report);
-    expect(shown).toContain('world clog source=b2 target=c1');
-    expect(shown).toContain('world crash target=b3 crash=powerFailure');
+    // A step that named its node by role says which role named it.
+    expect(shown).toContain('world clog source=b2 target=c1 (@leader is b2)');
+    expect(shown).toContain('world crash target=b3 crash=powerFailure (@replica-1 is b3)');
     // Every fault of the trace that names a node shows it named.
     for (const fault of faults) {
       const target = fault.fields?.['target'];
@@ -351,6 +352,38 @@ describe('a step that did nothing', () => {
       'world skip stop @out-of-isr: no node was @out-of-isr within awaitMs 2000 ms',
     );
     // The flagship's own crash still happens, and its story holds.
+    expect(report.ok).toBe(true);
+  });
+});
+
+describe('a step by role, and a fault that does not fit its node', () => {
+  it('says which node each role named and how long it waited; a misfit says why; repeats count', () => {
+    const flagship = scenarioByName('acks-all-survives-a-leader-crash');
+    if (flagship === undefined) throw new Error('not registered');
+    const scenario: Scenario = {
+      ...flagship,
+      timeline: [
+        // Nobody leads before the topic exists (~5 s): the pause waits for its @leader.
+        { atMs: 1_000, kind: 'pause', node: '@leader', durationMs: 100, awaitMs: 10_000 },
+        // The same step twice, skipped twice word for word: one line with its count.
+        { atMs: 1_000, kind: 'stop', node: '@out-of-isr', awaitMs: 2_000 },
+        { atMs: 1_000, kind: 'stop', node: '@out-of-isr', awaitMs: 2_000 },
+        // A restart of a node that is up does nothing, and says so.
+        { atMs: 2_000, kind: 'restart', node: 'b1' },
+        ...flagship.timeline,
+      ],
+    };
+    const report = runScenario(scenario, { seed: 1, bugs: [], sets: {} });
+    const shown = lines(report);
+    expect(shown).toContainEqual(
+      expect.stringMatching(
+        /^world pause target=(b\d) durationMs=100 \(@leader is \1, waited for from 1\.000s\)$/,
+      ),
+    );
+    expect(shown).toContain(
+      'world skip stop @out-of-isr: no node was @out-of-isr within awaitMs 2000 ms (×2)',
+    );
+    expect(shown).toContain('world skip restart b1: b1 is up');
     expect(report.ok).toBe(true);
   });
 });

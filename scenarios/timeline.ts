@@ -29,7 +29,7 @@ import type { KraftController } from '../sim/kafka/kraft/controller-node.ts';
 import type { ClusterMessage } from '../sim/kafka/messages.ts';
 import type { RaftEntry, RaftLog } from '../sim/kafka/raft/log.ts';
 import type { NodeId } from '../sim/kernel/network.ts';
-import type { Ms } from '../sim/kernel/time.ts';
+import { formatMs, type Ms } from '../sim/kernel/time.ts';
 import type { TraceEvent, TraceValue } from '../sim/kernel/trace.ts';
 
 export type TimelineCategory =
@@ -109,6 +109,8 @@ export class TimelineRecorder {
   #details = 0;
   #detailsDropped = 0;
   #slowedOrClogged = false;
+  /** A role step's event, told with the fault that follows it (onTraceEvent). */
+  #pendingStep: TraceEvent | null = null;
   /** Which brokers were entered since the last sample; when the next HW stall is due. */
   #brokersWatch: ActivityWatch<ClusterMessage> | null = null;
   #stallAtMs: Ms = Number.POSITIVE_INFINITY;
@@ -138,7 +140,20 @@ export class TimelineRecorder {
       return;
     if (event.kind === 'controller.session-expired')
       this.#decisions.noteSessionExpired(String(event.fields?.['broker']));
-    const entry = describe(event);
+    // A role step's event comes just before its fault's, at the same time: one line says both.
+    const step = this.#pendingStep;
+    this.#pendingStep = null;
+    if (event.kind === 'fault.step' && !this.#verbose) {
+      if (step !== null) this.#push(describe(step) as TimelineEntry);
+      this.#pendingStep = event;
+      return;
+    }
+    let entry = describe(event);
+    if (step !== null) {
+      if (entry !== null && entry.category === 'fault' && entry.atMs === step.atMs)
+        entry = { ...entry, text: `${entry.text} (${stepSuffix(step.fields ?? {}, step.atMs)})` };
+      else this.#push(describe(step) as TimelineEntry);
+    }
     if (entry !== null) this.#push(entry);
     else if (this.#verbose)
       this.#push({ atMs: event.atMs, category: 'detail', node: event.node, text: detail(event) });
@@ -241,6 +256,11 @@ export class TimelineRecorder {
 
   /** The timeline: trace events, producer outcomes, violations and allowed losses, by time. */
   entries(result: KafkaRunResult): TimelineEntry[] {
+    // A role step whose fault traced nothing after it (none does now; said rather than lost).
+    if (this.#pendingStep !== null) {
+      this.#push(describe(this.#pendingStep) as TimelineEntry);
+      this.#pendingStep = null;
+    }
     const all = [
       ...this.#entries,
       ...producerLines(result.history.entries),
@@ -271,10 +291,12 @@ export class TimelineRecorder {
       });
     }
     // A stable sort: same-time entries keep the order they were recorded in.
-    return all
-      .map((entry, index) => ({ entry, index }))
-      .sort((a, b) => a.entry.atMs - b.entry.atMs || a.index - b.index)
-      .map(({ entry }) => entry);
+    return collapseRepeatedFaults(
+      all
+        .map((entry, index) => ({ entry, index }))
+        .sort((a, b) => a.entry.atMs - b.entry.atMs || a.index - b.index)
+        .map(({ entry }) => entry),
+    );
   }
 
   #push(entry: TimelineEntry): void {
@@ -290,6 +312,34 @@ export class TimelineRecorder {
     }
     this.#entries.push(entry);
   }
+}
+
+/**
+ * Fault lines that repeat one after another, word for word (a schedule's many steps waiting for a
+ * role that never came, skipped together at the fault phase's end), as one line with a count.
+ */
+function collapseRepeatedFaults(entries: readonly TimelineEntry[]): TimelineEntry[] {
+  const out: TimelineEntry[] = [];
+  for (let index = 0; index < entries.length; ) {
+    const entry = entries[index] as TimelineEntry;
+    let end = index + 1;
+    if (entry.category === 'fault')
+      while (end < entries.length) {
+        const next = entries[end] as TimelineEntry;
+        if (next.category !== 'fault' || next.text !== entry.text || next.node !== entry.node)
+          break;
+        end++;
+      }
+    const count = end - index;
+    if (count === 1) out.push(entry);
+    else {
+      const lastMs = (entries[end - 1] as TimelineEntry).atMs;
+      const until = lastMs === entry.atMs ? '' : `, the last at ${formatMs(lastMs)}`;
+      out.push({ ...entry, text: `${entry.text} (×${count}${until})` });
+    }
+    index = end;
+  }
+  return out;
 }
 
 /** A partition record seen in the active controller's log before it committed. */
@@ -522,6 +572,14 @@ function decisionText(
       ? null
       : `${name}: ${moved} under leader ${after.leader} in leader epoch ${epoch} (${because.join('; ')})`;
   }
+  if (after.leader !== null && cause === null && !sameList(before.elr, after.elr)) {
+    // An ISR change the leader asked for that moved the ELR: said here, where the ELR shows
+    // (the leader's own line names the ISR only).
+    const moved = listChanges(before, after);
+    return moved === null
+      ? null
+      : `${name}: ${moved} under leader ${after.leader} in leader epoch ${epoch} (${elrWhy(before, after)})`;
+  }
   const eligibleChange =
     before.leader === null &&
     after.leader === null &&
@@ -531,6 +589,21 @@ function decisionText(
   return eligibleChange
     ? `${name}: still no leader in leader epoch ${epoch} (${why.join('; ')})`
     : null;
+}
+
+/** Why the ELR moved with an ISR change the leader asked for (KIP-966's rules). */
+function elrWhy(before: PartitionState, after: PartitionState): string {
+  const added = after.elr.filter((id) => !before.elr.includes(id));
+  const rejoined = before.elr.filter((id) => !after.elr.includes(id) && after.isr.includes(id));
+  const parts: string[] = [];
+  if (added.length > 0)
+    parts.push(
+      `the ISR is below min.insync.replicas: ${added.join(',')}, leaving it, ${added.length === 1 ? 'stays' : 'stay'} eligible to lead (KIP-966)`,
+    );
+  if (after.elr.length === 0 && before.elr.length > 0)
+    parts.push('the ISR is back at min.insync.replicas: the ELR is cleared (KIP-966)');
+  else if (rejoined.length > 0) parts.push(`${rejoined.join(',')} back in the ISR`);
+  return parts.length === 0 ? "the leader's ISR change" : parts.join('; ');
 }
 
 /** `ISR [b1,b2] → [b2], ELR [] → [b1]`: the lists that changed; null when neither did. */
@@ -621,6 +694,25 @@ function topicName(key: string): string {
   return match === null ? key : `${match[1]}-${match[2]}`;
 }
 
+/**
+ * The followers an ISR expansion takes in, each with the fetch the leader judged it on: `b2 (its
+ * last fetch at 7.965s: log end 25, broker epoch 2)`. A fetch from before the follower's last
+ * restart (another broker epoch) is how a replica that lost its data rejoins (KIP-903).
+ */
+function joinersText(event: TraceEvent): string {
+  const joining = field(event, 'joining').split(',');
+  const fetchedAtMs = field(event, 'fetchedAtMs').split(',');
+  const logEndOffsets = field(event, 'logEndOffsets').split(',');
+  const brokerEpochs = field(event, 'brokerEpochs').split(',');
+  return joining
+    .map((brokerId, index) => {
+      const atMs = Number(fetchedAtMs[index]);
+      if (!Number.isFinite(atMs)) return brokerId;
+      return `${brokerId} (its last fetch at ${formatMs(atMs)}: log end ${logEndOffsets[index]}, broker epoch ${brokerEpochs[index]})`;
+    })
+    .join(', ');
+}
+
 function field(event: TraceEvent, name: string): string {
   const value = event.fields?.[name];
   return value === undefined ? '' : String(value);
@@ -658,7 +750,8 @@ function describe(event: TraceEvent): TimelineEntry | null {
     text,
   });
   const partition = topicName(field(event, 'partition'));
-  if (event.kind.startsWith('fault.')) return at('fault', faultText(event.kind, event.fields));
+  if (event.kind.startsWith('fault.'))
+    return at('fault', faultText(event.kind, event.fields, event.atMs));
   if (event.kind === 'operation.remove-broker-retry')
     return at(
       'operation',
@@ -698,7 +791,7 @@ function describe(event: TraceEvent): TimelineEntry | null {
     case 'replica.isr-shrink':
       return at('isr', `${partition}: ${field(event, 'lagging')} lagging, ISR shrink proposed`);
     case 'replica.isr-expand':
-      return at('isr', `${partition}: ${field(event, 'joining')} caught up, ISR expand proposed`);
+      return at('isr', `${partition}: ${joinersText(event)} caught up, ISR expand proposed`);
     case 'replica.isr-changed':
       return at('isr', `${partition}: ISR now [${field(event, 'isr')}]`);
     case 'replica.isr-change-failed':
@@ -729,15 +822,40 @@ function describe(event: TraceEvent): TimelineEntry | null {
 export function faultText(
   kind: string,
   fields: Readonly<Record<string, TraceValue>> | undefined,
+  atMs?: Ms,
 ): string {
   // A step that did nothing: its kind and roles, and why (`skip crash @leader: named no node then`).
   if (kind === 'fault.skip')
     return `skip ${String(fields?.['step'])} ${String(fields?.['roles'])}: ${String(fields?.['why'])}`;
+  // A step naming nodes by role, as it fires: which node each role named, and how long it waited.
+  if (kind === 'fault.step') return stepText(fields ?? {}, atMs);
   const shown = kind === 'fault.partition-one-way' ? oneWayCut(fields ?? {}) : (fields ?? {});
   const named = Object.entries(shown)
     .filter(([key, value]) => !(key === 'bandwidthBytesPerSec' && value === 0))
     .map(([key, value]) => `${key}=${String(value)}`);
   return [kind.replace(/^fault\./, ''), ...named].join(' ');
+}
+
+/** `step crash: @leader-of-behind-isr is b3, waited for from 8.000s`. */
+function stepText(fields: Readonly<Record<string, TraceValue>>, atMs: Ms | undefined): string {
+  return `step ${String(fields['step'])}: ${stepSuffix(fields, atMs)}`;
+}
+
+/** `@leader-of-behind-isr is b3, waited for from 8.000s`: what a role step's roles named. */
+function stepSuffix(fields: Readonly<Record<string, TraceValue>>, atMs: Ms | undefined): string {
+  const named = String(fields['roles'] ?? '')
+    .split(',')
+    .map((pair) => {
+      const [role, node] = pair.split('=');
+      return node === '-' ? `${role} named no node` : `${role} is ${node}`;
+    })
+    .join(', ');
+  const sinceMs = Number(fields['sinceMs']);
+  const waited =
+    atMs !== undefined && Number.isFinite(sinceMs) && atMs > sinceMs
+      ? `, waited for from ${formatMs(sinceMs)}`
+      : '';
+  return `${named}${waited}`;
 }
 
 /** A one-way cut's sides without the nodes that cut no link (a node on both sides, alone). */

@@ -192,10 +192,14 @@ function applyResolved<M extends Message>(world: World<M>, fault: Fault): void {
       return;
     case 'crash':
       if (world.node(fault.node).status !== 'down') world.crash(fault.node, fault.crash);
+      else traceMisfit(world, fault, fault.node);
       return;
     case 'bounce': {
       const node = fault.node;
-      if (world.node(node).status === 'down') return;
+      if (world.node(node).status === 'down') {
+        traceMisfit(world, fault, node);
+        return;
+      }
       world.crash(node, fault.crash);
       world.at(world.nowMs + fault.downMs, 'fault restart', () => {
         if (restartable(world, node)) world.restart(node);
@@ -204,12 +208,15 @@ function applyResolved<M extends Message>(world: World<M>, fault: Fault): void {
     }
     case 'restart':
       if (restartable(world, fault.node)) world.restart(fault.node);
+      else traceMisfit(world, fault, fault.node);
       return;
     case 'stop':
       if (world.node(fault.node).status === 'up') world.stop(fault.node);
+      else traceMisfit(world, fault, fault.node);
       return;
     case 'pause':
       if (world.node(fault.node).status === 'up') world.pause(fault.node, fault.durationMs);
+      else traceMisfit(world, fault, fault.node);
       return;
     case 'slow':
       world.slow(
@@ -258,7 +265,12 @@ export function scheduleFaults<M extends Message>(
   const timed = faults.filter((fault) => fault.atMs < endMs);
   for (const fault of timed) {
     world.at(fault.atMs, `fault ${fault.kind}`, () => {
-      if (applyFault(world, fault, resolve)) return;
+      const resolved = resolveFault(fault, resolve);
+      if (resolved !== null) {
+        traceStep(world, fault, resolve);
+        applyResolved(world, resolved);
+        return;
+      }
       if (fault.awaitMs === undefined) {
         traceSkip(world, fault, 'then');
         return;
@@ -306,6 +318,7 @@ export function scheduleFaults<M extends Message>(
       awaiting.splice(index, 1);
       // Fired here, between two events: the next awaiting fault already sees its effect.
       if (resolved !== null) {
+        traceStep(world, fault, resolveOnce);
         applyResolved(world, resolved);
         unchanged = false;
         namedCount = 0;
@@ -318,6 +331,35 @@ export function scheduleFaults<M extends Message>(
             : `within awaitMs ${fault.awaitMs} ms`,
         );
     }
+  });
+}
+
+/**
+ * A fault that does not fit its node's state does nothing (see applyFault): the trace says so, as
+ * for a step whose roles named no node (`skip crash b3: b3 is down already`).
+ */
+function traceMisfit<M extends Message>(world: World<M>, fault: Fault, node: NodeId): void {
+  const host = world.node(node);
+  const state = host.decommissioned ? 'decommissioned' : host.status;
+  world.trace('fault.skip', { step: fault.kind, roles: node, why: `${node} is ${state}` });
+}
+
+/**
+ * A step that names nodes by role says, as it fires, which node each role named (`fault.step`):
+ * the fault's own event names only the node, and a step that waited for its moment
+ * (`@leader-of-behind-isr`, awaitMs) fires long after its time. Nothing for a step without roles.
+ */
+function traceStep<M extends Message>(
+  world: World<M>,
+  fault: TimedFault,
+  resolve: NodeResolver,
+): void {
+  const roles = rolesOf(fault);
+  if (roles.length === 0) return;
+  world.trace('fault.step', {
+    step: fault.kind,
+    roles: roles.map((role) => `${role}=${resolve(role) ?? '-'}`).join(','),
+    sinceMs: fault.atMs,
   });
 }
 

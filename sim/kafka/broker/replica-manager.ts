@@ -930,9 +930,24 @@ export class ReplicaManager {
       if (replica.isEligible(brokerId)) joiners.push(brokerId);
     }
     if (joiners.length === 0) return;
+    // What the leader judged each joiner on, its last fetch: when, at which log end, in which
+    // broker epoch (lists in the order of `joining`), so that a reader can tell a join on a fetch
+    // of an earlier incarnation (KIP-903).
+    const fetchedAtMs: string[] = [];
+    const logEndOffsets: string[] = [];
+    const brokerEpochs: string[] = [];
+    for (const brokerId of joiners) {
+      const follower = state.follower(brokerId);
+      fetchedAtMs.push(String(follower?.lastFetchMs ?? '?'));
+      logEndOffsets.push(String(follower?.logEndOffset ?? '?'));
+      brokerEpochs.push(String(follower?.brokerEpoch ?? '?'));
+    }
     this.#context.trace('replica.isr-expand', {
       partition: replica.key,
       joining: joiners.join(','),
+      fetchedAtMs: fetchedAtMs.join(','),
+      logEndOffsets: logEndOffsets.join(','),
+      brokerEpochs: brokerEpochs.join(','),
     });
     this.#proposeIsr(replica, [...state.isr, ...joiners]);
   }
