@@ -29,7 +29,7 @@ describe('pinned trace hashes', () => {
       healPhaseMs: 8_000,
     });
     expect(result.violations).toEqual([]);
-    expect(result.traceHash).toMatchInlineSnapshot(`"3385919161e63c7b"`);
+    expect(result.traceHash).toMatchInlineSnapshot(`"c9d36949b75d5526"`);
   });
 
   it('of a whole KRaft cluster run', () => {
@@ -42,7 +42,7 @@ describe('pinned trace hashes', () => {
       healPhaseMs: 20_000,
     });
     expect(result.violations).toEqual([]);
-    expect(result.traceHash).toMatchInlineSnapshot(`"47c7912018d7c7ea"`);
+    expect(result.traceHash).toMatchInlineSnapshot(`"0adea591cfa0a0a1"`);
   });
 
   it('of a whole cluster with the data path (the flagship scenario)', () => {

@@ -713,7 +713,7 @@ export function electionStory(
   }));
   for (const { node, event } of leaders)
     lines.push(
-      `  ${node.padEnd(10)} became leader${event === undefined ? '' : ` at ${ms(event.atMs)}`}, voted for by ${votesFor(events, node, epoch)}`,
+      `  ${node.padEnd(10)} became leader${event === undefined ? '' : ` at ${ms(event.atMs)}`}, voted for by ${votesFor(events, node, epoch)}${candidacy(events, node, epoch)}`,
     );
   const involved = new Set(violation.nodes ?? []);
   const keyTimes: number[] = [];
@@ -746,6 +746,39 @@ export function electionStory(
     alike: (rep) =>
       `the same way as ${rep.label.replace('two leaders in metadata ', '')}: a voter voted for both leaders, across a ${crash} crash`,
   };
+}
+
+/**
+ * How `node` came to stand in `epoch`, and who refused it: `; a candidate since 9679 ms, after it
+ * lost leader c2 of epoch 1 at 9676 ms (no fetch answered within the fetch timeout); refused by c3
+ * (this voter voted for c3 in the epoch)`. Empty when the trace does not say.
+ */
+function candidacy(events: readonly StoryEvent[], node: string, epoch: number): string {
+  const stood = events.findLast(
+    (event) =>
+      event.node === node &&
+      event.kind === 'raft.role' &&
+      str(event, 'role') === 'candidate' &&
+      num(event, 'epoch') === epoch,
+  );
+  if (stood === undefined) return '';
+  const lost = events.findLast(
+    (event) => event.node === node && event.kind === 'raft.leader-lost' && event.atMs <= stood.atMs,
+  );
+  const why =
+    lost === undefined || num(lost, 'epoch') !== epoch - 1
+      ? ''
+      : `, after it lost leader ${str(lost, 'leader')} of epoch ${num(lost, 'epoch')} at ${ms(lost.atMs)} (no fetch answered within the fetch timeout)`;
+  const refusals = events
+    .filter(
+      (event) =>
+        event.kind === 'raft.vote-refused' &&
+        str(event, 'candidate') === node &&
+        num(event, 'epoch') === epoch,
+    )
+    .map((event) => `${event.node} (${str(event, 'why')})`);
+  const refused = refusals.length === 0 ? '' : `; refused by ${refusals.join(', ')}`;
+  return `; a candidate since ${ms(stood.atMs)}${why}${refused}`;
 }
 
 // ---- a stale leader --------------------------------------------------------------------------

@@ -297,6 +297,14 @@ describe('explainViolations for the metadata quorum', () => {
       /c\d +voted twice in epoch \d+: for c\d at \d+ ms, then, after a powerFailure crash at \d+ ms that lost what it had not flushed, for c\d at \d+ ms/,
     );
     expect(text).toContain('is what --bug raft-vote-not-persisted switches back on');
+    // Why there were two candidates: both lost leader c2 (killed) at once and stood; each refused
+    // the other, having voted for itself.
+    expect(text).toContain(
+      'c1         became leader at 9683 ms, voted for by c2 (9680 ms); a candidate since 9679 ms, after it lost leader c2 of epoch 1 at 9676 ms (no fetch answered within the fetch timeout); refused by c3 (this voter voted for c3 in the epoch)',
+    );
+    expect(text).toContain(
+      'c3         became leader at 9685 ms, voted for by c2 (9682 ms); a candidate since 9680 ms, after it lost leader c2 of epoch 1 at 9676 ms',
+    );
   }, 30_000);
 });
 

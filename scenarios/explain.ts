@@ -42,6 +42,8 @@ const STORY_KINDS = new Set([
   'controller.session-expired',
   'raft.role',
   'raft.voted',
+  'raft.vote-refused',
+  'raft.leader-lost',
   'raft.truncate',
   'raft.resign',
   ...HEAL_STORY_KINDS,

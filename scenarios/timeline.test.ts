@@ -332,6 +332,38 @@ describe('fault lines', () => {
   });
 });
 
+describe('metadata elections', () => {
+  it('seed 42 (raft-vote-not-persisted): who lost the leader, who stood, who voted for whom and who refused', {
+    timeout: TIMEOUT_MS,
+  }, () => {
+    const shown = lines(runSeed(42, 'raft-vote-not-persisted'));
+    for (const line of [
+      'c1 lost metadata leader c2 of epoch 1: no fetch answered within the fetch timeout',
+      'c1 stands for metadata leader in epoch 2 (its pre-vote won a majority)',
+      "c2 votes for c1 in metadata epoch 2 (c1's log: last epoch 1, end 22; its own: last epoch 1, end 22)",
+      'c3 refuses c1 its vote in metadata epoch 2: this voter voted for c3 in the epoch',
+      // The bug: c2 lost its vote for c1 in a power failure and voted again.
+      "c2 votes for c3 in metadata epoch 2 (c3's log: last epoch 1, end 22; its own: last epoch 1, end 22)",
+      'c1 becomes the active controller (metadata epoch 2)',
+      'c3 becomes the active controller (metadata epoch 2)',
+    ])
+      expect(shown).toContain(line);
+  });
+});
+
+describe('a metadata leader cut off', () => {
+  it('seed 52 resigns (check-quorum); under raft-no-check-quorum it does not', {
+    timeout: TIMEOUT_MS,
+  }, () => {
+    const resigned =
+      'c3 resigns as metadata leader of epoch 1: heard from 1 voters (itself included) within the check-quorum interval, fewer than a majority';
+    const generated = generateScenario(52, 'small');
+    const clean = runScenario(generated, { seed: 52, bugs: [], sets: {} });
+    expect(lines(clean)).toContain(resigned);
+    expect(lines(runSeed(52, 'raft-no-check-quorum'))).not.toContain(resigned);
+  });
+});
+
 describe('a step that did nothing', () => {
   it('is a line saying which role named no node, at once or when its wait ran out', () => {
     const flagship = scenarioByName('acks-all-survives-a-leader-crash');

@@ -739,6 +739,12 @@ const TIMELINE_KINDS: ReadonlySet<string> = new Set([
   'replica.isr-change-failed',
   'replica.truncate',
   'consumer.truncation',
+  'raft.leader-lost',
+  'raft.role',
+  'raft.voted',
+  'raft.vote-refused',
+  'raft.election-lost',
+  'raft.resign',
 ]);
 
 /** The one-line description of a trace event that matters, or null. */
@@ -776,6 +782,44 @@ function describe(event: TraceEvent): TimelineEntry | null {
       return at(
         'broker',
         `fences ${field(event, 'broker')}: no heartbeat within the session timeout`,
+      );
+    case 'raft.leader-lost':
+      return at(
+        'controller',
+        `lost metadata leader ${field(event, 'leader')} of epoch ${field(event, 'epoch')}: no fetch answered within the fetch timeout`,
+      );
+    case 'raft.role':
+      // A candidate's line; a leader's is the active controller's, the other roles are many.
+      return field(event, 'role') === 'candidate'
+        ? at(
+            'controller',
+            `stands for metadata leader in epoch ${field(event, 'epoch')} (its pre-vote won a majority)`,
+          )
+        : null;
+    case 'raft.voted':
+      return at(
+        'controller',
+        `votes for ${field(event, 'candidate')} in metadata epoch ${field(event, 'epoch')} (${field(event, 'candidate')}'s log: last epoch ${field(event, 'candidateLastEpoch')}, end ${field(event, 'candidateEndOffset')}; its own: last epoch ${field(event, 'lastEpoch')}, end ${field(event, 'endOffset')})`,
+      );
+    case 'raft.vote-refused':
+      return at(
+        'controller',
+        `refuses ${field(event, 'candidate')} its vote in metadata epoch ${field(event, 'epoch')}: ${field(event, 'why')}`,
+      );
+    case 'raft.election-lost':
+      // A lost pre-vote is no election (a voter cut off tries one at every election timeout).
+      return field(event, 'preVote') === 'true' || event.fields?.['preVote'] === true
+        ? null
+        : at(
+            'controller',
+            `loses the election for metadata epoch ${field(event, 'epoch')}: a majority refused`,
+          );
+    case 'raft.resign':
+      return at(
+        'controller',
+        field(event, 'reason') === 'check-quorum'
+          ? `resigns as metadata leader of epoch ${field(event, 'epoch')}: heard from ${field(event, 'heard')} voters (itself included) within the check-quorum interval, fewer than a majority`
+          : `resigns as metadata leader of epoch ${field(event, 'epoch')}: shutting down`,
       );
     case 'broker.registered':
       return at('broker', `registered (broker epoch ${field(event, 'brokerEpoch')})`);

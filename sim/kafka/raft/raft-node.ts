@@ -428,11 +428,22 @@ export class RaftNode {
   }
 
   #decideVote(request: VoteRequest): boolean {
-    if (request.epoch < this.#epoch) return false;
+    if (request.epoch < this.#epoch)
+      return this.#refuseVote(request, `its epoch ${request.epoch} is behind ${this.#epoch}`);
     if (request.epoch > this.#epoch) this.#becomeUnattached(request.epoch, null);
-    if (this.#role === 'leader' || this.#role === 'follower') return false;
-    if (this.#votedId !== null) return this.#votedId === request.candidateId;
-    if (!this.bugs.has('raft-vote-ignores-log') && !this.#logIsUpToDate(request)) return false;
+    if (this.#role === 'leader') return this.#refuseVote(request, 'this voter leads the epoch');
+    if (this.#role === 'follower')
+      return this.#refuseVote(request, `this voter follows ${this.#leaderId} in the epoch`);
+    if (this.#votedId !== null) {
+      if (this.#votedId === request.candidateId) return true;
+      return this.#refuseVote(request, `this voter voted for ${this.#votedId} in the epoch`);
+    }
+    if (!this.bugs.has('raft-vote-ignores-log') && !this.#logIsUpToDate(request)) {
+      return this.#refuseVote(
+        request,
+        `its log (last epoch ${request.lastEpoch}, end ${request.endOffset}) is behind this voter's (last epoch ${this.log.lastEpoch}, end ${this.log.endOffset})`,
+      );
+    }
     this.#votedId = request.candidateId;
     // Persist before answering; the bug answers with the vote only in the page cache.
     this.#persist(!this.bugs.has('raft-vote-not-persisted'));
@@ -447,6 +458,12 @@ export class RaftNode {
     });
     if (this.#role === 'unattached') this.#resetElectionTimer();
     return true;
+  }
+
+  /** A vote refused (not a pre-vote: those come and go with every election timeout), and why. */
+  #refuseVote(request: VoteRequest, why: string): false {
+    this.#trace('raft.vote-refused', { epoch: request.epoch, candidate: request.candidateId, why });
+    return false;
   }
 
   #logIsUpToDate(request: VoteRequest): boolean {
