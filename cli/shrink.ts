@@ -127,7 +127,7 @@ export function shrinkCommand(options: ShrinkCommandOptions, io: ShrinkIo): numb
     `  ${chalk.dim('fault phase'.padEnd(LABEL_WIDTH))}${formatMs(result.faultPhaseMsBefore)} → ${chalk.bold(formatMs(result.faultPhaseMsAfter))}`,
     `  ${chalk.dim('cluster'.padEnd(LABEL_WIDTH))}${sizeText(result.sizeBefore)} → ${chalk.bold(sizeText(result.sizeAfter))}`,
     `  ${chalk.dim('still'.padEnd(LABEL_WIDTH))}${invariant} ×${result.report.counts[invariant] ?? 0}`,
-    `  ${chalk.dim('runs'.padEnd(LABEL_WIDTH))}${result.runs} of at most ${result.runsMax}${result.invalid > 0 ? ` (${result.invalid} invalid candidate${result.invalid === 1 ? '' : 's'} skipped)` : ''}${result.cutShort ? chalk.yellow(' — the bound cut the search short; --runs-max N for more') : ''}`,
+    `  ${chalk.dim('runs'.padEnd(LABEL_WIDTH))}${result.runs} of at most ${result.runsMax}${result.invalid > 0 ? ` (${result.invalid} cut${result.invalid === 1 ? '' : 's'} not run: ${result.invalid === 1 ? 'it would break' : 'they would break'} a scenario rule, ${result.invalid === 1 ? '' : 'the first '}${result.invalidWhy ?? 'unknown'})` : ''}${result.cutShort ? chalk.yellow(' — the bound cut the search short; --runs-max N for more') : ''}`,
     `  ${chalk.dim('wall'.padEnd(LABEL_WIDTH))}${(wallMs / 1000).toFixed(1)} s`,
     `  ${chalk.dim('wrote'.padEnd(LABEL_WIDTH))}${options.out}`,
     `  ${chalk.dim('replay'.padEnd(LABEL_WIDTH))}${chalk.bold(replay.join(' '))}`,

@@ -83,6 +83,17 @@ describe('shrinkScenario', () => {
     expect(withoutConsumer.counts['raft-election-safety']).toBeUndefined();
   }, 120_000);
 
+  it('says why a cut was not run: the scenario rule it would break', () => {
+    // Seed 370 under no-broker-epoch: cutting to two brokers leaves a topic of three replicas.
+    const result = shrinkScenario(
+      generateScenario(370, 'small'),
+      { seed: 370, bugs: ['no-broker-epoch'] },
+      'acked-write-durable',
+    );
+    expect(result.invalid).toBeGreaterThan(0);
+    expect(result.invalidWhy).toBe('topics[0].replicationFactor: 3 is more than the 2 brokers');
+  }, 60_000);
+
   it('refuses a scenario that does not fail, and stops at the run bound', () => {
     const scenario = generateScenario(19, 'small');
     expect(() =>

@@ -39,6 +39,8 @@ export interface ShrinkResult {
   readonly cutShort: boolean;
   /** Candidates skipped because validation rejected them. */
   readonly invalid: number;
+  /** Why the first of them was rejected (the scenario rule it broke), or null. */
+  readonly invalidWhy: string | null;
   readonly stepsBefore: number;
   readonly stepsAfter: number;
   readonly faultPhaseMsBefore: Ms;
@@ -82,6 +84,7 @@ const PHASE_PRECISION_MS = 500;
 class Search {
   runs = 0;
   invalid = 0;
+  invalidWhy: string | null = null;
   cutShort = false;
   readonly #options: ShrinkOptions;
   readonly #stillFails: (report: ScenarioReport) => boolean;
@@ -100,6 +103,7 @@ class Search {
     } catch (error) {
       if (!(error instanceof ScenarioError)) throw error;
       this.invalid++;
+      this.invalidWhy ??= error.message;
       return null;
     }
     if (this.runs >= this.runsMax) {
@@ -118,6 +122,7 @@ class Search {
     } catch (error) {
       if (!(error instanceof ScenarioError)) throw error;
       this.invalid++;
+      this.invalidWhy ??= error.message;
       return null;
     }
     return this.#stillFails(report) ? report : null;
@@ -162,6 +167,7 @@ export function shrinkScenario(
     runsMax: search.runsMax,
     cutShort: search.cutShort,
     invalid: search.invalid,
+    invalidWhy: search.invalidWhy,
     stepsBefore: scenario.timeline.length,
     stepsAfter: best.scenario.timeline.length,
     faultPhaseMsBefore: scenario.faultPhaseMs,
