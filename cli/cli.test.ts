@@ -360,6 +360,9 @@ describe('kafkasim list and run', { timeout: 60_000 }, () => {
     );
     expect(out).toMatch(/^ +\d+\.\d{3}s {2}b\d +orders-0: leader in epoch 1 /m);
     expect(out).toMatch(/^ {2}orders-0 {2}leader b\d · leader epoch \d+ · ISR \[/m);
+    // Each metadata voter's own state, one of them the leader.
+    expect(out).toMatch(/^metadata quorum at the end \(each voter's own state\)$/m);
+    expect(out).toMatch(/^ {4}c\d +leader +\d+ +c\d +\d+ +\d+ +\d+ +up$/m);
     expect(out).toMatch(/^ {4}replica +role +LEO +HW +log start +status$/m);
     expect(out).toMatch(/^ {2}outcome +the expected outcome \(exit 0\)$/m);
     expect(out).toMatch(/^ {2}wall +\d+ ms$/m);

@@ -7,7 +7,12 @@ import type { ChalkInstance } from 'chalk';
 import type { KafkaRunSpec } from '../properties/kafka-harness.ts';
 import type { ScenarioReport } from '../scenarios/run.ts';
 import type { Expectation, Scenario } from '../scenarios/scenario.ts';
-import type { PartitionRow, TimelineCategory, TimelineEntry } from '../scenarios/timeline.ts';
+import type {
+  PartitionRow,
+  QuorumRow,
+  TimelineCategory,
+  TimelineEntry,
+} from '../scenarios/timeline.ts';
 import { INVARIANTS } from '../scenarios/validate.ts';
 import { formatMs } from '../sim/kernel/time.ts';
 import { outcomeWords } from './list.ts';
@@ -38,6 +43,8 @@ export function renderReport(context: ReportContext, chalk: ChalkInstance): stri
     ...timeline(context.report.timeline, context.options.verbose, chalk),
     '',
     ...partitions(context.report.partitions, chalk),
+    '',
+    ...quorum(context.report.quorum, chalk),
     '',
     ...verdict(context, chalk),
   ];
@@ -205,21 +212,62 @@ function partitions(rows: readonly PartitionRow[], chalk: ChalkInstance): string
         ];
       }),
     ];
-    const widths = table[0]?.map((_, column) =>
-      Math.max(...table.map((cells) => (cells[column] ?? '').length)),
-    );
-    table.forEach((cells, index) => {
-      const text = cells
-        .map((cell, column) => {
-          const width = widths?.[column] ?? 0;
-          return column >= 2 && column <= 4 ? cell.padStart(width) : cell.padEnd(width);
-        })
-        .join('  ')
-        .trimEnd();
-      lines.push(`    ${index === 0 ? chalk.dim(text) : text}`);
-    });
+    lines.push(...tableLines(table, [2, 3, 4], chalk));
   }
   return lines;
+}
+
+/** Each metadata voter's own state at the end (a split shows as two leaders of one epoch). */
+function quorum(rows: readonly QuorumRow[], chalk: ChalkInstance): string[] {
+  const leaders = rows.filter((row) => row.role === 'leader');
+  const split =
+    leaders.length > 1
+      ? chalk.red(
+          ` — ${leaders.length} voters think they lead: ${leaders.map((row) => `${row.controller} (epoch ${row.epoch})`).join(', ')}`,
+        )
+      : '';
+  const lines = [
+    `${chalk.bold('metadata quorum at the end')}${chalk.dim(" (each voter's own state)")}${split}`,
+  ];
+  const table = [
+    ['voter', 'role', 'epoch', 'voted for', 'log end', 'last epoch', 'HW', 'status'],
+    ...rows.map((row) => {
+      const known = row.status === 'up';
+      return [
+        row.controller,
+        row.role,
+        known ? String(row.epoch) : '-',
+        row.votedFor,
+        known ? String(row.logEndOffset) : '-',
+        known ? String(row.lastEpoch) : '-',
+        known ? String(row.highWatermark) : '-',
+        row.status,
+      ];
+    }),
+  ];
+  lines.push(...tableLines(table, [2, 4, 5, 6], chalk));
+  return lines;
+}
+
+/** A table's lines, columns padded to their widest cell (right-aligned: `numeric`), header dim. */
+function tableLines(
+  table: readonly (readonly string[])[],
+  numeric: readonly number[],
+  chalk: ChalkInstance,
+): string[] {
+  const widths = (table[0] ?? []).map((_, column) =>
+    Math.max(...table.map((cells) => (cells[column] ?? '').length)),
+  );
+  return table.map((cells, index) => {
+    const text = cells
+      .map((cell, column) => {
+        const width = widths[column] ?? 0;
+        return numeric.includes(column) ? cell.padStart(width) : cell.padEnd(width);
+      })
+      .join('  ')
+      .trimEnd();
+    return `    ${index === 0 ? chalk.dim(text) : text}`;
+  });
 }
 
 function verdict(context: ReportContext, chalk: ChalkInstance): string[] {

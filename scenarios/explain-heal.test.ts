@@ -11,8 +11,8 @@ import {
   lostUnregistrationScenario,
 } from '../properties/lost-unregistration-run.ts';
 import type { LeaderlessPartition } from '../properties/violation.ts';
-import { aboutPartition, type StoryEvent } from './explain-common.ts';
 import { explainViolations, StoryEvents } from './explain.ts';
+import { aboutPartition, type StoryEvent } from './explain-common.ts';
 import { generateScenario } from './generate.ts';
 import { runScenario, type ViolationReport } from './run.ts';
 

@@ -14,6 +14,7 @@ import { generateScenario } from './generate.ts';
 import { scenarioByName } from './registry.ts';
 import { runScenario, type ScenarioReport, scenarioSpec, type ViolationReport } from './run.ts';
 import type { Scenario } from './scenario.ts';
+import { splitBrainScenario } from './split-brain-run.ts';
 
 interface SeedRun {
   readonly report: ScenarioReport;
@@ -305,6 +306,18 @@ describe('explainViolations for the metadata quorum', () => {
     expect(text).toContain(
       'c3         became leader at 9685 ms, voted for by c2 (9682 ms); a candidate since 9680 ms, after it lost leader c2 of epoch 1 at 9676 ms',
     );
+  }, 30_000);
+});
+
+describe('explainViolations tells one story of each invariant before a second of another', () => {
+  it('seed 42 shrunk (raft-vote-not-persisted): the leaderless partition is told, a second entry is not', () => {
+    const shrunk = splitBrainScenario();
+    const { text } = explainRun(shrunk, 42, ['raft-vote-not-persisted']);
+    expect(text).toMatch(/\n {2}leader-elected-after-heal ×1 +told below: b2\n/);
+    expect(text).toMatch(
+      /c1-2-3 at offset 26 \(3 violations\): not told \(at most 3 different stories are\)/,
+    );
+    expect(text).toMatch(/raft-election-safety ×1 +told below: two leaders in metadata epoch 2/);
   }, 30_000);
 });
 

@@ -12,13 +12,13 @@ import type { HistoryEntry } from '../sim/kafka/clients/history.ts';
 import { assertNever } from '../sim/kernel/assert.ts';
 import type { TraceEvent } from '../sim/kernel/trace.ts';
 import { listed, num, type Story, type StoryEvent } from './explain-common.ts';
+import { HEAL_STORY_KINDS, healStory, healStoryKey } from './explain-heal.ts';
 import {
   electionStory,
   explainMetadataLoss,
   staleLeaders,
   staleStory,
 } from './explain-metadata.ts';
-import { HEAL_STORY_KINDS, healStory, healStoryKey } from './explain-heal.ts';
 import { explainLoss } from './explain-records.ts';
 import type { ViolationReport } from './run.ts';
 
@@ -226,23 +226,35 @@ function tellStory(
   }
 }
 
-/** Which stories are told: the first of each shape, up to `storiesMax`; the others alike or not told. */
+/**
+ * Which stories are told: the first of each shape, up to `storiesMax`, one for each invariant
+ * first (two stories of one invariant do not crowd out the only story of another), then in
+ * order; the others happened the same way as a told one, or are not told.
+ */
 function tellingsOf(stories: readonly Story[], storiesMax: number): Map<Story, Telling> {
   const firstOfShape = new Map<string, Story>();
+  for (const story of stories)
+    if (!firstOfShape.has(story.shape)) firstOfShape.set(story.shape, story);
+  const distinct = [...firstOfShape.values()];
+  const told = new Set<Story>();
+  const covered = new Set<string>();
+  for (const story of distinct) {
+    if (told.size >= storiesMax) break;
+    const invariants = story.violations.map((violation) => violation.invariant);
+    if (invariants.every((invariant) => covered.has(invariant))) continue;
+    told.add(story);
+    for (const invariant of invariants) covered.add(invariant);
+  }
+  for (const story of distinct) {
+    if (told.size >= storiesMax) break;
+    told.add(story);
+  }
   const tellings = new Map<Story, Telling>();
-  let told = 0;
   for (const story of stories) {
-    const first = firstOfShape.get(story.shape);
-    if (first !== undefined) {
-      tellings.set(
-        story,
-        tellings.get(first)?.kind === 'told' ? { kind: 'same', as: first } : { kind: 'untold' },
-      );
-      continue;
-    }
-    firstOfShape.set(story.shape, story);
-    tellings.set(story, told < storiesMax ? { kind: 'told' } : { kind: 'untold' });
-    if (told < storiesMax) told++;
+    const first = firstOfShape.get(story.shape) as Story;
+    if (first === story)
+      tellings.set(story, told.has(story) ? { kind: 'told' } : { kind: 'untold' });
+    else tellings.set(story, told.has(first) ? { kind: 'same', as: first } : { kind: 'untold' });
   }
   return tellings;
 }

@@ -27,7 +27,9 @@ import { type Expectation, expectationFor, type Scenario } from './scenario.ts';
 import { applySettings, LIMITS, ScenarioError, settingOf } from './settings.ts';
 import {
   buildPartitionRows,
+  buildQuorumRows,
   type PartitionRow,
+  type QuorumRow,
   type TimelineEntry,
   TimelineRecorder,
 } from './timeline.ts';
@@ -102,6 +104,8 @@ export interface ScenarioReport {
   readonly warnings: readonly string[];
   readonly timeline: readonly TimelineEntry[];
   readonly partitions: readonly PartitionRow[];
+  /** Each metadata voter's state at the end. */
+  readonly quorum: readonly QuorumRow[];
   readonly history: History;
   /** Why the outcome is (not) the expected one, one line each. */
   readonly verdict: readonly string[];
@@ -292,6 +296,7 @@ export function runScenario(scenario: Scenario, options: RunOptions): ScenarioRe
     warnings,
     timeline: recorder === null ? [] : recorder.entries(result),
     partitions: buildPartitionRows(result),
+    quorum: buildQuorumRows(result),
     history: result.history,
     verdict: verdict.lines,
   };

@@ -9,6 +9,7 @@ import { generateScenario } from './generate.ts';
 import { scenarioByName } from './registry.ts';
 import { runScenario, type ScenarioReport } from './run.ts';
 import { defineScenario, type Scenario } from './scenario.ts';
+import { splitBrainScenario } from './split-brain-run.ts';
 import { faultText, STALL_MS, type TimelineEntry } from './timeline.ts';
 
 const TIMEOUT_MS = 60_000;
@@ -348,6 +349,29 @@ describe('metadata elections', () => {
       'c3 becomes the active controller (metadata epoch 2)',
     ])
       expect(shown).toContain(line);
+  });
+});
+
+describe('the metadata quorum at the end', () => {
+  it('seed 42 shrunk (raft-vote-not-persisted): two voters still lead epoch 2, and the partitions say whose view they are', {
+    timeout: TIMEOUT_MS,
+  }, () => {
+    const shrunk = splitBrainScenario();
+    const report = runScenario(shrunk, { seed: 42, bugs: ['raft-vote-not-persisted'], sets: {} });
+    expect(report.quorum.map((row) => [row.controller, row.role, row.epoch, row.votedFor])).toEqual(
+      [
+        ['c1', 'leader', 2, 'c1'],
+        ['c2', 'follower', 2, 'c3'],
+        ['c3', 'leader', 2, 'c3'],
+      ],
+    );
+    expect(report.partitions[0]?.view).toMatch(
+      /^the active controller c\d's metadata, one of 2 controllers that think they lead: c1, c3$/,
+    );
+    // A run without a split: one leader, every voter in its epoch, no 'think they lead'.
+    const clean = runScenario(shrunk, { seed: 42, bugs: [], sets: {} });
+    expect(clean.quorum.filter((row) => row.role === 'leader')).toHaveLength(1);
+    expect(clean.partitions[0]?.view).not.toContain('think they lead');
   });
 });
 

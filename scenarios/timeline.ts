@@ -78,6 +78,22 @@ export interface PartitionRow {
   readonly view: string;
 }
 
+/** A metadata quorum voter at the end of a run, as its own state says. */
+export interface QuorumRow {
+  readonly controller: string;
+  /** Down: the rest is unknown (-1, '-'). */
+  readonly status: 'up' | 'down';
+  /** leader, follower, candidate, prospective, unattached. */
+  readonly role: string;
+  readonly epoch: number;
+  /** Its vote in its epoch ('-' for none). */
+  readonly votedFor: string;
+  readonly logEndOffset: number;
+  /** The epoch of its log's last entry. */
+  readonly lastEpoch: number;
+  readonly highWatermark: number;
+}
+
 /** Allowed losses shown one by one in the timeline, per reason (the verdict counts them all). */
 const ALLOWED_SHOWN_MAX = 10;
 /** Lines kept of what matters (faults, elections, ISR, …); past it they are counted. */
@@ -980,6 +996,35 @@ function producerLines(entries: readonly HistoryEntry[]): TimelineEntry[] {
 }
 
 /** Every partition's final state: the committed metadata and each replica's log. */
+/** Each metadata voter's own state at the end: who thinks it leads, its log, its vote. */
+export function buildQuorumRows(result: KafkaRunResult): QuorumRow[] {
+  const { cluster } = result;
+  return cluster.controllers.map((id): QuorumRow => {
+    const raft = controllerOf(cluster, id)?.raft;
+    if (raft === undefined)
+      return {
+        controller: id,
+        status: 'down',
+        role: '-',
+        epoch: -1,
+        votedFor: '-',
+        logEndOffset: -1,
+        lastEpoch: -1,
+        highWatermark: -1,
+      };
+    return {
+      controller: id,
+      status: 'up',
+      role: raft.role,
+      epoch: raft.epoch,
+      votedFor: raft.votedId ?? '-',
+      logEndOffset: raft.log.endOffset,
+      lastEpoch: raft.log.lastEpoch,
+      highWatermark: raft.highWatermark,
+    };
+  });
+}
+
 export function buildPartitionRows(result: KafkaRunResult): PartitionRow[] {
   const { cluster } = result;
   const rows: PartitionRow[] = [];
@@ -989,9 +1034,15 @@ export function buildPartitionRows(result: KafkaRunResult): PartitionRow[] {
   const image =
     active?.image ?? (broker === undefined ? undefined : brokerOf(cluster, broker)?.image);
   if (image === undefined) return rows;
+  // Two metadata leaders (a split the checkers report): say whose view this is among them.
+  const leading = cluster.controllers.filter((id) => controllerOf(cluster, id)?.raft.isLeader);
+  const among =
+    leading.length > 1
+      ? `, one of ${leading.length} controllers that think they lead: ${leading.join(', ')}`
+      : '';
   const view =
     active !== null && controller !== undefined
-      ? `the active controller ${controller}'s metadata`
+      ? `the active controller ${controller}'s metadata${among}`
       : `broker ${broker}'s metadata (no controller active)`;
   for (const topic of image.topics.values()) {
     const numbers = [...topic.partitions.keys()].sort((a, b) => a - b);
