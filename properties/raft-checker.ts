@@ -741,7 +741,7 @@ export class RaftChecker<M extends Message = RaftMessage> {
     seen.reportedPast = true;
     this.#report({
       invariant: 'raft-hw-monotonic',
-      message: `${node}'s metadata high watermark ${highWatermark} (the offsets below it committed) is past the ${this.#committed.length} entries any leader committed`,
+      message: `${node}'s metadata high watermark ${highWatermark} says offsets 0–${highWatermark - 1} are committed; the checker holds ${committedRange(this.#committed.length)} committed (what a leader's high watermark committed and a majority of voters still holds)`,
       nodes: [node],
       offset: highWatermark,
     });
@@ -909,4 +909,9 @@ export class RaftChecker<M extends Message = RaftMessage> {
     }
     return low;
   }
+}
+
+/** `offsets 0–25`, or `no offset` for an empty committed log. */
+function committedRange(length: number): string {
+  return length === 0 ? 'no offset' : length === 1 ? 'offset 0' : `offsets 0–${length - 1}`;
 }

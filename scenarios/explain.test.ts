@@ -225,6 +225,14 @@ describe('explainViolations for the metadata quorum', () => {
       `are high watermarks past offset ${offset}, where the committed ${id} was lost (told below)`,
     );
     expect(text).not.toMatch(/raft-hw-monotonic ×\d+ +no story is told/);
+    // The reports say which offsets each side holds committed, in the summary's terms.
+    const { report } = runSeed(13, ['raft-vote-ignores-log']);
+    const past = report.violations.find(
+      (each) => each.invariant === 'raft-hw-monotonic' && !each.message.includes(' went back '),
+    );
+    expect(past?.message).toMatch(
+      /^\S+'s metadata high watermark (\d+) says offsets 0–\d+ are committed; the checker holds offsets 0–\d+ committed \(what a leader's high watermark committed and a majority of voters still holds\)$/,
+    );
   }, 30_000);
 
   it('tells a lost committed entry under raft-commit-old-epoch: the commit of an older epoch', () => {
