@@ -58,6 +58,7 @@ function shrunkScenario(
   result: ShrinkResult,
   options: ShrinkCommandOptions,
   withoutBugs: readonly string[],
+  invariant: string,
 ): Scenario {
   const broken = Object.keys(result.report.counts);
   const bug = options.bugs.length === 1 ? options.bugs[0] : undefined;
@@ -68,7 +69,7 @@ function shrunkScenario(
     summary: `Seed ${options.seed} shrunk: ${result.stepsAfter} step(s) break ${broken.join(', ')}${options.bugs.length === 0 ? '' : ` with --bug ${options.bugs.join(', ')}`}`,
     // The generated description's last sentence (every invariant must hold) is not this file's:
     // it says what it breaks instead.
-    description: `Shrunk by kafkasim shrink ${options.seed} ${flags} from ${result.stepsBefore} steps and a ${formatMs(result.faultPhaseMsBefore)} fault phase to ${result.stepsAfter} step(s) and ${formatMs(result.faultPhaseMsAfter)}${sameSize(result.sizeBefore, result.sizeAfter) ? '' : `, and from ${sizeText(result.sizeBefore)} to ${sizeText(result.sizeAfter)}`}. It records its seed (${options.seed}), which \`kafkasim run\` takes when no --seed is given; replayed${options.bugs.length === 0 ? '' : ` with --bug ${options.bugs.join(' --bug ')}`}, it breaks ${broken.join(', ')}${withoutBugs.length === 0 ? '' : `, and without the bug ${withoutBugs.join(', ')}`}. ${result.scenario.description.replace(` ${FUZZ_EXPECTATION}`, '')}`,
+    description: `Shrunk by kafkasim shrink ${options.seed} ${flags} from ${result.stepsBefore} steps and a ${formatMs(result.faultPhaseMsBefore)} fault phase to ${result.stepsAfter} step(s) and ${formatMs(result.faultPhaseMsAfter)}${sameSize(result.sizeBefore, result.sizeAfter) ? '' : `, and from ${sizeText(result.sizeBefore)} to ${sizeText(result.sizeAfter)}`}.${result.needed.length === 0 ? '' : ` Kept because without ${result.needed.length === 1 ? 'it' : 'each'} the run no longer broke ${invariant}: ${listed(result.needed)} (part of the failure, or of its timing).`} It records its seed (${options.seed}), which \`kafkasim run\` takes when no --seed is given; replayed${options.bugs.length === 0 ? '' : ` with --bug ${options.bugs.join(' --bug ')}`}, it breaks ${broken.join(', ')}${withoutBugs.length === 0 ? '' : `, and without the bug ${withoutBugs.join(', ')}`}. ${result.scenario.description.replace(` ${FUZZ_EXPECTATION}`, '')}`,
     expect: { violations: withoutBugs, allowed: [] },
     demonstrates: bug === undefined ? [] : [{ bug, violations: broken, allowed: [] }],
   };
@@ -115,7 +116,7 @@ export function shrinkCommand(options: ShrinkCommandOptions, io: ShrinkIo): numb
     options.bugs.length === 0
       ? Object.keys(result.report.counts)
       : Object.keys(runScenario(result.scenario, { ...runOptions, bugs: [] }).counts);
-  const shrunk = shrunkScenario(result, options, withoutBugs);
+  const shrunk = shrunkScenario(result, options, withoutBugs, invariant);
   onFile('write the scenario to', options.out, () =>
     writeFileSync(options.out, scenarioToJson(shrunk)),
   );
@@ -126,6 +127,11 @@ export function shrinkCommand(options: ShrinkCommandOptions, io: ShrinkIo): numb
     `  ${chalk.dim('steps'.padEnd(LABEL_WIDTH))}${result.stepsBefore} → ${chalk.bold(String(result.stepsAfter))}`,
     `  ${chalk.dim('fault phase'.padEnd(LABEL_WIDTH))}${formatMs(result.faultPhaseMsBefore)} → ${chalk.bold(formatMs(result.faultPhaseMsAfter))}`,
     `  ${chalk.dim('cluster'.padEnd(LABEL_WIDTH))}${sizeText(result.sizeBefore)} → ${chalk.bold(sizeText(result.sizeAfter))}`,
+    ...(result.needed.length === 0
+      ? []
+      : [
+          `  ${chalk.dim('kept'.padEnd(LABEL_WIDTH))}${listed(result.needed)}: without ${result.needed.length === 1 ? 'it' : 'each'} the run no longer broke ${invariant} (part of the failure, or of its timing)`,
+        ]),
     `  ${chalk.dim('still'.padEnd(LABEL_WIDTH))}${invariant} ×${result.report.counts[invariant] ?? 0}`,
     `  ${chalk.dim('runs'.padEnd(LABEL_WIDTH))}${result.runs} of at most ${result.runsMax}${result.invalid > 0 ? ` (${result.invalid} cut${result.invalid === 1 ? '' : 's'} not run: ${result.invalid === 1 ? 'it would break' : 'they would break'} a scenario rule, ${result.invalid === 1 ? '' : 'the first '}${result.invalidWhy ?? 'unknown'})` : ''}${result.cutShort ? chalk.yellow(' — the bound cut the search short; --runs-max N for more') : ''}`,
     `  ${chalk.dim('wall'.padEnd(LABEL_WIDTH))}${(wallMs / 1000).toFixed(1)} s`,

@@ -76,6 +76,9 @@ describe('shrinkScenario', () => {
       'raft-election-safety',
     );
     expect(election.sizeAfter.consumers).toBe(1);
+    // The shrinker says what it kept for that reason; seed 19 kept no client.
+    expect(election.needed).toContain('the consumer of orders');
+    expect(truncate.needed.filter((what) => what.startsWith('the consumer'))).toEqual([]);
     const withoutConsumer = runScenario(
       { ...election.scenario, consumers: [] },
       { seed: 42, bugs: ['raft-vote-not-persisted'], sets: {}, timeline: false },

@@ -41,6 +41,11 @@ export interface ShrinkResult {
   readonly invalid: number;
   /** Why the first of them was rejected (the scenario rule it broke), or null. */
   readonly invalidWhy: string | null;
+  /**
+   * What the shrinker tried to cut and kept, because the run without it no longer broke the
+   * invariant (`the consumer of orders`, `broker b3`): part of the failure, or of its timing.
+   */
+  readonly needed: readonly string[];
   readonly stepsBefore: number;
   readonly stepsAfter: number;
   readonly faultPhaseMsBefore: Ms;
@@ -157,7 +162,8 @@ export function shrinkScenario(
   best = shrinkSteps(best, search);
   best = shiftEarlier(best, search);
   best = shrinkFaultPhase(best, search);
-  best = shrinkWorkload(best, search);
+  const workload = shrinkWorkload(best, search);
+  best = workload.best;
   // A second pass: a shorter phase or a smaller cluster may make more steps removable.
   if (!search.spent) best = shrinkSteps(best, search);
   return {
@@ -168,6 +174,7 @@ export function shrinkScenario(
     cutShort: search.cutShort,
     invalid: search.invalid,
     invalidWhy: search.invalidWhy,
+    needed: workload.needed,
     stepsBefore: scenario.timeline.length,
     stepsAfter: best.scenario.timeline.length,
     faultPhaseMsBefore: scenario.faultPhaseMs,
@@ -269,50 +276,74 @@ function shrinkFaultPhase(start: Best, search: Search): Best {
  * names), a topic once no client uses it, a topic's partitions down to one, the last broker while
  * every topic still fits, the last controller, each setting (back to Kafka's default).
  */
-function shrinkWorkload(start: Best, search: Search): Best {
+function shrinkWorkload(start: Best, search: Search): { best: Best; needed: string[] } {
   let best = start;
-  /** Keeps `candidate` if it still fails; whether it did. */
-  const attempt = (candidate: Scenario): boolean => {
+  const needed: string[] = [];
+  /**
+   * Keeps `candidate` if it still fails; whether it did. A candidate that ran and broke nothing
+   * makes `what` (the part it cut) needed.
+   */
+  const attempt = (candidate: Scenario, what: string): boolean => {
     if (search.spent) return false;
+    const ran = search.runs;
+    const invalid = search.invalid;
     const report = search.attempt(candidate);
-    if (report === null) return false;
+    if (report === null) {
+      if (search.runs > ran && search.invalid === invalid) needed.push(what);
+      return false;
+    }
     best = { scenario: candidate, report };
     return true;
   };
   for (let index = best.scenario.consumers.length - 1; index >= 0; index--)
-    attempt({ ...best.scenario, consumers: without(best.scenario.consumers, index) });
-  for (let index = best.scenario.producers.length - 1; index >= 0; index--)
-    attempt({ ...best.scenario, producers: without(best.scenario.producers, index) });
+    attempt(
+      { ...best.scenario, consumers: without(best.scenario.consumers, index) },
+      `the consumer of ${(best.scenario.consumers[index] ?? []).join(', ')}`,
+    );
+  for (let index = best.scenario.producers.length - 1; index >= 0; index--) {
+    const producer = best.scenario.producers[index] as Scenario['producers'][number];
+    attempt(
+      { ...best.scenario, producers: without(best.scenario.producers, index) },
+      `the acks=${producer.acks} producer to ${producer.topic}`,
+    );
+  }
   for (let index = best.scenario.topics.length - 1; index >= 0; index--) {
     const name = (best.scenario.topics[index] as Scenario['topics'][number]).name;
     const used =
       best.scenario.producers.some((producer) => producer.topic === name) ||
       best.scenario.consumers.some((topics) => topics.includes(name));
-    if (!used) attempt({ ...best.scenario, topics: without(best.scenario.topics, index) });
+    if (!used)
+      attempt({ ...best.scenario, topics: without(best.scenario.topics, index) }, `topic ${name}`);
   }
   best.scenario.topics.forEach((topic, index) => {
     if (topic.partitions <= 1) return;
     const topics = [...best.scenario.topics];
     topics[index] = { ...topic, partitions: 1 };
-    attempt({ ...best.scenario, topics });
+    attempt({ ...best.scenario, topics }, `${topic.name}'s ${topic.partitions} partitions`);
   });
   // One fewer at a time, while each cut still fails.
   const cluster = () => best.scenario.cluster;
   while (
     cluster().brokers > 1 &&
-    attempt({ ...best.scenario, cluster: { ...cluster(), brokers: cluster().brokers - 1 } })
+    attempt(
+      { ...best.scenario, cluster: { ...cluster(), brokers: cluster().brokers - 1 } },
+      `broker b${cluster().brokers}`,
+    )
   );
   while (
     cluster().controllers > 1 &&
-    attempt({ ...best.scenario, cluster: { ...cluster(), controllers: cluster().controllers - 1 } })
+    attempt(
+      { ...best.scenario, cluster: { ...cluster(), controllers: cluster().controllers - 1 } },
+      `controller c${cluster().controllers}`,
+    )
   );
   for (const key of Object.keys(best.scenario.settings).sort((a, b) =>
     a < b ? -1 : a > b ? 1 : 0,
   )) {
     const { [key]: _dropped, ...settings } = best.scenario.settings;
-    attempt({ ...best.scenario, settings });
+    attempt({ ...best.scenario, settings }, `the setting ${key}=${best.scenario.settings[key]}`);
   }
-  return best;
+  return { best, needed };
 }
 
 function without<T>(items: readonly T[], index: number): T[] {
