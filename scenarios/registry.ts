@@ -16,6 +16,7 @@ import jepsen2013WithoutUncleanElectionThePartitionWaitsOffline from './jepsen-2
 import kafka7128AFollowerJoinsTheIsrOnlyPastTheEpochStart from './kafka-7128-isr-join-waits-for-the-epoch-start.ts';
 import kip101LeaderEpochsKeepWritesAStaleHighWatermarkWouldTruncate from './kip-101-epoch-truncation-keeps-acked-writes.ts';
 import kip279ADivergentEpochIsTruncatedAfterFastFailovers from './kip-279-fast-failovers-truncate-a-divergent-epoch.ts';
+import kip903ARestartedReplicaRejoinsOnlyInItsNewBrokerEpoch from './kip-903-a-restarted-replica-rejoins-only-in-its-new-broker-epoch.ts';
 import kip966TheLastReplicaStandingIsNotReElectedAfterLosingPower from './kip-966-last-replica-standing-loses-nothing-with-elr.ts';
 import minInsyncReplicasRejectsWritesWhenTheIsrIsTooSmall from './min-insync-replicas-rejects-writes-to-a-small-isr.ts';
 import aLoneLeaderLosingPowerLosesWritesWhenMinIsrIs1 from './min-isr-1-loses-writes-to-a-power-failure.ts';
@@ -41,6 +42,7 @@ export const SCENARIOS: readonly Scenario[] = [
   kip279ADivergentEpochIsTruncatedAfterFastFailovers,
   kafka7128AFollowerJoinsTheIsrOnlyPastTheEpochStart,
   kip966TheLastReplicaStandingIsNotReElectedAfterLosingPower,
+  kip903ARestartedReplicaRejoinsOnlyInItsNewBrokerEpoch,
   jepsen2013UncleanElectionLosesWritesALoneLeaderAcknowledged,
   jepsen2013WithoutUncleanElectionThePartitionWaitsOffline,
 ];

@@ -139,6 +139,12 @@ const SHOWS: Readonly<Record<string, readonly RegExp[]>> = {
     /crash target=b\d crash=powerFailure/,
     /orders-0: leader in epoch 1/,
   ],
+  'kip-903-a-restarted-replica-rejoins-only-in-its-new-broker-epoch': [
+    /crash target=b\d crash=powerFailure \(@replica-2 is b\d\)/,
+    /clog source=b\d target=b\d/,
+    /^b\d registered \(broker epoch [1-9]\d+\)/,
+    /orders-0: ISR now \[b\d\]$/,
+  ],
   'jepsen-2013-unclean-election-loses-a-lone-leaders-writes': [
     /orders-0: ISR now \[b\d\]$/,
     /orders-0: leader in epoch 1/,
