@@ -581,9 +581,19 @@ function expectedLines(bugs: readonly BugName[], failures: readonly SeedOutcome[
           ? 'the failing seed breaks it'
           : `all ${found} failing seeds break it`
         : `${found} of the ${failures.length} failing seeds break it`;
+    // What else the failing seeds broke: most often what follows from the switch's invariant.
+    const others = [
+      ...new Set(
+        failures.flatMap((failure) => failure.invariants).filter((each) => each !== bug.breaks),
+      ),
+    ];
+    const also =
+      others.length === 0
+        ? ''
+        : ` (${failures.length === 1 ? 'it also breaks' : 'they also break'} ${others.join(', ')})`;
     lines.push(
       found > 0
-        ? `expected: --bug ${bug.name} brings back a historical bug that breaks ${bug.breaks} (${bug.source}); ${which} (kafkasim bugs tells the bug; shrink says whether a seed passes without it)`
+        ? `as expected: --bug ${bug.name} brings back a historical bug that breaks ${bug.breaks} (${bug.source}); ${which}${also}. The exit code is 1 because seeds failed; kafkasim bugs tells the bug, and shrink says whether a seed passes without it`
         : `--bug ${bug.name} is meant to break ${bug.breaks}, which no failing seed here breaks: the failures above are not the ones it brings back`,
     );
   }

@@ -353,6 +353,10 @@ function recordAppend(
 interface Cover {
   readonly node: string;
   readonly held: string;
+  /** What it holds, named apart from the committed record: `p1-21 of leader epoch 1 on b2`. */
+  readonly label: string;
+  /** The committed copy's leader epoch, when the held record is another copy of its value. */
+  readonly committedEpoch?: number;
   readonly text: string;
   readonly atMs: number;
 }
@@ -376,9 +380,14 @@ function coveringReplicas(
       instead.epoch !== undefined && instead.value === violation.value
         ? ` of leader epoch ${instead.epoch}, another copy (the committed one is of leader epoch ${instead.committedEpoch})`
         : '';
+    const sameValue = instead.epoch !== undefined && instead.value === violation.value;
     found.set(instead.node, {
       node: instead.node,
       held: instead.value,
+      label: `${instead.value}${sameValue ? ` of leader epoch ${instead.epoch}` : ''} on ${instead.node}`,
+      ...(sameValue && instead.committedEpoch !== undefined
+        ? { committedEpoch: instead.committedEpoch }
+        : {}),
       text: `${instead.value}${copy} there instead, below its high watermark ${instead.highWatermark} (the checker, at ${ms(violation.atMs)})`,
       atMs: violation.atMs,
     });
@@ -394,12 +403,21 @@ function coveringReplicas(
       found.set(node, {
         node,
         held: other.value,
+        label: `${other.value} on ${node}`,
         text: `${other.value} there instead (the checker's report on ${other.value}, at ${ms(other.atMs)})`,
         atMs: other.atMs,
       });
     }
   }
   return [...found.values()];
+}
+
+/** The committed record, named apart from another copy of its value: `p1-21 of leader epoch 0`. */
+function committedLabel(value: string, covers: readonly Cover[]): string {
+  const epoch = covers.find((cover) => cover.committedEpoch !== undefined)?.committedEpoch;
+  return epoch === undefined
+    ? `${value}, committed first,`
+    : `${value} of leader epoch ${epoch}, committed first,`;
 }
 
 /**
@@ -916,7 +934,7 @@ function recordBugLine(
   if (bugs.includes('epoch-lookup-kip101') && story.covered.length > 0)
     return bugLine(
       'epoch-lookup-kip101',
-      `two records committed at one offset (${[story.value, ...new Set(story.covered.map((cover) => cover.held))].join(' and ')})`,
+      `two records committed at one offset (${committedLabel(story.value, story.covered)} and ${[...new Set(story.covered.map((cover) => cover.label))].join(', ')})`,
     );
   return null;
 }

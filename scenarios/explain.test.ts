@@ -575,6 +575,21 @@ describe('explainViolations relates reports without a story of their own to the 
       'holds p1-21 of leader epoch 1, another copy (the committed one is of leader epoch 0) there instead',
     );
     expect(text).not.toContain('no story is told');
+    // Cut further (one controller, one producer: what `shrink` keeps now), no truncation keeps
+    // the record: the bug line names the two copies apart, by leader epoch and replica.
+    const further = explainRun(
+      {
+        ...scenario,
+        cluster: { controllers: 1, brokers: 3 },
+        producers: [{ topic: 'orders', acks: 'all', idempotent: true, everyMs: 49 }],
+        consumers: [],
+      },
+      8,
+      ['epoch-lookup-kip101'],
+    );
+    expect(further.text).toContain(
+      'bug        two records committed at one offset (p1-21 of leader epoch 0, committed first, and p1-21 of leader epoch 1 on b2) is what --bug epoch-lookup-kip101 switches back on',
+    );
   }, 30_000);
 });
 

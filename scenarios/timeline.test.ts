@@ -375,6 +375,29 @@ describe('the metadata quorum at the end', () => {
   });
 });
 
+describe('metadata truncations, and steps skipped again and again', () => {
+  it('seed 10 (raft-commit-old-epoch): a voter cutting committed entries says so; one skip line counts its repeats', {
+    timeout: TIMEOUT_MS,
+  }, () => {
+    const shown = lines(runSeed(10, 'raft-commit-old-epoch'));
+    expect(shown).toContainEqual(
+      expect.stringMatching(
+        /^c\d truncates its metadata log \d+ → \d+ \(its leader's answer: their logs agree up to the end of epoch \d+\)$/,
+      ),
+    );
+    expect(shown).toContainEqual(
+      expect.stringMatching(
+        /^c\d that truncation removed metadata entries below its high watermark \d+, committed: the high watermark falls to \d+$/,
+      ),
+    );
+    // The step waiting for @new-controller is skipped 78 times over the run: one line.
+    const skips = shown.filter((line) => line.includes('skip bounce @new-controller'));
+    expect(skips).toEqual([
+      'world skip bounce @new-controller: no node was @new-controller then (×78, the last at 49.999s)',
+    ]);
+  });
+});
+
 describe('a metadata leader cut off', () => {
   it('seed 52 resigns (check-quorum); under raft-no-check-quorum it does not', {
     timeout: TIMEOUT_MS,

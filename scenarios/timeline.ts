@@ -331,13 +331,37 @@ export class TimelineRecorder {
 }
 
 /**
- * Fault lines that repeat one after another, word for word (a schedule's many steps waiting for a
- * role that never came, skipped together at the fault phase's end), as one line with a count.
+ * Fault lines that repeat word for word, as one line with a count: a step that did nothing
+ * (`skip …`) wherever it repeats (a schedule's many steps waiting for a role that never came),
+ * at its first time; any other fault line when it repeats one after another.
  */
 function collapseRepeatedFaults(entries: readonly TimelineEntry[]): TimelineEntry[] {
+  const isSkip = (entry: TimelineEntry) =>
+    entry.category === 'fault' && entry.text.startsWith('skip ');
+  const skips = new Map<string, { count: number; lastMs: Ms }>();
+  for (const entry of entries) {
+    if (!isSkip(entry)) continue;
+    const key = `${entry.node}|${entry.text}`;
+    const seen = skips.get(key);
+    skips.set(key, { count: (seen?.count ?? 0) + 1, lastMs: entry.atMs });
+  }
+  const told = new Set<string>();
   const out: TimelineEntry[] = [];
   for (let index = 0; index < entries.length; ) {
     const entry = entries[index] as TimelineEntry;
+    if (isSkip(entry)) {
+      index++;
+      const key = `${entry.node}|${entry.text}`;
+      if (told.has(key)) continue;
+      told.add(key);
+      const { count, lastMs } = skips.get(key) ?? { count: 1, lastMs: entry.atMs };
+      out.push(
+        count === 1
+          ? entry
+          : { ...entry, text: `${entry.text} ${countText(count, entry.atMs, lastMs)}` },
+      );
+      continue;
+    }
     let end = index + 1;
     if (entry.category === 'fault')
       while (end < entries.length) {
@@ -347,15 +371,20 @@ function collapseRepeatedFaults(entries: readonly TimelineEntry[]): TimelineEntr
         end++;
       }
     const count = end - index;
-    if (count === 1) out.push(entry);
-    else {
-      const lastMs = (entries[end - 1] as TimelineEntry).atMs;
-      const until = lastMs === entry.atMs ? '' : `, the last at ${formatMs(lastMs)}`;
-      out.push({ ...entry, text: `${entry.text} (×${count}${until})` });
-    }
+    const lastMs = (entries[end - 1] as TimelineEntry).atMs;
+    out.push(
+      count === 1
+        ? entry
+        : { ...entry, text: `${entry.text} ${countText(count, entry.atMs, lastMs)}` },
+    );
     index = end;
   }
   return out;
+}
+
+/** `(×23)`, or `(×35, the last at 52.300s)` when they spread over time. */
+function countText(count: number, firstMs: Ms, lastMs: Ms): string {
+  return `(×${count}${lastMs === firstMs ? '' : `, the last at ${formatMs(lastMs)}`})`;
 }
 
 /** A partition record seen in the active controller's log before it committed. */
@@ -761,6 +790,8 @@ const TIMELINE_KINDS: ReadonlySet<string> = new Set([
   'raft.vote-refused',
   'raft.election-lost',
   'raft.resign',
+  'raft.truncate',
+  'raft.truncate-below-hw',
 ]);
 
 /** The one-line description of a trace event that matters, or null. */
@@ -830,6 +861,16 @@ function describe(event: TraceEvent): TimelineEntry | null {
             'controller',
             `loses the election for metadata epoch ${field(event, 'epoch')}: a majority refused`,
           );
+    case 'raft.truncate':
+      return at(
+        'truncation',
+        `truncates its metadata log ${field(event, 'from')} → ${field(event, 'to')} (its leader's answer: their logs agree up to the end of epoch ${field(event, 'epoch')})`,
+      );
+    case 'raft.truncate-below-hw':
+      return at(
+        'truncation',
+        `that truncation removed metadata entries below its high watermark ${field(event, 'highWatermark')}, committed: the high watermark falls to ${field(event, 'to')}`,
+      );
     case 'raft.resign':
       return at(
         'controller',

@@ -23,7 +23,7 @@ export const BUG_SWITCHES = [
   {
     name: 'epoch-lookup-kip101',
     description:
-      'the epoch lookup answers the requested epoch with the start of the next larger epoch, so a follower keeps records of an epoch the leader never had',
+      "KIP-101's epoch lookup, which KIP-279 fixed: it answers the requested epoch with the start of the next larger epoch, so a follower keeps records of an epoch the leader never had",
     breaks: 'committed-prefix-agrees',
     source: 'KIP-279, KAFKA-6361',
   },
