@@ -19,10 +19,11 @@ interface CliResult {
 }
 
 /** The binary, without blocking, so that several run at once. */
-function kafkasim(args: readonly string[]): Promise<CliResult> {
+function kafkasim(args: readonly string[], cwd?: string): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
       env: { ...process.env, NO_COLOR: '1' },
+      ...(cwd === undefined ? {} : { cwd }),
     });
     let stdout = '';
     let stderr = '';
@@ -221,4 +222,62 @@ describe('kafkasim shrink', () => {
     expect(scenario.description).not.toContain('Every invariant must hold');
     expect(scenario.description).toContain('it breaks raft-election-safety');
   }, 90_000);
+});
+
+/**
+ * The README's example outputs, as a reader copies the commands: every fragment between its `…`
+ * cuts (whitespace folded, since the README wraps long lines) is in the command's output. A model
+ * change that moves a time or an offset fails here rather than leaving the README stale.
+ */
+describe("the README's example outputs", () => {
+  const readme = readFileSync(join(import.meta.dirname, '..', 'README.md'), 'utf8');
+  const fold = (text: string) => text.replace(/\s+/g, ' ').trim();
+
+  /** The fenced block whose first line starts with `first`, and the fragments between its cuts. */
+  function fragments(first: string): string[] {
+    const start = readme.indexOf(first);
+    if (start < 0) throw new Error(`the README has no block starting ${first}`);
+    const end = readme.indexOf('```', start);
+    return readme
+      .slice(start, end)
+      .split('…')
+      .map(fold)
+      .filter((fragment) => fragment.length >= 12);
+  }
+
+  it.each([
+    [
+      'A failing seed, from CI to understood: the fuzz failure',
+      'FAIL seed 370: acked-write-durable',
+      [
+        'fuzz',
+        '--profile',
+        'small',
+        '--bug',
+        'no-broker-epoch',
+        '--seeds',
+        '400',
+        '--jobs',
+        '1',
+        '--out',
+        'failures/',
+      ],
+    ],
+    [
+      'A failing seed, from CI to understood: the story',
+      'p1-0 at orders-0 offset 0: acked-write-durable',
+      ['repro', '370', '--profile', 'small', '--bug', 'no-broker-epoch'],
+    ],
+    [
+      'repro: a lost committed metadata entry under raft-commit-old-epoch',
+      'c2-3-2 at metadata offset 46: raft-log-matching',
+      ['repro', '10', '--bug', 'raft-commit-old-epoch'],
+    ],
+  ])('%s', { timeout: 60_000 }, async (_name, first, args) => {
+    // In a directory of its own: the fuzz example writes failures/ where it runs.
+    const result = await kafkasim(args, mkdtempSync(join(tmpdir(), 'kafkasim-readme-')));
+    const output = fold(result.stdout);
+    const missing = fragments(first).filter((fragment) => !output.includes(fragment));
+    expect(missing).toEqual([]);
+  });
 });

@@ -449,7 +449,7 @@ function committedLine(story: MetadataStory, committer: string): string {
   const majority =
     story.majority.length === 0
       ? ''
-      : `; a majority held it then: ${story.majority.join(', ')}, the only voters that can have (${story.majority.length} of ${story.voters.length})`;
+      : `; a majority of the voters held it then: ${listed(story.majority)} (${story.majority.length} of ${story.voters.length})`;
   return `  committed  at ${ms(story.committedAtMs)}: the quorum's high watermark passed offset ${story.entry.offset}${committer}${majority}`;
 }
 
@@ -654,8 +654,24 @@ function metadataElection(
     num(committer, 'epoch') > entry.epoch
   ) {
     rule = '5.4.2';
+    // The votes, each voter's log against the candidate's: none more up to date (§5.4.1 held).
+    const votes = events
+      .filter(
+        (event) =>
+          event.kind === 'raft.voted' &&
+          str(event, 'candidate') === election.node &&
+          num(event, 'epoch') === electedEpoch,
+      )
+      .map(
+        (event) =>
+          `${event.node}'s log (last epoch ${num(event, 'lastEpoch')}, end ${num(event, 'endOffset')}) was no more up to date than ${election.node}'s (last epoch ${num(event, 'candidateLastEpoch')}, end ${num(event, 'candidateEndOffset')})`,
+      );
+    const rightful =
+      votes.length === 0
+        ? 'the votes were rightful (no voter refused by §5.4.1 voted)'
+        : `the votes were rightful (§5.4.1): ${votes.join('; ')}`;
     lines.push(
-      `             rightful votes (no voter's log was more up to date): the fault is the commit, by the leader of epoch ${num(committer, 'epoch')} counting replicas of an entry of epoch ${entry.epoch}; Raft commits an older epoch's entries only with one of the leader's own epoch after them (§5.4.2)`,
+      `             ${rightful}; the fault is the commit, by the leader of epoch ${num(committer, 'epoch')} counting replicas of an entry of epoch ${entry.epoch}; Raft commits an older epoch's entries only with one of the leader's own epoch after them (§5.4.2)`,
     );
   }
   return { lines, atMs: election.atMs, node: election.node, rule };
