@@ -285,7 +285,9 @@ describe('fault lines', () => {
     expect(faultText('fault.partition', { groups: 'b2 | b3', mode: 'silent' })).toBe(
       'partition groups=b2 | b3 mode=silent',
     );
-    expect(faultText('fault.heal', undefined)).toBe('heal');
+    expect(faultText('fault.heal', undefined)).toBe(
+      'heal: every network partition and isolation ends',
+    );
   });
 
   it('leave out a bandwidth cap of 0 (none), keep a real one', () => {
@@ -395,6 +397,18 @@ describe('metadata truncations, and steps skipped again and again', () => {
     expect(skips).toEqual([
       'world skip bounce @new-controller: no node was @new-controller then (×78, the last at 49.999s)',
     ]);
+  });
+});
+
+describe('a restarted broker refused while its old session lasts', () => {
+  it('seed 8 (epoch-lookup-kip101): one line with its count; a heal says what it ends', {
+    timeout: TIMEOUT_MS,
+  }, () => {
+    const shown = lines(runSeed(8, 'epoch-lookup-kip101'));
+    expect(shown.filter((line) => line.includes('registration refused'))).toEqual([
+      'b2 registration refused (DUPLICATE_BROKER_REGISTRATION: the controller still holds its previous incarnation, whose session has not expired); it asks again (×9, the last at 39.082s)',
+    ]);
+    expect(shown).toContain('world heal: every network partition and isolation ends');
   });
 });
 

@@ -54,6 +54,11 @@ export interface TimelineEntry {
   /** The node it happened on (`world` for faults and operations). */
   readonly node: string;
   readonly text: string;
+  /**
+   * A line that says the same thing each time it repeats (a step skipped, a registration
+   * refused while the old session lasts): told once, at its first time, with a count.
+   */
+  readonly repeats?: boolean;
 }
 
 export interface ReplicaRow {
@@ -331,13 +336,14 @@ export class TimelineRecorder {
 }
 
 /**
- * Fault lines that repeat word for word, as one line with a count: a step that did nothing
- * (`skip …`) wherever it repeats (a schedule's many steps waiting for a role that never came),
- * at its first time; any other fault line when it repeats one after another.
+ * Lines that repeat word for word, as one line with a count: a step that did nothing (`skip …`)
+ * or a line marked `repeats` wherever it repeats (a schedule's many steps waiting for a role that
+ * never came, a broker refused each second), at its first time; any other fault line when it
+ * repeats one after another.
  */
 function collapseRepeatedFaults(entries: readonly TimelineEntry[]): TimelineEntry[] {
   const isSkip = (entry: TimelineEntry) =>
-    entry.category === 'fault' && entry.text.startsWith('skip ');
+    entry.repeats === true || (entry.category === 'fault' && entry.text.startsWith('skip '));
   const skips = new Map<string, { count: number; lastMs: Ms }>();
   for (const entry of entries) {
     if (!isSkip(entry)) continue;
@@ -775,6 +781,7 @@ const TIMELINE_KINDS: ReadonlySet<string> = new Set([
   'controller.active',
   'controller.session-expired',
   'broker.registered',
+  'broker.register-failed',
   'broker.state',
   'broker.controlled-shutdown',
   'replica.leader',
@@ -878,6 +885,18 @@ function describe(event: TraceEvent): TimelineEntry | null {
           ? `resigns as metadata leader of epoch ${field(event, 'epoch')}: heard from ${field(event, 'heard')} voters (itself included) within the check-quorum interval, fewer than a majority`
           : `resigns as metadata leader of epoch ${field(event, 'epoch')}: shutting down`,
       );
+    case 'broker.register-failed':
+      // A refusal that explains a gap (a restarted broker waits for its old session to expire);
+      // NOT_CONTROLLER while the quorum elects its first leader is every run's start.
+      return field(event, 'error') === 'DUPLICATE_BROKER_REGISTRATION'
+        ? {
+            ...at(
+              'broker',
+              'registration refused (DUPLICATE_BROKER_REGISTRATION: the controller still holds its previous incarnation, whose session has not expired); it asks again',
+            ),
+            repeats: true,
+          }
+        : null;
     case 'broker.registered':
       return at('broker', `registered (broker epoch ${field(event, 'brokerEpoch')})`);
     case 'broker.state':
@@ -925,6 +944,8 @@ export function faultText(
   fields: Readonly<Record<string, TraceValue>> | undefined,
   atMs?: Ms,
 ): string {
+  // The heal phase's first step, and a scheduled heal: what it ends.
+  if (kind === 'fault.heal') return 'heal: every network partition and isolation ends';
   // A step that did nothing: its kind and roles, and why (`skip crash @leader: named no node then`).
   if (kind === 'fault.skip')
     return `skip ${String(fields?.['step'])} ${String(fields?.['roles'])}: ${String(fields?.['why'])}`;
