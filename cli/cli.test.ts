@@ -251,12 +251,24 @@ describe('kafkasim command line', { timeout: 60_000 }, () => {
     expect(text.stdout).toMatch(/^ {2}raft-vote-ignores-log +a metadata voter grants/m);
     const json = kafkasim(['bugs', '--json']);
     expect(json.code).toBe(0);
-    const bugs = JSON.parse(json.stdout) as { name: string; description: string; breaks: string }[];
+    const bugs = JSON.parse(json.stdout) as {
+      name: string;
+      description: string;
+      breaks: string;
+      scenarios: string[];
+    }[];
     expect(bugs.map((bug) => bug.name)).toContain('raft-no-check-quorum');
     for (const bug of bugs) {
       expect(bug.description.length).toBeGreaterThan(20);
       expect(bug.breaks).toMatch(/^[a-z-]+$/);
     }
+    // The named scenario that shows a switch step by step, where one does.
+    expect(bugs.find((bug) => bug.name === 'no-broker-epoch')?.scenarios).toEqual([
+      'kip-903-a-restarted-replica-rejoins-only-in-its-new-broker-epoch',
+    ]);
+    expect(text.stdout).toContain(
+      'breaks acked-write-durable · KIP-380, KIP-903 · shown step by step by kip-903-a-restarted-replica-rejoins-only-in-its-new-broker-epoch',
+    );
   });
 });
 

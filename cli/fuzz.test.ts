@@ -166,7 +166,7 @@ describe('kafkasim fuzz', { timeout: 90_000 }, () => {
     expect(result.stdout).toContain('stopped at the lowest failing seed');
     // A campaign with a bug switch on says the failure is the one the switch brings back.
     expect(result.stdout).toContain(
-      'as expected: --bug truncate-to-hw brings back a historical bug that breaks acked-write-durable (KIP-101, KAFKA-1211); the failing seed breaks it. The exit code is 1 because seeds failed',
+      'as expected: --bug truncate-to-hw brings back a historical bug that breaks acked-write-durable (KIP-101, KAFKA-1211); the failing seed breaks it. The exit code is 1 because seeds failed; kafkasim bugs tells the bug, npx kafkasim run kip-101-epoch-truncation-keeps-acked-writes --bug truncate-to-hw shows it step by step',
     );
     const scenarioFile = join(out, 'seed-5.json');
     expect(existsSync(scenarioFile)).toBe(true);

@@ -20,6 +20,7 @@ import {
   isFuzzProfileName,
 } from '../scenarios/generate.ts';
 import { scenarioToJson } from '../scenarios/json.ts';
+import { scenariosShowing } from '../scenarios/registry.ts';
 import { runScenario } from '../scenarios/run.ts';
 import { unknownName } from '../scenarios/suggest.ts';
 import { BUG_SWITCHES, type BugName } from '../sim/kafka/bugs.ts';
@@ -566,6 +567,12 @@ function renderSummary(input: SummaryInput, chalk: ChalkInstance): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** `, and npx kafkasim run NAME --bug B shows it step by step`, when a named scenario does. */
+function showingText(bug: BugName): string {
+  const name = scenariosShowing(bug)[0];
+  return name === undefined ? '' : `, ${KAFKASIM} run ${name} --bug ${bug} shows it step by step`;
+}
+
 /**
  * With a bug switch on, which failures it was meant to cause: a campaign that brings a historical
  * bug back is expected to fail (shrink says whether the seed passes without it).
@@ -593,7 +600,7 @@ function expectedLines(bugs: readonly BugName[], failures: readonly SeedOutcome[
         : ` (${failures.length === 1 ? 'it also breaks' : 'they also break'} ${others.join(', ')})`;
     lines.push(
       found > 0
-        ? `as expected: --bug ${bug.name} brings back a historical bug that breaks ${bug.breaks} (${bug.source}); ${which}${also}. The exit code is 1 because seeds failed; kafkasim bugs tells the bug, and shrink says whether a seed passes without it`
+        ? `as expected: --bug ${bug.name} brings back a historical bug that breaks ${bug.breaks} (${bug.source}); ${which}${also}. The exit code is 1 because seeds failed; kafkasim bugs tells the bug${showingText(bug.name)}, and shrink says whether a seed passes without it`
         : `--bug ${bug.name} is meant to break ${bug.breaks}, which no failing seed here breaks: the failures above are not the ones it brings back`,
     );
   }

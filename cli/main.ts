@@ -2,6 +2,7 @@
 // 1 an unexpected one, 2 bad input or usage, with one clear line on stderr and no stack trace.
 
 import { Command, CommanderError } from 'commander';
+import { scenariosShowing } from '../scenarios/registry.ts';
 import { ScenarioError } from '../scenarios/settings.ts';
 import { abbreviates, closest, unknownName } from '../scenarios/suggest.ts';
 import { BUG_SWITCHES } from '../sim/kafka/bugs.ts';
@@ -154,7 +155,7 @@ function buildProgram(): Command {
     .action((raw: { json?: boolean }) => {
       if (raw.json === true) {
         write(
-          `${JSON.stringify(BUG_SWITCHES.map((bug) => ({ name: bug.name, description: bug.description, breaks: bug.breaks, source: bug.source })))}\n`,
+          `${JSON.stringify(BUG_SWITCHES.map((bug) => ({ name: bug.name, description: bug.description, breaks: bug.breaks, source: bug.source, scenarios: scenariosShowing(bug.name) })))}\n`,
         );
         return;
       }
@@ -165,7 +166,11 @@ function buildProgram(): Command {
       );
       for (const bug of BUG_SWITCHES) {
         write(`  ${chalk.bold(bug.name.padEnd(width))}  ${bug.description}\n`);
-        write(`  ${''.padEnd(width)}  ${chalk.dim(`breaks ${bug.breaks} · ${bug.source}`)}\n`);
+        const shown = scenariosShowing(bug.name);
+        const scenarios = shown.length === 0 ? '' : ` · shown step by step by ${shown.join(', ')}`;
+        write(
+          `  ${''.padEnd(width)}  ${chalk.dim(`breaks ${bug.breaks} · ${bug.source}${scenarios}`)}\n`,
+        );
       }
     });
 

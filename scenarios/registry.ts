@@ -50,6 +50,13 @@ export const SCENARIOS: readonly Scenario[] = [
 /** The flagship scenario: what `npm start` runs. */
 export const FLAGSHIP = 'acks-all-survives-a-leader-crash';
 
+/** The named scenarios that show `bug` step by step (its `demonstrates`), in the registry's order. */
+export function scenariosShowing(bug: string): string[] {
+  return SCENARIOS.filter((scenario) =>
+    scenario.demonstrates.some((demonstration) => demonstration.bug === bug),
+  ).map((scenario) => scenario.name);
+}
+
 export function scenarioByName(name: string): Scenario | undefined {
   return SCENARIOS.find((scenario) => scenario.name === name);
 }
