@@ -779,31 +779,19 @@ function staleIsrJoin(
   const fields = { atMs: expand.atMs, leader, joiner, joinerEndMax, epochStart };
   // The fetch the leader judged the joiner on (the trace names it for each joiner).
   const fetch = joinerFetch(expand, joiner);
-  const staleCrash =
-    fetch === null
-      ? undefined
-      : events.find(
-          (event) =>
-            event.node === joiner &&
-            event.kind === 'node.crash' &&
-            event.atMs > fetch.atMs &&
-            event.atMs <= expand.atMs,
-        );
+  // The joiner's first event of `kind` after `fromMs`, up to the join.
+  const joinerEvent = (kind: string, fromMs: number) =>
+    events.find(
+      (event) =>
+        event.node === joiner &&
+        event.kind === kind &&
+        event.atMs > fromMs &&
+        event.atMs <= expand.atMs,
+    );
+  const staleCrash = fetch === null ? undefined : joinerEvent('node.crash', fetch.atMs);
   if (fetch !== null && staleCrash !== undefined) {
-    const restart = events.find(
-      (event) =>
-        event.node === joiner &&
-        event.kind === 'node.start' &&
-        event.atMs > staleCrash.atMs &&
-        event.atMs <= expand.atMs,
-    );
-    const registered = events.find(
-      (event) =>
-        event.node === joiner &&
-        event.kind === 'broker.registered' &&
-        event.atMs > staleCrash.atMs &&
-        event.atMs <= expand.atMs,
-    );
+    const restart = joinerEvent('node.start', staleCrash.atMs);
+    const registered = joinerEvent('broker.registered', staleCrash.atMs);
     const restarted = [
       ...(restart === undefined ? [] : [`restarted at ${ms(restart.atMs)}`]),
       ...(registered === undefined
