@@ -153,6 +153,19 @@ describe('kafkasim repro', () => {
 });
 
 describe('kafkasim shrink', () => {
+  it('with a bug switch on, shrinks on the invariant the switch breaks, not the first broken', async () => {
+    // Seed 13 under hw-ignores-min-isr breaks acked-write-durable first, and committed-read-stable,
+    // the switch's own, too: the story of the switch is told on the latter.
+    const out = join(mkdtempSync(join(tmpdir(), 'kafkasim-shrink-')), 'shrunk.json');
+    const shrink = await kafkasim(['shrink', '13', '--bug', 'hw-ignores-min-isr', '--out', out]);
+    expect(shrink.code).toBe(0);
+    expect(shrink.stdout).toContain('while committed-read-stable still breaks');
+    const replay = await kafkasim(['run', out, '--bug', 'hw-ignores-min-isr']);
+    expect(replay.stdout).toMatch(
+      / {4}bug +this commit \(at \d+ ms, by b\d with the ISR \[b\d\], below min\.insync\.replicas\) is what --bug hw-ignores-min-isr switches back on/,
+    );
+  }, 60_000);
+
   it('writes a smaller scenario that run replays: exit 0 with the bug and without', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kafkasim-shrink-'));
     const out = join(dir, 'shrunk.json');

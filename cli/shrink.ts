@@ -15,6 +15,7 @@ import {
   type ShrinkResult,
   shrinkScenario,
 } from '../scenarios/shrink.ts';
+import { BUG_SWITCHES } from '../sim/kafka/bugs.ts';
 import { formatMs } from '../sim/kernel/time.ts';
 import { KAFKASIM } from './commands.ts';
 import { MODE_BOTH_WARNING, onFile, parsePositiveInteger, UsageError } from './errors.ts';
@@ -100,7 +101,13 @@ export function shrinkCommand(options: ShrinkCommandOptions, io: ShrinkIo): numb
   const runOptions = { seed: options.seed, bugs: options.bugs, sets: {}, timeline: false };
   const wallStartMs = io.wallNowMs();
   const first = runScenario(scenario, runOptions);
-  const invariant = first.violations[0]?.invariant ?? Object.keys(first.counts)[0];
+  // With a bug switch on, the invariant the switch breaks, when the seed breaks it (the bug's
+  // story is about it); else the first the run broke.
+  const bugBreaks = BUG_SWITCHES.find((bug) => options.bugs.includes(bug.name))?.breaks;
+  const invariant =
+    bugBreaks !== undefined && first.counts[bugBreaks] !== undefined
+      ? bugBreaks
+      : (first.violations[0]?.invariant ?? Object.keys(first.counts)[0]);
   if (invariant === undefined) {
     // Asked to shrink a failure that is not there: the input's mistake (one line, exit 2).
     throw new UsageError(

@@ -878,7 +878,7 @@ export function staleStory(
     );
   }
   lines.push(
-    '  why        a leader that a majority of voters no longer fetches from must resign within 1.5 × the fetch timeout (check-quorum, KAFKA-15489); until it does, brokers that still reach it fetch its log, which no longer grows',
+    '  why        a leader that a majority of voters no longer fetches from must resign within 1.5 × the fetch timeout (check-quorum, KAFKA-15489); until it does, brokers that still reach it fetch its log, where nothing more is committed (its high watermark stops: no majority fetches from it) and what it appends is lost when it learns of the new epoch',
   );
   const leaders = stales.map((stale) => stale.leader);
   const stale = leaders

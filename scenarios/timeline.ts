@@ -132,6 +132,12 @@ export class TimelineRecorder {
   #slowedOrClogged = false;
   /** A role step's event, told with the fault that follows it (onTraceEvent). */
   #pendingStep: TraceEvent | null = null;
+  /** The metadata leaders as the trace tells them: node → the epoch it leads. */
+  readonly #metadataLeaders = new Map<string, number>();
+  /** The newest epoch a metadata leader took, and who took it. */
+  #newestLeader: { readonly node: string; readonly epoch: number } | null = null;
+  /** Leaders whose resignation (check-quorum) was told: their next role says nothing more. */
+  readonly #resigned = new Set<string>();
   /** Which brokers were entered since the last sample; when the next HW stall is due. */
   #brokersWatch: ActivityWatch<ClusterMessage> | null = null;
   #stallAtMs: Ms = Number.POSITIVE_INFINITY;
@@ -146,6 +152,8 @@ export class TimelineRecorder {
     return (
       this.#verbose ||
       TIMELINE_KINDS.has(kind) ||
+      // A crash ends a metadata leader's term without a word: no step-down to tell after it.
+      kind === 'node.crash' ||
       kind.startsWith('fault.') ||
       kind.startsWith('operation.')
     );
@@ -169,7 +177,7 @@ export class TimelineRecorder {
       this.#pendingStep = event;
       return;
     }
-    let entry = describe(event);
+    let entry = this.#quorumContext(event, describe(event));
     if (step !== null) {
       if (entry !== null && entry.category === 'fault' && entry.atMs === step.atMs)
         entry = { ...entry, text: `${entry.text} (${stepSuffix(step.fields ?? {}, step.atMs)})` };
@@ -178,6 +186,50 @@ export class TimelineRecorder {
     if (entry !== null) this.#push(entry);
     else if (this.#verbose)
       this.#push({ atMs: event.atMs, category: 'detail', node: event.node, text: detail(event) });
+  }
+
+  /**
+   * What the metadata quorum's leadership adds to a line: a leader stepping down because it
+   * learned of a newer epoch (its role changes with no resignation told), and a controller acting
+   * as the leader of an epoch a newer one has replaced (its decisions will not commit).
+   */
+  #quorumContext(event: TraceEvent, entry: TimelineEntry | null): TimelineEntry | null {
+    const node = event.node;
+    if (event.kind === 'node.crash') this.#metadataLeaders.delete(node);
+    if (event.kind === 'raft.resign') this.#resigned.add(node);
+    if (event.kind === 'raft.role') {
+      const role = field(event, 'role');
+      const epoch = Number(field(event, 'epoch'));
+      if (role === 'leader') {
+        this.#metadataLeaders.set(node, epoch);
+        if (this.#newestLeader === null || epoch > this.#newestLeader.epoch)
+          this.#newestLeader = { node, epoch };
+        return entry;
+      }
+      const led = this.#metadataLeaders.get(node);
+      this.#metadataLeaders.delete(node);
+      if (led === undefined || this.#resigned.delete(node)) return entry;
+      const now =
+        role === 'follower'
+          ? `following ${field(event, 'leader')} in epoch ${epoch}`
+          : `${role} in epoch ${epoch}`;
+      return {
+        atMs: event.atMs,
+        category: 'controller',
+        node,
+        text: `steps down as metadata leader of epoch ${led}: it learned of epoch ${epoch} (now ${now})`,
+      };
+    }
+    if (event.kind === 'controller.session-expired' && entry !== null) {
+      const led = this.#metadataLeaders.get(node);
+      const newest = this.#newestLeader;
+      if (led !== undefined && newest !== null && newest.epoch > led)
+        return {
+          ...entry,
+          text: `${entry.text} (as the leader of metadata epoch ${led}, which ${newest.node}'s epoch ${newest.epoch} has replaced: this will not commit)`,
+        };
+    }
+    return entry;
   }
 
   /**
@@ -882,7 +934,7 @@ function describe(event: TraceEvent): TimelineEntry | null {
       return at(
         'controller',
         field(event, 'reason') === 'check-quorum'
-          ? `resigns as metadata leader of epoch ${field(event, 'epoch')}: heard from ${field(event, 'heard')} voters (itself included) within the check-quorum interval, fewer than a majority`
+          ? `resigns as metadata leader of epoch ${field(event, 'epoch')}: heard from ${field(event, 'heard')} voter${field(event, 'heard') === '1' ? '' : 's'} (itself included) within the check-quorum interval, fewer than a majority`
           : `resigns as metadata leader of epoch ${field(event, 'epoch')}: shutting down`,
       );
     case 'broker.register-failed':
