@@ -172,7 +172,9 @@ describe('kafkasim shrink', () => {
     const shrink = await kafkasim(['shrink', '19', '--bug', 'truncate-to-hw', '--out', out]);
     expect(shrink.stderr).toBe('');
     expect(shrink.code).toBe(0);
-    expect(shrink.stdout).toMatch(/steps +10 → [1-5]\n/);
+    expect(shrink.stdout).toMatch(
+      /steps +10 → [1-5]\n( +· \d+\.\d{3}s [a-z-]+( [a-zA-Z]+=\S+( \| \S+)*)*\n)+/,
+    );
     expect(shrink.stdout).toMatch(/fault phase +55\.000s → /);
     expect(shrink.stdout).toMatch(/runs +\d+ of at most 200/);
     expect(shrink.stdout).toContain(`kafkasim run ${out} --seed 19 --bug truncate-to-hw`);

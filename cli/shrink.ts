@@ -76,6 +76,21 @@ function shrunkScenario(
   };
 }
 
+/** A timeline step on one line: `8.000s partition groups=@replica-1 | @replica-0 mode=silent`. */
+function stepLine(step: Scenario['timeline'][number]): string {
+  const { atMs, kind, ...fields } = step;
+  const words = Object.entries(fields).map(([key, value]) => {
+    // A list of nodes as `a,b`; a partition's groups as `a,b | c`.
+    const shown = !Array.isArray(value)
+      ? String(value)
+      : value.some(Array.isArray)
+        ? value.map((group) => (Array.isArray(group) ? group.join(',') : String(group))).join(' | ')
+        : value.join(',');
+    return `${key}=${shown}`;
+  });
+  return [formatMs(atMs), kind, ...words].join(' ');
+}
+
 function sameSize(a: ScenarioSize, b: ScenarioSize): boolean {
   return (Object.keys(a) as (keyof ScenarioSize)[]).every((key) => a[key] === b[key]);
 }
@@ -132,6 +147,10 @@ export function shrinkCommand(options: ShrinkCommandOptions, io: ShrinkIo): numb
   for (const bug of options.bugs) replay.push('--bug', bug);
   const lines = [
     `  ${chalk.dim('steps'.padEnd(LABEL_WIDTH))}${result.stepsBefore} → ${chalk.bold(String(result.stepsAfter))}`,
+    // The steps kept, as the file has them (times may have moved earlier than the seed's).
+    ...result.scenario.timeline.map(
+      (step) => `  ${''.padEnd(LABEL_WIDTH)}${chalk.dim('·')} ${stepLine(step)}`,
+    ),
     `  ${chalk.dim('fault phase'.padEnd(LABEL_WIDTH))}${formatMs(result.faultPhaseMsBefore)} → ${chalk.bold(formatMs(result.faultPhaseMsAfter))}`,
     `  ${chalk.dim('cluster'.padEnd(LABEL_WIDTH))}${sizeText(result.sizeBefore)} → ${chalk.bold(sizeText(result.sizeAfter))}`,
     ...(result.needed.length === 0

@@ -794,7 +794,7 @@ export class RaftChecker<M extends Message = RaftMessage> {
     if (raft.highWatermark < required) {
       this.#report({
         invariant: 'metadata-staleness-bounded',
-        message: `${observer} has applied ${raft.highWatermark === 0 ? 'no metadata' : `metadata up to offset ${raft.highWatermark - 1} only`}, though the quorum had committed up to offset ${required - 1} by ${cutoffMs} ms and it has reached the leader ${leader} and a majority of voters since ${since} ms`,
+        message: `${observer} has applied ${raft.highWatermark === 0 ? 'no metadata' : `metadata up to offset ${raft.highWatermark - 1} only`}, though the quorum had committed up to offset ${required - 1} by ${cutoffMs} ms, ${view.stretchBoundMs} ms ago (its bound: ${this.#stalenessBoundMs} ms of timeouts, 1.5 × the fetch timeout and 2 × the longest election timeout; ${view.boundMs - this.#stalenessBoundMs} ms of round trips; ${view.stretchBoundMs - view.boundMs} ms of request timeouts), and it could reach the leader ${leader} and a majority of voters both ways since ${since} ms`,
         nodes: [observer, leader],
         offset: raft.highWatermark,
         sinceMs: since,

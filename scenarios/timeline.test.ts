@@ -421,8 +421,13 @@ describe('a metadata leader cut off', () => {
     const generated = generateScenario(52, 'small');
     const clean = runScenario(generated, { seed: 52, bugs: [], sets: {} });
     expect(lines(clean)).toContain(resigned);
-    const stale = lines(runSeed(52, 'raft-no-check-quorum'));
+    const staleRun = runSeed(52, 'raft-no-check-quorum');
+    const stale = lines(staleRun);
     expect(stale).not.toContain(resigned);
+    // The staleness report gives its bound and the bound's parts.
+    expect(staleRun.violations[0]?.message).toMatch(
+      /^b\d has applied metadata up to offset \d+ only, though the quorum had committed up to offset \d+ by \d+ ms, (\d+) ms ago \(its bound: 7000 ms of timeouts, 1\.5 × the fetch timeout and 2 × the longest election timeout; \d+ ms of round trips; \d+ ms of request timeouts\), and it could reach the leader c\d and a majority of voters both ways since \d+ ms$/,
+    );
     // It acts on as the leader of a replaced epoch, said so, and steps down when it learns.
     expect(stale).toContain(
       "c3 fences b2: no heartbeat within the session timeout (as the leader of metadata epoch 1, which c1's epoch 3 has replaced: this will not commit)",
