@@ -400,6 +400,20 @@ describe('metadata truncations, and steps skipped again and again', () => {
   });
 });
 
+describe('the ISR and the ELR, as the controller and the leader tell them', () => {
+  it('seed 370 (no-broker-epoch): the ELR a shrink fills, and the fetch an expansion rests on', {
+    timeout: TIMEOUT_MS,
+  }, () => {
+    const shown = lines(runSeed(370, 'no-broker-epoch'));
+    expect(shown).toContain(
+      'c3 orders-0: ISR [b3,b1,b2] → [b3], ELR [] → [b1,b2] under leader b3 in leader epoch 0 (the ISR fell below min.insync.replicas: b1 and b2 leave it but stay eligible to lead, in the ELR (KIP-966))',
+    );
+    expect(shown).toContain(
+      'b3 orders-0: b2 (its last fetch at 7.965s: log end 25, broker epoch 2) caught up, ISR expand proposed',
+    );
+  });
+});
+
 describe('a restarted broker refused while its old session lasts', () => {
   it('seed 8 (epoch-lookup-kip101): one line with its count; a heal says what it ends', {
     timeout: TIMEOUT_MS,

@@ -701,7 +701,7 @@ function elrWhy(before: PartitionState, after: PartitionState): string {
   const parts: string[] = [];
   if (added.length > 0)
     parts.push(
-      `the ISR is below min.insync.replicas: ${added.join(',')}, leaving it, ${added.length === 1 ? 'stays' : 'stay'} eligible to lead (KIP-966)`,
+      `the ISR fell below min.insync.replicas: ${added.length === 1 ? added[0] : `${added.slice(0, -1).join(', ')} and ${added.at(-1)}`} ${added.length === 1 ? 'leaves it but stays' : 'leave it but stay'} eligible to lead, in the ELR (KIP-966)`,
     );
   if (after.elr.length === 0 && before.elr.length > 0)
     parts.push('the ISR is back at min.insync.replicas: the ELR is cleared (KIP-966)');
