@@ -356,7 +356,7 @@ function scheduleSteps(
   );
   scheduleFaults(world, plain, resolve, spec.faultPhaseMs, unchanged);
   const fire = (step: Step): boolean => {
-    if (isFault(step)) return applyFault(world, step, resolve);
+    if (isFault(step)) return applyFault(world, step, resolve, step.atMs);
     applyOperation(cluster, step, retired, resolve);
     return true;
   };

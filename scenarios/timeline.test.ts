@@ -490,6 +490,8 @@ describe('a step by role, and a fault that does not fit its node', () => {
         { atMs: 1_000, kind: 'stop', node: '@out-of-isr', awaitMs: 2_000 },
         // A restart of a node that is up does nothing, and says so.
         { atMs: 2_000, kind: 'restart', node: 'b1' },
+        // A step waiting for a protocol trigger names its role's node as well.
+        { atMs: 3_000, when: 'isr-full', kind: 'pause', node: '@follower', durationMs: 50 },
         ...flagship.timeline,
       ],
     };
@@ -504,6 +506,11 @@ describe('a step by role, and a fault that does not fit its node', () => {
       'world skip stop @out-of-isr: no node was @out-of-isr within awaitMs 2000 ms (×2)',
     );
     expect(shown).toContain('world skip restart b1: b1 is up');
+    expect(shown).toContainEqual(
+      expect.stringMatching(
+        /^world pause target=(b\d) durationMs=50 \(@follower is \1, waited for from 3\.000s\)$/,
+      ),
+    );
     expect(report.ok).toBe(true);
   });
 });

@@ -167,9 +167,11 @@ export function applyFault<M extends Message>(
   world: World<M>,
   unresolved: Fault,
   resolve: NodeResolver = noRoles,
+  sinceMs: Ms = world.nowMs,
 ): boolean {
   const fault = resolveFault(unresolved, resolve);
   if (fault === null) return false;
+  traceStep(world, unresolved, resolve, sinceMs);
   applyResolved(world, fault);
   return true;
 }
@@ -265,12 +267,7 @@ export function scheduleFaults<M extends Message>(
   const timed = faults.filter((fault) => fault.atMs < endMs);
   for (const fault of timed) {
     world.at(fault.atMs, `fault ${fault.kind}`, () => {
-      const resolved = resolveFault(fault, resolve);
-      if (resolved !== null) {
-        traceStep(world, fault, resolve);
-        applyResolved(world, resolved);
-        return;
-      }
+      if (applyFault(world, fault, resolve, fault.atMs)) return;
       if (fault.awaitMs === undefined) {
         traceSkip(world, fault, 'then');
         return;
@@ -318,7 +315,7 @@ export function scheduleFaults<M extends Message>(
       awaiting.splice(index, 1);
       // Fired here, between two events: the next awaiting fault already sees its effect.
       if (resolved !== null) {
-        traceStep(world, fault, resolveOnce);
+        traceStep(world, fault, resolveOnce, fault.atMs);
         applyResolved(world, resolved);
         unchanged = false;
         namedCount = 0;
@@ -351,15 +348,16 @@ function traceMisfit<M extends Message>(world: World<M>, fault: Fault, node: Nod
  */
 function traceStep<M extends Message>(
   world: World<M>,
-  fault: TimedFault,
+  fault: Fault,
   resolve: NodeResolver,
+  sinceMs: Ms,
 ): void {
   const roles = rolesOf(fault);
   if (roles.length === 0) return;
   world.trace('fault.step', {
     step: fault.kind,
     roles: roles.map((role) => `${role}=${resolve(role) ?? '-'}`).join(','),
-    sinceMs: fault.atMs,
+    sinceMs,
   });
 }
 
