@@ -37,7 +37,7 @@ describe('a removed broker whose unregistration a failover dropped', () => {
       [
         '22413 admin admin.unregister-broker-response',
         '24755 admin admin.unregister-broker-response',
-        '25625 admin admin.unregister-broker-response',
+        '25624 admin admin.unregister-broker-response',
       ],
     );
     // The timeline says what the admin was told.

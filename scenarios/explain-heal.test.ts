@@ -92,23 +92,23 @@ describe('the story of a partition left without a leader', () => {
     );
     // b3 led from the start; b5 took over when the controller fenced b3, until it stopped.
     expect(told[2]).toBe(
-      '  leaders    b3 in leader epoch 0 from 5108 ms until 21313 ms; b5 in leader epoch 1 from 21313 ms until 22328 ms (it stopped)',
+      '  leaders    b3 in leader epoch 0 from 5108 ms until 21313 ms; b5 in leader epoch 1 from 21313 ms until 22332 ms (it stopped)',
     );
     expect(told[3]).toMatch(/^ {2}why {8}unclean leader election is off: /);
     expect(told[3]).toContain(
-      'the only one it may elect: b5 down since 22328 ms (its removal asked at 21309 ms)',
+      'the only one it may elect: b5 down since 22332 ms (its removal asked at 21309 ms)',
     );
     // The one that could lead first, with the answer that made the admin stop asking.
     expect(told[4]).toMatch(/^ {2}b5 {9}/);
     expect(told[4]).toContain('21309 ms its removal asked');
-    expect(told[4]).toContain('22328 ms stopped');
+    expect(told[4]).toContain('22332 ms stopped');
     expect(told[4]).toContain(
       '24755 ms the controller answered the unregistration BROKER_ID_NOT_REGISTERED, and the admin stopped asking',
     );
     // The others, and why they fell out: fenced, then an unclean shutdown (a lost disk).
     expect(told[5]).toMatch(/^ {2}b3 {9}/);
-    expect(told[5]).toContain('21124 ms fenced by c2: no heartbeat within the session timeout');
-    expect(told[5]).toContain('38903 ms crashed (diskLoss, 348 unflushed writes lost)');
+    expect(told[5]).toContain('21123 ms fenced by c2: no heartbeat within the session timeout');
+    expect(told[5]).toContain('38903 ms crashed (diskLoss, 339 unflushed writes lost)');
     expect(told[6]).toMatch(/^ {2}b4 {9}.*8009 ms crashed \(diskLoss/);
     expect(told[7]).toBe(
       '  enabled by 8007 ms partition-one-way sources=c3,b2,b3 targets=c1,b3,b1,c2 mode=silent',

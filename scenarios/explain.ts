@@ -331,11 +331,16 @@ function followsFromLoss(
   const lostAt = first.offset as number;
   // Past the lost entry (counting it as committed), or gone back to it or below (its truncation).
   const wentBack = (each: ViolationReport) => each.message.includes(' went back ');
+  // A high watermark past the lost entry is reported once the checker counts it lost; one going
+  // back to it may come first (an observer truncating before the voters whose truncation makes
+  // the loss a majority's), after the entry was committed.
+  const committedAtMs = first.committedAtMs ?? first.atMs;
   const follows = mine.every(
     (each) =>
       each.offset !== undefined &&
-      each.atMs >= first.atMs &&
-      (wentBack(each) ? each.offset <= lostAt : each.offset > lostAt),
+      (wentBack(each)
+        ? each.atMs >= committedAtMs && each.offset <= lostAt
+        : each.atMs >= first.atMs && each.offset > lostAt),
   );
   if (!follows) return null;
   const how = first.heldInstead === undefined ? 'lost' : 'contradicted';

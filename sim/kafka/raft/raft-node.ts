@@ -126,6 +126,9 @@ interface ParkedFetch {
   readonly timer: TimerHandle;
 }
 
+/** No parked fetches to answer (a role change that was not a leader's). */
+const NO_PARKED: readonly { source: NodeId; request: FetchRequest }[] = Object.freeze([]);
+
 export class RaftNode {
   readonly host: RaftHost;
   readonly config: RaftConfig;
@@ -842,6 +845,7 @@ export class RaftNode {
 
   #becomeUnattached(epoch: number, votedId: NodeId | null): void {
     const wasLeader = this.#role === 'leader';
+    const parked = wasLeader ? this.#parkedRequests() : NO_PARKED;
     this.#leaveRole();
     this.#role = 'unattached';
     this.#epoch = epoch;
@@ -850,11 +854,13 @@ export class RaftNode {
     this.#persist(true);
     this.#trace('raft.role', { role: 'unattached', epoch });
     if (wasLeader) this.#listener.onResign?.(epoch);
+    this.#refuseParked(parked);
     this.#resetElectionTimer();
   }
 
   #becomeFollower(epoch: number, leaderId: NodeId): void {
     const wasLeader = this.#role === 'leader';
+    const parked = wasLeader ? this.#parkedRequests() : NO_PARKED;
     this.#leaveRole();
     this.#role = 'follower';
     if (epoch !== this.#epoch) this.#votedId = null;
@@ -864,6 +870,7 @@ export class RaftNode {
     this.#lastLeaderContactMs = this.host.nowMs;
     this.#trace('raft.role', { role: 'follower', epoch, leader: leaderId });
     if (wasLeader) this.#listener.onResign?.(epoch);
+    this.#refuseParked(parked);
     this.#resetFetchTimer();
     this.#scheduleFetch(0);
   }
@@ -940,6 +947,22 @@ export class RaftNode {
     }
     if (leaderId !== null && leaderId !== this.host.nodeId) this.#becomeFollower(epoch, leaderId);
     else this.#becomeUnattached(epoch, null);
+  }
+
+  /** The fetches parked at this leader, as (fetcher, request) pairs, before #leaveRole drops them. */
+  #parkedRequests(): readonly { source: NodeId; request: FetchRequest }[] {
+    return this.#parked.map(({ source, request }) => ({ source, request }));
+  }
+
+  /**
+   * A leader that steps down answers the fetches parked at it at once, NOT_LEADER_OR_FOLLOWER
+   * with its new epoch and leader (KafkaRaftClient completes its fetch purgatory so on becoming a
+   * follower or resigning), so that its fetchers go to the new leader rather than wait out their
+   * request timeout.
+   */
+  #refuseParked(parked: readonly { source: NodeId; request: FetchRequest }[]): void {
+    for (const { source, request } of parked)
+      this.#answerFetch(source, request, 'NOT_LEADER_OR_FOLLOWER');
   }
 
   #leaveRole(): void {
