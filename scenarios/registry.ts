@@ -14,6 +14,7 @@ import controllerFailoverKeepsTheClusterWorking from './controller-failover-keep
 import jepsen2013UncleanElectionLosesWritesALoneLeaderAcknowledged from './jepsen-2013-unclean-election-loses-a-lone-leaders-writes.ts';
 import jepsen2013WithoutUncleanElectionThePartitionWaitsOffline from './jepsen-2013-without-unclean-election-nothing-is-lost.ts';
 import kafka7128AFollowerJoinsTheIsrOnlyPastTheEpochStart from './kafka-7128-isr-join-waits-for-the-epoch-start.ts';
+import kafka15583TheHighWatermarkWaitsForMinIsr from './kafka-15583-the-high-watermark-waits-for-min-isr.ts';
 import kip101LeaderEpochsKeepWritesAStaleHighWatermarkWouldTruncate from './kip-101-epoch-truncation-keeps-acked-writes.ts';
 import kip279ADivergentEpochIsTruncatedAfterFastFailovers from './kip-279-fast-failovers-truncate-a-divergent-epoch.ts';
 import kip903ARestartedReplicaRejoinsOnlyInItsNewBrokerEpoch from './kip-903-a-restarted-replica-rejoins-only-in-its-new-broker-epoch.ts';
@@ -41,6 +42,7 @@ export const SCENARIOS: readonly Scenario[] = [
   kip101LeaderEpochsKeepWritesAStaleHighWatermarkWouldTruncate,
   kip279ADivergentEpochIsTruncatedAfterFastFailovers,
   kafka7128AFollowerJoinsTheIsrOnlyPastTheEpochStart,
+  kafka15583TheHighWatermarkWaitsForMinIsr,
   kip966TheLastReplicaStandingIsNotReElectedAfterLosingPower,
   kip903ARestartedReplicaRejoinsOnlyInItsNewBrokerEpoch,
   jepsen2013UncleanElectionLosesWritesALoneLeaderAcknowledged,

@@ -139,6 +139,12 @@ const SHOWS: Readonly<Record<string, readonly RegExp[]>> = {
     /crash target=b\d crash=powerFailure/,
     /orders-0: leader in epoch 1/,
   ],
+  'kafka-15583-the-high-watermark-waits-for-min-isr': [
+    /orders-0: HW stalled at \d+ \(LEO \d+, ISR \[b\d,b\d,b\d\]\)/,
+    /orders-0: ISR \[b\d,b\d,b\d\] → \[b\d\], ELR \[\] → \[b\d,b\d\]/,
+    /crash target=b\d crash=powerFailure \(@leader is b\d\)/,
+    /orders-0: elects b\d for leader epoch 1 \(b\d fenced; from the ELR \(KIP-966\)/,
+  ],
   'kip-903-a-restarted-replica-rejoins-only-in-its-new-broker-epoch': [
     /crash target=b\d crash=powerFailure \(@replica-2 is b\d\)/,
     /clog source=b\d target=b\d/,
