@@ -394,48 +394,43 @@ export class TimelineRecorder {
  * repeats one after another.
  */
 function collapseRepeatedFaults(entries: readonly TimelineEntry[]): TimelineEntry[] {
-  const isSkip = (entry: TimelineEntry) =>
+  const anywhere = (entry: TimelineEntry) =>
     entry.repeats === true || (entry.category === 'fault' && entry.text.startsWith('skip '));
-  const skips = new Map<string, { count: number; lastMs: Ms }>();
+  const keyOf = (entry: TimelineEntry) => `${entry.node}|${entry.text}`;
+  const repeats = new Map<string, { count: number; lastMs: Ms }>();
   for (const entry of entries) {
-    if (!isSkip(entry)) continue;
-    const key = `${entry.node}|${entry.text}`;
-    const seen = skips.get(key);
-    skips.set(key, { count: (seen?.count ?? 0) + 1, lastMs: entry.atMs });
+    if (!anywhere(entry)) continue;
+    const seen = repeats.get(keyOf(entry));
+    repeats.set(keyOf(entry), { count: (seen?.count ?? 0) + 1, lastMs: entry.atMs });
   }
   const told = new Set<string>();
   const out: TimelineEntry[] = [];
   for (let index = 0; index < entries.length; ) {
     const entry = entries[index] as TimelineEntry;
-    if (isSkip(entry)) {
+    let count = 1;
+    let lastMs = entry.atMs;
+    if (anywhere(entry)) {
       index++;
-      const key = `${entry.node}|${entry.text}`;
-      if (told.has(key)) continue;
-      told.add(key);
-      const { count, lastMs } = skips.get(key) ?? { count: 1, lastMs: entry.atMs };
-      out.push(
-        count === 1
-          ? entry
-          : { ...entry, text: `${entry.text} ${countText(count, entry.atMs, lastMs)}` },
-      );
-      continue;
+      if (told.has(keyOf(entry))) continue;
+      told.add(keyOf(entry));
+      ({ count, lastMs } = repeats.get(keyOf(entry)) ?? { count, lastMs });
+    } else {
+      let end = index + 1;
+      if (entry.category === 'fault')
+        while (end < entries.length) {
+          const next = entries[end] as TimelineEntry;
+          if (next.category !== 'fault' || keyOf(next) !== keyOf(entry)) break;
+          end++;
+        }
+      count = end - index;
+      lastMs = (entries[end - 1] as TimelineEntry).atMs;
+      index = end;
     }
-    let end = index + 1;
-    if (entry.category === 'fault')
-      while (end < entries.length) {
-        const next = entries[end] as TimelineEntry;
-        if (next.category !== 'fault' || next.text !== entry.text || next.node !== entry.node)
-          break;
-        end++;
-      }
-    const count = end - index;
-    const lastMs = (entries[end - 1] as TimelineEntry).atMs;
     out.push(
       count === 1
         ? entry
         : { ...entry, text: `${entry.text} ${countText(count, entry.atMs, lastMs)}` },
     );
-    index = end;
   }
   return out;
 }

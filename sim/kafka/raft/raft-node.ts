@@ -127,7 +127,7 @@ interface ParkedFetch {
 }
 
 /** No parked fetches to answer (a role change that was not a leader's). */
-const NO_PARKED: readonly { source: NodeId; request: FetchRequest }[] = Object.freeze([]);
+const NO_PARKED: readonly ParkedFetch[] = Object.freeze([]);
 
 export class RaftNode {
   readonly host: RaftHost;
@@ -845,7 +845,8 @@ export class RaftNode {
 
   #becomeUnattached(epoch: number, votedId: NodeId | null): void {
     const wasLeader = this.#role === 'leader';
-    const parked = wasLeader ? this.#parkedRequests() : NO_PARKED;
+    // The fetches parked at it, before #leaveRole drops them (and cancels their timers).
+    const parked = wasLeader ? this.#parked.slice() : NO_PARKED;
     this.#leaveRole();
     this.#role = 'unattached';
     this.#epoch = epoch;
@@ -860,7 +861,8 @@ export class RaftNode {
 
   #becomeFollower(epoch: number, leaderId: NodeId): void {
     const wasLeader = this.#role === 'leader';
-    const parked = wasLeader ? this.#parkedRequests() : NO_PARKED;
+    // The fetches parked at it, before #leaveRole drops them (and cancels their timers).
+    const parked = wasLeader ? this.#parked.slice() : NO_PARKED;
     this.#leaveRole();
     this.#role = 'follower';
     if (epoch !== this.#epoch) this.#votedId = null;
@@ -949,18 +951,13 @@ export class RaftNode {
     else this.#becomeUnattached(epoch, null);
   }
 
-  /** The fetches parked at this leader, as (fetcher, request) pairs, before #leaveRole drops them. */
-  #parkedRequests(): readonly { source: NodeId; request: FetchRequest }[] {
-    return this.#parked.map(({ source, request }) => ({ source, request }));
-  }
-
   /**
    * A leader that steps down answers the fetches parked at it at once, NOT_LEADER_OR_FOLLOWER
    * with its new epoch and leader (KafkaRaftClient completes its fetch purgatory so on becoming a
    * follower or resigning), so that its fetchers go to the new leader rather than wait out their
    * request timeout.
    */
-  #refuseParked(parked: readonly { source: NodeId; request: FetchRequest }[]): void {
+  #refuseParked(parked: readonly ParkedFetch[]): void {
     for (const { source, request } of parked)
       this.#answerFetch(source, request, 'NOT_LEADER_OR_FOLLOWER');
   }
